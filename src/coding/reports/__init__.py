@@ -1,0 +1,50 @@
+"""Reports: tables (CSV and one Excel workbook), figures (PNG) and a self-contained HTML report.
+
+``write_report(data, out_dir)`` writes everything under ``out_dir``::
+
+    tables/<name>.csv      one CSV per table (see tables.TABLE_DESCRIPTIONS)
+    tables.xlsx            the same tables, one sheet each, plus a README sheet
+    figures/<name>.png     see figures.FIGURE_TITLES
+    report.html            method, corpus, codebook, tables, figures, quotations
+
+All outputs depend only on the inputs: rows are sorted, floats rounded to four
+places, and no wall-clock time is written, so two runs give identical CSV,
+PNG and HTML files. Each file is written to a temporary file and moved into
+place, so an interrupted run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .tables import ReportData, compute_tables, filter_data, write_tables
+
+from .figures import write_figures
+from .html import write_html
+
+__all__ = ["ReportData", "compute_tables", "filter_data", "write_report",
+           "write_tables", "write_figures", "write_html"]
+
+
+def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_count: int = 1,
+                 agreement: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Write tables, workbook, figures and ``report.html`` under ``out_dir``.
+
+    ``exemplars`` is the number of quotations per code, ``min_pair_count``
+    the smallest co-occurrence count listed in ``cooccurrence_pairs``, and
+    ``agreement`` an optional table (one row per code or variable) shown in
+    the report's agreement section. Returns a mapping from a name
+    (``"tables/<name>"``, ``"tables.xlsx"``, ``"figures/<name>"``,
+    ``"report.html"``) to the path written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = compute_tables(data, exemplars=exemplars, min_pair_count=min_pair_count)
+    paths: dict[str, Path] = {}
+    paths.update(write_tables(tables, out))
+    figures = write_figures(data, tables, out)
+    paths.update(figures)
+    paths["report.html"] = write_html(data, tables, figures, out, agreement=agreement)
+    return paths

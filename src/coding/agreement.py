@@ -1,0 +1,831 @@
+"""Inter-coder agreement coefficients on plain data.
+
+Reliability data are laid out as **coders x units**: one row per coder, one
+column per unit, ``None`` or NaN where a coder did not code (did not see) a
+unit.  Every coefficient below accepts lists of lists, NumPy arrays or pandas
+DataFrames in that layout (two-coder functions take two sequences instead).
+
+Which software computes what
+----------------------------
+* Krippendorff's alpha: the ``krippendorff`` package (coincidence matrices,
+  all four levels of measurement); values that are not numbers are mapped to
+  integer codes for the nominal level.  Its results reproduce Krippendorff's
+  own worked examples.
+* Every other coefficient is a short closed formula written out here with
+  NumPy, so that the treatment of missing values follows one documented rule
+  (Gwet 2014, ch. 2 and 5): a unit enters observed agreement when at least
+  two coders coded it; category proportions average each unit's own
+  distribution over the units coded by at least one coder.
+
+Undefined values
+----------------
+A coefficient that is undefined for the data at hand is returned as
+``float('nan')`` -- never an exception -- and :func:`interpret_alpha` reads
+NaN as ``"undefined"``.  The cases are:
+
+* no unit coded by at least two coders (one coder, one unit seen by only one
+  coder, coders who never saw the same unit): every coefficient, including
+  percent agreement, is NaN;
+* no variation (every value observed is the same category): the chance-
+  corrected coefficients whose expected agreement is then 1 (Cohen's kappa,
+  Scott's pi, Fleiss' kappa, Krippendorff's alpha) are NaN, while percent
+  agreement is 1.0.  Brennan-Prediger and Gwet's AC1 stay defined (1.0)
+  when the set of possible categories is given (``categories=``), because
+  their chance term does not depend on the observed marginals; without it,
+  a single observed value gives q = 1 and they are NaN as well.
+
+Malformed input (ragged rows, a non-2D table, an unknown level, sequences of
+different lengths, non-binary values where 0/1 is required) raises
+:class:`coding.errors.CodingError`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import krippendorff as _krippendorff
+import numpy as np
+import pandas as pd
+
+from coding.errors import CodingError
+
+__all__ = [
+    "LEVELS",
+    "percent_agreement",
+    "cohen_kappa",
+    "scott_pi",
+    "brennan_prediger",
+    "counts_from_data",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "gwet_ac1",
+    "bootstrap_alpha",
+    "interpret_alpha",
+    "confusion_2x2",
+    "prevalence_paradox",
+    "precision_recall_f1",
+    "agreement_table",
+    "TABLE_COLUMNS",
+]
+
+NAN = float("nan")
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+#: Columns of :func:`agreement_table`, in order.
+TABLE_COLUMNS = [
+    "level", "item", "n_units", "prevalence", "percent_agreement",
+    "cohen_kappa", "scott_pi", "brennan_prediger", "fleiss_kappa",
+    "krippendorff_alpha", "alpha_low", "alpha_high", "gwet_ac1",
+    "reading", "paradox", "n11", "n10", "n01", "n00",
+]
+
+
+# --------------------------------------------------------------------------
+# input handling
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        missing = pd.isna(value)
+    except (TypeError, ValueError):
+        return False
+    # pd.isna on a list-like returns an array; such a cell is malformed anyway
+    return bool(missing) if np.ndim(missing) == 0 else False
+
+
+def _cell(value, where: str):
+    if _is_missing(value):
+        return None
+    if np.ndim(value) != 0 or isinstance(value, (list, tuple, dict, set)):
+        raise CodingError("a cell holds a sequence, expected one value", item=where)
+    if isinstance(value, np.generic):
+        value = value.item()  # plain Python values hash and compare alike
+    return value
+
+
+def _rows(data) -> list[list]:
+    """Validate coders x units data; return rows with None for missing."""
+    if isinstance(data, pd.DataFrame):
+        data = data.to_numpy(dtype=object)
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2:
+            raise CodingError(f"data must be 2-dimensional (coders x units), got {data.ndim} dimension(s)")
+        data = data.tolist()
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+        raise CodingError("data must be a coders x units table (list of lists, 2D array or DataFrame)")
+    rows = []
+    width = None
+    for c, row in enumerate(data):
+        if isinstance(row, (str, bytes)) or not isinstance(row, (Sequence, np.ndarray, pd.Series)):
+            raise CodingError("data must be a coders x units table: each row is one coder's values",
+                              item=f"row {c}")
+        row = list(row)
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            raise CodingError(f"ragged data: row has {len(row)} values, row 0 has {width}",
+                              item=f"row {c}")
+        rows.append([_cell(v, f"row {c}, unit {u}") for u, v in enumerate(row)])
+    return rows
+
+
+def _sort_values(values) -> list:
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: any fixed order will do for nominal data
+        return sorted(values, key=lambda v: (type(v).__name__, repr(v)))
+
+
+def _categories(rows, categories=None) -> list:
+    observed = {v for row in rows for v in row if v is not None}
+    if categories is None:
+        return _sort_values(observed)
+    cats = list(dict.fromkeys(categories))
+    unknown = observed - set(cats)
+    if unknown:
+        raise CodingError(f"values not among the given categories: {_sort_values(unknown)!r}")
+    return cats
+
+
+def _counts(rows, categories=None) -> tuple[np.ndarray, list]:
+    """Units x categories table of how many coders put each unit in each category."""
+    cats = _categories(rows, categories)
+    index = {c: k for k, c in enumerate(cats)}
+    n_units = len(rows[0]) if rows else 0
+    table = np.zeros((n_units, len(cats)), dtype=float)
+    for row in rows:
+        for u, v in enumerate(row):
+            if v is not None:
+                table[u, index[v]] += 1
+    return table, cats
+
+
+def _pair(a, b) -> tuple[list, list]:
+    """Two coders' sequences with the pairs that miss a value dropped."""
+    a = [_cell(v, "a") for v in list(a)]
+    b = [_cell(v, "b") for v in list(b)]
+    if len(a) != len(b):
+        raise CodingError(f"sequences differ in length: {len(a)} and {len(b)}")
+    kept = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    return [x for x, _ in kept], [y for _, y in kept]
+
+
+def _observed_agreement(table: np.ndarray) -> float:
+    """Mean share of agreeing coder pairs over units with >= 2 values."""
+    r = table.sum(axis=1)
+    keep = r >= 2
+    if not keep.any():
+        return NAN
+    t, r = table[keep], r[keep]
+    return float(np.mean((t * (t - 1)).sum(axis=1) / (r * (r - 1))))
+
+
+def _class_shares(table: np.ndarray) -> np.ndarray:
+    """pi_k: each unit's category distribution averaged over units with >= 1 value."""
+    r = table.sum(axis=1)
+    keep = r >= 1
+    if not keep.any():
+        return np.zeros(table.shape[1])
+    return (table[keep] / r[keep, None]).mean(axis=0)
+
+
+# --------------------------------------------------------------------------
+# coefficients
+
+
+def percent_agreement(data) -> float:
+    """Pairwise percent agreement of two or more coders.
+
+    Parameters
+    ----------
+    data : coders x units table (list of lists, 2D array, DataFrame)
+        ``None`` or NaN marks a unit the coder did not code.
+
+    Returns
+    -------
+    float
+        .. math:: p_a = \\frac{1}{n'} \\sum_{i: r_i \\ge 2} \\sum_k
+                  \\frac{r_{ik}(r_{ik}-1)}{r_i(r_i-1)}
+
+        where :math:`r_{ik}` is the number of coders who put unit *i* in
+        category *k*, :math:`r_i` the number of coders of unit *i* and
+        :math:`n'` the number of units coded by at least two coders: the share
+        of agreeing coder pairs within a unit, averaged over units.  With two
+        coders it is the share of units on which they agree.  1.0 when every
+        pair agrees (including the no-variation case); NaN when no unit was
+        coded by two coders (one coder, no overlap).
+
+    Raises
+    ------
+    CodingError
+        Ragged or non-2D data.
+    """
+    table, _ = _counts(_rows(data))
+    return _observed_agreement(table)
+
+
+def cohen_kappa(a, b) -> float:
+    """Cohen's (1960) kappa for two coders.
+
+    Parameters
+    ----------
+    a, b : sequences of equal length
+        The two coders' values for the same units; a pair with a missing value
+        (None/NaN) on either side is dropped.
+
+    Returns
+    -------
+    float
+        .. math:: \\kappa = \\frac{p_o - p_e}{1 - p_e}, \\quad
+                  p_e = \\sum_k p_{a,k}\\, p_{b,k}
+
+        :math:`p_o` is the share of agreeing pairs, :math:`p_{a,k}` and
+        :math:`p_{b,k}` each coder's own share of category *k* (each coder
+        keeps a marginal).  Same value as
+        ``sklearn.metrics.cohen_kappa_score``.  NaN when no pair is left or
+        when :math:`p_e = 1` (both coders used one and the same category
+        throughout: no variation).
+
+    Raises
+    ------
+    CodingError
+        Sequences of different lengths.
+    """
+    x, y = _pair(a, b)
+    if not x:
+        return NAN
+    cats = _categories([x, y])
+    xa, ya = np.array([cats.index(v) for v in x]), np.array([cats.index(v) for v in y])
+    po = float(np.mean(xa == ya))
+    q = len(cats)
+    pe = float(np.dot(np.bincount(xa, minlength=q), np.bincount(ya, minlength=q))) / len(x) ** 2
+    if math.isclose(pe, 1.0):
+        return NAN
+    return (po - pe) / (1 - pe)
+
+
+def scott_pi(a, b) -> float:
+    """Scott's (1955) pi for two coders.
+
+    Parameters
+    ----------
+    a, b : sequences of equal length
+        As in :func:`cohen_kappa`; pairs with a missing value are dropped.
+
+    Returns
+    -------
+    float
+        .. math:: \\pi = \\frac{p_o - p_e}{1 - p_e}, \\quad
+                  p_e = \\sum_k \\left(\\frac{n_{a,k} + n_{b,k}}{2N}\\right)^2
+
+        Chance agreement uses the two coders' pooled category shares (one
+        common marginal).  NaN when no pair is left or when only one category
+        occurs (:math:`p_e = 1`).
+
+    Raises
+    ------
+    CodingError
+        Sequences of different lengths.
+    """
+    x, y = _pair(a, b)
+    if not x:
+        return NAN
+    po = float(np.mean([u == v for u, v in zip(x, y)]))
+    pooled = pd.Series(x + y).value_counts(normalize=True).to_numpy()
+    pe = float(np.sum(pooled ** 2))
+    if math.isclose(pe, 1.0):
+        return NAN
+    return (po - pe) / (1 - pe)
+
+
+def brennan_prediger(data, categories=None) -> float:
+    """Brennan and Prediger's (1981) free-marginal kappa for 2+ coders.
+
+    Parameters
+    ----------
+    data : coders x units table
+        None/NaN = missing.
+    categories : sequence, optional
+        All categories a coder could choose (e.g. ``(0, 1)`` for presence).
+        Default: the distinct values observed in ``data``.
+
+    Returns
+    -------
+    float
+        .. math:: \\kappa_{BP} = \\frac{p_a - 1/q}{1 - 1/q}
+
+        :math:`p_a` is :func:`percent_agreement` and *q* the number of
+        categories, so chance agreement assumes each category equally likely
+        (the "free-marginal" kappa MAXQDA reports).  NaN when no unit has two
+        coders or when q < 2 (only one category observed and ``categories``
+        not given).
+
+    Raises
+    ------
+    CodingError
+        Ragged data, or values outside ``categories``.
+    """
+    table, cats = _counts(_rows(data), categories)
+    q = len(cats)
+    pa = _observed_agreement(table)
+    if q < 2 or math.isnan(pa):
+        return NAN
+    return (pa - 1 / q) / (1 - 1 / q)
+
+
+def counts_from_data(data, categories=None) -> pd.DataFrame:
+    """Convert coders x units data into the units x categories count table.
+
+    Parameters
+    ----------
+    data : coders x units table
+        None/NaN = missing.
+    categories : sequence, optional
+        Column order; default the sorted distinct observed values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit (in data order, index 0..n-1), one integer column per
+        category: the number of coders who assigned the unit to it.  A unit
+        nobody coded is a row of zeros.
+
+    Raises
+    ------
+    CodingError
+        Ragged data, or values outside ``categories``.
+    """
+    table, cats = _counts(_rows(data), categories)
+    return pd.DataFrame(table.astype(int), columns=cats)
+
+
+def fleiss_kappa(counts) -> float:
+    """Fleiss' (1971) kappa from a units x categories count table.
+
+    Parameters
+    ----------
+    counts : 2D array or DataFrame, units x categories
+        ``counts[i, k]`` = number of coders who put unit *i* in category *k*
+        (see :func:`counts_from_data`).  Rows may have different totals when
+        coders missed units.
+
+    Returns
+    -------
+    float
+        .. math:: \\kappa_F = \\frac{p_a - p_e}{1 - p_e}, \\quad
+                  p_e = \\sum_k \\pi_k^2, \\quad
+                  \\pi_k = \\frac{1}{n} \\sum_{i: r_i \\ge 1} \\frac{r_{ik}}{r_i}
+
+        :math:`p_a` as in :func:`percent_agreement` (units with
+        :math:`r_i \\ge 2`).  With the same number of coders on every unit
+        this is exactly Fleiss (1971); with missing ratings it is Gwet's
+        (2014, sec. 5.3) extension.  NaN when no unit has two ratings or only
+        one category is used (:math:`p_e = 1`).
+
+    Raises
+    ------
+    CodingError
+        Not 2D, negative or non-integer counts.
+    """
+    if isinstance(counts, pd.DataFrame):
+        counts = counts.to_numpy()
+    try:
+        table = np.asarray(counts, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise CodingError(f"counts must be a numeric units x categories table: {exc}") from None
+    if table.ndim != 2:
+        raise CodingError(f"counts must be 2-dimensional (units x categories), got {table.ndim} dimension(s)")
+    if table.size and (np.isnan(table).any() or (table < 0).any() or (table != np.round(table)).any()):
+        raise CodingError("counts must be non-negative whole numbers")
+    pa = _observed_agreement(table)
+    if math.isnan(pa):
+        return NAN
+    pe = float(np.sum(_class_shares(table) ** 2))
+    if math.isclose(pe, 1.0):
+        return NAN
+    return (pa - pe) / (1 - pe)
+
+
+def gwet_ac1(data, categories=None) -> float:
+    """Gwet's AC1 for two or more coders, with missing data.
+
+    Parameters
+    ----------
+    data : coders x units table
+        None/NaN = missing.
+    categories : sequence, optional
+        All possible categories; default the distinct observed values.  Pass
+        it (e.g. ``(0, 1)``) so that q does not shrink when a category is
+        never used.
+
+    Returns
+    -------
+    float
+        Gwet (2008; 2014, sec. 5.3):
+
+        .. math:: AC_1 = \\frac{p_a - p_e}{1 - p_e}, \\quad
+                  p_e = \\frac{1}{q-1} \\sum_k \\pi_k (1 - \\pi_k)
+
+        with :math:`p_a` as in :func:`percent_agreement` (units with two or
+        more coders) and :math:`\\pi_k` as in :func:`fleiss_kappa` (units
+        with at least one coder).  :math:`p_e \\le 1/q`, so AC1 is defined
+        whenever q >= 2 and some unit has two coders; perfect agreement on a
+        single category gives 1.0.  NaN when no unit has two coders or q < 2.
+
+    Raises
+    ------
+    CodingError
+        Ragged data, or values outside ``categories``.
+    """
+    table, cats = _counts(_rows(data), categories)
+    q = len(cats)
+    pa = _observed_agreement(table)
+    if q < 2 or math.isnan(pa):
+        return NAN
+    pi = _class_shares(table)
+    pe = float(np.sum(pi * (1 - pi))) / (q - 1)
+    return (pa - pe) / (1 - pe)
+
+
+def _alpha_matrix(data, level: str) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric coders x units matrix (NaN missing) and the value domain."""
+    if level not in LEVELS:
+        raise CodingError(f"unknown level of measurement {level!r}; use one of {', '.join(LEVELS)}")
+    rows = _rows(data)
+    values = _categories(rows)
+    if level == "nominal":
+        # integer codes: the nominal metric only asks whether two values are equal
+        code = {v: float(k) for k, v in enumerate(values)}
+    else:
+        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
+        if bad:
+            raise CodingError(f"level {level!r} needs numeric values, got {bad[0]!r}")
+        code = {v: float(v) for v in values}
+    matrix = np.array([[NAN if v is None else code[v] for v in row] for row in rows], dtype=float)
+    if matrix.ndim != 2:
+        matrix = matrix.reshape(len(rows), 0)
+    domain = np.array(sorted(set(code.values())), dtype=float)
+    return matrix, domain
+
+
+def _pairable(matrix: np.ndarray) -> np.ndarray:
+    return matrix[:, (~np.isnan(matrix)).sum(axis=0) >= 2]
+
+
+def _alpha(matrix: np.ndarray, domain: np.ndarray, level: str) -> float:
+    pairable = _pairable(matrix)
+    values = pairable[~np.isnan(pairable)]
+    if pairable.shape[1] == 0 or np.unique(values).size < 2:
+        return NAN  # no pairable unit, or no variation: expected disagreement 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(_krippendorff.alpha(reliability_data=pairable, value_domain=domain,
+                                         level_of_measurement=level))
+
+
+def krippendorff_alpha(data, level: str = "nominal") -> float:
+    """Krippendorff's alpha for any number of coders, with missing data.
+
+    Parameters
+    ----------
+    data : coders x units table
+        None/NaN = missing.  For ``level="nominal"`` values may be any
+        hashable (strings, numbers); other levels need numbers.
+    level : {"nominal", "ordinal", "interval", "ratio"}
+        Level of measurement, which selects the difference function.
+
+    Returns
+    -------
+    float
+        .. math:: \\alpha = 1 - \\frac{D_o}{D_e} = 1 - (n-1)
+                  \\frac{\\sum_{c,k} o_{ck}\\, \\delta^2_{ck}}
+                       {\\sum_{c,k} n_c n_k\\, \\delta^2_{ck}}
+
+        from the coincidence matrix :math:`o_{ck}` of the pairable values
+        (units with two or more values), :math:`n_c` its marginals and *n*
+        the number of pairable values (Krippendorff 2011).  Computed by the
+        ``krippendorff`` package.  NaN when no unit has two values or when
+        all pairable values are equal (no variation, :math:`D_e = 0`).
+
+    Raises
+    ------
+    CodingError
+        Ragged data, an unknown level, or non-numeric values for a level
+        other than nominal.
+    """
+    matrix, domain = _alpha_matrix(data, level)
+    return _alpha(matrix, domain, level)
+
+
+def bootstrap_alpha(data, level: str = "nominal", n_resamples: int = 1000,
+                    seed: int = 12345, ci: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval for Krippendorff's alpha.
+
+    Parameters
+    ----------
+    data : coders x units table
+        None/NaN = missing.
+    level : str
+        As in :func:`krippendorff_alpha`.
+    n_resamples : int
+        Number of bootstrap samples (>= 1).
+    seed : int
+        Seed of ``numpy.random.default_rng``; the same seed and data always
+        give the same interval.
+    ci : float
+        Coverage of the interval, 0 < ci < 1.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        The pairable units (two or more values) are drawn with replacement,
+        as many as there are, ``n_resamples`` times; alpha is computed on
+        each sample and the interval is the ``(1-ci)/2`` and ``(1+ci)/2``
+        quantiles (linear interpolation) of those alphas.  Samples without
+        variation, where alpha is undefined, are left out.  ``(nan, nan)``
+        when alpha itself is undefined or no sample gave a defined alpha.
+
+    Raises
+    ------
+    CodingError
+        As :func:`krippendorff_alpha`; also ``n_resamples < 1`` or ``ci``
+        outside (0, 1).
+    """
+    if int(n_resamples) != n_resamples or n_resamples < 1:
+        raise CodingError(f"n_resamples must be a positive whole number, got {n_resamples!r}")
+    if not 0 < ci < 1:
+        raise CodingError(f"ci must lie strictly between 0 and 1, got {ci!r}")
+    matrix, domain = _alpha_matrix(data, level)
+    if math.isnan(_alpha(matrix, domain, level)):
+        return (NAN, NAN)
+    pairable = _pairable(matrix)
+    m = pairable.shape[1]
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, m, size=(int(n_resamples), m))
+    alphas = np.array([_alpha(pairable[:, idx], domain, level) for idx in draws])
+    alphas = alphas[~np.isnan(alphas)]
+    if alphas.size == 0:
+        return (NAN, NAN)
+    low, high = np.quantile(alphas, [(1 - ci) / 2, (1 + ci) / 2])
+    return (float(low), float(high))
+
+
+def interpret_alpha(alpha) -> str:
+    """Krippendorff's (2004, p. 241) reading of an alpha value.
+
+    Returns
+    -------
+    str
+        ``"reliable"`` for alpha >= 0.800, ``"tentative"`` for
+        0.667 <= alpha < 0.800 (fit only for tentative conclusions),
+        ``"unreliable"`` below 0.667, and ``"undefined"`` for None or NaN.
+    """
+    if alpha is None or _is_missing(alpha) or math.isnan(float(alpha)):
+        return "undefined"
+    alpha = float(alpha)
+    if alpha >= 0.800:
+        return "reliable"
+    if alpha >= 0.667:
+        return "tentative"
+    return "unreliable"
+
+
+def _binary(values, name: str) -> list:
+    out = []
+    for v in values:
+        if v is None:
+            out.append(None)
+        elif v in (0, 1) and not isinstance(v, str):
+            out.append(int(v))
+        else:
+            raise CodingError(f"binary data must be 0/1 (or None for missing), got {v!r}", item=name)
+    return out
+
+
+def confusion_2x2(a, b) -> dict[str, int]:
+    """Two coders' agreement table for presence (0/1) data.
+
+    Parameters
+    ----------
+    a, b : sequences of 0/1 of equal length
+        Pairs with a missing value (None/NaN) are dropped.
+
+    Returns
+    -------
+    dict
+        ``n11`` both coded 1, ``n10`` a = 1 and b = 0, ``n01`` a = 0 and
+        b = 1, ``n00`` both 0.  All zero when no pair is left.
+
+    Raises
+    ------
+    CodingError
+        Different lengths or a value other than 0/1.
+    """
+    x, y = _pair(a, b)
+    x, y = _binary(x, "a"), _binary(y, "b")
+    cells = {"n11": 0, "n10": 0, "n01": 0, "n00": 0}
+    for u, v in zip(x, y):
+        cells[f"n{u}{v}"] += 1
+    return cells
+
+
+def prevalence_paradox(kappa, ac1, threshold: float = 0.2) -> bool:
+    """Flag the kappa paradox: kappa and AC1 disagree by more than ``threshold``.
+
+    With a rare (or near-universal) code, kappa-type coefficients fall even
+    when coders almost always agree, while AC1 stays close to percent
+    agreement (Feinstein and Cicchetti 1990; Gwet 2008).  A large gap says
+    the low kappa reflects prevalence, not disagreement.
+
+    Returns
+    -------
+    bool
+        ``abs(ac1 - kappa) > threshold``; False when either is None or NaN
+        (nothing to compare: the undefined coefficient is reported as such).
+    """
+    if kappa is None or ac1 is None or _is_missing(kappa) or _is_missing(ac1):
+        return False
+    return bool(abs(float(ac1) - float(kappa)) > threshold)
+
+
+def precision_recall_f1(pred, gold) -> tuple[float, float, float]:
+    """Precision, recall and F1 of binary predictions against a gold standard.
+
+    Parameters
+    ----------
+    pred, gold : sequences of 0/1 of equal length
+        E.g. automatic coding (pred) against a human coder (gold); pairs with
+        a missing value are dropped.
+
+    Returns
+    -------
+    (precision, recall, f1) : tuple of float
+        precision = TP / (TP + FP), recall = TP / (TP + FN),
+        F1 = 2 TP / (2 TP + FP + FN) (the harmonic mean of the two).
+        Precision is NaN without predicted positives, recall NaN without gold
+        positives, F1 NaN when neither side has a positive (then 0.0 would
+        wrongly suggest failure); F1 is 0.0 when positives exist but none
+        match.
+
+    Raises
+    ------
+    CodingError
+        Different lengths or values other than 0/1.
+    """
+    cells = confusion_2x2(pred, gold)
+    tp, fp, fn = cells["n11"], cells["n10"], cells["n01"]
+    precision = tp / (tp + fp) if tp + fp else NAN
+    recall = tp / (tp + fn) if tp + fn else NAN
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else NAN
+    return (precision, recall, f1)
+
+
+# --------------------------------------------------------------------------
+# audit table
+
+
+def _presence_matrix(frame: pd.DataFrame, coders: list, units: list) -> list[list]:
+    """coders x units rows of 0/1 with None where the coder did not see the unit."""
+    lookup = {(c, u): v for c, u, v in zip(frame["coder"], frame["unit_id"], frame["value"])}
+    return [[lookup.get((c, u)) for u in units] for c in coders]
+
+
+def _table_row(rows: list[list], level_name: str, item: str, n_resamples: int,
+               seed: int, ci: float) -> dict:
+    n_units = len(rows[0]) if rows else 0
+    pairable = [u for u in range(n_units) if sum(r[u] is not None for r in rows) >= 2]
+    sub = [[row[u] for u in pairable] for row in rows]
+    seen = [v for row in sub for v in row if v is not None]
+    two = len(rows) == 2
+    kappa = cohen_kappa(sub[0], sub[1]) if two else NAN
+    fleiss = fleiss_kappa(counts_from_data(sub, categories=(0, 1))) if pairable else NAN
+    alpha = krippendorff_alpha(sub) if pairable else NAN
+    low, high = bootstrap_alpha(sub, n_resamples=n_resamples, seed=seed, ci=ci) if pairable else (NAN, NAN)
+    ac1 = gwet_ac1(sub, categories=(0, 1)) if pairable else NAN
+    cells = confusion_2x2(sub[0], sub[1]) if two else dict.fromkeys(("n11", "n10", "n01", "n00"), pd.NA)
+    return {
+        "level": level_name,
+        "item": item,
+        "n_units": len(pairable),
+        "prevalence": float(np.mean(seen)) if seen else NAN,
+        "percent_agreement": percent_agreement(sub) if pairable else NAN,
+        "cohen_kappa": kappa,
+        "scott_pi": scott_pi(sub[0], sub[1]) if two else NAN,
+        "brennan_prediger": brennan_prediger(sub, categories=(0, 1)) if pairable else NAN,
+        "fleiss_kappa": fleiss,
+        "krippendorff_alpha": alpha,
+        "alpha_low": low,
+        "alpha_high": high,
+        "gwet_ac1": ac1,
+        "reading": interpret_alpha(alpha),
+        "paradox": prevalence_paradox(kappa if two else fleiss, ac1),
+        **cells,
+    }
+
+
+def agreement_table(presence: pd.DataFrame, coders=None, level_name: str = "code", *,
+                    n_resamples: int = 1000, seed: int = 12345, ci: float = 0.95) -> pd.DataFrame:
+    """Agreement audit of presence/absence coding, one row per item plus "ALL".
+
+    Parameters
+    ----------
+    presence : pandas.DataFrame
+        Columns ``unit_id``, ``coder``, ``item`` (a code or variable id) and
+        ``value`` (0/1).  A coder has a row for every (unit, item) the coder
+        saw, 0 included; a missing row means "not seen" (missing data), never
+        "absent".  Identical duplicate rows are ignored.
+    coders : sequence of str, optional
+        Coders to compare, in this order (the first is ``a`` of the 2x2
+        table).  Default: every coder in ``presence``, sorted.
+    level_name : str
+        Label of what the items are (e.g. ``"code"`` or ``"variable"``),
+        repeated in the ``level`` column so tables of several levels can be
+        concatenated.
+    n_resamples, seed, ci :
+        Passed to :func:`bootstrap_alpha` (same seed for every row, so the
+        table is reproducible).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TABLE_COLUMNS`.  One row per item, sorted by item id,
+        then the pooled row ``item == "ALL"`` in which every (unit, item) pair
+        is one unit.  For each row:
+
+        * ``n_units`` -- units seen by at least two of the coders (with two
+          coders: by both); every coefficient uses exactly these units.
+          0 when the coders never saw the same unit, and then every
+          coefficient and ``prevalence`` is NaN and ``reading`` "undefined".
+        * ``prevalence`` -- share of 1s among the coders' values on those
+          units.
+        * ``percent_agreement``, ``brennan_prediger`` (q = 2),
+          ``fleiss_kappa``, ``krippendorff_alpha`` (nominal) with its
+          bootstrap interval ``alpha_low``/``alpha_high``, ``gwet_ac1``
+          (q = 2) -- see the functions of the same names.  When every value
+          is the same, kappa/pi/alpha are NaN (no variation) while percent
+          agreement, Brennan-Prediger and AC1 are 1.0.
+        * ``cohen_kappa``, ``scott_pi`` and ``n11``, ``n10``, ``n01``,
+          ``n00`` -- only with exactly two coders; otherwise NaN / <NA>
+          (Fleiss' kappa is the many-coder counterpart of Scott's pi).
+        * ``reading`` -- :func:`interpret_alpha` of alpha.
+        * ``paradox`` -- :func:`prevalence_paradox` of AC1 against Cohen's
+          kappa (two coders) or Fleiss' kappa (more).
+
+        Floats are rounded to 4 decimals.
+
+    Raises
+    ------
+    CodingError
+        Missing columns, values other than 0/1, conflicting duplicate rows,
+        no coder, or a requested coder absent from ``presence``.
+    """
+    need = ["unit_id", "coder", "item", "value"]
+    missing = [c for c in need if c not in presence.columns]
+    if missing:
+        raise CodingError(f"presence table lacks column(s): {', '.join(missing)}")
+    frame = presence[need].copy()
+    bad = frame[~frame["value"].isin([0, 1])]
+    if len(bad):
+        row = bad.iloc[0]
+        raise CodingError(f"value must be 0 or 1, got {row['value']!r}",
+                          item=f"{row['item']} / {row['unit_id']} / {row['coder']}")
+    frame["value"] = frame["value"].astype(int)
+    frame = frame.drop_duplicates()
+    dupes = frame.duplicated(["unit_id", "coder", "item"], keep=False)
+    if dupes.any():
+        row = frame[dupes].iloc[0]
+        raise CodingError("conflicting values for the same unit, coder and item",
+                          item=f"{row['item']} / {row['unit_id']} / {row['coder']}")
+    present = _sort_values(set(frame["coder"]))
+    coders = present if coders is None else list(coders)
+    if not coders:
+        raise CodingError("no coder to compare")
+    absent = [c for c in coders if c not in set(present)]
+    if absent:
+        raise CodingError("coder not found in the presence table", item=str(absent[0]))
+    frame = frame[frame["coder"].isin(coders)]
+
+    records = []
+    for item in _sort_values(set(frame["item"])):
+        part = frame[frame["item"] == item]
+        units = _sort_values(set(part["unit_id"]))
+        records.append(_table_row(_presence_matrix(part, coders, units), level_name, item,
+                                  n_resamples, seed, ci))
+    pooled = frame.assign(unit_id=list(zip(frame["item"].astype(str), frame["unit_id"].astype(str))))
+    units = sorted(set(pooled["unit_id"]))
+    records.append(_table_row(_presence_matrix(pooled, coders, units), level_name, "ALL",
+                              n_resamples, seed, ci))
+
+    table = pd.DataFrame.from_records(records, columns=TABLE_COLUMNS)
+    floats = ["prevalence", "percent_agreement", "cohen_kappa", "scott_pi", "brennan_prediger",
+              "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high", "gwet_ac1"]
+    table[floats] = table[floats].astype(float).round(4)
+    for col in ("n11", "n10", "n01", "n00"):
+        table[col] = table[col].astype("Int64")
+    table["n_units"] = table["n_units"].astype(int)
+    table["paradox"] = table["paradox"].astype(bool)
+    return table.reset_index(drop=True)

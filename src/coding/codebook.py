@@ -1,0 +1,270 @@
+"""Load and validate the codebook: variables, codes and their patterns.
+
+The codebook is the configuration of the whole analysis. It is read from a
+YAML file, validated strictly (every problem is reported as one line naming
+the file, the line and the code), and identified by a version: a hash of the
+file's bytes, recorded with every coding made under it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from coding.errors import CodingError
+
+TOP_KEYS = {"name", "description", "settings", "variables", "codes"}
+SETTINGS_KEYS = {"mask_patterns"}
+VARIABLE_KEYS = {"id", "label", "definition", "include", "exclude"}
+CODE_KEYS = {
+    "id", "label", "variable", "definition", "include", "exclude",
+    "examples", "counterexamples", "patterns", "exclude_patterns",
+}
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+REGEX_PREFIX = "re:"
+CASE_PREFIX = "cs:"
+_LINE = "__line__"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A variable of the analysis (economic, strategic...); codes belong to one."""
+
+    id: str
+    label: str
+    definition: str = ""
+    include: str = ""
+    exclude: str = ""
+
+
+@dataclass(frozen=True)
+class Code:
+    """A code: definition, usage notes, test texts and matching patterns."""
+
+    id: str
+    label: str
+    variable: str
+    definition: str = ""
+    include: str = ""
+    exclude: str = ""
+    examples: tuple[str, ...] = ()
+    counterexamples: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    exclude_patterns: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A validated codebook. ``version`` is the first 12 hex digits of the
+    SHA-256 of the file's bytes, so any edit gives a new version."""
+
+    path: str
+    version: str
+    name: str
+    description: str
+    variables: tuple[Variable, ...]
+    codes: tuple[Code, ...]
+    mask_patterns: tuple[str, ...] = ()
+    content: str = field(default="", repr=False)
+
+    @property
+    def variable_ids(self) -> list[str]:
+        return [v.id for v in self.variables]
+
+    @property
+    def code_ids(self) -> list[str]:
+        return [c.id for c in self.codes]
+
+    def code(self, code_id: str) -> Code:
+        for c in self.codes:
+            if c.id == code_id:
+                return c
+        raise KeyError(code_id)
+
+    def variable(self, variable_id: str) -> Variable:
+        for v in self.variables:
+            if v.id == variable_id:
+                return v
+        raise KeyError(variable_id)
+
+    def codes_of(self, variable_id: str) -> list[Code]:
+        return [c for c in self.codes if c.variable == variable_id]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping, for messages."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    mapping[_LINE] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def compile_regex(pattern: str) -> re.Pattern:
+    """Compile a ``re:`` pattern body (case-insensitive)."""
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _text(value, path, line, item, key) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CodingError(f"'{key}' must be text", path, line, item)
+    return value.strip()
+
+
+def _text_list(value, path, line, item, key) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CodingError(f"'{key}' must be a list of texts", path, line, item)
+    return tuple(v for v in value)
+
+
+def _check_keys(mapping, allowed, path, what, item=None):
+    if not isinstance(mapping, dict):
+        raise CodingError(f"{what} must be a mapping", path, None, item)
+    unknown = sorted(k for k in mapping if k != _LINE and k not in allowed)
+    if unknown:
+        raise CodingError(
+            f"unknown key '{unknown[0]}' in {what} (allowed: {', '.join(sorted(allowed))})",
+            path, mapping.get(_LINE), item,
+        )
+
+
+def check_pattern(pattern, path, line, item) -> None:
+    """Raise CodingError if a pattern is empty or its regex does not compile."""
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise CodingError("empty pattern", path, line, item)
+    if pattern.startswith(REGEX_PREFIX):
+        body = pattern[len(REGEX_PREFIX):]
+        if not body.strip():
+            raise CodingError("empty regex pattern", path, line, item)
+        try:
+            compiled = compile_regex(body)
+        except re.error as exc:
+            raise CodingError(f"pattern {pattern!r} does not compile: {exc}", path, line, item) from None
+        if compiled.search("") is not None:
+            raise CodingError(f"pattern {pattern!r} matches the empty string", path, line, item)
+    elif pattern.startswith(CASE_PREFIX) and not pattern[len(CASE_PREFIX):].strip():
+        raise CodingError("empty case-sensitive pattern", path, line, item)
+
+
+def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
+    """Validate codebook YAML text and return a :class:`Codebook`."""
+    try:
+        raw = yaml.load(content, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CodingError(f"invalid YAML: {problem}", path, line) from None
+    if raw is None:
+        raise CodingError("the codebook is empty", path)
+    _check_keys(raw, TOP_KEYS, path, "the codebook")
+
+    settings = raw.get("settings") or {}
+    _check_keys(settings, SETTINGS_KEYS, path, "settings")
+    masks = _text_list(settings.get("mask_patterns"), path, settings.get(_LINE), "settings", "mask_patterns")
+    for m in masks:
+        check_pattern(REGEX_PREFIX + m, path, settings.get(_LINE), "settings.mask_patterns")
+
+    raw_vars = raw.get("variables")
+    if not isinstance(raw_vars, list) or not raw_vars:
+        raise CodingError("'variables' must be a non-empty list", path, raw.get(_LINE))
+    seen: dict[str, int | None] = {}
+    variables = []
+    for rv in raw_vars:
+        _check_keys(rv, VARIABLE_KEYS, path, "a variable")
+        line = rv.get(_LINE)
+        vid = rv.get("id")
+        if not isinstance(vid, str) or not vid:
+            raise CodingError("variable without an 'id'", path, line)
+        if not ID_RE.match(vid):
+            raise CodingError("ids must be lower-case letters, digits and '_'", path, line, vid)
+        if vid in seen:
+            raise CodingError(f"duplicate id (first at line {seen[vid]})", path, line, vid)
+        seen[vid] = line
+        variables.append(Variable(
+            id=vid,
+            label=_text(rv.get("label"), path, line, vid, "label") or vid,
+            definition=_text(rv.get("definition"), path, line, vid, "definition"),
+            include=_text(rv.get("include"), path, line, vid, "include"),
+            exclude=_text(rv.get("exclude"), path, line, vid, "exclude"),
+        ))
+    var_ids = {v.id for v in variables}
+
+    raw_codes = raw.get("codes")
+    if not isinstance(raw_codes, list) or not raw_codes:
+        raise CodingError("'codes' must be a non-empty list", path, raw.get(_LINE))
+    codes = []
+    for rc in raw_codes:
+        _check_keys(rc, CODE_KEYS, path, "a code", rc.get("id") if isinstance(rc, dict) else None)
+        line = rc.get(_LINE)
+        cid = rc.get("id")
+        if not isinstance(cid, str) or not cid:
+            raise CodingError("code without an 'id'", path, line)
+        if not ID_RE.match(cid):
+            raise CodingError("ids must be lower-case letters, digits and '_'", path, line, cid)
+        if cid in seen:
+            raise CodingError(f"duplicate id (first at line {seen[cid]})", path, line, cid)
+        seen[cid] = line
+        var = rc.get("variable")
+        if not var:
+            raise CodingError("code has no 'variable'", path, line, cid)
+        if var not in var_ids:
+            raise CodingError(f"unknown variable '{var}'", path, line, cid)
+        patterns = _text_list(rc.get("patterns"), path, line, cid, "patterns")
+        if not patterns:
+            raise CodingError("empty pattern list", path, line, cid)
+        excl = _text_list(rc.get("exclude_patterns"), path, line, cid, "exclude_patterns")
+        for p in patterns + excl:
+            check_pattern(p, path, line, cid)
+        codes.append(Code(
+            id=cid,
+            label=_text(rc.get("label"), path, line, cid, "label") or cid,
+            variable=var,
+            definition=_text(rc.get("definition"), path, line, cid, "definition"),
+            include=_text(rc.get("include"), path, line, cid, "include"),
+            exclude=_text(rc.get("exclude"), path, line, cid, "exclude"),
+            examples=_text_list(rc.get("examples"), path, line, cid, "examples"),
+            counterexamples=_text_list(rc.get("counterexamples"), path, line, cid, "counterexamples"),
+            patterns=patterns,
+            exclude_patterns=excl,
+            line=line,
+        ))
+
+    version = hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
+    return Codebook(
+        path=str(path),
+        version=version,
+        name=_text(raw.get("name"), path, raw.get(_LINE), None, "name"),
+        description=_text(raw.get("description"), path, raw.get(_LINE), None, "description"),
+        variables=tuple(variables),
+        codes=tuple(codes),
+        mask_patterns=masks,
+        content=content,
+    )
+
+
+def load_codebook(path) -> Codebook:
+    """Read and validate a codebook file; raise CodingError on any problem."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CodingError(f"cannot read codebook: {exc.strerror}", path) from None
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CodingError(f"not UTF-8 (byte {exc.start})", path) from None
+    return parse_codebook(content, str(path))

@@ -1,0 +1,161 @@
+"""The automatic coder: the codebook compiled into one matcher.
+
+Terms are expanded once into their inflected forms (see
+:mod:`coding.language`) and put into one Aho-Corasick automaton over folded
+text (lower case, dashes as spaces); a hit counts only on word boundaries.
+``re:`` patterns are compiled regular expressions. Every coding carries its
+evidence: the matched text, the pattern that fired and the offsets in the
+document.
+
+Rules applied to every unit:
+
+* text matched by a codebook ``mask_patterns`` regex (citations) codes
+  nothing;
+* a hit of a code that overlaps a hit of one of that code's
+  ``exclude_patterns`` is dropped;
+* overlapping hits of the same code keep the longest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import ahocorasick
+
+from coding.codebook import CASE_PREFIX, REGEX_PREFIX, Codebook, compile_regex
+from coding.language import fold, term_variants
+from coding.segment import Unit
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One pattern hit: the matched text, the pattern, document offsets."""
+
+    term: str
+    pattern: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A code applied to a unit by a coder under a codebook version."""
+
+    unit_id: str
+    code: str
+    variable: str
+    coder: str
+    codebook_version: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+class Coder:
+    """Codes units with the patterns of a codebook.
+
+    >>> coder = Coder(load_codebook("codebook.yaml"))
+    >>> codings = coder.code(units)
+    """
+
+    def __init__(self, codebook: Codebook, name: str = AUTO):
+        self.codebook = codebook
+        self.name = name
+        self._variable = {c.id: c.variable for c in codebook.codes}
+        # entries: folded key -> list of (code index, pattern, is_exclude, case-sensitive surface)
+        self._automaton = ahocorasick.Automaton()
+        entries: dict[str, list[tuple[int, str, bool, str | None]]] = {}
+        self._regexes: list[tuple[int, str, bool, re.Pattern]] = []
+        self._codes = list(codebook.codes)
+        for idx, code in enumerate(self._codes):
+            for is_excl, patterns in ((False, code.patterns), (True, code.exclude_patterns)):
+                for pattern in patterns:
+                    if pattern.startswith(REGEX_PREFIX):
+                        self._regexes.append((idx, pattern, is_excl, compile_regex(pattern[len(REGEX_PREFIX):])))
+                    elif pattern.startswith(CASE_PREFIX):
+                        surface = pattern[len(CASE_PREFIX):].strip()
+                        entries.setdefault(fold(surface), []).append((idx, pattern, is_excl, surface))
+                    else:
+                        for variant in term_variants(pattern):
+                            entries.setdefault(variant, []).append((idx, pattern, is_excl, None))
+        for key, value in entries.items():
+            self._automaton.add_word(key, (len(key), tuple(value)))
+        self._has_terms = bool(entries)
+        if self._has_terms:
+            self._automaton.make_automaton()
+        self._masks = [compile_regex(m) for m in codebook.mask_patterns]
+
+    def _hits(self, text: str):
+        """Yield (code index, pattern, is_exclude, start, end) in ``text``."""
+        if self._has_terms:
+            folded = fold(text)
+            n = len(folded)
+            for last, (length, entries) in self._automaton.iter(folded):
+                end = last + 1
+                start = end - length
+                # whole words only
+                if (start > 0 and _is_word_char(folded[start - 1])) or (end < n and _is_word_char(folded[end])):
+                    continue
+                for idx, pattern, is_excl, surface in entries:
+                    if surface is not None and text[start:end] != surface:
+                        continue
+                    yield idx, pattern, is_excl, start, end
+        for idx, pattern, is_excl, rx in self._regexes:
+            for m in rx.finditer(text):
+                if m.end() > m.start():
+                    yield idx, pattern, is_excl, m.start(), m.end()
+
+    def _masked(self, text: str) -> list[tuple[int, int]]:
+        return [(m.start(), m.end()) for rx in self._masks for m in rx.finditer(text)]
+
+    def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:
+        """Hits per code index in ``text``: lists of (pattern, start, end),
+        after masks and exclusions, overlapping hits reduced to the longest."""
+        masked = self._masked(text)
+        found: dict[int, list[tuple[str, int, int]]] = {}
+        excluded: dict[int, list[tuple[int, int]]] = {}
+        for idx, pattern, is_excl, start, end in self._hits(text):
+            if is_excl:
+                excluded.setdefault(idx, []).append((start, end))
+            elif not any(s < end and start < e for s, e in masked):
+                found.setdefault(idx, []).append((pattern, start, end))
+        result = {}
+        for idx, hits in found.items():
+            bad = excluded.get(idx, ())
+            hits = [h for h in hits if not any(s < h[2] and h[1] < e for s, e in bad)]
+            # longest first, then leftmost; keep hits that do not overlap a kept one
+            hits.sort(key=lambda h: (h[1] - h[2], h[1], h[0]))
+            kept: list[tuple[str, int, int]] = []
+            for h in hits:
+                if not any(k[1] < h[2] and h[1] < k[2] for k in kept):
+                    kept.append(h)
+            if kept:
+                result[idx] = sorted(kept, key=lambda h: (h[1], h[2], h[0]))
+        return result
+
+    def code_text(self, text: str) -> list[str]:
+        """The ids of the codes that ``text`` gets, in codebook order."""
+        return [self._codes[i].id for i in sorted(self.match(text))]
+
+    def code_unit(self, unit: Unit) -> list[Coding]:
+        """Codings of one unit, in codebook order, evidence in document offsets."""
+        out = []
+        for idx, hits in sorted(self.match(unit.text).items()):
+            code = self._codes[idx]
+            evidence = tuple(
+                Evidence(unit.text[s:e], pattern, unit.start + s, unit.start + e) for pattern, s, e in hits
+            )
+            out.append(Coding(unit.id, code.id, code.variable, self.name, self.codebook.version, evidence))
+        return out
+
+    def code(self, units) -> list[Coding]:
+        """Code units; returns their codings (a unit may get several codes)."""
+        out: list[Coding] = []
+        for unit in units:
+            out.extend(self.code_unit(unit))
+        return out

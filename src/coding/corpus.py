@@ -1,0 +1,195 @@
+"""The corpus: a manifest of documents and readers by file format.
+
+``corpus/manifest.csv`` lists one document per row (``id, title, doc_type,
+date, source, path`` and optionally ``speaker`` and ``encoding``). Each file
+is read by the reader registered for its suffix; the text a reader returns is
+the text that unit offsets refer to, and it is stored with the codings.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+from coding.errors import CodingError
+
+MANIFEST_NAMES = ("manifest.csv",)
+REQUIRED_COLUMNS = ("id", "title", "doc_type", "date", "source", "path")
+OPTIONAL_COLUMNS = ("speaker", "encoding")
+_DATE = re.compile(r"^(\d{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document of the corpus with its extracted text."""
+
+    id: str
+    title: str
+    doc_type: str
+    date: str
+    source: str
+    path: str
+    text: str = ""
+    speaker: str = ""
+    encoding: str = ""
+    content_hash: str = ""
+
+    @property
+    def year(self) -> int | None:
+        m = _DATE.match(self.date or "")
+        return int(m.group(1)) if m else None
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 of the text (UTF-8), the identity of a document's content."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text_file(path: Path, encoding: str = "") -> str:
+    """Read a plain-text or Markdown file.
+
+    UTF-8 (with or without byte-order mark) unless an ``encoding`` is
+    declared; undecodable bytes are an error naming the file and offset.
+    """
+    data = path.read_bytes()
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except LookupError:
+            raise CodingError(f"unknown encoding '{encoding}'", path) from None
+        except UnicodeDecodeError as exc:
+            raise CodingError(f"not valid {encoding} at byte {exc.start}", path) from None
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CodingError(
+                f"not UTF-8 at byte {exc.start}; declare its encoding in the manifest's 'encoding' column",
+                path,
+            ) from None
+    return _normalise_newlines(text)
+
+
+# Readers by suffix; formats plug in by adding an entry.
+READERS: dict[str, Callable[[Path, str], str]] = {
+    ".txt": read_text_file,
+    ".md": read_text_file,
+}
+
+
+def read_file(path, encoding: str = "") -> str:
+    """Extract the text of a file with the reader registered for its suffix."""
+    path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise CodingError(
+            f"unsupported file type '{path.suffix}' (supported: {', '.join(sorted(READERS))})", path
+        )
+    if not path.is_file():
+        raise CodingError("file not found", path)
+    text = reader(path, encoding)
+    if not text.strip():
+        raise CodingError("the document is empty", path)
+    return text
+
+
+def find_manifest(corpus_dir) -> Path:
+    """The manifest file of a corpus folder."""
+    corpus_dir = Path(corpus_dir)
+    for name in MANIFEST_NAMES:
+        if (corpus_dir / name).is_file():
+            return corpus_dir / name
+    if not corpus_dir.is_dir():
+        raise CodingError("corpus folder not found", corpus_dir)
+    raise CodingError("no manifest.csv in the corpus folder", corpus_dir)
+
+
+def load_manifest(corpus_dir) -> list[Document]:
+    """Read and validate the manifest; documents come without their text.
+
+    Errors name the manifest, the line and the document id.
+    """
+    manifest = find_manifest(corpus_dir)
+    try:
+        raw = manifest.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CodingError(f"not UTF-8 at byte {exc.start}", manifest) from None
+    reader = csv.DictReader(raw.splitlines())
+    columns = reader.fieldnames or []
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise CodingError(f"missing column(s): {', '.join(missing)}", manifest, 1)
+    docs: list[Document] = []
+    seen: dict[str, int] = {}
+    for i, row in enumerate(reader, start=2):
+        if None in row or any(v is None for v in row.values()):
+            raise CodingError("wrong number of fields", manifest, i)
+        row = {k: (v or "").strip() for k, v in row.items()}
+        doc_id = row["id"]
+        if not doc_id:
+            raise CodingError("empty id", manifest, i)
+        if not _ID.match(doc_id):
+            raise CodingError("ids may hold letters, digits, '_', '.', '-' only", manifest, i, doc_id)
+        if doc_id in seen:
+            raise CodingError(f"duplicate id (first on line {seen[doc_id]})", manifest, i, doc_id)
+        seen[doc_id] = i
+        for col in ("doc_type", "path"):
+            if not row[col]:
+                raise CodingError(f"empty '{col}'", manifest, i, doc_id)
+        if row["date"] and not _DATE.match(row["date"]):
+            raise CodingError(f"date '{row['date']}' is not YYYY, YYYY-MM or YYYY-MM-DD", manifest, i, doc_id)
+        docs.append(Document(
+            id=doc_id, title=row["title"] or doc_id, doc_type=row["doc_type"], date=row["date"],
+            source=row["source"], path=row["path"], speaker=row.get("speaker", ""),
+            encoding=row.get("encoding", ""),
+        ))
+        if not (manifest.parent / row["path"]).is_file():
+            raise CodingError(f"file '{row['path']}' not found", manifest, i, doc_id)
+    return docs
+
+
+def read_document(document: Document, corpus_dir) -> Document:
+    """Return the document with its text and content hash filled in."""
+    text = read_file(Path(corpus_dir) / document.path, document.encoding)
+    return replace(document, text=text, content_hash=content_hash(text))
+
+
+def iter_documents(corpus_dir, errors: list | None = None) -> Iterator[Document]:
+    """Yield the corpus documents one at a time, with their text.
+
+    With an ``errors`` list, a file that cannot be read is recorded there and
+    skipped, so the rest of the corpus is still processed; without one the
+    first error is raised.
+    """
+    for doc in load_manifest(corpus_dir):
+        try:
+            yield read_document(doc, corpus_dir)
+        except CodingError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+
+
+def document_from_file(path, root=None, doc_type: str = "text") -> Document:
+    """A document made from a loose file (for coding texts outside a corpus).
+
+    Its id is the file's path relative to ``root`` without suffix, with
+    separators replaced by '-'.
+    """
+    path = Path(path)
+    rel = path.relative_to(root) if root else Path(path.name)
+    doc_id = re.sub(r"[^A-Za-z0-9_.\-]+", "-", str(rel.with_suffix("")).replace("/", "-")).strip("-") or "doc"
+    text = read_file(path)
+    return Document(
+        id=doc_id, title=path.stem, doc_type=doc_type, date="", source="", path=str(path),
+        text=text, content_hash=content_hash(text),
+    )

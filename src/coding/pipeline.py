@@ -1,0 +1,316 @@
+"""The jobs behind the commands: ``run`` (corpus to store and outputs) and
+``code_paths`` (code loose texts without a store)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from tqdm import tqdm
+
+from coding.codebook import Codebook, load_codebook
+from coding.coder import AUTO, Coder, Coding
+from coding.coders import file_hash, read_coder_file
+from coding.corpus import Document, document_from_file, iter_documents, READERS
+from coding.errors import CodingError
+from coding.segment import UNIT_TYPES, Unit, segment
+from coding.store import Store, evidence_json
+
+SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "text"]
+CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
+CODE_OUTPUT_COLUMNS = ["unit_id", "variable", "code", "evidence"]
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the printed summary and for tests."""
+
+    documents: int = 0
+    coded_documents: int = 0
+    skipped_documents: int = 0
+    removed_documents: list[str] = field(default_factory=list)
+    units: int = 0
+    codings_per_variable: dict[str, int] = field(default_factory=dict)
+    units_per_variable: dict[str, int] = field(default_factory=dict)
+    coders_imported: list[str] = field(default_factory=list)
+    errors: list[CodingError] = field(default_factory=list)
+    codebook_version: str = ""
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+def atomic_write(path, write) -> Path:
+    """Write a file through a temporary file in the same folder, then
+    rename it into place, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(path, columns, rows) -> Path:
+    """Write rows (iterables in ``columns`` order) as a UTF-8 CSV, atomically."""
+    def _write(fh):
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(columns)
+        w.writerows(rows)
+    return atomic_write(path, _write)
+
+
+def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: RunSummary | None = None) -> list[str]:
+    """Import every ``<coders_dir>/<name>.csv`` as coder ``name`` when changed."""
+    coders_dir = Path(coders_dir)
+    if not coders_dir.is_dir():
+        return []
+    unit_ids = store.unit_ids()
+    imported = []
+    for path in sorted(coders_dir.glob("*.csv")):
+        name = path.stem
+        digest = f"{file_hash(path)}:{codebook.version}:{store.segmentation()}"
+        if store.coder_hash(name) == digest:
+            continue
+        seen, codings = read_coder_file(path, codebook, unit_ids, name)
+        store.replace_coder(name, seen, codings, codebook.version, "human", str(path), digest)
+        imported.append(name)
+    if summary is not None:
+        summary.coders_imported = imported
+    return imported
+
+
+def export_tables(store: Store, out) -> dict[str, Path]:
+    """Write ``segments.csv`` and ``codings.csv`` from the store."""
+    out = Path(out)
+    documents, units, codings = store.frames()
+    seg = write_csv(out / "segments.csv", SEGMENT_COLUMNS, units[SEGMENT_COLUMNS].itertuples(index=False))
+    cod = write_csv(out / "codings.csv", CODING_COLUMNS, codings[CODING_COLUMNS].itertuples(index=False))
+    return {"segments": seg, "codings": cod}
+
+
+def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "paragraph",
+        progress: bool | None = None) -> RunSummary:
+    """Read, segment, code and store the corpus, then write the outputs.
+
+    Unchanged documents already coded under this codebook version are not
+    recoded; a new codebook version recodes everything and keeps the old
+    codings under the old version. Human coder files in
+    ``<corpus>/coders/*.csv`` are imported under their file names.
+    Unreadable documents are listed in ``summary.errors``; the rest of the
+    corpus is still processed.
+    """
+    if unit not in UNIT_TYPES:
+        raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
+    cb = load_codebook(codebook)
+    corpus = Path(corpus)
+    out = Path(out)
+    summary = RunSummary(codebook_version=cb.version)
+    coder = Coder(cb)
+    from coding.corpus import load_manifest
+
+    manifest = load_manifest(corpus)  # validate before touching the store
+    with Store(out / "project.sqlite") as store:
+        store.save_codebook(cb)
+        store.set_current_codebook(cb.version)
+        store.set_segmentation(unit)
+        ids = []
+        docs = iter_documents(corpus, errors=summary.errors)
+        disable = (not sys.stderr.isatty()) if progress is None else not progress
+        bar = tqdm(docs, total=len(manifest), desc="coding", unit="doc", disable=disable, file=sys.stderr)
+        for position, doc in enumerate(bar):
+            ids.append(doc.id)
+            summary.documents += 1
+            if store.is_coded(doc, unit, AUTO, cb.version):
+                store.update_document_metadata(doc, position)
+                summary.skipped_documents += 1
+                continue
+            units = segment(doc, unit)
+            codings = coder.code(units)
+            store.save_document(doc, position, unit, units, codings, AUTO, cb.version)
+            summary.coded_documents += 1
+        failed = {Path(e.path).resolve() for e in summary.errors if e.path}
+        keep = ids + [d.id for d in manifest if (corpus / d.path).resolve() in failed]
+        summary.removed_documents = store.remove_documents_except(keep)
+        import_coder_files(store, cb, corpus / "coders", summary)
+        summary.outputs = export_tables(store, out)
+        documents, units_df, codings_df = store.frames(coder=AUTO)
+        summary.units = len(units_df)
+        summary.codings_per_variable = {v: int((codings_df["variable"] == v).sum()) for v in cb.variable_ids}
+        summary.units_per_variable = {
+            v: int(codings_df.loc[codings_df["variable"] == v, "unit_id"].nunique()) for v in cb.variable_ids
+        }
+    return summary
+
+
+# -- coding loose texts ------------------------------------------------------
+
+def _units_from_table(path: Path) -> list[Unit]:
+    """Pre-segmented units from a .csv or .jsonl with ``id`` and ``text``."""
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
+    if not raw.strip():
+        raise CodingError("the file is empty", path)
+    units = []
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(raw))
+        missing = [c for c in ("id", "text") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CodingError(f"missing column(s): {', '.join(missing)}", path, 1)
+        rows = ((i, r) for i, r in enumerate(reader, start=2))
+    else:
+        def _rows():
+            for i, line in enumerate(raw.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise CodingError(f"invalid JSON: {exc.msg}", path, i) from None
+                if not isinstance(obj, dict):
+                    raise CodingError("each line must be a JSON object", path, i)
+                for c in ("id", "text"):
+                    if c not in obj:
+                        raise CodingError(f"missing field '{c}'", path, i)
+                yield i, obj
+        rows = _rows()
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        uid, text = row.get("id"), row.get("text")
+        if uid is None or str(uid).strip() == "":
+            raise CodingError("empty id", path, line)
+        if not isinstance(text, str):
+            raise CodingError("'text' must be a string", path, line, str(uid))
+        uid = str(uid).strip()
+        if uid in seen:
+            raise CodingError(f"duplicate id (first on line {seen[uid]})", path, line, uid)
+        seen[uid] = line
+        units.append(Unit(uid, path.stem, len(units) + 1, "given", 0, len(text), text))
+    if not units:
+        raise CodingError("no units in the file", path)
+    return units
+
+
+def iter_input_units(paths, unit: str = "paragraph"):
+    """Yield lists of units, one list per input document or table."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in READERS)
+            if not files:
+                raise CodingError("no readable files in the folder", p)
+            for f in files:
+                yield segment(document_from_file(f, root=p), unit)
+        elif not p.exists():
+            raise CodingError("no such file or folder", p)
+        elif p.suffix.lower() in (".csv", ".jsonl"):
+            yield _units_from_table(p)
+        else:
+            yield segment(document_from_file(p), unit)
+
+
+_WORKER: Coder | None = None
+
+
+def _init_worker(codebook_path: str) -> None:
+    global _WORKER
+    _WORKER = Coder(load_codebook(codebook_path))
+
+
+def _code_batch(units: list[Unit]) -> list[list]:
+    return _rows_for(_WORKER, units)
+
+
+def _rows_for(coder: Coder, units: list[Unit]) -> list[list]:
+    rows = []
+    for u in units:
+        codings = coder.code_unit(u)
+        if not codings:
+            rows.append([u.id, "", "", ""])
+        for c in codings:
+            # evidence offsets here are relative to the given unit text
+            rows.append([u.id, c.variable, c.code, evidence_json(_relative(c, u))])
+    return rows
+
+
+def _relative(coding: Coding, unit: Unit) -> Coding:
+    if unit.start == 0:
+        return coding
+    from dataclasses import replace
+    return replace(coding, evidence=tuple(replace(e, start=e.start - unit.start, end=e.end - unit.start)
+                                          for e in coding.evidence))
+
+
+def _batches(unit_lists, size: int):
+    batch: list[Unit] = []
+    for units in unit_lists:
+        for u in units:
+            batch.append(u)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jobs: int = 1,
+               batch_size: int = 2000, progress: bool | None = None) -> dict[str, int]:
+    """Code texts outside the corpus and write ``unit_id, variable, code, evidence``.
+
+    Documents are streamed and rows written batch by batch, so memory does
+    not grow with the input. Evidence offsets are relative to the unit's
+    text. ``jobs > 1`` codes batches in worker processes; output order is
+    the input order either way. Returns counts of units and codings.
+    """
+    cb = load_codebook(codebook)
+    if unit not in UNIT_TYPES:
+        raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise CodingError("no input paths")
+    for p in paths:
+        if not p.exists():
+            raise CodingError("no such file or folder", p)
+    counts = Counter()
+    disable = (not sys.stderr.isatty()) if progress is None else not progress
+
+    def _write(fh):
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(CODE_OUTPUT_COLUMNS)
+        batches = _batches(iter_input_units(paths, unit), batch_size)
+        bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
+        if jobs > 1:
+            ctx = get_context("fork" if sys.platform != "win32" else "spawn")
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(codebook),)) as pool:
+                results = pool.imap(_code_batch, batches, chunksize=1)
+                for rows in results:
+                    _emit(w, rows, counts, bar)
+        else:
+            coder = Coder(cb)
+            for batch in batches:
+                _emit(w, _rows_for(coder, batch), counts, bar)
+        bar.close()
+
+    atomic_write(out, _write)
+    return dict(counts)
+
+
+def _emit(writer, rows, counts, bar) -> None:
+    writer.writerows(rows)
+    units = len({r[0] for r in rows})
+    counts["units"] += units
+    counts["codings"] += sum(1 for r in rows if r[2])
+    bar.update(units)

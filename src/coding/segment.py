@@ -1,0 +1,139 @@
+"""Segment documents into units (paragraphs, speaker turns or sentences).
+
+Every unit keeps character offsets into its document's text, such that
+``document.text[unit.start:unit.end] == unit.text``, and a stable id made of
+the document id, a letter for the unit type and the ordinal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from coding.corpus import Document
+from coding.errors import CodingError
+
+UNIT_TYPES = ("paragraph", "sentence")
+_TYPE_LETTER = {"paragraph": "p", "turn": "t", "sentence": "s"}
+
+_BLOCK_SPLIT = re.compile(r"\n[ \t\f\v\u00a0]*\n\s*")
+# A speaker label at the start of a line: "Interviewer:", "Dr Sohail Ahmed:", "Q:".
+_TURN = re.compile(r"(?m)^[ \t]*([A-Z][\w.'\- ]{0,40}?):[ \t]+\S")
+# A block that ends like this does not end its paragraph.
+_OPEN_END = re.compile(r"[\w,\-\u2013(]\s*$")
+_CONTINUES = re.compile(r"^\s*[a-z(]")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit of analysis with its offsets in the document text."""
+
+    id: str
+    document_id: str
+    ordinal: int
+    unit_type: str
+    start: int
+    end: int
+    text: str
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def unit_id(document_id: str, unit_type: str, ordinal: int) -> str:
+    """The stable id of a unit, e.g. ``ch3:p0012``."""
+    return f"{document_id}:{_TYPE_LETTER[unit_type]}{ordinal:04d}"
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of paragraphs: blocks separated by blank lines.
+
+    A block that ends mid-sentence (no closing punctuation) followed by one
+    that starts in lower case is the same paragraph broken by a page break,
+    so the two are joined into one span.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _BLOCK_SPLIT.finditer(text):
+        span = _trimmed(text, pos, m.start())
+        if span:
+            spans.append(span)
+        pos = m.end()
+    span = _trimmed(text, pos, len(text))
+    if span:
+        spans.append(span)
+    joined: list[tuple[int, int]] = []
+    for s, e in spans:
+        if joined and _OPEN_END.search(text[joined[-1][0]:joined[-1][1]]) and _CONTINUES.match(text[s:e]):
+            joined[-1] = (joined[-1][0], e)
+        else:
+            joined.append((s, e))
+    return joined
+
+
+def turn_spans(text: str) -> list[tuple[int, int]] | None:
+    """Spans of speaker turns, or None when fewer than two turns are marked."""
+    starts = [m.start() for m in _TURN.finditer(text)]
+    if len(starts) < 2:
+        return None
+    spans = []
+    first = _trimmed(text, 0, starts[0])
+    if first:
+        spans.append(first)
+    for i, s in enumerate(starts):
+        e = starts[i + 1] if i + 1 < len(starts) else len(text)
+        span = _trimmed(text, s, e)
+        if span:
+            spans.append(span)
+    return spans
+
+
+def sentence_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Split each span into sentences with spaCy's sentencizer."""
+    from coding.language import make_nlp
+
+    nlp = make_nlp()
+    out = []
+    pieces = (text[s:e] for s, e in spans)
+    for (s, _e), doc in zip(spans, nlp.pipe(pieces, batch_size=64)):
+        for sent in doc.sents:
+            span = _trimmed(text, s + sent.start_char, s + sent.end_char)
+            if span:
+                out.append(span)
+    return out
+
+
+def segment(document: Document, unit: str = "paragraph") -> list[Unit]:
+    """Split a document into units.
+
+    ``unit="paragraph"``: paragraphs, or speaker turns in interview
+    documents whose turns are marked ("Name: ..."). ``unit="sentence"``:
+    sentences within those.
+    """
+    if unit not in UNIT_TYPES:
+        raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
+    text = document.text
+    spans = None
+    kind = "paragraph"
+    if document.doc_type == "interview":
+        spans = turn_spans(text)
+        if spans is not None:
+            kind = "turn"
+    if spans is None:
+        spans = paragraph_spans(text)
+    if unit == "sentence":
+        spans = sentence_spans(text, spans)
+        kind = "sentence"
+    return [
+        Unit(unit_id(document.id, kind, i), document.id, i, kind, s, e, text[s:e])
+        for i, (s, e) in enumerate(spans, start=1)
+    ]

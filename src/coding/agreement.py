@@ -3,7 +3,9 @@
 Reliability data are laid out as **coders x units**: one row per coder, one
 column per unit, ``None`` or NaN where a coder did not code (did not see) a
 unit.  Every coefficient below accepts lists of lists, NumPy arrays or pandas
-DataFrames in that layout (two-coder functions take two sequences instead).
+DataFrames in that layout (a DataFrame is read as it stands, one row per
+coder: transpose a units x coders frame first); two-coder functions take two
+sequences instead.
 
 Which software computes what
 ----------------------------

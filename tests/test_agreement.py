@@ -1,0 +1,400 @@
+"""Agreement coefficients against published worked examples and hand arithmetic."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
+
+from coding.agreement import (
+    TABLE_COLUMNS,
+    agreement_table,
+    bootstrap_alpha,
+    brennan_prediger,
+    cohen_kappa,
+    confusion_2x2,
+    counts_from_data,
+    fleiss_kappa,
+    gwet_ac1,
+    interpret_alpha,
+    krippendorff_alpha,
+    percent_agreement,
+    precision_recall_f1,
+    prevalence_paradox,
+    scott_pi,
+)
+from coding.errors import CodingError
+
+nan = float("nan")
+
+# Krippendorff, K. (2011). Computing Krippendorff's Alpha-Reliability.
+# Annenberg School for Communication, University of Pennsylvania.  Worked
+# example "nominal data, any number of observers, missing data": observers
+# A-D (rows) x units 1-12 (columns), "." = missing.  The same reliability data
+# are reused there for the ordinal, interval and ratio examples.
+KRIPPENDORFF_2011 = [
+    [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],  # A
+    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],  # B
+    [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],  # C
+    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],  # D
+]
+
+# Wikipedia, "Cohen's kappa", simple example: 50 grant proposals read by two
+# readers; Yes/Yes 20, A yes & B no 5, A no & B yes 10, No/No 15.
+# Published: p_o = 0.7, p_e = 0.5, kappa = 0.4.
+COHEN_A = [1] * 20 + [1] * 5 + [0] * 10 + [0] * 15
+COHEN_B = [1] * 20 + [0] * 5 + [1] * 10 + [0] * 15
+
+
+def r(x, places=3):
+    return round(x, places)
+
+
+# ---------------------------------------------------------------- Krippendorff
+
+
+@pytest.mark.parametrize(
+    "level, published",
+    [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)],
+)
+def test_krippendorff_2011_four_observers(level, published):
+    # Krippendorff (2011): alpha_nominal = .743, alpha_ordinal = .815,
+    # alpha_interval = .849, alpha_ratio = .797 for the data above.
+    assert r(krippendorff_alpha(KRIPPENDORFF_2011, level)) == published
+
+
+def test_krippendorff_2011_binary_two_observers():
+    # Krippendorff (2011), worked example "binary data, two observers, no
+    # missing data", 10 units; published alpha = 0.095.  By hand:
+    # o_00 = 10, o_11 = 2, o_01 = o_10 = 4, n_0 = 14, n_1 = 6, n = 20,
+    # alpha = 1 - (n-1) o_01 / (n_0 n_1) = 1 - 19*4/84 = 0.0952.
+    data = [[0, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]]
+    assert r(krippendorff_alpha(data)) == 0.095
+    assert krippendorff_alpha(data) == pytest.approx(1 - 19 * 4 / 84)
+
+
+def test_krippendorff_nominal_accepts_strings_and_nan():
+    letters = {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}
+    as_text = [[letters.get(v) for v in row] for row in KRIPPENDORFF_2011]
+    as_nan = np.array([[nan if v is None else v for v in row] for row in KRIPPENDORFF_2011])
+    assert krippendorff_alpha(as_text) == pytest.approx(0.743421, abs=1e-6)
+    assert krippendorff_alpha(as_nan) == pytest.approx(0.743421, abs=1e-6)
+    with pytest.raises(CodingError):
+        krippendorff_alpha(as_text, level="interval")
+
+
+def test_alpha_matches_scott_pi_relation_for_two_coders():
+    # For two coders without missing data, alpha = 1 - (1 - pi)(2N - 1)/(2N)
+    # (Krippendorff 2004): an independent check of both implementations.
+    rng = np.random.default_rng(7)
+    a, b = rng.integers(0, 3, 40), rng.integers(0, 3, 40)
+    b[:25] = a[:25]
+    n = 2 * len(a)
+    assert krippendorff_alpha([a, b]) == pytest.approx(1 - (1 - scott_pi(a, b)) * (n - 1) / n)
+
+
+# ---------------------------------------------------------------- Fleiss
+
+# Wikipedia, "Fleiss' kappa", worked example (14 raters, 10 subjects,
+# 5 categories); published P-bar = 0.378, P-bar_e = 0.213, kappa = 0.210.
+FLEISS_WIKIPEDIA = [
+    [0, 0, 0, 0, 14],
+    [0, 2, 6, 4, 2],
+    [0, 0, 3, 5, 6],
+    [0, 3, 9, 2, 0],
+    [2, 2, 8, 1, 1],
+    [7, 7, 0, 0, 0],
+    [3, 2, 6, 3, 0],
+    [2, 5, 3, 2, 2],
+    [6, 5, 2, 1, 0],
+    [0, 2, 2, 3, 7],
+]
+
+
+def test_fleiss_wikipedia_worked_example():
+    kappa = fleiss_kappa(FLEISS_WIKIPEDIA)
+    assert r(kappa) == 0.210
+    assert kappa == pytest.approx(sm_fleiss_kappa(np.array(FLEISS_WIKIPEDIA)))
+
+
+def test_fleiss_matches_statsmodels_on_complete_data():
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 4, size=(5, 30))  # 5 coders x 30 units
+    counts = counts_from_data(data)
+    assert list(counts.columns) == [0, 1, 2, 3]
+    assert counts.shape == (30, 4) and (counts.sum(axis=1) == 5).all()
+    assert fleiss_kappa(counts) == pytest.approx(sm_fleiss_kappa(counts.to_numpy()))
+
+
+# ------------------------------------------- Gwet AC1, Fleiss, BP with missing data
+
+def test_gwet_2014_four_raters_with_missing_data():
+    # Gwet, K.L. (2014) Handbook of Inter-Rater Reliability, 4th ed., data set
+    # of 4 raters x 12 units, 5 categories (p. 120; "cac.raw4raters" in Gwet's
+    # irrCAC package).  Its units hold the same values as KRIPPENDORFF_2011
+    # (only the lone rating of unit 12 sits with another rater, which changes
+    # none of these coefficients).  Values reported by irrCAC (gwet.ac1.raw,
+    # fleiss.kappa.raw, bp.coeff.raw), to 3 decimals:
+    #   pa = 0.818; AC1: pe = 0.190, 0.775; Fleiss: pe = 0.239, 0.761;
+    #   Brennan-Prediger: pe = 0.200, 0.773.
+    gwet_layout = [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, None],
+        [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, 3],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+    ]
+    for data in (gwet_layout, KRIPPENDORFF_2011):
+        assert r(percent_agreement(data)) == 0.818  # = 9/11 by hand
+        assert r(gwet_ac1(data)) == 0.775
+        assert r(fleiss_kappa(counts_from_data(data))) == 0.761
+        assert r(brennan_prediger(data)) == 0.773  # (9/11 - 1/5) / (1 - 1/5)
+
+
+def test_gwet_ac1_two_coders_by_hand():
+    # COHEN_A/B data: p_a = 35/50 = 0.7.  Category shares averaged over units:
+    # pi_yes = (25 + 30)/100 = 0.55, pi_no = 0.45.  With q = 2:
+    # p_e = (0.55*0.45 + 0.45*0.55)/(2-1) = 0.495,
+    # AC1 = (0.7 - 0.495)/(1 - 0.495) = 0.205/0.505 = 0.405941.
+    assert gwet_ac1([COHEN_A, COHEN_B]) == pytest.approx(0.205 / 0.505)
+
+
+# ---------------------------------------------------------------- Cohen, Scott, BP
+
+
+def test_cohen_wikipedia_example_and_sklearn():
+    assert cohen_kappa(COHEN_A, COHEN_B) == pytest.approx(0.4)
+    assert cohen_kappa(COHEN_A, COHEN_B) == pytest.approx(cohen_kappa_score(COHEN_A, COHEN_B))
+
+
+def test_cohen_matches_sklearn_on_labels_and_drops_missing_pairs():
+    rng = np.random.default_rng(11)
+    labels = np.array(["econ", "security", "region"])
+    a = list(labels[rng.integers(0, 3, 60)])
+    b = [x if i % 3 else labels[(i // 3) % 3] for i, x in enumerate(a)]
+    assert cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b))
+    with_missing_a, with_missing_b = a + [None, "econ"], b + ["econ", nan]
+    assert cohen_kappa(with_missing_a, with_missing_b) == pytest.approx(cohen_kappa_score(a, b))
+
+
+def test_scott_pi_and_brennan_prediger_by_hand():
+    # COHEN_A/B: p_o = 0.7.  Scott: pooled shares yes = (25 + 30)/100 = 0.55,
+    # no = 0.45; p_e = 0.55^2 + 0.45^2 = 0.505;
+    # pi = (0.7 - 0.505)/(1 - 0.505) = 0.195/0.495 = 0.393939.
+    assert scott_pi(COHEN_A, COHEN_B) == pytest.approx(0.195 / 0.495)
+    # Brennan-Prediger, q = 2: (0.7 - 1/2)/(1 - 1/2) = 0.4.
+    assert brennan_prediger([COHEN_A, COHEN_B]) == pytest.approx(0.4)
+    # q = 4 possible categories, two unused: (0.7 - 0.25)/0.75 = 0.6.
+    assert brennan_prediger([COHEN_A, COHEN_B], categories=[0, 1, 2, 3]) == pytest.approx(0.6)
+
+
+def test_percent_agreement_three_coders_by_hand():
+    # unit 1: a,a,a -> 3 of 3 pairs agree; unit 2: a,a,b -> 1 of 3;
+    # unit 3: a,b,missing -> 0 of 1; unit 4: only one coder -> not counted.
+    # (1 + 1/3 + 0)/3 = 4/9.
+    data = [["a", "a", "a", "b"], ["a", "a", "b", None], ["a", "b", None, None]]
+    assert percent_agreement(data) == pytest.approx(4 / 9)
+
+
+# ---------------------------------------------------------------- edge cases
+
+
+def test_no_variation_is_undefined_but_agreement_is_perfect():
+    data = [[1, 1, 1], [1, 1, 1]]
+    assert percent_agreement(data) == 1.0
+    for value in (cohen_kappa(*data), scott_pi(*data), krippendorff_alpha(data),
+                  fleiss_kappa(counts_from_data(data)), gwet_ac1(data), brennan_prediger(data)):
+        assert math.isnan(value)
+    # with the possible categories given, the free-marginal coefficients are 1
+    assert gwet_ac1(data, categories=(0, 1)) == 1.0
+    assert brennan_prediger(data, categories=(0, 1)) == 1.0
+    assert interpret_alpha(krippendorff_alpha(data)) == "undefined"
+    assert all(math.isnan(x) for x in bootstrap_alpha(data, n_resamples=20))
+
+
+def test_one_coder_one_unit_and_no_overlap():
+    one_coder = [[1, 0, 1]]
+    no_overlap = [[1, None, 0], [None, 0, None]]
+    for data in (one_coder, no_overlap, [[1]], [[1], [None]], []):
+        assert math.isnan(percent_agreement(data))
+        assert math.isnan(krippendorff_alpha(data))
+        assert math.isnan(gwet_ac1(data, categories=(0, 1)))
+        assert math.isnan(brennan_prediger(data, categories=(0, 1)))
+    assert math.isnan(cohen_kappa([1, None], [None, 0]))
+    assert math.isnan(scott_pi([], []))
+    # one unit, two coders who agree: agreement 1, alpha undefined (no variation)
+    assert percent_agreement([[2], [2]]) == 1.0
+    assert math.isnan(krippendorff_alpha([[2], [2]]))
+
+
+def test_malformed_input_raises_coding_error():
+    with pytest.raises(CodingError, match="ragged"):
+        krippendorff_alpha([[1, 2, 3], [1, 2]])
+    with pytest.raises(CodingError, match="ragged"):
+        percent_agreement([[1, 2, 3], [1, 2]])
+    with pytest.raises(CodingError, match="unknown level"):
+        krippendorff_alpha([[1, 2], [1, 2]], level="cardinal")
+    with pytest.raises(CodingError):
+        krippendorff_alpha([1, 2, 3])  # not coders x units
+    with pytest.raises(CodingError, match="length"):
+        cohen_kappa([1, 0, 1], [1, 0])
+    with pytest.raises(CodingError):
+        fleiss_kappa([[1, -1], [2, 0]])
+    with pytest.raises(CodingError):
+        confusion_2x2([1, 2], [0, 1])
+    with pytest.raises(CodingError, match="categories"):
+        gwet_ac1([[1, 2]], categories=(0, 1))
+    with pytest.raises(CodingError):
+        bootstrap_alpha(KRIPPENDORFF_2011, ci=1.5)
+
+
+# ---------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_is_deterministic_and_contains_estimate():
+    first = bootstrap_alpha(KRIPPENDORFF_2011, n_resamples=500, seed=99)
+    second = bootstrap_alpha(KRIPPENDORFF_2011, n_resamples=500, seed=99)
+    assert first == second
+    low, high = first
+    assert low < krippendorff_alpha(KRIPPENDORFF_2011) < high
+    assert -1 <= low < high <= 1
+    narrow = bootstrap_alpha(KRIPPENDORFF_2011, n_resamples=500, seed=99, ci=0.5)
+    assert low <= narrow[0] <= narrow[1] <= high
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+@pytest.mark.parametrize(
+    "alpha, reading",
+    [(1.0, "reliable"), (0.8, "reliable"), (0.7999, "tentative"), (0.667, "tentative"),
+     (0.6669, "unreliable"), (-0.2, "unreliable"), (None, "undefined"), (nan, "undefined")],
+)
+def test_interpret_alpha(alpha, reading):
+    assert interpret_alpha(alpha) == reading
+
+
+def test_confusion_2x2_and_precision_recall_f1():
+    pred = [1, 1, 0, 0, 1, 0, None]
+    gold = [1, 0, 0, 1, 1, 0, 1]
+    assert confusion_2x2(pred, gold) == {"n11": 2, "n10": 1, "n01": 1, "n00": 2}
+    precision, recall, f1 = precision_recall_f1(pred, gold)
+    assert precision == pytest.approx(precision_score(gold[:6], pred[:6]))  # 2/3
+    assert recall == pytest.approx(recall_score(gold[:6], pred[:6]))  # 2/3
+    assert f1 == pytest.approx(f1_score(gold[:6], pred[:6]))
+    p, rec, f = precision_recall_f1([0, 0], [0, 0])
+    assert math.isnan(p) and math.isnan(rec) and math.isnan(f)
+    p, rec, f = precision_recall_f1([0, 0], [1, 0])
+    assert math.isnan(p) and rec == 0.0 and f == 0.0
+
+
+def test_prevalence_paradox():
+    assert prevalence_paradox(0.3, 0.9) is True
+    assert prevalence_paradox(0.8, 0.85) is False
+    assert prevalence_paradox(0.5, 0.75, threshold=0.3) is False
+    assert prevalence_paradox(nan, 1.0) is False
+
+
+# ---------------------------------------------------------------- agreement_table
+
+
+def _presence(rows):
+    return pd.DataFrame(rows, columns=["unit_id", "coder", "item", "value"])
+
+
+def _tiny_frame():
+    # coder A saw u1-u4, coder B saw u1-u5; item x is coded, item y never.
+    x_a = {"u1": 1, "u2": 1, "u3": 0, "u4": 0}
+    x_b = {"u1": 1, "u2": 0, "u3": 0, "u4": 0, "u5": 1}
+    rows = [(u, "A", "x", v) for u, v in x_a.items()] + [(u, "B", "x", v) for u, v in x_b.items()]
+    rows += [(u, "A", "y", 0) for u in x_a] + [(u, "B", "y", 0) for u in x_b]
+    return _presence(rows)
+
+
+def test_agreement_table_two_coders_by_hand():
+    table = agreement_table(_tiny_frame(), ["A", "B"], "code", n_resamples=200)
+    assert list(table.columns) == TABLE_COLUMNS
+    assert list(table["item"]) == ["x", "y", "ALL"]
+    assert set(table["level"]) == {"code"}
+    x, y, pooled = (table.iloc[i] for i in range(3))
+
+    # item x, units u1-u4 (u5 seen by B only): pairs (1,1) (1,0) (0,0) (0,0)
+    assert x["n_units"] == 4
+    assert (x["n11"], x["n10"], x["n01"], x["n00"]) == (1, 1, 0, 2)
+    assert x["prevalence"] == 0.375  # 3 ones among 8 values
+    assert x["percent_agreement"] == 0.75  # 3 of 4
+    # Cohen: p_A(1) = .5, p_B(1) = .25, p_e = .5*.25 + .5*.75 = .5 -> (.75-.5)/.5
+    assert x["cohen_kappa"] == 0.5
+    # Scott / Fleiss: pooled 3/8, p_e = (9 + 25)/64 = .53125 -> .21875/.46875
+    assert x["scott_pi"] == 0.4667 and x["fleiss_kappa"] == 0.4667
+    assert x["brennan_prediger"] == 0.5  # (.75 - .5)/.5
+    # alpha: n = 8, n_0 = 5, n_1 = 3, o_01 = 1 -> 1 - 7*1/15
+    assert x["krippendorff_alpha"] == 0.5333
+    # AC1: pi_1 = .375, p_e = 2*.375*.625 = .46875 -> .28125/.53125
+    assert x["gwet_ac1"] == 0.5294
+    assert x["reading"] == "unreliable" and not x["paradox"]
+    assert x["alpha_low"] <= x["krippendorff_alpha"] <= x["alpha_high"]
+
+    # item y: everybody always 0 -> no variation
+    assert y["n_units"] == 4 and y["n00"] == 4 and y["prevalence"] == 0.0
+    assert y["percent_agreement"] == 1.0
+    assert y["brennan_prediger"] == 1.0 and y["gwet_ac1"] == 1.0
+    for col in ("cohen_kappa", "scott_pi", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high"):
+        assert math.isnan(y[col])
+    assert y["reading"] == "undefined" and not y["paradox"]
+
+    # ALL: 8 (unit, item) pairs: x's four plus four (0,0)
+    assert pooled["n_units"] == 8
+    assert (pooled["n11"], pooled["n10"], pooled["n01"], pooled["n00"]) == (1, 1, 0, 6)
+    assert pooled["prevalence"] == 0.1875  # 3/16
+    assert pooled["percent_agreement"] == 0.875  # 7/8
+    # Cohen: p_A(1) = 2/8, p_B(1) = 1/8; p_e = .03125 + .65625 = .6875 -> .1875/.3125
+    assert pooled["cohen_kappa"] == 0.6
+    # Scott: pooled 3/16; p_e = (9 + 169)/256 -> (.875 - .6953125)/.3046875
+    assert pooled["scott_pi"] == 0.5897
+    assert pooled["brennan_prediger"] == 0.75  # (.875 - .5)/.5
+    assert pooled["krippendorff_alpha"] == 0.6154  # 1 - 15*1/(13*3)
+    # AC1: pi_1 = 3/16, p_e = 2*.1875*.8125 = .3046875 -> .5703125/.6953125
+    assert pooled["gwet_ac1"] == 0.8202
+    assert pooled["reading"] == "unreliable"
+    assert pooled["paradox"]  # |0.8202 - 0.6| > 0.2: the rare-code kappa paradox
+
+
+def test_agreement_table_is_deterministic_and_order_free():
+    frame = _tiny_frame()
+    first = agreement_table(frame, ["A", "B"], "code", n_resamples=100)
+    shuffled = agreement_table(frame.sample(frac=1, random_state=1), ["A", "B"], "code", n_resamples=100)
+    pd.testing.assert_frame_equal(first, shuffled)
+
+
+def test_agreement_table_three_coders_and_no_overlap():
+    frame = _tiny_frame()
+    extra = _presence([("u9", "C", "x", 1), ("u9", "C", "y", 0)])  # C shares no unit
+    table = agreement_table(pd.concat([frame, extra]), None, "variable", n_resamples=50)
+    x = table.set_index("item").loc["x"]
+    assert math.isnan(x["cohen_kappa"]) and math.isnan(x["scott_pi"])
+    assert x["n11"] is pd.NA
+    assert x["n_units"] == 4 and x["fleiss_kappa"] == 0.4667  # C adds no pairable unit
+
+    only_c_and_a = agreement_table(pd.concat([frame, extra]), ["C", "A"], "code", n_resamples=50)
+    for _, row in only_c_and_a.iterrows():
+        assert row["n_units"] == 0
+        assert math.isnan(row["percent_agreement"]) and math.isnan(row["krippendorff_alpha"])
+        assert math.isnan(row["prevalence"])
+        assert row["reading"] == "undefined"
+        assert (row["n11"], row["n10"], row["n01"], row["n00"]) == (0, 0, 0, 0)
+
+
+def test_agreement_table_rejects_bad_frames():
+    frame = _tiny_frame()
+    with pytest.raises(CodingError, match="column"):
+        agreement_table(frame.drop(columns="value"), ["A", "B"], "code")
+    with pytest.raises(CodingError, match="0 or 1"):
+        agreement_table(pd.concat([frame, _presence([("u1", "A", "z", 2)])]), ["A", "B"], "code")
+    with pytest.raises(CodingError, match="conflicting"):
+        agreement_table(pd.concat([frame, _presence([("u1", "A", "x", 0)])]), ["A", "B"], "code")
+    with pytest.raises(CodingError, match="not found"):
+        agreement_table(frame, ["A", "Z"], "code")

@@ -1,3 +1,259 @@
-"""placeholder"""
-def write_figures(data, tables, out):
-    return {}
+"""Report figures: PNG files drawn from the report tables with matplotlib (Agg).
+
+Every figure has a title and axis labels, colours are fixed per variable, and
+PNGs are written without a software/time stamp so that identical tables give
+byte-identical files. With no codings a figure still appears, saying so.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede the pyplot import
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from .tables import atomic_write_bytes  # noqa: E402
+
+DPI = 150
+WIDTH = 8.0
+#: colours of the thesis's variables; other variables take the next free colour
+VARIABLE_COLOURS = {"economic": "#1b9e77", "strategic": "#d95f02", "regional_security": "#7570b3"}
+SPARE_COLOURS = ["#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#666666"]
+STUDY_PERIOD = (2012, 2023)
+NO_CODINGS = "No codings"
+
+RC = {
+    "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold",
+    "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8,
+    "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": DPI,
+}
+
+#: figure name -> caption used in the HTML report
+FIGURE_TITLES = {
+    "variable_frequencies": "Units coded per variable",
+    "code_frequencies": "Units coded per code, coloured by variable",
+    "cooccurrence_variables": "Co-occurrence of variables within units",
+    "cooccurrence_codes": "Co-occurrence of codes within units, grouped by variable",
+    "timeline_referenced_year": "Units per variable by the year they refer to",
+    "frequencies_by_doc_type": "Share of units coded per variable, by document type",
+}
+
+
+def variable_colours(variables: list[str]) -> dict[str, str]:
+    """Fixed colour per variable id: known variables keep theirs, others in order."""
+    spare = iter(SPARE_COLOURS * (1 + len(variables) // len(SPARE_COLOURS)))
+    return {v: VARIABLE_COLOURS.get(v) or next(spare) for v in variables}
+
+
+def _wrap(text: str, width: int = 28) -> str:
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    # a tight bounding box guarantees that no label is clipped at the edge
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _no_codings(ax, message: str = NO_CODINGS) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, color="#555555",
+            transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _freq(tables: dict[str, pd.DataFrame], name: str, level: str) -> pd.DataFrame:
+    df = tables[name]
+    return df[df["level"] == level].reset_index(drop=True)
+
+
+def _has_codings(tables) -> bool:
+    f = tables["frequencies"]
+    return bool(len(f)) and bool((f["units_coded"].fillna(0) > 0).any())
+
+
+def _bars(tables, level: str, colours: dict[str, str]):
+    """Horizontal bars of units coded, largest on top."""
+    f = _freq(tables, "frequencies", level)
+    height = 1.6 + 0.34 * max(len(f), 2)
+    fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
+    what = "code" if level == "code" else "variable"
+    ax.set_title(FIGURE_TITLES[f"{level}_frequencies"])
+    total = int(f["units_total"].iloc[0]) if len(f) else 0
+    ax.set_xlabel(f"Units coded (of {total:,} units)")
+    ax.set_ylabel(what.capitalize())
+    if not _has_codings(tables):
+        _no_codings(ax)
+        return fig
+    # largest at the top (barh draws the first row at the bottom); ties in codebook order
+    f = f.iloc[np.lexsort((-np.arange(len(f)), f["units_coded"].to_numpy()))]
+    y = np.arange(len(f))
+    ax.barh(y, f["units_coded"], color=[colours.get(v, "#999999") for v in f["variable"]], height=0.7)
+    ax.set_yticks(y, [_wrap(lbl, 34) for lbl in f["label"]])
+    top = float(f["units_coded"].max())
+    for yi, n, share in zip(y, f["units_coded"], f["unit_share"]):
+        ax.text(n + top * 0.01, yi, f"{int(n):,} ({share:.0%})", va="center", fontsize=8)
+    ax.set_xlim(0, top * 1.18)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if level == "code":
+        present = list(dict.fromkeys(_freq(tables, "frequencies", "variable")["variable"]))
+        labels = dict(zip(_freq(tables, "frequencies", "variable")["variable"],
+                          _freq(tables, "frequencies", "variable")["label"]))
+        ax.legend(handles=[Patch(color=colours[v], label=labels.get(v, v)) for v in present],
+                  title="Variable", loc="lower right", frameon=False)
+    return fig
+
+
+def _heatmap(tables, level: str, colours: dict[str, str]):
+    """Co-occurrence within units: colour = Jaccard, numbers = units; diagonal = frequency."""
+    key = "cooc_codes_units" if level == "code" else "cooc_variables_units"
+    m = tables[key]
+    ids = list(m.columns[1:])
+    counts = m[ids].to_numpy(dtype=float)
+    f = _freq(tables, "frequencies", level)
+    f = f.set_index(f[level].to_numpy())
+    labels = [_wrap(f.at[i, "label"] if i in f.index else i, 30) for i in ids]
+    var_of = [f.at[i, "variable"] if i in f.index else "" for i in ids]
+    n = len(ids)
+    empty = not _has_codings(tables) or n == 0
+    side = 5.5 if empty or level != "code" else 3.2 + 0.42 * n
+    fig, ax = plt.subplots(figsize=(side + 1.8, side), layout="constrained")
+    name = "cooccurrence_codes" if level == "code" else "cooccurrence_variables"
+    ax.set_title(FIGURE_TITLES[name])
+    ax.set_xlabel(level.capitalize())
+    ax.set_ylabel(level.capitalize())
+    if empty:
+        _no_codings(ax)
+        return fig
+    diag = np.diag(counts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        union = diag[:, None] + diag[None, :] - counts
+        jac = np.where(union > 0, counts / np.where(union > 0, union, 1), 0.0)
+    shown = np.ma.masked_array(jac, mask=np.eye(n, dtype=bool))
+    cmap = plt.get_cmap("Blues").copy()
+    cmap.set_bad("#e6e6e6")
+    im = ax.imshow(shown, cmap=cmap, vmin=0, vmax=max(0.05, float(shown.max() or 0)), aspect="equal")
+    bar = fig.colorbar(im, ax=ax, shrink=0.8)
+    bar.set_label("Jaccard (c-coefficient)")
+    vmax = im.get_clim()[1]
+    fontsize = 8 if n <= 12 else 7
+    for i in range(n):
+        for j in range(n):
+            value = int(counts[i, j])
+            dark = i != j and jac[i, j] > 0.6 * vmax
+            ax.text(j, i, f"{value:,}", ha="center", va="center", fontsize=fontsize,
+                    fontweight="bold" if i == j else "normal", color="white" if dark else "black")
+    ax.set_xticks(range(n), labels, rotation=90 if level == "code" else 0)
+    ax.set_yticks(range(n), labels)
+    ax.spines[:].set_visible(False)
+    for tick, var in zip(ax.get_xticklabels(), var_of):
+        tick.set_color(colours.get(var, "black"))
+    for tick, var in zip(ax.get_yticklabels(), var_of):
+        tick.set_color(colours.get(var, "black"))
+    # separate the variable groups
+    for k in range(1, n):
+        if var_of[k] != var_of[k - 1]:
+            ax.axhline(k - 0.5, color="black", linewidth=1)
+            ax.axvline(k - 0.5, color="black", linewidth=1)
+    ax.set_xlabel(f"{level.capitalize()}  (cells: units coded with both; grey diagonal: units coded)")
+    return fig
+
+
+def _timeline(tables, colours: dict[str, str]):
+    f = _freq(tables, "frequencies_by_referenced_year", "variable")
+    fig, ax = plt.subplots(figsize=(WIDTH + 1, 4.2), layout="constrained")
+    ax.set_title(FIGURE_TITLES["timeline_referenced_year"])
+    ax.set_xlabel("Year referenced in the unit's text (referenced_year)")
+    ax.set_ylabel("Units coded")
+    lo, hi = STUDY_PERIOD
+    ax.axvspan(lo - 0.5, hi + 0.5, color="#cccccc", alpha=0.35, linewidth=0,
+               label=f"Study period {lo}-{hi}")
+    if not _has_codings(tables) or f.empty or not (f["units_coded"] > 0).any():
+        ax.set_xlim(lo - 3, hi + 3)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, NO_CODINGS if not _has_codings(tables) else "No coded unit refers to a year",
+                ha="center", va="center", fontsize=12, color="#555555", transform=ax.transAxes)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        return fig
+    years = sorted(int(y) for y in f["referenced_year"].dropna().unique())
+    first, last = min(years + [lo]), max(years + [hi])
+    full = np.arange(first, last + 1)
+    labels = dict(zip(_freq(tables, "frequencies", "variable")["variable"],
+                      _freq(tables, "frequencies", "variable")["label"]))
+    for var, sub in f.groupby("variable", sort=False):
+        series = sub.set_index(sub["referenced_year"].astype(int))["units_coded"].reindex(full, fill_value=0)
+        ax.plot(full, series.to_numpy(), marker="o", markersize=3, linewidth=1.6,
+                color=colours.get(var, "#999999"), label=labels.get(var, var))
+    ax.set_xlim(first - 0.8, last + 0.8)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=16))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # outside the axes so that it never hides a line
+    ax.legend(title="Variable", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def _by_doc_type(tables, colours: dict[str, str]):
+    f = _freq(tables, "frequencies_by_doc_type", "variable")
+    fig, ax = plt.subplots(figsize=(WIDTH + 1, 4.6), layout="constrained")
+    ax.set_title(FIGURE_TITLES["frequencies_by_doc_type"])
+    ax.set_xlabel("Document type (n = units)")
+    ax.set_ylabel("Units coded (% of the type's units)")
+    if not _has_codings(tables) or f.empty:
+        _no_codings(ax)
+        return fig
+    types = list(dict.fromkeys(f["doc_type"]))
+    variables = list(dict.fromkeys(f["variable"]))
+    labels = dict(zip(f["variable"], f["label"]))
+    width = 0.8 / max(len(variables), 1)
+    x = np.arange(len(types))
+    for k, var in enumerate(variables):
+        sub = f[f["variable"] == var].set_index("doc_type").reindex(types)
+        share = sub["unit_share"].fillna(0).to_numpy() * 100
+        err = np.vstack([share - sub["unit_share_ci_low"].fillna(0).to_numpy() * 100,
+                         sub["unit_share_ci_high"].fillna(0).to_numpy() * 100 - share]).clip(min=0)
+        ax.bar(x + (k - (len(variables) - 1) / 2) * width, share, width * 0.92, yerr=err,
+               color=colours.get(var, "#999999"), label=labels.get(var, var),
+               error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"})
+    totals = f.drop_duplicates("doc_type").set_index("doc_type")["units_total"]
+    ax.set_xticks(x, [f"{_wrap(t.replace('_', ' '), 14)}\n(n = {int(totals[t]):,})" for t in types])
+    ax.set_ylim(0, 100)
+    ax.legend(title="Variable\n(error bars: 95%\nWilson interval)", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def write_figures(data, tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
+    """Draw every figure from ``tables`` into ``<out_dir>/figures/<name>.png``.
+
+    ``data`` is accepted for symmetry with the other writers; the figures are
+    drawn from the tables only. Returns ``{"figures/<name>": path}``.
+    """
+    out = Path(out_dir) / "figures"
+    variables = list(_freq(tables, "frequencies", "variable")["variable"])
+    colours = variable_colours(variables)
+    paths: dict[str, Path] = {}
+    with plt.style.context("default"), matplotlib.rc_context(RC):
+        builders = {
+            "variable_frequencies": lambda: _bars(tables, "variable", colours),
+            "code_frequencies": lambda: _bars(tables, "code", colours),
+            "cooccurrence_variables": lambda: _heatmap(tables, "variable", colours),
+            "cooccurrence_codes": lambda: _heatmap(tables, "code", colours),
+            "timeline_referenced_year": lambda: _timeline(tables, colours),
+            "frequencies_by_doc_type": lambda: _by_doc_type(tables, colours),
+        }
+        for name, build in builders.items():
+            paths[f"figures/{name}"] = atomic_write_bytes(out / f"{name}.png", _png(build()))
+    return paths

@@ -1,0 +1,81 @@
+"""Shared fixtures: a tiny corpus and codebook written into a temporary folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY_CODEBOOK = textwrap.dedent(r"""
+    name: tiny
+    description: a codebook for tests
+    settings:
+      mask_patterns:
+        - '\([^()]*\b(?:1[89]\d\d|20\d\d|n\.d\.)[a-z]?\)'
+    variables:
+      - id: economic
+        label: Economic
+        definition: economic matters
+      - id: strategic
+        label: Strategic
+        definition: strategic matters
+      - id: regional_security
+        label: Regional security
+        definition: security of the region
+    codes:
+      - id: energy
+        label: Energy
+        variable: economic
+        definition: energy supply and deals
+        examples: ["Gas pipelines were planned."]
+        counterexamples: ["Nuclear weapons were tested."]
+        patterns: [gas, pipeline, nuclear power, "re:\\bLNG\\b"]
+        exclude_patterns: [gas chamber]
+      - id: trade
+        label: Trade
+        variable: economic
+        definition: trade and investment
+        patterns: [trade, investment, export]
+      - id: defence
+        label: Defence cooperation
+        variable: strategic
+        definition: military cooperation
+        examples: ["They held joint exercises."]
+        patterns: [joint exercise, defence agreement, nuclear weapon, helicopter]
+      - id: terrorism
+        label: Terrorism
+        variable: regional_security
+        definition: terrorism and militancy
+        patterns: [terrorism, militant, Pak-Afghan border]
+""")
+
+DOCS = {
+    "a": ("Doc A", "thesis_chapter", "2020", "Gas pipelines and trade grew.\n\n"
+          "Militants crossed the Pak Afghan border and joint exercises followed.\n\n"
+          "Nothing to see here (Trade Review, 2019).\n"),
+    "b": ("Doc B", "official_statement", "2021-05-02", "The minister said exports\n\nrose by ten percent.\n\n"
+          "Helicopters were sold. Terrorism fell.\n"),
+}
+
+
+def write_corpus(root: Path, docs=DOCS) -> Path:
+    corpus = root / "corpus"
+    (corpus / "docs").mkdir(parents=True, exist_ok=True)
+    rows = ["id,title,doc_type,date,source,path"]
+    for doc_id, (title, doc_type, date, text) in docs.items():
+        (corpus / "docs" / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+        rows.append(f"{doc_id},{title},{doc_type},{date},src {doc_id},docs/{doc_id}.txt")
+    (corpus / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return corpus
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """(corpus dir, codebook path, out dir) of a two-document project."""
+    corpus = write_corpus(tmp_path)
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(TINY_CODEBOOK, encoding="utf-8")
+    return corpus, codebook, tmp_path / "out"

@@ -1,0 +1,81 @@
+"""The automatic coder: lemma-aware terms, hyphens, regexes, masks, exclusions, evidence."""
+
+from __future__ import annotations
+
+from coding.codebook import parse_codebook
+from coding.coder import Coder
+from coding.corpus import Document
+from coding.language import term_variants
+from coding.segment import segment
+from conftest import TINY_CODEBOOK
+
+
+def coder():
+    return Coder(parse_codebook(TINY_CODEBOOK, "cb.yaml"))
+
+
+def test_inflections_are_matched():
+    c = coder()
+    assert c.code_text("Three pipelines were built") == ["energy"]
+    assert c.code_text("MILITANTS attacked") == ["terrorism"]
+    assert "pipelines" in term_variants("pipeline")
+    assert "exercises" in " ".join(term_variants("joint exercise"))
+
+
+def test_whole_words_only():
+    c = coder()
+    assert c.code_text("The gasket and the pipelined build") == []
+    assert c.code_text("A trademark dispute") == []
+
+
+def test_hyphen_and_space_are_interchangeable_and_case_ignored():
+    c = coder()
+    assert c.code_text("the pak-afghan border") == ["terrorism"]
+    assert c.code_text("the Pak Afghan Border") == ["terrorism"]
+    assert c.code_text("the Pak–Afghan border") == ["terrorism"]  # en dash
+
+
+def test_regex_pattern():
+    assert coder().code_text("LNG terminals opened") == ["energy"]
+    assert coder().code_text("a slng word") == []
+
+
+def test_citation_alone_codes_nothing():
+    c = coder()
+    assert c.code_text("As reported (Trade Review, 2019).") == []
+    assert c.code_text("Trade rose (Trade Review, 2019).") == ["trade"]
+
+
+def test_exclude_pattern_removes_overlapping_hit():
+    c = coder()
+    assert c.code_text("The gas chamber") == []
+    assert c.code_text("The gas chamber and gas supply") == ["energy"]
+
+
+def test_evidence_offsets_are_document_offsets():
+    text = "Intro.\n\nGas pipelines and helicopters."
+    d = Document("d", "D", "t", "", "", "d.txt", text)
+    units = segment(d)
+    codings = coder().code(units)
+    assert [(c.unit_id, c.code, c.variable) for c in codings] == [
+        ("d:p0002", "energy", "economic"), ("d:p0002", "defence", "strategic")]
+    for c in codings:
+        assert c.coder == "auto" and len(c.codebook_version) == 12
+        for e in c.evidence:
+            assert text[e.start:e.end] == e.term
+    assert [e.term for e in codings[0].evidence] == ["Gas pipelines"] or \
+        [e.term for e in codings[0].evidence] == ["Gas", "pipelines"]
+
+
+def test_longest_hit_wins_within_a_code():
+    cb = parse_codebook(TINY_CODEBOOK.replace("patterns: [gas, pipeline,", "patterns: [gas, pipeline, gas pipeline,"))
+    m = Coder(cb).match("gas pipelines")
+    assert [h[0] for h in m[0]] == ["gas pipeline"]
+
+
+def test_case_sensitive_pattern():
+    cb = parse_codebook(TINY_CODEBOOK.replace("patterns: [trade, investment, export]",
+                                              "patterns: [trade, 'cs:US']"))
+    c = Coder(cb)
+    assert c.code_text("The US imposed") == ["trade"]
+    assert c.code_text("They told us") == []

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from coding.errors import CodingError
+from coding.readers import read_docx, read_pdf
 
 MANIFEST_NAMES = ("manifest.csv",)
 REQUIRED_COLUMNS = ("id", "title", "doc_type", "date", "source", "path")
@@ -83,6 +84,8 @@ def read_text_file(path: Path, encoding: str = "") -> str:
 READERS: dict[str, Callable[[Path, str], str]] = {
     ".txt": read_text_file,
     ".md": read_text_file,
+    ".docx": read_docx,
+    ".pdf": read_pdf,
 }
 
 

@@ -1,0 +1,239 @@
+"""Readers for word-processor and PDF files: the text that units refer to.
+
+Each reader takes ``(path, encoding)`` like the plain-text reader (the
+encoding is ignored: these formats carry their own) and returns plain text
+with paragraphs separated by one blank line, so that segmentation works the
+same way as for ``.txt`` files.
+
+* ``.docx`` (python-docx): body paragraphs and tables in document order,
+  one paragraph per table row with cells joined by `` | ``; headers,
+  footers, comments and footnotes are left out.
+* ``.pdf`` (pypdf): text per page; running headers and footers (a line that
+  repeats at the top or bottom of most pages, digits ignored) and page
+  numbers are dropped; lines are grouped into paragraphs by vertical gaps
+  (more than 1.5 times the most frequent line distance of the document);
+  a paragraph broken by a page break is joined again.
+
+A file that cannot give text (encrypted, corrupt, empty, scanned images
+only) raises :class:`~coding.errors.CodingError` naming the file.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+from coding.errors import CodingError
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: encrypted .docx or old .doc
+_BLANKS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+
+def _clean_block(text: str) -> str:
+    """One paragraph: no blank lines inside, no trailing spaces."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0b", "\n").replace("\f", "\n")
+    text = _BLANKS.sub("\n", text)
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+# -- .docx -------------------------------------------------------------------
+
+def _table_rows(table) -> list[str]:
+    rows = []
+    for row in table.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            # a merged cell is returned once per grid column it spans
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            text = " ".join(_clean_block(cell.text).split("\n")).strip()
+            cells.append(text)
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return rows
+
+
+def read_docx(path, encoding: str = "") -> str:
+    """Text of a ``.docx`` file: paragraphs and table rows in body order."""
+    path = Path(path)
+    head = path.read_bytes()[:8]
+    if head == _OLE_MAGIC:
+        raise CodingError("password-protected or old-format Word file (save it unprotected as .docx)", path)
+    if not zipfile.is_zipfile(path):
+        raise CodingError("not a .docx file (not a zip package); the file may be corrupt", path)
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+        blocks = []
+        for item in document.iter_inner_content():
+            if isinstance(item, Table):
+                blocks.extend(_table_rows(item))
+            else:
+                text = _clean_block(item.text)
+                if text:
+                    blocks.append(text)
+    except CodingError:
+        raise
+    except Exception as exc:  # python-docx raises many kinds on a damaged package
+        raise CodingError(f"cannot read the .docx file ({type(exc).__name__}: {_first_line(exc)})", path) from None
+    if not blocks:
+        raise CodingError("the .docx file has no text in its body", path)
+    return "\n\n".join(blocks) + "\n"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "no details"
+
+
+# -- .pdf --------------------------------------------------------------------
+
+_PAGE_NUMBER = re.compile(
+    r"^(?:(?:page|p\.|seite|pg\.?)\s*)?[\-\u2013\u2014\[(]?\s*(?:\d+|[ivx]{1,6})\s*[\-\u2013\u2014\])]?"
+    r"(?:\s*(?:of|/|von)\s*\d+)?$",
+    re.IGNORECASE,
+)
+_TERMINAL = re.compile(r"[.!?:;\"\u201d\u2019')\]]\s*$")
+_LOWER_START = re.compile(r"^[a-z\u00df-\u00ff(]")
+
+
+def _page_lines(page) -> list[tuple[float, str]]:
+    """(y, text) of each line of a page, in content order.
+
+    y is the baseline height of the line's first text (PDF units, upwards);
+    it lets paragraph breaks be found from vertical gaps.
+    """
+    lines: list[list] = [[None, ""]]
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if not text:
+            return
+        # position of the text origin: tm x cm
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        parts = text.split("\n")
+        for i, part in enumerate(parts):
+            if i > 0:
+                lines.append([None, ""])
+            if part:
+                if lines[-1][0] is None and part.strip():
+                    lines[-1][0] = y
+                lines[-1][1] += part
+
+    page.extract_text(visitor_text=visit)
+    out = []
+    last_y = 0.0
+    for y, text in lines:
+        text = _SPACES.sub(" ", text).strip()
+        if not text:
+            continue
+        y = last_y if y is None else y
+        last_y = y
+        out.append((float(y), text))
+    return out
+
+
+def _furniture_key(line: str) -> str:
+    """Running headers repeat with a changing page number: compare without digits."""
+    return re.sub(r"\d+", "#", _SPACES.sub(" ", line.strip().lower()))
+
+
+def _drop_furniture(pages: list[list[tuple[float, str]]], edge: int = 2) -> list[list[tuple[float, str]]]:
+    """Remove running headers/footers and page numbers from the page edges."""
+    n = len(pages)
+    counts: dict[str, int] = {}
+    if n >= 2:
+        for lines in pages:
+            keys = {_furniture_key(t) for _, t in lines[:edge] + lines[-edge:]}
+            for k in keys:
+                counts[k] = counts.get(k, 0) + 1
+    repeated = {k for k, c in counts.items() if c >= max(2, (n * 3 + 4) // 5)}  # on >= 60% of pages
+    out = []
+    for lines in pages:
+        lines = list(lines)
+        for _ in range(edge):
+            if lines and (_furniture_key(lines[0][1]) in repeated or _PAGE_NUMBER.match(lines[0][1])):
+                lines.pop(0)
+            if lines and (_furniture_key(lines[-1][1]) in repeated or _PAGE_NUMBER.match(lines[-1][1])):
+                lines.pop()
+        out.append(lines)
+    return out
+
+
+def line_spacing(pages: list[list[tuple[float, str]]]) -> float | None:
+    """The usual distance between lines: the most frequent downward gap
+    over the whole document (rounded to half a point; ties to the smaller)."""
+    counts: dict[float, int] = {}
+    for lines in pages:
+        for prev, cur in zip(lines, lines[1:]):
+            gap = round((prev[0] - cur[0]) * 2) / 2
+            if gap > 1.0:
+                counts[gap] = counts.get(gap, 0) + 1
+    if not counts:
+        return None
+    return min(counts, key=lambda g: (-counts[g], g))
+
+
+def _paragraphs(lines: list[tuple[float, str]], spacing: float | None) -> list[str]:
+    """Group lines into paragraphs: a gap clearly larger than the usual
+    line spacing (1.5x) or a jump upwards (a new column) starts one."""
+    if not lines:
+        return []
+    paras = [[lines[0][1]]]
+    for (prev_y, _), (y, text) in zip(lines, lines[1:]):
+        gap = prev_y - y
+        if spacing is not None and (gap > spacing * 1.5 or gap < -1.0):
+            paras.append([text])
+        else:
+            paras[-1].append(text)
+    return [" ".join(p) for p in paras]
+
+
+def read_pdf(path, encoding: str = "") -> str:
+    """Text of a ``.pdf`` file with page furniture removed (see module doc)."""
+    path = Path(path)
+    import pypdf
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = pypdf.PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                # files with only an owner password open with an empty user password
+                ok = reader.decrypt("")
+            except (DependencyError, NotImplementedError):
+                ok = 0
+            if not ok:
+                raise CodingError("the PDF is encrypted (password-protected); save an unprotected copy", path)
+        pages = list(reader.pages)
+        if not pages:
+            raise CodingError("the PDF has no pages", path)
+        page_lines = [_page_lines(p) for p in pages]
+    except CodingError:
+        raise
+    except FileNotDecryptedError:
+        raise CodingError("the PDF is encrypted (password-protected); save an unprotected copy", path) from None
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
+            RecursionError, AssertionError) as exc:
+        raise CodingError(f"cannot read the PDF ({type(exc).__name__}: {_first_line(exc)}); the file may be corrupt",
+                          path) from None
+    if not any(page_lines):
+        raise CodingError("the PDF has no extractable text (scanned images only?); run OCR on it first", path)
+    paragraphs: list[str] = []
+    page_lines = _drop_furniture(page_lines)
+    spacing = line_spacing(page_lines)
+    for lines in page_lines:
+        page_paras = _paragraphs(lines, spacing)
+        if not page_paras:
+            continue
+        if paragraphs and not _TERMINAL.search(paragraphs[-1]) and _LOWER_START.match(page_paras[0]):
+            # a paragraph broken by the page break
+            paragraphs[-1] = paragraphs[-1] + " " + page_paras.pop(0)
+        paragraphs.extend(page_paras)
+    if not paragraphs:
+        raise CodingError("the PDF has no text besides page headers and numbers", path)
+    return "\n\n".join(paragraphs) + "\n"

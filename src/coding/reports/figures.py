@@ -141,8 +141,7 @@ def _heatmap(tables, level: str, colours: dict[str, str]):
         union = diag[:, None] + diag[None, :] - counts
         jac = np.where(union > 0, counts / np.where(union > 0, union, 1), 0.0)
     shown = np.ma.masked_array(jac, mask=np.eye(n, dtype=bool))
-    cmap = plt.get_cmap("Blues").copy()
-    cmap.set_bad("#e6e6e6")
+    cmap = plt.get_cmap("Blues").with_extremes(bad="#e6e6e6")
     im = ax.imshow(shown, cmap=cmap, vmin=0, vmax=max(0.05, float(shown.max() or 0)), aspect="equal")
     bar = fig.colorbar(im, ax=ax, shrink=0.8)
     bar.set_label("Jaccard (c-coefficient)")

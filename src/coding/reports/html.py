@@ -1,3 +1,162 @@
-"""placeholder"""
-def write_html(data, tables, figures, out, agreement=None):
-    return None
+"""The HTML report: one self-contained file (figures inlined, no scripts, no network).
+
+Rendered with Jinja2 from ``templates/report.html.j2`` with autoescaping on,
+so corpus text, codebook text and metadata are always escaped. Nothing in the
+report depends on the time it was written: dates come from the documents.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from .figures import FIGURE_TITLES
+from .tables import TABLE_DESCRIPTIONS, _Context, atomic_write_bytes
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+#: rows shown for long tables; the full table is in the linked CSV
+ABRIDGE_ROWS = 15
+
+#: tables shown in the report, with the columns shown (None: all); others are linked only
+SHOWN_TABLES = {
+    "frequencies": ["level", "variable", "code", "label", "units_coded", "unit_share", "unit_share_ci_low",
+                    "unit_share_ci_high", "documents_coded", "document_share", "evidence_matches",
+                    "units_coded_per_1000_words", "units_coded_per_1000_words_ci_low",
+                    "units_coded_per_1000_words_ci_high"],
+    "frequencies_by_doc_type": ["doc_type", "level", "label", "units_total", "units_coded", "unit_share",
+                                "unit_share_ci_low", "unit_share_ci_high", "units_coded_per_1000_words"],
+    "frequencies_by_document_year": ["document_year", "level", "label", "units_total", "units_coded",
+                                     "unit_share", "units_coded_per_1000_words"],
+    "frequencies_by_referenced_year": ["referenced_year", "level", "label", "units_total", "units_coded",
+                                       "unit_share", "units_coded_per_1000_words"],
+    "cooccurrence_pairs": ["level", "context", "label_a", "label_b", "n_a", "n_b", "n_ab", "expected", "lift",
+                           "jaccard", "ochiai", "p_b_given_a", "p_a_given_b", "phi", "fisher_p",
+                           "jaccard_misleading"],
+    "cooc_variables_units": None,
+    "cooc_variables_documents": None,
+    "kwic": ["code", "unit_id", "left", "term", "right"],
+}
+LINKED_ONLY = ["frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
+               "unit_by_code", "exemplars", "corpus_by_doc_type", "codebook"]
+
+
+def _cell(value) -> str:
+    """Display text of one cell: four decimals for floats, en dash for missing."""
+    if value is None or value is pd.NA:
+        return "–"
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+    if isinstance(value, (bool,)):
+        return "yes" if value else "no"
+    try:
+        if pd.isna(value):
+            return "–"
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):  # numpy scalar
+        return _cell(value.item())
+    return str(value)
+
+
+def _table_view(name: str, df: pd.DataFrame, columns: list[str] | None, rows: int | None = ABRIDGE_ROWS,
+                caption: str | None = None) -> dict:
+    """Rows (as display strings) and metadata of a table for the template."""
+    cols = [c for c in (columns or list(df.columns)) if c in df.columns]
+    shown = df if rows is None else df.head(rows)
+    return {"name": name, "caption": caption if caption is not None else TABLE_DESCRIPTIONS.get(name, ""),
+            "columns": cols, "rows": [[_cell(v) for v in r] for r in shown[cols].itertuples(index=False)],
+            "total_rows": len(df), "abridged": len(shown) < len(df), "csv": f"tables/{name}.csv",
+            "total": None}
+
+
+def _date_range(dates: pd.Series) -> tuple[str, str]:
+    known = sorted(d for d in dates.fillna("").astype(str) if d.strip())
+    return (known[0], known[-1]) if known else ("", "")
+
+
+def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path],
+                  agreement: pd.DataFrame | None = None) -> dict:
+    """Everything the template shows, as plain strings, lists and dicts."""
+    ctx = _Context(data)
+    docs, units = ctx.documents, ctx.units
+    coders = sorted(set(ctx.codings["coder"].dropna().astype(str)))
+    first, last = _date_range(docs["date"])
+    freq = tables["frequencies"]
+    code_freq = freq[freq["level"] == "code"].set_index("code")["units_coded"] if len(freq) else pd.Series(dtype=int)
+    codebook = data.codebook
+    variables = []
+    for var, info in ctx.variables.items():
+        variables.append({"id": var, "label": info["label"], "definition": info["definition"], "codes": [
+            {"id": c, "label": ci["label"], "definition": ci["definition"],
+             "units": _cell(code_freq.get(c, 0))}
+            for c, ci in ctx.codes.items() if ci["variable"] == var]})
+
+    corpus = tables["corpus_by_doc_type"]
+    corpus_view = _table_view("corpus_by_doc_type", corpus, None, rows=None)
+    if len(corpus):
+        corpus_view["total"] = ["all", _cell(int(corpus["documents"].sum())), _cell(int(corpus["units"].sum())),
+                                _cell(int(corpus["words"].sum())), _cell(int(corpus["coded_units"].sum()))]
+
+    exemplars = []
+    ex = tables["exemplars"]
+    for code, info in ctx.codes.items():
+        rows = ex[ex["code"] == code] if len(ex) else ex
+        exemplars.append({"code": code, "label": info["label"], "variable": ctx.variables.get(info["variable"], {}).get("label", info["variable"]),
+                          "quotes": [{"text": r.text, "citation": r.citation, "title": r.title,
+                                      "date": r.date, "doc_type": r.doc_type, "unit_id": r.unit_id,
+                                      "terms": r.terms} for r in rows.itertuples(index=False)]})
+
+    figure_views = []
+    for key, path in figures.items():
+        name = key.split("/", 1)[-1]
+        figure_views.append({"name": name, "caption": FIGURE_TITLES.get(name, name),
+                             "src": "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii"),
+                             "file": f"figures/{name}.png"})
+
+    shown = [_table_view(n, tables[n], cols) for n, cols in SHOWN_TABLES.items() if n in tables]
+    linked = [{"name": n, "caption": TABLE_DESCRIPTIONS.get(n, ""), "csv": f"tables/{n}.csv",
+               "rows": len(tables[n])} for n in LINKED_ONLY if n in tables]
+    agreement_view = None
+    if agreement is not None:
+        agreement_view = _table_view("agreement", agreement.reset_index(drop=True), None, rows=None,
+                                     caption="Inter-coder agreement as computed by the agreement audit.")
+    versions = sorted(set(ctx.codebook_versions) | ({str(codebook.version)} if getattr(codebook, "version", None) else set()))
+    return {
+        "title": getattr(codebook, "name", "") or "Content analysis report",
+        "has_codings": bool(len(ctx.codings)),
+        "method": {
+            "documents": len(docs), "doc_types": sorted(set(docs["doc_type"])),
+            "units": len(units), "unit_types": sorted(set(units["unit_type"].dropna().astype(str))),
+            "words": int(units["words"].sum()) if len(units) else 0,
+            "codebook_versions": versions, "coders": coders, "coder": data.coder,
+            "variables": len(ctx.variables), "codes": len(ctx.codes),
+            "first_date": first, "last_date": last, "codings": len(ctx.codings),
+        },
+        "corpus": corpus_view,
+        "variables": variables,
+        "tables": shown,
+        "linked": linked,
+        "figures": figure_views,
+        "exemplars": exemplars,
+        "agreement": agreement_view,
+        "study_period": "2012-2023",
+    }
+
+
+def render_html(context: dict) -> str:
+    """Render the report template with autoescaping."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    return env.get_template("report.html.j2").render(**context)
+
+
+def write_html(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path], out_dir,
+               agreement: pd.DataFrame | None = None) -> Path:
+    """Write ``<out_dir>/report.html`` and return its path."""
+    html = render_html(build_context(data, tables, figures, agreement))
+    return atomic_write_bytes(Path(out_dir) / "report.html", html.encode("utf-8"))

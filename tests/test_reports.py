@@ -261,7 +261,7 @@ def test_filter_data():
 
 def _files(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.suffix in {".csv", ".html", ".png"}}
+            if p.is_file() and p.suffix in {".csv", ".html", ".png", ".xlsx"}}
 
 
 def test_write_report_deterministic_and_escaped(tmp_path):

@@ -42,6 +42,7 @@ import math
 import os
 import re
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -694,5 +695,23 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
         writer.book.properties.created = WORKBOOK_DATE
         writer.book.properties.modified = WORKBOOK_DATE
         writer.book.properties.creator = "coding"
-    paths["tables.xlsx"] = atomic_write_bytes(out / "tables.xlsx", buf.getvalue())
+    paths["tables.xlsx"] = atomic_write_bytes(out / "tables.xlsx", _normalise_xlsx(buf.getvalue()))
     return paths
+
+
+def _normalise_xlsx(payload: bytes) -> bytes:
+    """Pin the save time openpyxl records (core properties and zip entry dates)."""
+    stamp = WORKBOOK_DATE.strftime("%Y-%m-%dT%H:%M:%SZ")
+    src = zipfile.ZipFile(io.BytesIO(payload))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp.encode() + rb"\g<2>", data)
+            entry = zipfile.ZipInfo(info.filename, date_time=WORKBOOK_DATE.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, data)
+    return buf.getvalue()

@@ -5,10 +5,20 @@ A coder file is a CSV in one of two shapes:
 * long: ``unit_id`` plus ``code`` and/or ``variable``, one row per coding; a
   row whose code and variable are empty records a unit the coder saw and
   left uncoded;
-* wide: ``unit_id`` plus one 0/1 column per code or variable id.
+* wide: ``unit_id`` plus one 0/1 column per code or variable id;
+* adjudication sheet (written by ``coding reconcile``): ``unit_id``,
+  ``item`` and ``decision`` (1 = coded, 0 = not), one row per item on which
+  two coders differ, with one 0/1 column per coder holding their values and
+  optionally ``level`` (variable or code), ``document_id`` and ``text``.
 
 Every unit listed counts as seen by the coder (so "absent" differs from
 "not coded"); a code implies its variable.
+
+An adjudication sheet alone does not say what the two coders agreed on, so
+reading one needs ``coder_items`` (see :func:`read_coder_file`). The coder
+it yields covers exactly the units in the sheet, and on each of them every
+item of the sheet's level: a disputed item takes the decision, every other
+item the value both coders gave it.
 """
 
 from __future__ import annotations
@@ -31,11 +41,20 @@ def _first(items, n=5) -> str:
     return ", ".join(items[:n]) + more
 
 
-def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str) -> tuple[list[str], list[Coding]]:
+def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str, *,
+                    coder_items=None) -> tuple[list[str], list[Coding]]:
     """Read a coder CSV; return (units seen, codings), validated.
 
     Unknown unit ids, codes or variables raise one CodingError that names
     the file and lists the first few.
+
+    ``coder_items(name, level)`` is needed only for an adjudication sheet:
+    it returns ``(seen, coded)`` of the coder ``name`` as stored -- the set
+    of unit ids the coder saw and the set of ``(unit_id, item)`` pairs the
+    coder coded at ``level`` ("variable" or "code").  The sheet is checked
+    against it: both coders must have seen every unit, the values in the
+    sheet must still be the stored ones, and every item on which they differ
+    must have a row with a decision; otherwise nothing is returned.
     """
     path = Path(path)
     try:
@@ -50,6 +69,8 @@ def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str) ->
     header = [h.strip() for h in rows[0]]
     if "unit_id" not in header:
         raise CodingError("missing column 'unit_id'", path, 1)
+    if "item" in header and "decision" in header:
+        return _read_adjudication(path, rows, header, codebook, unit_ids, coder, coder_items)
     variables = set(codebook.variable_ids)
     code_var = {c.id: c.variable for c in codebook.codes}
     col = {h: i for i, h in enumerate(header)}
@@ -117,6 +138,113 @@ def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str) ->
         Coding(u, c, v, coder, codebook.version)
         for u, v, c in sorted(pairs, key=lambda p: (order[p[0]], p[1], p[2]))
     ]
+    return seen, codings
+
+
+#: Columns of an adjudication sheet other than the two coders' value columns.
+ADJUDICATION_FIELDS = ("unit_id", "document_id", "text", "level", "item", "decision")
+_LEVELS = ("variable", "code")
+
+
+def _read_adjudication(path: Path, rows: list[list[str]], header: list[str], codebook: Codebook,
+                       unit_ids: set[str], coder: str, coder_items) -> tuple[list[str], list[Coding]]:
+    """An adjudication sheet -> (units in the sheet, the settled codings)."""
+    col = {h: i for i, h in enumerate(header)}
+    pair = [h for h in header if h and h not in ADJUDICATION_FIELDS]
+    if len(pair) != 2:
+        raise CodingError("an adjudication sheet needs exactly two coder value columns besides "
+                          f"{', '.join(ADJUDICATION_FIELDS)}; found: {', '.join(pair) or 'none'}", path, 1)
+    if coder_items is None:
+        raise CodingError("an adjudication sheet is settled against the two coders in the project "
+                          "store; import it with 'coding coders import'", path)
+    variables, code_var = set(codebook.variable_ids), {c.id: c.variable for c in codebook.codes}
+    decided: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
+    seen: list[str] = []
+    levels: set[str] = set()
+    bad_units, bad_items, undecided = set(), set(), []
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise CodingError(f"expected {len(header)} fields, found {len(row)}", path, lineno)
+        uid, item = row[col["unit_id"]].strip(), row[col["item"]].strip()
+        if uid not in unit_ids:
+            bad_units.add(uid)
+            continue
+        if "level" in col:
+            level = row[col["level"]].strip()
+            if level not in _LEVELS:
+                raise CodingError(f"level '{level}' is not one of: {', '.join(_LEVELS)}", path, lineno, uid)
+        else:
+            level = "variable" if item in variables else "code"
+        if item not in (variables if level == "variable" else code_var):
+            bad_items.add(item)
+            continue
+        levels.add(level)
+        decision = row[col["decision"]].strip().lower()
+        if decision == "":
+            undecided.append(str(lineno))
+            continue
+        if decision not in _TRUE and decision not in _FALSE:
+            raise CodingError(f"decision '{row[col['decision']]}' is not 1 or 0", path, lineno, uid)
+        values = {}
+        for name in pair:
+            value = row[col[name]].strip().lower()
+            if value not in ("0", "1"):
+                raise CodingError(f"value '{row[col[name]]}' in column '{name}' is not 0/1", path, lineno, uid)
+            values[name] = int(value)
+        key = (uid, item)
+        entry = (int(decision in _TRUE), values)
+        if key in decided and decided[key] != entry:
+            raise CodingError(f"item '{item}' appears twice for this unit with different values",
+                              path, lineno, uid)
+        decided[key] = entry
+        if uid not in seen:
+            seen.append(uid)
+    if bad_units:
+        raise CodingError(f"unknown unit id(s): {_first(bad_units)}", path)
+    if bad_items:
+        raise CodingError(f"unknown code(s) or variable(s): {_first(bad_items)}", path)
+    if undecided:
+        raise CodingError(f"no decision (1 or 0) on line(s) {_first(undecided)}", path)
+    if not decided:
+        raise CodingError("the sheet has no rows to settle", path)
+    if len(levels) != 1:
+        raise CodingError("the sheet mixes variables and codes; settle one level per sheet", path)
+    level = levels.pop()
+    items = codebook.variable_ids if level == "variable" else codebook.code_ids
+    stored = {name: coder_items(name, level) for name in pair}
+    for name, (units_seen, _) in stored.items():
+        unseen = [u for u in seen if u not in units_seen]
+        if unseen:
+            raise CodingError(f"coder '{name}' has not coded unit(s) {_first(unseen)} in the store", path)
+    stale, unlisted = [], []
+    for (uid, item), (_, values) in decided.items():
+        for name in pair:
+            if values[name] != int((uid, item) in stored[name][1]):
+                stale.append(f"{uid} {item} ({name})")
+    for uid in seen:
+        for item in items:
+            a, b = (int((uid, item) in stored[name][1]) for name in pair)
+            if a != b and (uid, item) not in decided:
+                unlisted.append(f"{uid} {item}")
+    if stale:
+        raise CodingError(f"the sheet no longer matches the stored codings of {' and '.join(pair)} "
+                          f"(re-run 'coding reconcile'): {_first(stale)}", path)
+    if unlisted:
+        raise CodingError(f"the coders differ on item(s) without a row in the sheet: {_first(unlisted)}", path)
+    coded = []
+    for uid in seen:
+        for item in items:
+            if (uid, item) in decided:
+                value = decided[(uid, item)][0]
+            else:  # the two coders agree here
+                value = int((uid, item) in stored[pair[0]][1])
+            if value:
+                coded.append((uid, item, "") if level == "variable" else (uid, code_var[item], item))
+    order = {u: i for i, u in enumerate(seen)}
+    codings = [Coding(u, c, v, coder, codebook.version)
+               for u, v, c in sorted(coded, key=lambda p: (order[p[0]], p[1], p[2]))]
     return seen, codings
 
 

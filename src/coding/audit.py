@@ -433,12 +433,14 @@ def alpha_figure(table: pd.DataFrame, path, title: str | None = None) -> Path:
         if not (pd.isna(r.alpha_low) or pd.isna(r.alpha_high)):
             ax.errorbar(alpha, y, xerr=[[max(alpha - r.alpha_low, 0)], [max(r.alpha_high - alpha, 0)]],
                         fmt="none", ecolor="#222222", capsize=3, lw=1)
-        ax.text(max(alpha, 0) + 0.01, y + 0.3, f"{alpha:.3f}", va="bottom", fontsize=7, color="#222222")
-    for x, label in ((0.667, ".667 tentative"), (0.800, ".800 reliable")):
+        end = alpha if pd.isna(r.alpha_high) else max(alpha, r.alpha_high)
+        ax.text(max(end, 0) + 0.015, y, f"{alpha:.3f} {r.reading}", va="center", fontsize=7, color="#222222")
+    for x, label, side in ((0.667, ".667 ", "right"), (0.800, " .800", "left")):
         ax.axvline(x, color="#444444", ls="--", lw=1)
-        ax.text(x, n - 0.45, label, rotation=0, ha="center", va="bottom", fontsize=7, color="#444444")
+        ax.text(x, n - 0.45, label, ha=side, va="bottom", fontsize=7, color="#444444")
     low = min([0.0] + [float(v) for v in rows["alpha_low"].dropna()] + [float(v) for v in rows["krippendorff_alpha"].dropna()])
-    ax.set_xlim(min(low - 0.05, 0), 1.05)
+    ax.set_xlim(min(low - 0.05, 0), 1.2)
+    ax.set_xticks([k / 5 for k in range(math.floor(min(low - 0.05, 0) * 5) + 1 if low < 0 else 0, 6)])
     ax.set_ylim(-0.7, n - 0.1)
     ax.set_yticks(ys)
     ax.set_yticklabels([f"{r.item} (n={r.n_units})" for r in rows.itertuples()], fontsize=8)

@@ -73,6 +73,117 @@ def _cmd_codebook_check(args) -> int:
     return 0
 
 
+# -- coders, agreement, validation, adjudication ---------------------------------
+
+
+def _cmd_coders_import(args) -> int:
+    from coding.audit import import_coder, open_store
+
+    with open_store(args.store) as store:
+        units, codings = import_coder(store, args.file, args.coder)
+    print(f"imported coder {args.coder.strip()}: {units} units, {codings} codings from {args.file}")
+    return 0
+
+
+def _cmd_coders_list(args) -> int:
+    from coding.audit import open_store
+
+    with open_store(args.store) as store:
+        rows = store.coders()
+    if not rows:
+        print("no coders in the store")
+        return 0
+    width = max(len("coder"), *(len(r[0]) for r in rows))
+    print(f"{'coder':<{width}} {'units':>6} {'codings':>8}")
+    for name, units, codings in rows:
+        print(f"{name:<{width}} {units:>6} {codings:>8}")
+    return 0
+
+
+def _coder_list(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _cmd_agree(args) -> int:
+    from coding.audit import format_agreement, open_store, write_agreement
+
+    coders = _coder_list(args.coders)
+    with open_store(args.store or Path(args.out) / "project.sqlite") as store:
+        table, paths = write_agreement(store, coders, args.out, args.level,
+                                       n_resamples=args.resamples, seed=args.seed)
+    print(f"{' vs '.join(coders)}, {args.level} level (Krippendorff's alpha: >= .800 reliable, "
+          f".667-.800 tentative, < .667 unreliable)")
+    print(format_agreement(table))
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from coding.audit import format_validation, open_store, write_validation
+
+    with open_store(args.store or Path(args.out) / "project.sqlite") as store:
+        table, paths = write_validation(store, args.coder, args.out, reference=args.reference)
+    print(f"{args.reference} against {args.coder} (precision: share of {args.reference}'s codings "
+          f"the person shares; recall: share of the person's codings {args.reference} finds)")
+    print(format_validation(table))
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_reconcile(args) -> int:
+    from coding.audit import open_store, reconcile_sheet, write_frame
+
+    coders = _coder_list(args.coders)
+    with open_store(args.store) as store:
+        sheet = reconcile_sheet(store, coders, args.level)
+    write_frame(args.out, sheet)
+    print(f"{len(sheet)} disputed item(s) on {sheet['unit_id'].nunique()} unit(s) -> {args.out}")
+    print("fill 'decision' with 1 (coded) or 0 (not coded), then: "
+          f"coding coders import {args.out} --coder consensus")
+    return 0
+
+
+def _add_audit_commands(sub) -> None:
+    """Subcommands: coders import/list, agree, validate, reconcile."""
+    store_help = "project store (default: outputs/project.sqlite)"
+    co = sub.add_parser("coders", help="human coders in the store")
+    cosub = co.add_subparsers(dest="coders_command", required=True)
+    imp = cosub.add_parser("import", help="import (or replace) a coder's codings from a CSV")
+    imp.add_argument("file", help="long (unit_id,code|variable), wide (unit_id + 0/1 columns) "
+                                  "or adjudication sheet (from 'coding reconcile')")
+    imp.add_argument("--coder", required=True, help="coder name")
+    imp.add_argument("--store", default="outputs/project.sqlite", help=store_help)
+    imp.set_defaults(func=_cmd_coders_import)
+    ls = cosub.add_parser("list", help="coders with their numbers of units and codings")
+    ls.add_argument("--store", default="outputs/project.sqlite", help=store_help)
+    ls.set_defaults(func=_cmd_coders_list)
+
+    ag = sub.add_parser("agree", help="inter-coder agreement table, disagreements and alpha chart")
+    ag.add_argument("--coders", required=True, help="comma-separated coders, e.g. auto,human-1")
+    ag.add_argument("--level", default="variable", choices=["variable", "code"])
+    ag.add_argument("--out", default="outputs", help="output folder (default: outputs)")
+    ag.add_argument("--store", default=None, help="project store (default: <out>/project.sqlite)")
+    ag.add_argument("--resamples", type=int, default=1000, help="bootstrap samples for alpha's interval")
+    ag.add_argument("--seed", type=int, default=12345, help="bootstrap seed")
+    ag.set_defaults(func=_cmd_agree)
+
+    va = sub.add_parser("validate", help="precision, recall and F1 of the automatic coding against a person")
+    va.add_argument("--coder", required=True, help="the person's coder name (the gold standard)")
+    va.add_argument("--reference", default="auto", help="the coder being checked (default: auto)")
+    va.add_argument("--out", default="outputs", help="output folder (default: outputs)")
+    va.add_argument("--store", default=None, help="project store (default: <out>/project.sqlite)")
+    va.set_defaults(func=_cmd_validate)
+
+    rc = sub.add_parser("reconcile", help="sheet of two coders' disagreements to settle by hand")
+    rc.add_argument("--coders", required=True, help="two comma-separated coders, e.g. human-1,human-2")
+    rc.add_argument("--out", required=True, help="adjudication CSV to write")
+    rc.add_argument("--level", default="variable", choices=["variable", "code"])
+    rc.add_argument("--store", default="outputs/project.sqlite", help=store_help)
+    rc.set_defaults(func=_cmd_reconcile)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``coding`` command."""
     p = argparse.ArgumentParser(prog="coding", description="Reproducible qualitative content analysis.")
@@ -99,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk = cbsub.add_parser("check", help="validate the codebook and test its examples")
     chk.add_argument("--codebook", default="codebook.yaml")
     chk.set_defaults(func=_cmd_codebook_check)
+    _add_audit_commands(sub)
     return p
 
 

@@ -211,7 +211,94 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--codebook", default="codebook.yaml")
     chk.set_defaults(func=_cmd_codebook_check)
     _add_audit_commands(sub)
+    _add_exchange_commands(sub)
     return p
+
+
+# -- REFI-QDA exchange ----------------------------------------------------------
+
+def _cmd_export_codebook(args) -> int:
+    from coding.codebook import load_codebook
+    from coding.refi import export_codebook, validate
+
+    path = export_codebook(load_codebook(args.codebook), args.out)
+    validate(path)
+    print(f"wrote {path}")
+    return 0
+
+
+def _open_store(path):
+    from coding.store import Store
+
+    if not Path(path).is_file():
+        raise CodingError("no project store here; run 'coding run' first", path)
+    return Store(path)
+
+
+def _cmd_export_project(args) -> int:
+    from coding.refi import export_project, validate
+
+    coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
+    with _open_store(args.store) as store:
+        path = export_project(store, args.out, coders=coders)
+    validate(path)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from coding.refi import import_codebook, import_project
+
+    suffix = Path(args.path).suffix.lower()
+    if suffix == ".qdc":
+        out = args.out or "codebook.yaml"
+        if Path(out).exists() and not args.force:
+            raise CodingError("file exists; choose another --out or add --force", out)
+        entries = import_codebook(args.path, out)
+        n_vars = sum(1 for e in entries if not e.parent)
+        print(f"wrote {out}: {n_vars} variables, {len(entries) - n_vars} codes; fill in their patterns before use")
+        return 0
+    if suffix != ".qdpx":
+        raise CodingError("cannot import this file type (expected .qdpx or .qdc)", args.path)
+    if not args.coder:
+        raise CodingError("importing a project needs --coder NAME", args.path)
+    from coding.codebook import load_codebook
+
+    codebook = load_codebook(args.codebook)
+    with _open_store(args.store) as store:
+        report = import_project(store, args.path, args.coder, codebook, min_overlap=args.min_overlap,
+                                user=args.user)
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _add_exchange_commands(sub) -> None:
+    """``export`` and ``import``: REFI-QDA codebooks (.qdc) and projects (.qdpx)."""
+    ex = sub.add_parser("export", help="export to REFI-QDA (ATLAS.ti, MAXQDA, NVivo, QualCoder...)")
+    exsub = ex.add_subparsers(dest="export_command", required=True)
+    cb = exsub.add_parser("codebook", help="the codebook as a .qdc file")
+    cb.add_argument("--format", default="qdc", choices=["qdc"], help="output format (default: qdc)")
+    cb.add_argument("--out", required=True, help="output .qdc file")
+    cb.add_argument("--codebook", default="codebook.yaml")
+    cb.set_defaults(func=_cmd_export_codebook)
+    pr = exsub.add_parser("project", help="documents and codings as a .qdpx project")
+    pr.add_argument("--out", required=True, help="output .qdpx file")
+    pr.add_argument("--coders", help="comma-separated coder names (default: all)")
+    pr.add_argument("--store", default="outputs/project.sqlite")
+    pr.set_defaults(func=_cmd_export_project)
+
+    im = sub.add_parser("import", help="import a REFI-QDA project (.qdpx) or codebook (.qdc)")
+    im.add_argument("path", help=".qdpx project or .qdc codebook")
+    im.add_argument("--coder", help="name for the imported codings (.qdpx)")
+    im.add_argument("--user", help="import only this project user's codings (name or GUID)")
+    im.add_argument("--min-overlap", type=float, default=0.5,
+                    help="share of a unit's characters a selection must cover to code it (default: 0.5)")
+    im.add_argument("--store", default="outputs/project.sqlite")
+    im.add_argument("--codebook", default="codebook.yaml")
+    im.add_argument("--out", help="codebook YAML to write (.qdc; default: codebook.yaml)")
+    im.add_argument("--force", action="store_true", help="overwrite --out if it exists (.qdc)")
+    im.set_defaults(func=_cmd_import)
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,311 @@
+"""REFI-QDA export, validation and import, round trip and hostile input."""
+
+from __future__ import annotations
+
+import textwrap
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_CODEBOOK, write_corpus
+
+from coding import refi
+from coding.cli import main
+from coding.codebook import load_codebook, parse_codebook
+from coding.coder import Coding
+from coding.errors import CodingError
+from coding.pipeline import run
+from coding.store import Store
+
+SAMPLE = Path("/work/shared/refi-qda/samples/TestProject.qdpx")
+if not SAMPLE.is_file():  # pragma: no cover - the sample ships with the shared data
+    SAMPLE = None
+
+CURLY = {
+    "a": ("Doc A", "thesis_chapter", "2020", "Gas pipelines and trade grew.\n\n"
+          "Militants crossed the Pak Afghan border and joint exercises followed.\n\n"
+          "Nothing to see here (Trade Review, 2019).\n"),
+    "q": ("Quotes \u2019n\u2019 more", "official_statement", "2021",
+          "The minister\u2019s \u201cgas deal\u201d was signed.\n\n"
+          "Caf\u00e9 owners said \u201cno\u201d to the export ban.\n\nHelicopters were sold.\n"),
+}
+
+
+def _project(tmp_path, docs=CURLY):
+    corpus = write_corpus(tmp_path, docs)
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(TINY_CODEBOOK, encoding="utf-8")
+    out = tmp_path / "out"
+    run(corpus, codebook, out, progress=False)
+    return corpus, codebook, out
+
+
+def _pairs(store, coder):
+    _docs, _units, codings = store.frames(coder=coder)
+    return sorted(zip(codings["unit_id"], codings["variable"], codings["code"]))
+
+
+def test_export_codebook_is_valid_stable_and_nested(tmp_path):
+    cb = parse_codebook(TINY_CODEBOOK, "cb.yaml")
+    a = refi.export_codebook(cb, tmp_path / "a.qdc")
+    b = refi.export_codebook(cb, tmp_path / "b.qdc")
+    refi.validate(a)
+    assert a.read_bytes() == b.read_bytes()
+    root = refi.parse_xml(a.read_bytes(), a)
+    assert root.tag == "{urn:QDA-XML:codebook:1.0}CodeBook"
+    ns = {"q": "urn:QDA-XML:codebook:1.0"}
+    tops = root.findall("q:Codes/q:Code", ns)
+    assert [t.get("name") for t in tops] == ["Economic", "Strategic", "Regional security"]
+    economic = tops[0]
+    assert economic.get("guid") == refi.guid("variable", "economic")
+    assert [c.get("name") for c in economic.findall("q:Code", ns)] == ["Energy", "Trade"]
+    energy = economic.find("q:Code", ns)
+    assert energy.get("guid") == refi.guid("code", "energy") and energy.get("isCodable") == "true"
+    assert energy.find("q:Description", ns).text == "energy supply and deals"
+    assert all(len(c.get("color")) == 7 for c in root.iter("{urn:QDA-XML:codebook:1.0}Code"))
+
+
+def test_import_codebook_writes_a_skeleton_to_fill(tmp_path):
+    cb = parse_codebook(TINY_CODEBOOK, "cb.yaml")
+    qdc = refi.export_codebook(cb, tmp_path / "cb.qdc")
+    out = tmp_path / "imported.yaml"
+    entries = refi.import_codebook(qdc, out)
+    assert [(e.id, e.parent) for e in entries if e.parent] == [
+        ("energy", "economic"), ("trade", "economic"), ("defence_cooperation", "strategic"),
+        ("terrorism", "regional_security")]
+    with pytest.raises(CodingError, match="empty pattern list"):
+        load_codebook(out)  # the skeleton says patterns must be filled first
+    text = out.read_text(encoding="utf-8")
+    assert "TO FILL" in text
+    out.write_text(text.replace("patterns: []", "patterns: [placeholder]"), encoding="utf-8")
+    filled = load_codebook(out)
+    assert [(c.id, c.label, c.variable, c.definition) for c in filled.codes][:2] == [
+        ("energy", "Energy", "economic", "energy supply and deals"),
+        ("trade", "Trade", "economic", "trade and investment")]
+    assert [v.label for v in filled.variables] == ["Economic", "Strategic", "Regional security"]
+
+
+def test_project_round_trip(tmp_path):
+    _corpus, codebook, out = _project(tmp_path)
+    cb = load_codebook(codebook)
+    with Store(out / "project.sqlite") as store:
+        units = sorted(store.unit_ids())
+        human = [
+            Coding("q:p0001", "energy", "economic", "human-1", cb.version),
+            Coding("q:p0002", "", "strategic", "human-1", cb.version),  # variable-level coding
+            Coding("a:p0002", "terrorism", "regional_security", "human-1", cb.version),
+        ]
+        store.replace_coder("human-1", units, human, cb.version)
+        qdpx = refi.export_project(store, tmp_path / "p.qdpx", coders=["auto", "human-1"])
+        refi.validate(qdpx)
+        again = refi.export_project(store, tmp_path / "p2.qdpx", coders=["auto", "human-1"])
+        assert qdpx.read_bytes() == again.read_bytes()  # deterministic
+
+        with zipfile.ZipFile(qdpx) as zf:
+            names = zf.namelist()
+            assert names[0] == "project.qde" and all(n.startswith("sources/") for n in names[1:])
+            sguid = refi.guid("source", "q")
+            data = zf.read(f"sources/{sguid}.txt")
+            assert not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
+            text = data.decode("utf-8")
+            qde = refi.parse_xml(zf.read("project.qde"), "qde")
+        assert text == CURLY["q"][3]
+        ns = "{urn:QDA-XML:project:1.0}"
+        sel = next(s for s in qde.iter(ns + "PlainTextSelection") if s.get("name") == "q:p0002")
+        start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+        assert text[start:end] == "Caf\u00e9 owners said \u201cno\u201d to the export ban."
+        assert sel.find(f"{ns}Coding/{ns}CodeRef").get("targetGUID") in {
+            refi.guid("code", "trade"), refi.guid("variable", "strategic")}
+        assert sel.get("creationDateTime").endswith("Z")
+
+        for coder in ("auto", "human-1"):
+            report = refi.import_project(store, qdpx, f"{coder}-back", cb, user=coder)
+            assert report.stored and not report.unknown_codes and not report.unmatched
+            assert {m[2] for m in report.matched} == {"same text"}
+            assert _pairs(store, f"{coder}-back") == _pairs(store, coder)
+        assert ("q:p0002", "strategic", "") in _pairs(store, "human-1-back")
+        with pytest.raises(CodingError, match="several users"):
+            refi.import_project(store, qdpx, "mixed", cb)
+        with pytest.raises(CodingError, match="no user 'nobody'"):
+            refi.import_project(store, qdpx, "mixed", cb, user="nobody")
+        cov = store.coverage()
+        assert set(cov.loc[cov["coder"] == "human-1-back", "unit_id"]) == set(units)
+
+
+def _qdpx(path: Path, qde: str, files: dict[str, bytes], qde_name="Project.qde") -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(qde_name, qde.encode("utf-8"))
+        zf.writestr("Sources/", b"")
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return path
+
+
+G = "0A000000-0000-0000-0000-0000000000{:02d}"
+
+
+def _lenient_qde(start, end, start2, end2, name="some other name.docx"):
+    return textwrap.dedent(f"""\
+        <?xml version="1.0" encoding="utf-8"?>
+        <Project xmlns="urn:QDA-XML:project:1.0" name="elsewhere">
+          <CodeBook><Codes>
+            <Code guid="{G.format(1)}" name="ENERGY" isCodable="true" color="#FF000080"/>
+            <Code guid="{G.format(2)}" name="Economy::Trade" isCodable="true" color="#00FF0080"/>
+            <Code guid="{G.format(3)}" name="Feelings" isCodable="true"/>
+          </Codes></CodeBook>
+          <Sources>
+            <TextSource guid="{{{G.format(10)}}}" name="{name}" plainTextPath="internal://{G.format(10)}.txt">
+              <PlainTextSelection guid="{G.format(11)}" startPosition="{start}" endPosition="{end}">
+                <Coding guid="{G.format(12)}"><CodeRef targetGUID="{G.format(2)}"/></Coding>
+                <Coding guid="{G.format(13)}"><CodeRef targetGUID="{G.format(3)}"/></Coding>
+              </PlainTextSelection>
+              <PlainTextSelection guid="{G.format(14)}" startPosition="{start2}" endPosition="{end2}">
+                <Coding guid="{G.format(15)}"><CodeRef targetGUID="{{{G.format(1).lower()}}}"/></Coding>
+              </PlainTextSelection>
+            </TextSource>
+            <PictureSource guid="{G.format(20)}" name="photo.jpg" path="internal://x.jpg"/>
+            <TextSource guid="{G.format(30)}" name="missing.txt" plainTextPath="internal://nothere.txt"/>
+          </Sources>
+        </Project>
+        """)
+
+
+def test_import_lenient_crlf_bom_alpha_colours(tmp_path):
+    _corpus, codebook, out = _project(tmp_path)
+    cb = load_codebook(codebook)
+    lf = CURLY["q"][3]
+    raw = lf.replace("\n", "\r\n")
+    second = "Caf\u00e9 owners said \u201cno\u201d to the export ban."
+    s = raw.index(second)  # positions in the text as stored in the archive (CRLF counted)
+    assert s != lf.index(second)
+    tiny = raw.index("Helicopters")  # a selection over 3 characters of the last paragraph
+    qde = _lenient_qde(s, s + len(second), tiny, tiny + 3)
+    qdpx = _qdpx(tmp_path / "l.qdpx", qde, {f"Sources/{G.format(10)}.txt": b"\xef\xbb\xbf" + raw.encode("utf-8")})
+    with Store(out / "project.sqlite") as store:
+        report = refi.import_project(store, qdpx, "imp", cb)
+        assert report.matched == [("some other name.docx", "q", "same text")]
+        assert report.unknown_codes == {"Feelings": 1}
+        assert ("PictureSource", "photo.jpg", "not a text source") in report.skipped
+        assert report.unmatched == [("missing.txt", f"text file internal://nothere.txt is not in the archive")]
+        assert _pairs(store, "imp") == [("q:p0002", "economic", "trade")]
+        refi.import_project(store, qdpx, "imp0", cb, min_overlap=0.0)
+        assert _pairs(store, "imp0") == [("q:p0002", "economic", "trade"), ("q:p0003", "economic", "energy")]
+        assert any("skipped PictureSource" in line for line in report.lines())
+
+
+def test_import_matches_by_name_when_text_differs_only_in_white_space(tmp_path):
+    _corpus, codebook, out = _project(tmp_path)
+    cb = load_codebook(codebook)
+    src = "  " + CURLY["q"][3].replace("\n\n", "\n \n\n")  # extra white space shifts positions
+    second = "Caf\u00e9 owners said"
+    s = src.index(second)
+    qdpx = _qdpx(tmp_path / "w.qdpx", _lenient_qde(s, s + len(second), 0, 1, name="q.txt"),
+                 {f"sources/{G.format(10)}.txt": src.encode("utf-8")}, qde_name="export.qde")
+    with Store(out / "project.sqlite") as store:
+        report = refi.import_project(store, qdpx, "ws", cb, min_overlap=0.3)
+        assert report.matched[0][1:] == ("q", "same text apart from white space")
+        assert _pairs(store, "ws") == [("q:p0002", "economic", "trade")]
+
+
+@pytest.mark.skipif(SAMPLE is None, reason="shared sample not present")
+def test_atlas_sample_imports_and_reports_what_it_skipped(tmp_path):
+    refi.validate(SAMPLE)
+    entries = refi.import_codebook(SAMPLE)
+    assert len([e for e in entries if e.parent]) == 14
+    # a corpus with one document named like a sample source; the sample ships no source texts
+    mabel = ("x" * 299 + ".\n\n" + "y" * 500 + ".\n")
+    corpus = write_corpus(tmp_path, {"Mabel": ("Mabel", "interview", "2018", mabel)})
+    cbfile = tmp_path / "cb.yaml"
+    cbfile.write_text(textwrap.dedent("""\
+        variables:
+          - {id: food, label: Food}
+          - {id: mood, label: Mood}
+        codes:
+          - {id: bacon_and_eggs, label: Bacon and eggs, variable: food, patterns: [bacon]}
+          - {id: happiness, label: Happiness, variable: mood, patterns: [happy]}
+        """), encoding="utf-8")
+    run(corpus, cbfile, tmp_path / "out", progress=False)
+    cb = load_codebook(cbfile)
+    with Store(tmp_path / "out" / "project.sqlite") as store:
+        report = refi.import_project(store, SAMPLE, "atlas", cb)
+        kinds = sorted({k for k, _n, _w in report.skipped})
+        assert kinds == ["AudioSource", "PDFSelection", "PictureSource", "VideoSource"]
+        assert report.matched[0][:2] == ("Mabel.txt", "Mabel")
+        unmatched = {unicodedata.normalize("NFC", n) for n, _why in report.unmatched}
+        assert {"Simon.docx", "Mab\u00eal 2i\u00e8me.txt", "Kellogg's Passion for Nutrition.pdf"} <= unmatched
+        assert len(unmatched) == 7 and report.sources == 12
+        # selection 0-410 covers all of paragraph 1 (0-300) and 108 of paragraph 2's 502 characters
+        assert _pairs(store, "atlas") == [("Mabel:p0001", "food", "bacon_and_eggs"),
+                                          ("Mabel:p0001", "mood", "happiness")]
+        assert report.unknown_codes  # its other codes are not in this codebook
+        # nothing matches a corpus of other documents: reported, nothing stored
+        _corpus, codebook2, out2 = _project(tmp_path / "other")
+    with Store(out2 / "project.sqlite") as store:
+        report = refi.import_project(store, SAMPLE, "atlas", load_codebook(codebook2))
+        assert not report.stored and len(report.unmatched) == 8 and not report.matched
+        assert "atlas" not in {c for c, *_ in store.coders()}
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "/etc/evil.txt", "sources/../../evil.txt"])
+def test_refuses_members_leaving_the_archive(tmp_path, member):
+    path = tmp_path / "bad.qdpx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("project.qde", "<Project xmlns='urn:QDA-XML:project:1.0' name='x'/>")
+        zf.writestr(member, "x")
+    with pytest.raises(CodingError, match="leaves the archive"):
+        refi.validate(path)
+
+
+def test_refuses_big_or_crowded_archives_and_dtds(tmp_path, monkeypatch):
+    path = _qdpx(tmp_path / "a.qdpx", "<Project xmlns='urn:QDA-XML:project:1.0' name='x'/>",
+                 {f"sources/{i}.txt": b"0123456789" * 10 for i in range(5)})
+    refi.validate(path)
+    monkeypatch.setattr(refi, "MAX_ARCHIVE_BYTES", 100)
+    with pytest.raises(CodingError, match="expands to"):
+        refi.validate(path)
+    monkeypatch.setattr(refi, "MAX_ARCHIVE_BYTES", 10**6)
+    monkeypatch.setattr(refi, "MAX_ARCHIVE_MEMBERS", 3)
+    with pytest.raises(CodingError, match="members"):
+        refi.validate(path)
+    bomb = ('<?xml version="1.0"?><!DOCTYPE Project [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+            '<Project xmlns="urn:QDA-XML:project:1.0" name="&b;"/>')
+    with pytest.raises(CodingError, match="DTD"):
+        refi.validate(_qdpx(tmp_path / "b.qdpx", bomb, {}))
+    qdc = tmp_path / "x.qdc"
+    qdc.write_text('<!DOCTYPE CodeBook SYSTEM "http://example.org/x.dtd"><CodeBook/>', encoding="utf-8")
+    with pytest.raises(CodingError, match="DTD"):
+        refi.import_codebook(qdc)
+    junk = tmp_path / "junk.qdpx"
+    junk.write_bytes(b"nope")
+    with pytest.raises(CodingError, match="not a .qdpx"):
+        refi.validate(junk)
+
+
+def test_validate_reports_schema_errors(tmp_path):
+    qdc = tmp_path / "bad.qdc"
+    qdc.write_text('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code guid="c001" name="x" '
+                   'isCodable="true" color="#FF000080"/></Codes></CodeBook>', encoding="utf-8")
+    with pytest.raises(CodingError, match="not valid REFI-QDA") as err:
+        refi.validate(qdc)
+    assert "\n" not in str(err.value)
+
+
+def test_cli_export_and_import(tmp_path, capsys):
+    _corpus, codebook, out = _project(tmp_path)
+    store = str(out / "project.sqlite")
+    qdc, qdpx, skel = tmp_path / "cb.qdc", tmp_path / "p.qdpx", tmp_path / "skel.yaml"
+    assert main(["export", "codebook", "--format", "qdc", "--out", str(qdc), "--codebook", str(codebook)]) == 0
+    refi.validate(qdc)
+    assert main(["export", "project", "--out", str(qdpx), "--coders", "auto", "--store", store]) == 0
+    refi.validate(qdpx)
+    assert main(["import", str(qdpx), "--coder", "copy", "--store", store, "--codebook", str(codebook)]) == 0
+    assert "2 of 2 sources matched" in capsys.readouterr().out
+    with Store(store) as st:
+        assert _pairs(st, "copy") == _pairs(st, "auto")
+    assert main(["import", str(qdc), "--out", str(skel)]) == 0
+    assert "TO FILL" in skel.read_text(encoding="utf-8")
+    assert main(["export", "project", "--out", str(qdpx), "--coders", "nobody", "--store", store]) == 2
+    assert "unknown coder" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "x.csv"), "--coder", "c", "--store", store]) == 2

@@ -184,6 +184,21 @@ def _add_audit_commands(sub) -> None:
     rc.set_defaults(func=_cmd_reconcile)
 
 
+def _cmd_report(args) -> int:
+    from coding.reports.project import build_report
+    from coding.store import Store
+
+    store_path = Path(args.store) if args.store else Path(args.out) / "project.sqlite"
+    if not store_path.is_file():
+        raise CodingError("no project store; run 'coding run' first", store_path)
+    doc_types = [t for part in (args.doc_type or []) for t in part.split(",") if t]
+    with Store(store_path) as store:
+        paths = build_report(store, args.out, coder=args.coder, doc_types=doc_types or None,
+                             year_from=args.year_from, year_to=args.year_to, exemplars=args.exemplars)
+    print(f"wrote {paths['report.html']} and {len(paths) - 1} tables and figures")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``coding`` command."""
     p = argparse.ArgumentParser(prog="coding", description="Reproducible qualitative content analysis.")
@@ -204,6 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--unit", default="paragraph", choices=["paragraph", "sentence"])
     c.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
     c.set_defaults(func=_cmd_code)
+
+    rp = sub.add_parser("report", help="rebuild tables, figures and report.html from the store")
+    rp.add_argument("--coder", default="auto", help="whose codings to report (default: auto)")
+    rp.add_argument("--doc-type", action="append", help="keep these doc types (repeat or comma-separate)")
+    rp.add_argument("--from", dest="year_from", type=int, help="first document year to keep")
+    rp.add_argument("--to", dest="year_to", type=int, help="last document year to keep")
+    rp.add_argument("--exemplars", type=int, default=3, help="quotations per code (default: 3)")
+    rp.add_argument("--out", default="outputs", help="output folder (default: outputs)")
+    rp.add_argument("--store", default=None, help="project store (default: <out>/project.sqlite)")
+    rp.set_defaults(func=_cmd_report)
 
     cb = sub.add_parser("codebook", help="codebook tools")
     cbsub = cb.add_subparsers(dest="codebook_command", required=True)

@@ -101,7 +101,7 @@ def export_tables(store: Store, out) -> dict[str, Path]:
 
 
 def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "paragraph",
-        progress: bool | None = None) -> RunSummary:
+        progress: bool | None = None, report: bool = True) -> RunSummary:
     """Read, segment, code and store the corpus, then write the outputs.
 
     Unchanged documents already coded under this codebook version are not
@@ -109,7 +109,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     codings under the old version. Human coder files in
     ``<corpus>/coders/*.csv`` are imported under their file names.
     Unreadable documents are listed in ``summary.errors``; the rest of the
-    corpus is still processed.
+    corpus is still processed. With ``report`` (the default) the tables,
+    figures, ``report.html`` and ``manifest.json`` are written as well.
     """
     if unit not in UNIT_TYPES:
         raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
@@ -145,6 +146,11 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         summary.removed_documents = store.remove_documents_except(keep)
         import_coder_files(store, cb, corpus / "coders", summary)
         summary.outputs = export_tables(store, out)
+        if report:
+            from coding.reports.project import build_report, write_manifest
+
+            summary.outputs.update({"report": build_report(store, out, coder=AUTO)["report.html"]})
+            summary.outputs["manifest"] = write_manifest(out, corpus, codebook, unit, store)
         documents, units_df, codings_df = store.frames(coder=AUTO)
         summary.units = len(units_df)
         summary.codings_per_variable = {v: int((codings_df["variable"] == v).sum()) for v in cb.variable_ids}

@@ -29,7 +29,8 @@ __all__ = ["ReportData", "compute_tables", "filter_data", "write_report",
 
 
 def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_count: int = 1,
-                 agreement: pd.DataFrame | None = None) -> dict[str, Path]:
+                 agreement: pd.DataFrame | None = None,
+                 extra_figures: dict[str, Path] | None = None) -> dict[str, Path]:
     """Write tables, workbook, figures and ``report.html`` under ``out_dir``.
 
     ``exemplars`` is the number of quotations per code, ``min_pair_count``
@@ -45,6 +46,7 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
     paths: dict[str, Path] = {}
     paths.update(write_tables(tables, out))
     figures = write_figures(data, tables, out)
+    figures.update(extra_figures or {})  # e.g. the agreement chart, drawn by the audit
     paths.update(figures)
     paths["report.html"] = write_html(data, tables, figures, out, agreement=agreement)
     return paths

@@ -45,6 +45,7 @@ FIGURE_TITLES = {
     "cooccurrence_codes": "Co-occurrence of codes within units, grouped by variable",
     "timeline_referenced_year": "Units per variable by the year they refer to",
     "frequencies_by_doc_type": "Share of units coded per variable, by document type",
+    "agreement_alpha": "Krippendorff's alpha per variable and pair of coders, with the .667 and .800 thresholds",
 }
 
 

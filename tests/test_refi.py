@@ -68,7 +68,9 @@ def test_export_codebook_is_valid_stable_and_nested(tmp_path):
 
 
 def test_import_codebook_writes_a_skeleton_to_fill(tmp_path):
-    cb = parse_codebook(TINY_CODEBOOK, "cb.yaml")
+    cb = parse_codebook(TINY_CODEBOOK.replace("definition: trade and investment\n",
+                                              "definition: trade and investment\n    include: exports too\n"),
+                        "cb.yaml")
     qdc = refi.export_codebook(cb, tmp_path / "cb.qdc")
     out = tmp_path / "imported.yaml"
     entries = refi.import_codebook(qdc, out)
@@ -85,6 +87,7 @@ def test_import_codebook_writes_a_skeleton_to_fill(tmp_path):
         ("energy", "Energy", "economic", "energy supply and deals"),
         ("trade", "Trade", "economic", "trade and investment")]
     assert [v.label for v in filled.variables] == ["Economic", "Strategic", "Regional security"]
+    assert filled.code("trade").include == "exports too"
 
 
 def test_project_round_trip(tmp_path):

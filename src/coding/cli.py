@@ -275,6 +275,8 @@ def _cmd_import(args) -> int:
     from coding.refi import import_codebook, import_project
 
     suffix = Path(args.path).suffix.lower()
+    if suffix in (".qdc", ".qdpx") and not Path(args.path).is_file():
+        raise CodingError("file not found", args.path)
     if suffix == ".qdc":
         out = args.out or "codebook.yaml"
         if Path(out).exists() and not args.force:

@@ -413,7 +413,7 @@ def read_codebook_codes(root: ET.Element) -> list[ImportedCode]:
 
     def desc(el):
         d = _child(el, "Description")
-        return " ".join((d.text or "").split()) if d is not None else ""
+        return (d.text or "").strip() if d is not None else ""
 
     def walk(el, variable_id):
         for child in _children(el, "Code"):
@@ -469,6 +469,21 @@ def _yaml_str(value: str) -> str:
     return yaml.safe_dump(value, allow_unicode=True, default_style='"', width=10_000).strip()
 
 
+_DESCRIBED = re.compile(r"^(.*?)(?:\n\s*\nInclude: (.*?))?(?:\n\s*\nExclude: (.*))?$", re.DOTALL)
+
+
+def _described(description: str) -> list[str]:
+    """YAML lines for a description; 'Include:'/'Exclude:' paragraphs (as
+    exported here) go back to their own keys."""
+    m = _DESCRIBED.match(description.strip())
+    parts = {"definition": m.group(1), "include": m.group(2), "exclude": m.group(3)}
+    out = []
+    for key, value in parts.items():
+        if value is not None and (value.strip() or key == "definition"):
+            out.append(f"    {key}: {_yaml_str(' '.join(value.split()))}")
+    return out
+
+
 def write_codebook_skeleton(entries: list[ImportedCode], out, name: str = "imported codebook") -> Path:
     """Write a codebook YAML with the imported variables and codes.
 
@@ -487,15 +502,13 @@ def write_codebook_skeleton(entries: list[ImportedCode], out, name: str = "impor
     ]
     for e in entries:
         if not e.parent:
-            lines += [f"  - id: {e.id}", f"    label: {_yaml_str(e.label)}", f"    definition: {_yaml_str(e.description)}"]
+            lines += [f"  - id: {e.id}", f"    label: {_yaml_str(e.label)}"] + _described(e.description)
     lines.append("codes:")
     for e in entries:
         if e.parent:
-            lines += [
-                f"  - id: {e.id}", f"    label: {_yaml_str(e.label)}", f"    variable: {e.parent}",
-                f"    definition: {_yaml_str(e.description)}",
-                "    patterns: []  # TO FILL: terms or 're:' regexes for this code",
-            ]
+            lines += [f"  - id: {e.id}", f"    label: {_yaml_str(e.label)}", f"    variable: {e.parent}"]
+            lines += _described(e.description)
+            lines.append("    patterns: []  # TO FILL: terms or 're:' regexes for this code")
     text = "\n".join(lines) + "\n"
     yaml.safe_load(text)  # the skeleton must at least be valid YAML
     return _atomic_write_bytes(out, text.encode("utf-8"))

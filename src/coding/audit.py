@@ -320,7 +320,7 @@ def validation(store, coder: str, reference: str = "auto") -> tuple[pd.DataFrame
                                               ref_rows[(ref_rows["unit_id"] == u) & (ref_rows[column] == item)])
                 elif (u, item) in gold and (u, item) not in pred:
                     errors.append([level, item, "false_negative", u, info.at[u, "document_id"], "", "", "",
-                                   abridge(info.at[u, "text"])])
+                                   abridge(info.at[u, "text"]), 0])
         records.append(_validation_row(level, "ALL", all_p, all_g))
     table = pd.DataFrame.from_records(records, columns=VALIDATION_COLUMNS)
     err = pd.DataFrame(errors, columns=ERROR_COLUMNS + ["_pos"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 
 import pytest
 
@@ -17,6 +18,8 @@ from coding import audit, pipeline
 from coding.cli import main
 from coding.errors import CodingError
 from coding.store import Store
+
+from conftest import TINY_CODEBOOK, write_corpus
 
 # h1 never saw b:p0002; differs from auto on a:p0002 (no regional_security) and a:p0003 (economic)
 H1 = "unit_id,variable\na:p0001,economic\na:p0002,strategic\na:p0003,economic\nb:p0001,economic\n"
@@ -32,16 +35,36 @@ def read_csv(path):
         return list(csv.DictReader(fh))
 
 
+@pytest.fixture(scope="module")
+def coded(tmp_path_factory):
+    """The tiny project (as the ``tiny`` fixture builds it) coded once per module."""
+    root = tmp_path_factory.mktemp("tiny")
+    corpus = write_corpus(root)
+    (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")
+    pipeline.run(corpus, root / "codebook.yaml", root / "out", progress=False)
+    return root / "out" / "project.sqlite"
+
+
 @pytest.fixture
-def project(tiny, tmp_path):
-    """(store path, folder for coder files) of the coded tiny corpus."""
-    corpus, codebook, out = tiny
-    pipeline.run(corpus, codebook, out, progress=False)
+def project(coded, tmp_path):
+    """(store path, folder for coder files): a fresh copy of the coded tiny project."""
+    db = tmp_path / "out" / "project.sqlite"
+    db.parent.mkdir()
+    shutil.copyfile(coded, db)  # the run closed the store, so the file holds everything
     files = tmp_path / "coders"
     files.mkdir()
     for name, content in (("h1", H1), ("h2", H2), ("h3", H3)):
         (files / f"{name}.csv").write_text(content, encoding="utf-8")
-    return out / "project.sqlite", files
+    return db, files
+
+
+def test_run_imports_corpus_coders_and_agree_reads_them(tiny, tmp_path):
+    corpus, codebook, out = tiny
+    (corpus / "coders").mkdir()
+    (corpus / "coders" / "h1.csv").write_text(H1, encoding="utf-8")
+    pipeline.run(corpus, codebook, out, progress=False)
+    assert main(["agree", "--coders", "auto,h1", "--out", str(out), "--resamples", "20"]) == 0
+    assert read_csv(out / "agreement.csv")[0]["krippendorff_alpha"] == "0.5333"
 
 
 def imported(project, *names):

@@ -68,7 +68,7 @@ def task_baseline(folder: str, codebook: str) -> None:
         for code in cb.codes_of(var.id):
             for p in code.patterns:
                 if not p.startswith(REGEX_PREFIX):
-                    terms.append(r"\b" + re.escape(p[len(CASE_PREFIX):] if p.startswith(CASE_PREFIX) else p) + r"\b")
+                    terms.append(r"\b" + re.escape(p.removeprefix(CASE_PREFIX)) + r"\b")
         regexes.append(re.compile("|".join(f"(?:{t})" for t in terms), re.IGNORECASE))
     sentence = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
     hits = 0
@@ -84,7 +84,7 @@ def task_baseline(folder: str, codebook: str) -> None:
 
 def child(args) -> None:
     """Run one task and print its wall time and peak memory as JSON."""
-    import coding.codebook  # noqa: F401 - imports are not part of the timing
+    import coding.codebook
     import coding.pipeline  # noqa: F401
 
     t0 = time.perf_counter()

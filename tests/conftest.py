@@ -53,11 +53,11 @@ TINY_CODEBOOK = textwrap.dedent(r"""
 """)
 
 DOCS = {
-    "a": ("Doc A", "thesis_chapter", "2020", "Gas pipelines and trade grew.\n\n"
+    "a": ("Doc A", "thesis_chapter", "2020", ("Gas pipelines and trade grew.\n\n"
           "Militants crossed the Pak Afghan border and joint exercises followed.\n\n"
-          "Nothing to see here (Trade Review, 2019).\n"),
-    "b": ("Doc B", "official_statement", "2021-05-02", "The minister said exports\n\nrose by ten percent.\n\n"
-          "Helicopters were sold. Terrorism fell.\n"),
+          "Nothing to see here (Trade Review, 2019).\n")),
+    "b": ("Doc B", "official_statement", "2021-05-02", ("The minister said exports\n\nrose by ten percent.\n\n"
+          "Helicopters were sold. Terrorism fell.\n")),
 }
 
 

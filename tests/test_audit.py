@@ -13,13 +13,12 @@ import math
 import shutil
 
 import pytest
+from conftest import TINY_CODEBOOK, write_corpus
 
 from coding import audit, pipeline
 from coding.cli import main
 from coding.errors import CodingError
 from coding.store import Store
-
-from conftest import TINY_CODEBOOK, write_corpus
 
 # h1 never saw b:p0002; differs from auto on a:p0002 (no regional_security) and a:p0003 (economic)
 H1 = "unit_id,variable\na:p0001,economic\na:p0002,strategic\na:p0003,economic\nb:p0001,economic\n"

@@ -4,11 +4,11 @@ codebook's examples and counterexamples hold."""
 from __future__ import annotations
 
 import pytest
+from conftest import REPO, TINY_CODEBOOK
 
 from coding.codebook import load_codebook, parse_codebook
 from coding.coder import Coder
 from coding.errors import CodingError
-from conftest import REPO, TINY_CODEBOOK
 
 
 def test_tiny_codebook_loads():

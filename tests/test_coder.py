@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from conftest import TINY_CODEBOOK
+
 from coding.codebook import parse_codebook
 from coding.coder import Coder
 from coding.corpus import Document
 from coding.language import term_variants
 from coding.segment import segment
-from conftest import TINY_CODEBOOK
 
 
 def coder():

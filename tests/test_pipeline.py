@@ -12,7 +12,6 @@ from coding import pipeline
 from coding.cli import main
 from coding.errors import CodingError
 from coding.store import Store
-from conftest import write_corpus
 
 
 def read_csv(path):

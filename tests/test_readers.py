@@ -9,13 +9,13 @@ import pytest
 
 matplotlib.use("pdf")
 
-from conftest import TINY_CODEBOOK  # noqa: E402
+from conftest import TINY_CODEBOOK
 
-from coding.codebook import parse_codebook  # noqa: E402
-from coding.coder import Coder  # noqa: E402
-from coding.corpus import Document, content_hash, read_file  # noqa: E402
-from coding.errors import CodingError  # noqa: E402
-from coding.segment import segment  # noqa: E402
+from coding.codebook import parse_codebook
+from coding.coder import Coder
+from coding.corpus import Document, content_hash, read_file
+from coding.errors import CodingError
+from coding.segment import segment
 
 PARAS = [
     "Gas pipelines and trade grew between the two countries.",
@@ -164,8 +164,8 @@ def test_image_only_and_empty_files(tmp_path):
 
 
 def test_run_reports_unreadable_documents_and_codes_the_rest(tiny, tmp_path):
-    from coding.pipeline import run
     from coding.cli import main
+    from coding.pipeline import run
 
     corpus, codebook, out = tiny
     write_docx(corpus / "docs" / "c.docx")

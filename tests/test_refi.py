@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_CODEBOOK, write_corpus
 
 from coding import refi
@@ -24,12 +23,12 @@ if not SAMPLE.is_file():  # pragma: no cover - the sample ships with the shared 
     SAMPLE = None
 
 CURLY = {
-    "a": ("Doc A", "thesis_chapter", "2020", "Gas pipelines and trade grew.\n\n"
+    "a": ("Doc A", "thesis_chapter", "2020", ("Gas pipelines and trade grew.\n\n"
           "Militants crossed the Pak Afghan border and joint exercises followed.\n\n"
-          "Nothing to see here (Trade Review, 2019).\n"),
+          "Nothing to see here (Trade Review, 2019).\n")),
     "q": ("Quotes \u2019n\u2019 more", "official_statement", "2021",
-          "The minister\u2019s \u201cgas deal\u201d was signed.\n\n"
-          "Caf\u00e9 owners said \u201cno\u201d to the export ban.\n\nHelicopters were sold.\n"),
+          ("The minister\u2019s \u201cgas deal\u201d was signed.\n\n"
+           "Caf\u00e9 owners said \u201cno\u201d to the export ban.\n\nHelicopters were sold.\n")),
 }
 
 
@@ -191,7 +190,7 @@ def test_import_lenient_crlf_bom_alpha_colours(tmp_path):
         assert report.matched == [("some other name.docx", "q", "same text")]
         assert report.unknown_codes == {"Feelings": 1}
         assert ("PictureSource", "photo.jpg", "not a text source") in report.skipped
-        assert report.unmatched == [("missing.txt", f"text file internal://nothere.txt is not in the archive")]
+        assert report.unmatched == [("missing.txt", "text file internal://nothere.txt is not in the archive")]
         assert _pairs(store, "imp") == [("q:p0002", "economic", "trade")]
         refi.import_project(store, qdpx, "imp0", cb, min_overlap=0.0)
         assert _pairs(store, "imp0") == [("q:p0002", "economic", "trade"), ("q:p0003", "economic", "energy")]

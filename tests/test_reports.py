@@ -268,7 +268,7 @@ def test_write_report_deterministic_and_escaped(tmp_path):
     data = make_data()
     agreement = pd.DataFrame({"code": ["trade"], "alpha": [0.81]})
     a = write_report(data, tmp_path / "a", agreement=agreement)
-    b = write_report(data, tmp_path / "b", agreement=agreement)
+    write_report(data, tmp_path / "b", agreement=agreement)
     fa, fb = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert fa.keys() == fb.keys() and "report.html" in fa
     assert [k for k in fa if fa[k] != fb[k]] == []

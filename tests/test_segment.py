@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import REPO
 
 from coding.corpus import Document, iter_documents
 from coding.errors import CodingError
 from coding.segment import segment
-from conftest import REPO
 
 
 def doc(text, doc_type="thesis_chapter"):

@@ -55,21 +55,21 @@ from coding.errors import CodingError
 
 __all__ = [
     "LEVELS",
-    "percent_agreement",
-    "cohen_kappa",
-    "scott_pi",
+    "TABLE_COLUMNS",
+    "agreement_table",
+    "bootstrap_alpha",
     "brennan_prediger",
+    "cohen_kappa",
+    "confusion_2x2",
     "counts_from_data",
     "fleiss_kappa",
-    "krippendorff_alpha",
     "gwet_ac1",
-    "bootstrap_alpha",
     "interpret_alpha",
-    "confusion_2x2",
-    "prevalence_paradox",
+    "krippendorff_alpha",
+    "percent_agreement",
     "precision_recall_f1",
-    "agreement_table",
-    "TABLE_COLUMNS",
+    "prevalence_paradox",
+    "scott_pi",
 ]
 
 NAN = float("nan")

@@ -486,8 +486,8 @@ def format_agreement(table: pd.DataFrame) -> str:
     two = table["cohen_kappa"].notna().any() or table["n11"].notna().any()
     kappa_col, kappa_name = ("cohen_kappa", "kappa") if two else ("fleiss_kappa", "fleiss")
     width = max([len("item")] + [len(str(i)) for i in table["item"]])
-    lines = [f"{'item':<{width}} {'n':>4} {'agree':>6} {kappa_name:>6} {'alpha':>6} {'95% interval':>15} "
-             f"{'AC1':>6}  reading     paradox"]
+    lines = [(f"{'item':<{width}} {'n':>4} {'agree':>6} {kappa_name:>6} {'alpha':>6} {'95% interval':>15} "
+              f"{'AC1':>6}  reading     paradox")]
     for r in table.itertuples():
         interval = "-" if pd.isna(r.alpha_low) else f"[{r.alpha_low:.3f}, {r.alpha_high:.3f}]"
         lines.append(f"{r.item:<{width}} {r.n_units:>4} {_num(r.percent_agreement)} "
@@ -499,8 +499,8 @@ def format_agreement(table: pd.DataFrame) -> str:
 def format_validation(table: pd.DataFrame) -> str:
     """The validation table as fixed-width text for the terminal."""
     width = max([len("item")] + [len(str(i)) for i in table["item"]])
-    lines = [f"{'level':<8} {'item':<{width}} {'n':>4} {'TP':>4} {'FP':>4} {'FN':>4} "
-             f"{'precision':>9} {'recall':>6} {'F1':>6}"]
+    lines = [(f"{'level':<8} {'item':<{width}} {'n':>4} {'TP':>4} {'FP':>4} {'FN':>4} "
+              f"{'precision':>9} {'recall':>6} {'F1':>6}")]
     for r in table.itertuples():
         lines.append(f"{r.level:<8} {r.item:<{width}} {r.n_units:>4} {r.tp:>4} {r.fp:>4} {r.fn:>4} "
                      f"{_num(r.precision, 9)} {_num(r.recall)} {_num(r.f1)}")

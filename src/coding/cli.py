@@ -26,7 +26,7 @@ def _cmd_run(args) -> int:
         print(f"imported coders: {', '.join(summary.coders_imported)}")
     if summary.removed_documents:
         print(f"removed from the store (no longer in the manifest): {', '.join(summary.removed_documents)}")
-    for name, path in summary.outputs.items():
+    for path in summary.outputs.values():
         print(f"wrote {path}")
     if summary.errors:
         print(f"{len(summary.errors)} document(s) could not be read:", file=sys.stderr)

@@ -162,7 +162,7 @@ def check_pattern(pattern, path, line, item) -> None:
 def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
     """Validate codebook YAML text and return a :class:`Codebook`."""
     try:
-        raw = yaml.load(content, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        raw = yaml.load(content, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

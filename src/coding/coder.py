@@ -18,6 +18,7 @@ Rules applied to every unit:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -52,8 +53,16 @@ class Coding:
     evidence: tuple[Evidence, ...] = ()
 
 
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+def evidence_json(hits) -> str:
+    """Evidence as compact JSON: a list of {term, pattern, start, end}.
+
+    ``hits`` are (term, pattern, start, end) tuples or :class:`Evidence`.
+    """
+    return json.dumps(
+        [{"term": h[0], "pattern": h[1], "start": h[2], "end": h[3]} if isinstance(h, tuple)
+         else {"term": h.term, "pattern": h.pattern, "start": h.start, "end": h.end} for h in hits],
+        ensure_ascii=False, separators=(",", ":"),
+    )
 
 
 class Coder:
@@ -72,6 +81,7 @@ class Coder:
         entries: dict[str, list[tuple[int, str, bool, str | None]]] = {}
         self._regexes: list[tuple[int, str, bool, re.Pattern]] = []
         self._codes = list(codebook.codes)
+        self.codes = self._codes
         for idx, code in enumerate(self._codes):
             for is_excl, patterns in ((False, code.patterns), (True, code.exclude_patterns)):
                 for pattern in patterns:
@@ -90,52 +100,61 @@ class Coder:
             self._automaton.make_automaton()
         self._masks = [compile_regex(m) for m in codebook.mask_patterns]
 
-    def _hits(self, text: str):
-        """Yield (code index, pattern, is_exclude, start, end) in ``text``."""
-        if self._has_terms:
-            folded = fold(text)
-            n = len(folded)
-            for last, (length, entries) in self._automaton.iter(folded):
-                end = last + 1
-                start = end - length
-                # whole words only
-                if (start > 0 and _is_word_char(folded[start - 1])) or (end < n and _is_word_char(folded[end])):
-                    continue
-                for idx, pattern, is_excl, surface in entries:
-                    if surface is not None and text[start:end] != surface:
-                        continue
-                    yield idx, pattern, is_excl, start, end
-        for idx, pattern, is_excl, rx in self._regexes:
-            for m in rx.finditer(text):
-                if m.end() > m.start():
-                    yield idx, pattern, is_excl, m.start(), m.end()
-
     def _masked(self, text: str) -> list[tuple[int, int]]:
         return [(m.start(), m.end()) for rx in self._masks for m in rx.finditer(text)]
 
     def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:
         """Hits per code index in ``text``: lists of (pattern, start, end),
         after masks and exclusions, overlapping hits reduced to the longest."""
-        masked = self._masked(text)
         found: dict[int, list[tuple[str, int, int]]] = {}
         excluded: dict[int, list[tuple[int, int]]] = {}
-        for idx, pattern, is_excl, start, end in self._hits(text):
-            if is_excl:
-                excluded.setdefault(idx, []).append((start, end))
-            elif not any(s < end and start < e for s, e in masked):
-                found.setdefault(idx, []).append((pattern, start, end))
+        if self._has_terms:
+            folded = fold(text)
+            n = len(folded)
+            for last, (length, entries) in self._automaton.iter(folded):
+                end = last + 1
+                start = end - length
+                # whole words only (the hot loop: checks inlined)
+                if start > 0:
+                    c = folded[start - 1]
+                    if c.isalnum() or c == "_":
+                        continue
+                if end < n:
+                    c = folded[end]
+                    if c.isalnum() or c == "_":
+                        continue
+                for idx, pattern, is_excl, surface in entries:
+                    if surface is not None and text[start:end] != surface:
+                        continue
+                    if is_excl:
+                        excluded.setdefault(idx, []).append((start, end))
+                    else:
+                        found.setdefault(idx, []).append((pattern, start, end))
+        for idx, pattern, is_excl, rx in self._regexes:
+            for m in rx.finditer(text):
+                if m.end() > m.start():
+                    if is_excl:
+                        excluded.setdefault(idx, []).append((m.start(), m.end()))
+                    else:
+                        found.setdefault(idx, []).append((pattern, m.start(), m.end()))
+        if not found:
+            return {}
+        masked = self._masked(text) if self._masks else []  # only where something fired
         result = {}
         for idx, hits in found.items():
-            bad = excluded.get(idx, ())
-            hits = [h for h in hits if not any(s < h[2] and h[1] < e for s, e in bad)]
-            # longest first, then leftmost; keep hits that do not overlap a kept one
-            hits.sort(key=lambda h: (h[1] - h[2], h[1], h[0]))
-            kept: list[tuple[str, int, int]] = []
-            for h in hits:
-                if not any(k[1] < h[2] and h[1] < k[2] for k in kept):
-                    kept.append(h)
-            if kept:
-                result[idx] = sorted(kept, key=lambda h: (h[1], h[2], h[0]))
+            bad = masked + excluded.get(idx, [])
+            if bad:
+                hits = [h for h in hits if not any(s < h[2] and h[1] < e for s, e in bad)]
+            if len(hits) > 1:
+                # longest first, then leftmost; keep hits that do not overlap a kept one
+                hits.sort(key=lambda h: (h[1] - h[2], h[1], h[0]))
+                kept: list[tuple[str, int, int]] = []
+                for h in hits:
+                    if not any(k[1] < h[2] and h[1] < k[2] for k in kept):
+                        kept.append(h)
+                hits = sorted(kept, key=lambda h: (h[1], h[2], h[0]))
+            if hits:
+                result[idx] = hits
         return result
 
     def code_text(self, text: str) -> list[str]:
@@ -152,6 +171,23 @@ class Coder:
             )
             out.append(Coding(unit.id, code.id, code.variable, self.name, self.codebook.version, evidence))
         return out
+
+    def code_rows(self, units) -> list[list[str]]:
+        """Rows ``unit_id, variable, code, evidence`` for units coded as
+        given: evidence offsets relative to the unit text, one row per code,
+        and one row with empty variable and code for a unit with no code."""
+        rows = []
+        for unit in units:
+            text = unit.text
+            hits = self.match(text)
+            if not hits:
+                rows.append([unit.id, "", "", ""])
+                continue
+            for idx in sorted(hits):
+                code = self._codes[idx]
+                ev = evidence_json([(text[s:e], p, s, e) for p, s, e in hits[idx]])
+                rows.append([unit.id, code.variable, code.id, ev])
+        return rows
 
     def code(self, units) -> list[Coding]:
         """Code units; returns their codings (a unit may get several codes)."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
 
 from coding.errors import CodingError
 from coding.readers import read_docx, read_pdf

@@ -17,12 +17,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from coding.codebook import Codebook, load_codebook
-from coding.coder import AUTO, Coder, Coding
+from coding.coder import AUTO, Coder
 from coding.coders import file_hash, read_coder_file
-from coding.corpus import Document, document_from_file, iter_documents, READERS
+from coding.corpus import READERS, document_from_file, iter_documents
 from coding.errors import CodingError
 from coding.segment import UNIT_TYPES, Unit, segment
-from coding.store import Store, evidence_json
+from coding.store import Store
 
 SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "text"]
 CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
@@ -94,7 +94,7 @@ def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: Ru
 def export_tables(store: Store, out) -> dict[str, Path]:
     """Write ``segments.csv`` and ``codings.csv`` from the store."""
     out = Path(out)
-    documents, units, codings = store.frames()
+    _, units, codings = store.frames()
     seg = write_csv(out / "segments.csv", SEGMENT_COLUMNS, units[SEGMENT_COLUMNS].itertuples(index=False))
     cod = write_csv(out / "codings.csv", CODING_COLUMNS, codings[CODING_COLUMNS].itertuples(index=False))
     return {"segments": seg, "codings": cod}
@@ -151,7 +151,7 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
 
             summary.outputs.update({"report": build_report(store, out, coder=AUTO)["report.html"]})
             summary.outputs["manifest"] = write_manifest(out, corpus, codebook, unit, store)
-        documents, units_df, codings_df = store.frames(coder=AUTO)
+        _, units_df, codings_df = store.frames(coder=AUTO)
         summary.units = len(units_df)
         summary.codings_per_variable = {v: int((codings_df["variable"] == v).sum()) for v in cb.variable_ids}
         summary.units_per_variable = {
@@ -210,76 +210,57 @@ def _units_from_table(path: Path) -> list[Unit]:
     return units
 
 
-def iter_input_units(paths, unit: str = "paragraph"):
-    """Yield lists of units, one list per input document or table."""
+def _work_items(paths, batch_size: int):
+    """Units to code, as independent work items in input order: a file to
+    read and segment, or a batch of pre-segmented units."""
     for p in paths:
-        p = Path(p)
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in READERS)
             if not files:
                 raise CodingError("no readable files in the folder", p)
             for f in files:
-                yield segment(document_from_file(f, root=p), unit)
-        elif not p.exists():
-            raise CodingError("no such file or folder", p)
+                yield ("file", f, p)
         elif p.suffix.lower() in (".csv", ".jsonl"):
-            yield _units_from_table(p)
+            units = _units_from_table(p)
+            for i in range(0, len(units), batch_size):
+                yield ("units", units[i:i + batch_size], None)
         else:
-            yield segment(document_from_file(p), unit)
+            yield ("file", p, None)
 
 
-_WORKER: Coder | None = None
+def _code_item(coder: Coder, item, unit: str) -> tuple[str, int, int]:
+    """Code one work item; return its CSV rows as text, units and codings."""
+    kind, payload, root = item
+    units = segment(document_from_file(payload, root=root), unit) if kind == "file" else payload
+    rows = coder.code_rows(units)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue(), len(units), sum(1 for r in rows if r[2])
 
 
-def _init_worker(codebook_path: str) -> None:
+_WORKER: tuple[Coder, str] | None = None
+
+
+def _init_worker(codebook_path: str, unit: str) -> None:
     global _WORKER
-    _WORKER = Coder(load_codebook(codebook_path))
+    _WORKER = (Coder(load_codebook(codebook_path)), unit)
 
 
-def _code_batch(units: list[Unit]) -> list[list]:
-    return _rows_for(_WORKER, units)
-
-
-def _rows_for(coder: Coder, units: list[Unit]) -> list[list]:
-    rows = []
-    for u in units:
-        codings = coder.code_unit(u)
-        if not codings:
-            rows.append([u.id, "", "", ""])
-        for c in codings:
-            # evidence offsets here are relative to the given unit text
-            rows.append([u.id, c.variable, c.code, evidence_json(_relative(c, u))])
-    return rows
-
-
-def _relative(coding: Coding, unit: Unit) -> Coding:
-    if unit.start == 0:
-        return coding
-    from dataclasses import replace
-    return replace(coding, evidence=tuple(replace(e, start=e.start - unit.start, end=e.end - unit.start)
-                                          for e in coding.evidence))
-
-
-def _batches(unit_lists, size: int):
-    batch: list[Unit] = []
-    for units in unit_lists:
-        for u in units:
-            batch.append(u)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+def _code_in_worker(item) -> tuple[str, int, int]:
+    coder, unit = _WORKER
+    return _code_item(coder, item, unit)
 
 
 def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jobs: int = 1,
                batch_size: int = 2000, progress: bool | None = None) -> dict[str, int]:
     """Code texts outside the corpus and write ``unit_id, variable, code, evidence``.
 
-    Documents are streamed and rows written batch by batch, so memory does
-    not grow with the input. Evidence offsets are relative to the unit's
-    text. ``jobs > 1`` codes batches in worker processes; output order is
-    the input order either way. Returns counts of units and codings.
+    Work is streamed: each file (or batch of ``batch_size`` pre-segmented
+    units) is read, segmented and coded on its own and its rows written
+    before the next, so memory does not grow with the input. Evidence
+    offsets are relative to the unit's text. ``jobs > 1`` hands files and
+    batches to worker processes, which send back only CSV text; the output
+    is the same, in input order. Returns counts of units and codings.
     """
     cb = load_codebook(codebook)
     if unit not in UNIT_TYPES:
@@ -294,29 +275,29 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     disable = (not sys.stderr.isatty()) if progress is None else not progress
 
     def _write(fh):
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(CODE_OUTPUT_COLUMNS)
-        batches = _batches(iter_input_units(paths, unit), batch_size)
+        fh.write(",".join(CODE_OUTPUT_COLUMNS) + "\n")
+        items = _work_items(paths, batch_size)
         bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
         if jobs > 1:
+            # workers read, segment and code whole files; only CSV text comes back
             ctx = get_context("fork" if sys.platform != "win32" else "spawn")
-            with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(codebook),)) as pool:
-                results = pool.imap(_code_batch, batches, chunksize=1)
-                for rows in results:
-                    _emit(w, rows, counts, bar)
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(codebook), unit)) as pool:
+                for text, n_units, n_codings in pool.imap(_code_in_worker, items, chunksize=1):
+                    fh.write(text)
+                    _count(counts, bar, n_units, n_codings)
         else:
             coder = Coder(cb)
-            for batch in batches:
-                _emit(w, _rows_for(coder, batch), counts, bar)
+            for item in items:
+                text, n_units, n_codings = _code_item(coder, item, unit)
+                fh.write(text)
+                _count(counts, bar, n_units, n_codings)
         bar.close()
 
     atomic_write(out, _write)
     return dict(counts)
 
 
-def _emit(writer, rows, counts, bar) -> None:
-    writer.writerows(rows)
-    units = len({r[0] for r in rows})
-    counts["units"] += units
-    counts["codings"] += sum(1 for r in rows if r[2])
-    bar.update(units)
+def _count(counts, bar, n_units: int, n_codings: int) -> None:
+    counts["units"] += n_units
+    counts["codings"] += n_codings
+    bar.update(n_units)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 from coding.errors import CodingError
@@ -79,7 +80,7 @@ def read_docx(path, encoding: str = "") -> str:
                     blocks.append(text)
     except CodingError:
         raise
-    except Exception as exc:  # python-docx raises many kinds on a damaged package
+    except Exception as exc:  # noqa: BLE001 - python-docx raises many kinds on a damaged package
         raise CodingError(f"cannot read the .docx file ({type(exc).__name__}: {_first_line(exc)})", path) from None
     if not blocks:
         raise CodingError("the .docx file has no text in its body", path)
@@ -169,7 +170,7 @@ def line_spacing(pages: list[list[tuple[float, str]]]) -> float | None:
     over the whole document (rounded to half a point; ties to the smaller)."""
     counts: dict[float, int] = {}
     for lines in pages:
-        for prev, cur in zip(lines, lines[1:]):
+        for prev, cur in pairwise(lines):
             gap = round((prev[0] - cur[0]) * 2) / 2
             if gap > 1.0:
                 counts[gap] = counts.get(gap, 0) + 1
@@ -184,7 +185,7 @@ def _paragraphs(lines: list[tuple[float, str]], spacing: float | None) -> list[s
     if not lines:
         return []
     paras = [[lines[0][1]]]
-    for (prev_y, _), (y, text) in zip(lines, lines[1:]):
+    for (prev_y, _), (y, text) in pairwise(lines):
         gap = prev_y - y
         if spacing is not None and (gap > spacing * 1.5 or gap < -1.0):
             paras.append([text])

@@ -38,7 +38,7 @@ import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
@@ -250,7 +250,7 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
 
 # -- validation ------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(name: str):
     import xmlschema
 
@@ -559,7 +559,7 @@ class _Source(NamedTuple):
 def _decode_source(data: bytes) -> tuple[str, list[int]]:
     """Text of a source file and the raw indices of the CRs that LF
     normalisation removes (positions refer to the raw text, BOM excluded)."""
-    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raw = data.decode("utf-16")
     else:
         raw = data.decode("utf-8-sig")
@@ -703,7 +703,7 @@ def _pick_user(root: ET.Element, user: str | None, user_names: dict[str, str], p
             for cod in _children(sel, "Coding"):
                 a = _author(cod, sel)
                 authors[a] = authors.get(a, 0) + 1
-    label = lambda g: user_names.get(g) or g or "(no user)"  # noqa: E731
+    label = lambda g: user_names.get(g) or g or "(no user)"
     if user is None:
         if len(authors) > 1:
             raise CodingError("codings by several users (" + ", ".join(sorted(label(a) for a in authors))

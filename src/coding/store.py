@@ -8,14 +8,14 @@ lets readers open the file while a run writes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from coding.codebook import Codebook
 from coding.coder import Coding
+from coding.coder import evidence_json as _evidence_json
 from coding.corpus import Document
 from coding.errors import CodingError
 from coding.segment import Unit
@@ -77,15 +77,12 @@ CREATE TABLE IF NOT EXISTS coders (
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def evidence_json(coding: Coding) -> str:
     """The evidence of a coding as compact JSON (list of term/pattern/start/end)."""
-    return json.dumps(
-        [{"term": e.term, "pattern": e.pattern, "start": e.start, "end": e.end} for e in coding.evidence],
-        ensure_ascii=False, separators=(",", ":"),
-    )
+    return _evidence_json(coding.evidence)
 
 
 class Store:

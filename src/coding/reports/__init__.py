@@ -19,13 +19,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from .tables import ReportData, compute_tables, filter_data, write_tables
-
 from .figures import write_figures
 from .html import write_html
+from .tables import ReportData, compute_tables, filter_data, write_tables
 
-__all__ = ["ReportData", "compute_tables", "filter_data", "write_report",
-           "write_tables", "write_figures", "write_html"]
+__all__ = [
+    "ReportData",
+    "compute_tables",
+    "filter_data",
+    "write_figures",
+    "write_html",
+    "write_report",
+    "write_tables",
+]
 
 
 def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_count: int = 1,

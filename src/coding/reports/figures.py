@@ -15,13 +15,13 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede the pyplot import
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-from .tables import atomic_write_bytes  # noqa: E402
+from .tables import atomic_write_bytes
 
 DPI = 150
 WIDTH = 8.0

@@ -1,7 +1,7 @@
 """Throughput and memory of `coding code` against a plain regex baseline.
 
-A synthetic corpus of N MB is made by repeating the shipped thesis corpus
-into 1 MB files. Each measured task runs in a fresh child process, so its
+A synthetic corpus of N MB is made by repeating the shipped thesis corpus,
+one copy per file. Each measured task runs in a fresh child process, so its
 peak resident memory is its own:
 
 * ``coding``: ``code_paths`` end to end (read, segment into paragraphs,
@@ -38,17 +38,15 @@ MB = 1_000_000
 
 
 def make_corpus(folder: Path, size_mb: int) -> int:
-    """Write ``size_mb`` files of about 1 MB of thesis text; return words."""
+    """Write about ``size_mb`` MB of thesis text as documents of the
+    thesis's own size (about 170 kB each); return the number of words."""
     from coding.corpus import iter_documents
 
-    text = "\n\n".join(d.text for d in iter_documents(REPO / "corpus"))
-    chunk = (text + "\n\n") * (MB // len(text.encode("utf-8")) + 1)
-    chunk = chunk[: chunk.rfind("\n\n", 0, MB)] + "\n"
-    words = 0
-    for i in range(size_mb):
-        (folder / f"doc{i:04d}.txt").write_text(chunk, encoding="utf-8")
-        words += len(chunk.split())
-    return words
+    text = "\n\n".join(d.text for d in iter_documents(REPO / "corpus")) + "\n"
+    n = max(1, round(size_mb * MB / len(text.encode("utf-8"))))
+    for i in range(n):
+        (folder / f"doc{i:05d}.txt").write_text(text, encoding="utf-8")
+    return n * len(text.split())
 
 
 def task_coding(folder: str, codebook: str, jobs: int) -> None:
@@ -64,12 +62,11 @@ def task_baseline(folder: str, codebook: str) -> None:
     cb = load_codebook(codebook)
     regexes = []
     for var in cb.variables:
-        terms = []
-        for code in cb.codes_of(var.id):
-            for p in code.patterns:
-                if not p.startswith(REGEX_PREFIX):
-                    terms.append(r"\b" + re.escape(p.removeprefix(CASE_PREFIX)) + r"\b")
-        regexes.append(re.compile("|".join(f"(?:{t})" for t in terms), re.IGNORECASE))
+        terms = sorted({
+            p[len(CASE_PREFIX):] if p.startswith(CASE_PREFIX) else p
+            for code in cb.codes_of(var.id) for p in code.patterns if not p.startswith(REGEX_PREFIX)
+        }, key=lambda t: (-len(t), t))  # longest first, as an alternation needs
+        regexes.append(re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.IGNORECASE))
     sentence = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
     hits = 0
     for path in sorted(Path(folder).glob("*.txt")):

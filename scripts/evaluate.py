@@ -1,0 +1,107 @@
+"""Agreement of the automatic coder with readers on text it was not tuned on.
+
+Two evaluation sets live in ``evaluation/``:
+
+* ``heldout/holdout-1.csv``: 100 thesis paragraphs outside the development
+  set (``corpus/coders/``), coded at the variable level by a reader;
+* ``news/units.jsonl`` with ``news/coder-1.csv``: 60 short texts in the style
+  of news reports and official statements, coded the same way.
+
+For each set the script codes the units with the shipped codebook and prints
+per variable: units, percent agreement, Cohen's kappa, Krippendorff's alpha,
+precision, recall, and the counts of false positives and negatives.
+
+    python scripts/evaluate.py [--codebook codebook.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def read_coder(path: Path) -> tuple[list[str], set[tuple[str, str]]]:
+    """(units in order, {(unit, variable)}) of a ``unit_id,variable`` file."""
+    units, pairs = [], set()
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["unit_id"] not in units:
+                units.append(row["unit_id"])
+            if row["variable"]:
+                pairs.add((row["unit_id"], row["variable"]))
+    return units, pairs
+
+
+def score(name: str, units: list[str], auto: set, human: set, variables: list[str]) -> pd.DataFrame:
+    """Per-variable agreement of auto with the reader over ``units``."""
+    from coding.agreement import agreement_table, precision_recall_f1
+
+    rows = [(u, coder, v, int((u, v) in pairs)) for coder, pairs in (("auto", auto), ("reader", human))
+            for u in units for v in variables]
+    table = agreement_table(pd.DataFrame(rows, columns=["unit_id", "coder", "item", "value"]),
+                            ["auto", "reader"], "variable", n_resamples=200)
+    print(f"\n{name}: auto vs reader, {len(units)} units, variable level")
+    print(f"{'variable':<18} {'agree':>6} {'kappa':>6} {'alpha':>6} {'prec':>6} {'recall':>6}  {'FP':>3} {'FN':>3}")
+    for r in table.itertuples():
+        items = variables if r.item == "ALL" else [r.item]
+        pred = [int((u, v) in auto) for u in units for v in items]
+        gold = [int((u, v) in human) for u in units for v in items]
+        p, rec, _ = precision_recall_f1(pred, gold)
+        print(f"{r.item:<18} {r.percent_agreement:>6.3f} {r.cohen_kappa:>6.3f} {r.krippendorff_alpha:>6.3f} "
+              f"{p:>6.3f} {rec:>6.3f}  {r.n10:>3} {r.n01:>3}")
+    return table
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--codebook", default=str(REPO / "codebook.yaml"))
+    p.add_argument("--corpus", default=str(REPO / "corpus"))
+    p.add_argument("--evaluation", default=str(REPO / "evaluation"))
+    args = p.parse_args(argv)
+
+    from coding.codebook import load_codebook
+    from coding.coder import Coder
+    from coding.corpus import iter_documents
+    from coding.pipeline import code_paths
+    from coding.segment import segment
+
+    cb = load_codebook(args.codebook)
+    coder = Coder(cb)
+    evaluation = Path(args.evaluation)
+
+    units, human = read_coder(evaluation / "heldout" / "holdout-1.csv")
+    wanted = set(units)
+    auto = set()
+    for doc in iter_documents(args.corpus):
+        for c in coder.code([u for u in segment(doc) if u.id in wanted]):
+            auto.add((c.unit_id, c.variable))
+    found = {u.id for d in iter_documents(args.corpus) for u in segment(d)} & wanted
+    if found != wanted:
+        print(f"unknown unit ids in the held-out file: {sorted(wanted - found)[:5]}", file=sys.stderr)
+        return 2
+    score("held-out thesis paragraphs", units, auto, human, cb.variable_ids)
+
+    news = evaluation / "news"
+    units, human = read_coder(news / "coder-1.csv")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "codings.csv"
+        code_paths([news / "units.jsonl"], out, codebook=args.codebook, progress=False)
+        auto = {(r["unit_id"], r["variable"]) for r in csv.DictReader(open(out, encoding="utf-8")) if r["variable"]}
+    ids = [json.loads(line)["id"] for line in open(news / "units.jsonl", encoding="utf-8") if line.strip()]
+    if set(ids) != set(units):
+        print("the news coder file and units.jsonl list different units", file=sys.stderr)
+        return 2
+    score("news-style texts", units, auto, human, cb.variable_ids)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

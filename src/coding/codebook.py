@@ -96,12 +96,16 @@ class Codebook:
         return [c for c in self.codes if c.variable == variable_id]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping, for messages."""
+# libyaml's loader when PyYAML was built with it (much faster), else Python's
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):
+    """Safe loader that remembers the line of every mapping, for messages."""
 
 
 def _construct_mapping(loader, node, deep=False):
-    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    mapping = _SafeLoader.construct_mapping(loader, node, deep=deep)
     mapping[_LINE] = node.start_mark.line + 1
     return mapping
 

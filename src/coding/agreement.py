@@ -199,6 +199,14 @@ def _class_shares(table: np.ndarray) -> np.ndarray:
 # coefficients
 
 
+def _chance_corrected(observed: float, expected: float) -> float:
+    """(observed - expected) / (1 - expected); NaN when chance agreement is
+    certain (no variation), where the ratio is undefined."""
+    if math.isclose(expected, 1.0):
+        return NAN
+    return (observed - expected) / (1 - expected)
+
+
 def percent_agreement(data) -> float:
     """Pairwise percent agreement of two or more coders.
 
@@ -265,9 +273,7 @@ def cohen_kappa(a, b) -> float:
     po = float(np.mean(xa == ya))
     q = len(cats)
     pe = float(np.dot(np.bincount(xa, minlength=q), np.bincount(ya, minlength=q))) / len(x) ** 2
-    if math.isclose(pe, 1.0):
-        return NAN
-    return (po - pe) / (1 - pe)
+    return _chance_corrected(po, pe)
 
 
 def scott_pi(a, b) -> float:
@@ -299,9 +305,7 @@ def scott_pi(a, b) -> float:
     po = float(np.mean([u == v for u, v in zip(x, y)]))
     pooled = pd.Series(x + y).value_counts(normalize=True).to_numpy()
     pe = float(np.sum(pooled ** 2))
-    if math.isclose(pe, 1.0):
-        return NAN
-    return (po - pe) / (1 - pe)
+    return _chance_corrected(po, pe)
 
 
 def brennan_prediger(data, categories=None) -> float:
@@ -407,9 +411,7 @@ def fleiss_kappa(counts) -> float:
     if math.isnan(pa):
         return NAN
     pe = float(np.sum(_class_shares(table) ** 2))
-    if math.isclose(pe, 1.0):
-        return NAN
-    return (pa - pe) / (1 - pe)
+    return _chance_corrected(pa, pe)
 
 
 def gwet_ac1(data, categories=None) -> float:

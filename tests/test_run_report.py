@@ -1,0 +1,64 @@
+"""`coding run` and `coding report`: byte-identical outputs, honest empty reports."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from coding import pipeline
+from coding.cli import main
+
+
+def files(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix in (".csv", ".html", ".png")}
+
+
+def test_two_runs_give_byte_identical_outputs(tiny):
+    corpus, codebook, out = tiny
+    pipeline.run(corpus, codebook, out / "one", progress=False)
+    pipeline.run(corpus, codebook, out / "two", progress=False)
+    one, two = files(out / "one"), files(out / "two")
+    assert "report.html" in one and "tables/frequencies.csv" in one and "figures/code_frequencies.png" in one
+    assert one == two
+
+
+def test_report_for_another_coder_and_filters(tiny, capsys):
+    corpus, codebook, out = tiny
+    (corpus / "coders").mkdir()
+    (corpus / "coders" / "human-1.csv").write_text("unit_id,code\na:p0001,energy\nb:p0001,\n", encoding="utf-8")
+    pipeline.run(corpus, codebook, out, progress=False)
+    assert main(["report", "--out", str(out / "h"), "--store", str(out / "project.sqlite"),
+                 "--coder", "human-1"]) == 0
+    freq = pd.read_csv(out / "h" / "tables" / "frequencies.csv", keep_default_na=False)
+    energy = freq[(freq["level"] == "code") & (freq["code"] == "energy")].iloc[0]
+    assert energy["units_coded"] == 1
+    # a filter that matches nothing: an empty report, not a crash
+    assert main(["report", "--out", str(out / "none"), "--store", str(out / "project.sqlite"),
+                 "--doc-type", "no_such_type"]) == 0
+    empty = pd.read_csv(out / "none" / "tables" / "frequencies.csv")
+    assert (empty["units_coded"].fillna(0) == 0).all()
+    assert (out / "none" / "report.html").is_file()
+    assert main(["report", "--out", str(out / "y"), "--store", str(out / "project.sqlite"),
+                 "--from", "2021", "--to", "2021"]) == 0
+    by_doc = pd.read_csv(out / "y" / "tables" / "frequencies_by_document.csv")
+    assert set(by_doc["document_id"]) == {"b"}
+
+
+def test_corpus_without_codings_gives_an_empty_report(tiny):
+    corpus, codebook, out = tiny
+    text = codebook.read_text(encoding="utf-8")
+    for pats in ("[gas, pipeline, nuclear power, \"re:\\\\bLNG\\\\b\"]", "[trade, investment, export]",
+                 "[joint exercise, defence agreement, nuclear weapon, helicopter]",
+                 "[terrorism, militant, Pak-Afghan border]"):
+        assert pats in text, pats
+        text = text.replace(pats, "[zzzqqq]")
+    codebook.write_text(text, encoding="utf-8")
+    summary = pipeline.run(corpus, codebook, out, progress=False)
+    assert sum(summary.codings_per_variable.values()) == 0
+    assert (out / "report.html").is_file()
+    assert len(pd.read_csv(out / "tables" / "kwic.csv")) == 0
+
+
+def test_report_without_a_store_is_a_clear_error(tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path)]) == 2
+    assert "no project store" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""The shipped corpus end to end: one `coding run`, then invariants of its
+tables against codings.csv, provenance, the agreement audit and REFI-QDA
+export. The run takes a few seconds and is shared by the module."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coding import pipeline, refi
+from coding.codebook import load_codebook
+from coding.store import Store
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shipped")
+    summary = pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out, progress=False)
+    return out, summary
+
+
+def test_whole_corpus_is_coded(shipped):
+    out, summary = shipped
+    assert not summary.errors
+    manifest = pd.read_csv(REPO / "corpus" / "manifest.csv")
+    assert summary.documents == len(manifest) == summary.coded_documents
+    assert summary.coders_imported == ["human-1", "human-2"]
+    segments = pd.read_csv(out / "segments.csv")
+    assert set(segments["document_id"]) == set(manifest["id"])
+    codings = pd.read_csv(out / "codings.csv", keep_default_na=False)
+    assert set(codings["unit_id"]) <= set(segments["unit_id"])
+    auto = codings[codings["coder"] == "auto"]
+    for var in ("economic", "strategic", "regional_security"):
+        assert (auto["variable"] == var).sum() > 50, var
+    assert all(json.loads(e) for e in auto["evidence"])  # every automatic coding has evidence
+
+
+def test_frequencies_equal_a_recount_of_codings_csv(shipped):
+    out, _ = shipped
+    codings = pd.read_csv(out / "codings.csv", keep_default_na=False)
+    auto = codings[codings["coder"] == "auto"]
+    n_units = len(pd.read_csv(out / "segments.csv"))
+    freq = pd.read_csv(out / "tables" / "frequencies.csv", keep_default_na=False)
+    for row in freq.itertuples():
+        key = "variable" if row.level == "variable" else "code"
+        item = row.variable if row.level == "variable" else row.code
+        rows = auto[auto[key] == item]
+        assert row.units_coded == rows["unit_id"].nunique(), item
+        assert row.documents_coded == rows["document_id"].nunique(), item
+        assert row.units_total == n_units
+        assert 0 <= row.unit_share <= 1 and row.unit_share_ci_low <= row.unit_share <= row.unit_share_ci_high
+        assert 0 <= row.document_share <= 1
+
+
+@pytest.mark.parametrize("name, key", [("cooc_variables_units", "variable"), ("cooc_codes_units", "code")])
+def test_cooccurrence_matrices(shipped, name, key):
+    out, _ = shipped
+    matrix = pd.read_csv(out / "tables" / f"{name}.csv", index_col=0)
+    assert list(matrix.index) == list(matrix.columns)
+    values = matrix.to_numpy()
+    assert np.array_equal(values, values.T)
+    codings = pd.read_csv(out / "codings.csv", keep_default_na=False)
+    auto = codings[codings["coder"] == "auto"]
+    sets = {item: set(auto.loc[auto[key] == item, "unit_id"]) for item in matrix.index}
+    for a in matrix.index:
+        for b in matrix.columns:
+            assert matrix.loc[a, b] == len(sets[a] & sets[b]), (a, b)
+
+
+def test_pairs_list_agrees_with_matrix(shipped):
+    out, _ = shipped
+    pairs = pd.read_csv(out / "tables" / "cooccurrence_pairs.csv")
+    matrix = pd.read_csv(out / "tables" / "cooc_variables_units.csv", index_col=0)
+    part = pairs[(pairs["level"] == "variable") & (pairs["context"] == "unit")]
+    assert len(part) == 3
+    for r in part.itertuples():
+        assert r.n_ab == matrix.loc[r.item_a, r.item_b]
+        assert r.jaccard == pytest.approx(r.n_ab / (r.n_a + r.n_b - r.n_ab), abs=1e-4)
+        assert 0 <= r.p_b_given_a <= 1 and 0 <= r.p_a_given_b <= 1
+
+
+def test_report_and_figures(shipped):
+    out, _ = shipped
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    assert "agreement" in html.lower() and "human-1" in html
+    for fig in ("variable_frequencies", "code_frequencies", "cooccurrence_codes", "timeline_referenced_year",
+                "frequencies_by_doc_type", "agreement_alpha"):
+        assert (out / "figures" / f"{fig}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_manifest_records_inputs_with_hashes(shipped):
+    out, summary = shipped
+    record = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert record["codebook"]["version"] == summary.codebook_version == load_codebook(REPO / "codebook.yaml").version
+    assert record["unit"] == "paragraph"
+    assert {c["name"] for c in record["coders"]} == {"auto", "human-1", "human-2"}
+    assert record["software"]["libraries"]["spacy"]
+    paths = {Path(i["path"]).name: i for i in record["inputs"]}
+    assert "codebook.yaml" in paths and "manifest.csv" in paths and "human-1.csv" in paths
+    for item in record["inputs"]:
+        assert hashlib.sha256(Path(item["path"]).read_bytes()).hexdigest() == item["sha256"]
+
+
+def test_agreement_on_the_development_set(shipped):
+    from coding.audit import agreement
+
+    out, _ = shipped
+    with Store(out / "project.sqlite") as store:
+        table = agreement(store, ["auto", "human-1", "human-2"], "variable", n_resamples=50)
+    assert list(table["item"]) == ["economic", "regional_security", "strategic", "ALL"]
+    assert (table["n_units"] == [120, 120, 120, 360]).all()
+    assert table["krippendorff_alpha"].between(-1, 1).all()
+
+
+def test_shipped_project_exports_valid_refi_files(shipped, tmp_path):
+    out, _ = shipped
+    qdc = refi.export_codebook(load_codebook(REPO / "codebook.yaml"), tmp_path / "codebook.qdc")
+    refi.validate(qdc)
+    with Store(out / "project.sqlite") as store:
+        qdpx = refi.export_project(store, tmp_path / "project.qdpx", coders=["auto", "human-1"])
+    refi.validate(qdpx)

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from coding import pipeline, refi
 from coding.codebook import load_codebook
 from coding.store import Store
-from conftest import REPO
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ Timing starts after the imports, so interpreter start-up is not counted.
 Prints words per second (median of ``--repeat`` runs), the ratio to the
 baseline measured in the same run, and peak memory per corpus size.
 
-    python benchmarks/bench_coding.py --sizes 5,200 --repeat 3
+    python benchmarks/bench_coding.py --sizes 5 --repeat 3
+    python benchmarks/bench_coding.py --sizes 5,200 --repeat 1 --tasks coding1,coding2
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="5", help="corpus sizes in MB, comma-separated (e.g. 5,200)")
     p.add_argument("--repeat", type=int, default=3, help="runs per task; the median is reported")
     p.add_argument("--codebook", default=str(REPO / "codebook.yaml"))
+    p.add_argument("--tasks", default="baseline,coding1,coding2",
+                   help="which of baseline, coding1 (--jobs 1), coding2 (--jobs 2) to run")
     p.add_argument("--child", choices=["baseline", "coding"], dest="task")
     p.add_argument("--folder")
     p.add_argument("--jobs", type=int, default=1)
@@ -122,12 +125,15 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             words = make_corpus(folder, size)
-            tasks = [("baseline", 1), ("coding", 1), ("coding", 2)]
+            chosen = set(args.tasks.split(","))
+            tasks = [t for name, t in (("baseline", ("baseline", 1)), ("coding1", ("coding", 1)),
+                                        ("coding2", ("coding", 2))) if name in chosen]
             results = {t: [] for t in tasks}
             for _ in range(args.repeat):  # interleaved, so drift hits every task alike
                 for task, jobs in tasks:
                     results[(task, jobs)].append(measure(task, folder, args.codebook, jobs))
-            base = statistics.median(words / r["seconds"] for r in results[("baseline", 1)])
+            base = (statistics.median(words / r["seconds"] for r in results[("baseline", 1)])
+                    if ("baseline", 1) in results else float("nan"))
             for (task, jobs), runs in results.items():
                 rate = statistics.median(words / r["seconds"] for r in runs)
                 peak = max(r["peak_mb"] for r in runs)

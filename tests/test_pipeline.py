@@ -217,3 +217,17 @@ def test_human_coder_file_with_unknown_units_is_rejected(tiny):
     (corpus / "coders" / "h.csv").write_text("unit_id,variable\nzz:p0001,economic\n", encoding="utf-8")
     with pytest.raises(CodingError, match="unknown unit id"):
         pipeline.run(corpus, codebook, out, progress=False)
+
+
+def test_sentence_run_skips_paragraph_coder_files_and_switches_back(tiny):
+    corpus, codebook, out = tiny
+    (corpus / "coders").mkdir()
+    (corpus / "coders" / "human-1.csv").write_text("unit_id,variable\na:p0001,economic\n", encoding="utf-8")
+    summary = pipeline.run(corpus, codebook, out, unit="sentence", progress=False)
+    assert summary.coders_skipped and summary.coders_imported == []
+    segs = read_csv(out / "segments.csv")
+    assert {s["unit_type"] for s in segs} == {"sentence"}
+    assert "b:s0003" in {s["unit_id"] for s in segs}  # "Helicopters were sold." / "Terrorism fell."
+    summary = pipeline.run(corpus, codebook, out, progress=False)
+    assert summary.coders_imported == ["human-1"]
+    assert {s["unit_type"] for s in read_csv(out / "segments.csv")} == {"paragraph"}

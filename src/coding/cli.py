@@ -24,6 +24,8 @@ def _cmd_run(args) -> int:
         print(f"  {var}: {n} units, {summary.codings_per_variable[var]} codings")
     if summary.coders_imported:
         print(f"imported coders: {', '.join(summary.coders_imported)}")
+    if summary.coders_skipped:
+        print(f"coder files not used in this segmentation: {', '.join(summary.coders_skipped)}")
     if summary.removed_documents:
         print(f"removed from the store (no longer in the manifest): {', '.join(summary.removed_documents)}")
     for path in summary.outputs.values():

@@ -41,6 +41,7 @@ class RunSummary:
     codings_per_variable: dict[str, int] = field(default_factory=dict)
     units_per_variable: dict[str, int] = field(default_factory=dict)
     coders_imported: list[str] = field(default_factory=list)
+    coders_skipped: list[str] = field(default_factory=list)
     errors: list[CodingError] = field(default_factory=list)
     codebook_version: str = ""
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -71,8 +72,18 @@ def write_csv(path, columns, rows) -> Path:
     return atomic_write(path, _write)
 
 
+def _listed_units(path: Path) -> set[str]:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return {row.get("unit_id", "").strip() for row in csv.DictReader(fh)} - {""}
+
+
 def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: RunSummary | None = None) -> list[str]:
-    """Import every ``<coders_dir>/<name>.csv`` as coder ``name`` when changed."""
+    """Import every ``<coders_dir>/<name>.csv`` as coder ``name`` when changed.
+
+    A file none of whose units exist in the current segmentation (units
+    coded as paragraphs, in a run by sentences) is skipped and listed in
+    ``summary.coders_skipped``; a file with some unknown units is an error.
+    """
     coders_dir = Path(coders_dir)
     if not coders_dir.is_dir():
         return []
@@ -82,6 +93,10 @@ def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: Ru
         name = path.stem
         digest = f"{file_hash(path)}:{codebook.version}:{store.segmentation()}"
         if store.coder_hash(name) == digest:
+            continue
+        if store.segmentation() != "paragraph" and not (_listed_units(path) & unit_ids):
+            if summary is not None:
+                summary.coders_skipped.append(f"{name} (codes units of another segmentation)")
             continue
         seen, codings = read_coder_file(path, codebook, unit_ids, name)
         store.replace_coder(name, seen, codings, codebook.version, "human", str(path), digest)

@@ -306,14 +306,17 @@ class Store:
         codings = pd.read_sql_query(query, self.db, params=params)
         return documents, units, codings
 
-    def coverage(self, codebook_version: str | None = None):
-        """DataFrame of (coder, unit_id): the units each coder saw."""
+    def coverage(self, codebook_version: str | None = None, segmentation: str | None = None):
+        """DataFrame of (coder, unit_id): the units of the current (or given)
+        segmentation that each coder saw."""
         import pandas as pd
 
         version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
         return pd.read_sql_query(
-            "SELECT coder, unit_id FROM coverage WHERE codebook_version=? ORDER BY coder, unit_id",
-            self.db, params=(version,),
+            "SELECT cv.coder, cv.unit_id FROM coverage cv JOIN units u ON u.id=cv.unit_id "
+            "WHERE cv.codebook_version=? AND u.segmentation=? ORDER BY cv.coder, cv.unit_id",
+            self.db, params=(version, seg),
         )
 
 

@@ -32,7 +32,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(args.out or scratch)
-        run(args.corpus, args.codebook, out, progress=False)
+        run(args.corpus, args.codebook, out, progress=False, report=False)
         with Store(out / "project.sqlite") as store:
             table = agreement(store, ["auto", args.coder], level="variable", n_resamples=200)
     print(f"auto vs {args.coder}, variable level")

@@ -1,11 +1,12 @@
 """Agreement of the automatic coder with readers on text it was not tuned on.
 
-Two evaluation sets live in ``evaluation/``:
+Evaluation sets live in ``evaluation/``:
 
 * ``heldout/holdout-1.csv``: 100 thesis paragraphs outside the development
   set (``corpus/coders/``), coded at the variable level by a reader;
-* ``news/units.jsonl`` with ``news/coder-1.csv``: 60 short texts in the style
-  of news reports and official statements, coded the same way.
+* every other folder with ``units.jsonl`` and ``coder-1.csv`` (``news/``,
+  ``news2/``): short texts in the style of news reports and official
+  statements, coded the same way by a reader.
 
 For each set the script codes the units with the shipped codebook and prints
 per variable: units, percent agreement, Cohen's kappa, Krippendorff's alpha,
@@ -89,17 +90,19 @@ def main(argv=None) -> int:
         return 2
     score("held-out thesis paragraphs", units, auto, human, cb.variable_ids)
 
-    news = evaluation / "news"
-    units, human = read_coder(news / "coder-1.csv")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "codings.csv"
-        code_paths([news / "units.jsonl"], out, codebook=args.codebook, progress=False)
-        auto = {(r["unit_id"], r["variable"]) for r in csv.DictReader(open(out, encoding="utf-8")) if r["variable"]}
-    ids = [json.loads(line)["id"] for line in open(news / "units.jsonl", encoding="utf-8") if line.strip()]
-    if set(ids) != set(units):
-        print("the news coder file and units.jsonl list different units", file=sys.stderr)
-        return 2
-    score("news-style texts", units, auto, human, cb.variable_ids)
+    for folder in sorted(p for p in evaluation.iterdir() if (p / "units.jsonl").is_file()):
+        units, human = read_coder(folder / "coder-1.csv")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "codings.csv"
+            code_paths([folder / "units.jsonl"], out, codebook=args.codebook, progress=False)
+            with open(out, newline="", encoding="utf-8") as fh:
+                auto = {(r["unit_id"], r["variable"]) for r in csv.DictReader(fh) if r["variable"]}
+        with open(folder / "units.jsonl", encoding="utf-8") as fh:
+            ids = [json.loads(line)["id"] for line in fh if line.strip()]
+        if set(ids) != set(units):
+            print(f"{folder}: the coder file and units.jsonl list different units", file=sys.stderr)
+            return 2
+        score(f"{folder.name}: news-style texts", units, auto, human, cb.variable_ids)
     return 0
 
 

@@ -102,8 +102,3 @@ def term_variants(term: str) -> list[str]:
         if len(variants) >= MAX_FORMS:
             break
     return sorted(variants)
-
-
-def lemmatize(text: str) -> list[str]:
-    """Lemmas of the tokens of ``text`` (for display and tests)."""
-    return [t.lemma_ for t in make_nlp()(text)]

@@ -231,3 +231,16 @@ def test_sentence_run_skips_paragraph_coder_files_and_switches_back(tiny):
     summary = pipeline.run(corpus, codebook, out, progress=False)
     assert summary.coders_imported == ["human-1"]
     assert {s["unit_type"] for s in read_csv(out / "segments.csv")} == {"paragraph"}
+
+
+def test_code_folder_with_an_unreadable_file_codes_the_rest_and_exits_1(tiny, tmp_path, capsys):
+    corpus, codebook, _ = tiny
+    (corpus / "docs" / "bad.txt").write_bytes(b"caf\xe9\n")
+    dest = tmp_path / "out.csv"
+    assert main(["code", str(corpus / "docs"), "--out", str(dest), "--codebook", str(codebook), "--jobs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.txt" in err and "not UTF-8" in err
+    assert {r["unit_id"].split(":")[0] for r in read_csv(dest)} == {"a", "b"}
+    with pytest.raises(CodingError, match="bad.txt"):
+        pipeline.code_paths([corpus / "docs"], tmp_path / "strict.csv", codebook=codebook)
+    assert not (tmp_path / "strict.csv").exists()

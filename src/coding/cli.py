@@ -41,8 +41,15 @@ def _cmd_run(args) -> int:
 def _cmd_code(args) -> int:
     from coding.pipeline import code_paths
 
-    counts = code_paths(args.paths, args.out, codebook=args.codebook, unit=args.unit, jobs=args.jobs)
+    errors: list[str] = []
+    counts = code_paths(args.paths, args.out, codebook=args.codebook, unit=args.unit, jobs=args.jobs,
+                        errors=errors)
     print(f"{counts.get('units', 0)} units, {counts.get('codings', 0)} codings -> {args.out}")
+    if errors:
+        print(f"{len(errors)} file(s) could not be read:", file=sys.stderr)
+        for err in errors:
+            print(f"  {err}", file=sys.stderr)
+        return 1
     return 0
 
 

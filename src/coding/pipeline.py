@@ -243,14 +243,21 @@ def _work_items(paths, batch_size: int):
             yield ("file", p, None)
 
 
-def _code_item(coder: Coder, item, unit: str) -> tuple[str, int, int]:
-    """Code one work item; return its CSV rows as text, units and codings."""
+def _code_item(coder: Coder, item, unit: str) -> tuple[str, int, int, str | None]:
+    """Code one work item; return its CSV rows as text, units, codings, and
+    the error message of a file that could not be read (else None)."""
     kind, payload, root = item
-    units = segment(document_from_file(payload, root=root), unit) if kind == "file" else payload
+    if kind == "file":
+        try:
+            units = segment(document_from_file(payload, root=root), unit)
+        except CodingError as exc:
+            return "", 0, 0, str(exc)
+    else:
+        units = payload
     rows = coder.code_rows(units)
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue(), len(units), sum(1 for r in rows if r[2])
+    return buf.getvalue(), len(units), sum(1 for r in rows if r[2]), None
 
 
 _WORKER: tuple[Coder, str] | None = None
@@ -261,13 +268,14 @@ def _init_worker(codebook_path: str, unit: str) -> None:
     _WORKER = (Coder(load_codebook(codebook_path)), unit)
 
 
-def _code_in_worker(item) -> tuple[str, int, int]:
+def _code_in_worker(item) -> tuple[str, int, int, str | None]:
     coder, unit = _WORKER
     return _code_item(coder, item, unit)
 
 
 def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jobs: int = 1,
-               batch_size: int = 2000, progress: bool | None = None) -> dict[str, int]:
+               batch_size: int = 2000, progress: bool | None = None,
+               errors: list[str] | None = None) -> dict[str, int]:
     """Code texts outside the corpus and write ``unit_id, variable, code, evidence``.
 
     Work is streamed: each file (or batch of ``batch_size`` pre-segmented
@@ -276,6 +284,10 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     offsets are relative to the unit's text. ``jobs > 1`` hands files and
     batches to worker processes, which send back only CSV text; the output
     is the same, in input order. Returns counts of units and codings.
+
+    A file that cannot be read raises CodingError and nothing is written;
+    with an ``errors`` list its message is appended there instead and the
+    other files are still coded.
     """
     cb = load_codebook(codebook)
     if unit not in UNIT_TYPES:
@@ -297,22 +309,28 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
             # workers read, segment and code whole files; only CSV text comes back
             ctx = get_context("fork" if sys.platform != "win32" else "spawn")
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(codebook), unit)) as pool:
-                for text, n_units, n_codings in pool.imap(_code_in_worker, items, chunksize=1):
+                for text, n_units, n_codings, error in pool.imap(_code_in_worker, items, chunksize=1):
                     fh.write(text)
-                    _count(counts, bar, n_units, n_codings)
+                    _count(counts, bar, n_units, n_codings, error, errors)
         else:
             coder = Coder(cb)
             for item in items:
-                text, n_units, n_codings = _code_item(coder, item, unit)
+                text, n_units, n_codings, error = _code_item(coder, item, unit)
                 fh.write(text)
-                _count(counts, bar, n_units, n_codings)
+                _count(counts, bar, n_units, n_codings, error, errors)
         bar.close()
+        if errors and not counts["units"]:
+            raise CodingError(errors[0])  # nothing could be read: no output at all
 
     atomic_write(out, _write)
     return dict(counts)
 
 
-def _count(counts, bar, n_units: int, n_codings: int) -> None:
+def _count(counts, bar, n_units: int, n_codings: int, error: str | None, errors: list | None) -> None:
+    if error is not None:
+        if errors is None:
+            raise CodingError(error)
+        errors.append(error)
     counts["units"] += n_units
     counts["codings"] += n_codings
     bar.update(n_units)

@@ -244,3 +244,15 @@ def test_code_folder_with_an_unreadable_file_codes_the_rest_and_exits_1(tiny, tm
     with pytest.raises(CodingError, match="bad.txt"):
         pipeline.code_paths([corpus / "docs"], tmp_path / "strict.csv", codebook=codebook)
     assert not (tmp_path / "strict.csv").exists()
+
+
+def test_coder_file_with_a_multiline_field_reports_the_right_line(tiny):
+    corpus, codebook, out = tiny
+    (corpus / "coders").mkdir()
+    path = corpus / "coders" / "h.csv"
+    path.write_text('unit_id,variable,note\na:p0001,economic,"two\nlines"\na:p0002,strategic\n', encoding="utf-8")
+    with pytest.raises(CodingError) as err:
+        pipeline.run(corpus, codebook, out, progress=False)
+    assert str(err.value).startswith(f"{path}:4:") and "expected 3 fields" in str(err.value)
+    path.write_text('unit_id,variable,note\na:p0001,economic,"two\nlines"\na:p0002,strategic,\n', encoding="utf-8")
+    assert pipeline.run(corpus, codebook, out, progress=False).coders_imported == ["h"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from pathlib import Path
 
 from coding.codebook import Codebook
@@ -39,6 +40,17 @@ def _first(items, n=5) -> str:
     items = sorted(items)
     more = f" and {len(items) - n} more" if len(items) > n else ""
     return ", ".join(items[:n]) + more
+
+
+def _rows_with_lines(text: str) -> tuple[list[list[str]], list[int]]:
+    """CSV rows and the line each starts on (quoted fields may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, lines, last = [], [], 0
+    for row in reader:
+        rows.append(row)
+        lines.append(last + 1)
+        last = reader.line_num
+    return rows, lines
 
 
 def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str, *,
@@ -63,14 +75,14 @@ def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str, *,
         raise CodingError(f"cannot read: {exc.strerror}", path) from None
     except UnicodeDecodeError as exc:
         raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
-    rows = list(csv.reader(text.splitlines()))
+    rows, lines = _rows_with_lines(text)
     if not rows or not any(rows):
         raise CodingError("the file is empty", path)
     header = [h.strip() for h in rows[0]]
     if "unit_id" not in header:
         raise CodingError("missing column 'unit_id'", path, 1)
     if "item" in header and "decision" in header:
-        return _read_adjudication(path, rows, header, codebook, unit_ids, coder, coder_items)
+        return _read_adjudication(path, rows, lines, header, codebook, unit_ids, coder, coder_items)
     variables = set(codebook.variable_ids)
     code_var = {c.id: c.variable for c in codebook.codes}
     col = {h: i for i, h in enumerate(header)}
@@ -86,7 +98,7 @@ def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str, *,
             raise CodingError(f"unknown code or variable column(s): {_first(unknown)}", path, 1)
         if not value_cols:
             raise CodingError("no code or variable columns (need 'code'/'variable' or 0/1 columns)", path, 1)
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in zip(lines[1:], rows[1:]):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
@@ -146,7 +158,7 @@ ADJUDICATION_FIELDS = ("unit_id", "document_id", "text", "level", "item", "decis
 _LEVELS = ("variable", "code")
 
 
-def _read_adjudication(path: Path, rows: list[list[str]], header: list[str], codebook: Codebook,
+def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], header: list[str], codebook: Codebook,
                        unit_ids: set[str], coder: str, coder_items) -> tuple[list[str], list[Coding]]:
     """An adjudication sheet -> (units in the sheet, the settled codings)."""
     col = {h: i for i, h in enumerate(header)}
@@ -162,7 +174,7 @@ def _read_adjudication(path: Path, rows: list[list[str]], header: list[str], cod
     seen: list[str] = []
     levels: set[str] = set()
     bad_units, bad_items, undecided = set(), set(), []
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in zip(lines[1:], rows[1:]):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -126,14 +127,16 @@ def load_manifest(corpus_dir) -> list[Document]:
         raw = manifest.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CodingError(f"not UTF-8 at byte {exc.start}", manifest) from None
-    reader = csv.DictReader(raw.splitlines())
+    reader = csv.DictReader(io.StringIO(raw, newline=""))
     columns = reader.fieldnames or []
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise CodingError(f"missing column(s): {', '.join(missing)}", manifest, 1)
     docs: list[Document] = []
     seen: dict[str, int] = {}
-    for i, row in enumerate(reader, start=2):
+    last = reader.line_num
+    for row in reader:
+        i, last = last + 1, reader.line_num  # the line the row starts on
         if None in row or any(v is None for v in row.values()):
             raise CodingError("wrong number of fields", manifest, i)
         row = {k: (v or "").strip() for k, v in row.items()}

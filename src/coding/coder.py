@@ -19,8 +19,8 @@ Rules applied to every unit:
 from __future__ import annotations
 
 import re
-from json.encoder import encode_basestring as _json_str
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _json_str
 
 import ahocorasick
 

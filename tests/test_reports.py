@@ -298,3 +298,19 @@ def test_empty_reports(tmp_path, how):
     assert len(kwic) == 0 and "term" in kwic.columns
     html = paths["report.html"].read_text()
     assert "No codings" in html
+
+
+def test_referenced_years_are_1947_to_2030():
+    from coding.reports.tables import YEAR_RE
+
+    assert YEAR_RE.findall("In 1946, 1947 and 2012-2023; not 2031 or 19470.") == ["1947", "2012", "2023"]
+    assert YEAR_RE.findall("by 2030") == ["2030"]
+
+
+def test_small_p_values_keep_significant_digits():
+    from coding.reports.tables import _finish, pair_statistics
+
+    p = pair_statistics(40, 40, 40, 400)["fisher_p"]
+    assert 0 < p < 1e-20
+    shown = _finish(pd.DataFrame({"fisher_p": [p], "lift": [1 / 3]}))
+    assert shown["fisher_p"][0] > 0 and shown["lift"][0] == 0.3333

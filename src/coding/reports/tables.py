@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import stats
 
 #: years a unit may refer to; four digits, whole word, 1947-2030
-YEAR_RE = re.compile(r"\b(19[4-9]\d|20[0-2]\d|2030)\b")
+YEAR_RE = re.compile(r"\b(194[7-9]|19[5-9]\d|20[0-2]\d|2030)\b")
 #: two-sided 95% normal quantile
 Z95 = 1.959963984540054
 #: characters of context either side of a keyword-in-context match
@@ -619,11 +619,16 @@ TABLE_DESCRIPTIONS = {
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
-    """Round floats to four places so that output does not depend on float noise."""
+    """Round floats so that output does not depend on float noise: four
+    decimal places, but p-values to four significant digits (a small
+    p-value must not print as 0)."""
     df = df.copy()
     for col in df.columns:
         if pd.api.types.is_float_dtype(df[col]):
-            df[col] = df[col].round(4)
+            if col.endswith("_p"):
+                df[col] = df[col].map(lambda v: v if pd.isna(v) else float(f"{v:.4g}"))
+            else:
+                df[col] = df[col].round(4)
     return df.reset_index(drop=True)
 
 

@@ -89,6 +89,14 @@ def test_import_codebook_writes_a_skeleton_to_fill(tmp_path):
     assert filled.code("trade").include == "exports too"
 
 
+def test_import_codebook_ids_keep_accented_letters(tmp_path):
+    cb = parse_codebook(TINY_CODEBOOK.replace("label: Energy", "label: \u00c9nergie")
+                        .replace("label: Economic", "label: \u00c9conomie"), "cb.yaml")
+    entries = refi.import_codebook(refi.export_codebook(cb, tmp_path / "cb.qdc"))
+    ids = [e.id for e in entries]
+    assert "economie" in ids and "energie" in ids  # not "conomie", "nergie"
+
+
 def test_project_round_trip(tmp_path):
     _corpus, codebook, out = _project(tmp_path)
     cb = load_codebook(codebook)

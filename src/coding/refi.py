@@ -388,7 +388,9 @@ class ImportedCode(NamedTuple):
 
 
 def _slug(name: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "code"
+    # Accents are dropped, not the letters that carry them ("Énergie" -> "energie").
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+    base = re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_") or "code"
     if not base[0].isalpha():
         base = "c_" + base
     slug, n = base, 2

@@ -54,6 +54,13 @@ def test_sentences():
         assert text[u.start:u.end] == u.text
 
 
+def test_sentences_of_a_paragraph_longer_than_a_million_characters():
+    text = "Gas word. " * 100_001  # one paragraph past spaCy's default max_length
+    units = segment(doc(text), unit="sentence")
+    assert len(units) == 100_001
+    assert text[units[-1].start:units[-1].end] == units[-1].text == "Gas word."
+
+
 def test_unknown_unit_type():
     with pytest.raises(CodingError, match="unknown unit type"):
         segment(doc("x"), unit="chapter")

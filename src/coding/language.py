@@ -42,6 +42,9 @@ def make_nlp(model: str | None = None):
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.initialize()
+    # spaCy's length limit guards parser/NER memory; this pipeline has neither,
+    # so a paragraph of any length can be split into sentences.
+    nlp.max_length = 10**10
     return nlp
 
 

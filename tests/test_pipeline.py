@@ -125,6 +125,17 @@ def test_unreadable_document_is_listed_and_the_rest_processed(tiny, capsys):
     assert {r["document_id"] for r in read_csv(out / "segments.csv")} == {"a"}
 
 
+def test_run_where_no_document_can_be_read_lists_them_and_exits_1(tiny, capsys):
+    corpus, codebook, out = tiny
+    (corpus / "docs" / "a.txt").write_bytes(b"")
+    (corpus / "docs" / "b.txt").write_bytes(b"caf\xe9 trade\n")
+    rc = main(["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "a.txt" in err and "b.txt" in err and "unknown coder" not in err
+    assert read_csv(out / "segments.csv") == [] and (out / "report.html").is_file()
+
+
 @pytest.mark.parametrize("manifest, message", [
     ("id,title,doc_type,date,path\na,A,t,2020,docs/a.txt\n", "missing column(s): source"),
     ("id,title,doc_type,date,source,path\na,A,t,2020,s,docs/a.txt\na,A,t,2020,s,docs/b.txt\n", "duplicate id"),

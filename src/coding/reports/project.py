@@ -65,7 +65,8 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
 
     codebook = _codebook_of(store)
     coders = set(store.coverage()["coder"])
-    if coder not in coders:
+    # "auto" is known even before it has seen a unit (no document readable yet)
+    if coder not in coders and coder != "auto":
         raise CodingError(f"unknown coder '{coder}' (known: {', '.join(sorted(coders)) or 'none'})", store.path)
     documents, units, codings = store.frames(coder=coder)
     data = ReportData(documents, units, codings, codebook, coder)

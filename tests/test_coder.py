@@ -80,3 +80,26 @@ def test_case_sensitive_pattern():
     c = Coder(cb)
     assert c.code_text("The US imposed") == ["trade"]
     assert c.code_text("They told us") == []
+
+
+def test_context_patterns_count_only_beside_a_pattern():
+    cb = parse_codebook(TINY_CODEBOOK.replace(
+        "patterns: [joint exercise, defence agreement, nuclear weapon, helicopter]",
+        "patterns: [joint exercise, defence agreement, nuclear weapon, helicopter]\n"
+        "    context_patterns: [ambassador, defence ministry]"))
+    c = Coder(cb)
+    assert c.code_text("The ambassador attended a film festival.") == []
+    assert c.code_text("The ambassador signed a defence agreement.") == ["defence"]
+    hits = c.match("The ambassador signed a defence agreement.")[2]
+    assert [h[0] for h in hits] == ["ambassador", "defence agreement"]
+
+
+def test_a_pattern_cannot_also_be_a_context_pattern():
+    import pytest
+
+    from coding.errors import CodingError
+
+    with pytest.raises(CodingError, match="both 'patterns' and 'context_patterns'"):
+        parse_codebook(TINY_CODEBOOK.replace(
+            "patterns: [trade, investment, export]", "patterns: [trade, investment, export]\n"
+            "    context_patterns: [trade]"))

@@ -22,7 +22,7 @@ SETTINGS_KEYS = {"mask_patterns"}
 VARIABLE_KEYS = {"id", "label", "definition", "include", "exclude"}
 CODE_KEYS = {
     "id", "label", "variable", "definition", "include", "exclude",
-    "examples", "counterexamples", "patterns", "exclude_patterns",
+    "examples", "counterexamples", "patterns", "exclude_patterns", "context_patterns",
 }
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 REGEX_PREFIX = "re:"
@@ -55,6 +55,7 @@ class Code:
     counterexamples: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     exclude_patterns: tuple[str, ...] = ()
+    context_patterns: tuple[str, ...] = ()
     line: int | None = None
 
 
@@ -231,8 +232,12 @@ def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
         if not patterns:
             raise CodingError("empty pattern list", path, line, cid)
         excl = _text_list(rc.get("exclude_patterns"), path, line, cid, "exclude_patterns")
-        for p in patterns + excl:
+        context = _text_list(rc.get("context_patterns"), path, line, cid, "context_patterns")
+        for p in patterns + excl + context:
             check_pattern(p, path, line, cid)
+        both = sorted(set(patterns) & set(context))
+        if both:
+            raise CodingError(f"pattern {both[0]!r} is in both 'patterns' and 'context_patterns'", path, line, cid)
         codes.append(Code(
             id=cid,
             label=_text(rc.get("label"), path, line, cid, "label") or cid,
@@ -244,6 +249,7 @@ def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
             counterexamples=_text_list(rc.get("counterexamples"), path, line, cid, "counterexamples"),
             patterns=patterns,
             exclude_patterns=excl,
+            context_patterns=context,
             line=line,
         ))
 

@@ -13,7 +13,10 @@ Rules applied to every unit:
   nothing;
 * a hit of a code that overlaps a hit of one of that code's
   ``exclude_patterns`` is dropped;
-* overlapping hits of the same code keep the longest.
+* overlapping hits of the same code keep the longest;
+* hits of a code's ``context_patterns`` (actors, settings: "ambassador",
+  "foreign office") count as evidence only beside a hit of its
+  ``patterns``: alone they do not code the unit.
 """
 
 from __future__ import annotations
@@ -85,7 +88,8 @@ class Coder:
         self._codes = list(codebook.codes)
         self.codes = self._codes
         for idx, code in enumerate(self._codes):
-            for is_excl, patterns in ((False, code.patterns), (True, code.exclude_patterns)):
+            for is_excl, patterns in ((False, code.patterns + code.context_patterns),
+                                      (True, code.exclude_patterns)):
                 for pattern in patterns:
                     if pattern.startswith(REGEX_PREFIX):
                         self._regexes.append((idx, pattern, is_excl, compile_regex(pattern[len(REGEX_PREFIX):])))
@@ -101,6 +105,7 @@ class Coder:
         if self._has_terms:
             self._automaton.make_automaton()
         self._masks = [compile_regex(m) for m in codebook.mask_patterns]
+        self._context = [frozenset(c.context_patterns) for c in self._codes]
 
     def _masked(self, text: str) -> list[tuple[int, int]]:
         return [(m.start(), m.end()) for rx in self._masks for m in rx.finditer(text)]
@@ -155,7 +160,8 @@ class Coder:
                     if not any(k[1] < h[2] and h[1] < k[2] for k in kept):
                         kept.append(h)
                 hits = sorted(kept, key=lambda h: (h[1], h[2], h[0]))
-            if hits:
+            context = self._context[idx]
+            if hits and not (context and all(h[0] in context for h in hits)):
                 result[idx] = hits
         return result
 

@@ -44,6 +44,15 @@ def test_report_for_another_coder_and_filters(tiny, capsys):
     assert set(by_doc["document_id"]) == {"b"}
 
 
+def test_report_doc_type_list_may_have_spaces_after_commas(tiny):
+    corpus, codebook, out = tiny
+    pipeline.run(corpus, codebook, out, progress=False)
+    assert main(["report", "--out", str(out / "t"), "--store", str(out / "project.sqlite"),
+                 "--doc-type", "thesis_chapter, official_statement"]) == 0
+    by_doc = pd.read_csv(out / "t" / "tables" / "frequencies_by_document.csv")
+    assert set(by_doc["document_id"]) == {"a", "b"}
+
+
 def test_corpus_without_codings_gives_an_empty_report(tiny):
     corpus, codebook, out = tiny
     text = codebook.read_text(encoding="utf-8")

@@ -200,7 +200,7 @@ def _cmd_report(args) -> int:
     store_path = Path(args.store) if args.store else Path(args.out) / "project.sqlite"
     if not store_path.is_file():
         raise CodingError("no project store; run 'coding run' first", store_path)
-    doc_types = [t for part in (args.doc_type or []) for t in part.split(",") if t]
+    doc_types = [t.strip() for part in (args.doc_type or []) for t in part.split(",") if t.strip()]
     with Store(store_path) as store:
         paths = build_report(store, args.out, coder=args.coder, doc_types=doc_types or None,
                              year_from=args.year_from, year_to=args.year_to, exemplars=args.exemplars)

@@ -67,6 +67,14 @@ def write_pdf(path: Path, pages: list[list[str]], header: str | None = "Annual R
     return path
 
 
+def test_declared_encoding_drops_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffTrade grew.\r\n".encode("utf-8"))
+    assert read_file(path) == read_file(path, "utf-8") == "Trade grew.\n"
+    path.write_bytes("\ufeffCaf\u00e9.".encode("utf-16-le"))
+    assert read_file(path, "utf-16-le") == "Caf\u00e9."
+
+
 def test_docx_paragraphs_and_tables_in_order_headers_left_out(tmp_path):
     path = write_docx(tmp_path / "a.docx", table=[["Year", "Trade"], ["2019", "rose"]], header="RUNNING HEAD")
     text = read_file(path)

@@ -70,6 +70,7 @@ def read_text_file(path: Path, encoding: str = "") -> str:
             raise CodingError(f"unknown encoding '{encoding}'", path) from None
         except UnicodeDecodeError as exc:
             raise CodingError(f"not valid {encoding} at byte {exc.start}", path) from None
+        text = text.removeprefix("\ufeff")  # a byte-order mark is not text ("utf-8", "utf-16-le" keep it)
     else:
         try:
             text = data.decode("utf-8-sig")

@@ -53,6 +53,17 @@ def test_report_doc_type_list_may_have_spaces_after_commas(tiny):
     assert set(by_doc["document_id"]) == {"a", "b"}
 
 
+def test_control_characters_in_texts_do_not_break_the_workbook(tiny):
+    corpus, codebook, out = tiny
+    # pdftotext and some exports leave form feeds (page breaks) inside paragraphs
+    (corpus / "docs" / "a.txt").write_text("Gas trade.\x0cMore gas here.\x01\n", encoding="utf-8")
+    pipeline.run(corpus, codebook, out, progress=False)
+    sheet = pd.read_excel(out / "tables.xlsx", sheet_name="exemplars")
+    assert "Gas trade. More gas here. " in set(sheet["text"])
+    segments = pd.read_csv(out / "segments.csv")
+    assert "Gas trade.\x0cMore gas here.\x01" in set(segments["text"])  # the CSVs keep the exact text
+
+
 def test_corpus_without_codings_gives_an_empty_report(tiny):
     corpus, codebook, out = tiny
     text = codebook.read_text(encoding="utf-8")

@@ -679,6 +679,9 @@ def table_to_csv(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
     """Write ``<out_dir>/tables/<name>.csv`` for each table and ``<out_dir>/tables.xlsx``.
 
@@ -697,7 +700,10 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
         readme.to_excel(writer, sheet_name="README", index=False)
         for name, df in tables.items():
             # Excel has no NA for integers and rejects some objects: write plain values
-            df.astype(object).where(df.notna(), None).to_excel(writer, sheet_name=name[:31], index=False)
+            plain = df.astype(object).where(df.notna(), None)
+            # XML forbids most control characters (form feeds from PDFs): a space in the workbook
+            plain = plain.map(lambda v: _XLSX_ILLEGAL.sub(" ", v) if isinstance(v, str) else v)
+            plain.to_excel(writer, sheet_name=name[:31], index=False)
         writer.book.properties.created = WORKBOOK_DATE
         writer.book.properties.modified = WORKBOOK_DATE
         writer.book.properties.creator = "coding"

@@ -185,3 +185,20 @@ def test_run_reports_unreadable_documents_and_codes_the_rest(tiny, tmp_path):
     assert summary.documents == 3
     assert len(summary.errors) == 1 and "d.pdf" in str(summary.errors[0])
     assert main(["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out)]) == 1
+
+
+def test_pdf_full_width_last_line_continues_on_next_page_and_hyphens_are_rejoined(tmp_path):
+    # One paragraph of full-width lines: page 1 ends on a full line after a full stop and
+    # page 2 goes on with a capital; a hyphen at a line end splits a word, another a compound.
+    line = "Pakistan and Russia widened their cooperation in trade, energy and defence matters."
+    page1 = [line] * 34 + ["A new interna-", "tional order took shape in trade, energy and defence matters over the years."]
+    page2 = ["However, the region changed and both states agreed on a common anti-",
+             "Pakistan stance of nobody at all in the end, as the record of talks shows it.",
+             "It ended here.", "", "A new paragraph starts on this line."]
+    pdf = write_pdf(tmp_path / "long.pdf", [page1, page2], header=None, numbers=False)
+    paras = read_file(pdf).strip().split("\n\n")
+    assert len(paras) == 2
+    assert "A new international order took shape" in paras[0]
+    assert "over the years. However, the region" in paras[0]
+    assert "common anti-Pakistan stance" in paras[0] and paras[0].endswith("It ended here.")
+    assert paras[1] == "A new paragraph starts on this line."

@@ -56,6 +56,13 @@ def lemma_table() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def lexicon() -> frozenset[str]:
+    """Lower-case English words known to the lookup table (forms and lemmas)."""
+    table = lemma_table()
+    return frozenset(w.lower() for w in table) | frozenset(w.lower() for w in table.values())
+
+
+@lru_cache(maxsize=1)
 def _forms_by_lemma() -> dict[str, frozenset[str]]:
     inverse: dict[str, set[str]] = defaultdict(set)
     for form, lemma in lemma_table().items():

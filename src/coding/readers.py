@@ -191,7 +191,50 @@ def _paragraphs(lines: list[tuple[float, str]], spacing: float | None) -> list[s
             paras.append([text])
         else:
             paras[-1].append(text)
-    return [" ".join(p) for p in paras]
+    return [_join_lines(p) for p in paras]
+
+
+_HYPHENATED = re.compile(r"(\w+)-$")
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Join the lines of a paragraph. A line ending in a hyphen before a
+    word is joined without a space: the hyphen goes when the two halves make
+    a word of the English lexicon ("interna-" + "tional"), and stays
+    otherwise ("anti-" + "Pakistan")."""
+    from coding.language import lexicon
+
+    text = lines[0]
+    for line in lines[1:]:
+        m = _HYPHENATED.search(text)
+        if m and line[:1].isalpha():
+            head = line.split(" ", 1)[0].rstrip(".,;:!?)\"'’”")
+            if (m.group(1) + head).lower() in lexicon():
+                text = text[:-1] + line
+            else:
+                text = text + line
+        else:
+            text = text + " " + line
+    return text
+
+
+def full_line_length(pages: list[list[tuple[float, str]]]) -> int | None:
+    """Characters in a full-width line of body text: the 90th percentile of
+    line lengths (lines of 20 characters or more), or None with fewer than
+    30 such lines."""
+    lengths = sorted(len(t) for lines in pages for _, t in lines if len(t) >= 20)
+    if len(lengths) < 30:  # too few lines to know the full width
+        return None
+    return lengths[int(0.9 * (len(lengths) - 1))]
+
+
+def _continues(paragraph: str, last_line: str, next_text: str, full: int | None) -> bool:
+    """Whether a page break cut ``paragraph``: it ends mid-sentence and the
+    next page starts in lower case, or the page's last line runs the full
+    width (a paragraph's own last line is usually short)."""
+    if not _TERMINAL.search(paragraph) and _LOWER_START.match(next_text):
+        return True
+    return full is not None and len(last_line) >= 0.85 * full and not next_text[:1].isdigit()
 
 
 def read_pdf(path, encoding: str = "") -> str:
@@ -227,14 +270,16 @@ def read_pdf(path, encoding: str = "") -> str:
     paragraphs: list[str] = []
     page_lines = _drop_furniture(page_lines)
     spacing = line_spacing(page_lines)
+    full = full_line_length(page_lines)
+    last_line = ""
     for lines in page_lines:
         page_paras = _paragraphs(lines, spacing)
         if not page_paras:
             continue
-        if paragraphs and not _TERMINAL.search(paragraphs[-1]) and _LOWER_START.match(page_paras[0]):
-            # a paragraph broken by the page break
-            paragraphs[-1] = paragraphs[-1] + " " + page_paras.pop(0)
+        if paragraphs and _continues(paragraphs[-1], last_line, page_paras[0], full):
+            paragraphs[-1] = _join_lines([paragraphs[-1], page_paras.pop(0)])
         paragraphs.extend(page_paras)
+        last_line = lines[-1][1]
     if not paragraphs:
         raise CodingError("the PDF has no text besides page headers and numbers", path)
     return "\n\n".join(paragraphs) + "\n"

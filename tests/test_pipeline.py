@@ -189,6 +189,18 @@ def test_code_folder_and_csv_with_two_jobs_matches_one_job(tiny, tmp_path):
     assert ids[0] == "a:p0001" and "u2" in ids
 
 
+@pytest.mark.parametrize("command", [["code", "{docs}"], ["export", "codebook", "--format", "qdc"]])
+def test_out_that_is_a_folder_is_one_line_exit_2(tiny, tmp_path, capsys, command):
+    corpus, codebook, _ = tiny
+    dest = tmp_path / "results"
+    dest.mkdir()
+    argv = [a.format(docs=corpus / "docs") for a in command]
+    assert main(argv + ["--out", str(dest), "--codebook", str(codebook)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "results" in err and "directory" in err and len(err.splitlines()) == 1
+    assert list(dest.iterdir()) == [] and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 @pytest.mark.parametrize("name, content, message", [
     ("bad.jsonl", b'{"id": "x"}\n', "missing field 'text'"),
     ("bad.csv", b"id,body\nx,y\n", "missing column(s): text"),

@@ -345,6 +345,9 @@ def main(argv=None) -> int:
     except CodingError as exc:
         print(f"coding: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an output that cannot be written (a folder, no permission): one line too
+        print(f"coding: error: {exc.filename2 or exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("coding: interrupted; the store keeps every document committed so far", file=sys.stderr)
         return 130

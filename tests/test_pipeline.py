@@ -177,6 +177,17 @@ def test_code_jsonl_units_as_given(tiny, tmp_path):
     assert "Gas pipeline talks.\n\nMilitants fled."[ev["start"]:ev["end"]] == "Militants"
 
 
+def test_code_jsonl_text_with_unicode_line_separators(tiny, tmp_path):
+    _, codebook, _ = tiny
+    src = tmp_path / "units.jsonl"
+    # valid JSON Lines: U+2028 and NEL may stand raw inside a string; CRLF line ends
+    src.write_text(json.dumps({"id": "u1", "text": "Gas\u2028talks \x85 trade."}, ensure_ascii=False)
+                   + "\r\n" + json.dumps({"id": "u2", "text": "none"}) + "\r\n", encoding="utf-8")
+    dest = tmp_path / "codings.csv"
+    assert main(["code", str(src), "--out", str(dest), "--codebook", str(codebook)]) == 0
+    assert [(r["unit_id"], r["code"]) for r in read_csv(dest)] == [("u1", "energy"), ("u1", "trade"), ("u2", "")]
+
+
 def test_code_folder_and_csv_with_two_jobs_matches_one_job(tiny, tmp_path):
     corpus, codebook, _ = tiny
     table = tmp_path / "units.csv"

@@ -194,7 +194,9 @@ def _units_from_table(path: Path) -> list[Unit]:
         rows = ((i, r) for i, r in enumerate(reader, start=2))
     else:
         def _rows():
-            for i, line in enumerate(raw.splitlines(), start=1):
+            # only "\n" ends a JSON Lines record; splitlines() would also cut at
+            # U+2028 or NEL, which JSON allows raw inside strings
+            for i, line in enumerate(raw.split("\n"), start=1):
                 if not line.strip():
                     continue
                 try:

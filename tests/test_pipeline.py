@@ -290,3 +290,10 @@ def test_coder_file_with_a_multiline_field_reports_the_right_line(tiny):
     assert str(err.value).startswith(f"{path}:4:") and "expected 3 fields" in str(err.value)
     path.write_text('unit_id,variable,note\na:p0001,economic,"two\nlines"\na:p0002,strategic,\n', encoding="utf-8")
     assert pipeline.run(corpus, codebook, out, progress=False).coders_imported == ["h"]
+
+
+def test_code_jobs_must_be_positive(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["code", str(tmp_path), "--out", str(tmp_path / "o.csv"), "--jobs", "0"])
+    assert exit_.value.code == 2
+    assert "at least 1" in capsys.readouterr().err

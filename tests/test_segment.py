@@ -80,3 +80,10 @@ def test_offsets_invariant_on_the_shipped_corpus(unit):
         assert starts == sorted(starts)
         n += len(units)
     assert n > 300
+
+
+def test_turn_labels_may_start_with_a_non_ascii_capital():
+    text = "Émile: Trade grew.\n\nİlham: Security too.\n\nnote: lower-case labels are not turns."
+    units = segment(doc(text, "interview"))
+    assert [u.unit_type for u in units] == ["turn", "turn"]
+    assert units[1].text == "İlham: Security too.\n\nnote: lower-case labels are not turns."

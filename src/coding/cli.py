@@ -208,6 +208,17 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``coding`` command."""
     p = argparse.ArgumentParser(prog="coding", description="Reproducible qualitative content analysis.")
@@ -226,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="output CSV")
     c.add_argument("--codebook", default="codebook.yaml")
     c.add_argument("--unit", default="paragraph", choices=["paragraph", "sentence"])
-    c.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    c.add_argument("--jobs", type=_positive, default=1, help="worker processes (default: 1)")
     c.set_defaults(func=_cmd_code)
 
     rp = sub.add_parser("report", help="rebuild tables, figures and report.html from the store")

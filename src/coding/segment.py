@@ -17,8 +17,9 @@ UNIT_TYPES = ("paragraph", "sentence")
 _TYPE_LETTER = {"paragraph": "p", "turn": "t", "sentence": "s"}
 
 _BLOCK_SPLIT = re.compile(r"\n[ \t\f\v\u00a0]*\n\s*")
-# A speaker label at the start of a line: "Interviewer:", "Dr Sohail Ahmed:", "Q:".
-_TURN = re.compile(r"(?m)^[ \t]*([A-Z][\w.'\- ]{0,40}?):[ \t]+\S")
+# A speaker label at the start of a line: "Interviewer:", "Dr Sohail Ahmed:", "Q:", "Émile:"
+# (a letter; turn_spans keeps only labels that start with a capital).
+_TURN = re.compile(r"(?m)^[ \t]*([^\W\d_][\w.'\- ]{0,40}?):[ \t]+\S")
 # A block that ends like this does not end its paragraph.
 _OPEN_END = re.compile(r"[\w,\-\u2013(]\s*$")
 _CONTINUES = re.compile(r"^\s*[a-z(]")
@@ -82,7 +83,7 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 def turn_spans(text: str) -> list[tuple[int, int]] | None:
     """Spans of speaker turns, or None when fewer than two turns are marked."""
-    starts = [m.start() for m in _TURN.finditer(text)]
+    starts = [m.start() for m in _TURN.finditer(text) if m.group(1)[0].isupper()]
     if len(starts) < 2:
         return None
     spans = []

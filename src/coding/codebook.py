@@ -164,6 +164,20 @@ def check_pattern(pattern, path, line, item) -> None:
         raise CodingError("empty case-sensitive pattern", path, line, item)
 
 
+def _new_id(mapping: dict, kind: str, seen: dict, path) -> str:
+    """The valid, not yet used id of a variable or code; records it in ``seen``."""
+    line = mapping.get(_LINE)
+    value = mapping.get("id")
+    if not isinstance(value, str) or not value:
+        raise CodingError(f"{kind} without an 'id'", path, line)
+    if not ID_RE.match(value):
+        raise CodingError("ids must be lower-case letters, digits and '_'", path, line, value)
+    if value in seen:
+        raise CodingError(f"duplicate id (first at line {seen[value]})", path, line, value)
+    seen[value] = line
+    return value
+
+
 def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
     """Validate codebook YAML text and return a :class:`Codebook`."""
     try:
@@ -191,14 +205,7 @@ def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
     for rv in raw_vars:
         _check_keys(rv, VARIABLE_KEYS, path, "a variable")
         line = rv.get(_LINE)
-        vid = rv.get("id")
-        if not isinstance(vid, str) or not vid:
-            raise CodingError("variable without an 'id'", path, line)
-        if not ID_RE.match(vid):
-            raise CodingError("ids must be lower-case letters, digits and '_'", path, line, vid)
-        if vid in seen:
-            raise CodingError(f"duplicate id (first at line {seen[vid]})", path, line, vid)
-        seen[vid] = line
+        vid = _new_id(rv, "variable", seen, path)
         variables.append(Variable(
             id=vid,
             label=_text(rv.get("label"), path, line, vid, "label") or vid,
@@ -215,14 +222,7 @@ def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
     for rc in raw_codes:
         _check_keys(rc, CODE_KEYS, path, "a code", rc.get("id") if isinstance(rc, dict) else None)
         line = rc.get(_LINE)
-        cid = rc.get("id")
-        if not isinstance(cid, str) or not cid:
-            raise CodingError("code without an 'id'", path, line)
-        if not ID_RE.match(cid):
-            raise CodingError("ids must be lower-case letters, digits and '_'", path, line, cid)
-        if cid in seen:
-            raise CodingError(f"duplicate id (first at line {seen[cid]})", path, line, cid)
-        seen[cid] = line
+        cid = _new_id(rc, "code", seen, path)
         var = rc.get("variable")
         if not var:
             raise CodingError("code has no 'variable'", path, line, cid)

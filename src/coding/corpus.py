@@ -170,14 +170,16 @@ def read_document(document: Document, corpus_dir) -> Document:
     return replace(document, text=text, content_hash=content_hash(text))
 
 
-def iter_documents(corpus_dir, errors: list | None = None) -> Iterator[Document]:
+def iter_documents(corpus_dir, errors: list | None = None,
+                   manifest: list[Document] | None = None) -> Iterator[Document]:
     """Yield the corpus documents one at a time, with their text.
 
     With an ``errors`` list, a file that cannot be read is recorded there and
     skipped, so the rest of the corpus is still processed; without one the
-    first error is raised.
+    first error is raised. ``manifest`` saves reading the manifest again
+    when the caller has loaded it already.
     """
-    for doc in load_manifest(corpus_dir):
+    for doc in load_manifest(corpus_dir) if manifest is None else manifest:
         try:
             yield read_document(doc, corpus_dir)
         except CodingError as exc:

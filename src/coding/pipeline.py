@@ -19,7 +19,7 @@ from tqdm import tqdm
 from coding.codebook import Codebook, load_codebook
 from coding.coder import AUTO, Coder
 from coding.coders import file_hash, read_coder_file
-from coding.corpus import READERS, document_from_file, iter_documents
+from coding.corpus import READERS, document_from_file, iter_documents, load_manifest
 from coding.errors import CodingError
 from coding.segment import UNIT_TYPES, Unit, segment
 from coding.store import Store
@@ -134,15 +134,13 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     out = Path(out)
     summary = RunSummary(codebook_version=cb.version)
     coder = Coder(cb)
-    from coding.corpus import load_manifest
-
     manifest = load_manifest(corpus)  # validate before touching the store
     with Store(out / "project.sqlite") as store:
         store.save_codebook(cb)
         store.set_current_codebook(cb.version)
         store.set_segmentation(unit)
         ids = []
-        docs = iter_documents(corpus, errors=summary.errors)
+        docs = iter_documents(corpus, errors=summary.errors, manifest=manifest)
         disable = (not sys.stderr.isatty()) if progress is None else not progress
         bar = tqdm(docs, total=len(manifest), desc="coding", unit="doc", disable=disable, file=sys.stderr)
         for position, doc in enumerate(bar):

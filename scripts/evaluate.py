@@ -69,13 +69,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from coding.codebook import load_codebook
-    from coding.coder import Coder
+    from coding.dictionary import DictionaryCoder
     from coding.corpus import iter_documents
     from coding.pipeline import code_paths
     from coding.segment import segment
 
     cb = load_codebook(args.codebook)
-    coder = Coder(cb)
+    coder = DictionaryCoder(cb)
     evaluation = Path(args.evaluation)
 
     units, human = read_coder(evaluation / "heldout" / "holdout-1.csv")

@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO, TINY_CODEBOOK
 
 from coding.codebook import load_codebook, parse_codebook
-from coding.coder import Coder
+from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
 
 
@@ -66,7 +66,7 @@ def test_bad_yaml_reports_line(tmp_path):
 
 def test_shipped_codebook_examples_get_their_code_and_counterexamples_do_not():
     cb = load_codebook(REPO / "codebook.yaml")
-    coder = Coder(cb)
+    coder = DictionaryCoder(cb)
     assert cb.variable_ids == ["economic", "strategic", "regional_security"]
     failures = []
     for code in cb.codes:

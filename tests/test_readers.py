@@ -12,7 +12,7 @@ matplotlib.use("pdf")
 from conftest import TINY_CODEBOOK
 
 from coding.codebook import parse_codebook
-from coding.coder import Coder
+from coding.dictionary import DictionaryCoder
 from coding.corpus import Document, content_hash, read_file
 from coding.errors import CodingError
 from coding.segment import segment
@@ -106,7 +106,7 @@ def _coded(text: str, doc_id: str):
     cb = parse_codebook(TINY_CODEBOOK)
     doc = Document(doc_id, doc_id, "thesis_chapter", "", "", doc_id, text=text, content_hash=content_hash(text))
     units = segment(doc)
-    codings = Coder(cb).code(units)
+    codings = DictionaryCoder(cb).code(units)
     return len(units), sorted((c.unit_id.split(":")[1], c.code) for c in codings)
 
 

@@ -134,7 +134,7 @@ def import_coder(store, path, coder: str) -> tuple[int, int]:
     coder's previous codings and coverage are replaced in one transaction.
     Returns (units seen, codings).
     """
-    from coding.coder import AUTO
+    from coding.records import AUTO
 
     coder = coder.strip()
     if not coder:

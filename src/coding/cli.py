@@ -55,10 +55,10 @@ def _cmd_code(args) -> int:
 
 def _cmd_codebook_check(args) -> int:
     from coding.codebook import load_codebook
-    from coding.coder import Coder
+    from coding.dictionary import DictionaryCoder
 
     cb = load_codebook(args.codebook)
-    coder = Coder(cb)
+    coder = DictionaryCoder(cb)
     print(f"{cb.path}: version {cb.version}, {len(cb.variables)} variables, {len(cb.codes)} codes")
     failures = 0
     for var in cb.variables:

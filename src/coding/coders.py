@@ -29,7 +29,7 @@ import io
 from pathlib import Path
 
 from coding.codebook import Codebook
-from coding.coder import Coding
+from coding.records import Coding
 from coding.errors import CodingError
 
 _TRUE = {"1", "1.0", "true", "yes", "x"}

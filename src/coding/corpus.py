@@ -9,14 +9,14 @@ the text that unit offsets refer to, and it is stored with the codings.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from coding.errors import CodingError
+from coding.records import Document, content_hash
 from coding.readers import read_docx, read_pdf
 
 MANIFEST_NAMES = ("manifest.csv",)
@@ -24,32 +24,6 @@ REQUIRED_COLUMNS = ("id", "title", "doc_type", "date", "source", "path")
 OPTIONAL_COLUMNS = ("speaker", "encoding")
 _DATE = re.compile(r"^(\d{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
-
-@dataclass(frozen=True)
-class Document:
-    """A document of the corpus with its extracted text."""
-
-    id: str
-    title: str
-    doc_type: str
-    date: str
-    source: str
-    path: str
-    text: str = ""
-    speaker: str = ""
-    encoding: str = ""
-    content_hash: str = ""
-
-    @property
-    def year(self) -> int | None:
-        m = _DATE.match(self.date or "")
-        return int(m.group(1)) if m else None
-
-
-def content_hash(text: str) -> str:
-    """SHA-256 of the text (UTF-8), the identity of a document's content."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _normalise_newlines(text: str) -> str:

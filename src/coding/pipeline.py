@@ -17,7 +17,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from coding.codebook import Codebook, load_codebook
-from coding.coder import AUTO, Coder
+from coding.dictionary import DictionaryCoder
+from coding.records import AUTO
 from coding.coders import file_hash, read_coder_file
 from coding.corpus import READERS, document_from_file, iter_documents, load_manifest
 from coding.errors import CodingError
@@ -133,7 +134,7 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     corpus = Path(corpus)
     out = Path(out)
     summary = RunSummary(codebook_version=cb.version)
-    coder = Coder(cb)
+    coder = DictionaryCoder(cb)
     manifest = load_manifest(corpus)  # validate before touching the store
     with Store(out / "project.sqlite") as store:
         store.save_codebook(cb)
@@ -243,7 +244,7 @@ def _work_items(paths, batch_size: int):
             yield ("file", p, None)
 
 
-def _code_item(coder: Coder, item, unit: str) -> tuple[str, int, int, str | None]:
+def _code_item(coder: DictionaryCoder, item, unit: str) -> tuple[str, int, int, str | None]:
     """Code one work item; return its CSV rows as text, units, codings, and
     the error message of a file that could not be read (else None)."""
     kind, payload, root = item
@@ -260,12 +261,12 @@ def _code_item(coder: Coder, item, unit: str) -> tuple[str, int, int, str | None
     return buf.getvalue(), len(units), sum(1 for r in rows if r[2]), None
 
 
-_WORKER: tuple[Coder, str] | None = None
+_WORKER: tuple[DictionaryCoder, str] | None = None
 
 
 def _init_worker(codebook_path: str, unit: str) -> None:
     global _WORKER
-    _WORKER = (Coder(load_codebook(codebook_path)), unit)
+    _WORKER = (DictionaryCoder(load_codebook(codebook_path)), unit)
 
 
 def _code_in_worker(item) -> tuple[str, int, int, str | None]:
@@ -313,7 +314,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
                     fh.write(text)
                     _count(counts, bar, n_units, n_codings, error, errors)
         else:
-            coder = Coder(cb)
+            coder = DictionaryCoder(cb)
             for item in items:
                 text, n_units, n_codings, error = _code_item(coder, item, unit)
                 fh.write(text)

@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 from coding import __version__
 from coding.codebook import Codebook, parse_codebook
-from coding.coder import Coding
+from coding.records import Coding
 from coding.corpus import content_hash
 from coding.errors import CodingError
 

@@ -8,10 +8,9 @@ the document id, a letter for the unit type and the ordinal.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from coding.corpus import Document
 from coding.errors import CodingError
+from coding.records import Document, Unit
 
 UNIT_TYPES = ("paragraph", "sentence")
 _TYPE_LETTER = {"paragraph": "p", "turn": "t", "sentence": "s"}
@@ -23,23 +22,6 @@ _TURN = re.compile(r"(?m)^[ \t]*([^\W\d_][\w.'\- ]{0,40}?):[ \t]+\S")
 # A block that ends like this does not end its paragraph.
 _OPEN_END = re.compile(r"[\w,\-\u2013(]\s*$")
 _CONTINUES = re.compile(r"^\s*[a-z(]")
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A unit of analysis with its offsets in the document text."""
-
-    id: str
-    document_id: str
-    ordinal: int
-    unit_type: str
-    start: int
-    end: int
-    text: str
-
-    @property
-    def words(self) -> int:
-        return len(self.text.split())
 
 
 def unit_id(document_id: str, unit_type: str, ordinal: int) -> str:

@@ -12,13 +12,14 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from coding.codebook import Codebook
-from coding.coder import Coding
-from coding.coder import evidence_json as _evidence_json
-from coding.corpus import Document
 from coding.errors import CodingError
-from coding.segment import Unit
+from coding.records import Coding, Document, Unit
+from coding.records import evidence_json as _evidence_json
+
+if TYPE_CHECKING:
+    from coding.codebook import Codebook
 
 SCHEMA_VERSION = 1
 

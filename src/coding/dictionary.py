@@ -22,59 +22,27 @@ Rules applied to every unit:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from json.encoder import encode_basestring as _json_str
+from collections.abc import Iterable
 
 import ahocorasick
 
 from coding.codebook import CASE_PREFIX, REGEX_PREFIX, Codebook, compile_regex
 from coding.language import fold, term_variants
-from coding.segment import Unit
+from coding.records import AUTO, Coding, Evidence, Unit, evidence_json
 
-AUTO = "auto"
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One pattern hit: the matched text, the pattern, document offsets."""
-
-    term: str
-    pattern: str
-    start: int
-    end: int
+#: Changes whenever matching changes in a way that can change codings, so
+#: that stores recode what this coder coded before.
+MATCHER_VERSION = "1"
 
 
-@dataclass(frozen=True)
-class Coding:
-    """A code applied to a unit by a coder under a codebook version."""
+class DictionaryCoder:
+    """The dictionary coder: codes units with the patterns of a codebook.
 
-    unit_id: str
-    code: str
-    variable: str
-    coder: str
-    codebook_version: str
-    evidence: tuple[Evidence, ...] = ()
-
-
-def evidence_json(hits) -> str:
-    """Evidence as compact JSON: a list of {term, pattern, start, end}.
-
-    ``hits`` are (term, pattern, start, end) tuples or :class:`Evidence`.
-    Written by hand with the json module's string encoder: this runs once
-    per coding, and json.dumps of small dicts costs more than the matching.
-    """
-    parts = []
-    for h in hits:
-        term, pattern, start, end = h if isinstance(h, tuple) else (h.term, h.pattern, h.start, h.end)
-        parts.append(f'{{"term":{_json_str(term)},"pattern":{_json_str(pattern)},"start":{int(start)},"end":{int(end)}}}')
-    return "[" + ",".join(parts) + "]"
-
-
-class Coder:
-    """Codes units with the patterns of a codebook.
-
-    >>> coder = Coder(load_codebook("codebook.yaml"))
+    >>> coder = DictionaryCoder(load_codebook("codebook.yaml"))
     >>> codings = coder.code(units)
+
+    Its version is the codebook version with the matcher's own, so an edit
+    of either recodes the corpus.
     """
 
     def __init__(self, codebook: Codebook, name: str = AUTO):
@@ -106,6 +74,10 @@ class Coder:
             self._automaton.make_automaton()
         self._masks = [compile_regex(m) for m in codebook.mask_patterns]
         self._context = [frozenset(c.context_patterns) for c in self._codes]
+
+    @property
+    def version(self) -> str:
+        return f"{self.codebook.version}+m{MATCHER_VERSION}"
 
     def _masked(self, text: str) -> list[tuple[int, int]]:
         return [(m.start(), m.end()) for rx in self._masks for m in rx.finditer(text)]
@@ -197,7 +169,7 @@ class Coder:
                 rows.append([unit.id, code.variable, code.id, ev])
         return rows
 
-    def code(self, units) -> list[Coding]:
+    def code(self, units: Iterable[Unit]) -> list[Coding]:
         """Code units; returns their codings (a unit may get several codes)."""
         out: list[Coding] = []
         for unit in units:

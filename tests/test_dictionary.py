@@ -5,14 +5,14 @@ from __future__ import annotations
 from conftest import TINY_CODEBOOK
 
 from coding.codebook import parse_codebook
-from coding.coder import Coder
+from coding.dictionary import DictionaryCoder
 from coding.corpus import Document
 from coding.language import term_variants
 from coding.segment import segment
 
 
 def coder():
-    return Coder(parse_codebook(TINY_CODEBOOK, "cb.yaml"))
+    return DictionaryCoder(parse_codebook(TINY_CODEBOOK, "cb.yaml"))
 
 
 def test_inflections_are_matched():
@@ -70,14 +70,14 @@ def test_evidence_offsets_are_document_offsets():
 
 def test_longest_hit_wins_within_a_code():
     cb = parse_codebook(TINY_CODEBOOK.replace("patterns: [gas, pipeline,", "patterns: [gas, pipeline, gas pipeline,"))
-    m = Coder(cb).match("gas pipelines")
+    m = DictionaryCoder(cb).match("gas pipelines")
     assert [h[0] for h in m[0]] == ["gas pipeline"]
 
 
 def test_case_sensitive_pattern():
     cb = parse_codebook(TINY_CODEBOOK.replace("patterns: [trade, investment, export]",
                                               "patterns: [trade, 'cs:US']"))
-    c = Coder(cb)
+    c = DictionaryCoder(cb)
     assert c.code_text("The US imposed") == ["trade"]
     assert c.code_text("They told us") == []
 
@@ -87,7 +87,7 @@ def test_context_patterns_count_only_beside_a_pattern():
         "patterns: [joint exercise, defence agreement, nuclear weapon, helicopter]",
         "patterns: [joint exercise, defence agreement, nuclear weapon, helicopter]\n"
         "    context_patterns: [ambassador, defence ministry]"))
-    c = Coder(cb)
+    c = DictionaryCoder(cb)
     assert c.code_text("The ambassador attended a film festival.") == []
     assert c.code_text("The ambassador signed a defence agreement.") == ["defence"]
     hits = c.match("The ambassador signed a defence agreement.")[2]

@@ -18,6 +18,7 @@ from conftest import TINY_CODEBOOK, write_corpus
 from coding import audit, pipeline
 from coding.cli import main
 from coding.errors import CodingError
+from coding.files import write_frame
 from coding.store import Store
 
 # h1 never saw b:p0002; differs from auto on a:p0002 (no regional_security) and a:p0003 (economic)
@@ -250,10 +251,10 @@ def test_stale_or_incomplete_sheet_is_refused(project, tmp_path):
         sheet = audit.reconcile_sheet(store, ["auto", "h4"])
         assert list(sheet["item"]) == ["economic", "strategic"]
         sheet["decision"] = "1"
-        audit.write_frame(path, sheet.iloc[:1])  # a disputed item lost its row
+        write_frame(path, sheet.iloc[:1])  # a disputed item lost its row
         with pytest.raises(CodingError, match="without a row"):
             audit.import_coder(store, path, "consensus")
-        audit.write_frame(path, sheet)
+        write_frame(path, sheet)
     (files / "h4.csv").write_text("unit_id,variable\na:p0001,economic\n", encoding="utf-8")
     imported(project, "h4")  # h4 changed after the sheet was written
     with Store(db) as store:
@@ -269,7 +270,7 @@ def test_reconcile_at_code_level(project, tmp_path):
         assert set(sheet["level"]) == {"code"}
         assert ("a:p0001", "trade") in set(zip(sheet["unit_id"], sheet["item"]))
         sheet["decision"] = [1 if item == "trade" else 0 for item in sheet["item"]]
-        audit.write_frame(tmp_path / "adj.csv", sheet)
+        write_frame(tmp_path / "adj.csv", sheet)
         audit.import_coder(store, tmp_path / "adj.csv", "consensus")
         _, _, codings = store.frames(coder="consensus")
     # a:p0001: energy agreed, trade decided; a:p0002: defence agreed, terrorism decided 0

@@ -12,8 +12,8 @@ matplotlib.use("pdf")
 from conftest import TINY_CODEBOOK
 
 from coding.codebook import parse_codebook
-from coding.dictionary import DictionaryCoder
 from coding.corpus import Document, content_hash, read_file
+from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
 from coding.segment import segment
 

@@ -13,9 +13,9 @@ from conftest import TINY_CODEBOOK, write_corpus
 from coding import refi
 from coding.cli import main
 from coding.codebook import load_codebook, parse_codebook
-from coding.records import Coding
 from coding.errors import CodingError
 from coding.pipeline import run
+from coding.records import Coding
 from coding.store import Store
 
 SAMPLE = Path("/work/shared/refi-qda/samples/TestProject.qdpx")

@@ -15,8 +15,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +22,7 @@ import pandas as pd
 from coding.agreement import agreement_table, precision_recall_f1
 from coding.coders import ADJUDICATION_FIELDS, file_hash, read_coder_file
 from coding.errors import CodingError
+from coding.files import write_bytes, write_frame
 
 LEVELS = ("variable", "code")
 
@@ -56,27 +55,6 @@ def presence(codings: pd.DataFrame, coverage: pd.DataFrame, items: list[str],
     return pd.concat(frames, ignore_index=True)
 
 
-def open_store(path):
-    """Open an existing project store (never create an empty one by mistake)."""
-    from coding.store import Store
-
-    path = Path(path)
-    if not path.is_file():
-        raise CodingError("no project store here; run 'coding run' first (or give --store)", path)
-    return Store(path)
-
-
-def _codebook(store):
-    """The store's current codebook, parsed from the copy kept in the store."""
-    from coding.codebook import parse_codebook
-
-    version = store.current_codebook()
-    if version is None:
-        raise CodingError("the store holds no coding yet; run 'coding run' first", store.path)
-    content = store.db.execute("SELECT content FROM codebooks WHERE version=?", (version,)).fetchone()[0]
-    return parse_codebook(content, f"codebook {version}")
-
-
 def _check_coders(coverage: pd.DataFrame, coders: list[str], at_least: int = 2) -> None:
     known = set(coverage["coder"])
     if len(set(coders)) != len(coders):
@@ -104,7 +82,7 @@ def agreement(store, coders: list[str], level: str = "variable", *, n_resamples:
     counts for an item when at least two of the coders saw it (with two
     coders: both).
     """
-    codebook = _codebook(store)
+    codebook = store.codebook()
     _, _, codings = store.frames()
     coverage = store.coverage()
     _check_coders(coverage, coders)
@@ -113,18 +91,6 @@ def agreement(store, coders: list[str], level: str = "variable", *, n_resamples:
 
 
 # -- importing coders -------------------------------------------------------
-
-
-def coder_items(store, coder: str, level: str) -> tuple[set[str], set[tuple[str, str]]]:
-    """(units the coder saw, (unit_id, item) pairs the coder coded) at ``level``."""
-    column = "variable" if level == "variable" else "code"
-    rows = store.db.execute(
-        f"SELECT DISTINCT unit_id, {column} FROM codings WHERE coder=? AND codebook_version=? AND {column}<>''",
-        (coder, store.current_codebook()),
-    ).fetchall()
-    seen = {r[0] for r in store.db.execute(
-        "SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?", (coder, store.current_codebook()))}
-    return seen, {(u, i) for u, i in rows}
 
 
 def import_coder(store, path, coder: str) -> tuple[int, int]:
@@ -141,9 +107,9 @@ def import_coder(store, path, coder: str) -> tuple[int, int]:
         raise CodingError("the coder name is empty")
     if coder == AUTO:
         raise CodingError(f"'{AUTO}' is the automatic coder; choose another name", item=coder)
-    codebook = _codebook(store)
+    codebook = store.codebook()
     seen, codings = read_coder_file(path, codebook, store.unit_ids(), coder,
-                                    coder_items=lambda name, level: coder_items(store, name, level))
+                                    coder_items=store.coder_items)
     if not seen:
         raise CodingError("the file lists no unit", path)
     digest = f"{file_hash(path)}:{codebook.version}:{store.segmentation()}"
@@ -163,7 +129,7 @@ def _differences(store, coders: list[str], level: str):
 
     Only units every named coder saw; units in document order.
     """
-    codebook = _codebook(store)
+    codebook = store.codebook()
     items = _items(codebook, level)
     _, units, codings = store.frames()
     coverage = store.coverage()
@@ -284,7 +250,7 @@ def validation(store, coder: str, reference: str = "auto") -> tuple[pd.DataFrame
       false negative (the unit text abridged to about 300 characters).
       Sorted by level, item, error, document order and position.
     """
-    codebook = _codebook(store)
+    codebook = store.codebook()
     _, units, codings = store.frames()
     coverage = store.coverage()
     _check_coders(coverage, [reference, coder])
@@ -365,40 +331,6 @@ def _false_positive(level: str, item: str, uid: str, unit, rows: pd.DataFrame) -
 # -- output files -----------------------------------------------------------
 
 
-def format_value(value) -> str:
-    """One cell of an output CSV: floats to 4 places, missing as empty."""
-    if value is None or value is pd.NA:
-        return ""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
-        return "true" if value else "false"
-    if isinstance(value, float) or type(value).__name__.startswith("float"):
-        return "" if math.isnan(value) else f"{float(value):.4f}"
-    return str(value)
-
-
-def write_frame(path, frame: pd.DataFrame) -> Path:
-    """Write a DataFrame as CSV atomically, with :func:`format_value` cells."""
-    from coding.pipeline import write_csv
-
-    rows = ([format_value(v) for v in row] for row in frame.itertuples(index=False, name=None))
-    return write_csv(path, list(frame.columns), rows)
-
-
-def _write_bytes(path, payload: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 READING_COLOURS = {"reliable": "#2b8a3e", "tentative": "#e8a317", "unreliable": "#c92a2a",
                    "undefined": "#adb5bd"}
 
@@ -451,7 +383,7 @@ def alpha_figure(table: pd.DataFrame, path, title: str | None = None) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
-    return _write_bytes(path, buf.getvalue())
+    return write_bytes(path, buf.getvalue())
 
 
 def write_agreement(store, coders: list[str], out, level: str = "variable", *, n_resamples: int = 1000,

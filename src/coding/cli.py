@@ -14,6 +14,19 @@ from coding import __version__
 from coding.errors import CodingError
 
 
+def open_store(path):
+    """The existing project store at ``path``, or a one-line error that says
+    how to make one."""
+    from coding.store import Store
+
+    try:
+        return Store.open_existing(path)
+    except CodingError as exc:
+        if exc.message == "no project store here":
+            exc.message += "; run 'coding run' first (or give --store)"
+        raise
+
+
 def _cmd_run(args) -> int:
     from coding.pipeline import run
 
@@ -86,7 +99,7 @@ def _cmd_codebook_check(args) -> int:
 
 
 def _cmd_coders_import(args) -> int:
-    from coding.audit import import_coder, open_store
+    from coding.audit import import_coder
 
     with open_store(args.store) as store:
         units, codings = import_coder(store, args.file, args.coder)
@@ -95,8 +108,7 @@ def _cmd_coders_import(args) -> int:
 
 
 def _cmd_coders_list(args) -> int:
-    from coding.audit import open_store
-
+    
     with open_store(args.store) as store:
         rows = store.coders()
     if not rows:
@@ -114,7 +126,7 @@ def _coder_list(text: str) -> list[str]:
 
 
 def _cmd_agree(args) -> int:
-    from coding.audit import format_agreement, open_store, write_agreement
+    from coding.audit import format_agreement, write_agreement
 
     coders = _coder_list(args.coders)
     with open_store(args.store or Path(args.out) / "project.sqlite") as store:
@@ -129,7 +141,7 @@ def _cmd_agree(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from coding.audit import format_validation, open_store, write_validation
+    from coding.audit import format_validation, write_validation
 
     with open_store(args.store or Path(args.out) / "project.sqlite") as store:
         table, paths = write_validation(store, args.coder, args.out, reference=args.reference)
@@ -142,7 +154,8 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_reconcile(args) -> int:
-    from coding.audit import open_store, reconcile_sheet, write_frame
+    from coding.audit import reconcile_sheet
+    from coding.files import write_frame
 
     coders = _coder_list(args.coders)
     with open_store(args.store) as store:
@@ -272,19 +285,11 @@ def _cmd_export_codebook(args) -> int:
     return 0
 
 
-def _open_store(path):
-    from coding.store import Store
-
-    if not Path(path).is_file():
-        raise CodingError("no project store here; run 'coding run' first", path)
-    return Store(path)
-
-
 def _cmd_export_project(args) -> int:
     from coding.refi import export_project, validate
 
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
-    with _open_store(args.store) as store:
+    with open_store(args.store) as store:
         path = export_project(store, args.out, coders=coders)
     validate(path)
     print(f"wrote {path}")
@@ -312,7 +317,7 @@ def _cmd_import(args) -> int:
     from coding.codebook import load_codebook
 
     codebook = load_codebook(args.codebook)
-    with _open_store(args.store) as store:
+    with open_store(args.store) as store:
         report = import_project(store, args.path, args.coder, codebook, min_overlap=args.min_overlap,
                                 user=args.user)
     for line in report.lines():

@@ -29,8 +29,8 @@ import io
 from pathlib import Path
 
 from coding.codebook import Codebook
-from coding.records import Coding
 from coding.errors import CodingError
+from coding.records import Coding
 
 _TRUE = {"1", "1.0", "true", "yes", "x"}
 _FALSE = {"0", "0.0", "false", "no", ""}

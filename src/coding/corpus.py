@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from coding.errors import CodingError
-from coding.records import Document, content_hash
 from coding.readers import read_docx, read_pdf
+from coding.records import Document, content_hash
 
 MANIFEST_NAMES = ("manifest.csv",)
 REQUIRED_COLUMNS = ("id", "title", "doc_type", "date", "source", "path")

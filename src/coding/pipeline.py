@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -17,11 +15,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from coding.codebook import Codebook, load_codebook
-from coding.dictionary import DictionaryCoder
-from coding.records import AUTO
 from coding.coders import file_hash, read_coder_file
 from coding.corpus import READERS, document_from_file, iter_documents, load_manifest
+from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
+from coding.files import write_csv, write_with
+from coding.records import AUTO
 from coding.segment import UNIT_TYPES, Unit, segment
 from coding.store import Store
 
@@ -46,31 +45,6 @@ class RunSummary:
     errors: list[CodingError] = field(default_factory=list)
     codebook_version: str = ""
     outputs: dict[str, Path] = field(default_factory=dict)
-
-
-def atomic_write(path, write) -> Path:
-    """Write a file through a temporary file in the same folder, then
-    rename it into place, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_csv(path, columns, rows) -> Path:
-    """Write rows (iterables in ``columns`` order) as a UTF-8 CSV, atomically."""
-    def _write(fh):
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(columns)
-        w.writerows(rows)
-    return atomic_write(path, _write)
 
 
 def _listed_units(path: Path) -> set[str]:
@@ -323,7 +297,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
         if errors and not counts["units"]:
             raise CodingError(errors[0])  # nothing could be read: no output at all
 
-    atomic_write(out, _write)
+    write_with(out, _write)
     return dict(counts)
 
 

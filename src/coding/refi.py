@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import os
 import re
-import tempfile
 import unicodedata
 import uuid
 import xml.etree.ElementTree as ET
@@ -45,9 +43,9 @@ from typing import NamedTuple
 
 from coding import __version__
 from coding.codebook import Codebook, parse_codebook
-from coding.records import Coding
-from coding.corpus import content_hash
 from coding.errors import CodingError
+from coding.files import write_bytes, write_with
+from coding.records import Coding, content_hash
 
 NS_PROJECT = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -121,30 +119,13 @@ def _xml_bytes(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
-def _atomic_write_bytes(path, data_or_writer) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if callable(data_or_writer):
-                data_or_writer(fh)
-            else:
-                fh.write(data_or_writer)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 # -- export --------------------------------------------------------------------
 
 def export_codebook(codebook: Codebook, path) -> Path:
     """Write the codebook as a REFI-QDA ``.qdc`` file (see the module doc)."""
     root = ET.Element("CodeBook", {"xmlns": NS_CODEBOOK, "origin": f"coding {__version__}"})
     _code_tree(root, codebook)
-    return _atomic_write_bytes(path, _xml_bytes(root))
+    return write_bytes(path, _xml_bytes(root))
 
 
 def _xsd_datetime(value: str) -> str:
@@ -154,16 +135,6 @@ def _xsd_datetime(value: str) -> str:
     return value or None
 
 
-def _store_codebook(store, version: str | None) -> Codebook:
-    version = version or store.current_codebook()
-    if not version:
-        raise CodingError("the store has no codebook yet; run 'coding run' first", store.path)
-    row = store.db.execute("SELECT path, content FROM codebooks WHERE version=?", (version,)).fetchone()
-    if row is None:
-        raise CodingError(f"codebook version {version} is not in the store", store.path)
-    return parse_codebook(row[1], row[0])
-
-
 def export_project(store, path, coders=None, codebook_version: str | None = None) -> Path:
     """Write the store's documents, codebook and codings as a ``.qdpx`` archive.
 
@@ -171,12 +142,9 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
     coverage under the codebook version). Output is deterministic: the same
     store gives the same archive bytes.
     """
-    codebook = _store_codebook(store, codebook_version)
+    codebook = store.codebook(codebook_version)
     version = codebook.version
-    seg = store.segmentation()
-    known = [r[0] for r in store.db.execute(
-        "SELECT DISTINCT coder FROM coverage WHERE codebook_version=? UNION "
-        "SELECT DISTINCT coder FROM codings WHERE codebook_version=? ORDER BY 1", (version, version))]
+    known = store.coder_names(version)
     if coders is None:
         coders = known
     else:
@@ -187,17 +155,10 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
                               store.path)
     if not coders:
         raise CodingError("no coders to export", store.path)
-    docs = store.db.execute("SELECT id, title, text FROM documents ORDER BY position, id").fetchall()
+    docs = [(d.id, d.title, d.text) for d in store.documents()]
     if not docs:
         raise CodingError("the store has no documents", store.path)
-    marks = ",".join("?" * len(coders))
-    rows = store.db.execute(
-        f"""SELECT u.document_id, u.id, u.start, u."end", c.coder, c.variable, c.code, c.created_at
-            FROM codings c JOIN units u ON u.id=c.unit_id JOIN documents d ON d.id=u.document_id
-            WHERE u.segmentation=? AND c.codebook_version=? AND c.coder IN ({marks})
-            ORDER BY d.position, u.ordinal, c.coder, c.variable, c.code""",
-        [seg, version, *coders],
-    ).fetchall()
+    rows = store.export_rows(coders, version)
     by_doc: dict[str, list] = {}
     for row in rows:
         by_doc.setdefault(row[0], []).append(row)
@@ -245,7 +206,7 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, data)
 
-    return _atomic_write_bytes(path, _write)
+    return write_with(path, _write, binary=True)
 
 
 # -- validation ------------------------------------------------------------------
@@ -513,7 +474,7 @@ def write_codebook_skeleton(entries: list[ImportedCode], out, name: str = "impor
             lines.append("    patterns: []  # TO FILL: terms or 're:' regexes for this code")
     text = "\n".join(lines) + "\n"
     yaml.safe_load(text)  # the skeleton must at least be valid YAML
-    return _atomic_write_bytes(out, text.encode("utf-8"))
+    return write_bytes(out, text.encode("utf-8"))
 
 
 # -- project import ---------------------------------------------------------------
@@ -780,8 +741,7 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
                 report.skipped.append((kind, name, "unknown kind of source"))
     report.sources = len(sources) + sum(1 for s in report.skipped if s[0] != "PDFSelection")
 
-    docs = [_Doc(*r) for r in store.db.execute(
-        "SELECT id, title, path, content_hash, text FROM documents ORDER BY position, id")]
+    docs = [_Doc(d.id, d.title, d.path, d.content_hash, d.text) for d in store.documents()]
     by_hash = {d.hash or content_hash(d.text): d for d in docs}
     by_squash = {content_hash(_squash(d.text)): d for d in docs}
     by_name: dict[str, list[_Doc]] = {}
@@ -791,9 +751,8 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
                 by_name.setdefault(_name_key(key), []).append(d)
     seg = store.segmentation()
     units_of: dict[str, list[tuple[str, int, int]]] = {}
-    for uid, doc_id, start, end in store.db.execute(
-            'SELECT id, document_id, start, "end" FROM units WHERE segmentation=? ORDER BY ordinal', (seg,)):
-        units_of.setdefault(doc_id, []).append((uid, start, end))
+    for unit in store.units(seg):
+        units_of.setdefault(unit.document_id, []).append((unit.id, unit.start, unit.end))
     code_names = _project_codes(root)
     index = _code_index(codebook)
     users_el = _child(root, "Users")

@@ -268,6 +268,83 @@ class Store:
         ).fetchall()
 
     # -- reading ----------------------------------------------------------
+    @classmethod
+    def open_existing(cls, path) -> Store:
+        """Open a store that must already exist (never create an empty one
+        by mistake): a missing file is a one-line error."""
+        path = Path(path)
+        if not path.is_file():
+            raise CodingError("no project store here", path)
+        return cls(path)
+
+    def codebook(self, version: str | None = None):
+        """The codebook of ``version`` (default: the current one), parsed
+        from the copy kept in the store, so reports and exports need not
+        find the YAML file again."""
+        from coding.codebook import parse_codebook
+
+        version = version or self.current_codebook()
+        if version is None:
+            raise CodingError("the store holds no coding yet", self.path)
+        row = self.db.execute("SELECT path, content FROM codebooks WHERE version=?", (version,)).fetchone()
+        if row is None:
+            raise CodingError(f"no codebook version {version} in the store", self.path)
+        return parse_codebook(row[1], row[0])
+
+    def coder_items(self, coder: str, level: str) -> tuple[set[str], set[tuple[str, str]]]:
+        """(units ``coder`` saw, (unit_id, item) pairs it coded) under the
+        current codebook, at level ``variable`` or ``code``."""
+        column = "variable" if level == "variable" else "code"
+        version = self.current_codebook()
+        rows = self.db.execute(
+            f"SELECT DISTINCT unit_id, {column} FROM codings "
+            f"WHERE coder=? AND codebook_version=? AND {column}<>''",
+            (coder, version),
+        ).fetchall()
+        seen = {r[0] for r in self.db.execute(
+            "SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?", (coder, version))}
+        return seen, {(u, i) for u, i in rows}
+
+    def coder_names(self, codebook_version: str | None = None) -> list[str]:
+        """Coders with codings or coverage under a codebook version, by name."""
+        version = codebook_version or self.current_codebook()
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT coder FROM coverage WHERE codebook_version=? UNION "
+            "SELECT DISTINCT coder FROM codings WHERE codebook_version=? ORDER BY 1", (version, version))]
+
+    def documents(self) -> list[Document]:
+        """Every stored document with its text, in corpus order."""
+        return [Document(id=r[0], title=r[1], doc_type=r[2], date=r[3], source=r[4], path=r[5],
+                         speaker=r[6], content_hash=r[7], text=r[8])
+                for r in self.db.execute(
+                    "SELECT id, title, doc_type, date, source, path, speaker, content_hash, text "
+                    "FROM documents ORDER BY position, id")]
+
+    def units(self, segmentation: str | None = None) -> list[Unit]:
+        """Every unit of a segmentation (default: the current one), in
+        document and unit order."""
+        seg = segmentation or self.segmentation()
+        return [Unit(*r) for r in self.db.execute(
+            'SELECT u.id, u.document_id, u.ordinal, u.unit_type, u.start, u."end", u.text '
+            "FROM units u JOIN documents d ON d.id=u.document_id WHERE u.segmentation=? "
+            "ORDER BY d.position, u.ordinal", (seg,))]
+
+    def export_rows(self, coders: list[str], codebook_version: str | None = None,
+                    segmentation: str | None = None) -> list[tuple]:
+        """Codings of ``coders`` with their unit spans, for exchange files:
+        (document_id, unit_id, start, end, coder, variable, code, created_at)
+        in document, unit, coder, variable and code order."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        marks = ",".join("?" * len(coders))
+        return self.db.execute(
+            f"""SELECT u.document_id, u.id, u.start, u."end", c.coder, c.variable, c.code, c.created_at
+                FROM codings c JOIN units u ON u.id=c.unit_id JOIN documents d ON d.id=u.document_id
+                WHERE u.segmentation=? AND c.codebook_version=? AND c.coder IN ({marks})
+                ORDER BY d.position, u.ordinal, c.coder, c.variable, c.code""",
+            [seg, version, *coders],
+        ).fetchall()
+
     def unit_ids(self, segmentation: str | None = None) -> set[str]:
         seg = segmentation or self.segmentation()
         return {r[0] for r in self.db.execute("SELECT id FROM units WHERE segmentation=?", (seg,))}

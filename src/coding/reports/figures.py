@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .tables import atomic_write_bytes
+from coding.files import write_bytes
 
 DPI = 150
 WIDTH = 8.0
@@ -255,5 +255,5 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir) -> dict[str, P
             "frequencies_by_doc_type": lambda: _by_doc_type(tables, colours),
         }
         for name, build in builders.items():
-            paths[f"figures/{name}"] = atomic_write_bytes(out / f"{name}.png", _png(build()))
+            paths[f"figures/{name}"] = write_bytes(out / f"{name}.png", _png(build()))
     return paths

@@ -14,8 +14,10 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from coding.files import write_bytes
+
 from .figures import FIGURE_TITLES
-from .tables import TABLE_DESCRIPTIONS, _Context, atomic_write_bytes
+from .tables import TABLE_DESCRIPTIONS, _Context
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 #: rows shown for long tables; the full table is in the linked CSV
@@ -159,4 +161,4 @@ def write_html(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path], 
                agreement: pd.DataFrame | None = None) -> Path:
     """Write ``<out_dir>/report.html`` and return its path."""
     html = render_html(build_context(data, tables, figures, agreement))
-    return atomic_write_bytes(Path(out_dir) / "report.html", html.encode("utf-8"))
+    return write_bytes(Path(out_dir) / "report.html", html.encode("utf-8"))

@@ -12,22 +12,13 @@ from pathlib import Path
 import pandas as pd
 
 from coding.errors import CodingError
+from coding.files import write_with
 
 #: Seed of every random step of a report (the bootstrap of alpha).
 SEED = 12345
 RESAMPLES = 1000
 LIBRARIES = ("spacy", "spacy-lookups-data", "pyahocorasick", "pandas", "numpy", "scipy", "scikit-learn",
              "matplotlib", "Jinja2", "openpyxl", "krippendorff", "PyYAML")
-
-
-def _codebook_of(store):
-    from coding.codebook import parse_codebook
-
-    version = store.current_codebook()
-    if version is None:
-        raise CodingError("the store holds no coding yet; run 'coding run' first", store.path)
-    row = store.db.execute("SELECT path, content FROM codebooks WHERE version=?", (version,)).fetchone()
-    return parse_codebook(row[1], row[0])
 
 
 def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED) -> pd.DataFrame | None:
@@ -63,7 +54,7 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     """
     from coding.reports import ReportData, filter_data, write_report
 
-    codebook = _codebook_of(store)
+    codebook = store.codebook()
     coders = set(store.coverage()["coder"])
     # "auto" is known even before it has seen a unit (no document readable yet)
     if coder not in coders and coder != "auto":
@@ -97,7 +88,6 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None) -> Path:
     coders, unit type, versions of the software, seeds and command line."""
     from coding import __version__
     from coding.corpus import find_manifest, load_manifest
-    from coding.pipeline import atomic_write
 
     corpus = Path(corpus)
     inputs = []
@@ -127,4 +117,4 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None) -> Path:
         json.dump(record, fh, indent=2, ensure_ascii=False)
         fh.write("\n")
 
-    return atomic_write(Path(out) / "manifest.json", _write)
+    return write_with(Path(out) / "manifest.json", _write)

@@ -39,9 +39,7 @@ import datetime
 import io
 import json
 import math
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,6 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from coding.files import frame_csv_bytes, write_bytes
 
 #: years a unit may refer to; four digits, whole word, 1947-2030
 YEAR_RE = re.compile(r"\b(194[7-9]|19[5-9]\d|20[0-2]\d|2030)\b")
@@ -657,28 +657,6 @@ def compute_tables(data: ReportData, *, exemplars: int = 3, min_pair_count: int 
 WORKBOOK_DATE = datetime.datetime(2000, 1, 1)
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> Path:
-    """Write ``payload`` to ``path`` through a temporary file in the same directory."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def table_to_csv(df: pd.DataFrame) -> bytes:
-    """CSV bytes: UTF-8, no index column, ``\\n`` line endings."""
-    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -691,7 +669,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
     out = Path(out_dir)
     paths: dict[str, Path] = {}
     for name, df in tables.items():
-        paths[f"tables/{name}"] = atomic_write_bytes(out / "tables" / f"{name}.csv", table_to_csv(df))
+        paths[f"tables/{name}"] = write_bytes(out / "tables" / f"{name}.csv", frame_csv_bytes(df))
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         readme = pd.DataFrame({"sheet": list(tables),
@@ -707,7 +685,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
         writer.book.properties.created = WORKBOOK_DATE
         writer.book.properties.modified = WORKBOOK_DATE
         writer.book.properties.creator = "coding"
-    paths["tables.xlsx"] = atomic_write_bytes(out / "tables.xlsx", _normalise_xlsx(buf.getvalue()))
+    paths["tables.xlsx"] = write_bytes(out / "tables.xlsx", _normalise_xlsx(buf.getvalue()))
     return paths
 
 

@@ -1,0 +1,150 @@
+"""Writing output files: atomically, with the permissions a user expects.
+
+Every output of the project goes through :func:`write_with` (or one of the
+helpers built on it): the data is written to a hidden temporary file in the
+target folder and renamed into place, so a reader never sees half a file and
+an interrupted run leaves the previous file as it was. The finished file gets
+the mode that the user's umask gives a file made with ``open()`` (0644 under
+the common umask 022), not the 0600 of a temporary file, so colleagues on a
+shared server can read every output.
+
+Temporaries carry the writer's process id (``.<name>.<pid>.tmp-XXXX``), so
+that :func:`remove_stale_temporaries` can delete those left by a killed run
+without touching the ones of a run still in progress.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_TEMP_MARK = ".tmp-"
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.tmp-[A-Za-z0-9_]+$")
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read the umask is to set it
+    os.umask(mask)
+    return mask
+
+
+def _file_mode() -> int:
+    return 0o666 & ~_umask()
+
+
+def write_with(path, write: Callable[[IO], Any], *, binary: bool = False) -> Path:
+    """Write ``path`` atomically: ``write(fh)`` fills a temporary file that
+    is then renamed into place. Text files are UTF-8 with the line ends the
+    writer gives. Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}{_TEMP_MARK}", dir=path.parent)
+    try:
+        mode = "wb" if binary else "w"
+        kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            write(fh)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_bytes(path, payload: bytes) -> Path:
+    """Write bytes atomically."""
+    return write_with(path, lambda fh: fh.write(payload), binary=True)
+
+
+def write_text(path, text: str) -> Path:
+    """Write text (UTF-8) atomically."""
+    return write_with(path, lambda fh: fh.write(text))
+
+
+def write_csv(path, columns: list[str], rows: Iterable[Iterable]) -> Path:
+    """Write rows (iterables in ``columns`` order) as a UTF-8 CSV with
+    ``\\n`` line ends, atomically. Rows may be a generator: they are
+    streamed, never held in memory."""
+    def _write(fh):
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(columns)
+        w.writerows(rows)
+    return write_with(path, _write)
+
+
+def format_value(value) -> str:
+    """One cell of an output CSV: floats to 4 places, missing as empty,
+    booleans as ``true``/``false``."""
+    if value is None or type(value).__name__ == "NAType":
+        return ""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "true" if value else "false"
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        return "" if math.isnan(value) else f"{float(value):.4f}"
+    return str(value)
+
+
+def write_frame(path, frame: pd.DataFrame) -> Path:
+    """Write a DataFrame as CSV atomically, cells as :func:`format_value`."""
+    rows = ([format_value(v) for v in row] for row in frame.itertuples(index=False, name=None))
+    return write_csv(path, list(frame.columns), rows)
+
+
+def frame_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A DataFrame as CSV bytes the way pandas writes it: UTF-8, no index,
+    ``\\n`` line ends (the report tables)."""
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder) -> list[Path]:
+    """Delete temporaries that this module made in ``folder`` (and its
+    subfolders) for a process that no longer runs; returns what was removed.
+    Files of other programs are never touched: only names of the form
+    ``.<name>.<pid>.tmp-XXXX`` whose process is gone."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in sorted(folder.rglob(f".*{_TEMP_MARK}*")):
+        m = _TEMP_NAME.match(path.name)
+        if m and path.is_file() and not _alive(int(m.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def raise_csv_field_limit() -> None:
+    """Let the csv module read fields of any size (a long unit in a coder
+    file or a table of units); its default stops at 131,072 characters."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:  # a C long is 32 bits on some platforms
+            limit //= 2

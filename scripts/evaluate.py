@@ -55,7 +55,7 @@ def score(name: str, units: list[str], auto: set, human: set, variables: list[st
         items = variables if r.item == "ALL" else [r.item]
         pred = [int((u, v) in auto) for u in units for v in items]
         gold = [int((u, v) in human) for u in units for v in items]
-        p, rec, _ = precision_recall_f1(pred, gold)
+        p, rec, _ = precision_recall_f1(gold, pred)
         print(f"{r.item:<18} {r.percent_agreement:>6.3f} {r.cohen_kappa:>6.3f} {r.krippendorff_alpha:>6.3f} "
               f"{p:>6.3f} {rec:>6.3f}  {r.n10:>3} {r.n01:>3}")
     return table

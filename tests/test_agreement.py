@@ -281,14 +281,17 @@ def test_confusion_2x2_and_precision_recall_f1():
     pred = [1, 1, 0, 0, 1, 0, None]
     gold = [1, 0, 0, 1, 1, 0, 1]
     assert confusion_2x2(pred, gold) == {"n11": 2, "n10": 1, "n01": 1, "n00": 2}
-    precision, recall, f1 = precision_recall_f1(pred, gold)
+    precision, recall, f1 = precision_recall_f1(gold, pred)
     assert precision == pytest.approx(precision_score(gold[:6], pred[:6]))  # 2/3
     assert recall == pytest.approx(recall_score(gold[:6], pred[:6]))  # 2/3
     assert f1 == pytest.approx(f1_score(gold[:6], pred[:6]))
     p, rec, f = precision_recall_f1([0, 0], [0, 0])
     assert math.isnan(p) and math.isnan(rec) and math.isnan(f)
-    p, rec, f = precision_recall_f1([0, 0], [1, 0])
+    p, rec, f = precision_recall_f1([1, 0], [0, 0])
     assert math.isnan(p) and rec == 0.0 and f == 0.0
+    # truth first, as in scikit-learn: one of three true positives found, no false alarm
+    assert precision_recall_f1([1, 1, 1, 0], [1, 0, 0, 0]) == pytest.approx(
+        (precision_score([1, 1, 1, 0], [1, 0, 0, 0]), recall_score([1, 1, 1, 0], [1, 0, 0, 0]), 0.5))
 
 
 def test_prevalence_paradox():

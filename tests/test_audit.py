@@ -15,8 +15,9 @@ import shutil
 import pytest
 from conftest import TINY_CODEBOOK, write_corpus
 
-from coding import audit, pipeline
+from coding import audit, pipeline, validation
 from coding.cli import main
+from coding.coder_files import import_coder
 from coding.errors import CodingError
 from coding.files import write_frame
 from coding.store import Store
@@ -71,7 +72,7 @@ def imported(project, *names):
     db, files = project
     with Store(db) as store:
         for name in names:
-            audit.import_coder(store, files / f"{name}.csv", name)
+            import_coder(store, files / f"{name}.csv", name)
     return db
 
 
@@ -115,7 +116,7 @@ def test_reimport_replaces_the_coder(project):
 def test_auto_cannot_be_overwritten(project):
     db, files = project
     with Store(db) as store, pytest.raises(CodingError, match="automatic coder"):
-        audit.import_coder(store, files / "h1.csv", "auto")
+        import_coder(store, files / "h1.csv", "auto")
 
 
 def test_agreement_values_by_hand_and_missing_units(project):
@@ -197,7 +198,7 @@ def test_validate_by_hand(project, tmp_path, capsys):
 def test_validate_at_code_level_when_the_person_coded_codes(project):
     db = imported(project, "h3")
     with Store(db) as store:
-        table, errors = audit.validation(store, "h3")
+        table, errors = validation.validation(store, "h3")
     assert list(table["level"].unique()) == ["variable", "code"]
     trade = errors[(errors["level"] == "code") & (errors["item"] == "trade")]
     assert list(trade["context"]) == ["Gas pipelines and [trade] grew."]
@@ -207,10 +208,10 @@ def test_validate_at_code_level_when_the_person_coded_codes(project):
 
 def test_kwic_and_abridge():
     text = "x" * 100 + " needle " + "y" * 100
-    assert audit.kwic(text, 101, 107) == "... " + "x" * 59 + " [needle] " + "y" * 59 + " ..."
+    assert validation.kwic(text, 101, 107) == "... " + "x" * 59 + " [needle] " + "y" * 59 + " ..."
     long = " ".join(["word"] * 100)
-    short = audit.abridge(long)
-    assert short.endswith(" ...") and len(short) <= 304 and "\n" not in audit.abridge("a\n\nb")
+    short = validation.abridge(long)
+    assert short.endswith(" ...") and len(short) <= 304 and "\n" not in validation.abridge("a\n\nb")
 
 
 def test_reconcile_round_trip(project, tmp_path, capsys):
@@ -253,13 +254,13 @@ def test_stale_or_incomplete_sheet_is_refused(project, tmp_path):
         sheet["decision"] = "1"
         write_frame(path, sheet.iloc[:1])  # a disputed item lost its row
         with pytest.raises(CodingError, match="without a row"):
-            audit.import_coder(store, path, "consensus")
+            import_coder(store, path, "consensus")
         write_frame(path, sheet)
     (files / "h4.csv").write_text("unit_id,variable\na:p0001,economic\n", encoding="utf-8")
     imported(project, "h4")  # h4 changed after the sheet was written
     with Store(db) as store:
         with pytest.raises(CodingError, match="no longer matches"):
-            audit.import_coder(store, path, "consensus")
+            import_coder(store, path, "consensus")
         assert "consensus" not in [c[0] for c in store.coders()]
 
 
@@ -271,7 +272,7 @@ def test_reconcile_at_code_level(project, tmp_path):
         assert ("a:p0001", "trade") in set(zip(sheet["unit_id"], sheet["item"]))
         sheet["decision"] = [1 if item == "trade" else 0 for item in sheet["item"]]
         write_frame(tmp_path / "adj.csv", sheet)
-        audit.import_coder(store, tmp_path / "adj.csv", "consensus")
+        import_coder(store, tmp_path / "adj.csv", "consensus")
         _, _, codings = store.frames(coder="consensus")
     # a:p0001: energy agreed, trade decided; a:p0002: defence agreed, terrorism decided 0
     assert list(zip(codings["unit_id"], codings["code"])) == [

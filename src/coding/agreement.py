@@ -54,7 +54,7 @@ import pandas as pd
 from coding.errors import CodingError
 
 __all__ = [
-    "LEVELS",
+    "MEASUREMENT_LEVELS",
     "TABLE_COLUMNS",
     "agreement_table",
     "bootstrap_alpha",
@@ -73,7 +73,7 @@ __all__ = [
 ]
 
 NAN = float("nan")
-LEVELS = ("nominal", "ordinal", "interval", "ratio")
+MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 #: Columns of :func:`agreement_table`, in order.
 TABLE_COLUMNS = [
@@ -457,8 +457,8 @@ def gwet_ac1(data, categories=None) -> float:
 
 def _alpha_matrix(data, level: str) -> tuple[np.ndarray, np.ndarray]:
     """Numeric coders x units matrix (NaN missing) and the value domain."""
-    if level not in LEVELS:
-        raise CodingError(f"unknown level of measurement {level!r}; use one of {', '.join(LEVELS)}")
+    if level not in MEASUREMENT_LEVELS:
+        raise CodingError(f"unknown level of measurement {level!r}; use one of {', '.join(MEASUREMENT_LEVELS)}")
     rows = _rows(data)
     values = _categories(rows)
     if level == "nominal":
@@ -656,14 +656,15 @@ def prevalence_paradox(kappa, ac1, threshold: float = 0.2) -> bool:
     return bool(abs(float(ac1) - float(kappa)) > threshold)
 
 
-def precision_recall_f1(pred, gold) -> tuple[float, float, float]:
-    """Precision, recall and F1 of binary predictions against a gold standard.
+def precision_recall_f1(truth, pred) -> tuple[float, float, float]:
+    """Precision, recall and F1 of binary predictions against the truth
+    (truth first, as in scikit-learn).
 
     Parameters
     ----------
-    pred, gold : sequences of 0/1 of equal length
-        E.g. automatic coding (pred) against a human coder (gold); pairs with
-        a missing value are dropped.
+    truth, pred : sequences of 0/1 of equal length
+        E.g. a human coder (truth) and the automatic coding (pred); pairs
+        with a missing value are dropped.
 
     Returns
     -------
@@ -680,7 +681,7 @@ def precision_recall_f1(pred, gold) -> tuple[float, float, float]:
     CodingError
         Different lengths or values other than 0/1.
     """
-    cells = confusion_2x2(pred, gold)
+    cells = confusion_2x2(pred, truth)  # n10: predicted, not true
     tp, fp, fn = cells["n11"], cells["n10"], cells["n01"]
     precision = tp / (tp + fp) if tp + fp else NAN
     recall = tp / (tp + fn) if tp + fn else NAN

@@ -98,8 +98,39 @@ def _cmd_codebook_check(args) -> int:
 # -- coders, agreement, validation, adjudication ---------------------------------
 
 
+def _num(value, width: int = 6) -> str:
+    return f"{'-':>{width}}" if value is None or value != value else f"{value:>{width}.3f}"
+
+
+def format_agreement(table) -> str:
+    """The agreement table as fixed-width text for the terminal."""
+    two = table["cohen_kappa"].notna().any() or table["n11"].notna().any()
+    kappa_col, kappa_name = ("cohen_kappa", "kappa") if two else ("fleiss_kappa", "fleiss")
+    width = max([len("item")] + [len(str(i)) for i in table["item"]])
+    lines = [(f"{'item':<{width}} {'n':>4} {'agree':>6} {kappa_name:>6} {'alpha':>6} {'95% interval':>15} "
+              f"{'AC1':>6}  reading     paradox")]
+    for r in table.itertuples():
+        interval = "-" if r.alpha_low is None or r.alpha_low != r.alpha_low else f"[{r.alpha_low:.3f}, {r.alpha_high:.3f}]"
+        lines.append(f"{r.item:<{width}} {r.n_units:>4} {_num(r.percent_agreement)} "
+                     f"{_num(getattr(r, kappa_col))} {_num(r.krippendorff_alpha)} {interval:>15} "
+                     f"{_num(r.gwet_ac1)}  {r.reading:<11} {'yes' if r.paradox else ''}")
+    return "\n".join(lines)
+
+
+def format_validation(table) -> str:
+    """The validation table as fixed-width text for the terminal."""
+    width = max([len("item")] + [len(str(i)) for i in table["item"]])
+    lines = [(f"{'level':<8} {'item':<{width}} {'n':>4} {'TP':>4} {'FP':>4} {'FN':>4} "
+              f"{'precision':>9} {'recall':>6} {'F1':>6}")]
+    for r in table.itertuples():
+        lines.append(f"{r.level:<8} {r.item:<{width}} {r.n_units:>4} {r.tp:>4} {r.fp:>4} {r.fn:>4} "
+                     f"{_num(r.precision, 9)} {_num(r.recall)} {_num(r.f1)}")
+    return "\n".join(lines)
+
+
+
 def _cmd_coders_import(args) -> int:
-    from coding.audit import import_coder
+    from coding.coder_files import import_coder
 
     with open_store(args.store) as store:
         units, codings = import_coder(store, args.file, args.coder)
@@ -126,7 +157,7 @@ def _coder_list(text: str) -> list[str]:
 
 
 def _cmd_agree(args) -> int:
-    from coding.audit import format_agreement, write_agreement
+    from coding.audit import write_agreement
 
     coders = _coder_list(args.coders)
     with open_store(args.store or Path(args.out) / "project.sqlite") as store:
@@ -141,12 +172,12 @@ def _cmd_agree(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from coding.audit import format_validation, write_validation
+    from coding.validation import write_validation
 
     with open_store(args.store or Path(args.out) / "project.sqlite") as store:
-        table, paths = write_validation(store, args.coder, args.out, reference=args.reference)
-    print(f"{args.reference} against {args.coder} (precision: share of {args.reference}'s codings "
-          f"the person shares; recall: share of the person's codings {args.reference} finds)")
+        table, paths = write_validation(store, args.coder, args.out, predicted=args.predicted)
+    print(f"{args.predicted} against {args.coder} (precision: share of {args.predicted}'s codings "
+          f"the person shares; recall: share of the person's codings {args.predicted} finds)")
     print(format_validation(table))
     for path in paths.values():
         print(f"wrote {path}")
@@ -193,7 +224,8 @@ def _add_audit_commands(sub) -> None:
 
     va = sub.add_parser("validate", help="precision, recall and F1 of the automatic coding against a person")
     va.add_argument("--coder", required=True, help="the person's coder name (the gold standard)")
-    va.add_argument("--reference", default="auto", help="the coder being checked (default: auto)")
+    va.add_argument("--predicted", "--reference", dest="predicted", default="auto",
+                    help="the coder being checked (default: auto)")
     va.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     va.add_argument("--store", default=None, help="project store (default: <out>/project.sqlite)")
     va.set_defaults(func=_cmd_validate)

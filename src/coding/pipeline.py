@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from coding.codebook import Codebook, load_codebook
-from coding.coders import file_hash, read_coder_file
+from coding.coder_files import file_hash, read_coder_file
 from coding.corpus import READERS, document_from_file, iter_documents, load_manifest
 from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError

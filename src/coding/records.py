@@ -22,6 +22,8 @@ LEARNED = "learned"
 #: Coders whose codings are made by software; every other coder is a person
 #: (or a file from another program) and its codings are never thrown away.
 AUTOMATIC_CODERS = (AUTO, LEARNED)
+#: The two levels at which coders code and agreement is measured.
+CODING_LEVELS = ("variable", "code")
 
 _DATE = re.compile(r"^(\d{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 

@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from coding import __version__
-from coding.codebook import Codebook, parse_codebook
+from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import write_bytes, write_with
 from coding.records import Coding, content_hash

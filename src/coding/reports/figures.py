@@ -8,6 +8,7 @@ byte-identical files. With no codings a figure still appears, saying so.
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 from pathlib import Path
 
@@ -257,3 +258,53 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir) -> dict[str, P
         for name, build in builders.items():
             paths[f"figures/{name}"] = write_bytes(out / f"{name}.png", _png(build()))
     return paths
+
+
+READING_COLOURS = {"reliable": "#2b8a3e", "tentative": "#e8a317", "unreliable": "#c92a2a",
+                   "undefined": "#adb5bd"}
+
+
+def alpha_figure(table: pd.DataFrame, path, title: str | None = None) -> Path:
+    """Bar chart of Krippendorff's alpha per item, written as a PNG.
+
+    One horizontal bar per row of an agreement table (``ALL`` last), its
+    bootstrap interval as a whisker, coloured by reading, with lines at
+    0.667 and 0.800.  Undefined alphas are labelled, not drawn.  The PNG
+    carries no software or date stamp, so the same table gives the same
+    bytes.
+    """
+    rows = table.reset_index(drop=True)
+    n = len(rows)
+    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.42 * max(n, 1)))
+    ys = list(range(n))[::-1]
+    for y, r in zip(ys, rows.itertuples()):
+        alpha = r.krippendorff_alpha
+        colour = READING_COLOURS.get(r.reading, READING_COLOURS["undefined"])
+        if pd.isna(alpha):
+            ax.text(0.01, y, "undefined (no variation or no shared unit)", va="center", fontsize=8,
+                    color="#555555")
+            continue
+        ax.barh(y, alpha, color=colour, height=0.6, hatch="//" if r.item == "ALL" else None,
+                edgecolor="white" if r.item != "ALL" else "#333333")
+        if not (pd.isna(r.alpha_low) or pd.isna(r.alpha_high)):
+            ax.errorbar(alpha, y, xerr=[[max(alpha - r.alpha_low, 0)], [max(r.alpha_high - alpha, 0)]],
+                        fmt="none", ecolor="#222222", capsize=3, lw=1)
+        end = alpha if pd.isna(r.alpha_high) else max(alpha, r.alpha_high)
+        ax.text(max(end, 0) + 0.015, y, f"{alpha:.3f} {r.reading}", va="center", fontsize=7, color="#222222")
+    for x, label, side in ((0.667, ".667 ", "right"), (0.800, " .800", "left")):
+        ax.axvline(x, color="#444444", ls="--", lw=1)
+        ax.text(x, n - 0.45, label, ha=side, va="bottom", fontsize=7, color="#444444")
+    low = min([0.0] + [float(v) for v in rows["alpha_low"].dropna()] + [float(v) for v in rows["krippendorff_alpha"].dropna()])
+    ax.set_xlim(min(low - 0.05, 0), 1.2)
+    ax.set_xticks([k / 5 for k in range(math.floor(min(low - 0.05, 0) * 5) + 1 if low < 0 else 0, 6)])
+    ax.set_ylim(-0.7, n - 0.1)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([f"{r.item} (n={r.n_units})" for r in rows.itertuples()], fontsize=8)
+    ax.set_xlabel("Krippendorff's alpha (nominal), 95% bootstrap interval")
+    level = str(rows["level"].iloc[0]) if n else ""
+    ax.set_title(title or f"Agreement per {level}", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
+    plt.close(fig)
+    return write_bytes(path, buf.getvalue())

@@ -66,7 +66,7 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     agreement = agreement_summary(store)
     extra = {}
     if agreement is not None:
-        from coding.audit import alpha_figure
+        from coding.reports.figures import alpha_figure
 
         pairs = agreement[agreement["item"] != "ALL"]
         if not pairs.empty:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from coding.codebook import Codebook
 from coding.errors import CodingError
-from coding.records import Coding
+from coding.records import AUTOMATIC_CODERS, CODING_LEVELS, Coding
 
 _TRUE = {"1", "1.0", "true", "yes", "x"}
 _FALSE = {"0", "0.0", "false", "no", ""}
@@ -155,7 +155,6 @@ def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str, *,
 
 #: Columns of an adjudication sheet other than the two coders' value columns.
 ADJUDICATION_FIELDS = ("unit_id", "document_id", "text", "level", "item", "decision")
-_LEVELS = ("variable", "code")
 
 
 def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], header: list[str], codebook: Codebook,
@@ -185,8 +184,8 @@ def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], head
             continue
         if "level" in col:
             level = row[col["level"]].strip()
-            if level not in _LEVELS:
-                raise CodingError(f"level '{level}' is not one of: {', '.join(_LEVELS)}", path, lineno, uid)
+            if level not in CODING_LEVELS:
+                raise CodingError(f"level '{level}' is not one of: {', '.join(CODING_LEVELS)}", path, lineno, uid)
         else:
             level = "variable" if item in variables else "code"
         if item not in (variables if level == "variable" else code_var):
@@ -263,3 +262,25 @@ def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], head
 def file_hash(path) -> str:
     """SHA-256 of a file's bytes (to skip re-importing an unchanged file)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def import_coder(store, path, coder: str) -> tuple[int, int]:
+    """Import a coder's CSV (long, wide or adjudication sheet) as ``coder``.
+
+    The file is validated in full before the store is touched; then the
+    coder's previous codings and coverage are replaced in one transaction.
+    Returns (units seen, codings).
+    """
+    coder = coder.strip()
+    if not coder:
+        raise CodingError("the coder name is empty")
+    if coder in AUTOMATIC_CODERS:
+        raise CodingError(f"'{coder}' is an automatic coder; choose another name", item=coder)
+    codebook = store.codebook()
+    seen, codings = read_coder_file(path, codebook, store.unit_ids(), coder,
+                                    coder_items=store.coder_items)
+    if not seen:
+        raise CodingError("the file lists no unit", path)
+    digest = f"{file_hash(path)}:{codebook.version}:{store.segmentation()}"
+    store.replace_coder(coder, seen, codings, codebook.version, "human", str(path), digest)
+    return len(seen), len(codings)

@@ -42,7 +42,7 @@ DEFENCE = line_of(TINY_CODEBOOK, "- id: defence")
     (("    variable: strategic\n    definition: military", "    variable: politics\n    definition: military"),
      "defence: unknown variable 'politics'", DEFENCE),
     (("    label: Trade\n", "    label: Trade\n    colour: red\n"), "trade: unknown key 'colour'", TRADE),
-    (("  - id: trade\n", "  - label: nameless\n"), "code without an 'id'", TRADE),
+    (("  - id: trade\n", "  - id:\n"), "code without an 'id'", TRADE),
 ])
 def test_bad_codebooks_name_the_line_and_code(change, message, line):
     old, new = change

@@ -105,7 +105,35 @@ class _LineLoader(_SafeLoader):
     """Safe loader that remembers the line of every mapping, for messages."""
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A mapping that gives the same key twice (YAML would keep the last)."""
+
+    def __init__(self, key, first: int, line: int, item: str | None):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.first, self.line, self.item = key, first, line, item
+
+
+def _check_duplicate_keys(loader, node) -> None:
+    """Raise _DuplicateKey if a key of ``node`` is given twice.
+
+    Only the keys written in the mapping itself are compared: keys brought
+    in by a merge (``<<: *anchor``) may be overridden, as YAML intends.
+    """
+    keys = [(k, v) for k, v in node.value
+            if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge"]
+    # the mapping's id, if it has one, names the item in the message
+    item = next((v.value for k, v in keys if k.value == "id" and isinstance(v, yaml.ScalarNode)), None)
+    seen: dict = {}
+    for key_node, _value in keys:
+        key = loader.construct_object(key_node)  # scalars: always hashable
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise _DuplicateKey(key, seen[key], line, item)
+        seen[key] = line
+
+
 def _construct_mapping(loader, node, deep=False):
+    _check_duplicate_keys(loader, node)
     mapping = _SafeLoader.construct_mapping(loader, node, deep=deep)
     mapping[_LINE] = node.start_mark.line + 1
     return mapping
@@ -160,16 +188,27 @@ def check_pattern(pattern, path, line, item) -> None:
             raise CodingError(f"pattern {pattern!r} does not compile: {exc}", path, line, item) from None
         if compiled.search("") is not None:
             raise CodingError(f"pattern {pattern!r} matches the empty string", path, line, item)
-    elif pattern.startswith(CASE_PREFIX) and not pattern[len(CASE_PREFIX):].strip():
-        raise CodingError("empty case-sensitive pattern", path, line, item)
+    else:
+        term = pattern.removeprefix(CASE_PREFIX)
+        if not term.strip():
+            raise CodingError("empty case-sensitive pattern", path, line, item)
+        # Folding turns dashes into spaces, and a hit needs no letter or digit
+        # beside it: such a term matches nothing ("--") or stray punctuation
+        # anywhere ("..." between two spaces).
+        if not any(c.isalnum() for c in term):
+            raise CodingError(f"pattern {pattern!r} has no letter or digit: a term must contain a word "
+                              "(write punctuation as a 're:' pattern)", path, line, item)
 
 
 def _new_id(mapping: dict, kind: str, seen: dict, path) -> str:
     """The valid, not yet used id of a variable or code; records it in ``seen``."""
     line = mapping.get(_LINE)
     value = mapping.get("id")
-    if not isinstance(value, str) or not value:
+    if value is None or value == "":
         raise CodingError(f"{kind} without an 'id'", path, line)
+    if not isinstance(value, str):
+        # `id: 5` is a number to YAML, not a missing id
+        raise CodingError(f"'id' must be text (a lower-case name), not {value!r}", path, line)
     if not ID_RE.match(value):
         raise CodingError("ids must be lower-case letters, digits and '_'", path, line, value)
     if value in seen:
@@ -178,15 +217,107 @@ def _new_id(mapping: dict, kind: str, seen: dict, path) -> str:
     return value
 
 
-def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
-    """Validate codebook YAML text and return a :class:`Codebook`."""
+def _new_label(label: str, kind: str, item: str, labels: dict, path, line) -> str:
+    """``label``, refused if another variable (or code) has it.
+
+    Labels are compared without case and outer spaces, because QDA programs
+    that import the codebook need unique code names and silently drop the
+    codings of a duplicate.
+    """
+    key = label.strip().casefold()
+    if key in labels:
+        other, other_line = labels[key]
+        raise CodingError(f"duplicate label {label!r} ({kind} '{other}' at line {other_line} has it)",
+                          path, line, item)
+    labels[key] = (item, line)
+    return label
+
+
+def _parse_variables(raw: dict, seen: dict, path) -> list[Variable]:
+    """The validated variables of the codebook mapping ``raw``."""
+    raw_vars = raw.get("variables")
+    if not isinstance(raw_vars, list) or not raw_vars:
+        raise CodingError("'variables' must be a non-empty list", path, raw.get(_LINE))
+    labels: dict[str, tuple[str, int | None]] = {}
+    variables = []
+    for rv in raw_vars:
+        _check_keys(rv, VARIABLE_KEYS, path, "a variable")
+        line = rv.get(_LINE)
+        vid = _new_id(rv, "variable", seen, path)
+        label = _text(rv.get("label"), path, line, vid, "label") or vid
+        variables.append(Variable(
+            id=vid,
+            label=_new_label(label, "variable", vid, labels, path, line),
+            definition=_text(rv.get("definition"), path, line, vid, "definition"),
+            include=_text(rv.get("include"), path, line, vid, "include"),
+            exclude=_text(rv.get("exclude"), path, line, vid, "exclude"),
+        ))
+    return variables
+
+
+def _code_variable(rc: dict, var_ids: set[str], path, line, cid: str) -> str:
+    """The id of the variable that code ``cid`` belongs to."""
+    var = rc.get("variable")
+    if var is None or var == "":
+        raise CodingError("code has no 'variable'", path, line, cid)
+    if not isinstance(var, str):
+        raise CodingError("'variable' must be text (one variable id)", path, line, cid)
+    if var not in var_ids:
+        raise CodingError(f"unknown variable '{var}'", path, line, cid)
+    return var
+
+
+def _parse_code(rc, var_ids: set[str], seen: dict, labels: dict, path) -> Code:
+    """One validated code of the codebook's ``codes`` list."""
+    given_id = rc.get("id") if isinstance(rc, dict) else None
+    _check_keys(rc, CODE_KEYS, path, "a code", given_id if isinstance(given_id, str) else None)
+    line = rc.get(_LINE)
+    cid = _new_id(rc, "code", seen, path)
+    var = _code_variable(rc, var_ids, path, line, cid)
+    patterns = _text_list(rc.get("patterns"), path, line, cid, "patterns")
+    if not patterns:
+        raise CodingError("empty pattern list", path, line, cid)
+    excl = _text_list(rc.get("exclude_patterns"), path, line, cid, "exclude_patterns")
+    context = _text_list(rc.get("context_patterns"), path, line, cid, "context_patterns")
+    for p in patterns + excl + context:
+        check_pattern(p, path, line, cid)
+    both = sorted(set(patterns) & set(context))
+    if both:
+        raise CodingError(f"pattern {both[0]!r} is in both 'patterns' and 'context_patterns'", path, line, cid)
+    label = _text(rc.get("label"), path, line, cid, "label") or cid
+    return Code(
+        id=cid,
+        label=_new_label(label, "code", cid, labels, path, line),
+        variable=var,
+        definition=_text(rc.get("definition"), path, line, cid, "definition"),
+        include=_text(rc.get("include"), path, line, cid, "include"),
+        exclude=_text(rc.get("exclude"), path, line, cid, "exclude"),
+        examples=_text_list(rc.get("examples"), path, line, cid, "examples"),
+        counterexamples=_text_list(rc.get("counterexamples"), path, line, cid, "counterexamples"),
+        patterns=patterns,
+        exclude_patterns=excl,
+        context_patterns=context,
+        line=line,
+    )
+
+
+def _load_yaml(content: str, path):
+    """The YAML document in ``content``; duplicate keys and syntax errors are CodingErrors."""
     try:
-        raw = yaml.load(content, Loader=_LineLoader)
+        return yaml.load(content, Loader=_LineLoader)
+    except _DuplicateKey as exc:
+        raise CodingError(f"duplicate key {exc.key!r} (lines {exc.first} and {exc.line})",
+                          path, exc.line, exc.item) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise CodingError(f"invalid YAML: {problem}", path, line) from None
+
+
+def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
+    """Validate codebook YAML text and return a :class:`Codebook`."""
+    raw = _load_yaml(content, path)
     if raw is None:
         raise CodingError("the codebook is empty", path)
     _check_keys(raw, TOP_KEYS, path, "the codebook")
@@ -197,61 +328,14 @@ def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
     for m in masks:
         check_pattern(REGEX_PREFIX + m, path, settings.get(_LINE), "settings.mask_patterns")
 
-    raw_vars = raw.get("variables")
-    if not isinstance(raw_vars, list) or not raw_vars:
-        raise CodingError("'variables' must be a non-empty list", path, raw.get(_LINE))
-    seen: dict[str, int | None] = {}
-    variables = []
-    for rv in raw_vars:
-        _check_keys(rv, VARIABLE_KEYS, path, "a variable")
-        line = rv.get(_LINE)
-        vid = _new_id(rv, "variable", seen, path)
-        variables.append(Variable(
-            id=vid,
-            label=_text(rv.get("label"), path, line, vid, "label") or vid,
-            definition=_text(rv.get("definition"), path, line, vid, "definition"),
-            include=_text(rv.get("include"), path, line, vid, "include"),
-            exclude=_text(rv.get("exclude"), path, line, vid, "exclude"),
-        ))
+    seen: dict[str, int | None] = {}  # ids of variables and codes share one name space
+    variables = _parse_variables(raw, seen, path)
     var_ids = {v.id for v in variables}
-
     raw_codes = raw.get("codes")
     if not isinstance(raw_codes, list) or not raw_codes:
         raise CodingError("'codes' must be a non-empty list", path, raw.get(_LINE))
-    codes = []
-    for rc in raw_codes:
-        _check_keys(rc, CODE_KEYS, path, "a code", rc.get("id") if isinstance(rc, dict) else None)
-        line = rc.get(_LINE)
-        cid = _new_id(rc, "code", seen, path)
-        var = rc.get("variable")
-        if not var:
-            raise CodingError("code has no 'variable'", path, line, cid)
-        if var not in var_ids:
-            raise CodingError(f"unknown variable '{var}'", path, line, cid)
-        patterns = _text_list(rc.get("patterns"), path, line, cid, "patterns")
-        if not patterns:
-            raise CodingError("empty pattern list", path, line, cid)
-        excl = _text_list(rc.get("exclude_patterns"), path, line, cid, "exclude_patterns")
-        context = _text_list(rc.get("context_patterns"), path, line, cid, "context_patterns")
-        for p in patterns + excl + context:
-            check_pattern(p, path, line, cid)
-        both = sorted(set(patterns) & set(context))
-        if both:
-            raise CodingError(f"pattern {both[0]!r} is in both 'patterns' and 'context_patterns'", path, line, cid)
-        codes.append(Code(
-            id=cid,
-            label=_text(rc.get("label"), path, line, cid, "label") or cid,
-            variable=var,
-            definition=_text(rc.get("definition"), path, line, cid, "definition"),
-            include=_text(rc.get("include"), path, line, cid, "include"),
-            exclude=_text(rc.get("exclude"), path, line, cid, "exclude"),
-            examples=_text_list(rc.get("examples"), path, line, cid, "examples"),
-            counterexamples=_text_list(rc.get("counterexamples"), path, line, cid, "counterexamples"),
-            patterns=patterns,
-            exclude_patterns=excl,
-            context_patterns=context,
-            line=line,
-        ))
+    labels: dict[str, tuple[str, int | None]] = {}
+    codes = [_parse_code(rc, var_ids, seen, labels, path) for rc in raw_codes]
 
     version = hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
     return Codebook(

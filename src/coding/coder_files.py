@@ -30,6 +30,7 @@ from pathlib import Path
 
 from coding.codebook import Codebook
 from coding.errors import CodingError
+from coding.files import raise_csv_field_limit
 from coding.records import AUTOMATIC_CODERS, CODING_LEVELS, Coding
 
 _TRUE = {"1", "1.0", "true", "yes", "x"}
@@ -44,6 +45,7 @@ def _first(items, n=5) -> str:
 
 def _rows_with_lines(text: str) -> tuple[list[list[str]], list[int]]:
     """CSV rows and the line each starts on (quoted fields may span lines)."""
+    raise_csv_field_limit()
     reader = csv.reader(io.StringIO(text, newline=""))
     rows, lines, last = [], [], 0
     for row in reader:

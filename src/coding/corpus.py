@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from coding.errors import CodingError
+from coding.files import raise_csv_field_limit
 from coding.readers import read_docx, read_pdf
 from coding.records import Document, content_hash
 
@@ -92,12 +93,15 @@ def find_manifest(corpus_dir) -> Path:
     raise CodingError("no manifest.csv in the corpus folder", corpus_dir)
 
 
-def load_manifest(corpus_dir) -> list[Document]:
+def load_manifest(corpus_dir, allow_outside: bool = False) -> list[Document]:
     """Read and validate the manifest; documents come without their text.
 
-    Errors name the manifest, the line and the document id.
+    Errors name the manifest, the line and the document id. Paths that
+    leave the corpus folder (``../``, absolute) are refused unless
+    ``allow_outside``; a manifest without documents is an error.
     """
     manifest = find_manifest(corpus_dir)
+    raise_csv_field_limit()
     try:
         raw = manifest.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -133,9 +137,22 @@ def load_manifest(corpus_dir) -> list[Document]:
             source=row["source"], path=row["path"], speaker=row.get("speaker", ""),
             encoding=row.get("encoding", ""),
         ))
-        if not (manifest.parent / row["path"]).is_file():
-            raise CodingError(f"file '{row['path']}' not found", manifest, i, doc_id)
+        _check_path(manifest, row["path"], allow_outside, i, doc_id)
+    if not docs:
+        raise CodingError("the manifest lists no documents", manifest)
     return docs
+
+
+def _check_path(manifest: Path, path: str, allow_outside: bool, line: int, doc_id: str) -> None:
+    """A document file must exist and, unless allowed, lie inside the corpus folder."""
+    target = manifest.parent / path
+    if not allow_outside:
+        root = manifest.parent.resolve()
+        if Path(path).is_absolute() or not target.resolve().is_relative_to(root):
+            raise CodingError(f"path '{path}' leaves the corpus folder (reading outside it must be allowed explicitly)",
+                              manifest, line, doc_id)
+    if not target.is_file():
+        raise CodingError(f"file '{path}' not found", manifest, line, doc_id)
 
 
 def read_document(document: Document, corpus_dir) -> Document:

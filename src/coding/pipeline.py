@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from coding.coder_files import file_hash, read_coder_file
 from coding.corpus import READERS, document_from_file, iter_documents, load_manifest
 from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
-from coding.files import write_csv, write_with
-from coding.records import AUTO
+from coding.files import raise_csv_field_limit, remove_stale_temporaries, write_csv, write_with
+from coding.records import AUTO, Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment
 from coding.store import Store
 
@@ -42,22 +43,27 @@ class RunSummary:
     units_per_variable: dict[str, int] = field(default_factory=dict)
     coders_imported: list[str] = field(default_factory=list)
     coders_skipped: list[str] = field(default_factory=list)
+    orphans: list[tuple[str, int, int]] = field(default_factory=list)
     errors: list[CodingError] = field(default_factory=list)
     codebook_version: str = ""
+    coder: str = AUTO
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
-def _listed_units(path: Path) -> set[str]:
+def _listed_units(path: Path) -> list[str]:
+    raise_csv_field_limit()
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        return {row.get("unit_id", "").strip() for row in csv.DictReader(fh)} - {""}
+        return sorted({(row.get("unit_id") or "").strip() for row in csv.DictReader(fh)} - {""})
 
 
 def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: RunSummary | None = None) -> list[str]:
     """Import every ``<coders_dir>/<name>.csv`` as coder ``name`` when changed.
 
-    A file none of whose units exist in the current segmentation (units
-    coded as paragraphs, in a run by sentences) is skipped and listed in
-    ``summary.coders_skipped``; a file with some unknown units is an error.
+    A file is imported again when its bytes, the codebook, the segmentation
+    or the text of any unit it names changed. A file none of whose units
+    exist in the current segmentation (units coded as paragraphs, in a run
+    by sentences) is skipped and listed in ``summary.coders_skipped``; a
+    file with some unknown units is an error.
     """
     coders_dir = Path(coders_dir)
     if not coders_dir.is_dir():
@@ -66,10 +72,12 @@ def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: Ru
     imported = []
     for path in sorted(coders_dir.glob("*.csv")):
         name = path.stem
-        digest = f"{file_hash(path)}:{codebook.version}:{store.segmentation()}"
+        listed = _listed_units(path)
+        digest = (f"{file_hash(path)}:{codebook.version}:{store.segmentation()}:"
+                  f"{store.units_fingerprint(listed)}")
         if store.coder_hash(name) == digest:
             continue
-        if store.segmentation() != "paragraph" and not (_listed_units(path) & unit_ids):
+        if store.segmentation() != "paragraph" and not (set(listed) & unit_ids):
             if summary is not None:
                 summary.coders_skipped.append(f"{name} (codes units of another segmentation)")
             continue
@@ -91,67 +99,87 @@ def export_tables(store: Store, out) -> dict[str, Path]:
 
 
 def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "paragraph",
-        progress: bool | None = None, report: bool = True) -> RunSummary:
+        progress: bool | None = None, report: bool = True, coder: Coder | None = None,
+        prune: bool = False, allow_outside: bool = False) -> RunSummary:
     """Read, segment, code and store the corpus, then write the outputs.
 
-    Unchanged documents already coded under this codebook version are not
-    recoded; a new codebook version recodes everything and keeps the old
-    codings under the old version. Human coder files in
-    ``<corpus>/coders/*.csv`` are imported under their file names.
-    Unreadable documents are listed in ``summary.errors``; the rest of the
-    corpus is still processed. With ``report`` (the default) the tables,
-    figures, ``report.html`` and ``manifest.json`` are written as well.
+    ``coder`` is any :class:`coding.records.Coder` (default: the dictionary
+    coder of ``codebook``). Unchanged documents already coded by this coder
+    at its version are not recoded; a new codebook version recodes
+    everything and keeps the old codings under the old version. Human coder
+    files in ``<corpus>/coders/*.csv`` are imported under their file names.
+    People's codings are never lost (see :meth:`Store.save_document`). A
+    run that would remove more than half of the stored documents, or one
+    carrying people's codings, stops unless ``prune``. Unreadable documents
+    are listed in ``summary.errors``; the rest of the corpus is still
+    processed. Manifest paths outside the corpus folder need
+    ``allow_outside``. With ``report`` (the default) the tables, figures,
+    ``report.html`` and ``manifest.json`` are written as well.
     """
     if unit not in UNIT_TYPES:
         raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
     cb = load_codebook(codebook)
-    corpus = Path(corpus)
-    out = Path(out)
-    summary = RunSummary(codebook_version=cb.version)
-    coder = DictionaryCoder(cb)
-    manifest = load_manifest(corpus)  # validate before touching the store
-    with Store(out / "project.sqlite") as store:
+    corpus, out = Path(corpus), Path(out)
+    coder = coder or DictionaryCoder(cb)
+    summary = RunSummary(codebook_version=cb.version, coder=coder.name)
+    manifest = load_manifest(corpus, allow_outside)  # validate before touching the store
+    with Store(out / "project.sqlite") as store, store.lock():
+        remove_stale_temporaries(out)
+        store.check_removal([d.id for d in manifest], prune)
         store.save_codebook(cb)
         store.set_current_codebook(cb.version)
         store.set_segmentation(unit)
-        ids = []
-        docs = iter_documents(corpus, errors=summary.errors, manifest=manifest)
-        disable = (not sys.stderr.isatty()) if progress is None else not progress
-        bar = tqdm(docs, total=len(manifest), desc="coding", unit="doc", disable=disable, file=sys.stderr)
-        for position, doc in enumerate(bar):
-            ids.append(doc.id)
-            summary.documents += 1
-            if store.is_coded(doc, unit, AUTO, cb.version):
-                store.update_document_metadata(doc, position)
-                summary.skipped_documents += 1
-                continue
-            units = segment(doc, unit)
-            codings = coder.code(units)
-            store.save_document(doc, position, unit, units, codings, AUTO, cb.version)
-            summary.coded_documents += 1
+        ids = _code_corpus(store, corpus, manifest, unit, coder, cb, summary, progress)
         failed = {Path(e.path).resolve() for e in summary.errors if e.path}
         keep = ids + [d.id for d in manifest if (corpus / d.path).resolve() in failed]
-        summary.removed_documents = store.remove_documents_except(keep)
+        summary.removed_documents = store.remove_documents_except(keep, prune)
         import_coder_files(store, cb, corpus / "coders", summary)
+        summary.orphans = store.orphans()
         summary.outputs = export_tables(store, out)
         if report:
             from coding.reports.project import build_report, write_manifest
 
-            summary.outputs.update({"report": build_report(store, out, coder=AUTO)["report.html"]})
+            summary.outputs.update({"report": build_report(store, out, coder=coder.name)["report.html"]})
             summary.outputs["manifest"] = write_manifest(out, corpus, codebook, unit, store)
-        _, units_df, codings_df = store.frames(coder=AUTO)
-        summary.units = len(units_df)
-        summary.codings_per_variable = {v: int((codings_df["variable"] == v).sum()) for v in cb.variable_ids}
-        summary.units_per_variable = {
-            v: int(codings_df.loc[codings_df["variable"] == v, "unit_id"].nunique()) for v in cb.variable_ids
-        }
+        _count_codings(store, coder.name, cb, summary)
     return summary
+
+
+def _code_corpus(store: Store, corpus: Path, manifest, unit: str, coder: Coder, cb: Codebook,
+                 summary: RunSummary, progress: bool | None) -> list[str]:
+    """Code every readable document not yet coded by this coder version;
+    returns the ids of the documents read."""
+    ids = []
+    docs = iter_documents(corpus, errors=summary.errors, manifest=manifest)
+    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    bar = tqdm(docs, total=len(manifest), desc="coding", unit="doc", disable=disable, file=sys.stderr)
+    for position, doc in enumerate(bar):
+        ids.append(doc.id)
+        summary.documents += 1
+        if store.is_coded(doc, unit, coder.name, cb.version, coder.version):
+            store.update_document_metadata(doc, position)
+            summary.skipped_documents += 1
+            continue
+        units = segment(doc, unit)
+        store.save_document(doc, position, unit, units, coder.code(units), coder.name, cb.version, coder.version)
+        summary.coded_documents += 1
+    return ids
+
+
+def _count_codings(store: Store, coder: str, cb: Codebook, summary: RunSummary) -> None:
+    _, units_df, codings_df = store.frames(coder=coder)
+    summary.units = len(units_df)
+    summary.codings_per_variable = {v: int((codings_df["variable"] == v).sum()) for v in cb.variable_ids}
+    summary.units_per_variable = {
+        v: int(codings_df.loc[codings_df["variable"] == v, "unit_id"].nunique()) for v in cb.variable_ids
+    }
 
 
 # -- coding loose texts ------------------------------------------------------
 
 def _units_from_table(path: Path) -> list[Unit]:
     """Pre-segmented units from a .csv or .jsonl with ``id`` and ``text``."""
+    raise_csv_field_limit()
     try:
         raw = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -218,7 +246,29 @@ def _work_items(paths, batch_size: int):
             yield ("file", p, None)
 
 
-def _code_item(coder: DictionaryCoder, item, unit: str) -> tuple[str, int, int, str | None]:
+def coding_rows(coder: Coder, units: list[Unit]) -> list[list[str]]:
+    """Rows ``unit_id, variable, code, evidence`` of any coder: evidence
+    offsets relative to the unit text, one row per coding, and one row with
+    empty variable and code for a unit with no coding. Coders that write
+    rows directly (``code_rows``) skip building records."""
+    fast = getattr(coder, "code_rows", None)
+    if fast is not None:
+        return fast(units)
+    by_unit: dict[str, list] = {}
+    for c in coder.code(units):
+        by_unit.setdefault(c.unit_id, []).append(c)
+    rows = []
+    for u in units:
+        mine = by_unit.get(u.id)
+        if not mine:
+            rows.append([u.id, "", "", ""])
+        for c in mine or ():
+            ev = [(e.term, e.pattern, e.start - u.start, e.end - u.start, e.weight) for e in c.evidence]
+            rows.append([u.id, c.variable, c.code, evidence_json(ev)])
+    return rows
+
+
+def _code_item(coder: Coder, item, unit: str) -> tuple[str, int, int, str | None]:
     """Code one work item; return its CSV rows as text, units, codings, and
     the error message of a file that could not be read (else None)."""
     kind, payload, root = item
@@ -229,18 +279,19 @@ def _code_item(coder: DictionaryCoder, item, unit: str) -> tuple[str, int, int, 
             return "", 0, 0, str(exc)
     else:
         units = payload
-    rows = coder.code_rows(units)
+    rows = coding_rows(coder, units)
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue(), len(units), sum(1 for r in rows if r[2]), None
 
 
-_WORKER: tuple[DictionaryCoder, str] | None = None
+_WORKER: tuple[Coder, str] | None = None
 
 
-def _init_worker(codebook_path: str, unit: str) -> None:
+def _init_worker(coder: Coder, unit: str) -> None:
+    # the coder is built once in the parent and handed to each worker once
     global _WORKER
-    _WORKER = (DictionaryCoder(load_codebook(codebook_path)), unit)
+    _WORKER = (coder, unit)
 
 
 def _code_in_worker(item) -> tuple[str, int, int, str | None]:
@@ -250,7 +301,7 @@ def _code_in_worker(item) -> tuple[str, int, int, str | None]:
 
 def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jobs: int = 1,
                batch_size: int = 2000, progress: bool | None = None,
-               errors: list[str] | None = None) -> dict[str, int]:
+               errors: list[str] | None = None, coder: Coder | None = None) -> dict[str, int]:
     """Code texts outside the corpus and write ``unit_id, variable, code, evidence``.
 
     Work is streamed: each file (or batch of ``batch_size`` pre-segmented
@@ -258,13 +309,16 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     before the next, so memory does not grow with the input. Evidence
     offsets are relative to the unit's text. ``jobs > 1`` hands files and
     batches to worker processes, which send back only CSV text; the output
-    is the same, in input order. Returns counts of units and codings.
+    is the same, in input order; ``jobs`` is capped at the number of CPUs.
+    ``coder`` is any :class:`coding.records.Coder` (default: the dictionary
+    coder of ``codebook``). Returns counts of units and codings.
 
     A file that cannot be read raises CodingError and nothing is written;
     with an ``errors`` list its message is appended there instead and the
     other files are still coded.
     """
-    cb = load_codebook(codebook)
+    coder = coder or DictionaryCoder(load_codebook(codebook))
+    jobs = max(1, min(int(jobs), os.cpu_count() or 1))
     if unit not in UNIT_TYPES:
         raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
     paths = [Path(p) for p in paths]
@@ -283,12 +337,11 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
         if jobs > 1:
             # workers read, segment and code whole files; only CSV text comes back
             ctx = get_context("fork" if sys.platform != "win32" else "spawn")
-            with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(codebook), unit)) as pool:
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(coder, unit)) as pool:
                 for text, n_units, n_codings, error in pool.imap(_code_in_worker, items, chunksize=1):
                     fh.write(text)
                     _count(counts, bar, n_units, n_codings, error, errors)
         else:
-            coder = DictionaryCoder(cb)
             for item in items:
                 text, n_units, n_codings, error = _code_item(coder, item, unit)
                 fh.write(text)

@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coding.errors import CodingError
-from coding.records import Coding, Document, Unit
+from coding.records import AUTOMATIC_CODERS, Coding, Document, Unit
 from coding.records import evidence_json as _evidence_json
 
 if TYPE_CHECKING:
     from coding.codebook import Codebook
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Written into the SQLite header of every store this program creates, so
+#: that it never writes into a database another program made.
+APPLICATION_ID = 0x436F6465  # "Code"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,13 +71,27 @@ CREATE TABLE IF NOT EXISTS coverage (
 CREATE TABLE IF NOT EXISTS coded (
     document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     segmentation TEXT NOT NULL, coder TEXT NOT NULL, codebook_version TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
+    content_hash TEXT NOT NULL, coder_version TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (document_id, segmentation, coder, codebook_version)
 );
 CREATE TABLE IF NOT EXISTS coders (
     name TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL
 );
+-- People's codings (and units they saw: empty variable) whose unit no longer exists, with the
+-- unit's old text: kept aside, never deleted, and put back when a unit with that text returns.
+CREATE TABLE IF NOT EXISTS orphans (
+    coder TEXT NOT NULL, unit_id TEXT NOT NULL, document_id TEXT NOT NULL, segmentation TEXT NOT NULL,
+    text TEXT NOT NULL, variable TEXT NOT NULL, code TEXT NOT NULL, codebook_version TEXT NOT NULL,
+    evidence TEXT NOT NULL, created_at TEXT NOT NULL, orphaned_at TEXT NOT NULL, reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orphans_by_document ON orphans(document_id, segmentation);
 """
+
+#: Changes from one schema version to the next, applied in order to older stores.
+MIGRATIONS = {
+    1: "ALTER TABLE coded ADD COLUMN coder_version TEXT NOT NULL DEFAULT '';",
+}
+
 
 
 def _now() -> str:
@@ -91,20 +108,62 @@ class Store:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        exists = self.path.is_file() and self.path.stat().st_size > 0
+        if not exists:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = None
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None)
+            if exists:
+                self._check_and_migrate()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
+            if not exists:
+                self._create()
+        except sqlite3.OperationalError as exc:
+            self.close()
+            if "readonly" in str(exc) or "read-only" in str(exc):
+                raise CodingError("the store cannot be written (read-only file or folder)", self.path) from None
             raise CodingError(f"not a usable project store: {exc}", self.path) from None
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise CodingError(f"not a usable project store: {exc}", self.path) from None
+        except CodingError:
+            self.close()
+            raise
+
+    def _create(self) -> None:
+        with self.transaction():
+            self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise CodingError(f"store schema version {row[0]} is not {SCHEMA_VERSION}", self.path)
+
+    def _check_and_migrate(self) -> None:
+        """Refuse a database this program did not make, or a schema it does
+        not know; bring an older store of its own up to date."""
+        app = self.db.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        ours = app == APPLICATION_ID or (app == 0 and {"meta", "documents", "units", "codings"} <= tables)
+        if not ours:
+            raise CodingError("not a project store of this program (another SQLite database); "
+                              "nothing was written to it", self.path)
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        version = row[0] if row else ""
+        if not str(version).isdigit() or not 1 <= int(version) <= SCHEMA_VERSION:
+            raise CodingError(f"unknown store schema version {version!r} (this program knows 1 to "
+                              f"{SCHEMA_VERSION})", self.path)
+        if int(version) < SCHEMA_VERSION:
+            with self.transaction():
+                for v in range(int(version), SCHEMA_VERSION):
+                    self.db.execute(MIGRATIONS[v])
+                for statement in SCHEMA.split(";"):  # new tables and indexes
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     def __enter__(self):
         return self
@@ -113,7 +172,15 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def lock(self):
+        """A context manager that holds this store for one run: a second
+        run on the same store is told that another run is in progress
+        instead of racing it (an advisory lock on ``<store>.lock``)."""
+        return _RunLock(self.path.with_name(self.path.name + ".lock"))
 
     def transaction(self):
         """A context manager: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
@@ -121,20 +188,21 @@ class Store:
 
     # -- codebooks --------------------------------------------------------
     def save_codebook(self, codebook: Codebook) -> None:
-        """Record a codebook version and its codes (once per version)."""
+        """Record a codebook version and its codes (once per version; two
+        runs recording the same version at once both succeed)."""
         if self.db.execute("SELECT 1 FROM codebooks WHERE version=?", (codebook.version,)).fetchone():
             return
         with self.transaction():
             self.db.execute(
-                "INSERT INTO codebooks VALUES (?,?,?,?)",
+                "INSERT OR IGNORE INTO codebooks VALUES (?,?,?,?)",
                 (codebook.version, codebook.path, codebook.content, _now()),
             )
             self.db.executemany(
-                "INSERT INTO variables VALUES (?,?,?,?,?)",
+                "INSERT OR IGNORE INTO variables VALUES (?,?,?,?,?)",
                 [(codebook.version, v.id, v.label, v.definition, i) for i, v in enumerate(codebook.variables)],
             )
             self.db.executemany(
-                "INSERT INTO codes VALUES (?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO codes VALUES (?,?,?,?,?,?)",
                 [(codebook.version, c.id, c.variable, c.label, c.definition, i) for i, c in enumerate(codebook.codes)],
             )
 
@@ -153,58 +221,72 @@ class Store:
         return row[0] if row else "paragraph"
 
     # -- documents and automatic codings ----------------------------------
-    def is_coded(self, document: Document, segmentation: str, coder: str, codebook_version: str) -> bool:
-        """True when this exact document text is already segmented and coded."""
+    def is_coded(self, document: Document, segmentation: str, coder: str, codebook_version: str,
+                 coder_version: str = "") -> bool:
+        """True when this exact document text is already segmented and coded
+        by this coder at this coder version."""
         row = self.db.execute(
-            "SELECT content_hash FROM coded WHERE document_id=? AND segmentation=? AND coder=? AND codebook_version=?",
+            "SELECT content_hash, coder_version FROM coded "
+            "WHERE document_id=? AND segmentation=? AND coder=? AND codebook_version=?",
             (document.id, segmentation, coder, codebook_version),
         ).fetchone()
-        return row is not None and row[0] == document.content_hash
+        return row is not None and row[0] == document.content_hash and row[1] == coder_version
 
     def save_document(self, document: Document, position: int, segmentation: str,
-                      units: list[Unit], codings: list[Coding], coder: str, codebook_version: str) -> None:
+                      units: list[Unit], codings: list[Coding], coder: str, codebook_version: str,
+                      coder_version: str = "") -> None:
         """Store a document, its units and one coder's codings in one transaction.
 
-        A document whose text changed loses its old units and with them every
-        coding of those units; unchanged units of other segmentations stay.
+        People's codings are never lost: when a document's text changes,
+        units whose text is unchanged keep them (matched by text, then by
+        nearest position), and those of units whose text really changed
+        are kept aside as orphans with the old text (see :meth:`orphans`);
+        they return if a unit with that text comes back.
         """
         with self.transaction():
             old = self.db.execute("SELECT content_hash FROM documents WHERE id=?", (document.id,)).fetchone()
             if old is not None and old[0] != document.content_hash:
-                self.db.execute("DELETE FROM units WHERE document_id=?", (document.id,))
+                # other segmentations of the old text are stale: their people's codings go aside
+                self._orphan_units("document_id=? AND segmentation<>?", (document.id, segmentation),
+                                   "document text changed")
+                self.db.execute("DELETE FROM units WHERE document_id=? AND segmentation<>?",
+                                (document.id, segmentation))
                 self.db.execute("DELETE FROM coded WHERE document_id=?", (document.id,))
+            self._upsert_document(document, position)
+            if self._replace_units(document.id, segmentation, units):
+                # other automatic coders' codings went with the old units: they must recode
+                self.db.execute("DELETE FROM coded WHERE document_id=? AND segmentation=?",
+                                (document.id, segmentation))
+            self._replace_codings(document.id, segmentation, units, codings, coder, codebook_version)
             self.db.execute(
-                """INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)
-                   ON CONFLICT(id) DO UPDATE SET position=excluded.position, title=excluded.title,
-                   doc_type=excluded.doc_type, date=excluded.date, source=excluded.source,
-                   path=excluded.path, speaker=excluded.speaker, content_hash=excluded.content_hash,
-                   text=excluded.text""",
-                (document.id, position, document.title, document.doc_type, document.date, document.source,
-                 document.path, document.speaker, document.content_hash, document.text),
+                "INSERT OR REPLACE INTO coded VALUES (?,?,?,?,?,?)",
+                (document.id, segmentation, coder, codebook_version, document.content_hash, coder_version),
             )
-            self._replace_units(document.id, segmentation, units)
-            self.db.execute(
-                "DELETE FROM codings WHERE coder=? AND codebook_version=? AND unit_id IN "
-                "(SELECT id FROM units WHERE document_id=? AND segmentation=?)",
-                (coder, codebook_version, document.id, segmentation),
-            )
-            now = _now()
-            self.db.executemany(
-                "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
-                [(c.unit_id, c.code, c.variable, c.coder, c.codebook_version, evidence_json(c), now) for c in codings],
-            )
-            self.db.execute(
-                "DELETE FROM coverage WHERE coder=? AND codebook_version=? AND unit_id IN "
-                "(SELECT id FROM units WHERE document_id=? AND segmentation=?)",
-                (coder, codebook_version, document.id, segmentation),
-            )
-            self.db.executemany(
-                "INSERT INTO coverage VALUES (?,?,?)", [(coder, u.id, codebook_version) for u in units]
-            )
-            self.db.execute(
-                "INSERT OR REPLACE INTO coded VALUES (?,?,?,?,?)",
-                (document.id, segmentation, coder, codebook_version, document.content_hash),
-            )
+
+    def _upsert_document(self, document: Document, position: int) -> None:
+        self.db.execute(
+            """INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(id) DO UPDATE SET position=excluded.position, title=excluded.title,
+               doc_type=excluded.doc_type, date=excluded.date, source=excluded.source,
+               path=excluded.path, speaker=excluded.speaker, content_hash=excluded.content_hash,
+               text=excluded.text""",
+            (document.id, position, document.title, document.doc_type, document.date, document.source,
+             document.path, document.speaker, document.content_hash, document.text),
+        )
+
+    def _replace_codings(self, document_id: str, segmentation: str, units: list[Unit],
+                         codings: list[Coding], coder: str, codebook_version: str) -> None:
+        in_doc = "unit_id IN (SELECT id FROM units WHERE document_id=? AND segmentation=?)"
+        self.db.execute(f"DELETE FROM codings WHERE coder=? AND codebook_version=? AND {in_doc}",
+                        (coder, codebook_version, document_id, segmentation))
+        now = _now()
+        self.db.executemany(
+            "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
+            [(c.unit_id, c.code, c.variable, c.coder, c.codebook_version, evidence_json(c), now) for c in codings],
+        )
+        self.db.execute(f"DELETE FROM coverage WHERE coder=? AND codebook_version=? AND {in_doc}",
+                        (coder, codebook_version, document_id, segmentation))
+        self.db.executemany("INSERT INTO coverage VALUES (?,?,?)", [(coder, u.id, codebook_version) for u in units])
 
     def update_document_metadata(self, document: Document, position: int) -> None:
         """Refresh manifest fields (title, date...) of an unchanged document."""
@@ -216,27 +298,131 @@ class Store:
              document.source, document.path, document.speaker),
         )
 
-    def _replace_units(self, document_id: str, segmentation: str, units: list[Unit]) -> None:
+    def _replace_units(self, document_id: str, segmentation: str, units: list[Unit]) -> bool:
+        """Store a document's units of one segmentation; True when they changed."""
         current = self.db.execute(
-            "SELECT id, start, \"end\", unit_type FROM units WHERE document_id=? AND segmentation=? ORDER BY ordinal",
+            "SELECT id, start, \"end\", unit_type, text, ordinal FROM units "
+            "WHERE document_id=? AND segmentation=? ORDER BY ordinal",
             (document_id, segmentation),
         ).fetchall()
-        if current == [(u.id, u.start, u.end, u.unit_type) for u in units]:
-            return  # same units: keep them, and the human codings that point at them
+        if [r[:4] for r in current] == [(u.id, u.start, u.end, u.unit_type) for u in units]:
+            return False  # same units: keep them, and the human codings that point at them
+        people = self._people_rows(document_id, segmentation)
+        moved = match_units([(r[0], r[4], r[5]) for r in current], units)
         self.db.execute("DELETE FROM units WHERE document_id=? AND segmentation=?", (document_id, segmentation))
         self.db.executemany(
             "INSERT INTO units VALUES (?,?,?,?,?,?,?,?)",
             [(u.id, u.document_id, u.ordinal, u.unit_type, segmentation, u.start, u.end, u.text) for u in units],
         )
+        texts = {r[0]: r[4] for r in current}
+        lost = [row for row in people if row[1] not in moved]
+        self._restore_people(people, moved)
+        self._add_orphans(lost, texts, document_id, segmentation, "unit text changed")
+        self._reattach_orphans(document_id, segmentation, units)
+        return True
 
-    def remove_documents_except(self, document_ids: Iterable[str]) -> list[str]:
-        """Delete documents no longer in the corpus; returns their ids."""
-        keep = set(document_ids)
-        gone = [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY id") if r[0] not in keep]
+    def _people_rows(self, document_id: str, segmentation: str) -> list[tuple]:
+        """People's codings and coverage on a document's units: rows of
+        (coder, unit_id, variable, code, codebook_version, evidence, created_at);
+        coverage rows have an empty variable."""
+        marks = ",".join("?" * len(AUTOMATIC_CODERS))
+        in_doc = "unit_id IN (SELECT id FROM units WHERE document_id=? AND segmentation=?)"
+        params = (*AUTOMATIC_CODERS, document_id, segmentation)
+        codings = self.db.execute(
+            f"SELECT coder, unit_id, variable, code, codebook_version, evidence, created_at FROM codings "
+            f"WHERE coder NOT IN ({marks}) AND {in_doc}", params).fetchall()
+        seen = self.db.execute(
+            f"SELECT coder, unit_id, '', '', codebook_version, '', '' FROM coverage "
+            f"WHERE coder NOT IN ({marks}) AND {in_doc}", params).fetchall()
+        return codings + seen
+
+    def _restore_people(self, rows: list[tuple], moved: dict[str, str]) -> None:
+        for coder, unit_id, variable, code, version, evidence, created in rows:
+            if unit_id not in moved:
+                continue
+            if variable:
+                self.db.execute("INSERT OR IGNORE INTO codings VALUES (?,?,?,?,?,?,?)",
+                                (moved[unit_id], code, variable, coder, version, evidence, created))
+            else:
+                self.db.execute("INSERT OR IGNORE INTO coverage VALUES (?,?,?)", (coder, moved[unit_id], version))
+
+    def _add_orphans(self, rows: list[tuple], texts: dict[str, str], document_id: str, segmentation: str,
+                     reason: str) -> None:
+        now = _now()
+        self.db.executemany(
+            "INSERT INTO orphans VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(coder, unit_id, document_id, segmentation, texts.get(unit_id, ""), variable, code, version,
+              evidence or "[]", created or now, now, reason)
+             for coder, unit_id, variable, code, version, evidence, created in rows],
+        )
+
+    def _orphan_units(self, where: str, params: tuple, reason: str) -> None:
+        """Put people's codings on the units selected by ``where`` aside."""
+        for doc_id, seg in self.db.execute(f"SELECT DISTINCT document_id, segmentation FROM units WHERE {where}",
+                                           params).fetchall():
+            texts = dict(self.db.execute("SELECT id, text FROM units WHERE document_id=? AND segmentation=?",
+                                         (doc_id, seg)).fetchall())
+            self._add_orphans(self._people_rows(doc_id, seg), texts, doc_id, seg, reason)
+
+    def _reattach_orphans(self, document_id: str, segmentation: str, units: list[Unit]) -> None:
+        """Give orphaned codings back to units of the same document whose
+        text is the orphan's text again."""
+        rows = self.db.execute(
+            "SELECT rowid, coder, unit_id, text, variable, code, codebook_version, evidence, created_at "
+            "FROM orphans WHERE document_id=? AND segmentation=?", (document_id, segmentation)).fetchall()
+        if not rows:
+            return
+        by_text: dict[str, list[str]] = {}
+        for u in units:
+            by_text.setdefault(u.text, []).append(u.id)
+        for rowid, coder, unit_id, text, *rest in rows:
+            targets = by_text.get(text)
+            if targets:
+                target = unit_id if unit_id in targets else targets[0]
+                self._restore_people([(coder, unit_id, *rest)], {unit_id: target})
+                self.db.execute("DELETE FROM orphans WHERE rowid=?", (rowid,))
+
+    def check_removal(self, keep_ids: Iterable[str], prune: bool = False) -> list[str]:
+        """The stored documents a run keeping ``keep_ids`` would remove.
+
+        Without ``prune``, removing more than half of the stored documents,
+        or any document carrying people's codings, is an error: a manifest
+        emptied by mistake must not wipe a project.
+        """
+        keep = set(keep_ids)
+        stored = [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY id")]
+        gone = [d for d in stored if d not in keep]
+        if not gone or prune:
+            return gone
+        marks = ",".join("?" * len(AUTOMATIC_CODERS))
+        with_people = [d for d in gone if self.db.execute(
+            f"SELECT 1 FROM coverage cv JOIN units u ON u.id=cv.unit_id "
+            f"WHERE u.document_id=? AND cv.coder NOT IN ({marks}) LIMIT 1", (d, *AUTOMATIC_CODERS)).fetchone()]
+        if with_people:
+            raise CodingError(f"the manifest no longer lists {len(gone)} stored document(s), among them "
+                              f"{', '.join(with_people[:5])} with people's codings; nothing was changed "
+                              "(pruning them keeps those codings aside as orphans)", self.path)
+        if 2 * len(gone) > len(stored):
+            raise CodingError(f"the manifest no longer lists {len(gone)} of the {len(stored)} stored documents; "
+                              "nothing was changed", self.path)
+        return gone
+
+    def remove_documents_except(self, document_ids: Iterable[str], prune: bool = False) -> list[str]:
+        """Delete documents no longer in the corpus (see :meth:`check_removal`);
+        people's codings on them are kept aside as orphans. Returns their ids."""
+        gone = self.check_removal(document_ids, prune)
         if gone:
             with self.transaction():
+                for doc_id in gone:
+                    self._orphan_units("document_id=?", (doc_id,), "document removed from the corpus")
                 self.db.executemany("DELETE FROM documents WHERE id=?", [(d,) for d in gone])
         return gone
+
+    def orphans(self) -> list[tuple[str, int, int]]:
+        """(coder, orphaned units, orphaned codings) per coder, by name."""
+        return self.db.execute(
+            "SELECT coder, COUNT(DISTINCT document_id || ' ' || unit_id || ' ' || text), "
+            "SUM(variable<>'') FROM orphans GROUP BY coder ORDER BY coder").fetchall()
 
     # -- human coders -----------------------------------------------------
     def replace_coder(self, coder: str, unit_ids: list[str], codings: list[Coding], codebook_version: str,
@@ -252,6 +438,8 @@ class Store:
                 [(c.unit_id, c.code, c.variable, coder, codebook_version, evidence_json(c), now) for c in codings],
             )
             self.db.execute("INSERT OR REPLACE INTO coders VALUES (?,?,?,?)", (coder, kind, source, content_hash))
+            # a full import is the coder's whole current state: what was set aside before is superseded
+            self.db.execute("DELETE FROM orphans WHERE coder=?", (coder,))
 
     def coder_hash(self, coder: str) -> str | None:
         row = self.db.execute("SELECT content_hash FROM coders WHERE name=?", (coder,)).fetchone()
@@ -345,6 +533,18 @@ class Store:
             [seg, version, *coders],
         ).fetchall()
 
+    def units_fingerprint(self, unit_ids: Iterable[str], segmentation: str | None = None) -> str:
+        """A hash of the current text of the named units (a missing unit
+        counts too): it changes when any of them changes."""
+        import hashlib
+
+        seg = segmentation or self.segmentation()
+        digest = hashlib.sha256()
+        for uid in sorted(set(unit_ids)):
+            row = self.db.execute("SELECT text FROM units WHERE id=? AND segmentation=?", (uid, seg)).fetchone()
+            digest.update(f"{uid}\x00{row[0] if row else chr(0)}\x00".encode())
+        return digest.hexdigest()[:16]
+
     def unit_ids(self, segmentation: str | None = None) -> set[str]:
         seg = segmentation or self.segmentation()
         return {r[0] for r in self.db.execute("SELECT id FROM units WHERE segmentation=?", (seg,))}
@@ -396,6 +596,54 @@ class Store:
             "WHERE cv.codebook_version=? AND u.segmentation=? ORDER BY cv.coder, cv.unit_id",
             self.db, params=(version, seg),
         )
+
+
+def match_units(old: list[tuple[str, str, int]], new: list[Unit]) -> dict[str, str]:
+    """Old unit id -> new unit id for units whose text is unchanged.
+
+    ``old`` holds (id, text, ordinal). Units are matched by identical text;
+    where a text occurs more than once, each new unit takes the unused old
+    one nearest in position, so an inserted or removed paragraph does not
+    move codings onto other units.
+    """
+    by_text: dict[str, list[tuple[int, str]]] = {}
+    for uid, text, ordinal in old:
+        by_text.setdefault(text, []).append((ordinal, uid))
+    moved: dict[str, str] = {}
+    for unit in new:
+        candidates = by_text.get(unit.text)
+        if not candidates:
+            continue
+        best = min(candidates, key=lambda c: (abs(c[0] - unit.ordinal), c[0]))
+        candidates.remove(best)
+        moved[best[1]] = unit.id
+    return moved
+
+
+class _RunLock:
+    def __init__(self, path: Path):
+        self.path = path
+        self.fh = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks on this platform: runs are not guarded
+            return self
+        self.fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            self.fh = None
+            raise CodingError("another run is using this store; wait for it to finish",
+                              self.path.with_suffix("")) from None
+        return self
+
+    def __exit__(self, *exc):
+        if self.fh is not None:
+            self.fh.close()  # closing releases the lock
+        return False
 
 
 class _Transaction:

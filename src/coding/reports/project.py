@@ -92,7 +92,7 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None) -> Path:
     corpus = Path(corpus)
     inputs = []
     manifest_file = find_manifest(corpus)
-    files = [manifest_file, Path(codebook)] + [corpus / d.path for d in load_manifest(corpus)]
+    files = [manifest_file, Path(codebook)] + [corpus / d.path for d in load_manifest(corpus, allow_outside=True)]
     files += sorted((corpus / "coders").glob("*.csv")) if (corpus / "coders").is_dir() else []
     for f in files:
         if f.is_file():

@@ -107,3 +107,86 @@ def test_duplicate_variable_label_is_refused():
 def test_a_code_may_share_its_label_with_a_variable():
     cb = parse_codebook(changed("    label: Trade\n", "    label: Economic\n"), "cb.yaml")
     assert cb.code("trade").label == "Economic"
+
+
+# ---------------------------------------------------------------- item 2: regexes that could hang
+
+def test_nested_quantifier_is_refused_at_load():
+    text = error_of(changed(TRADE_PATTERNS, 'patterns: [trade, "re:(a+)+$"]'))
+    assert text.startswith(f"cb.yaml:{TRADE}: trade: pattern 're:(a+)+$' could take exponential time: ")
+    assert "unbounded repeat inside an unbounded repeat" in text
+
+
+def test_hanging_mask_pattern_is_refused_at_load():
+    settings = line_of(TINY_CODEBOOK, "mask_patterns:")
+    text = error_of(changed("  mask_patterns:\n", "  mask_patterns:\n    - '(a|a)*b'\n"))
+    assert text.startswith(f"cb.yaml:{settings}: settings.mask_patterns: pattern 're:(a|a)*b' could take")
+
+
+@pytest.mark.parametrize("body", [
+    r"(a+)+$", r"(a*)*b", r"(\w+\s?)+$", r"(x+x+)+y", r"^(([a-z])+.)+[A-Z]([a-z])+$", r"((ab)+)+",
+    r"(?:x|y+)*", r"(?:(?:a+){2})+", r"((a+)(b?))+$", r"(a|a)*", r"(a|ab)*", r"(a|aa)+$", r"(\d+|\d+\.)+x",
+    r"(?:ab|[a-z]b)+", r"(?:(?:a|a)x)*$", r"(?i:(?-i:a)|A)+",
+])
+def test_shapes_that_backtrack_exponentially(body):
+    from coding.codebook import backtracking_risk
+
+    assert backtracking_risk(body)
+
+
+@pytest.mark.parametrize("body", [
+    r"(a+b)+", r"(\s*;\s*)*", r"(\w+\s)*", r"(x+y+)+", r"(?:cat|dog)*", r"(?:ab|cd)*", r"a++", r"(?>a+)+",
+    r"(a++)+", r"\d+(?:,\d+)*", r"(?:\w+\.)*\w+", r"(?-i:a+)(?:(?-i:A)+x)+", r"(?:\s+\w+){0,5}",
+    r"\$\s?\d[\d,.]*\s*-?\s*(?:million|billion)\b",
+])
+def test_ordinary_shapes_are_accepted(body):
+    from coding.codebook import backtracking_risk
+
+    assert backtracking_risk(body) is None
+
+
+def test_shipped_regexes_pass_the_check():
+    from conftest import REPO
+
+    from coding.codebook import backtracking_risk, load_codebook
+
+    cb = load_codebook(REPO / "codebook.yaml")
+    bodies = [p[3:] for c in cb.codes for p in c.patterns + c.exclude_patterns + c.context_patterns
+              if p.startswith("re:")] + list(cb.mask_patterns)
+    assert len(bodies) > 10
+    assert [b for b in bodies if backtracking_risk(b)] == []
+
+
+@pytest.mark.parametrize("where", ["code", "mask"])
+def test_a_regex_that_takes_too_long_is_stopped(where, monkeypatch):
+    import time
+
+    import coding.dictionary
+    from coding.dictionary import DictionaryCoder
+
+    # nested, but the outer repeat is bounded: not refused at load, slow all the same
+    slow = r"(?:a+){1,30}$"
+    if where == "code":
+        cb = parse_codebook(changed(TRADE_PATTERNS, f'patterns: [trade, "re:{slow}"]'), "cb.yaml")
+        prefix = f"cb.yaml:{TRADE}: trade: pattern 're:{slow}' took too long"
+    else:
+        cb = parse_codebook(changed("  mask_patterns:\n", f"  mask_patterns:\n    - '{slow}'\n"), "cb.yaml")
+        prefix = f"cb.yaml: settings.mask_patterns: pattern '{slow}' took too long"
+    monkeypatch.setattr(coding.dictionary, "REGEX_TIMEOUT", 0.2)
+    coder = DictionaryCoder(cb)
+    t = time.monotonic()
+    with pytest.raises(CodingError) as err:
+        coder.match("gas " + "a" * 5000 + "!")
+    assert time.monotonic() - t < 10
+    assert str(err.value).startswith(prefix)
+    assert "\n" not in str(err.value)
+
+
+def test_regex_patterns_stay_case_insensitive_with_scoped_flags():
+    from coding.dictionary import DictionaryCoder
+
+    cb = parse_codebook(changed(TRADE_PATTERNS, 'patterns: [trade, "re:(?-i:USD)\\\\s?\\\\d+", "re:\\\\bbarter\\\\b"]'),
+                        "cb.yaml")
+    coder = DictionaryCoder(cb)
+    assert coder.code_text("USD 5 and BARTER") == ["trade"]
+    assert [h[0] for h in coder.match("usd 5 and BARTER")[1]] == ["re:\\bbarter\\b"]

@@ -21,18 +21,25 @@ Rules applied to every unit:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import ahocorasick
+import regex
 
 from coding.codebook import CASE_PREFIX, REGEX_PREFIX, Codebook, compile_regex
+from coding.errors import CodingError
 from coding.language import fold, term_variants
 from coding.records import AUTO, Coding, Evidence, Unit, evidence_json
 
 #: Changes whenever matching changes in a way that can change codings, so
 #: that stores recode what this coder coded before.
 MATCHER_VERSION = "1"
+
+#: Seconds one ``re:`` pattern may take on a text of up to 100,000
+#: characters (longer texts get proportionally more). The shipped patterns
+#: take milliseconds on a megabyte; a pattern that backtracks exponentially
+#: is stopped and reported instead of hanging the run.
+REGEX_TIMEOUT = 1.0
 
 
 class DictionaryCoder:
@@ -52,7 +59,7 @@ class DictionaryCoder:
         # entries: folded key -> list of (code index, pattern, is_exclude, case-sensitive surface)
         self._automaton = ahocorasick.Automaton()
         entries: dict[str, list[tuple[int, str, bool, str | None]]] = {}
-        self._regexes: list[tuple[int, str, bool, re.Pattern]] = []
+        self._regexes: list[tuple[int, str, bool, regex.Pattern]] = []
         self._codes = list(codebook.codes)
         self.codes = self._codes
         for idx, code in enumerate(self._codes):
@@ -72,15 +79,30 @@ class DictionaryCoder:
         self._has_terms = bool(entries)
         if self._has_terms:
             self._automaton.make_automaton()
-        self._masks = [compile_regex(m) for m in codebook.mask_patterns]
+        self._masks = [(m, compile_regex(m)) for m in codebook.mask_patterns]
         self._context = [frozenset(c.context_patterns) for c in self._codes]
 
     @property
     def version(self) -> str:
         return f"{self.codebook.version}+m{MATCHER_VERSION}"
 
+    def _spans(self, rx: regex.Pattern, text: str, pattern: str, code: int | None) -> list[tuple[int, int]]:
+        """Spans of the matches of ``rx`` in ``text``; a CodingError naming
+        the pattern (and its code, or the masks) if it takes too long."""
+        timeout = REGEX_TIMEOUT * max(1.0, len(text) / 100_000)
+        try:
+            return [m.span() for m in rx.finditer(text, timeout=timeout)]
+        except TimeoutError:
+            if code is None:
+                line, item = None, "settings.mask_patterns"
+            else:
+                line, item = self._codes[code].line, self._codes[code].id
+            raise CodingError(f"pattern {pattern!r} took too long (over {timeout:g} s on a text of "
+                              f"{len(text)} characters): it backtracks too much, simplify it",
+                              self.codebook.path, line, item) from None
+
     def _masked(self, text: str) -> list[tuple[int, int]]:
-        return [(m.start(), m.end()) for rx in self._masks for m in rx.finditer(text)]
+        return [span for pattern, rx in self._masks for span in self._spans(rx, text, pattern, None)]
 
     def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:
         """Hits per code index in ``text``: lists of (pattern, start, end),
@@ -110,12 +132,12 @@ class DictionaryCoder:
                     else:
                         found.setdefault(idx, []).append((pattern, start, end))
         for idx, pattern, is_excl, rx in self._regexes:
-            for m in rx.finditer(text):
-                if m.end() > m.start():
+            for start, end in self._spans(rx, text, pattern, idx):
+                if end > start:
                     if is_excl:
-                        excluded.setdefault(idx, []).append((m.start(), m.end()))
+                        excluded.setdefault(idx, []).append((start, end))
                     else:
-                        found.setdefault(idx, []).append((pattern, m.start(), m.end()))
+                        found.setdefault(idx, []).append((pattern, start, end))
         if not found:
             return {}
         masked = self._masked(text) if self._masks else []  # only where something fired
@@ -175,3 +197,16 @@ class DictionaryCoder:
         for unit in units:
             out.extend(self.code_unit(unit))
         return out
+
+
+def example_failures(codebook: Codebook, coder: DictionaryCoder | None = None) -> list[tuple[str, str, str]]:
+    """The codebook's examples its patterns do not code and counterexamples
+    they do: (code id, "example" or "counterexample", text), in codebook order.
+    An empty list means every example and counterexample behaves as written."""
+    coder = coder or DictionaryCoder(codebook)
+    failures = []
+    for code in codebook.codes:
+        failures += [(code.id, "example", ex) for ex in code.examples if code.id not in coder.code_text(ex)]
+        failures += [(code.id, "counterexample", ex) for ex in code.counterexamples
+                     if code.id in coder.code_text(ex)]
+    return failures

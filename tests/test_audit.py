@@ -83,8 +83,9 @@ def test_import_and_list(project, capsys):
     assert main(["coders", "import", str(files / "h2.csv"), "--coder", "h2", "--store", str(db)]) == 0
     assert main(["coders", "list", "--store", str(db)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split() for line in lines[1:]] == [["coder", "units", "codings"], ["auto", "5", "7"],
-                                                ["h1", "4", "4"], ["h2", "5", "5"]]
+    assert [line.split() for line in lines[1:]] == [
+        ["coder", "units", "codings", "orphaned", "units", "orphaned", "codings"],
+        ["auto", "5", "7", "0", "0"], ["h1", "4", "4", "0", "0"], ["h2", "5", "5", "0", "0"]]
 
 
 def test_unknown_units_or_codes_are_listed_and_nothing_is_imported(project, capsys):

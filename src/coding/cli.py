@@ -7,6 +7,7 @@ not be read, 2 on bad input (the message names the file, line or unit).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def open_store(path):
 def _cmd_run(args) -> int:
     from coding.pipeline import run
 
-    summary = run(args.corpus, args.codebook, args.out, unit=args.unit)
+    summary = run(args.corpus, args.codebook, args.out, unit=args.unit, prune=args.prune,
+                  allow_outside=args.allow_outside)
     print(f"codebook {summary.codebook_version}: {summary.documents} documents "
           f"({summary.coded_documents} coded, {summary.skipped_documents} unchanged), {summary.units} units")
     for var, n in summary.units_per_variable.items():
@@ -41,6 +43,9 @@ def _cmd_run(args) -> int:
         print(f"coder files not used in this segmentation: {', '.join(summary.coders_skipped)}")
     if summary.removed_documents:
         print(f"removed from the store (no longer in the manifest): {', '.join(summary.removed_documents)}")
+    for coder, units, codings in summary.orphans:
+        print(f"kept aside: {coder}'s codings of {units} unit(s) whose text is gone ({codings} codings; "
+              "'coding coders list' shows them)")
     for path in summary.outputs.values():
         print(f"wrote {path}")
     if summary.errors:
@@ -55,6 +60,9 @@ def _cmd_code(args) -> int:
     from coding.pipeline import code_paths
 
     errors: list[str] = []
+    cpus = os.cpu_count() or 1
+    if args.jobs > cpus:
+        print(f"coding: --jobs {args.jobs} is more than the {cpus} CPU(s) here; using {cpus}", file=sys.stderr)
     counts = code_paths(args.paths, args.out, codebook=args.codebook, unit=args.unit, jobs=args.jobs,
                         errors=errors)
     print(f"{counts.get('units', 0)} units, {counts.get('codings', 0)} codings -> {args.out}")
@@ -68,28 +76,23 @@ def _cmd_code(args) -> int:
 
 def _cmd_codebook_check(args) -> int:
     from coding.codebook import load_codebook
-    from coding.dictionary import DictionaryCoder
+    from coding.dictionary import example_failures
 
     cb = load_codebook(args.codebook)
-    coder = DictionaryCoder(cb)
+    failures = example_failures(cb)
     print(f"{cb.path}: version {cb.version}, {len(cb.variables)} variables, {len(cb.codes)} codes")
-    failures = 0
     for var in cb.variables:
         codes = cb.codes_of(var.id)
         print(f"  {var.id} ({var.label}): {len(codes)} codes")
         for c in codes:
             print(f"    {c.id}: {len(c.patterns)} patterns, {len(c.exclude_patterns)} exclusions, "
                   f"{len(c.examples)} examples, {len(c.counterexamples)} counterexamples")
-            for ex in c.examples:
-                if c.id not in coder.code_text(ex):
-                    failures += 1
-                    print(f"      example not coded {c.id}: {ex!r}")
-            for ex in c.counterexamples:
-                if c.id in coder.code_text(ex):
-                    failures += 1
-                    print(f"      counterexample coded {c.id}: {ex!r}")
+            for code, kind, text in failures:
+                if code == c.id:
+                    what = "example not coded" if kind == "example" else "counterexample coded"
+                    print(f"      {what} {code}: {text!r}")
     if failures:
-        print(f"{failures} example(s) or counterexample(s) fail", file=sys.stderr)
+        print(f"{len(failures)} example(s) or counterexample(s) fail", file=sys.stderr)
         return 1
     print("all examples and counterexamples pass")
     return 0
@@ -142,13 +145,18 @@ def _cmd_coders_list(args) -> int:
     
     with open_store(args.store) as store:
         rows = store.coders()
-    if not rows:
+        orphans = {name: (units, codings) for name, units, codings in store.orphans()}
+    if not rows and not orphans:
         print("no coders in the store")
         return 0
-    width = max(len("coder"), *(len(r[0]) for r in rows))
-    print(f"{'coder':<{width}} {'units':>6} {'codings':>8}")
-    for name, units, codings in rows:
-        print(f"{name:<{width}} {units:>6} {codings:>8}")
+    names = sorted({r[0] for r in rows} | set(orphans))
+    counts = {name: (units, codings) for name, units, codings in rows}
+    width = max(len("coder"), *(len(n) for n in names))
+    print(f"{'coder':<{width}} {'units':>6} {'codings':>8} {'orphaned units':>15} {'orphaned codings':>17}")
+    for name in names:
+        units, codings = counts.get(name, (0, 0))
+        o_units, o_codings = orphans.get(name, (0, 0))
+        print(f"{name:<{width}} {units:>6} {codings:>8} {o_units:>15} {o_codings:>17}")
     return 0
 
 
@@ -275,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--codebook", default="codebook.yaml", help="codebook file (default: codebook.yaml)")
     r.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     r.add_argument("--unit", default="paragraph", choices=["paragraph", "sentence"], help="unit of analysis")
+    r.add_argument("--prune", action="store_true",
+                   help="remove stored documents the manifest no longer lists, even many or ones with "
+                        "people's codings (those codings are kept aside as orphans)")
+    r.add_argument("--allow-outside", action="store_true",
+                   help="read manifest paths that leave the corpus folder (../, absolute)")
     r.set_defaults(func=_cmd_run)
 
     c = sub.add_parser("code", help="code texts outside the corpus (no store)")
@@ -390,6 +403,11 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # the reader went away (coding ... | head): stop quietly, as other Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except CodingError as exc:
         print(f"coding: error: {exc}", file=sys.stderr)
         return 2

@@ -190,3 +190,59 @@ def test_regex_patterns_stay_case_insensitive_with_scoped_flags():
     coder = DictionaryCoder(cb)
     assert coder.code_text("USD 5 and BARTER") == ["trade"]
     assert [h[0] for h in coder.match("usd 5 and BARTER")[1]] == ["re:\\bbarter\\b"]
+
+
+# ---------------------------------------------------------------- item 3: coding time linear in the unit
+
+def test_a_megabyte_unit_with_many_overlapping_hits_codes_quickly():
+    import time
+
+    from coding.dictionary import DictionaryCoder
+
+    cb = parse_codebook(TINY_CODEBOOK.replace("patterns: [gas, pipeline,", "patterns: [gas, pipeline, gas pipeline,"))
+    piece = "gas pipelines, gas chamber and trade (Trade Review, 2019); "
+    text = piece * (1_000_000 // len(piece))
+    n = len(text) // len(piece)
+    t = time.monotonic()
+    hits = DictionaryCoder(cb).match(text)
+    assert time.monotonic() - t < 20  # quadratic before: about 90 s
+    gas, trade = piece.index("gas pipelines"), piece.index("trade (")
+    assert hits == {
+        0: [("gas pipeline", i * len(piece) + gas, i * len(piece) + gas + 13) for i in range(n)],
+        1: [("trade", i * len(piece) + trade, i * len(piece) + trade + 5) for i in range(n)],
+    }
+
+
+def _reference_outside(hits, bad):
+    """The former quadratic filter, kept as the reference."""
+    return [h for h in hits if not any(s < h[2] and h[1] < e for s, e in bad)]
+
+
+def _reference_longest_first(hits):
+    hits = sorted(hits, key=lambda h: (h[1] - h[2], h[1], h[0]))
+    kept = []
+    for h in hits:
+        if not any(k[1] < h[2] and h[1] < k[2] for k in kept):
+            kept.append(h)
+    return sorted(kept, key=lambda h: (h[1], h[2], h[0]))
+
+
+def test_fast_overlap_rules_choose_exactly_as_before():
+    import random
+
+    from coding.dictionary import _longest_first, _outside
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        size = rng.randint(1, 60)
+        hits = []
+        for _ in range(rng.randint(0, 25)):
+            s = rng.randrange(size)
+            hits.append((rng.choice("pqr"), s, rng.randint(s + 1, min(size, s + 12))))
+        bad = []
+        for _ in range(rng.randint(0, 6)):
+            s = rng.randrange(size + 1)
+            bad.append((s, rng.randint(s, min(size, s + 10))))  # masks may match empty text
+        assert _outside(hits, bad) == _reference_outside(hits, bad)
+        if hits:
+            assert _longest_first(hits) == _reference_longest_first(hits)

@@ -21,7 +21,9 @@ Rules applied to every unit:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
+from itertools import accumulate
 
 import ahocorasick
 import regex
@@ -40,6 +42,47 @@ MATCHER_VERSION = "1"
 #: take milliseconds on a megabyte; a pattern that backtracks exponentially
 #: is stopped and reported instead of hanging the run.
 REGEX_TIMEOUT = 1.0
+
+
+def _outside(hits: list[tuple[str, int, int]], bad: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    """The hits that overlap no span of ``bad`` (masked or excluded text).
+
+    A hit (start, end) overlaps a span (s, e) when s < end and start < e, so
+    an empty span (a mask may match empty text) counts strictly inside a
+    hit. With the spans sorted by start and the furthest end reached so far,
+    each hit is one binary search: n log n where comparing every pair was
+    quadratic in the length of the unit.
+    """
+    bad = sorted(bad)
+    starts = [s for s, _ in bad]
+    reach = list(accumulate((e for _, e in bad), max))  # reach[i]: furthest end of bad[:i + 1]
+    out = []
+    for h in hits:
+        i = bisect_left(starts, h[2])  # bad[:i] start before the hit ends
+        if i == 0 or reach[i - 1] <= h[1]:
+            out.append(h)
+    return out
+
+
+def _longest_first(hits: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Of overlapping hits, the longest, then the leftmost (then by pattern),
+    in text order.
+
+    Kept hits never overlap, so a byte per character of the covered text
+    tells whether a candidate touches one: every character is marked once
+    and each candidate scans its own length. Hits are never empty.
+    """
+    hits = sorted(hits, key=lambda h: (h[1] - h[2], h[1], h[0]))
+    low = min(h[1] for h in hits)
+    taken = bytearray(max(h[2] for h in hits) - low)
+    kept = []
+    for h in hits:
+        s, e = h[1] - low, h[2] - low
+        if taken.find(1, s, e) < 0:
+            taken[s:e] = b"\x01" * (e - s)
+            kept.append(h)
+    kept.sort(key=lambda h: (h[1], h[2], h[0]))
+    return kept
 
 
 class DictionaryCoder:
@@ -145,15 +188,9 @@ class DictionaryCoder:
         for idx, hits in found.items():
             bad = masked + excluded.get(idx, [])
             if bad:
-                hits = [h for h in hits if not any(s < h[2] and h[1] < e for s, e in bad)]
+                hits = _outside(hits, bad)
             if len(hits) > 1:
-                # longest first, then leftmost; keep hits that do not overlap a kept one
-                hits.sort(key=lambda h: (h[1] - h[2], h[1], h[0]))
-                kept: list[tuple[str, int, int]] = []
-                for h in hits:
-                    if not any(k[1] < h[2] and h[1] < k[2] for k in kept):
-                        kept.append(h)
-                hits = sorted(kept, key=lambda h: (h[1], h[2], h[0]))
+                hits = _longest_first(hits)
             context = self._context[idx]
             if hits and not (context and all(h[0] in context for h in hits)):
                 result[idx] = hits

@@ -3,6 +3,8 @@ could hang, huge units. Every error is one line naming file, line and item."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from conftest import TINY_CODEBOOK
 
@@ -246,3 +248,97 @@ def test_fast_overlap_rules_choose_exactly_as_before():
         assert _outside(hits, bad) == _reference_outside(hits, bad)
         if hits:
             assert _longest_first(hits) == _reference_longest_first(hits)
+
+
+# ---------------------------------------------------------------- item 4: unit size
+
+def _document(text, doc_type="thesis_chapter"):
+    from coding.records import Document
+
+    return Document("d", "D", doc_type, "2020", "", "d.txt", text)
+
+
+def _check_units(text, units):
+    from coding.segment import MAX_UNIT_CHARS
+
+    for u in units:
+        assert text[u.start:u.end] == u.text
+        assert u.text == u.text.strip() and u.text
+        assert len(u.text) <= MAX_UNIT_CHARS
+    assert [u.start for u in units] == sorted(u.start for u in units)
+    # nothing but white space is lost between units
+    gaps = [(0, units[0].start)] + [(a.end, b.start) for a, b in itertools.pairwise(units)] + [(units[-1].end, None)]
+    pieces = [text[s:e] for s, e in gaps]
+    assert all(not p.strip() for p in pieces)
+
+
+def test_a_long_paragraph_is_split_at_sentence_ends():
+    from coding.segment import MAX_UNIT_CHARS, segment
+
+    text = "Intro.\n\n" + "Gas was sold to them. " * 12_000 + "\n\nEnd."
+    units = segment(_document(text))
+    _check_units(text, units)
+    assert units[0].text == "Intro." and units[-1].text == "End."
+    middle = units[1:-1]
+    assert len(middle) == 3
+    assert all(u.text.endswith("them.") and u.text.startswith("Gas") for u in middle)
+    assert all(len(u.text) > MAX_UNIT_CHARS - 30 for u in middle[:-1])
+    assert [u.id for u in units] == [f"d:p{i:04d}" for i in range(1, 6)]
+    assert {u.unit_type for u in units} == {"paragraph"}
+
+
+def test_a_long_paragraph_without_sentence_ends_is_split_at_white_space():
+    from coding.segment import segment
+
+    text = "word " * 50_000
+    units = segment(_document(text))
+    _check_units(text, units)
+    assert len(units) == 3
+    assert all(u.text.startswith("word") and u.text.endswith("word") for u in units)
+
+
+def test_a_long_text_without_white_space_is_cut_at_the_limit():
+    from coding.segment import MAX_UNIT_CHARS, segment
+
+    text = "x" * (2 * MAX_UNIT_CHARS + 7)
+    units = segment(_document(text))
+    _check_units(text, units)
+    assert [len(u.text) for u in units] == [MAX_UNIT_CHARS, MAX_UNIT_CHARS, 7]
+
+
+def test_long_turns_and_long_sentences_are_split_too():
+    from coding.segment import segment
+
+    text = "Interviewer: Tell us.\n\nDr Ahmed: " + "trade grew and " * 20_000 + "so on.\n\nInterviewer: Thanks."
+    turns = segment(_document(text, "interview"))
+    _check_units(text, turns)
+    assert [u.unit_type for u in turns] == ["turn"] * 6  # the long turn in four pieces
+    sentences = segment(_document(text, "interview"), unit="sentence")
+    _check_units(text, sentences)
+    assert len(sentences) == 6  # "Tell us.", four pieces of the long sentence, "Thanks."
+
+
+def test_a_megabyte_of_broken_lines_is_segmented_quickly():
+    import time
+
+    from coding.segment import segment
+
+    text = "and so on,\n\n" * 85_000  # every block continues the one before
+    t = time.monotonic()
+    units = segment(_document(text))
+    assert time.monotonic() - t < 20  # quadratic before: about 17 minutes
+    _check_units(text, units)
+    assert len(units) == 11
+
+
+def test_open_end_test_means_what_the_former_regex_meant():
+    import re
+    import sys
+
+    from coding.segment import _open_end
+
+    former = re.compile(r"[\w,\-\u2013(]\s*$")
+    for code in range(sys.maxunicode + 1):
+        for block in (chr(code), "x" + chr(code), chr(code) + " \n"):
+            assert _open_end(block, 0, len(block)) == bool(former.search(block)), hex(code)
+    assert _open_end("ends, ", 0, 6) and not _open_end("ends. Then on,", 0, 5)

@@ -3,6 +3,15 @@
 Every unit keeps character offsets into its document's text, such that
 ``document.text[unit.start:unit.end] == unit.text``, and a stable id made of
 the document id, a letter for the unit type and the ordinal.
+
+No unit is longer than ``MAX_UNIT_CHARS`` (100,000) characters. A longer
+paragraph, turn or sentence (a text extracted without line breaks, a table
+flattened into one line) is split into pieces of at most that size: at the
+last sentence end (".", "!" or "?", closing quotes or brackets, then white
+space) that fits, failing that at the last white space, failing that at the
+limit itself. Each piece is a unit of the same type with exact offsets. The
+limit keeps the cost of coding one unit (and of reading it in a report)
+bounded; ordinary paragraphs are a few thousand characters at most.
 """
 
 from __future__ import annotations
@@ -19,9 +28,16 @@ _BLOCK_SPLIT = re.compile(r"\n[ \t\f\v\u00a0]*\n\s*")
 # A speaker label at the start of a line: "Interviewer:", "Dr Sohail Ahmed:", "Q:", "Émile:"
 # (a letter; turn_spans keeps only labels that start with a capital).
 _TURN = re.compile(r"(?m)^[ \t]*([^\W\d_][\w.'\- ]{0,40}?):[ \t]+\S")
-# A block that ends like this does not end its paragraph.
-_OPEN_END = re.compile(r"[\w,\-\u2013(]\s*$")
-_CONTINUES = re.compile(r"^\s*[a-z(]")
+# A block that ends in a letter, digit, "_", ",", "-", "\u2013" or "(" does
+# not end its paragraph (see _open_end) if the next starts like this.
+_CONTINUES = re.compile(r"\s*[a-z(]")
+_OPEN_END_CHARS = "_,-\u2013("
+
+#: The longest unit, in characters (see the module docstring).
+MAX_UNIT_CHARS = 100_000
+# Greedy: the last sentence end, or the last white space, before the end of the search.
+_LAST_SENTENCE_END = re.compile(r".*[.!?][\"'\u201d\u2019)\]]*(?=\s)", re.DOTALL)
+_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
 
 
 def unit_id(document_id: str, unit_type: str, ordinal: int) -> str:
@@ -35,6 +51,17 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
     while end > start and text[end - 1].isspace():
         end -= 1
     return (start, end) if start < end else None
+
+
+def _open_end(text: str, start: int, end: int) -> bool:
+    """Whether the block ``text[start:end]`` ends mid-sentence: its last
+    character other than white space is a letter, digit, "_", ",", "-",
+    "\u2013" or "(". Looks at that character only, where a regex search
+    would scan the whole block (and the block grows as blocks are joined)."""
+    i = end - 1
+    while i >= start and text[i].isspace():
+        i -= 1
+    return i >= start and (text[i].isalnum() or text[i] in _OPEN_END_CHARS)
 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -56,11 +83,36 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
         spans.append(span)
     joined: list[tuple[int, int]] = []
     for s, e in spans:
-        if joined and _OPEN_END.search(text[joined[-1][0]:joined[-1][1]]) and _CONTINUES.match(text[s:e]):
+        if joined and _open_end(text, *joined[-1]) and _CONTINUES.match(text, s, e):
             joined[-1] = (joined[-1][0], e)
         else:
             joined.append((s, e))
     return joined
+
+
+def _cut(text: str, start: int, limit: int) -> int:
+    """Where to end a piece that starts at ``start`` and may not reach
+    past ``limit``: after a sentence end, else after white space, else at
+    the limit."""
+    m = _LAST_SENTENCE_END.match(text, start, limit) or _LAST_SPACE.match(text, start, limit)
+    return m.end() if m else limit
+
+
+def capped_spans(text: str, spans: list[tuple[int, int]], size: int = MAX_UNIT_CHARS) -> list[tuple[int, int]]:
+    """``spans`` with every span longer than ``size`` split into trimmed
+    pieces of at most ``size`` characters (see the module docstring)."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        while end - start > size:
+            cut = _cut(text, start, start + size)
+            piece = _trimmed(text, start, cut)
+            if piece:
+                out.append(piece)
+            start = cut
+        piece = _trimmed(text, start, end)
+        if piece:
+            out.append(piece)
+    return out
 
 
 def turn_spans(text: str) -> list[tuple[int, int]] | None:
@@ -116,6 +168,7 @@ def segment(document: Document, unit: str = "paragraph") -> list[Unit]:
     if unit == "sentence":
         spans = sentence_spans(text, spans)
         kind = "sentence"
+    spans = capped_spans(text, spans)
     return [
         Unit(unit_id(document.id, kind, i), document.id, i, kind, s, e, text[s:e])
         for i, (s, e) in enumerate(spans, start=1)

@@ -50,7 +50,7 @@ def test_export_codebook_is_valid_stable_and_nested(tmp_path):
     cb = parse_codebook(TINY_CODEBOOK, "cb.yaml")
     a = refi.export_codebook(cb, tmp_path / "a.qdc")
     b = refi.export_codebook(cb, tmp_path / "b.qdc")
-    refi.validate(a)
+    refi.validate_schema(a)
     assert a.read_bytes() == b.read_bytes()
     root = refi.parse_xml(a.read_bytes(), a)
     assert root.tag == "{urn:QDA-XML:codebook:1.0}CodeBook"
@@ -109,7 +109,7 @@ def test_project_round_trip(tmp_path):
         ]
         store.replace_coder("human-1", units, human, cb.version)
         qdpx = refi.export_project(store, tmp_path / "p.qdpx", coders=["auto", "human-1"])
-        refi.validate(qdpx)
+        refi.validate_schema(qdpx)
         again = refi.export_project(store, tmp_path / "p2.qdpx", coders=["auto", "human-1"])
         assert qdpx.read_bytes() == again.read_bytes()  # deterministic
 
@@ -221,7 +221,7 @@ def test_import_matches_by_name_when_text_differs_only_in_white_space(tmp_path):
 
 @pytest.mark.skipif(SAMPLE is None, reason="shared sample not present")
 def test_atlas_sample_imports_and_reports_what_it_skipped(tmp_path):
-    refi.validate(SAMPLE)
+    refi.validate_schema(SAMPLE)
     entries = refi.import_codebook(SAMPLE)
     assert len([e for e in entries if e.parent]) == 14
     # a corpus with one document named like a sample source; the sample ships no source texts
@@ -265,24 +265,24 @@ def test_refuses_members_leaving_the_archive(tmp_path, member):
         zf.writestr("project.qde", "<Project xmlns='urn:QDA-XML:project:1.0' name='x'/>")
         zf.writestr(member, "x")
     with pytest.raises(CodingError, match="leaves the archive"):
-        refi.validate(path)
+        refi.validate_schema(path)
 
 
 def test_refuses_big_or_crowded_archives_and_dtds(tmp_path, monkeypatch):
     path = _qdpx(tmp_path / "a.qdpx", "<Project xmlns='urn:QDA-XML:project:1.0' name='x'/>",
                  {f"sources/{i}.txt": b"0123456789" * 10 for i in range(5)})
-    refi.validate(path)
-    monkeypatch.setattr(refi, "MAX_ARCHIVE_BYTES", 100)
+    refi.validate_schema(path)
+    monkeypatch.setattr(refi.archive, "MAX_ARCHIVE_BYTES", 100)
     with pytest.raises(CodingError, match="expands to"):
-        refi.validate(path)
-    monkeypatch.setattr(refi, "MAX_ARCHIVE_BYTES", 10**6)
-    monkeypatch.setattr(refi, "MAX_ARCHIVE_MEMBERS", 3)
+        refi.validate_schema(path)
+    monkeypatch.setattr(refi.archive, "MAX_ARCHIVE_BYTES", 10**6)
+    monkeypatch.setattr(refi.archive, "MAX_ARCHIVE_MEMBERS", 3)
     with pytest.raises(CodingError, match="members"):
-        refi.validate(path)
+        refi.validate_schema(path)
     bomb = ('<?xml version="1.0"?><!DOCTYPE Project [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
             '<Project xmlns="urn:QDA-XML:project:1.0" name="&b;"/>')
     with pytest.raises(CodingError, match="DTD"):
-        refi.validate(_qdpx(tmp_path / "b.qdpx", bomb, {}))
+        refi.validate_schema(_qdpx(tmp_path / "b.qdpx", bomb, {}))
     qdc = tmp_path / "x.qdc"
     qdc.write_text('<!DOCTYPE CodeBook SYSTEM "http://example.org/x.dtd"><CodeBook/>', encoding="utf-8")
     with pytest.raises(CodingError, match="DTD"):
@@ -290,7 +290,7 @@ def test_refuses_big_or_crowded_archives_and_dtds(tmp_path, monkeypatch):
     junk = tmp_path / "junk.qdpx"
     junk.write_bytes(b"nope")
     with pytest.raises(CodingError, match="not a .qdpx"):
-        refi.validate(junk)
+        refi.validate_schema(junk)
 
 
 def test_validate_reports_schema_errors(tmp_path):
@@ -298,7 +298,7 @@ def test_validate_reports_schema_errors(tmp_path):
     qdc.write_text('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code guid="c001" name="x" '
                    'isCodable="true" color="#FF000080"/></Codes></CodeBook>', encoding="utf-8")
     with pytest.raises(CodingError, match="not valid REFI-QDA") as err:
-        refi.validate(qdc)
+        refi.validate_schema(qdc)
     assert "\n" not in str(err.value)
 
 
@@ -307,9 +307,9 @@ def test_cli_export_and_import(tmp_path, capsys):
     store = str(out / "project.sqlite")
     qdc, qdpx, skel = tmp_path / "cb.qdc", tmp_path / "p.qdpx", tmp_path / "skel.yaml"
     assert main(["export", "codebook", "--format", "qdc", "--out", str(qdc), "--codebook", str(codebook)]) == 0
-    refi.validate(qdc)
+    refi.validate_schema(qdc)
     assert main(["export", "project", "--out", str(qdpx), "--coders", "auto", "--store", store]) == 0
-    refi.validate(qdpx)
+    refi.validate_schema(qdpx)
     assert main(["import", str(qdpx), "--coder", "copy", "--store", store, "--codebook", str(codebook)]) == 0
     assert "2 of 2 sources matched" in capsys.readouterr().out
     with Store(store) as st:

@@ -122,7 +122,7 @@ def test_agreement_on_the_development_set(shipped):
 def test_shipped_project_exports_valid_refi_files(shipped, tmp_path):
     out, _ = shipped
     qdc = refi.export_codebook(load_codebook(REPO / "codebook.yaml"), tmp_path / "codebook.qdc")
-    refi.validate(qdc)
+    refi.validate_schema(qdc)
     with Store(out / "project.sqlite") as store:
         qdpx = refi.export_project(store, tmp_path / "project.qdpx", coders=["auto", "human-1"])
-    refi.validate(qdpx)
+    refi.validate_schema(qdpx)

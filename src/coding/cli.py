@@ -322,21 +322,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_export_codebook(args) -> int:
     from coding.codebook import load_codebook
-    from coding.refi import export_codebook, validate
+    from coding.refi import export_codebook, validate_schema
 
     path = export_codebook(load_codebook(args.codebook), args.out)
-    validate(path)
+    validate_schema(path)
     print(f"wrote {path}")
     return 0
 
 
 def _cmd_export_project(args) -> int:
-    from coding.refi import export_project, validate
+    from coding.refi import export_project, validate_schema
 
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
     with open_store(args.store) as store:
         path = export_project(store, args.out, coders=coders)
-    validate(path)
+    validate_schema(path)
     print(f"wrote {path}")
     return 0
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import raise_csv_field_limit
-from coding.records import AUTOMATIC_CODERS, CODING_LEVELS, Coding
+from coding.records import AUTOMATIC_CODERS, CODING_LEVELS, Coding, codings_from_triples
 
 _TRUE = {"1", "1.0", "true", "yes", "x"}
 _FALSE = {"0", "0.0", "false", "no", ""}
@@ -71,6 +71,34 @@ def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str, *,
     must have a row with a decision; otherwise nothing is returned.
     """
     path = Path(path)
+    rows, lines, header = _read_table(path)
+    if "item" in header and "decision" in header:
+        return _read_adjudication(path, rows, lines, header, codebook, unit_ids, coder, coder_items)
+    reader = _LongRows(codebook) if ("code" in header or "variable" in header) else _WideRows(codebook, header, path)
+    col = {h: i for i, h in enumerate(header)}
+    seen: dict[str, None] = {}
+    triples: set[tuple[str, str, str]] = set()
+    bad_units: set[str] = set()
+    for lineno, row in zip(lines[1:], rows[1:]):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise CodingError(f"expected {len(header)} fields, found {len(row)}", path, lineno)
+        uid = row[col["unit_id"]].strip()
+        if uid not in unit_ids:
+            bad_units.add(uid)
+            continue
+        seen.setdefault(uid)
+        triples |= reader.triples(uid, row, col, path, lineno)
+    if bad_units:
+        raise CodingError(f"unknown unit id(s): {_first(bad_units)}", path)
+    if reader.bad_items:
+        raise CodingError(f"unknown code(s) or variable(s): {_first(reader.bad_items)}", path)
+    return list(seen), codings_from_triples(triples, list(seen), coder, codebook.version)
+
+
+def _read_table(path: Path) -> tuple[list[list[str]], list[int], list[str]]:
+    """Rows, the line each starts on, and the stripped header of a coder CSV."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -83,76 +111,65 @@ def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str, *,
     header = [h.strip() for h in rows[0]]
     if "unit_id" not in header:
         raise CodingError("missing column 'unit_id'", path, 1)
-    if "item" in header and "decision" in header:
-        return _read_adjudication(path, rows, lines, header, codebook, unit_ids, coder, coder_items)
-    variables = set(codebook.variable_ids)
-    code_var = {c.id: c.variable for c in codebook.codes}
-    col = {h: i for i, h in enumerate(header)}
-    long_form = "code" in col or "variable" in col
-    seen: list[str] = []
-    seen_set: set[str] = set()
-    pairs: set[tuple[str, str, str]] = set()  # (unit, variable, code)
-    bad_units, bad_codes = set(), set()
-    if not long_form:
-        value_cols = [h for h in header if h != "unit_id" and h]
-        unknown = [h for h in value_cols if h not in variables and h not in code_var]
+    return rows, lines, header
+
+
+class _LongRows:
+    """Rows of a long file: ``unit_id`` plus ``code`` and/or ``variable``."""
+
+    def __init__(self, codebook: Codebook):
+        self.variables = set(codebook.variable_ids)
+        self.code_var = {c.id: c.variable for c in codebook.codes}
+        self.bad_items: set[str] = set()
+
+    def triples(self, uid: str, row: list[str], col: dict, path, lineno: int) -> set[tuple[str, str, str]]:
+        code = row[col["code"]].strip() if "code" in col else ""
+        var = row[col["variable"]].strip() if "variable" in col else ""
+        if code and code not in self.code_var:
+            if code in self.variables and not var:  # a long file may name variables in its 'code' column
+                return {(uid, code, "")}
+            self.bad_items.add(code)
+            return set()
+        if code:
+            if var and var != self.code_var[code]:
+                raise CodingError(f"code '{code}' belongs to '{self.code_var[code]}', not '{var}'", path, lineno, uid)
+            return {(uid, self.code_var[code], code)}
+        if var and var not in self.variables:
+            self.bad_items.add(var)
+            return set()
+        return {(uid, var, "")} if var else set()
+
+
+class _WideRows:
+    """Rows of a wide file: ``unit_id`` plus one 0/1 column per code or variable.
+    A unit listed twice must have the same values both times."""
+
+    def __init__(self, codebook: Codebook, header: list[str], path):
+        self.variables = set(codebook.variable_ids)
+        self.code_var = {c.id: c.variable for c in codebook.codes}
+        self.columns = [h for h in header if h != "unit_id" and h]
+        unknown = [h for h in self.columns if h not in self.variables and h not in self.code_var]
         if unknown:
             raise CodingError(f"unknown code or variable column(s): {_first(unknown)}", path, 1)
-        if not value_cols:
+        if not self.columns:
             raise CodingError("no code or variable columns (need 'code'/'variable' or 0/1 columns)", path, 1)
-    for lineno, row in zip(lines[1:], rows[1:]):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise CodingError(f"expected {len(header)} fields, found {len(row)}", path, lineno)
-        uid = row[col["unit_id"]].strip()
-        if uid not in unit_ids:
-            bad_units.add(uid)
-            continue
-        if uid not in seen_set:
-            seen_set.add(uid)
-            seen.append(uid)
-        if long_form:
-            code = row[col["code"]].strip() if "code" in col else ""
-            var = row[col["variable"]].strip() if "variable" in col else ""
-            if code:
-                if code not in code_var:
-                    # a long file may name variables in its 'code' column
-                    if code in variables and not var:
-                        pairs.add((uid, code, ""))
-                    else:
-                        bad_codes.add(code)
-                    continue
-                if var and var != code_var[code]:
-                    raise CodingError(f"code '{code}' belongs to '{code_var[code]}', not '{var}'", path, lineno, uid)
-                pairs.add((uid, code_var[code], code))
-            elif var:
-                if var not in variables:
-                    bad_codes.add(var)
-                    continue
-                pairs.add((uid, var, ""))
-        else:
-            for h in header:
-                if h == "unit_id" or not h:
-                    continue
-                value = row[col[h]].strip().lower()
-                if value in _TRUE:
-                    pairs.add((uid, h, "") if h in variables else (uid, code_var[h], h))
-                elif value not in _FALSE:
-                    raise CodingError(f"value '{row[col[h]]}' in column '{h}' is not 0/1", path, lineno, uid)
-    if bad_units:
-        raise CodingError(f"unknown unit id(s): {_first(bad_units)}", path)
-    if bad_codes:
-        raise CodingError(f"unknown code(s) or variable(s): {_first(bad_codes)}", path)
-    # a code already implies its variable: drop variable-only rows it covers
-    with_code = {(u, v) for u, v, c in pairs if c}
-    pairs = {p for p in pairs if p[2] or (p[0], p[1]) not in with_code}
-    order = {u: i for i, u in enumerate(seen)}
-    codings = [
-        Coding(u, c, v, coder, codebook.version)
-        for u, v, c in sorted(pairs, key=lambda p: (order[p[0]], p[1], p[2]))
-    ]
-    return seen, codings
+        self.bad_items: set[str] = set()
+        self.first: dict[str, tuple[int, tuple[int, ...]]] = {}
+
+    def triples(self, uid: str, row: list[str], col: dict, path, lineno: int) -> set[tuple[str, str, str]]:
+        values = []
+        for h in self.columns:
+            value = row[col[h]].strip().lower()
+            if value not in _TRUE and value not in _FALSE:
+                raise CodingError(f"value '{row[col[h]]}' in column '{h}' is not 0/1", path, lineno, uid)
+            values.append(int(value in _TRUE))
+        values = tuple(values)
+        first = self.first.setdefault(uid, (lineno, values))
+        if first[1] != values:
+            raise CodingError(f"unit listed twice with different values (first on line {first[0]})",
+                              path, lineno, uid)
+        return {(uid, h, "") if h in self.variables else (uid, self.code_var[h], h)
+                for h, v in zip(self.columns, values) if v}
 
 
 #: Columns of an adjudication sheet other than the two coders' value columns.
@@ -162,103 +179,115 @@ ADJUDICATION_FIELDS = ("unit_id", "document_id", "text", "level", "item", "decis
 def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], header: list[str], codebook: Codebook,
                        unit_ids: set[str], coder: str, coder_items) -> tuple[list[str], list[Coding]]:
     """An adjudication sheet -> (units in the sheet, the settled codings)."""
-    col = {h: i for i, h in enumerate(header)}
     pair = [h for h in header if h and h not in ADJUDICATION_FIELDS]
     if len(pair) != 2:
         raise CodingError("an adjudication sheet needs exactly two coder value columns besides "
                           f"{', '.join(ADJUDICATION_FIELDS)}; found: {', '.join(pair) or 'none'}", path, 1)
     if coder_items is None:
-        raise CodingError("an adjudication sheet is settled against the two coders in the project "
-                          "store; import it with 'coding coders import'", path)
-    variables, code_var = set(codebook.variable_ids), {c.id: c.variable for c in codebook.codes}
-    decided: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
-    seen: list[str] = []
-    levels: set[str] = set()
-    bad_units, bad_items, undecided = set(), set(), []
+        raise CodingError("an adjudication sheet is settled against the two coders in a project store; "
+                          "import it into the store that holds them", path)
+    sheet = _Sheet(codebook, header, pair, unit_ids, path)
     for lineno, row in zip(lines[1:], rows[1:]):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise CodingError(f"expected {len(header)} fields, found {len(row)}", path, lineno)
-        uid, item = row[col["unit_id"]].strip(), row[col["item"]].strip()
-        if uid not in unit_ids:
-            bad_units.add(uid)
-            continue
-        if "level" in col:
-            level = row[col["level"]].strip()
-            if level not in CODING_LEVELS:
-                raise CodingError(f"level '{level}' is not one of: {', '.join(CODING_LEVELS)}", path, lineno, uid)
-        else:
-            level = "variable" if item in variables else "code"
-        if item not in (variables if level == "variable" else code_var):
-            bad_items.add(item)
-            continue
-        levels.add(level)
-        decision = row[col["decision"]].strip().lower()
-        if decision == "":
-            undecided.append(str(lineno))
-            continue
-        if decision not in _TRUE and decision not in _FALSE:
-            raise CodingError(f"decision '{row[col['decision']]}' is not 1 or 0", path, lineno, uid)
-        values = {}
-        for name in pair:
-            value = row[col[name]].strip().lower()
-            if value not in ("0", "1"):
-                raise CodingError(f"value '{row[col[name]]}' in column '{name}' is not 0/1", path, lineno, uid)
-            values[name] = int(value)
-        key = (uid, item)
-        entry = (int(decision in _TRUE), values)
-        if key in decided and decided[key] != entry:
-            raise CodingError(f"item '{item}' appears twice for this unit with different values",
-                              path, lineno, uid)
-        decided[key] = entry
-        if uid not in seen:
-            seen.append(uid)
-    if bad_units:
-        raise CodingError(f"unknown unit id(s): {_first(bad_units)}", path)
-    if bad_items:
-        raise CodingError(f"unknown code(s) or variable(s): {_first(bad_items)}", path)
-    if undecided:
-        raise CodingError(f"no decision (1 or 0) on line(s) {_first(undecided)}", path)
-    if not decided:
-        raise CodingError("the sheet has no rows to settle", path)
-    if len(levels) != 1:
-        raise CodingError("the sheet mixes variables and codes; settle one level per sheet", path)
-    level = levels.pop()
+        if any(cell.strip() for cell in row):
+            sheet.add(row, lineno)
+    level = sheet.level()
     items = codebook.variable_ids if level == "variable" else codebook.code_ids
-    stored = {name: coder_items(name, level) for name in pair}
-    for name, (units_seen, _) in stored.items():
-        unseen = [u for u in seen if u not in units_seen]
-        if unseen:
-            raise CodingError(f"coder '{name}' has not coded unit(s) {_first(unseen)} in the store", path)
-    stale, unlisted = [], []
-    for (uid, item), (_, values) in decided.items():
-        for name in pair:
-            if values[name] != int((uid, item) in stored[name][1]):
-                stale.append(f"{uid} {item} ({name})")
-    for uid in seen:
-        for item in items:
-            a, b = (int((uid, item) in stored[name][1]) for name in pair)
-            if a != b and (uid, item) not in decided:
-                unlisted.append(f"{uid} {item}")
-    if stale:
-        raise CodingError(f"the sheet no longer matches the stored codings of {' and '.join(pair)} "
-                          f"(re-run 'coding reconcile'): {_first(stale)}", path)
-    if unlisted:
-        raise CodingError(f"the coders differ on item(s) without a row in the sheet: {_first(unlisted)}", path)
+    stored = {name: coder_items(name, level)[1] for name in pair}
+    _check_sheet(sheet, items, {name: coder_items(name, level)[0] for name in pair}, stored, path)
+    code_var = {c.id: c.variable for c in codebook.codes}
     coded = []
-    for uid in seen:
+    for uid in sheet.seen:
         for item in items:
-            if (uid, item) in decided:
-                value = decided[(uid, item)][0]
-            else:  # the two coders agree here
-                value = int((uid, item) in stored[pair[0]][1])
+            # the decision where the two differed, their common value elsewhere
+            value = sheet.decided[(uid, item)][0] if (uid, item) in sheet.decided else (uid, item) in stored[pair[0]]
             if value:
                 coded.append((uid, item, "") if level == "variable" else (uid, code_var[item], item))
-    order = {u: i for i, u in enumerate(seen)}
-    codings = [Coding(u, c, v, coder, codebook.version)
-               for u, v, c in sorted(coded, key=lambda p: (order[p[0]], p[1], p[2]))]
-    return seen, codings
+    return sheet.seen, codings_from_triples(coded, sheet.seen, coder, codebook.version)
+
+
+class _Sheet:
+    """The rows of an adjudication sheet: decisions per (unit, item) with the
+    two coders' values as the sheet shows them."""
+
+    def __init__(self, codebook: Codebook, header: list[str], pair: list[str], unit_ids: set[str], path):
+        self.col = {h: i for i, h in enumerate(header)}
+        self.width, self.pair, self.unit_ids, self.path = len(header), pair, unit_ids, path
+        self.variables, self.codes = set(codebook.variable_ids), set(codebook.code_ids)
+        self.decided: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
+        self.seen: list[str] = []
+        self.levels: set[str] = set()
+        self.bad_units: set[str] = set()
+        self.bad_items: set[str] = set()
+        self.undecided: list[str] = []
+
+    def _cell(self, row: list[str], name: str) -> str:
+        return row[self.col[name]].strip()
+
+    def add(self, row: list[str], lineno: int) -> None:
+        if len(row) != self.width:
+            raise CodingError(f"expected {self.width} fields, found {len(row)}", self.path, lineno)
+        uid, item = self._cell(row, "unit_id"), self._cell(row, "item")
+        if uid not in self.unit_ids:
+            self.bad_units.add(uid)
+            return
+        level = self._cell(row, "level") if "level" in self.col else (
+            "variable" if item in self.variables else "code")
+        if level not in CODING_LEVELS:
+            raise CodingError(f"level '{level}' is not one of: {', '.join(CODING_LEVELS)}", self.path, lineno, uid)
+        if item not in (self.variables if level == "variable" else self.codes):
+            self.bad_items.add(item)
+            return
+        self.levels.add(level)
+        decision = self._cell(row, "decision").lower()
+        if decision == "":
+            self.undecided.append(str(lineno))
+            return
+        if decision not in _TRUE and decision not in _FALSE:
+            raise CodingError(f"decision '{self._cell(row, 'decision')}' is not 1 or 0", self.path, lineno, uid)
+        values = {}
+        for name in self.pair:
+            if self._cell(row, name).lower() not in ("0", "1"):
+                raise CodingError(f"value '{self._cell(row, name)}' in column '{name}' is not 0/1",
+                                  self.path, lineno, uid)
+            values[name] = int(self._cell(row, name))
+        entry = (int(decision in _TRUE), values)
+        if self.decided.setdefault((uid, item), entry) != entry:
+            raise CodingError(f"item '{item}' appears twice for this unit with different values",
+                              self.path, lineno, uid)
+        if uid not in self.seen:
+            self.seen.append(uid)
+
+    def level(self) -> str:
+        """The one level the sheet settles, after checking what was read."""
+        if self.bad_units:
+            raise CodingError(f"unknown unit id(s): {_first(self.bad_units)}", self.path)
+        if self.bad_items:
+            raise CodingError(f"unknown code(s) or variable(s): {_first(self.bad_items)}", self.path)
+        if self.undecided:
+            raise CodingError(f"no decision (1 or 0) on line(s) {_first(self.undecided)}", self.path)
+        if not self.decided:
+            raise CodingError("the sheet has no rows to settle", self.path)
+        if len(self.levels) != 1:
+            raise CodingError("the sheet mixes variables and codes; settle one level per sheet", self.path)
+        return next(iter(self.levels))
+
+
+def _check_sheet(sheet: _Sheet, items: list[str], seen: dict[str, set], stored: dict[str, set], path) -> None:
+    """The sheet must still describe the stored codings of its two coders."""
+    for name, units_seen in seen.items():
+        unseen = [u for u in sheet.seen if u not in units_seen]
+        if unseen:
+            raise CodingError(f"coder '{name}' has not coded unit(s) {_first(unseen)} in the store", path)
+    stale = [f"{uid} {item} ({name})" for (uid, item), (_, values) in sheet.decided.items()
+             for name in sheet.pair if values[name] != int((uid, item) in stored[name])]
+    if stale:
+        raise CodingError(f"the sheet no longer matches the stored codings of {' and '.join(sheet.pair)} "
+                          f"(make a new sheet): {_first(stale)}", path)
+    a, b = sheet.pair
+    unlisted = [f"{uid} {item}" for uid in sheet.seen for item in items
+                if ((uid, item) in stored[a]) != ((uid, item) in stored[b]) and (uid, item) not in sheet.decided]
+    if unlisted:
+        raise CodingError(f"the coders differ on item(s) without a row in the sheet: {_first(unlisted)}", path)
 
 
 def file_hash(path) -> str:

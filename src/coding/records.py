@@ -116,6 +116,21 @@ class Coder(Protocol):
     def code(self, units: Iterable[Unit]) -> list[Coding]: ...
 
 
+def codings_from_triples(triples: Iterable[tuple[str, str, str]], seen: list[str], coder: str,
+                         codebook_version: str) -> list[Coding]:
+    """Codings of ``coder`` from (unit_id, variable, code) triples, as coder
+    files and exchange files give them: a code implies its variable, so a
+    variable-only triple that a code of the same variable covers is
+    dropped. Sorted by the order of units in ``seen``, then variable and
+    code."""
+    triples = set(triples)
+    with_code = {(u, v) for u, v, c in triples if c}
+    kept = [t for t in triples if t[2] or (t[0], t[1]) not in with_code]
+    order = {u: i for i, u in enumerate(seen)}
+    return [Coding(u, c, v, coder, codebook_version)
+            for u, v, c in sorted(kept, key=lambda t: (order[t[0]], t[1], t[2]))]
+
+
 def _evidence_item(e) -> str:
     if isinstance(e, tuple):
         term, pattern, start, end = e[:4]

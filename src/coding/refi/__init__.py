@@ -1,0 +1,59 @@
+"""REFI-QDA exchange: codebooks (``.qdc``) and projects (``.qdpx``).
+
+REFI-QDA (QDA-XML 1.0) is the exchange format of ATLAS.ti, MAXQDA, NVivo,
+QualCoder and others. What maps to what:
+
+* Codebook: every variable is a parent code, its codes are child codes; the
+  definition is the ``<Description>``; every code is codable. GUIDs are
+  derived from the ids (UUID version 5 in a fixed namespace), so exporting
+  the same codebook again gives the same GUIDs.
+* Project: every document is a ``TextSource`` whose text is stored as
+  ``sources/<guid>.txt`` (UTF-8, no byte-order mark, LF line ends); every
+  coder is a ``User``; every coding is a ``PlainTextSelection`` over the
+  unit's characters (``startPosition`` = unit start, ``endPosition`` = unit
+  end: 0-based code points, end exclusive) with one ``Coding`` whose
+  ``CodeRef`` names the code (a variable-level coding names the variable's
+  parent code).
+* Import maps each coded selection to the units of the matching corpus
+  document: a unit counts as coded when the selection covers at least
+  ``min_overlap`` of the unit's characters (0.5 by default: more than half
+  of a paragraph). Every unit of a matched document counts as seen by the
+  imported coder, since REFI-QDA cannot say which units a coder looked at
+  and left uncoded.
+
+The package is split by job: :mod:`~coding.refi.xml` (namespaces, GUIDs,
+safe parsing), :mod:`~coding.refi.archive` (safe archive reading),
+:mod:`~coding.refi.schema` (validation against the shipped XSDs),
+:mod:`~coding.refi.export`, :mod:`~coding.refi.codebook_import` and
+:mod:`~coding.refi.project_import`.
+
+Imported files are untrusted: archive members may not leave the archive,
+the archive's size and member count are bounded, and XML with a DTD or
+entity declarations is refused.
+"""
+
+from coding.refi.codebook_import import (
+    ImportedCode,
+    import_codebook,
+    read_codebook_codes,
+    write_codebook_skeleton,
+)
+from coding.refi.export import export_codebook, export_project
+from coding.refi.project_import import ImportReport, import_project
+from coding.refi.schema import validate_schema
+from coding.refi.xml import colour, guid, parse_xml
+
+__all__ = [
+    "ImportReport",
+    "ImportedCode",
+    "colour",
+    "export_codebook",
+    "export_project",
+    "guid",
+    "import_codebook",
+    "import_project",
+    "parse_xml",
+    "read_codebook_codes",
+    "validate_schema",
+    "write_codebook_skeleton",
+]

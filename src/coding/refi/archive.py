@@ -1,0 +1,101 @@
+"""Safe reading of ``.qdpx`` archives and their source texts: member paths
+may not leave the archive, and the number of members and the bytes they
+expand to are bounded before anything is inflated."""
+
+from __future__ import annotations
+
+import bisect
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from coding.errors import CodingError
+
+MAX_ARCHIVE_BYTES = 500 * 1024 * 1024
+MAX_ARCHIVE_MEMBERS = 10_000
+
+def read_limited(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CodingError(f"cannot read: {exc.strerror}", path) from None
+    if size > MAX_ARCHIVE_BYTES:
+        raise CodingError(f"file larger than {MAX_ARCHIVE_BYTES // 2**20} MB", path)
+    return path.read_bytes()
+
+
+# -- safe archive access -----------------------------------------------------
+
+def open_archive(path: Path) -> zipfile.ZipFile:
+    """Open a .qdpx after checking member paths, count and total size."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise CodingError("file not found", path) from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CodingError(f"not a .qdpx (zip) archive: {exc}", path) from None
+    infos = zf.infolist()
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        zf.close()
+        raise CodingError(f"archive has {len(infos)} members (limit {MAX_ARCHIVE_MEMBERS})", path)
+    total = sum(i.file_size for i in infos)
+    if total > MAX_ARCHIVE_BYTES:
+        zf.close()
+        raise CodingError(f"archive expands to {total} bytes (limit {MAX_ARCHIVE_BYTES})", path)
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+            zf.close()
+            raise CodingError(f"archive member path leaves the archive: {info.filename!r}", path)
+    return zf
+
+
+def read_member(zf: zipfile.ZipFile, name: str, path) -> bytes:
+    info = zf.getinfo(name)
+    with zf.open(info) as fh:
+        # the declared size may lie: never read more than the bound
+        data = fh.read(MAX_ARCHIVE_BYTES + 1)
+    if len(data) > MAX_ARCHIVE_BYTES:
+        raise CodingError(f"archive member {name!r} expands beyond {MAX_ARCHIVE_BYTES} bytes", path)
+    return data
+
+
+def find_qde(zf: zipfile.ZipFile, path) -> str:
+    """``project.qde`` (any case) at the top, else the only ``*.qde``."""
+    names = [n for n in zf.namelist() if not n.endswith("/")]
+    top = [n for n in names if n.lower() == "project.qde"]
+    if top:
+        return top[0]
+    qde = [n for n in names if n.lower().endswith(".qde")]
+    if len(qde) == 1:
+        return qde[0]
+    if not qde:
+        raise CodingError("no project.qde in the archive", path)
+    raise CodingError(f"several .qde files in the archive ({', '.join(sorted(qde))})", path)
+
+
+def decode_source(data: bytes) -> tuple[str, list[int]]:
+    """Text of a source file and the raw indices of the CRs that LF
+    normalisation removes (positions refer to the raw text, BOM excluded)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raw = data.decode("utf-16")
+    else:
+        raw = data.decode("utf-8-sig")
+    removed = [m.start() for m in re.finditer("\r\n", raw)]
+    return raw.replace("\r\n", "\n").replace("\r", "\n"), removed
+
+
+def raw_to_norm(pos: int, removed: list[int]) -> int:
+    """Map a position in the raw text to the LF-normalised text."""
+    return pos - bisect.bisect_left(removed, pos)
+
+
+def member_lookup(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Source files by lower-case base name, for ``internal://`` references
+    (in ``sources/``, ``Sources/`` or anywhere in the archive)."""
+    found: dict[str, str] = {}
+    for n in sorted(zf.namelist(), key=lambda n: (n.count("/"), n)):
+        if not n.endswith("/"):
+            found.setdefault(PurePosixPath(n).name.lower(), n)
+    return found

@@ -1,0 +1,147 @@
+"""Export to REFI-QDA: the codebook as ``.qdc`` and the project (documents,
+coders, codings) as ``.qdpx``. GUIDs are derived from ids, so the same
+store gives the same bytes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+from coding import __version__
+from coding.codebook import Codebook
+from coding.errors import CodingError
+from coding.files import write_bytes, write_with
+from coding.refi.xml import (
+    NS_CODEBOOK,
+    NS_PROJECT,
+    colour,
+    guid,
+    sub,
+    xml_bytes,
+)
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member dates: the same project gives the same bytes
+
+def _variable_colours(variable_ids: list[str]) -> dict[str, str]:
+    from coding.reports.figures import variable_colours
+
+    return {v: colour(c) for v, c in variable_colours(variable_ids).items()}
+
+
+def _description(definition: str, include: str = "", exclude: str = "") -> str:
+    parts = [definition.strip()]
+    if include.strip():
+        parts.append(f"Include: {include.strip()}")
+    if exclude.strip():
+        parts.append(f"Exclude: {exclude.strip()}")
+    return "\n\n".join(p for p in parts if p)
+
+
+def _code_tree(parent: ET.Element, codebook: Codebook) -> None:
+    """Variables as parent codes with their codes as children (schema order:
+    Description before child Codes)."""
+    colours = _variable_colours(codebook.variable_ids)
+    codes_el = sub(parent, "Codes")
+    for var in codebook.variables:
+        v_el = sub(codes_el, "Code", {"guid": guid("variable", var.id), "name": var.label,
+                                        "isCodable": "true", "color": colours.get(var.id)})
+        desc = _description(var.definition, var.include, var.exclude)
+        if desc:
+            sub(v_el, "Description", text=desc)
+        for code in codebook.codes_of(var.id):
+            c_el = sub(v_el, "Code", {"guid": guid("code", code.id), "name": code.label,
+                                        "isCodable": "true", "color": colours.get(var.id)})
+            desc = _description(code.definition, code.include, code.exclude)
+            if desc:
+                sub(c_el, "Description", text=desc)
+
+
+# -- export --------------------------------------------------------------------
+
+def export_codebook(codebook: Codebook, path) -> Path:
+    """Write the codebook as a REFI-QDA ``.qdc`` file (see the module doc)."""
+    root = ET.Element("CodeBook", {"xmlns": NS_CODEBOOK, "origin": f"coding {__version__}"})
+    _code_tree(root, codebook)
+    return write_bytes(path, xml_bytes(root))
+
+
+def _xsd_datetime(value: str) -> str:
+    value = (value or "").strip()
+    if value.endswith("+00:00"):
+        value = value[:-6] + "Z"
+    return value or None
+
+
+def export_project(store, path, coders=None, codebook_version: str | None = None) -> Path:
+    """Write the store's documents, codebook and codings as a ``.qdpx`` archive.
+
+    ``coders``: names to export (default: every coder with codings or
+    coverage under the codebook version). Output is deterministic: the same
+    store gives the same archive bytes.
+    """
+    codebook = store.codebook(codebook_version)
+    version = codebook.version
+    known = store.coder_names(version)
+    if coders is None:
+        coders = known
+    else:
+        coders = list(dict.fromkeys(coders))
+        missing = [c for c in coders if c not in known]
+        if missing:
+            raise CodingError(f"unknown coder(s): {', '.join(missing)} (in the store: {', '.join(known) or 'none'})",
+                              store.path)
+    if not coders:
+        raise CodingError("no coders to export", store.path)
+    docs = [(d.id, d.title, d.text) for d in store.documents()]
+    if not docs:
+        raise CodingError("the store has no documents", store.path)
+    rows = store.export_rows(coders, version)
+    by_doc: dict[str, list] = {}
+    for row in rows:
+        by_doc.setdefault(row[0], []).append(row)
+    variables = set(codebook.variable_ids)
+    codes = set(codebook.code_ids)
+
+    root = ET.Element("Project", {"xmlns": NS_PROJECT, "name": codebook.name or store.path.stem,
+                                  "origin": f"coding {__version__}"})
+    users = sub(root, "Users")
+    for name in coders:
+        sub(users, "User", {"guid": guid("user", name), "name": name})
+    _code_tree(sub(root, "CodeBook"), codebook)
+    sources = sub(root, "Sources")
+    files: list[tuple[str, bytes]] = []
+    for doc_id, title, text in docs:
+        sguid = guid("source", doc_id)
+        src = sub(sources, "TextSource", {"guid": sguid, "name": doc_id,
+                                           "plainTextPath": f"internal://{sguid}.txt"})
+        if title and title != doc_id:
+            sub(src, "Description", text=title)
+        for _doc, unit_id, start, end, coder, variable, code, created in by_doc.get(doc_id, ()):
+            if code and code in codes:
+                target = guid("code", code)
+            elif not code and variable in variables:
+                target = guid("variable", variable)
+            else:
+                continue  # not in this codebook version
+            key = f"{coder}|{unit_id}|{variable}|{code}"
+            when = _xsd_datetime(created)
+            user = guid("user", coder)
+            sel = sub(src, "PlainTextSelection", {
+                "guid": guid("selection", key), "name": unit_id, "startPosition": str(start),
+                "endPosition": str(end), "creatingUser": user, "creationDateTime": when})
+            cod = sub(sel, "Coding", {"guid": guid("coding", key), "creatingUser": user,
+                                       "creationDateTime": when})
+            sub(cod, "CodeRef", {"targetGUID": target})
+        files.append((f"sources/{sguid}.txt", text.replace("\r\n", "\n").encode("utf-8")))
+    project = xml_bytes(root)
+
+    def _write(fh):
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in [("project.qde", project), *files]:
+                info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, data)
+
+    return write_with(path, _write, binary=True)

@@ -1,0 +1,376 @@
+"""Import of the text codings of a REFI-QDA project (``.qdpx``) as one coder
+of the store."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import unicodedata
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple
+
+from coding.codebook import Codebook
+from coding.errors import CodingError
+from coding.records import codings_from_triples, content_hash
+from coding.refi.archive import (
+    decode_source,
+    find_qde,
+    member_lookup,
+    open_archive,
+    raw_to_norm,
+    read_member,
+)
+from coding.refi.xml import child, children, local, norm_guid, parse_xml
+
+# -- project import ---------------------------------------------------------------
+
+@dataclass
+class ImportReport:
+    """What an import did and what it left out."""
+
+    coder: str
+    sources: int = 0
+    matched: list[tuple[str, str, str]] = field(default_factory=list)     # (source, document id, how)
+    unmatched: list[tuple[str, str]] = field(default_factory=list)        # (source, reason)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)     # (kind, name, reason)
+    unknown_codes: dict[str, int] = field(default_factory=dict)           # code name -> codings
+    selections: int = 0
+    selections_used: int = 0
+    units_seen: int = 0
+    codings: int = 0
+    warnings: list[str] = field(default_factory=list)
+    stored: bool = False
+
+    def lines(self) -> list[str]:
+        """The report as printable lines."""
+        out = [f"coder {self.coder}: {len(self.matched)} of {self.sources} sources matched, "
+               f"{self.selections_used} of {self.selections} text selections used, "
+               f"{self.codings} codings on {self.units_seen} units"
+               + ("" if self.stored else " (nothing stored: no source matched)")]
+        out += [f"  matched {s!r} -> {d} ({how})" for s, d, how in self.matched]
+        out += [f"  unmatched {s!r}: {why}" for s, why in self.unmatched]
+        out += [f"  skipped {kind} {n!r}: {why}" for kind, n, why in self.skipped]
+        out += [f"  unknown code {c!r} ({n} codings)" for c, n in sorted(self.unknown_codes.items())]
+        out += [f"  warning: {w}" for w in self.warnings]
+        return out
+
+
+class _Source(NamedTuple):
+    kind: str
+    name: str
+    element: ET.Element            # holds the PlainTextSelections and Codings
+    text: str | None               # normalised (LF) text, None when not available
+    raw_to_text: list[int] | None  # positions of removed CRs, for mapping positions
+    problem: str
+
+
+def _source_text(el: ET.Element, zf, lookup, path) -> tuple[str | None, list[int] | None, str]:
+    content = child(el, "PlainTextContent")
+    if content is not None and content.text:
+        text, removed = decode_source(content.text.encode("utf-8"))
+        return text, removed, ""
+    ref = (el.get("plainTextPath") or "").strip()
+    if not ref:
+        return None, None, "no plain text (no plainTextPath or PlainTextContent)"
+    if not ref.lower().startswith("internal://"):
+        return None, None, f"text is outside the archive ({ref})"
+    member = lookup.get(PurePosixPath(ref[len("internal://"):]).name.lower())
+    if member is None:
+        return None, None, f"text file {ref} is not in the archive"
+    try:
+        text, removed = decode_source(read_member(zf, member, path))
+    except UnicodeDecodeError as exc:
+        return None, None, f"text file {member} is not UTF-8 (byte {exc.start})"
+    return text, removed, ""
+
+
+def _name_key(name: str) -> str:
+    """Names compare in NFC, case-folded (exports may write decomposed accents)."""
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Doc(NamedTuple):
+    id: str
+    title: str
+    path: str
+    hash: str
+    text: str
+
+
+def _match(source: _Source, docs: list[_Doc], by_hash, by_squash, by_name) -> tuple[_Doc | None, str]:
+    """The corpus document a source is, and how it was matched (or why not)."""
+    if source.text is not None:
+        doc = by_hash.get(content_hash(source.text))
+        if doc:
+            return doc, "same text"
+        doc = by_squash.get(content_hash(_squash(source.text)))
+        if doc:
+            return doc, "same text apart from white space"
+    keys = {_name_key(source.name), _name_key(Path(source.name).stem)} - {""}
+    hits = {d.id: d for k in keys for d in by_name.get(k, ())}
+    if len(hits) > 1:
+        return None, f"name matches several documents ({', '.join(sorted(hits))})"
+    if not hits:
+        if source.text is None:
+            return None, source.problem
+        return None, "no corpus document with this name or text"
+    doc = next(iter(hits.values()))
+    if source.text is None:
+        return doc, f"by name; {source.problem}, so positions are taken to refer to the corpus text"
+    return None, f"name matches document '{doc.id}' but the text differs"
+
+
+def _position_mapper(source: _Source, doc: _Doc):
+    """A function from a source position (as in the archive) to a document position."""
+    removed = source.raw_to_text or []
+    if source.text is None or source.text == doc.text:
+        return lambda p, is_end=False: raw_to_norm(p, removed)
+    # same text apart from white space: align on non-space characters
+    src_ns = [i for i, ch in enumerate(source.text) if not ch.isspace()]
+    doc_ns = [i for i, ch in enumerate(doc.text) if not ch.isspace()]
+
+    def mapper(p, is_end=False):
+        p = raw_to_norm(p, removed)
+        if is_end:
+            k = bisect.bisect_left(src_ns, p) - 1  # last non-space before p
+            return doc_ns[k] + 1 if k >= 0 else 0
+        k = bisect.bisect_left(src_ns, p)  # first non-space at or after p
+        return doc_ns[k] if k < len(doc_ns) else len(doc.text)
+    return mapper
+
+
+def _code_index(codebook: Codebook) -> dict[str, tuple[str, str]]:
+    """Lower-case names (labels and ids) -> (variable, code); code names first."""
+    index: dict[str, tuple[str, str]] = {}
+    for v in codebook.variables:
+        for key in (v.id, v.label):
+            index.setdefault(key.strip().lower(), (v.id, ""))
+    for c in codebook.codes:
+        for key in (c.id, c.label):
+            index[key.strip().lower()] = (c.variable, c.id)
+    return index
+
+
+def _project_codes(root: ET.Element) -> dict[str, str]:
+    """Code GUID -> name, over the whole code tree."""
+    names: dict[str, str] = {}
+    book = child(root, "CodeBook")
+    codes = child(book, "Codes") if book is not None else None
+
+    def walk(el):
+        for c in children(el, "Code"):
+            names[norm_guid(c.get("guid"))] = (c.get("name") or "").strip()
+            walk(c)
+    if codes is not None:
+        walk(codes)
+    return names
+
+
+def _author(coding: ET.Element, selection: ET.Element | None) -> str:
+    """GUID of the user who made a coding (the coding's own, else its selection's)."""
+    who = coding.get("creatingUser") or (selection.get("creatingUser") if selection is not None else "")
+    return norm_guid(who)
+
+
+def _pick_user(root: ET.Element, user: str | None, user_names: dict[str, str], path) -> str | None:
+    """The GUID whose codings to import: ``user`` by name or GUID; with no
+    ``user``, None (all codings) unless several users made codings."""
+    authors: dict[str, int] = {}
+    for sel in root.iter():
+        if local(sel.tag) in ("PlainTextSelection", "TextSource"):
+            for cod in children(sel, "Coding"):
+                a = _author(cod, sel)
+                authors[a] = authors.get(a, 0) + 1
+    label = lambda g: user_names.get(g) or g or "(no user)"
+    if user is None:
+        if len(authors) > 1:
+            raise CodingError("codings by several users (" + ", ".join(sorted(label(a) for a in authors))
+                              + "); choose one user to import", path)
+        return None
+    key = user.strip()
+    for g, name in user_names.items():
+        if key.lower() in (name.lower(), g.lower()) or norm_guid(key) == g:
+            return g
+    if norm_guid(key) in authors:
+        return norm_guid(key)
+    raise CodingError(f"no user '{user}' in the project (users: "
+                      + ", ".join(sorted(label(g) for g in set(user_names) | set(authors))) + ")", path)
+
+
+def _code_for(name: str, index) -> tuple[str, str] | None:
+    key = name.strip().lower()
+    if key in index:
+        return index[key]
+    if "::" in key:  # ATLAS.ti writes group::code
+        return index.get(key.rsplit("::", 1)[-1].strip())
+    return None
+
+
+def _read_sources(zf, root: ET.Element, path, report: ImportReport) -> list[_Source]:
+    """The text sources of a project (PDFs with a text representation
+    included); every other kind is skipped and reported."""
+    lookup = member_lookup(zf)
+    sources: list[_Source] = []
+    srcs_el = child(root, "Sources")
+    for el in (list(srcs_el) if srcs_el is not None else []):
+        kind, name = local(el.tag), (el.get("name") or el.get("guid") or "").strip()
+        if kind == "TextSource":
+            text, removed, problem = _source_text(el, zf, lookup, path)
+            sources.append(_Source(kind, name, el, text, removed, problem))
+        elif kind == "PDFSource" and child(el, "Representation") is not None:
+            rep = child(el, "Representation")
+            text, removed, problem = _source_text(rep, zf, lookup, path)
+            sources.append(_Source(kind, name, rep, text, removed, problem))
+            n = len(children(el, "PDFSelection"))
+            if n:
+                report.skipped.append(("PDFSelection", name, f"{n} area selection(s) on PDF pages"))
+        elif kind == "PDFSource":
+            report.skipped.append((kind, name, "PDF without a text representation"))
+        elif kind in ("PictureSource", "AudioSource", "VideoSource"):
+            report.skipped.append((kind, name, "not a text source"))
+        else:
+            report.skipped.append((kind, name, "unknown kind of source"))
+    report.sources = len(sources) + sum(1 for s in report.skipped if s[0] != "PDFSelection")
+    return sources
+
+
+class _Corpus:
+    """The store's documents indexed for matching sources, and their units."""
+
+    def __init__(self, store):
+        self.docs = [_Doc(d.id, d.title, d.path, d.content_hash, d.text) for d in store.documents()]
+        self.by_hash = {d.hash or content_hash(d.text): d for d in self.docs}
+        self.by_squash = {content_hash(_squash(d.text)): d for d in self.docs}
+        self.by_name: dict[str, list[_Doc]] = {}
+        for d in self.docs:
+            for key in {d.id, d.title, Path(d.path).name, Path(d.path).stem}:
+                if key:
+                    self.by_name.setdefault(_name_key(key), []).append(d)
+        self.segmentation = store.segmentation()
+        self.units_of: dict[str, list[tuple[str, int, int]]] = {}
+        for unit in store.units(self.segmentation):
+            self.units_of.setdefault(unit.document_id, []).append((unit.id, unit.start, unit.end))
+
+    def match(self, source: _Source) -> tuple[_Doc | None, str]:
+        return _match(source, self.docs, self.by_hash, self.by_squash, self.by_name)
+
+
+class _Codes:
+    """Which codes of the codebook a project's codings refer to, for the
+    chosen user's codings only."""
+
+    def __init__(self, root: ET.Element, codebook: Codebook, user: str | None, path):
+        self.names = _project_codes(root)
+        self.index = _code_index(codebook)
+        users_el = child(root, "Users")
+        user_names = {norm_guid(u.get("guid")): (u.get("name") or "").strip()
+                      for u in (children(users_el, "User") if users_el is not None else [])}
+        self.wanted = _pick_user(root, user, user_names, path)
+
+    def targets(self, codings: list[ET.Element], selection: ET.Element | None,
+                report: ImportReport) -> list[tuple[str, str]]:
+        """(variable, code) of each coding; unknown codes are counted in the report."""
+        found = []
+        for cod in codings:
+            if self.wanted is not None and _author(cod, selection) != self.wanted:
+                continue
+            ref = child(cod, "CodeRef")
+            name = self.names.get(norm_guid(ref.get("targetGUID") if ref is not None else ""), "")
+            hit = _code_for(name, self.index) if name else None
+            if hit is None:
+                label = name or f"(code {ref.get('targetGUID') if ref is not None else '?'})"
+                report.unknown_codes[label] = report.unknown_codes.get(label, 0) + 1
+                continue
+            found.append(hit)
+        return found
+
+
+def _spans(source: _Source, doc: _Doc, report: ImportReport):
+    """(start, end, codings, selection) in document positions for each coded
+    selection of a source, and the whole document for codings of the source."""
+    to_doc = _position_mapper(source, doc)
+    limit = len(source.text) if source.text is not None else len(doc.text)
+    for sel in children(source.element, "PlainTextSelection"):
+        try:
+            raw_start, raw_end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+        except (TypeError, ValueError):
+            report.warnings.append(f"{source.name}: selection {sel.get('guid')} has no valid positions")
+            continue
+        if raw_end > limit + len(source.raw_to_text or []) or raw_start >= raw_end:
+            report.warnings.append(
+                f"{source.name}: selection {sel.get('guid')} ({raw_start}-{raw_end}) is outside the text or empty")
+            if raw_start >= raw_end:
+                continue
+        start, end = to_doc(max(0, raw_start)), to_doc(max(0, raw_end), True)
+        yield start, end, children(sel, "Coding"), sel
+    for cod in children(source.element, "Coding"):  # codings of the whole source
+        yield 0, len(doc.text), [cod], None
+
+
+def _coded_units(units: list[tuple[str, int, int]], start: int, end: int, min_overlap: float) -> list[str]:
+    """Units covered by a selection by at least ``min_overlap`` of their characters."""
+    return [uid for uid, us, ue in units
+            if (ov := min(end, ue) - max(start, us)) > 0 and ov >= min_overlap * (ue - us)]
+
+
+def import_project(store, path, coder: str, codebook: Codebook, min_overlap: float = 0.5,
+                   user: str | None = None) -> ImportReport:
+    """Import the text codings of a ``.qdpx`` as coder ``coder``.
+
+    Sources are matched to the store's documents by text (SHA-256 of the
+    LF-normalised text, or of the text with white space collapsed) or by
+    name (TextSource name against document id, title, file name or stem).
+    Each coded selection codes the units it covers by at least
+    ``min_overlap`` of their characters; codes are matched by label or id,
+    case-insensitively, to codes or variables of ``codebook``. A project
+    whose codings come from several users needs ``user`` (a User's name or
+    GUID): only that user's codings are imported. Pictures,
+    audio, video and PDFs without text are skipped and reported. The
+    coder's codings under the codebook version are replaced (kind
+    ``import``) unless no source matched, in which case nothing is stored.
+    """
+    path = Path(path)
+    if not 0.0 <= min_overlap <= 1.0:
+        raise CodingError(f"min_overlap must be between 0 and 1, not {min_overlap}")
+    if not coder or not coder.strip():
+        raise CodingError("an import needs a coder name")
+    report = ImportReport(coder=coder)
+    with open_archive(path) as zf:
+        qde = find_qde(zf, path)
+        root = parse_xml(read_member(zf, qde, path), f"{path}!{qde}")
+        if local(root.tag) != "Project":
+            raise CodingError(f"root element is <{local(root.tag)}>, not <Project>", f"{path}!{qde}")
+        sources = _read_sources(zf, root, path, report)
+    corpus, codes = _Corpus(store), _Codes(root, codebook, user, path)
+    matched: list[_Doc] = []
+    triples: set[tuple[str, str, str]] = set()
+    for source in sources:
+        report.selections += (len(children(source.element, "PlainTextSelection"))
+                              + len(children(source.element, "Coding")))
+        doc, how = corpus.match(source)
+        if doc is None or doc in matched:
+            reason = how if doc is None else f"document '{doc.id}' already matched by another source"
+            report.unmatched.append((source.name, reason))
+            continue
+        matched.append(doc)
+        report.matched.append((source.name, doc.id, how))
+        for start, end, codings, selection in _spans(source, doc, report):
+            targets = codes.targets(codings, selection, report)
+            covered = _coded_units(corpus.units_of.get(doc.id, []), start, end, min_overlap) if targets else []
+            report.selections_used += bool(covered)
+            triples.update((uid, variable, code) for uid in covered for variable, code in targets)
+    if not matched:
+        return report
+    seen = [uid for d in matched for uid, _s, _e in corpus.units_of.get(d.id, [])]
+    codings = codings_from_triples(triples, seen, coder, codebook.version)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    store.replace_coder(coder, seen, codings, codebook.version, kind="import", source=str(path),
+                        content_hash=f"{digest}:{codebook.version}:{corpus.segmentation}:{min_overlap}")
+    report.units_seen, report.codings, report.stored = len(seen), len(codings), True
+    return report

@@ -1,0 +1,75 @@
+"""REFI-QDA XML: namespaces, stable GUIDs, colours, safe parsing and
+namespace-lenient element access."""
+
+from __future__ import annotations
+
+import re
+import uuid
+import xml.etree.ElementTree as ET
+
+from coding.errors import CodingError
+
+NS_PROJECT = "urn:QDA-XML:project:1.0"
+NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
+# Fixed namespace for the GUIDs this package derives (never change it:
+# GUIDs must stay the same from one export to the next).
+GUID_NAMESPACE = uuid.UUID("6f1c3c52-5d0e-4b8e-9a57-0c0d1e2f3a4b")
+_RGB = re.compile(r"^#?([0-9A-Fa-f]{6})(?:[0-9A-Fa-f]{2})?$")
+
+def guid(kind: str, key: str) -> str:
+    """A stable GUID for an object of ``kind`` (code, variable, user...) named ``key``."""
+    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{key}")).upper()
+
+
+def norm_guid(value: str | None) -> str:
+    return (value or "").strip().strip("{}").upper()
+
+
+def colour(value: str | None) -> str | None:
+    """A colour as ``#RRGGBB``; ``#RRGGBBAA`` loses its alpha; anything else is None."""
+    m = _RGB.match((value or "").strip())
+    return f"#{m.group(1).upper()}" if m else None
+
+
+def sub(parent: ET.Element, tag: str, attrs: dict | None = None, text: str | None = None) -> ET.Element:
+    el = ET.SubElement(parent, tag, {k: v for k, v in (attrs or {}).items() if v is not None})
+    if text is not None:
+        el.text = text
+    return el
+
+
+def xml_bytes(root: ET.Element) -> bytes:
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+
+def parse_xml(data: bytes, path) -> ET.Element:
+    """Parse untrusted XML: DTDs, entity declarations and external
+    references are refused (defusedxml)."""
+    import defusedxml.ElementTree as DET
+    from defusedxml import DefusedXmlException
+
+    try:
+        return DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise CodingError(f"refused XML with a DTD or entity declarations ({type(exc).__name__})", path) from None
+    except ET.ParseError as exc:
+        line = exc.position[0] if getattr(exc, "position", None) else None
+        raise CodingError(f"not well-formed XML: {str(exc).splitlines()[0]}", path, line) from None
+
+
+# -- XML helpers (namespace-lenient) ---------------------------------------------
+
+def local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def children(el: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in el if local(c.tag) == name]
+
+
+def child(el: ET.Element, name: str) -> ET.Element | None:
+    for c in el:
+        if local(c.tag) == name:
+            return c
+    return None

@@ -342,3 +342,78 @@ def test_open_end_test_means_what_the_former_regex_meant():
         for block in (chr(code), "x" + chr(code), chr(code) + " \n"):
             assert _open_end(block, 0, len(block)) == bool(former.search(block)), hex(code)
     assert _open_end("ends, ", 0, 6) and not _open_end("ends. Then on,", 0, 5)
+
+
+# ---------------------------------------------------------------- item 5: study settings
+
+STUDY = """settings:
+  study_period: [2012, 2023]
+  referenced_years: [1947, 2030]
+  variable_colours: {economic: "#1b9e77", strategic: "#D95F02"}
+"""
+
+
+def test_study_settings_are_read():
+    cb = parse_codebook(changed("settings:\n", STUDY), "cb.yaml")
+    s = cb.settings
+    assert s.study_period == (2012, 2023) and s.referenced_years == (1947, 2030)
+    assert dict(s.variable_colours) == {"economic": "#1b9e77", "strategic": "#D95F02"}
+    with pytest.raises(TypeError):
+        s.variable_colours["economic"] = "#000000"
+    assert hash(s) == hash(parse_codebook(changed("settings:\n", STUDY), "cb.yaml").settings)
+
+
+def test_study_settings_defaults():
+    from coding.codebook import DEFAULT_REFERENCED_YEARS
+
+    s = parse_codebook(TINY_CODEBOOK, "cb.yaml").settings
+    assert s.study_period is None and s.referenced_years == DEFAULT_REFERENCED_YEARS == (1900, 2100)
+    assert dict(s.variable_colours) == {}
+
+
+def test_shipped_study_settings():
+    from conftest import REPO
+
+    from coding.codebook import load_codebook
+
+    s = load_codebook(REPO / "codebook.yaml").settings
+    assert s.study_period == (2012, 2023) and s.referenced_years == (1947, 2030)
+    assert dict(s.variable_colours) == {"economic": "#1b9e77", "strategic": "#d95f02", "regional_security": "#7570b3"}
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("[2012, 2023]", "[2023, 2012]", "settings.study_period: the first year (2023) is after the last (2012)"),
+    ("[2012, 2023]", "2012", "settings.study_period: must be two years [first, last]"),
+    ("[2012, 2023]", "[2012, 2023, 2024]", "settings.study_period: must be two years"),
+    ("[2012, 2023]", "['2012', 2023]", "settings.study_period: must be two years"),
+    ("[2012, 2023]", "[true, 2023]", "settings.study_period: must be two years"),
+    ("[1947, 2030]", "[47, 2030]", "settings.referenced_years: years must have four digits, not [47, 2030]"),
+    ("[1947, 2030]", "[2030, 1947]", "settings.referenced_years: the first year (2030) is after the last (1947)"),
+    ('{economic: "#1b9e77", strategic: "#D95F02"}', '["#1b9e77"]',
+     "settings.variable_colours: must map variable ids to colours"),
+    ("  study_period", "  study_years: [1, 2]\n  study_period", "unknown key 'study_years' in settings"),
+])
+def test_bad_study_settings(old, new, message):
+    study = STUDY.replace(old, new, 1)
+    assert study != STUDY
+    text = error_of(changed("settings:\n", study))
+    assert text.startswith(f"cb.yaml:{line_of(TINY_CODEBOOK, 'settings:') + 1}: ")  # the settings' first line
+    assert message in text
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('economic: "#1b9e77"', 'economics: "#1b9e77"', "unknown variable 'economics'"),
+    ('"#1b9e77"', '"#1b9e7"', "the colour of 'economic' must be \"#rrggbb\" in quotes, not '#1b9e7'"),
+    ('"#1b9e77"', '"red"', "the colour of 'economic' must be \"#rrggbb\" in quotes, not 'red'"),
+])
+def test_bad_variable_colours(old, new, message):
+    text = error_of(changed("settings:\n", STUDY.replace(old, new, 1)))
+    line = line_of(TINY_CODEBOOK, "settings:") + 3  # the line of variable_colours
+    assert text == f"cb.yaml:{line}: settings.variable_colours: {message}"
+
+
+def test_unquoted_colour_is_a_comment_and_is_refused():
+    text = error_of(changed("settings:\n", "settings:\n  variable_colours:\n    economic: #1b9e77\n"))
+    first = line_of(TINY_CODEBOOK, "settings:") + 2
+    assert text == f"cb.yaml:{first}: settings.variable_colours: the colour of 'economic' must be \"#rrggbb\" " \
+                   "in quotes, not None"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,7 @@ import yaml
 from coding.errors import CodingError
 
 TOP_KEYS = {"name", "description", "settings", "variables", "codes"}
-SETTINGS_KEYS = {"mask_patterns"}
+SETTINGS_KEYS = {"mask_patterns", "study_period", "referenced_years", "variable_colours"}
 VARIABLE_KEYS = {"id", "label", "definition", "include", "exclude"}
 CODE_KEYS = {
     "id", "label", "variable", "definition", "include", "exclude",
@@ -32,6 +33,13 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 REGEX_PREFIX = "re:"
 CASE_PREFIX = "cs:"
 _LINE = "__line__"
+_COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+
+#: Years counted when texts mention years, unless the codebook's
+#: ``settings.referenced_years`` says otherwise: 1900 to 2100, the years a
+#: modern text is likely to name; smaller four-digit numbers (counts, sums)
+#: are more often not years.
+DEFAULT_REFERENCED_YEARS = (1900, 2100)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,46 @@ class Code:
     line: int | None = None
 
 
+class FrozenMap(Mapping):
+    """A read-only, hashable mapping, so that frozen dataclasses can hold one."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data=()):
+        self._data = dict(data)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """Study-wide settings from the codebook's ``settings:``.
+
+    ``study_period``: (first year, last year) of the study, or None when the
+    codebook gives none. ``referenced_years``: (first, last) of the years
+    counted when texts mention years (default ``DEFAULT_REFERENCED_YEARS``).
+    ``variable_colours``: variable id -> ``"#rrggbb"``, for the variables
+    given a colour (others: the reports' choice).
+    """
+
+    study_period: tuple[int, int] | None = None
+    referenced_years: tuple[int, int] = DEFAULT_REFERENCED_YEARS
+    variable_colours: Mapping[str, str] = field(default_factory=FrozenMap)
+
+
 @dataclass(frozen=True)
 class Codebook:
     """A validated codebook. ``version`` is the first 12 hex digits of the
@@ -75,6 +123,7 @@ class Codebook:
     variables: tuple[Variable, ...]
     codes: tuple[Code, ...]
     mask_patterns: tuple[str, ...] = ()
+    settings: StudySettings = field(default_factory=StudySettings)
     content: str = field(default="", repr=False)
 
     @property
@@ -565,6 +614,55 @@ def _parse_code(rc, var_ids: set[str], seen: dict, labels: dict, path) -> Code:
     )
 
 
+def _year_range(settings: dict, key: str, path) -> tuple[int, int] | None:
+    """``settings[key]`` as (first year, last year), or None if not given."""
+    value = settings.get(key)
+    if value is None:
+        return None
+    line, item = settings.get(_LINE), f"settings.{key}"
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(y, int) and not isinstance(y, bool) for y in value)):
+        raise CodingError("must be two years [first, last], e.g. [2012, 2023]", path, line, item)
+    first, last = value
+    if not all(1000 <= y <= 9999 for y in value):
+        raise CodingError(f"years must have four digits, not [{first}, {last}]", path, line, item)
+    if first > last:
+        raise CodingError(f"the first year ({first}) is after the last ({last})", path, line, item)
+    return first, last
+
+
+def _variable_colours(settings: dict, var_ids: set[str], path) -> FrozenMap:
+    """``settings.variable_colours``: variable id -> ``"#rrggbb"``."""
+    value = settings.get("variable_colours")
+    if value is None:
+        return FrozenMap()
+    item = "settings.variable_colours"
+    if not isinstance(value, dict):
+        raise CodingError('must map variable ids to colours "#rrggbb"', path, settings.get(_LINE), item)
+    line = value.get(_LINE)
+    colours = {}
+    for var, colour in value.items():
+        if var == _LINE:
+            continue
+        if var not in var_ids:
+            raise CodingError(f"unknown variable '{var}'", path, line, item)
+        if not isinstance(colour, str) or not _COLOUR_RE.fullmatch(colour.strip()):
+            # an unquoted #1b9e77 is a YAML comment, so the value is empty
+            raise CodingError(f'the colour of \'{var}\' must be "#rrggbb" in quotes, not {colour!r}',
+                              path, line, item)
+        colours[var] = colour.strip()
+    return FrozenMap(colours)
+
+
+def _study_settings(settings: dict, var_ids: set[str], path) -> StudySettings:
+    """The validated study settings of the codebook's ``settings:``."""
+    return StudySettings(
+        study_period=_year_range(settings, "study_period", path),
+        referenced_years=_year_range(settings, "referenced_years", path) or DEFAULT_REFERENCED_YEARS,
+        variable_colours=_variable_colours(settings, var_ids, path),
+    )
+
+
 def _load_yaml(content: str, path):
     """The YAML document in ``content``; duplicate keys and syntax errors are CodingErrors."""
     try:
@@ -595,6 +693,7 @@ def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
     seen: dict[str, int | None] = {}  # ids of variables and codes share one name space
     variables = _parse_variables(raw, seen, path)
     var_ids = {v.id for v in variables}
+    study = _study_settings(settings, var_ids, path)
     raw_codes = raw.get("codes")
     if not isinstance(raw_codes, list) or not raw_codes:
         raise CodingError("'codes' must be a non-empty list", path, raw.get(_LINE))
@@ -610,6 +709,7 @@ def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
         variables=tuple(variables),
         codes=tuple(codes),
         mask_patterns=masks,
+        settings=study,
         content=content,
     )
 

@@ -7,11 +7,16 @@ from __future__ import annotations
 import bisect
 import re
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from coding.errors import CodingError
 
-MAX_ARCHIVE_BYTES = 500 * 1024 * 1024
+#: Bounds checked before anything is inflated, so that no archive can take
+#: more than a few hundred MB of memory: all members together, and one member
+#: (the project XML or one source text, decoded after reading).
+MAX_ARCHIVE_BYTES = 400 * 1024 * 1024
+MAX_MEMBER_BYTES = 100 * 1024 * 1024
 MAX_ARCHIVE_MEMBERS = 10_000
 
 def read_limited(path: Path) -> bytes:
@@ -52,13 +57,30 @@ def open_archive(path: Path) -> zipfile.ZipFile:
 
 
 def read_member(zf: zipfile.ZipFile, name: str, path) -> bytes:
+    """The bytes of one member, at most :data:`MAX_MEMBER_BYTES`: a member
+    that is corrupt, encrypted, compressed with an unknown method or larger
+    than it says is a one-line error."""
     info = zf.getinfo(name)
-    with zf.open(info) as fh:
-        # the declared size may lie: never read more than the bound
-        data = fh.read(MAX_ARCHIVE_BYTES + 1)
-    if len(data) > MAX_ARCHIVE_BYTES:
-        raise CodingError(f"archive member {name!r} expands beyond {MAX_ARCHIVE_BYTES} bytes", path)
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise CodingError(f"archive member {name!r} is {info.file_size} bytes (limit {MAX_MEMBER_BYTES})", path)
+    try:
+        with zf.open(info) as fh:
+            # the declared size may lie: never inflate more than the bound
+            data = fh.read(MAX_MEMBER_BYTES + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise CodingError(f"archive member {name!r} is corrupt ({_first_line(exc)})", path) from None
+    except NotImplementedError as exc:  # before RuntimeError, its base class
+        raise CodingError(f"archive member {name!r} uses an unsupported compression ({_first_line(exc)})",
+                          path) from None
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise CodingError(f"archive member {name!r} cannot be read ({_first_line(exc)})", path) from None
+    if len(data) > MAX_MEMBER_BYTES:
+        raise CodingError(f"archive member {name!r} expands beyond {MAX_MEMBER_BYTES} bytes", path)
     return data
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def find_qde(zf: zipfile.ZipFile, path) -> str:

@@ -50,12 +50,28 @@ def parse_xml(data: bytes, path) -> ET.Element:
     from defusedxml import DefusedXmlException
 
     try:
-        return DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise CodingError(f"refused XML with a DTD or entity declarations ({type(exc).__name__})", path) from None
     except ET.ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         raise CodingError(f"not well-formed XML: {str(exc).splitlines()[0]}", path, line) from None
+    _check_depth(root, path)
+    return root
+
+
+#: Deeper trees are refused: code trees are walked recursively, and no real
+#: project nests elements this deep.
+MAX_DEPTH = 200
+
+
+def _check_depth(root: ET.Element, path) -> None:
+    stack = [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise CodingError(f"XML nested deeper than {MAX_DEPTH} levels", path)
+        stack.extend((c, depth + 1) for c in el)
 
 
 # -- XML helpers (namespace-lenient) ---------------------------------------------

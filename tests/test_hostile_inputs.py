@@ -96,3 +96,38 @@ def test_deeply_nested_codes_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nested deeper than" in err and err.count("\n") == 1
     assert not (tmp_path / "cb.yaml").exists()
+
+
+def test_a_docx_bomb_is_refused_before_it_is_inflated(tmp_path):
+    import tracemalloc
+
+    from coding.readers import MAX_DOCX_XML_BYTES, read_docx
+
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", b"<w:document>" + b" " * (MAX_DOCX_XML_BYTES + 1) + b"</w:document>")
+    assert bomb.stat().st_size < 1_000_000
+    tracemalloc.start()
+    with pytest.raises(CodingError, match="expands to .* bytes"):
+        read_docx(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20 * 2**20
+
+
+def test_a_damaged_pdf_gives_no_stray_lines_on_stderr(tmp_path):
+    import subprocess
+    import sys
+
+    from test_readers import write_pdf
+
+    pdf = write_pdf(tmp_path / "r.pdf", [["A paragraph about gas and trade."]])
+    data = pdf.read_bytes()
+    at = data.rfind(b"startxref")
+    pdf.write_bytes(data[:at] + b"startxref\n999999\n%%EOF\n")  # a wrong xref offset pypdf repairs
+    code = ("import sys; from coding.readers import read_pdf; "
+            f"print(read_pdf({str(pdf)!r}).strip())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and "gas and trade" in out.stdout
+    assert out.stderr == ""

@@ -20,6 +20,7 @@ only) raises :class:`~coding.errors.CodingError` naming the file.
 
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
 from itertools import pairwise
@@ -65,6 +66,7 @@ def read_docx(path, encoding: str = "") -> str:
         raise CodingError("password-protected or old-format Word file (save it unprotected as .docx)", path)
     if not zipfile.is_zipfile(path):
         raise CodingError("not a .docx file (not a zip package); the file may be corrupt", path)
+    _check_package_size(path)
     import docx
     from docx.table import Table
 
@@ -85,6 +87,29 @@ def read_docx(path, encoding: str = "") -> str:
     if not blocks:
         raise CodingError("the .docx file has no text in its body", path)
     return "\n\n".join(blocks) + "\n"
+
+
+#: A .docx is refused before it is inflated when its parts together would
+#: expand beyond this (python-docx holds every part in memory, and its XML
+#: tree takes several times the size of the XML): a "zip bomb" cannot take
+#: more than a few hundred MB.
+MAX_DOCX_BYTES = 200 * 1024 * 1024
+MAX_DOCX_XML_BYTES = 40 * 1024 * 1024
+
+
+def _check_package_size(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CodingError(f"cannot read the .docx file ({_first_line(exc)})", path) from None
+    total = sum(i.file_size for i in infos)
+    if total > MAX_DOCX_BYTES:
+        raise CodingError(f"the .docx file expands to {total} bytes (limit {MAX_DOCX_BYTES})", path)
+    big_xml = [i for i in infos if i.filename.endswith(".xml") and i.file_size > MAX_DOCX_XML_BYTES]
+    if big_xml:
+        raise CodingError(f"the .docx part {big_xml[0].filename} expands to {big_xml[0].file_size} bytes "
+                          f"(limit {MAX_DOCX_XML_BYTES})", path)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -243,6 +268,9 @@ def read_pdf(path, encoding: str = "") -> str:
     import pypdf
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
+    # pypdf logs repairs of damaged files as warnings, which would reach the
+    # user's terminal as stray lines: what matters is said as a CodingError
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted:

@@ -51,9 +51,16 @@ def _cmd_run(args) -> int:
     if summary.errors:
         print(f"{len(summary.errors)} document(s) could not be read:", file=sys.stderr)
         for err in summary.errors:
-            print(f"  {err}", file=sys.stderr)
+            print(f"  {_advise(str(err), 'in the manifest column encoding')}", file=sys.stderr)
         return 1
     return 0
+
+
+def _advise(message: str, how: str) -> str:
+    """A reader's message with the command's way of declaring an encoding."""
+    from coding.corpus import UNDECLARED_ENCODING
+
+    return message + f" ({how})" if message.endswith(UNDECLARED_ENCODING) else message
 
 
 def _cmd_code(args) -> int:
@@ -63,13 +70,16 @@ def _cmd_code(args) -> int:
     cpus = os.cpu_count() or 1
     if args.jobs > cpus:
         print(f"coding: --jobs {args.jobs} is more than the {cpus} CPU(s) here; using {cpus}", file=sys.stderr)
-    counts = code_paths(args.paths, args.out, codebook=args.codebook, unit=args.unit, jobs=args.jobs,
-                        errors=errors)
+    try:
+        counts = code_paths(args.paths, args.out, codebook=args.codebook, unit=args.unit, jobs=args.jobs,
+                            errors=errors, encoding=args.encoding, with_text=args.with_text)
+    except CodingError as exc:
+        raise CodingError(_advise(str(exc), "with --encoding")) from None
     print(f"{counts.get('units', 0)} units, {counts.get('codings', 0)} codings -> {args.out}")
     if errors:
         print(f"{len(errors)} file(s) could not be read:", file=sys.stderr)
         for err in errors:
-            print(f"  {err}", file=sys.stderr)
+            print(f"  {_advise(err, 'with --encoding')}", file=sys.stderr)
         return 1
     return 0
 
@@ -261,6 +271,17 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _non_negative(value: str) -> int:
+    """argparse type: a whole number of at least 0."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, not {value!r}")
+    return n
+
+
 def _positive(value: str) -> int:
     """argparse type: a whole number of at least 1."""
     try:
@@ -291,8 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_run)
 
     c = sub.add_parser("code", help="code texts outside the corpus (no store)")
-    c.add_argument("paths", nargs="+", help=".txt/.md files, folders, or .csv/.jsonl of units with id,text")
+    c.add_argument("paths", nargs="+",
+                   help=".txt/.md/.docx/.pdf files, folders of them, or .csv/.jsonl tables of units with id,text")
     c.add_argument("--out", required=True, help="output CSV")
+    c.add_argument("--encoding", default="", help="encoding of plain-text files (default: UTF-8)")
+    c.add_argument("--with-text", action="store_true",
+                   help="add the code's label and the unit's text (columns a coder-file import ignores)")
     c.add_argument("--codebook", default="codebook.yaml")
     c.add_argument("--unit", default="paragraph", choices=["paragraph", "sentence"])
     c.add_argument("--jobs", type=_positive, default=1, help="worker processes (default: 1)")
@@ -303,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--doc-type", action="append", help="keep these doc types (repeat or comma-separate)")
     rp.add_argument("--from", dest="year_from", type=int, help="first document year to keep")
     rp.add_argument("--to", dest="year_to", type=int, help="last document year to keep")
-    rp.add_argument("--exemplars", type=int, default=3, help="quotations per code (default: 3)")
+    rp.add_argument("--exemplars", type=_non_negative, default=3, help="quotations per code (default: 3)")
     rp.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     rp.add_argument("--store", default=None, help="project store (default: <out>/project.sqlite)")
     rp.set_defaults(func=_cmd_report)

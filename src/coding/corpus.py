@@ -24,6 +24,8 @@ MANIFEST_NAMES = ("manifest.csv",)
 REQUIRED_COLUMNS = ("id", "title", "doc_type", "date", "source", "path")
 OPTIONAL_COLUMNS = ("speaker", "encoding")
 _DATE = re.compile(r"^(\d{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+#: Ends the error of a text file that is not UTF-8; the command line says how to declare it.
+UNDECLARED_ENCODING = "declare its encoding"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -51,7 +53,7 @@ def read_text_file(path: Path, encoding: str = "") -> str:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise CodingError(
-                f"not UTF-8 at byte {exc.start}; declare its encoding in the manifest's 'encoding' column",
+                f"not UTF-8 at byte {exc.start}; {UNDECLARED_ENCODING}",
                 path,
             ) from None
     return _normalise_newlines(text)
@@ -179,16 +181,23 @@ def iter_documents(corpus_dir, errors: list | None = None,
             errors.append(exc)
 
 
-def document_from_file(path, root=None, doc_type: str = "text") -> Document:
-    """A document made from a loose file (for coding texts outside a corpus).
-
-    Its id is the file's path relative to ``root`` without suffix, with
-    separators replaced by '-'.
-    """
+def loose_document_id(path, root=None) -> str:
+    """The id of a loose file: its path relative to ``root`` (else its
+    name) without suffix, separators and other characters as '-'."""
     path = Path(path)
     rel = path.relative_to(root) if root else Path(path.name)
-    doc_id = re.sub(r"[^A-Za-z0-9_.\-]+", "-", str(rel.with_suffix("")).replace("/", "-")).strip("-") or "doc"
-    text = read_file(path)
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "-", str(rel.with_suffix("")).replace("/", "-")).strip("-") or "doc"
+
+
+def document_from_file(path, root=None, doc_type: str = "text", encoding: str = "",
+                       doc_id: str | None = None) -> Document:
+    """A document made from a loose file (for coding texts outside a corpus).
+
+    Its id is ``doc_id`` or :func:`loose_document_id`.
+    """
+    path = Path(path)
+    doc_id = doc_id or loose_document_id(path, root)
+    text = read_file(path, encoding)
     return Document(
         id=doc_id, title=path.stem, doc_type=doc_type, date="", source="", path=str(path),
         text=text, content_hash=content_hash(text),

@@ -56,6 +56,10 @@ def write_with(path, write: Callable[[IO], Any], *, binary: bool = False) -> Pat
             write(fh)
         os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        # name the output the user asked for, not the hidden temporary
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

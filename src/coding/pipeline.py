@@ -17,10 +17,21 @@ from tqdm import tqdm
 
 from coding.codebook import Codebook, load_codebook
 from coding.coder_files import file_hash, read_coder_file
-from coding.corpus import READERS, document_from_file, iter_documents, load_manifest
+from coding.corpus import (
+    READERS,
+    document_from_file,
+    iter_documents,
+    load_manifest,
+    loose_document_id,
+)
 from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
-from coding.files import raise_csv_field_limit, remove_stale_temporaries, write_csv, write_with
+from coding.files import (
+    raise_csv_field_limit,
+    remove_stale_temporaries,
+    write_csv,
+    write_with,
+)
 from coding.records import AUTO, Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment
 from coding.store import Store
@@ -28,6 +39,7 @@ from coding.store import Store
 SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "text"]
 CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
 CODE_OUTPUT_COLUMNS = ["unit_id", "variable", "code", "evidence"]
+TABLE_SUFFIXES = (".csv", ".jsonl")
 
 
 @dataclass
@@ -187,35 +199,14 @@ def _units_from_table(path: Path) -> list[Unit]:
     if not raw.strip():
         raise CodingError("the file is empty", path)
     units = []
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(raw))
-        missing = [c for c in ("id", "text") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CodingError(f"missing column(s): {', '.join(missing)}", path, 1)
-        rows = ((i, r) for i, r in enumerate(reader, start=2))
-    else:
-        def _rows():
-            # only "\n" ends a JSON Lines record; splitlines() would also cut at
-            # U+2028 or NEL, which JSON allows raw inside strings
-            for i, line in enumerate(raw.split("\n"), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CodingError(f"invalid JSON: {exc.msg}", path, i) from None
-                if not isinstance(obj, dict):
-                    raise CodingError("each line must be a JSON object", path, i)
-                for c in ("id", "text"):
-                    if c not in obj:
-                        raise CodingError(f"missing field '{c}'", path, i)
-                yield i, obj
-        rows = _rows()
+    rows = _csv_rows(raw, path) if path.suffix.lower() == ".csv" else _jsonl_rows(raw, path)
     seen: dict[str, int] = {}
     for line, row in rows:
+        if None in row:
+            raise CodingError("more fields than the header has", path, line)
         uid, text = row.get("id"), row.get("text")
-        if uid is None or str(uid).strip() == "":
-            raise CodingError("empty id", path, line)
+        if isinstance(uid, (dict, list, bool)) or uid is None or str(uid).strip() == "":
+            raise CodingError("'id' must be a non-empty text or number", path, line)
         if not isinstance(text, str):
             raise CodingError("'text' must be a string", path, line, str(uid))
         uid = str(uid).strip()
@@ -228,22 +219,80 @@ def _units_from_table(path: Path) -> list[Unit]:
     return units
 
 
-def _work_items(paths, batch_size: int):
-    """Units to code, as independent work items in input order: a file to
-    read and segment, or a batch of pre-segmented units."""
+def _csv_rows(raw: str, path: Path):
+    """(line, row) of a CSV table of units; the line a row starts on."""
+    reader = csv.DictReader(io.StringIO(raw, newline=""))
+    missing = [c for c in ("id", "text") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise CodingError(f"missing column(s): {', '.join(missing)}", path, 1)
+    last = reader.line_num
+    for row in reader:
+        yield last + 1, row
+        last = reader.line_num
+
+
+def _jsonl_rows(raw: str, path: Path):
+    """(line, object) of a JSON Lines table of units."""
+    # only "\n" ends a JSON Lines record; splitlines() would also cut at
+    # U+2028 or NEL, which JSON allows raw inside strings
+    for i, line in enumerate(raw.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CodingError(f"invalid JSON: {exc.msg}", path, i) from None
+        if not isinstance(obj, dict):
+            raise CodingError("each line must be a JSON object", path, i)
+        for c in ("id", "text"):
+            if c not in obj:
+                raise CodingError(f"missing field '{c}'", path, i)
+        yield i, obj
+
+
+def _input_files(paths: list[Path]) -> list[tuple[Path, Path | None, str]]:
+    """(file, folder given, document id) of the files to read, in input
+    order. Ids come from file names (paths within a given folder); where two
+    files would share an id, ids take the path from the inputs' common
+    folder, so unit ids stay unique."""
+    files = []
     for p in paths:
         if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in READERS)
-            if not files:
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in READERS)
+            if not found:
                 raise CodingError("no readable files in the folder", p)
-            for f in files:
-                yield ("file", f, p)
-        elif p.suffix.lower() in (".csv", ".jsonl"):
+            files += [(f, p) for f in found]
+        elif p.suffix.lower() not in TABLE_SUFFIXES:
+            files.append((p, None))
+    ids = [loose_document_id(f, root) for f, root in files]
+    if len(set(ids)) < len(ids):
+        common = Path(os.path.commonpath([f.resolve().parent for f, _ in files]))
+        ids = [loose_document_id(f.resolve(), common) for f, _ in files]
+        seen: dict[str, Path] = {}
+        for (f, _), doc_id in zip(files, ids):
+            if doc_id in seen:
+                raise CodingError(f"gives the same unit ids as {seen[doc_id]}", f)
+            seen[doc_id] = f
+    return [(f, root, doc_id) for (f, root), doc_id in zip(files, ids)]
+
+
+def _work_items(paths: list[Path], batch_size: int):
+    """Units to code, as independent work items in input order: a file to
+    read and segment, or a batch of pre-segmented units."""
+    files = iter(_input_files(paths))
+    table_ids: dict[str, Path] = {}
+    for p in paths:
+        if p.suffix.lower() in TABLE_SUFFIXES and not p.is_dir():
             units = _units_from_table(p)
+            clash = next((u.id for u in units if u.id in table_ids), None)
+            if clash is not None:
+                raise CodingError(f"unit id '{clash}' is also in {table_ids[clash]}", p)
+            table_ids.update((u.id, p) for u in units)
             for i in range(0, len(units), batch_size):
                 yield ("units", units[i:i + batch_size], None)
         else:
-            yield ("file", p, None)
+            for _ in range(_count_files(p)):
+                yield ("file", *next(files))
 
 
 def coding_rows(coder: Coder, units: list[Unit]) -> list[list[str]]:
@@ -268,40 +317,61 @@ def coding_rows(coder: Coder, units: list[Unit]) -> list[list[str]]:
     return rows
 
 
-def _code_item(coder: Coder, item, unit: str) -> tuple[str, int, int, str | None]:
+def _count_files(p: Path) -> int:
+    if p.is_dir():
+        return sum(1 for f in p.rglob("*") if f.is_file() and f.suffix.lower() in READERS)
+    return 1
+
+
+@dataclass(frozen=True)
+class _CodeJob:
+    """What every work item of a ``code_paths`` call shares."""
+
+    coder: Coder
+    unit: str = "paragraph"
+    encoding: str = ""
+    labels: dict[str, str] | None = None  # code or variable id -> label, with --with-text
+
+
+def _code_item(job: _CodeJob, item) -> tuple[str, int, int, str | None]:
     """Code one work item; return its CSV rows as text, units, codings, and
     the error message of a file that could not be read (else None)."""
-    kind, payload, root = item
+    kind, payload, *rest = item
     if kind == "file":
+        root, doc_id = rest
         try:
-            units = segment(document_from_file(payload, root=root), unit)
+            doc = document_from_file(payload, root=root, encoding=job.encoding, doc_id=doc_id)
+            units = segment(doc, job.unit)
         except CodingError as exc:
             return "", 0, 0, str(exc)
     else:
         units = payload
-    rows = coding_rows(coder, units)
+    rows = coding_rows(job.coder, units)
+    if job.labels is not None:
+        text = {u.id: u.text for u in units}
+        rows = [r + [job.labels.get(r[2] or r[1], ""), text[r[0]]] for r in rows]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue(), len(units), sum(1 for r in rows if r[2]), None
+    return buf.getvalue(), len(units), sum(1 for r in rows if r[1]), None
 
 
-_WORKER: tuple[Coder, str] | None = None
+_WORKER: _CodeJob | None = None
 
 
-def _init_worker(coder: Coder, unit: str) -> None:
+def _init_worker(job: _CodeJob) -> None:
     # the coder is built once in the parent and handed to each worker once
     global _WORKER
-    _WORKER = (coder, unit)
+    _WORKER = job
 
 
 def _code_in_worker(item) -> tuple[str, int, int, str | None]:
-    coder, unit = _WORKER
-    return _code_item(coder, item, unit)
+    return _code_item(_WORKER, item)
 
 
 def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jobs: int = 1,
                batch_size: int = 2000, progress: bool | None = None,
-               errors: list[str] | None = None, coder: Coder | None = None) -> dict[str, int]:
+               errors: list[str] | None = None, coder: Coder | None = None, encoding: str = "",
+               with_text: bool = False) -> dict[str, int]:
     """Code texts outside the corpus and write ``unit_id, variable, code, evidence``.
 
     Work is streamed: each file (or batch of ``batch_size`` pre-segmented
@@ -311,16 +381,24 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     batches to worker processes, which send back only CSV text; the output
     is the same, in input order; ``jobs`` is capped at the number of CPUs.
     ``coder`` is any :class:`coding.records.Coder` (default: the dictionary
-    coder of ``codebook``). Returns counts of units and codings.
+    coder of ``codebook``). ``encoding`` is that of plain-text files
+    without a declared one; ``with_text`` adds the columns ``label`` (of the
+    code, else the variable) and ``text`` (of the unit), which a coder-file
+    import ignores. Returns counts of units and codings.
 
     A file that cannot be read raises CodingError and nothing is written;
     with an ``errors`` list its message is appended there instead and the
     other files are still coded.
     """
-    coder = coder or DictionaryCoder(load_codebook(codebook))
+    if Path(out).suffix.lower() not in ("", ".csv"):
+        raise CodingError(f"the output is CSV; a '{Path(out).suffix}' name would mislead: give a .csv file", out)
+    cb = load_codebook(codebook)
+    coder = coder or DictionaryCoder(cb)
     jobs = max(1, min(int(jobs), os.cpu_count() or 1))
     if unit not in UNIT_TYPES:
         raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
+    labels = {**{v.id: v.label for v in cb.variables}, **{c.id: c.label for c in cb.codes}} if with_text else None
+    job = _CodeJob(coder, unit, encoding, labels)
     paths = [Path(p) for p in paths]
     if not paths:
         raise CodingError("no input paths")
@@ -331,19 +409,19 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     disable = (not sys.stderr.isatty()) if progress is None else not progress
 
     def _write(fh):
-        fh.write(",".join(CODE_OUTPUT_COLUMNS) + "\n")
+        fh.write(",".join(CODE_OUTPUT_COLUMNS + (["label", "text"] if with_text else [])) + "\n")
         items = _work_items(paths, batch_size)
         bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
         if jobs > 1:
             # workers read, segment and code whole files; only CSV text comes back
             ctx = get_context("fork" if sys.platform != "win32" else "spawn")
-            with ctx.Pool(jobs, initializer=_init_worker, initargs=(coder, unit)) as pool:
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
                 for text, n_units, n_codings, error in pool.imap(_code_in_worker, items, chunksize=1):
                     fh.write(text)
                     _count(counts, bar, n_units, n_codings, error, errors)
         else:
             for item in items:
-                text, n_units, n_codings, error = _code_item(coder, item, unit)
+                text, n_units, n_codings, error = _code_item(job, item)
                 fh.write(text)
                 _count(counts, bar, n_units, n_codings, error, errors)
         bar.close()

@@ -191,6 +191,44 @@ def test_scott_pi_and_brennan_prediger_by_hand():
     assert brennan_prediger([COHEN_A, COHEN_B], categories=[0, 1, 2, 3]) == pytest.approx(0.6)
 
 
+# a is coded on all 5 units, b misses the last one (a coded it 1)
+MISSING_A = [1, 1, 0, 0, 1]
+MISSING_B = [1, 0, 0, 0, None]
+
+
+def test_cohen_and_scott_pairwise_deletion_by_default():
+    # pairs (1,1) (1,0) (0,0) (0,0); p_o = .75.  Cohen: p_a(1) = .5,
+    # p_b(1) = .25, p_e = .5*.25 + .5*.75 = .5 -> .5.  Scott: pooled 3/8,
+    # p_e = (9 + 25)/64 -> .21875/.46875 = 7/15.
+    assert cohen_kappa(MISSING_A, MISSING_B) == pytest.approx(0.5)
+    assert cohen_kappa(MISSING_A, MISSING_B, missing="pairwise") == pytest.approx(0.5)
+    assert scott_pi(MISSING_A, MISSING_B) == pytest.approx(7 / 15)
+
+
+def test_cohen_and_scott_with_gwets_missing_rule_by_hand():
+    # Cohen (Gwet 2014 ch. 2; irrCAC conger.kappa.raw): p_o = .75 on the four
+    # shared units; shares over each coder's own units: p_a(1) = 3/5,
+    # p_b(1) = 1/4; p_e = .6*.25 + .4*.75 = .45 -> .3/.55 = 6/11.
+    assert cohen_kappa(MISSING_A, MISSING_B, missing="gwet") == pytest.approx(6 / 11)
+    # Scott: each unit's distribution averaged over the five units:
+    # pi_1 = (1 + .5 + 0 + 0 + 1)/5 = .5, p_e = .5 -> .25/.5 = .5 = Fleiss.
+    data = [MISSING_A, MISSING_B]
+    assert scott_pi(MISSING_A, MISSING_B, missing="gwet") == pytest.approx(0.5)
+    assert scott_pi(*data, missing="gwet") == pytest.approx(fleiss_kappa(counts_from_data(data)))
+    # complete data: both rules agree
+    for rule in ("pairwise", "gwet"):
+        assert cohen_kappa(COHEN_A, COHEN_B, missing=rule) == pytest.approx(0.4)
+        assert scott_pi(COHEN_A, COHEN_B, missing=rule) == pytest.approx(0.195 / 0.495)
+    # undefined cases stay NaN under either rule
+    assert math.isnan(cohen_kappa([1, None], [None, 0], missing="gwet"))
+    assert math.isnan(scott_pi([1, None], [None, 0], missing="gwet"))
+    assert math.isnan(cohen_kappa([1, 1, 1], [1, 1, None], missing="gwet"))
+    with pytest.raises(CodingError, match="missing"):
+        cohen_kappa(MISSING_A, MISSING_B, missing="listwise")
+    with pytest.raises(CodingError, match="missing"):
+        scott_pi(MISSING_A, MISSING_B, missing="listwise")
+
+
 def test_percent_agreement_three_coders_by_hand():
     # unit 1: a,a,a -> 3 of 3 pairs agree; unit 2: a,a,b -> 1 of 3;
     # unit 3: a,b,missing -> 0 of 1; unit 4: only one coder -> not counted.

@@ -14,10 +14,29 @@ Which software computes what
   integer codes for the nominal level.  Its results reproduce Krippendorff's
   own worked examples.
 * Every other coefficient is a short closed formula written out here with
-  NumPy, so that the treatment of missing values follows one documented rule
-  (Gwet 2014, ch. 2 and 5): a unit enters observed agreement when at least
-  two coders coded it; category proportions average each unit's own
-  distribution over the units coded by at least one coder.
+  NumPy.
+
+Missing values: which units each coefficient uses
+-------------------------------------------------
+With complete data the rules below coincide; they differ only when some
+coder did not code some unit.
+
+* Gwet's (2014, ch. 2 and 5) rule -- :func:`percent_agreement`,
+  :func:`brennan_prediger`, :func:`fleiss_kappa`, :func:`gwet_ac1`, and
+  :func:`cohen_kappa` / :func:`scott_pi` with ``missing="gwet"``: observed
+  agreement uses the units coded by at least two coders; chance agreement
+  uses every unit coded by at least one coder (Fleiss, AC1 and Scott: each
+  unit's own category distribution averaged over those units; Cohen: each
+  coder's own category shares over the units that coder coded;
+  Brennan-Prediger: 1/q, no shares at all).
+* Pairwise deletion -- :func:`cohen_kappa` and :func:`scott_pi` by default
+  (``missing="pairwise"``, as ``sklearn.metrics.cohen_kappa_score``),
+  :func:`confusion_2x2` and :func:`precision_recall_f1`: a unit missing
+  either coder's value is dropped from every term, chance included.
+* Krippendorff's rule -- :func:`krippendorff_alpha` and
+  :func:`bootstrap_alpha`: only pairable values (units with two or more
+  values) enter, observed and expected disagreement alike; a lone value
+  counts nowhere.
 
 Undefined values
 ----------------
@@ -55,6 +74,7 @@ from coding.errors import CodingError
 
 __all__ = [
     "MEASUREMENT_LEVELS",
+    "MISSING_RULES",
     "TABLE_COLUMNS",
     "agreement_table",
     "bootstrap_alpha",
@@ -74,6 +94,8 @@ __all__ = [
 
 NAN = float("nan")
 MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
+#: Treatments of missing values offered by :func:`cohen_kappa` and :func:`scott_pi`.
+MISSING_RULES = ("pairwise", "gwet")
 
 #: Columns of :func:`agreement_table`, in order.
 TABLE_COLUMNS = [
@@ -166,14 +188,25 @@ def _counts(rows, categories=None) -> tuple[np.ndarray, list]:
     return table, cats
 
 
-def _pair(a, b) -> tuple[list, list]:
-    """Two coders' sequences with the pairs that miss a value dropped."""
+def _two_coders(a, b) -> tuple[list, list]:
+    """Two coders' sequences as cells (None for missing), checked for equal length."""
     a = [_cell(v, "a") for v in list(a)]
     b = [_cell(v, "b") for v in list(b)]
     if len(a) != len(b):
         raise CodingError(f"sequences differ in length: {len(a)} and {len(b)}")
+    return a, b
+
+
+def _pair(a, b) -> tuple[list, list]:
+    """Two coders' sequences with the pairs that miss a value dropped."""
+    a, b = _two_coders(a, b)
     kept = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
     return [x for x, _ in kept], [y for _, y in kept]
+
+
+def _check_missing(missing: str) -> None:
+    if missing not in MISSING_RULES:
+        raise CodingError(f"unknown rule for missing values {missing!r}; use one of {', '.join(MISSING_RULES)}")
 
 
 def _observed_agreement(table: np.ndarray) -> float:
@@ -238,14 +271,21 @@ def percent_agreement(data) -> float:
     return _observed_agreement(table)
 
 
-def cohen_kappa(a, b) -> float:
+def cohen_kappa(a, b, missing: str = "pairwise") -> float:
     """Cohen's (1960) kappa for two coders.
 
     Parameters
     ----------
     a, b : sequences of equal length
-        The two coders' values for the same units; a pair with a missing value
-        (None/NaN) on either side is dropped.
+        The two coders' values for the same units, None/NaN where a coder
+        did not code a unit.
+    missing : {"pairwise", "gwet"}
+        ``"pairwise"`` (default, as ``sklearn.metrics.cohen_kappa_score``):
+        a unit missing either value is dropped from every term.
+        ``"gwet"`` (Gwet 2014, ch. 2; Conger's kappa of ``irrCAC`` with two
+        coders): :math:`p_o` still uses the units both coded, but each
+        coder's category shares are taken over all the units that coder
+        coded.  Both give the same value on complete data.
 
     Returns
     -------
@@ -255,50 +295,67 @@ def cohen_kappa(a, b) -> float:
 
         :math:`p_o` is the share of agreeing pairs, :math:`p_{a,k}` and
         :math:`p_{b,k}` each coder's own share of category *k* (each coder
-        keeps a marginal).  Same value as
-        ``sklearn.metrics.cohen_kappa_score``.  NaN when no pair is left or
-        when :math:`p_e = 1` (both coders used one and the same category
+        keeps a marginal).  NaN when no unit was coded by both or when
+        :math:`p_e = 1` (both coders used one and the same category
         throughout: no variation).
 
     Raises
     ------
     CodingError
-        Sequences of different lengths.
+        Sequences of different lengths, or an unknown ``missing`` rule.
     """
+    _check_missing(missing)
     x, y = _pair(a, b)
     if not x:
         return NAN
-    cats = _categories([x, y])
-    xa, ya = np.array([cats.index(v) for v in x]), np.array([cats.index(v) for v in y])
-    po = float(np.mean(xa == ya))
-    q = len(cats)
-    pe = float(np.dot(np.bincount(xa, minlength=q), np.bincount(ya, minlength=q))) / len(x) ** 2
+    if missing == "gwet":  # each coder's marginal over every unit the coder coded
+        a, b = _two_coders(a, b)
+        ma, mb = [v for v in a if v is not None], [v for v in b if v is not None]
+    else:
+        ma, mb = x, y
+    po = float(np.mean([u == v for u, v in zip(x, y)]))
+    share_a, share_b = pd.Series(ma).value_counts(normalize=True), pd.Series(mb).value_counts(normalize=True)
+    pe = float(share_a.mul(share_b, fill_value=0).sum())
     return _chance_corrected(po, pe)
 
 
-def scott_pi(a, b) -> float:
+def scott_pi(a, b, missing: str = "pairwise") -> float:
     """Scott's (1955) pi for two coders.
 
     Parameters
     ----------
     a, b : sequences of equal length
-        As in :func:`cohen_kappa`; pairs with a missing value are dropped.
+        As in :func:`cohen_kappa`.
+    missing : {"pairwise", "gwet"}
+        ``"pairwise"`` (default): a unit missing either value is dropped
+        from every term.  ``"gwet"`` (Gwet 2014, ch. 2 and 5): the category
+        shares also use units only one coder coded, each unit's own
+        distribution averaged over units -- the value of
+        :func:`fleiss_kappa` on the two coders.  Both give the same value on
+        complete data.
 
     Returns
     -------
     float
         .. math:: \\pi = \\frac{p_o - p_e}{1 - p_e}, \\quad
-                  p_e = \\sum_k \\left(\\frac{n_{a,k} + n_{b,k}}{2N}\\right)^2
+                  p_e = \\sum_k \\pi_k^2
 
-        Chance agreement uses the two coders' pooled category shares (one
-        common marginal).  NaN when no pair is left or when only one category
+        :math:`p_o` is the share of agreeing pairs; :math:`\\pi_k` the two
+        coders' pooled share of category *k* (one common marginal): with
+        pairwise deletion :math:`(n_{a,k} + n_{b,k})/2N` over the complete
+        pairs.  NaN when no unit was coded by both or when only one category
         occurs (:math:`p_e = 1`).
 
     Raises
     ------
     CodingError
-        Sequences of different lengths.
+        Sequences of different lengths, or an unknown ``missing`` rule.
     """
+    _check_missing(missing)
+    if missing == "gwet":
+        table, _ = _counts(list(_two_coders(a, b)))
+        pa = _observed_agreement(table)
+        return NAN if math.isnan(pa) else _chance_corrected(pa, float(np.sum(_class_shares(table) ** 2)))
     x, y = _pair(a, b)
     if not x:
         return NAN

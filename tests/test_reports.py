@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from coding.reports import ReportData, filter_data, write_report
 from coding.reports.tables import compute_tables, poisson_interval, wilson_interval
@@ -300,11 +301,16 @@ def test_empty_reports(tmp_path, how):
     assert "No codings" in html
 
 
-def test_referenced_years_are_1947_to_2030():
-    from coding.reports.tables import YEAR_RE
+def test_referenced_years_come_from_the_codebook_settings():
+    from coding.codebook import load_codebook
+    from coding.reports.tables import years_mentioned
 
-    assert YEAR_RE.findall("In 1946, 1947 and 2012-2023; not 2031 or 19470.") == ["1947", "2012", "2023"]
-    assert YEAR_RE.findall("by 2030") == ["2030"]
+    first, last = load_codebook(REPO / "codebook.yaml").settings.referenced_years
+    assert (first, last) == (1947, 2030)
+    text = "In 1946, 1947 and 2012-2023; not 2031 or 19470."
+    assert years_mentioned(text, first, last) == [1947, 2012, 2023]
+    assert years_mentioned("by 2030", first, last) == [2030]
+    assert years_mentioned(text, 1900, 2100) == [1946, 1947, 2012, 2023, 2031]
 
 
 def test_small_p_values_keep_significant_digits():

@@ -23,10 +23,11 @@ from coding.refi.xml import (
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member dates: the same project gives the same bytes
 
-def _variable_colours(variable_ids: list[str]) -> dict[str, str]:
+def _variable_colours(codebook: Codebook) -> dict[str, str]:
     from coding.reports.figures import variable_colours
 
-    return {v: colour(c) for v, c in variable_colours(variable_ids).items()}
+    configured = codebook.settings.variable_colours
+    return {v: colour(c) for v, c in variable_colours(codebook.variable_ids, configured).items()}
 
 
 def _description(definition: str, include: str = "", exclude: str = "") -> str:
@@ -41,7 +42,7 @@ def _description(definition: str, include: str = "", exclude: str = "") -> str:
 def _code_tree(parent: ET.Element, codebook: Codebook) -> None:
     """Variables as parent codes with their codes as children (schema order:
     Description before child Codes)."""
-    colours = _variable_colours(codebook.variable_ids)
+    colours = _variable_colours(codebook)
     codes_el = sub(parent, "Codes")
     for var in codebook.variables:
         v_el = sub(codes_el, "Code", {"guid": guid("variable", var.id), "name": var.label,

@@ -26,10 +26,8 @@ from coding.files import write_bytes
 
 DPI = 150
 WIDTH = 8.0
-#: colours of the thesis's variables; other variables take the next free colour
-VARIABLE_COLOURS = {"economic": "#1b9e77", "strategic": "#d95f02", "regional_security": "#7570b3"}
+#: colours of variables the codebook gives none (settings.variable_colours), in order
 SPARE_COLOURS = ["#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#666666"]
-STUDY_PERIOD = (2012, 2023)
 NO_CODINGS = "No codings"
 
 RC = {
@@ -50,10 +48,19 @@ FIGURE_TITLES = {
 }
 
 
-def variable_colours(variables: list[str]) -> dict[str, str]:
-    """Fixed colour per variable id: known variables keep theirs, others in order."""
+def variable_colours(variables: list[str], configured=None) -> dict[str, str]:
+    """Fixed colour per variable id: those the codebook's settings give keep
+    theirs, the others take spare colours in order."""
+    configured = configured or {}
     spare = iter(SPARE_COLOURS * (1 + len(variables) // len(SPARE_COLOURS)))
-    return {v: VARIABLE_COLOURS.get(v) or next(spare) for v in variables}
+    return {v: configured.get(v) or next(spare) for v in variables}
+
+
+def _settings(data):
+    """The study settings of the reported codebook (defaults without one)."""
+    from coding.codebook import StudySettings
+
+    return getattr(getattr(data, "codebook", None), "settings", None) or StudySettings()
 
 
 def _wrap(text: str, width: int = 28) -> str:
@@ -171,22 +178,27 @@ def _heatmap(tables, level: str, colours: dict[str, str]):
     return fig
 
 
-def _timeline(tables, colours: dict[str, str]):
+def _timeline(tables, colours: dict[str, str], period: tuple[int, int] | None):
     f = _freq(tables, "frequencies_by_referenced_year", "variable")
     fig, ax = plt.subplots(figsize=(WIDTH + 1, 4.2), layout="constrained")
     ax.set_title(FIGURE_TITLES["timeline_referenced_year"])
     ax.set_xlabel("Year referenced in the unit's text (referenced_year)")
     ax.set_ylabel("Units coded")
-    lo, hi = STUDY_PERIOD
-    ax.axvspan(lo - 0.5, hi + 0.5, color="#cccccc", alpha=0.35, linewidth=0,
-               label=f"Study period {lo}-{hi}")
+    years_seen = sorted(int(y) for y in f["referenced_year"].dropna().unique()) if not f.empty else []
+    if period is not None:
+        lo, hi = period
+        ax.axvspan(lo - 0.5, hi + 0.5, color="#cccccc", alpha=0.35, linewidth=0,
+                   label=f"Study period {lo}-{hi}")
+    else:
+        lo, hi = (years_seen[0], years_seen[-1]) if years_seen else (2000, 2020)
     if not _has_codings(tables) or f.empty or not (f["units_coded"] > 0).any():
         ax.set_xlim(lo - 3, hi + 3)
         ax.set_ylim(0, 1)
         ax.set_yticks([])
         ax.text(0.5, 0.5, NO_CODINGS if not _has_codings(tables) else "No coded unit refers to a year",
                 ha="center", va="center", fontsize=12, color="#555555", transform=ax.transAxes)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        if period is not None:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         return fig
     years = sorted(int(y) for y in f["referenced_year"].dropna().unique())
     first, last = min(years + [lo]), max(years + [hi])
@@ -239,12 +251,13 @@ def _by_doc_type(tables, colours: dict[str, str]):
 def write_figures(data, tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
     """Draw every figure from ``tables`` into ``<out_dir>/figures/<name>.png``.
 
-    ``data`` is accepted for symmetry with the other writers; the figures are
-    drawn from the tables only. Returns ``{"figures/<name>": path}``.
+    The figures are drawn from the tables; ``data.codebook.settings`` gives
+    the variables' colours and the study period. Returns ``{"figures/<name>": path}``.
     """
     out = Path(out_dir) / "figures"
     variables = list(_freq(tables, "frequencies", "variable")["variable"])
-    colours = variable_colours(variables)
+    settings = _settings(data)
+    colours = variable_colours(variables, settings.variable_colours)
     paths: dict[str, Path] = {}
     with plt.style.context("default"), matplotlib.rc_context(RC):
         builders = {
@@ -252,7 +265,7 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir) -> dict[str, P
             "code_frequencies": lambda: _bars(tables, "code", colours),
             "cooccurrence_variables": lambda: _heatmap(tables, "variable", colours),
             "cooccurrence_codes": lambda: _heatmap(tables, "code", colours),
-            "timeline_referenced_year": lambda: _timeline(tables, colours),
+            "timeline_referenced_year": lambda: _timeline(tables, colours, settings.study_period),
             "frequencies_by_doc_type": lambda: _by_doc_type(tables, colours),
         }
         for name, build in builders.items():

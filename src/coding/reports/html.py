@@ -145,8 +145,23 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "figures": figure_views,
         "exemplars": exemplars,
         "agreement": agreement_view,
-        "study_period": "2012-2023",
+        "study_period": _period(data),
+        "referenced_years": _referenced(data),
     }
+
+
+def _period(data) -> str:
+    settings = getattr(data.codebook, "settings", None)
+    period = settings.study_period if settings is not None else None
+    return f"{period[0]}-{period[1]}" if period else ""
+
+
+def _referenced(data) -> str:
+    from coding.codebook import DEFAULT_REFERENCED_YEARS
+
+    settings = getattr(data.codebook, "settings", None)
+    first, last = settings.referenced_years if settings is not None else DEFAULT_REFERENCED_YEARS
+    return f"{first} to {last}"
 
 
 def render_html(context: dict) -> str:

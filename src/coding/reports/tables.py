@@ -12,8 +12,8 @@ Vocabulary used in column names
 ``document_year``
     the year of the document's own date (``documents.year``).
 ``referenced_year``
-    a year a unit *mentions*: every distinct four-digit year 1947-2030 in the
-    unit's text. A unit mentioning 2014 and 2018 counts once under each, so the
+    a year a unit *mentions*: every distinct four-digit year in the
+    unit's text within the codebook's ``settings.referenced_years``. A unit mentioning 2014 and 2018 counts once under each, so the
     by-year table draws the timeline of events from the text itself.
 ``*_ci_low`` / ``*_ci_high``
     95% intervals. Shares use the Wilson score interval; the rate
@@ -52,8 +52,8 @@ from scipy import stats
 
 from coding.files import frame_csv_bytes, write_bytes
 
-#: years a unit may refer to; four digits, whole word, 1947-2030
-YEAR_RE = re.compile(r"\b(194[7-9]|19[5-9]\d|20[0-2]\d|2030)\b")
+#: a four-digit number standing alone; years outside the codebook's referenced_years are dropped
+YEAR_RE = re.compile(r"\b(\d{4})\b")
 #: two-sided 95% normal quantile
 Z95 = 1.959963984540054
 #: characters of context either side of a keyword-in-context match
@@ -130,10 +130,25 @@ def parse_evidence(value: Any) -> list[dict]:
     return [dict(e) for e in value]
 
 
+def years_mentioned(text: str, first: int, last: int) -> list[int]:
+    """The distinct years from ``first`` to ``last`` that ``text`` mentions
+    (four digits standing alone), in order."""
+    return sorted({y for y in map(int, YEAR_RE.findall(text)) if first <= y <= last})
+
+
+def _referenced_years(ctx) -> tuple[int, int]:
+    """The range of years counted as referenced (the codebook's settings)."""
+    from coding.codebook import DEFAULT_REFERENCED_YEARS
+
+    settings = getattr(ctx.codebook, "settings", None)
+    return settings.referenced_years if settings is not None else DEFAULT_REFERENCED_YEARS
+
+
 class _Context:
     """Normalised inputs shared by the table builders (built once)."""
 
     def __init__(self, data: ReportData):
+        self.codebook = data.codebook
         docs = _frame(data.documents, DOCUMENT_COLUMNS)
         docs["year"] = pd.to_numeric(docs["year"], errors="coerce").astype("Int64")
         for col in ("title", "doc_type", "date", "source", "path", "speaker"):
@@ -372,9 +387,10 @@ def frequency_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
         groups.append(({"document_year": pd.NA}, np.flatnonzero(years.isna().to_numpy())))
     out["frequencies_by_document_year"] = _frequency_table(ctx, groups, ["document_year"])
 
+    first, last = _referenced_years(ctx)
     referenced: dict[int, list[int]] = {}
     for pos, text in enumerate(units["text"]):
-        for year in sorted({int(m) for m in YEAR_RE.findall(text)}):
+        for year in years_mentioned(text, first, last):
             referenced.setdefault(year, []).append(pos)
     groups = [({"referenced_year": y}, np.asarray(referenced[y], dtype=np.int64)) for y in sorted(referenced)]
     out["frequencies_by_referenced_year"] = _frequency_table(ctx, groups, ["referenced_year"])
@@ -598,7 +614,7 @@ TABLE_DESCRIPTIONS = {
     "frequencies_by_document": "The same measures within each document.",
     "frequencies_by_doc_type": "The same measures within each doc_type.",
     "frequencies_by_document_year": "The same measures by document_year: the year of the document's own date.",
-    "frequencies_by_referenced_year": "The same measures by referenced_year: years (1947-2030) mentioned in a "
+    "frequencies_by_referenced_year": "The same measures by referenced_year: years (within the codebook's referenced_years) mentioned in a "
                                       "unit's text; a unit counts once under each distinct year it mentions.",
     "cooccurrence_pairs": "Pairs of codes/variables co-occurring within units or documents, by strength. "
                           "jaccard = n_ab/(n_a+n_b-n_ab) is ATLAS.ti's c-coefficient; it misleads when the two "

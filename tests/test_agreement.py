@@ -369,13 +369,16 @@ def test_agreement_table_two_coders_by_hand():
     assert x["percent_agreement"] == 0.75  # 3 of 4
     # Cohen: p_A(1) = .5, p_B(1) = .25, p_e = .5*.25 + .5*.75 = .5 -> (.75-.5)/.5
     assert x["cohen_kappa"] == 0.5
-    # Scott / Fleiss: pooled 3/8, p_e = (9 + 25)/64 = .53125 -> .21875/.46875
-    assert x["scott_pi"] == 0.4667 and x["fleiss_kappa"] == 0.4667
+    # Scott (pairs only): pooled 3/8, p_e = (9 + 25)/64 = .53125 -> .21875/.46875
+    assert x["scott_pi"] == 0.4667
+    # Fleiss (Gwet's rule: u5 enters the shares): pi_1 = (1 + .5 + 0 + 0 + 1)/5
+    # = .5, p_e = .5 -> .25/.5
+    assert x["fleiss_kappa"] == 0.5
     assert x["brennan_prediger"] == 0.5  # (.75 - .5)/.5
     # alpha: n = 8, n_0 = 5, n_1 = 3, o_01 = 1 -> 1 - 7*1/15
     assert x["krippendorff_alpha"] == 0.5333
-    # AC1: pi_1 = .375, p_e = 2*.375*.625 = .46875 -> .28125/.53125
-    assert x["gwet_ac1"] == 0.5294
+    # AC1: pi_1 = .5 as for Fleiss, p_e = 2*.5*.5 = .5 -> .25/.5
+    assert x["gwet_ac1"] == 0.5
     assert x["reading"] == "unreliable" and not x["paradox"]
     assert x["alpha_low"] <= x["krippendorff_alpha"] <= x["alpha_high"]
 
@@ -398,10 +401,32 @@ def test_agreement_table_two_coders_by_hand():
     assert pooled["scott_pi"] == 0.5897
     assert pooled["brennan_prediger"] == 0.75  # (.875 - .5)/.5
     assert pooled["krippendorff_alpha"] == 0.6154  # 1 - 15*1/(13*3)
-    # AC1: pi_1 = 3/16, p_e = 2*.1875*.8125 = .3046875 -> .5703125/.6953125
-    assert pooled["gwet_ac1"] == 0.8202
+    # Fleiss and AC1 over all 10 (unit, item) pairs, u5's two included:
+    # pi_1 = 2.5/10 = .25.  Fleiss: p_e = .0625 + .5625 -> .25/.375;
+    # AC1: p_e = 2*.25*.75 = .375 -> .5/.625 (|.8 - .6| sits on the paradox
+    # threshold, so the flag is not asserted here)
+    assert pooled["fleiss_kappa"] == 0.6667
+    assert pooled["gwet_ac1"] == 0.8
     assert pooled["reading"] == "unreliable"
-    assert pooled["paradox"]  # |0.8202 - 0.6| > 0.2: the rare-code kappa paradox
+
+
+def test_agreement_table_fleiss_and_ac1_equal_the_functions():
+    # units u1-u5 of item x (u5 seen by B only) and, with coder C, u9 (seen by
+    # C only): the table must give what the functions give on the same data
+    a = [1, 1, 0, 0, None, None]
+    b = [1, 0, 0, 0, 1, None]
+    c = [None, None, None, None, None, 1]
+    extra = _presence([("u9", "C", "x", 1), ("u9", "C", "y", 0)])
+    for frame, coders, data in ((_tiny_frame(), ["A", "B"], [a[:5], b[:5]]),
+                                (pd.concat([_tiny_frame(), extra]), ["A", "B", "C"], [a, b, c])):
+        x = agreement_table(frame, coders, "code", n_resamples=20).set_index("item").loc["x"]
+        assert x["fleiss_kappa"] == round(fleiss_kappa(counts_from_data(data, categories=(0, 1))), 4)
+        assert x["gwet_ac1"] == round(gwet_ac1(data, categories=(0, 1)), 4)
+        assert x["percent_agreement"] == round(percent_agreement(data), 4)
+        assert x["krippendorff_alpha"] == round(krippendorff_alpha(data), 4)
+    # by hand, three coders: pi_1 = 7/12; AC1 p_e = 2 * 7/12 * 5/12 = 70/144
+    # -> (.75 - 70/144)/(74/144) = 38/74
+    assert x["gwet_ac1"] == round(38 / 74, 4)
 
 
 def test_agreement_table_is_deterministic_and_order_free():
@@ -418,7 +443,10 @@ def test_agreement_table_three_coders_and_no_overlap():
     x = table.set_index("item").loc["x"]
     assert math.isnan(x["cohen_kappa"]) and math.isnan(x["scott_pi"])
     assert x["n11"] is pd.NA
-    assert x["n_units"] == 4 and x["fleiss_kappa"] == 0.4667  # C adds no pairable unit
+    # C's lone unit u9 adds no pair but enters Fleiss' category shares:
+    # pi_1 = (1 + .5 + 0 + 0 + 1 + 1)/6 = 7/12, p_e = (49 + 25)/144
+    # -> (.75 - 74/144)/(70/144) = 34/70
+    assert x["n_units"] == 4 and x["fleiss_kappa"] == round(34 / 70, 4)
 
     only_c_and_a = agreement_table(pd.concat([frame, extra]), ["C", "A"], "code", n_resamples=50)
     for _, row in only_c_and_a.iterrows():

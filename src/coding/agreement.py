@@ -760,24 +760,25 @@ def _table_row(rows: list[list], level_name: str, item: str, n_resamples: int,
                seed: int, ci: float) -> dict:
     n_units = len(rows[0]) if rows else 0
     pairable = [u for u in range(n_units) if sum(r[u] is not None for r in rows) >= 2]
-    sub = [[row[u] for u in pairable] for row in rows]
-    seen = [v for row in sub for v in row if v is not None]
+    seen = [row[u] for row in rows for u in pairable if row[u] is not None]
     two = len(rows) == 2
-    kappa = cohen_kappa(sub[0], sub[1]) if two else NAN
-    fleiss = fleiss_kappa(counts_from_data(sub, categories=(0, 1))) if pairable else NAN
-    alpha = krippendorff_alpha(sub) if pairable else NAN
-    low, high = bootstrap_alpha(sub, n_resamples=n_resamples, seed=seed, ci=ci) if pairable else (NAN, NAN)
-    ac1 = gwet_ac1(sub, categories=(0, 1)) if pairable else NAN
-    cells = confusion_2x2(sub[0], sub[1]) if two else dict.fromkeys(("n11", "n10", "n01", "n00"), pd.NA)
+    # Every coefficient gets all of the item's units, as when called directly:
+    # each applies its own missing-data rule (see the module docstring).
+    kappa = cohen_kappa(rows[0], rows[1]) if two else NAN
+    fleiss = fleiss_kappa(counts_from_data(rows, categories=(0, 1)))
+    alpha = krippendorff_alpha(rows)
+    low, high = bootstrap_alpha(rows, n_resamples=n_resamples, seed=seed, ci=ci)
+    ac1 = gwet_ac1(rows, categories=(0, 1))
+    cells = confusion_2x2(rows[0], rows[1]) if two else dict.fromkeys(("n11", "n10", "n01", "n00"), pd.NA)
     return {
         "level": level_name,
         "item": item,
         "n_units": len(pairable),
         "prevalence": float(np.mean(seen)) if seen else NAN,
-        "percent_agreement": percent_agreement(sub) if pairable else NAN,
+        "percent_agreement": percent_agreement(rows),
         "cohen_kappa": kappa,
-        "scott_pi": scott_pi(sub[0], sub[1]) if two else NAN,
-        "brennan_prediger": brennan_prediger(sub, categories=(0, 1)) if pairable else NAN,
+        "scott_pi": scott_pi(rows[0], rows[1]) if two else NAN,
+        "brennan_prediger": brennan_prediger(rows, categories=(0, 1)),
         "fleiss_kappa": fleiss,
         "krippendorff_alpha": alpha,
         "alpha_low": low,
@@ -819,20 +820,26 @@ def agreement_table(presence: pd.DataFrame, coders=None, level_name: str = "code
         is one unit.  For each row:
 
         * ``n_units`` -- units seen by at least two of the coders (with two
-          coders: by both); every coefficient uses exactly these units.
+          coders: by both): the units on which agreement is observed.
           0 when the coders never saw the same unit, and then every
           coefficient and ``prevalence`` is NaN and ``reading`` "undefined".
         * ``prevalence`` -- share of 1s among the coders' values on those
           units.
-        * ``percent_agreement``, ``brennan_prediger`` (q = 2),
-          ``fleiss_kappa``, ``krippendorff_alpha`` (nominal) with its
-          bootstrap interval ``alpha_low``/``alpha_high``, ``gwet_ac1``
-          (q = 2) -- see the functions of the same names.  When every value
-          is the same, kappa/pi/alpha are NaN (no variation) while percent
-          agreement, Brennan-Prediger and AC1 are 1.0.
+        * the coefficients get every unit of the item that one of the coders
+          saw and treat a unit seen by one coder only as the functions of the
+          same names do (module docstring): ``percent_agreement``,
+          ``brennan_prediger`` (q = 2) and ``krippendorff_alpha`` (nominal)
+          with its bootstrap interval ``alpha_low``/``alpha_high`` leave it
+          out; ``fleiss_kappa`` and ``gwet_ac1`` (q = 2) count it in the
+          category shares (Gwet 2014), so each equals its function called
+          on the item's coders x units data.  When every value is the same,
+          kappa/pi/alpha are NaN (no variation) while percent agreement,
+          Brennan-Prediger and AC1 are 1.0.
         * ``cohen_kappa``, ``scott_pi`` and ``n11``, ``n10``, ``n01``,
-          ``n00`` -- only with exactly two coders; otherwise NaN / <NA>
-          (Fleiss' kappa is the many-coder counterpart of Scott's pi).
+          ``n00`` -- only with exactly two coders, on the units both saw
+          (pairwise deletion, the functions' default); otherwise NaN / <NA>.
+          Fleiss' kappa is the many-coder counterpart of Scott's pi: the two
+          are equal unless some unit was seen by one coder only.
         * ``reading`` -- :func:`interpret_alpha` of alpha.
         * ``paradox`` -- :func:`prevalence_paradox` of AC1 against Cohen's
           kappa (two coders) or Fleiss' kappa (more).

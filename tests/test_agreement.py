@@ -296,11 +296,33 @@ def test_bootstrap_is_deterministic_and_contains_estimate():
     first = bootstrap_alpha(KRIPPENDORFF_2011, n_resamples=500, seed=99)
     second = bootstrap_alpha(KRIPPENDORFF_2011, n_resamples=500, seed=99)
     assert first == second
-    low, high = first
+    low, high, dropped = first
+    assert (first.low, first.high, first.dropped) == first
+    assert dropped == 0.0  # every resample has variation
     assert low < krippendorff_alpha(KRIPPENDORFF_2011) < high
     assert -1 <= low < high <= 1
     narrow = bootstrap_alpha(KRIPPENDORFF_2011, n_resamples=500, seed=99, ci=0.5)
     assert low <= narrow[0] <= narrow[1] <= high
+
+
+# one positive in 40 units, on which both coders agree: alpha = 1, but a
+# resample misses that unit (and has no variation) with probability
+# (39/40)**40 = .363
+RARE = [1] + [0] * 39
+
+
+def test_bootstrap_reports_and_withholds_when_many_resamples_are_undefined():
+    assert krippendorff_alpha([RARE, RARE]) == 1.0
+    low, high, dropped = bootstrap_alpha([RARE, RARE], n_resamples=1000, seed=5)
+    assert dropped == pytest.approx((39 / 40) ** 40, abs=0.05)
+    assert math.isnan(low) and math.isnan(high)  # not the spurious [1, 1]
+    # a larger tolerance gives the (conditional) interval, still reporting the share
+    loose = bootstrap_alpha([RARE, RARE], n_resamples=1000, seed=5, max_dropped=0.5)
+    assert (loose.low, loose.high, loose.dropped) == (1.0, 1.0, dropped)
+    # alpha undefined: nothing resampled
+    assert all(math.isnan(x) for x in bootstrap_alpha([[0, 0], [0, 0]], n_resamples=10))
+    with pytest.raises(CodingError, match="max_dropped"):
+        bootstrap_alpha([RARE, RARE], max_dropped=1.5)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -381,12 +403,14 @@ def test_agreement_table_two_coders_by_hand():
     assert x["gwet_ac1"] == 0.5
     assert x["reading"] == "unreliable" and not x["paradox"]
     assert x["alpha_low"] <= x["krippendorff_alpha"] <= x["alpha_high"]
+    assert 0 <= x["alpha_resamples_dropped"] <= 0.1
 
     # item y: everybody always 0 -> no variation
     assert y["n_units"] == 4 and y["n00"] == 4 and y["prevalence"] == 0.0
     assert y["percent_agreement"] == 1.0
     assert y["brennan_prediger"] == 1.0 and y["gwet_ac1"] == 1.0
-    for col in ("cohen_kappa", "scott_pi", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high"):
+    for col in ("cohen_kappa", "scott_pi", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high",
+                "alpha_resamples_dropped"):
         assert math.isnan(y[col])
     assert y["reading"] == "undefined" and not y["paradox"]
 
@@ -427,6 +451,16 @@ def test_agreement_table_fleiss_and_ac1_equal_the_functions():
     # by hand, three coders: pi_1 = 7/12; AC1 p_e = 2 * 7/12 * 5/12 = 70/144
     # -> (.75 - 70/144)/(74/144) = 38/74
     assert x["gwet_ac1"] == round(38 / 74, 4)
+
+
+def test_agreement_table_reports_dropped_resamples_for_a_rare_code():
+    rows = [(f"u{i:02d}", coder, "rare", v) for coder in ("A", "B") for i, v in enumerate(RARE)]
+    table = agreement_table(_presence(rows), ["A", "B"], "code", n_resamples=1000, seed=5)
+    rare = table.set_index("item").loc["rare"]
+    assert rare["krippendorff_alpha"] == 1.0 and rare["n_units"] == 40
+    assert rare["alpha_resamples_dropped"] == round(bootstrap_alpha([RARE, RARE], seed=5).dropped, 4)
+    assert rare["alpha_resamples_dropped"] > 0.25
+    assert math.isnan(rare["alpha_low"]) and math.isnan(rare["alpha_high"])
 
 
 def test_agreement_table_is_deterministic_and_order_free():

@@ -54,6 +54,9 @@ NaN as ``"undefined"``.  The cases are:
   when the set of possible categories is given (``categories=``), because
   their chance term does not depend on the observed marginals; without it,
   a single observed value gives q = 1 and they are NaN as well.
+* :func:`bootstrap_alpha` withholds its interval (NaN bounds) when alpha
+  is undefined on more than ``max_dropped`` (default 10%) of the resamples,
+  as happens with very rare codes, and reports that share.
 
 Malformed input (ragged rows, a non-2D table, an unknown level, sequences of
 different lengths, non-binary values where 0/1 is required) raises
@@ -65,6 +68,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import krippendorff as _krippendorff
 import numpy as np
@@ -73,6 +77,7 @@ import pandas as pd
 from coding.errors import CodingError
 
 __all__ = [
+    "AlphaInterval",
     "MEASUREMENT_LEVELS",
     "MISSING_RULES",
     "TABLE_COLUMNS",
@@ -101,7 +106,7 @@ MISSING_RULES = ("pairwise", "gwet")
 TABLE_COLUMNS = [
     "level", "item", "n_units", "prevalence", "percent_agreement",
     "cohen_kappa", "scott_pi", "brennan_prediger", "fleiss_kappa",
-    "krippendorff_alpha", "alpha_low", "alpha_high", "gwet_ac1",
+    "krippendorff_alpha", "alpha_low", "alpha_high", "alpha_resamples_dropped", "gwet_ac1",
     "reading", "paradox", "n11", "n10", "n01", "n00",
 ]
 
@@ -582,8 +587,17 @@ def krippendorff_alpha(data, level: str = "nominal") -> float:
     return _alpha(matrix, domain, level)
 
 
+class AlphaInterval(NamedTuple):
+    """Bootstrap interval of alpha (see :func:`bootstrap_alpha`)."""
+
+    low: float
+    high: float
+    #: share of the resamples left out because alpha was undefined on them
+    dropped: float
+
+
 def bootstrap_alpha(data, level: str = "nominal", n_resamples: int = 1000,
-                    seed: int = 12345, ci: float = 0.95) -> tuple[float, float]:
+                    seed: int = 12345, ci: float = 0.95, max_dropped: float = 0.10) -> AlphaInterval:
     """Percentile bootstrap interval for Krippendorff's alpha.
 
     Parameters
@@ -599,40 +613,52 @@ def bootstrap_alpha(data, level: str = "nominal", n_resamples: int = 1000,
         give the same interval.
     ci : float
         Coverage of the interval, 0 < ci < 1.
+    max_dropped : float
+        Largest share of undefined resamples (0-1) for which an interval is
+        still given.
 
     Returns
     -------
-    (low, high) : tuple of float
-        The pairable units (two or more values) are drawn with replacement,
-        as many as there are, ``n_resamples`` times; alpha is computed on
-        each sample and the interval is the ``(1-ci)/2`` and ``(1+ci)/2``
-        quantiles (linear interpolation) of those alphas.  Samples without
-        variation, where alpha is undefined, are left out.  ``(nan, nan)``
-        when alpha itself is undefined or no sample gave a defined alpha.
+    AlphaInterval
+        ``(low, high, dropped)``.  The pairable units (two or more values)
+        are drawn with replacement, as many as there are, ``n_resamples``
+        times; alpha is computed on each sample and the interval is the
+        ``(1-ci)/2`` and ``(1+ci)/2`` quantiles (linear interpolation) of
+        the defined alphas.  ``dropped`` is the share of samples left out
+        because alpha was undefined there (no variation: e.g. a rare code
+        drawn without its positives).  Those samples are not left out at
+        random -- the rest are conditioned on the code occurring -- so when
+        ``dropped > max_dropped`` the interval is withheld: ``low`` and
+        ``high`` are NaN (one agreed positive in 40 units drops about 36%
+        and would otherwise give [1, 1]).  ``(nan, nan, nan)`` when alpha
+        itself is undefined (nothing resampled).
 
     Raises
     ------
     CodingError
-        As :func:`krippendorff_alpha`; also ``n_resamples < 1`` or ``ci``
-        outside (0, 1).
+        As :func:`krippendorff_alpha`; also ``n_resamples < 1``, or ``ci``
+        outside (0, 1), or ``max_dropped`` outside [0, 1].
     """
     if int(n_resamples) != n_resamples or n_resamples < 1:
         raise CodingError(f"n_resamples must be a positive whole number, got {n_resamples!r}")
     if not 0 < ci < 1:
         raise CodingError(f"ci must lie strictly between 0 and 1, got {ci!r}")
+    if not 0 <= max_dropped <= 1:
+        raise CodingError(f"max_dropped must lie between 0 and 1, got {max_dropped!r}")
     matrix, domain = _alpha_matrix(data, level)
     if math.isnan(_alpha(matrix, domain, level)):
-        return (NAN, NAN)
+        return AlphaInterval(NAN, NAN, NAN)
     pairable = _pairable(matrix)
     m = pairable.shape[1]
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, m, size=(int(n_resamples), m))
     alphas = np.array([_alpha(pairable[:, idx], domain, level) for idx in draws])
-    alphas = alphas[~np.isnan(alphas)]
-    if alphas.size == 0:
-        return (NAN, NAN)
-    low, high = np.quantile(alphas, [(1 - ci) / 2, (1 + ci) / 2])
-    return (float(low), float(high))
+    defined = alphas[~np.isnan(alphas)]
+    dropped = 1 - defined.size / alphas.size
+    if defined.size == 0 or dropped > max_dropped:
+        return AlphaInterval(NAN, NAN, dropped)
+    low, high = np.quantile(defined, [(1 - ci) / 2, (1 + ci) / 2])
+    return AlphaInterval(float(low), float(high), dropped)
 
 
 def interpret_alpha(alpha) -> str:
@@ -767,7 +793,7 @@ def _table_row(rows: list[list], level_name: str, item: str, n_resamples: int,
     kappa = cohen_kappa(rows[0], rows[1]) if two else NAN
     fleiss = fleiss_kappa(counts_from_data(rows, categories=(0, 1)))
     alpha = krippendorff_alpha(rows)
-    low, high = bootstrap_alpha(rows, n_resamples=n_resamples, seed=seed, ci=ci)
+    interval = bootstrap_alpha(rows, n_resamples=n_resamples, seed=seed, ci=ci)
     ac1 = gwet_ac1(rows, categories=(0, 1))
     cells = confusion_2x2(rows[0], rows[1]) if two else dict.fromkeys(("n11", "n10", "n01", "n00"), pd.NA)
     return {
@@ -781,8 +807,9 @@ def _table_row(rows: list[list], level_name: str, item: str, n_resamples: int,
         "brennan_prediger": brennan_prediger(rows, categories=(0, 1)),
         "fleiss_kappa": fleiss,
         "krippendorff_alpha": alpha,
-        "alpha_low": low,
-        "alpha_high": high,
+        "alpha_low": interval.low,
+        "alpha_high": interval.high,
+        "alpha_resamples_dropped": interval.dropped,
         "gwet_ac1": ac1,
         "reading": interpret_alpha(alpha),
         "paradox": prevalence_paradox(kappa if two else fleiss, ac1),
@@ -810,7 +837,7 @@ def agreement_table(presence: pd.DataFrame, coders=None, level_name: str = "code
         concatenated.
     n_resamples, seed, ci :
         Passed to :func:`bootstrap_alpha` (same seed for every row, so the
-        table is reproducible).
+        table is reproducible; default ``max_dropped``).
 
     Returns
     -------
@@ -835,6 +862,10 @@ def agreement_table(presence: pd.DataFrame, coders=None, level_name: str = "code
           on the item's coders x units data.  When every value is the same,
           kappa/pi/alpha are NaN (no variation) while percent agreement,
           Brennan-Prediger and AC1 are 1.0.
+        * ``alpha_resamples_dropped`` -- share of the bootstrap resamples on
+          which alpha was undefined (no variation) and that were left out;
+          above 0.10 ``alpha_low``/``alpha_high`` are NaN (interval withheld,
+          see :func:`bootstrap_alpha`); NaN when alpha is undefined.
         * ``cohen_kappa``, ``scott_pi`` and ``n11``, ``n10``, ``n01``,
           ``n00`` -- only with exactly two coders, on the units both saw
           (pairwise deletion, the functions' default); otherwise NaN / <NA>.
@@ -891,7 +922,8 @@ def agreement_table(presence: pd.DataFrame, coders=None, level_name: str = "code
 
     table = pd.DataFrame.from_records(records, columns=TABLE_COLUMNS)
     floats = ["prevalence", "percent_agreement", "cohen_kappa", "scott_pi", "brennan_prediger",
-              "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high", "gwet_ac1"]
+              "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high", "alpha_resamples_dropped",
+              "gwet_ac1"]
     table[floats] = table[floats].astype(float).round(4)
     for col in ("n11", "n10", "n01", "n00"):
         table[col] = table[col].astype("Int64")

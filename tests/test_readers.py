@@ -191,7 +191,8 @@ def test_pdf_full_width_last_line_continues_on_next_page_and_hyphens_are_rejoine
     # One paragraph of full-width lines: page 1 ends on a full line after a full stop and
     # page 2 goes on with a capital; a hyphen at a line end splits a word, another a compound.
     line = "Pakistan and Russia widened their cooperation in trade, energy and defence matters."
-    page1 = [line] * 34 + ["A new interna-", "tional order took shape in trade, energy and defence matters over the years."]
+    page1 = [line] * 34 + ["A new interna-",
+                           "tional order took shape in trade, energy and defence matters over the years."]
     page2 = ["However, the region changed and both states agreed on a common anti-",
              "Pakistan stance of nobody at all in the end, as the record of talks shows it.",
              "It ended here.", "", "A new paragraph starts on this line."]

@@ -31,7 +31,8 @@ def test_paragraph_broken_by_page_break_is_rejoined():
 
 
 def test_interview_turns():
-    text = "Interviewer: What about trade?\nIt matters.\n\nDr Ahmed: Trade is growing.\n\nMore on it.\nInterviewer: Thanks."
+    text = ("Interviewer: What about trade?\nIt matters.\n\nDr Ahmed: Trade is growing.\n\n"
+            "More on it.\nInterviewer: Thanks.")
     units = segment(doc(text, "interview"))
     assert [u.unit_type for u in units] == ["turn"] * 3
     assert units[1].text == "Dr Ahmed: Trade is growing.\n\nMore on it."

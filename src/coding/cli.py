@@ -123,7 +123,8 @@ def format_agreement(table) -> str:
     lines = [(f"{'item':<{width}} {'n':>4} {'agree':>6} {kappa_name:>6} {'alpha':>6} {'95% interval':>15} "
               f"{'AC1':>6}  reading     paradox")]
     for r in table.itertuples():
-        interval = "-" if r.alpha_low is None or r.alpha_low != r.alpha_low else f"[{r.alpha_low:.3f}, {r.alpha_high:.3f}]"
+        missing = r.alpha_low is None or r.alpha_low != r.alpha_low  # None or NaN
+        interval = "-" if missing else f"[{r.alpha_low:.3f}, {r.alpha_high:.3f}]"
         lines.append(f"{r.item:<{width}} {r.n_units:>4} {_num(r.percent_agreement)} "
                      f"{_num(getattr(r, kappa_col))} {_num(r.krippendorff_alpha)} {interval:>15} "
                      f"{_num(r.gwet_ac1)}  {r.reading:<11} {'yes' if r.paradox else ''}")
@@ -152,7 +153,7 @@ def _cmd_coders_import(args) -> int:
 
 
 def _cmd_coders_list(args) -> int:
-    
+
     with open_store(args.store) as store:
         rows = store.coders()
         orphans = {name: (units, codings) for name, units, codings in store.orphans()}

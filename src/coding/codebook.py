@@ -421,24 +421,28 @@ def _risk(seq, flags, in_repeat: bool) -> str | None:
             return "an unbounded repeat of alternatives that can match the same text, as in (a|ab)*"
         if op is sre.BRANCH and in_repeat and _same_text_alternatives(av[1], flags):
             return "alternatives that match the same text inside an unbounded repeat, as in ((a|a)x)*"
-        children = []
-        if op in _REPEATS or op is sre.POSSESSIVE_REPEAT:
-            children = [(av[2], flags, in_repeat or unbounded)]
-        elif op is sre.SUBPATTERN:
-            children = [(av[3], _flags(av, flags), in_repeat)]
-        elif op is sre.BRANCH:
-            children = [(b, flags, in_repeat) for b in av[1]]
-        elif op is sre.ATOMIC_GROUP:
-            children = [(av, flags, in_repeat)]
-        elif op in (sre.ASSERT, sre.ASSERT_NOT):
-            children = [(av[1], flags, in_repeat)]
-        elif op is sre.GROUPREF_EXISTS:
-            children = [(b, flags, in_repeat) for b in av[1:] if b is not None]
-        for child in children:
+        for child in _sub_sequences(op, av, flags, in_repeat or unbounded):
             found = _risk(*child)
             if found:
                 return found
     return None
+
+
+def _sub_sequences(op, av, flags, in_repeat: bool) -> list[tuple]:
+    """(sequence, flags, inside a repeat) of the parts of one regex node."""
+    if op in _REPEATS or op is sre.POSSESSIVE_REPEAT:
+        return [(av[2], flags, in_repeat)]
+    if op is sre.SUBPATTERN:
+        return [(av[3], _flags(av, flags), in_repeat)]
+    if op is sre.BRANCH:
+        return [(b, flags, in_repeat) for b in av[1]]
+    if op is sre.ATOMIC_GROUP:
+        return [(av, flags, in_repeat)]
+    if op in (sre.ASSERT, sre.ASSERT_NOT):
+        return [(av[1], flags, in_repeat)]
+    if op is sre.GROUPREF_EXISTS:
+        return [(b, flags, in_repeat) for b in av[1:] if b is not None]
+    return []
 
 
 def backtracking_risk(body: str) -> str | None:

@@ -147,7 +147,7 @@ class DictionaryCoder:
     def _masked(self, text: str) -> list[tuple[int, int]]:
         return [span for pattern, rx in self._masks for span in self._spans(rx, text, pattern, None)]
 
-    def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:
+    def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:  # noqa: C901 - the hot loop, kept inline for speed
         """Hits per code index in ``text``: lists of (pattern, start, end),
         after masks and exclusions, overlapping hits reduced to the longest."""
         found: dict[int, list[tuple[str, int, int]]] = {}

@@ -265,34 +265,7 @@ def _continues(paragraph: str, last_line: str, next_text: str, full: int | None)
 def read_pdf(path, encoding: str = "") -> str:
     """Text of a ``.pdf`` file with page furniture removed (see module doc)."""
     path = Path(path)
-    import pypdf
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
-
-    # pypdf logs repairs of damaged files as warnings, which would reach the
-    # user's terminal as stray lines: what matters is said as a CodingError
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = pypdf.PdfReader(str(path))
-        if reader.is_encrypted:
-            try:
-                # files with only an owner password open with an empty user password
-                ok = reader.decrypt("")
-            except (DependencyError, NotImplementedError):
-                ok = 0
-            if not ok:
-                raise CodingError("the PDF is encrypted (password-protected); save an unprotected copy", path)
-        pages = list(reader.pages)
-        if not pages:
-            raise CodingError("the PDF has no pages", path)
-        page_lines = [_page_lines(p) for p in pages]
-    except CodingError:
-        raise
-    except FileNotDecryptedError:
-        raise CodingError("the PDF is encrypted (password-protected); save an unprotected copy", path) from None
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
-            RecursionError, AssertionError) as exc:
-        raise CodingError(f"cannot read the PDF ({type(exc).__name__}: {_first_line(exc)}); the file may be corrupt",
-                          path) from None
+    page_lines = _pdf_page_lines(path)
     if not any(page_lines):
         raise CodingError("the PDF has no extractable text (scanned images only?); run OCR on it first", path)
     paragraphs: list[str] = []
@@ -311,3 +284,36 @@ def read_pdf(path, encoding: str = "") -> str:
     if not paragraphs:
         raise CodingError("the PDF has no text besides page headers and numbers", path)
     return "\n\n".join(paragraphs) + "\n"
+
+
+def _pdf_page_lines(path: Path) -> list[list[tuple[float, str]]]:
+    """The text lines of every page; an encrypted, empty or damaged file is
+    a one-line error."""
+    import pypdf
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    # pypdf logs repairs of damaged files as warnings, which would reach the
+    # user's terminal as stray lines: what matters is said as a CodingError
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                # files with only an owner password open with an empty user password
+                ok = reader.decrypt("")
+            except (DependencyError, NotImplementedError):
+                ok = 0
+            if not ok:
+                raise FileNotDecryptedError("encrypted")
+        pages = list(reader.pages)
+        if not pages:
+            raise CodingError("the PDF has no pages", path)
+        return [_page_lines(p) for p in pages]
+    except CodingError:
+        raise
+    except FileNotDecryptedError:
+        raise CodingError("the PDF is encrypted (password-protected); save an unprotected copy", path) from None
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
+            RecursionError, AssertionError) as exc:
+        raise CodingError(f"cannot read the PDF ({type(exc).__name__}: {_first_line(exc)}); the file may be corrupt",
+                          path) from None

@@ -307,7 +307,8 @@ def alpha_figure(table: pd.DataFrame, path, title: str | None = None) -> Path:
     for x, label, side in ((0.667, ".667 ", "right"), (0.800, " .800", "left")):
         ax.axvline(x, color="#444444", ls="--", lw=1)
         ax.text(x, n - 0.45, label, ha=side, va="bottom", fontsize=7, color="#444444")
-    low = min([0.0] + [float(v) for v in rows["alpha_low"].dropna()] + [float(v) for v in rows["krippendorff_alpha"].dropna()])
+    shown = list(rows["alpha_low"].dropna()) + list(rows["krippendorff_alpha"].dropna())
+    low = min([0.0] + [float(v) for v in shown])
     ax.set_xlim(min(low - 0.05, 0), 1.2)
     ax.set_xticks([k / 5 for k in range(math.floor(min(low - 0.05, 0) * 5) + 1 if low < 0 else 0, 6)])
     ax.set_ylim(-0.7, n - 0.1)

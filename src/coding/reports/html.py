@@ -84,70 +84,77 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
                   agreement: pd.DataFrame | None = None) -> dict:
     """Everything the template shows, as plain strings, lists and dicts."""
     ctx = _Context(data)
-    docs, units = ctx.documents, ctx.units
-    coders = sorted(set(ctx.codings["coder"].dropna().astype(str)))
-    first, last = _date_range(docs["date"])
-    freq = tables["frequencies"]
-    code_freq = freq[freq["level"] == "code"].set_index("code")["units_coded"] if len(freq) else pd.Series(dtype=int)
     codebook = data.codebook
-    variables = []
-    for var, info in ctx.variables.items():
-        variables.append({"id": var, "label": info["label"], "definition": info["definition"], "codes": [
-            {"id": c, "label": ci["label"], "definition": ci["definition"],
-             "units": _cell(code_freq.get(c, 0))}
-            for c, ci in ctx.codes.items() if ci["variable"] == var]})
-
-    corpus = tables["corpus_by_doc_type"]
-    corpus_view = _table_view("corpus_by_doc_type", corpus, None, rows=None)
-    if len(corpus):
-        corpus_view["total"] = ["all", _cell(int(corpus["documents"].sum())), _cell(int(corpus["units"].sum())),
-                                _cell(int(corpus["words"].sum())), _cell(int(corpus["coded_units"].sum()))]
-
-    exemplars = []
-    ex = tables["exemplars"]
-    for code, info in ctx.codes.items():
-        rows = ex[ex["code"] == code] if len(ex) else ex
-        exemplars.append({"code": code, "label": info["label"], "variable": ctx.variables.get(info["variable"], {}).get("label", info["variable"]),
-                          "quotes": [{"text": r.text, "citation": r.citation, "title": r.title,
-                                      "date": r.date, "doc_type": r.doc_type, "unit_id": r.unit_id,
-                                      "terms": r.terms} for r in rows.itertuples(index=False)]})
-
-    figure_views = []
-    for key, path in figures.items():
-        name = key.split("/", 1)[-1]
-        figure_views.append({"name": name, "caption": FIGURE_TITLES.get(name, name),
-                             "src": "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii"),
-                             "file": f"figures/{name}.png"})
-
-    shown = [_table_view(n, tables[n], cols) for n, cols in SHOWN_TABLES.items() if n in tables]
-    linked = [{"name": n, "caption": TABLE_DESCRIPTIONS.get(n, ""), "csv": f"tables/{n}.csv",
-               "rows": len(tables[n])} for n in LINKED_ONLY if n in tables]
     agreement_view = None
     if agreement is not None:
         agreement_view = _table_view("agreement", agreement.reset_index(drop=True), None, rows=None,
                                      caption="Inter-coder agreement as computed by the agreement audit.")
-    versions = sorted(set(ctx.codebook_versions) | ({str(codebook.version)} if getattr(codebook, "version", None) else set()))
     return {
         "title": getattr(codebook, "name", "") or "Content analysis report",
         "has_codings": bool(len(ctx.codings)),
-        "method": {
-            "documents": len(docs), "doc_types": sorted(set(docs["doc_type"])),
-            "units": len(units), "unit_types": sorted(set(units["unit_type"].dropna().astype(str))),
-            "words": int(units["words"].sum()) if len(units) else 0,
-            "codebook_versions": versions, "coders": coders, "coder": data.coder,
-            "variables": len(ctx.variables), "codes": len(ctx.codes),
-            "first_date": first, "last_date": last, "codings": len(ctx.codings),
-        },
-        "corpus": corpus_view,
-        "variables": variables,
-        "tables": shown,
-        "linked": linked,
-        "figures": figure_views,
-        "exemplars": exemplars,
+        "method": _method_view(ctx, data),
+        "corpus": _corpus_view(tables["corpus_by_doc_type"]),
+        "variables": _variables_view(ctx, tables["frequencies"]),
+        "tables": [_table_view(n, tables[n], cols) for n, cols in SHOWN_TABLES.items() if n in tables],
+        "linked": [{"name": n, "caption": TABLE_DESCRIPTIONS.get(n, ""), "csv": f"tables/{n}.csv",
+                    "rows": len(tables[n])} for n in LINKED_ONLY if n in tables],
+        "figures": _figures_view(figures),
+        "exemplars": _exemplars_view(ctx, tables["exemplars"]),
         "agreement": agreement_view,
         "study_period": _period(data),
         "referenced_years": _referenced(data),
     }
+
+
+def _method_view(ctx: _Context, data) -> dict:
+    docs, units = ctx.documents, ctx.units
+    first, last = _date_range(docs["date"])
+    version = getattr(data.codebook, "version", None)
+    return {
+        "documents": len(docs), "doc_types": sorted(set(docs["doc_type"])),
+        "units": len(units), "unit_types": sorted(set(units["unit_type"].dropna().astype(str))),
+        "words": int(units["words"].sum()) if len(units) else 0,
+        "codebook_versions": sorted(set(ctx.codebook_versions) | ({str(version)} if version else set())),
+        "coders": sorted(set(ctx.codings["coder"].dropna().astype(str))), "coder": data.coder,
+        "variables": len(ctx.variables), "codes": len(ctx.codes),
+        "first_date": first, "last_date": last, "codings": len(ctx.codings),
+    }
+
+
+def _variables_view(ctx: _Context, freq: pd.DataFrame) -> list[dict]:
+    code_freq = freq[freq["level"] == "code"].set_index("code")["units_coded"] if len(freq) else pd.Series(dtype=int)
+    return [{"id": var, "label": info["label"], "definition": info["definition"], "codes": [
+        {"id": c, "label": ci["label"], "definition": ci["definition"], "units": _cell(code_freq.get(c, 0))}
+        for c, ci in ctx.codes.items() if ci["variable"] == var]} for var, info in ctx.variables.items()]
+
+
+def _corpus_view(corpus: pd.DataFrame) -> dict:
+    view = _table_view("corpus_by_doc_type", corpus, None, rows=None)
+    if len(corpus):
+        view["total"] = ["all", *(_cell(int(corpus[c].sum())) for c in ("documents", "units", "words", "coded_units"))]
+    return view
+
+
+def _exemplars_view(ctx: _Context, ex: pd.DataFrame) -> list[dict]:
+    out = []
+    for code, info in ctx.codes.items():
+        rows = ex[ex["code"] == code] if len(ex) else ex
+        out.append({"code": code, "label": info["label"],
+                    "variable": ctx.variables.get(info["variable"], {}).get("label", info["variable"]),
+                    "quotes": [{"text": r.text, "citation": r.citation, "title": r.title, "date": r.date,
+                                "doc_type": r.doc_type, "unit_id": r.unit_id, "terms": r.terms}
+                               for r in rows.itertuples(index=False)]})
+    return out
+
+
+def _figures_view(figures: dict[str, Path]) -> list[dict]:
+    views = []
+    for key, path in figures.items():
+        name = key.split("/", 1)[-1]
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        views.append({"name": name, "caption": FIGURE_TITLES.get(name, name),
+                      "src": "data:image/png;base64," + data, "file": f"figures/{name}.png"})
+    return views
 
 
 def _period(data) -> str:

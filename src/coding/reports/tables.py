@@ -13,7 +13,8 @@ Vocabulary used in column names
     the year of the document's own date (``documents.year``).
 ``referenced_year``
     a year a unit *mentions*: every distinct four-digit year in the
-    unit's text within the codebook's ``settings.referenced_years``. A unit mentioning 2014 and 2018 counts once under each, so the
+    unit's text within the codebook's ``settings.referenced_years``. A unit
+    mentioning 2014 and 2018 counts once under each, so the
     by-year table draws the timeline of events from the text itself.
 ``*_ci_low`` / ``*_ci_high``
     95% intervals. Shares use the Wilson score interval; the rate
@@ -350,7 +351,8 @@ def _frequency_table(ctx: _Context, groups: list[tuple[dict, np.ndarray]], group
     df["unit_share"] = _ratio(df["units_coded"], df["units_total"])
     df["unit_share_ci_low"], df["unit_share_ci_high"] = wilson_interval(df["units_coded"], df["units_total"])
     df["document_share"] = _ratio(df["documents_coded"], df["documents_total"])
-    df["document_share_ci_low"], df["document_share_ci_high"] = wilson_interval(df["documents_coded"], df["documents_total"])
+    df["document_share_ci_low"], df["document_share_ci_high"] = wilson_interval(df["documents_coded"],
+                                                                                df["documents_total"])
     df["units_coded_per_1000_words"] = _ratio(df["units_coded"] * 1000, df["words_total"])
     lo, hi = poisson_interval(df["units_coded"], df["words_total"], scale=1000)
     df["units_coded_per_1000_words_ci_low"], df["units_coded_per_1000_words_ci_high"] = lo, hi
@@ -614,7 +616,8 @@ TABLE_DESCRIPTIONS = {
     "frequencies_by_document": "The same measures within each document.",
     "frequencies_by_doc_type": "The same measures within each doc_type.",
     "frequencies_by_document_year": "The same measures by document_year: the year of the document's own date.",
-    "frequencies_by_referenced_year": "The same measures by referenced_year: years (within the codebook's referenced_years) mentioned in a "
+    "frequencies_by_referenced_year": "The same measures by referenced_year: years (within the codebook's "
+                                      "referenced_years) mentioned in a "
                                       "unit's text; a unit counts once under each distinct year it mentions.",
     "cooccurrence_pairs": "Pairs of codes/variables co-occurring within units or documents, by strength. "
                           "jaccard = n_ab/(n_a+n_b-n_ab) is ATLAS.ti's c-coefficient; it misleads when the two "

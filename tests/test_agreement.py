@@ -337,6 +337,27 @@ def test_interpret_alpha(alpha, reading):
     assert interpret_alpha(alpha) == reading
 
 
+@pytest.mark.parametrize(
+    "alpha, printed, reading, unrounded",
+    [(0.79996, 0.8, "reliable", "tentative"), (0.79994, 0.7999, "tentative", "tentative"),
+     # printed 0.6667, still below the .667 cut: rounding must not lift it
+     (0.66666, 0.6667, "unreliable", "unreliable"),
+     (0.66696, 0.667, "tentative", "unreliable")],
+)
+def test_interpret_alpha_reads_the_value_as_printed(alpha, printed, reading, unrounded):
+    assert round(alpha, 4) == printed
+    assert interpret_alpha(alpha) == reading
+    assert interpret_alpha(alpha, decimals=None) == unrounded
+
+
+def test_agreement_table_reading_follows_the_printed_alpha(monkeypatch):
+    import coding.agreement as agreement
+
+    monkeypatch.setattr(agreement, "krippendorff_alpha", lambda data, level="nominal": 0.79996)
+    x = agreement_table(_tiny_frame(), ["A", "B"], "code", n_resamples=20).iloc[0]
+    assert x["krippendorff_alpha"] == 0.8 and x["reading"] == "reliable"
+
+
 def test_confusion_2x2_and_precision_recall_f1():
     pred = [1, 1, 0, 0, 1, 0, None]
     gold = [1, 0, 0, 1, 1, 0, 1]

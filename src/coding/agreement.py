@@ -80,6 +80,7 @@ __all__ = [
     "AlphaInterval",
     "MEASUREMENT_LEVELS",
     "MISSING_RULES",
+    "REPORTED_DECIMALS",
     "TABLE_COLUMNS",
     "agreement_table",
     "bootstrap_alpha",
@@ -99,6 +100,8 @@ __all__ = [
 
 NAN = float("nan")
 MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
+#: Decimals of the floats in :func:`agreement_table`; alpha is read at this precision.
+REPORTED_DECIMALS = 4
 #: Treatments of missing values offered by :func:`cohen_kappa` and :func:`scott_pi`.
 MISSING_RULES = ("pairwise", "gwet")
 
@@ -661,8 +664,18 @@ def bootstrap_alpha(data, level: str = "nominal", n_resamples: int = 1000,
     return AlphaInterval(float(low), float(high), dropped)
 
 
-def interpret_alpha(alpha) -> str:
-    """Krippendorff's (2004, p. 241) reading of an alpha value.
+def interpret_alpha(alpha, decimals: int | None = REPORTED_DECIMALS) -> str:
+    """Krippendorff's (2004, p. 241) reading of an alpha value, as reported.
+
+    Parameters
+    ----------
+    alpha : float or None
+    decimals : int or None
+        Alpha is read as reported: rounded to this many decimals (default 4,
+        as :func:`agreement_table` prints it), so 0.79996, printed 0.8000,
+        reads "reliable" and 0.66696, printed 0.6670, "tentative"; 0.66666,
+        printed 0.6667, stays "unreliable" (below .667).  None reads the
+        unrounded value.
 
     Returns
     -------
@@ -674,6 +687,9 @@ def interpret_alpha(alpha) -> str:
     if alpha is None or _is_missing(alpha) or math.isnan(float(alpha)):
         return "undefined"
     alpha = float(alpha)
+    if decimals is not None:
+        # np.round, as DataFrame.round: the reading matches the printed digits
+        alpha = float(np.round(alpha, decimals))
     if alpha >= 0.800:
         return "reliable"
     if alpha >= 0.667:
@@ -871,11 +887,12 @@ def agreement_table(presence: pd.DataFrame, coders=None, level_name: str = "code
           (pairwise deletion, the functions' default); otherwise NaN / <NA>.
           Fleiss' kappa is the many-coder counterpart of Scott's pi: the two
           are equal unless some unit was seen by one coder only.
-        * ``reading`` -- :func:`interpret_alpha` of alpha.
+        * ``reading`` -- :func:`interpret_alpha` of alpha as printed
+          (rounded to 4 decimals).
         * ``paradox`` -- :func:`prevalence_paradox` of AC1 against Cohen's
           kappa (two coders) or Fleiss' kappa (more).
 
-        Floats are rounded to 4 decimals.
+        Floats are rounded to :data:`REPORTED_DECIMALS` (4) decimals.
 
     Raises
     ------
@@ -924,7 +941,7 @@ def agreement_table(presence: pd.DataFrame, coders=None, level_name: str = "code
     floats = ["prevalence", "percent_agreement", "cohen_kappa", "scott_pi", "brennan_prediger",
               "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high", "alpha_resamples_dropped",
               "gwet_ac1"]
-    table[floats] = table[floats].astype(float).round(4)
+    table[floats] = table[floats].astype(float).round(REPORTED_DECIMALS)
     for col in ("n11", "n10", "n01", "n00"):
         table[col] = table[col].astype("Int64")
     table["n_units"] = table["n_units"].astype(int)

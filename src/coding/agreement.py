@@ -30,7 +30,8 @@ coder did not code some unit.
   coder's own category shares over the units that coder coded;
   Brennan-Prediger: 1/q, no shares at all).
 * Pairwise deletion -- :func:`cohen_kappa` and :func:`scott_pi` by default
-  (``missing="pairwise"``, as ``sklearn.metrics.cohen_kappa_score``),
+  (``missing="pairwise"``; Cohen's kappa is then scikit-learn's
+  ``cohen_kappa_score`` of the complete pairs),
   :func:`confusion_2x2` and :func:`precision_recall_f1`: a unit missing
   either coder's value is dropped from every term, chance included.
 * Krippendorff's rule -- :func:`krippendorff_alpha` and
@@ -288,8 +289,9 @@ def cohen_kappa(a, b, missing: str = "pairwise") -> float:
         The two coders' values for the same units, None/NaN where a coder
         did not code a unit.
     missing : {"pairwise", "gwet"}
-        ``"pairwise"`` (default, as ``sklearn.metrics.cohen_kappa_score``):
-        a unit missing either value is dropped from every term.
+        ``"pairwise"`` (default): a unit missing either value is dropped
+        from every term, which gives ``sklearn.metrics.cohen_kappa_score``
+        of the complete pairs.
         ``"gwet"`` (Gwet 2014, ch. 2; Conger's kappa of ``irrCAC`` with two
         coders): :math:`p_o` still uses the units both coded, but each
         coder's category shares are taken over all the units that coder

@@ -69,8 +69,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from coding.codebook import load_codebook
-    from coding.dictionary import DictionaryCoder
     from coding.corpus import iter_documents
+    from coding.dictionary import DictionaryCoder
     from coding.pipeline import code_paths
     from coding.segment import segment
 

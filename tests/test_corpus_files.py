@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.shipped
+
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 REQUIRED = ["id", "title", "doc_type", "date", "source", "path", "speaker"]
 DOC_TYPES = {"thesis_chapter", "interview", "official_statement"}

@@ -14,6 +14,8 @@ from conftest import REPO
 from coding.reports import ReportData, filter_data, write_report
 from coding.reports.tables import compute_tables, poisson_interval, wilson_interval
 
+pytestmark = pytest.mark.report
+
 
 @dataclass(frozen=True)
 class Var:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from coding import pipeline
 from coding.cli import main
+
+pytestmark = pytest.mark.report
 
 
 def files(root):

@@ -17,6 +17,8 @@ from coding import pipeline, refi
 from coding.codebook import load_codebook
 from coding.store import Store
 
+pytestmark = pytest.mark.shipped
+
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):

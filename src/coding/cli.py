@@ -32,7 +32,7 @@ def _cmd_run(args) -> int:
     from coding.pipeline import run
 
     summary = run(args.corpus, args.codebook, args.out, unit=args.unit, prune=args.prune,
-                  allow_outside=args.allow_outside)
+                  allow_outside=args.allow_outside, report=not args.no_report)
     print(f"codebook {summary.codebook_version}: {summary.documents} documents "
           f"({summary.coded_documents} coded, {summary.skipped_documents} unchanged), {summary.units} units")
     for var, n in summary.units_per_variable.items():
@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--prune", action="store_true",
                    help="remove stored documents the manifest no longer lists, even many or ones with "
                         "people's codings (those codings are kept aside as orphans)")
+    r.add_argument("--no-report", action="store_true",
+                   help="code into the store and write segments.csv and codings.csv only (no tables, figures, "
+                        "report.html)")
     r.add_argument("--allow-outside", action="store_true",
                    help="read manifest paths that leave the corpus folder (../, absolute)")
     r.set_defaults(func=_cmd_run)

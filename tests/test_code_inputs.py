@@ -109,3 +109,27 @@ def test_a_write_error_names_the_output_not_the_temporary(tmp_path, monkeypatch)
         files.write_text(tmp_path / "out.csv", "x\n")
     assert err.value.filename == str(tmp_path / "out.csv")
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_jobs_beyond_the_cpus_are_capped_and_said(tiny, tmp_path, capsys):
+    import os
+
+    _, codebook, _ = tiny
+    (tmp_path / "t.txt").write_text("Gas.\n\nTrade.\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert main(["code", str(tmp_path / "t.txt"), "--out", str(out), "--codebook", str(codebook),
+                 "--jobs", "100000"]) == 0
+    assert f"using {os.cpu_count()}" in capsys.readouterr().err
+    assert [r["code"] for r in _rows(out)] == ["energy", "trade"]
+
+
+def test_a_wide_coder_file_listing_a_unit_twice_with_different_values_is_refused(tiny, tmp_path, capsys):
+    corpus, codebook, out = tiny
+    assert main(["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out), "--no-report"]) == 0
+    wide = tmp_path / "w.csv"
+    wide.write_text("unit_id,economic,strategic\na:p0001,1,0\na:p0002,0,1\na:p0001,0,0\n", encoding="utf-8")
+    assert main(["coders", "import", str(wide), "--coder", "h", "--store", str(out / "project.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert "w.csv:4: a:p0001: unit listed twice with different values (first on line 2)" in err
+    wide.write_text("unit_id,economic,strategic\na:p0001,1,0\na:p0001,1,0\n", encoding="utf-8")
+    assert main(["coders", "import", str(wide), "--coder", "h", "--store", str(out / "project.sqlite")]) == 0

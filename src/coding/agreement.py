@@ -99,6 +99,9 @@ __all__ = [
     "scott_pi",
 ]
 
+#: Ratings as the coefficients take them: rows of units, one value per coder
+#: (None or NaN where a coder did not code the unit), as a sequence, array or frame.
+RatingData = Sequence | np.ndarray | pd.DataFrame
 NAN = float("nan")
 MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
 #: Decimals of the floats in :func:`agreement_table`; alpha is read at this precision.
@@ -249,7 +252,7 @@ def _chance_corrected(observed: float, expected: float) -> float:
     return (observed - expected) / (1 - expected)
 
 
-def percent_agreement(data) -> float:
+def percent_agreement(data: RatingData) -> float:
     """Pairwise percent agreement of two or more coders.
 
     Parameters
@@ -280,7 +283,7 @@ def percent_agreement(data) -> float:
     return _observed_agreement(table)
 
 
-def cohen_kappa(a, b, missing: str = "pairwise") -> float:
+def cohen_kappa(a: Sequence, b: Sequence, missing: str = "pairwise") -> float:
     """Cohen's (1960) kappa for two coders.
 
     Parameters
@@ -329,7 +332,7 @@ def cohen_kappa(a, b, missing: str = "pairwise") -> float:
     return _chance_corrected(po, pe)
 
 
-def scott_pi(a, b, missing: str = "pairwise") -> float:
+def scott_pi(a: Sequence, b: Sequence, missing: str = "pairwise") -> float:
     """Scott's (1955) pi for two coders.
 
     Parameters
@@ -375,7 +378,7 @@ def scott_pi(a, b, missing: str = "pairwise") -> float:
     return _chance_corrected(po, pe)
 
 
-def brennan_prediger(data, categories=None) -> float:
+def brennan_prediger(data: RatingData, categories: Sequence | None=None) -> float:
     """Brennan and Prediger's (1981) free-marginal kappa for 2+ coders.
 
     Parameters
@@ -410,7 +413,7 @@ def brennan_prediger(data, categories=None) -> float:
     return (pa - 1 / q) / (1 - 1 / q)
 
 
-def counts_from_data(data, categories=None) -> pd.DataFrame:
+def counts_from_data(data: RatingData, categories: Sequence | None=None) -> pd.DataFrame:
     """Convert coders x units data into the units x categories count table.
 
     Parameters
@@ -436,7 +439,7 @@ def counts_from_data(data, categories=None) -> pd.DataFrame:
     return pd.DataFrame(table.astype(int), columns=cats)
 
 
-def fleiss_kappa(counts) -> float:
+def fleiss_kappa(counts: pd.DataFrame | np.ndarray) -> float:
     """Fleiss' (1971) kappa from a units x categories count table.
 
     Parameters
@@ -481,7 +484,7 @@ def fleiss_kappa(counts) -> float:
     return _chance_corrected(pa, pe)
 
 
-def gwet_ac1(data, categories=None) -> float:
+def gwet_ac1(data: RatingData, categories: Sequence | None=None) -> float:
     """Gwet's AC1 for two or more coders, with missing data.
 
     Parameters
@@ -558,7 +561,7 @@ def _alpha(matrix: np.ndarray, domain: np.ndarray, level: str) -> float:
                                          level_of_measurement=level))
 
 
-def krippendorff_alpha(data, level: str = "nominal") -> float:
+def krippendorff_alpha(data: RatingData, level: str = "nominal") -> float:
     """Krippendorff's alpha for any number of coders, with missing data.
 
     Parameters
@@ -601,7 +604,7 @@ class AlphaInterval(NamedTuple):
     dropped: float
 
 
-def bootstrap_alpha(data, level: str = "nominal", n_resamples: int = 1000,
+def bootstrap_alpha(data: RatingData, level: str = "nominal", n_resamples: int = 1000,
                     seed: int = 12345, ci: float = 0.95, max_dropped: float = 0.10) -> AlphaInterval:
     """Percentile bootstrap interval for Krippendorff's alpha.
 
@@ -666,7 +669,7 @@ def bootstrap_alpha(data, level: str = "nominal", n_resamples: int = 1000,
     return AlphaInterval(float(low), float(high), dropped)
 
 
-def interpret_alpha(alpha, decimals: int | None = REPORTED_DECIMALS) -> str:
+def interpret_alpha(alpha: float, decimals: int | None = REPORTED_DECIMALS) -> str:
     """Krippendorff's (2004, p. 241) reading of an alpha value, as reported.
 
     Parameters
@@ -711,7 +714,7 @@ def _binary(values, name: str) -> list:
     return out
 
 
-def confusion_2x2(a, b) -> dict[str, int]:
+def confusion_2x2(a: Sequence, b: Sequence) -> dict[str, int]:
     """Two coders' agreement table for presence (0/1) data.
 
     Parameters
@@ -738,7 +741,7 @@ def confusion_2x2(a, b) -> dict[str, int]:
     return cells
 
 
-def prevalence_paradox(kappa, ac1, threshold: float = 0.2) -> bool:
+def prevalence_paradox(kappa: float, ac1: float, threshold: float = 0.2) -> bool:
     """Flag the kappa paradox: kappa and AC1 disagree by more than ``threshold``.
 
     With a rare (or near-universal) code, kappa-type coefficients fall even
@@ -757,7 +760,7 @@ def prevalence_paradox(kappa, ac1, threshold: float = 0.2) -> bool:
     return bool(abs(float(ac1) - float(kappa)) > threshold)
 
 
-def precision_recall_f1(truth, pred) -> tuple[float, float, float]:
+def precision_recall_f1(truth: Sequence[int], pred: Sequence[int]) -> tuple[float, float, float]:
     """Precision, recall and F1 of binary predictions against the truth
     (truth first, as in scikit-learn).
 
@@ -835,7 +838,7 @@ def _table_row(rows: list[list], level_name: str, item: str, n_resamples: int,
     }
 
 
-def agreement_table(presence: pd.DataFrame, coders=None, level_name: str = "code", *,
+def agreement_table(presence: pd.DataFrame, coders: Sequence[str] | None=None, level_name: str = "code", *,
                     n_resamples: int = 1000, seed: int = 12345, ci: float = 0.95) -> pd.DataFrame:
     """Agreement audit of presence/absence coding, one row per item plus "ALL".
 

@@ -11,7 +11,9 @@ one coder against a person is :mod:`coding.validation`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -19,7 +21,11 @@ from coding.agreement import agreement_table
 from coding.coder_files import ADJUDICATION_FIELDS
 from coding.errors import CodingError
 from coding.files import write_frame
-from coding.records import CODING_LEVELS
+from coding.records import CODING_LEVELS, StrPath
+
+if TYPE_CHECKING:
+    from coding.codebook import Codebook
+    from coding.store import Store
 
 
 def presence(codings: pd.DataFrame, coverage: pd.DataFrame, items: list[str],
@@ -62,14 +68,14 @@ def check_coders(coverage: pd.DataFrame, coders: list[str], at_least: int = 2) -
         raise CodingError(f"name at least {at_least} coders" if at_least > 1 else "name a coder")
 
 
-def items_of(codebook, level: str) -> list[str]:
+def items_of(codebook: Codebook, level: str) -> list[str]:
     """The variable or code ids of a codebook, by level."""
     if level not in CODING_LEVELS:
         raise CodingError(f"unknown level '{level}' (use one of: {', '.join(CODING_LEVELS)})")
     return codebook.variable_ids if level == "variable" else codebook.code_ids
 
 
-def agreement(store, coders: list[str], level: str = "variable", *, n_resamples: int = 1000,
+def agreement(store: Store, coders: list[str], level: str = "variable", *, n_resamples: int = 1000,
               seed: int = 12345) -> pd.DataFrame:
     """The agreement table of ``coders`` at the variable or code level.
 
@@ -89,7 +95,7 @@ def agreement(store, coders: list[str], level: str = "variable", *, n_resamples:
 # -- disagreements and adjudication ----------------------------------------
 
 
-def joined(items) -> str:
+def joined(items: Iterable[str]) -> str:
     return ";".join(sorted(items))
 
 
@@ -125,7 +131,7 @@ def _differences(store, coders: list[str], level: str):
     return units.set_index("unit_id"), coded, rows
 
 
-def disagreements(store, coders: list[str], level: str = "variable") -> pd.DataFrame:
+def disagreements(store: Store, coders: list[str], level: str = "variable") -> pd.DataFrame:
     """Units seen by every named coder on which they do not code alike.
 
     Columns: ``unit_id``, ``document_id``, ``text``, one column per coder
@@ -142,7 +148,7 @@ def disagreements(store, coders: list[str], level: str = "variable") -> pd.DataF
     return pd.DataFrame(records, columns=["unit_id", "document_id", "text", *coders, "differ"])
 
 
-def reconcile_sheet(store, coders: list[str], level: str = "variable") -> pd.DataFrame:
+def reconcile_sheet(store: Store, coders: list[str], level: str = "variable") -> pd.DataFrame:
     """An adjudication sheet for two coders: one row per unit and item they differ on.
 
     Columns: ``unit_id``, ``document_id``, ``text`` (whitespace collapsed to
@@ -170,7 +176,7 @@ def reconcile_sheet(store, coders: list[str], level: str = "variable") -> pd.Dat
 # -- output files -----------------------------------------------------------
 
 
-def write_agreement(store, coders: list[str], out, level: str = "variable", *, n_resamples: int = 1000,
+def write_agreement(store: Store, coders: list[str], out: StrPath, level: str = "variable", *, n_resamples: int = 1000,
                     seed: int = 12345) -> tuple[pd.DataFrame, dict[str, Path]]:
     """Agreement table plus ``agreement.csv``, ``disagreements.csv`` and ``agreement_alpha.png`` in ``out``."""
     from coding.reports.figures import alpha_figure

@@ -21,6 +21,7 @@ import regex
 import yaml
 
 from coding.errors import CodingError
+from coding.records import StrPath
 
 TOP_KEYS = {"name", "description", "settings", "variables", "codes"}
 SETTINGS_KEYS = {"mask_patterns", "study_period", "referenced_years", "variable_colours"}
@@ -487,7 +488,7 @@ def _check_keys(mapping, allowed, path, what, item=None):
         )
 
 
-def check_pattern(pattern, path, line, item) -> None:
+def check_pattern(pattern: str, path: StrPath, line: int, item: str) -> None:
     """Raise CodingError if a pattern is empty or its regex does not compile."""
     if not isinstance(pattern, str) or not pattern.strip():
         raise CodingError("empty pattern", path, line, item)
@@ -718,7 +719,7 @@ def parse_codebook(content: str, path: str = "<codebook>") -> Codebook:
     )
 
 
-def load_codebook(path) -> Codebook:
+def load_codebook(path: StrPath) -> Codebook:
     """Read and validate a codebook file; raise CodingError on any problem."""
     path = Path(path)
     try:

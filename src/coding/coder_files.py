@@ -26,12 +26,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import raise_csv_field_limit
-from coding.records import AUTOMATIC_CODERS, CODING_LEVELS, Coding, codings_from_triples
+from coding.records import AUTOMATIC_CODERS, CODING_LEVELS, Coding, StrPath, codings_from_triples
+
+if TYPE_CHECKING:
+    from coding.store import Store
 
 _TRUE = {"1", "1.0", "true", "yes", "x"}
 _FALSE = {"0", "0.0", "false", "no", ""}
@@ -55,8 +60,8 @@ def _rows_with_lines(text: str) -> tuple[list[list[str]], list[int]]:
     return rows, lines
 
 
-def read_coder_file(path, codebook: Codebook, unit_ids: set[str], coder: str, *,
-                    coder_items=None) -> tuple[list[str], list[Coding]]:
+def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: set[str], coder: str, *,
+                    coder_items: Callable[[str, str], tuple[set[str], set[tuple[str, str]]]] | None=None) -> tuple[list[str], list[Coding]]:
     """Read a coder CSV; return (units seen, codings), validated.
 
     Unknown unit ids, codes or variables raise one CodingError that names
@@ -290,12 +295,12 @@ def _check_sheet(sheet: _Sheet, items: list[str], seen: dict[str, set], stored: 
         raise CodingError(f"the coders differ on item(s) without a row in the sheet: {_first(unlisted)}", path)
 
 
-def file_hash(path) -> str:
+def file_hash(path: StrPath) -> str:
     """SHA-256 of a file's bytes (to skip re-importing an unchanged file)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def import_coder(store, path, coder: str) -> tuple[int, int]:
+def import_coder(store: Store, path: StrPath, coder: str) -> tuple[int, int]:
     """Import a coder's CSV (long, wide or adjudication sheet) as ``coder``.
 
     The file is validated in full before the store is touched; then the

@@ -18,7 +18,7 @@ from pathlib import Path
 from coding.errors import CodingError
 from coding.files import raise_csv_field_limit
 from coding.readers import read_docx, read_pdf
-from coding.records import Document, content_hash
+from coding.records import Document, StrPath, content_hash
 
 MANIFEST_NAMES = ("manifest.csv",)
 REQUIRED_COLUMNS = ("id", "title", "doc_type", "date", "source", "path")
@@ -68,7 +68,7 @@ READERS: dict[str, Callable[[Path, str], str]] = {
 }
 
 
-def read_file(path, encoding: str = "") -> str:
+def read_file(path: StrPath, encoding: str = "") -> str:
     """Extract the text of a file with the reader registered for its suffix."""
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
@@ -84,7 +84,7 @@ def read_file(path, encoding: str = "") -> str:
     return text
 
 
-def find_manifest(corpus_dir) -> Path:
+def find_manifest(corpus_dir: StrPath) -> Path:
     """The manifest file of a corpus folder."""
     corpus_dir = Path(corpus_dir)
     for name in MANIFEST_NAMES:
@@ -95,7 +95,7 @@ def find_manifest(corpus_dir) -> Path:
     raise CodingError("no manifest.csv in the corpus folder", corpus_dir)
 
 
-def load_manifest(corpus_dir, allow_outside: bool = False) -> list[Document]:
+def load_manifest(corpus_dir: StrPath, allow_outside: bool = False) -> list[Document]:
     """Read and validate the manifest; documents come without their text.
 
     Errors name the manifest, the line and the document id. Paths that
@@ -157,13 +157,13 @@ def _check_path(manifest: Path, path: str, allow_outside: bool, line: int, doc_i
         raise CodingError(f"file '{path}' not found", manifest, line, doc_id)
 
 
-def read_document(document: Document, corpus_dir) -> Document:
+def read_document(document: Document, corpus_dir: StrPath) -> Document:
     """Return the document with its text and content hash filled in."""
     text = read_file(Path(corpus_dir) / document.path, document.encoding)
     return replace(document, text=text, content_hash=content_hash(text))
 
 
-def iter_documents(corpus_dir, errors: list | None = None,
+def iter_documents(corpus_dir: StrPath, errors: list | None = None,
                    manifest: list[Document] | None = None) -> Iterator[Document]:
     """Yield the corpus documents one at a time, with their text.
 
@@ -181,7 +181,7 @@ def iter_documents(corpus_dir, errors: list | None = None,
             errors.append(exc)
 
 
-def loose_document_id(path, root=None) -> str:
+def loose_document_id(path: StrPath, root: StrPath | None=None) -> str:
     """The id of a loose file: its path relative to ``root`` (else its
     name) without suffix, separators and other characters as '-'."""
     path = Path(path)
@@ -189,7 +189,7 @@ def loose_document_id(path, root=None) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]+", "-", str(rel.with_suffix("")).replace("/", "-")).strip("-") or "doc"
 
 
-def document_from_file(path, root=None, doc_type: str = "text", encoding: str = "",
+def document_from_file(path: StrPath, root: StrPath | None=None, doc_type: str = "text", encoding: str = "",
                        doc_id: str | None = None) -> Document:
     """A document made from a loose file (for coding texts outside a corpus).
 

@@ -211,7 +211,7 @@ class DictionaryCoder:
             out.append(Coding(unit.id, code.id, code.variable, self.name, self.codebook.version, evidence))
         return out
 
-    def code_rows(self, units) -> list[list[str]]:
+    def code_rows(self, units: Iterable[Unit]) -> list[list[str]]:
         """Rows ``unit_id, variable, code, evidence`` for units coded as
         given: evidence offsets relative to the unit text, one row per code,
         and one row with empty variable and code for a unit with no code."""

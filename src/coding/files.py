@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from coding.records import StrPath
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -42,7 +44,7 @@ def _file_mode() -> int:
     return 0o666 & ~_umask()
 
 
-def write_with(path, write: Callable[[IO], Any], *, binary: bool = False) -> Path:
+def write_with(path: StrPath, write: Callable[[IO], Any], *, binary: bool = False) -> Path:
     """Write ``path`` atomically: ``write(fh)`` fills a temporary file that
     is then renamed into place. Text files are UTF-8 with the line ends the
     writer gives. Returns the path."""
@@ -66,17 +68,17 @@ def write_with(path, write: Callable[[IO], Any], *, binary: bool = False) -> Pat
     return path
 
 
-def write_bytes(path, payload: bytes) -> Path:
+def write_bytes(path: StrPath, payload: bytes) -> Path:
     """Write bytes atomically."""
     return write_with(path, lambda fh: fh.write(payload), binary=True)
 
 
-def write_text(path, text: str) -> Path:
+def write_text(path: StrPath, text: str) -> Path:
     """Write text (UTF-8) atomically."""
     return write_with(path, lambda fh: fh.write(text))
 
 
-def write_csv(path, columns: list[str], rows: Iterable[Iterable]) -> Path:
+def write_csv(path: StrPath, columns: list[str], rows: Iterable[Iterable]) -> Path:
     """Write rows (iterables in ``columns`` order) as a UTF-8 CSV with
     ``\\n`` line ends, atomically. Rows may be a generator: they are
     streamed, never held in memory."""
@@ -87,7 +89,7 @@ def write_csv(path, columns: list[str], rows: Iterable[Iterable]) -> Path:
     return write_with(path, _write)
 
 
-def format_value(value) -> str:
+def format_value(value: object) -> str:
     """One cell of an output CSV: floats to 4 places, missing as empty,
     booleans as ``true``/``false``."""
     if value is None or type(value).__name__ == "NAType":
@@ -99,7 +101,7 @@ def format_value(value) -> str:
     return str(value)
 
 
-def write_frame(path, frame: pd.DataFrame) -> Path:
+def write_frame(path: StrPath, frame: pd.DataFrame) -> Path:
     """Write a DataFrame as CSV atomically, cells as :func:`format_value`."""
     rows = ([format_value(v) for v in row] for row in frame.itertuples(index=False, name=None))
     return write_csv(path, list(frame.columns), rows)
@@ -125,7 +127,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folder) -> list[Path]:
+def remove_stale_temporaries(folder: StrPath) -> list[Path]:
     """Delete temporaries that this module made in ``folder`` (and its
     subfolders) for a process that no longer runs; returns what was removed.
     Files of other programs are never touched: only names of the form

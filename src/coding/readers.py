@@ -27,6 +27,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from coding.errors import CodingError
+from coding.records import StrPath
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: encrypted .docx or old .doc
 _BLANKS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
@@ -58,7 +59,7 @@ def _table_rows(table) -> list[str]:
     return rows
 
 
-def read_docx(path, encoding: str = "") -> str:
+def read_docx(path: StrPath, encoding: str = "") -> str:
     """Text of a ``.docx`` file: paragraphs and table rows in body order."""
     path = Path(path)
     head = path.read_bytes()[:8]
@@ -262,7 +263,7 @@ def _continues(paragraph: str, last_line: str, next_text: str, full: int | None)
     return full is not None and len(last_line) >= 0.85 * full and not next_text[:1].isdigit()
 
 
-def read_pdf(path, encoding: str = "") -> str:
+def read_pdf(path: StrPath, encoding: str = "") -> str:
     """Text of a ``.pdf`` file with page furniture removed (see module doc)."""
     path = Path(path)
     page_lines = _pdf_page_lines(path)

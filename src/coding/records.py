@@ -9,11 +9,15 @@ the language layer.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _json_str
 from typing import Protocol, runtime_checkable
+
+#: A file or folder argument: a string or a path.
+StrPath = str | os.PathLike
 
 #: Name of the dictionary (pattern) coder, the default automatic coder.
 AUTO = "auto"

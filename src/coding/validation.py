@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,7 +16,10 @@ from coding.agreement import precision_recall_f1
 from coding.audit import check_coders, items_of, joined
 from coding.errors import CodingError
 from coding.files import write_frame
-from coding.records import CODING_LEVELS
+from coding.records import CODING_LEVELS, StrPath
+
+if TYPE_CHECKING:
+    from coding.store import Store
 
 VALIDATION_COLUMNS = ["level", "item", "n_units", "tp", "fp", "fn", "tn", "precision", "recall", "f1"]
 ERROR_COLUMNS = ["level", "item", "error", "unit_id", "document_id", "code", "pattern", "term", "context"]
@@ -47,7 +51,7 @@ def kwic(text: str, start: int, end: int, width: int = KWIC_WIDTH) -> str:
     return f"{pre}{left_s}{gap_l}[{_squash(match)}]{gap_r}{right_s}{post}"
 
 
-def validation(store, truth: str, predicted: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
+def validation(store: Store, truth: str, predicted: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Precision, recall and F1 of coder ``predicted`` against coder ``truth`` (a person).
 
     Over the units both saw.  Per variable, and per code as well when both
@@ -156,7 +160,7 @@ def _false_positive(level: str, item: str, uid: str, unit, rows: pd.DataFrame) -
     return out
 
 
-def write_validation(store, truth: str, out, predicted: str = "auto") -> tuple[pd.DataFrame, dict[str, Path]]:
+def write_validation(store: Store, truth: str, out: StrPath, predicted: str = "auto") -> tuple[pd.DataFrame, dict[str, Path]]:
     """Validation table plus ``validation.csv`` and ``validation_errors.csv`` in ``out``."""
     table, errors = validation(store, truth, predicted)
     out = Path(out)

@@ -319,3 +319,29 @@ def test_cli_export_and_import(tmp_path, capsys):
     assert main(["export", "project", "--out", str(qdpx), "--coders", "nobody", "--store", store]) == 2
     assert "unknown coder" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "x.csv"), "--coder", "c", "--store", store]) == 2
+
+
+def test_export_refuses_labels_shared_by_a_variable_and_a_code(tmp_path):
+    # the loader accepts a code labelled like a variable (it checks each kind alone), but
+    # QualCoder keeps one code per name and drops the other's codings
+    text = TINY_CODEBOOK.replace("label: Trade", "label: ECONOMIC ")
+    cb = parse_codebook(text, "dup.yaml")
+    with pytest.raises(CodingError, match="code 'trade' has the label 'ECONOMIC' of variable 'economic'") as err:
+        refi.export_codebook(cb, tmp_path / "dup.qdc")
+    assert "\n" not in str(err.value) and str(err.value).startswith("dup.yaml: ")
+    assert not (tmp_path / "dup.qdc").exists()
+    # labels that differ only in Unicode normalisation are the same name too
+    nfd = parse_codebook(TINY_CODEBOOK.replace("label: Energy", "label: \u00c9nergie")
+                         .replace("label: Trade", "label: E\u0301nergie"), "nfd.yaml")
+    with pytest.raises(CodingError, match="unique labels"):
+        refi.export_codebook(nfd, tmp_path / "nfd.qdc")
+
+    corpus = write_corpus(tmp_path, CURLY)
+    cbfile = tmp_path / "codebook.yaml"
+    cbfile.write_text(text, encoding="utf-8")
+    run(corpus, cbfile, tmp_path / "out", progress=False, report=False)
+    with Store(tmp_path / "out" / "project.sqlite") as store:
+        with pytest.raises(CodingError, match="unique labels"):
+            refi.export_project(store, tmp_path / "dup.qdpx")
+    assert not (tmp_path / "dup.qdpx").exists()
+    assert main(["export", "codebook", "--out", str(tmp_path / "dup.qdc"), "--codebook", str(cbfile)]) == 2

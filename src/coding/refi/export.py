@@ -17,6 +17,7 @@ from coding.refi.xml import (
     NS_PROJECT,
     colour,
     guid,
+    name_key,
     sub,
     xml_bytes,
 )
@@ -58,10 +59,35 @@ def _code_tree(parent: ET.Element, codebook: Codebook) -> None:
                 sub(c_el, "Description", text=desc)
 
 
+def check_unique_labels(codebook: Codebook) -> None:
+    """Refuse a codebook in which two items (variables and codes together)
+    share a label, compared in NFC without case and outer spaces.
+
+    The loader refuses duplicates among variables and among codes, but an
+    exchange file turns both into codes: QDA programs need unique code names
+    (QualCoder silently drops the codings of the second code of a name), and
+    import folds a code named like its parent into the parent.
+    """
+    first: dict[str, tuple[str, str]] = {}
+    items = [("variable", v) for v in codebook.variables] + [("code", c) for c in codebook.codes]
+    for kind, item in items:
+        key = name_key(item.label)
+        if key in first:
+            other_kind, other_id = first[key]
+            raise CodingError(f"{kind} '{item.id}' has the label {item.label!r} of {other_kind} '{other_id}'; "
+                              "exchange files need unique labels (QDA programs drop the codings of a second "
+                              "code of the same name)", codebook.path)
+        first[key] = (kind, item.id)
+
+
 # -- export --------------------------------------------------------------------
 
 def export_codebook(codebook: Codebook, path) -> Path:
-    """Write the codebook as a REFI-QDA ``.qdc`` file (see the module doc)."""
+    """Write the codebook as a REFI-QDA ``.qdc`` file (see the module doc).
+
+    A codebook whose labels are not unique across variables and codes is
+    refused (see :func:`check_unique_labels`)."""
+    check_unique_labels(codebook)
     root = ET.Element("CodeBook", {"xmlns": NS_CODEBOOK, "origin": f"coding {__version__}"})
     _code_tree(root, codebook)
     return write_bytes(path, xml_bytes(root))
@@ -82,6 +108,7 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
     store gives the same archive bytes.
     """
     codebook = store.codebook(codebook_version)
+    check_unique_labels(codebook)
     version = codebook.version
     known = store.coder_names(version)
     if coders is None:

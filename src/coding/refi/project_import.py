@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -22,7 +21,7 @@ from coding.refi.archive import (
     raw_to_norm,
     read_member,
 )
-from coding.refi.xml import child, children, local, norm_guid, parse_xml
+from coding.refi.xml import child, children, local, name_key, norm_guid, parse_xml
 
 # -- project import ---------------------------------------------------------------
 
@@ -86,11 +85,6 @@ def _source_text(el: ET.Element, zf, lookup, path) -> tuple[str | None, list[int
     return text, removed, ""
 
 
-def _name_key(name: str) -> str:
-    """Names compare in NFC, case-folded (exports may write decomposed accents)."""
-    return unicodedata.normalize("NFC", name).strip().casefold()
-
-
 def _squash(text: str) -> str:
     return " ".join(text.split())
 
@@ -112,7 +106,7 @@ def _match(source: _Source, docs: list[_Doc], by_hash, by_squash, by_name) -> tu
         doc = by_squash.get(content_hash(_squash(source.text)))
         if doc:
             return doc, "same text apart from white space"
-    keys = {_name_key(source.name), _name_key(Path(source.name).stem)} - {""}
+    keys = {name_key(source.name), name_key(Path(source.name).stem)} - {""}
     hits = {d.id: d for k in keys for d in by_name.get(k, ())}
     if len(hits) > 1:
         return None, f"name matches several documents ({', '.join(sorted(hits))})"
@@ -251,7 +245,7 @@ class _Corpus:
         for d in self.docs:
             for key in {d.id, d.title, Path(d.path).name, Path(d.path).stem}:
                 if key:
-                    self.by_name.setdefault(_name_key(key), []).append(d)
+                    self.by_name.setdefault(name_key(key), []).append(d)
         self.segmentation = store.segmentation()
         self.units_of: dict[str, list[tuple[str, int, int]]] = {}
         for unit in store.units(self.segmentation):

@@ -4,6 +4,7 @@ namespace-lenient element access."""
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -23,6 +24,12 @@ def guid(kind: str, key: str) -> str:
 
 def norm_guid(value: str | None) -> str:
     return (value or "").strip().strip("{}").upper()
+
+
+def name_key(name: str) -> str:
+    """A name as compared across programs: NFC (exports may write decomposed
+    accents), without case and outer spaces."""
+    return unicodedata.normalize("NFC", name).strip().casefold()
 
 
 def colour(value: str | None) -> str | None:

@@ -345,3 +345,65 @@ def test_export_refuses_labels_shared_by_a_variable_and_a_code(tmp_path):
             refi.export_project(store, tmp_path / "dup.qdpx")
     assert not (tmp_path / "dup.qdpx").exists()
     assert main(["export", "codebook", "--out", str(tmp_path / "dup.qdc"), "--codebook", str(cbfile)]) == 2
+
+
+def _qualcoder_382_qdc(path: Path, names: dict[str, list[str]]) -> Path:
+    """A codebook as QualCoder 3.8.2 writes one (its published export): every
+    parent code a category (isCodable false) holding a code of the same name
+    and the child codes, fresh GUIDs, palette colours, UTF-8 with a BOM."""
+    n = iter(range(100, 1000))
+    rows = ['<?xml version="1.0" encoding="utf-8"?>',
+            '<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="QualCoder 3.8.2"><Codes>']
+    for parent, codes in names.items():
+        rows.append(f'<Code guid="{G.format(0)[:-3]}{next(n)}" name="{parent}" isCodable="false">')
+        rows.append(f'<Code guid="{G.format(0)[:-3]}{next(n)}" name="{parent}" isCodable="true" color="#F781F3"/>')
+        rows += [f'<Code guid="{G.format(0)[:-3]}{next(n)}" name="{c}" isCodable="true" color="#81BEF7"/>'
+                 for c in codes]
+        rows.append("</Code>")
+    rows.append("</Codes></CodeBook>")
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(rows).encode("utf-8"))
+    return path
+
+
+def test_import_codebook_folds_a_code_named_like_its_category(tmp_path):
+    qdc = _qualcoder_382_qdc(tmp_path / "qc.qdc", {
+        "Economic": ["Energy", "Trade"], "Strategic": ["Defence cooperation"],
+        "Regional security": ["Terrorism"]})
+    refi.validate_schema(qdc)
+    entries = refi.import_codebook(qdc)
+    assert [(e.id, e.parent) for e in entries] == [
+        ("economic", ""), ("strategic", ""), ("regional_security", ""),
+        ("energy", "economic"), ("trade", "economic"), ("defence_cooperation", "strategic"),
+        ("terrorism", "regional_security")]  # no economic_2, strategic_2, regional_security_2
+
+
+def test_import_codebook_keeps_the_current_codebooks_ids(tmp_path, capsys):
+    cb = parse_codebook(TINY_CODEBOOK, "cb.yaml")  # code 'defence' is labelled "Defence cooperation"
+    # new GUIDs, labels in other case and decomposed accents, one new code whose slug is a kept id
+    qdc = _qualcoder_382_qdc(tmp_path / "qc.qdc", {
+        "ECONOMIC": ["Energy", "trade"], "Strategic": ["Defence", "defence COOPERATION"],
+        "Regional security": ["Terrorism?"]})
+    entries = refi.import_codebook(qdc, codebook=cb)
+    ids = {e.label: (e.id, e.parent) for e in entries}
+    assert ids["ECONOMIC"] == ("economic", "") and ids["trade"] == ("trade", "economic")
+    assert ids["defence COOPERATION"] == ("defence", "strategic")
+    assert ids["Defence"] == ("defence_2", "strategic")  # new: its slug must not take a kept id
+    assert ids["Terrorism?"] == ("terrorism_2", "regional_security")  # nor the id of a code it is not
+    assert refi.import_codebook(qdc)[3:6] == [  # without the codebook: slugs of the labels
+        refi.ImportedCode("energy", "Energy", "economic", ""), refi.ImportedCode("trade", "trade", "economic", ""),
+        refi.ImportedCode("defence", "Defence", "strategic", "")]
+    nfd = parse_codebook(TINY_CODEBOOK.replace("label: Energy", "label: \u00c9nergie"), "cb.yaml")
+    qdc2 = _qualcoder_382_qdc(tmp_path / "nfd.qdc", {"Economic": ["E\u0301NERGIE"]})
+    assert [e.id for e in refi.import_codebook(qdc2, codebook=nfd)] == ["economic", "energy"]
+    # the skeleton writer takes the codebook too, and the CLI passes --codebook
+    skel = refi.write_codebook_skeleton(refi.import_codebook(qdc), tmp_path / "s.yaml", codebook=cb)
+    assert "- id: defence\n    label: \"defence COOPERATION\"" in skel.read_text(encoding="utf-8")
+    cbfile = tmp_path / "codebook.yaml"
+    cbfile.write_text(TINY_CODEBOOK, encoding="utf-8")
+    out = tmp_path / "cli.yaml"
+    assert main(["import", str(qdc), "--out", str(out), "--codebook", str(cbfile)]) == 0
+    assert "(6 ids kept from " in capsys.readouterr().out
+    assert "- id: defence\n    label: \"defence COOPERATION\"" in out.read_text(encoding="utf-8")
+    assert main(["import", str(qdc), "--out", str(out), "--codebook", str(tmp_path / "none.yaml"),
+                 "--force"]) == 2
+    assert "give another with --codebook" in capsys.readouterr().err

@@ -376,21 +376,31 @@ def _cmd_import(args) -> int:
     suffix = Path(args.path).suffix.lower()
     if suffix in (".qdc", ".qdpx") and not Path(args.path).is_file():
         raise CodingError("file not found", args.path)
+    from coding.codebook import load_codebook
+
     if suffix == ".qdc":
         out = args.out or "codebook.yaml"
         if Path(out).exists() and not args.force:
             raise CodingError("file exists; choose another --out or add --force", out)
-        entries = import_codebook(args.path, out)
+        # the current codebook lends its ids to items with its labels (QDA programs write new GUIDs)
+        current_path = args.codebook or ("codebook.yaml" if Path("codebook.yaml").is_file() else None)
+        try:
+            current = load_codebook(current_path) if current_path else None
+        except CodingError as exc:
+            exc.message += " (the codebook whose ids the import keeps; give another with --codebook)"
+            raise
+        entries = import_codebook(args.path, out, codebook=current)
         n_vars = sum(1 for e in entries if not e.parent)
-        print(f"wrote {out}: {n_vars} variables, {len(entries) - n_vars} codes; fill in their patterns before use")
+        kept = sum(1 for e in entries if current and e.id in current.variable_ids + current.code_ids)
+        same = f" ({kept} ids kept from {current_path})" if current else ""
+        print(f"wrote {out}: {n_vars} variables, {len(entries) - n_vars} codes{same}; "
+              "fill in their patterns before use")
         return 0
     if suffix != ".qdpx":
         raise CodingError("cannot import this file type (expected .qdpx or .qdc)", args.path)
     if not args.coder:
         raise CodingError("importing a project needs --coder NAME", args.path)
-    from coding.codebook import load_codebook
-
-    codebook = load_codebook(args.codebook)
+    codebook = load_codebook(args.codebook or "codebook.yaml")
     with open_store(args.store) as store:
         report = import_project(store, args.path, args.coder, codebook, min_overlap=args.min_overlap,
                                 user=args.user)
@@ -421,7 +431,8 @@ def _add_exchange_commands(sub) -> None:
     im.add_argument("--min-overlap", type=float, default=0.5,
                     help="share of a unit's characters a selection must cover to code it (default: 0.5)")
     im.add_argument("--store", default="outputs/project.sqlite")
-    im.add_argument("--codebook", default="codebook.yaml")
+    im.add_argument("--codebook", help="the current codebook (default: codebook.yaml); a .qdc import keeps "
+                                       "its ids for codes with its labels")
     im.add_argument("--out", help="codebook YAML to write (.qdc; default: codebook.yaml)")
     im.add_argument("--force", action="store_true", help="overwrite --out if it exists (.qdc)")
     im.set_defaults(func=_cmd_import)

@@ -6,7 +6,12 @@ QualCoder and others. What maps to what:
 * Codebook: every variable is a parent code, its codes are child codes; the
   definition is the ``<Description>``; every code is codable. GUIDs are
   derived from the ids (UUID version 5 in a fixed namespace), so exporting
-  the same codebook again gives the same GUIDs.
+  the same codebook again gives the same GUIDs. Labels must be unique
+  across variables and codes (QDA programs merge codes of the same name).
+  Other programs write new GUIDs, so a codebook import keeps the ids of the
+  current codebook by label, and folds a code named like its parent into
+  the parent (QualCoder 3.8.2 writes each parent as a category holding a
+  code of the same name).
 * Project: every document is a ``TextSource`` whose text is stored as
   ``sources/<guid>.txt`` (UTF-8, no byte-order mark, LF line ends); every
   coder is a ``User``; every coding is a ``PlainTextSelection`` over the
@@ -36,6 +41,7 @@ from coding.refi.codebook_import import (
     ImportedCode,
     import_codebook,
     read_codebook_codes,
+    reuse_ids,
     write_codebook_skeleton,
 )
 from coding.refi.export import export_codebook, export_project
@@ -54,6 +60,7 @@ __all__ = [
     "import_project",
     "parse_xml",
     "read_codebook_codes",
+    "reuse_ids",
     "validate_schema",
     "write_codebook_skeleton",
 ]

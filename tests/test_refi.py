@@ -258,6 +258,18 @@ def test_atlas_sample_imports_and_reports_what_it_skipped(tmp_path):
         assert "atlas" not in {c for c, *_ in store.coders()}
 
 
+@pytest.mark.skipif(SAMPLE is None, reason="shared sample not present")
+def test_cli_import_that_stores_nothing_exits_1_with_the_report(tmp_path, capsys):
+    _corpus, codebook, out = _project(tmp_path)
+    store = str(out / "project.sqlite")
+    assert main(["import", str(SAMPLE), "--coder", "atlas", "--store", store, "--codebook", str(codebook)]) == 1
+    captured = capsys.readouterr()
+    assert "0 of 12 sources matched" in captured.out and "unmatched 'Mabel.txt'" in captured.out
+    assert "nothing was stored" in captured.err
+    with Store(store) as st:
+        assert "atlas" not in {c for c, *_ in st.coders()}
+
+
 @pytest.mark.parametrize("member", ["../evil.txt", "/etc/evil.txt", "sources/../../evil.txt"])
 def test_refuses_members_leaving_the_archive(tmp_path, member):
     path = tmp_path / "bad.qdpx"

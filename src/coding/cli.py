@@ -406,6 +406,9 @@ def _cmd_import(args) -> int:
                                 user=args.user)
     for line in report.lines():
         print(line)
+    if not report.stored:
+        print(f"coding: nothing was stored for coder {args.coder.strip()} (see the report above)", file=sys.stderr)
+        return 1
     return 0
 
 

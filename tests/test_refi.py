@@ -419,3 +419,49 @@ def test_import_codebook_keeps_the_current_codebooks_ids(tmp_path, capsys):
     assert main(["import", str(qdc), "--out", str(out), "--codebook", str(tmp_path / "none.yaml"),
                  "--force"]) == 2
     assert "give another with --codebook" in capsys.readouterr().err
+
+
+def _times(store, coder):
+    return {(r[1], r[5], r[6]): r[7] for r in store.export_rows([coder])}
+
+
+def test_export_dates_sources_and_import_keeps_coding_times(tmp_path):
+    _corpus, codebook, out = _project(tmp_path)
+    cb = load_codebook(codebook)
+    old = {("q:p0001", "economic", "energy"): "2019-03-04T05:06:07+00:00",
+           ("a:p0002", "regional_security", "terrorism"): "2018-01-02T03:04:05+00:00"}
+    with Store(out / "project.sqlite") as store:
+        store.replace_coder("human-1", sorted(store.unit_ids()),
+                            [Coding(u, c, v, "human-1", cb.version) for u, v, c in old], cb.version)
+        assert store.set_coding_times("human-1", cb.version, old) == 2
+        qdpx = refi.export_project(store, tmp_path / "p.qdpx", coders=["human-1"])
+        refi.validate_schema(qdpx)
+        with zipfile.ZipFile(qdpx) as zf:
+            qde = refi.parse_xml(zf.read("project.qde"), "qde")
+        ns = "{urn:QDA-XML:project:1.0}"
+        users = {u.get("name"): u.get("guid") for u in qde.iter(ns + "User")}
+        sources = {s.get("name"): s for s in qde.iter(ns + "TextSource")}
+        assert all(s.get("creatingUser") == users[refi.export.PROGRAM_USER] for s in sources.values())
+        assert sources["a"].get("creationDateTime") == "2018-01-02T03:04:05Z"  # its earliest coding
+        assert sources["q"].get("creationDateTime") == "2019-03-04T05:06:07Z"
+
+        report = refi.import_project(store, qdpx, "back", cb)
+        assert report.stored and not report.warnings
+        assert _times(store, "back") == old  # not the time of import
+
+        # QualCoder dates the selection only, in local time marked Z; other programs give offsets
+        lf = CURLY["q"][3]
+        s = lf.index("Caf\u00e9")
+        qde_text = _lenient_qde(s, s + 40, 0, 10).replace(
+            f'<PlainTextSelection guid="{G.format(11)}"',
+            f'<PlainTextSelection creationDateTime="2021-01-15T23:37:54Z" guid="{G.format(11)}"').replace(
+            f'<Coding guid="{G.format(15)}"', f'<Coding creationDateTime="2020-06-01T12:00:00.5+02:00" '
+                                              f'guid="{G.format(15)}"')
+        lenient = _qdpx(tmp_path / "l.qdpx", qde_text, {f"sources/{G.format(10)}.txt": lf.encode("utf-8")})
+        refi.import_project(store, lenient, "dated", cb, min_overlap=0.0)
+        assert _times(store, "dated") == {("q:p0002", "economic", "trade"): "2021-01-15T23:37:54+00:00",
+                                          ("q:p0001", "economic", "energy"): "2020-06-01T10:00:00+00:00"}
+        undated = _qdpx(tmp_path / "u.qdpx", _lenient_qde(s, s + 40, 0, 10),
+                        {f"sources/{G.format(10)}.txt": lf.encode("utf-8")})
+        report = refi.import_project(store, undated, "undated", cb)
+        assert report.warnings == ["1 coding(s) without a valid creationDateTime carry the time of import"]

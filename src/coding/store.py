@@ -597,6 +597,20 @@ class Store:
             self.db, params=(version, seg),
         )
 
+    def set_coding_times(self, coder: str, codebook_version: str, times: dict[tuple[str, str, str], str]) -> int:
+        """Set the ``created_at`` of stored codings of ``coder``, keyed by
+        (unit_id, variable, code), e.g. to the times an exchange file gives
+        after :meth:`replace_coder` stored them with the time of import.
+        Keys without a stored coding are ignored; returns how many were set."""
+        rows = [(when, coder, codebook_version, unit, variable, code)
+                for (unit, variable, code), when in times.items()]
+        with self.transaction():
+            before = self.db.total_changes
+            self.db.executemany(
+                "UPDATE codings SET created_at=? WHERE coder=? AND codebook_version=? AND unit_id=? "
+                "AND variable=? AND code=?", rows)
+            return self.db.total_changes - before
+
 
 def match_units(old: list[tuple[str, str, int]], new: list[Unit]) -> dict[str, str]:
     """Old unit id -> new unit id for units whose text is unchanged.

@@ -93,23 +93,19 @@ def export_codebook(codebook: Codebook, path) -> Path:
     return write_bytes(path, xml_bytes(root))
 
 
-def _xsd_datetime(value: str) -> str:
+def _xsd_datetime(value: str) -> str | None:
     value = (value or "").strip()
     if value.endswith("+00:00"):
         value = value[:-6] + "Z"
     return value or None
 
 
-def export_project(store, path, coders=None, codebook_version: str | None = None) -> Path:
-    """Write the store's documents, codebook and codings as a ``.qdpx`` archive.
+#: The user who adds the sources to an exported project: this program, not
+#: any coder (a name with parentheses, so that no coder is likely to have it).
+PROGRAM_USER = "coding (program)"
 
-    ``coders``: names to export (default: every coder with codings or
-    coverage under the codebook version). Output is deterministic: the same
-    store gives the same archive bytes.
-    """
-    codebook = store.codebook(codebook_version)
-    check_unique_labels(codebook)
-    version = codebook.version
+
+def _coders_to_export(store, coders, version: str) -> list[str]:
     known = store.coder_names(version)
     if coders is None:
         coders = known
@@ -121,49 +117,30 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
                               store.path)
     if not coders:
         raise CodingError("no coders to export", store.path)
-    docs = [(d.id, d.title, d.text) for d in store.documents()]
-    if not docs:
-        raise CodingError("the store has no documents", store.path)
-    rows = store.export_rows(coders, version)
-    by_doc: dict[str, list] = {}
-    for row in rows:
-        by_doc.setdefault(row[0], []).append(row)
-    variables = set(codebook.variable_ids)
-    codes = set(codebook.code_ids)
+    return coders
 
-    root = ET.Element("Project", {"xmlns": NS_PROJECT, "name": codebook.name or store.path.stem,
-                                  "origin": f"coding {__version__}"})
-    users = sub(root, "Users")
-    for name in coders:
-        sub(users, "User", {"guid": guid("user", name), "name": name})
-    _code_tree(sub(root, "CodeBook"), codebook)
-    sources = sub(root, "Sources")
-    files: list[tuple[str, bytes]] = []
-    for doc_id, title, text in docs:
-        sguid = guid("source", doc_id)
-        src = sub(sources, "TextSource", {"guid": sguid, "name": doc_id,
-                                           "plainTextPath": f"internal://{sguid}.txt"})
-        if title and title != doc_id:
-            sub(src, "Description", text=title)
-        for _doc, unit_id, start, end, coder, variable, code, created in by_doc.get(doc_id, ()):
-            if code and code in codes:
-                target = guid("code", code)
-            elif not code and variable in variables:
-                target = guid("variable", variable)
-            else:
-                continue  # not in this codebook version
-            key = f"{coder}|{unit_id}|{variable}|{code}"
-            when = _xsd_datetime(created)
-            user = guid("user", coder)
-            sel = sub(src, "PlainTextSelection", {
-                "guid": guid("selection", key), "name": unit_id, "startPosition": str(start),
-                "endPosition": str(end), "creatingUser": user, "creationDateTime": when})
-            cod = sub(sel, "Coding", {"guid": guid("coding", key), "creatingUser": user,
-                                       "creationDateTime": when})
-            sub(cod, "CodeRef", {"targetGUID": target})
-        files.append((f"sources/{sguid}.txt", text.replace("\r\n", "\n").encode("utf-8")))
-    project = xml_bytes(root)
 
+def _selections(src: ET.Element, rows: list[tuple], codebook: Codebook) -> None:
+    """One PlainTextSelection with one Coding per coding of the source's units."""
+    variables, codes = set(codebook.variable_ids), set(codebook.code_ids)
+    for _doc, unit_id, start, end, coder, variable, code, created in rows:
+        if code and code in codes:
+            target = guid("code", code)
+        elif not code and variable in variables:
+            target = guid("variable", variable)
+        else:
+            continue  # not in this codebook version
+        key = f"{coder}|{unit_id}|{variable}|{code}"
+        when = _xsd_datetime(created)
+        user = guid("user", coder)
+        sel = sub(src, "PlainTextSelection", {
+            "guid": guid("selection", key), "name": unit_id, "startPosition": str(start),
+            "endPosition": str(end), "creatingUser": user, "creationDateTime": when})
+        cod = sub(sel, "Coding", {"guid": guid("coding", key), "creatingUser": user, "creationDateTime": when})
+        sub(cod, "CodeRef", {"targetGUID": target})
+
+
+def _write_archive(path, project: bytes, files: list[tuple[str, bytes]]) -> Path:
     def _write(fh):
         with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in [("project.qde", project), *files]:
@@ -173,3 +150,45 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
                 zf.writestr(info, data)
 
     return write_with(path, _write, binary=True)
+
+
+def export_project(store, path, coders=None, codebook_version: str | None = None) -> Path:
+    """Write the store's documents, codebook and codings as a ``.qdpx`` archive.
+
+    ``coders``: names to export (default: every coder with codings or
+    coverage under the codebook version). Sources are created by the user
+    :data:`PROGRAM_USER`, at the time of their earliest exported coding
+    (else the project's earliest). Output is deterministic: the same store
+    gives the same archive bytes.
+    """
+    codebook = store.codebook(codebook_version)
+    check_unique_labels(codebook)
+    coders = _coders_to_export(store, coders, codebook.version)
+    docs = store.documents()
+    if not docs:
+        raise CodingError("the store has no documents", store.path)
+    by_doc: dict[str, list] = {}
+    for row in store.export_rows(coders, codebook.version):
+        by_doc.setdefault(row[0], []).append(row)
+    first_time = min((r[7] for rows in by_doc.values() for r in rows if r[7]), default="")
+
+    root = ET.Element("Project", {"xmlns": NS_PROJECT, "name": codebook.name or store.path.stem,
+                                  "origin": f"coding {__version__}"})
+    users = sub(root, "Users")
+    for name in dict.fromkeys([*coders, PROGRAM_USER]):
+        sub(users, "User", {"guid": guid("user", name), "name": name})
+    _code_tree(sub(root, "CodeBook"), codebook)
+    sources = sub(root, "Sources")
+    files: list[tuple[str, bytes]] = []
+    for doc in docs:
+        rows = by_doc.get(doc.id, [])
+        sguid = guid("source", doc.id)
+        created = min((r[7] for r in rows if r[7]), default=first_time)
+        src = sub(sources, "TextSource", {
+            "guid": sguid, "name": doc.id, "plainTextPath": f"internal://{sguid}.txt",
+            "creatingUser": guid("user", PROGRAM_USER), "creationDateTime": _xsd_datetime(created)})
+        if doc.title and doc.title != doc.id:
+            sub(src, "Description", text=doc.title)
+        _selections(src, rows, codebook)
+        files.append((f"sources/{sguid}.txt", doc.text.replace("\r\n", "\n").encode("utf-8")))
+    return _write_archive(path, xml_bytes(root), files)

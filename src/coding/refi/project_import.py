@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from datetime import UTC, datetime
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -268,8 +269,10 @@ class _Codes:
         self.wanted = _pick_user(root, user, user_names, path)
 
     def targets(self, codings: list[ET.Element], selection: ET.Element | None,
-                report: ImportReport) -> list[tuple[str, str]]:
-        """(variable, code) of each coding; unknown codes are counted in the report."""
+                report: ImportReport) -> list[tuple[str, str, str | None]]:
+        """(variable, code, time) of each coding; unknown codes are counted
+        in the report. The time is the coding's ``creationDateTime``, else
+        its selection's (QualCoder dates selections only), see :func:`_store_time`."""
         found = []
         for cod in codings:
             if self.wanted is not None and _author(cod, selection) != self.wanted:
@@ -281,8 +284,42 @@ class _Codes:
                 label = name or f"(code {ref.get('targetGUID') if ref is not None else '?'})"
                 report.unknown_codes[label] = report.unknown_codes.get(label, 0) + 1
                 continue
-            found.append(hit)
+            when = _store_time(cod.get("creationDateTime"))
+            if when is None and selection is not None:
+                when = _store_time(selection.get("creationDateTime"))
+            found.append((*hit, when))
         return found
+
+
+def _store_time(value: str | None) -> str | None:
+    """An xsd:dateTime as the store writes times (UTC, whole seconds,
+    ``+00:00``); None when missing or invalid. A time without a zone is
+    taken as UTC."""
+    try:
+        when = datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+class _Collected:
+    """The chosen user's codings as (unit_id, variable, code) with the
+    earliest time any selection gives each, and the documents coded."""
+
+    def __init__(self):
+        self.times: dict[tuple[str, str, str], str | None] = {}
+        self.documents: set[str] = set()
+
+    def add(self, doc_id: str, units: list[str], targets: list[tuple[str, str, str | None]]) -> None:
+        for uid in units:
+            for variable, code, when in targets:
+                key = (uid, variable, code)
+                old = self.times.get(key)
+                if key not in self.times or (when is not None and (old is None or when < old)):
+                    self.times[key] = when
+                self.documents.add(doc_id)
 
 
 def _spans(source: _Source, doc: _Doc, report: ImportReport):
@@ -313,6 +350,30 @@ def _coded_units(units: list[tuple[str, int, int]], start: int, end: int, min_ov
             if (ov := min(end, ue) - max(start, us)) > 0 and ov >= min_overlap * (ue - us)]
 
 
+def _read_project(path: Path, report: ImportReport) -> tuple[ET.Element, list[_Source]]:
+    with open_archive(path) as zf:
+        qde = find_qde(zf, path)
+        root = parse_xml(read_member(zf, qde, path), f"{path}!{qde}")
+        if local(root.tag) != "Project":
+            raise CodingError(f"root element is <{local(root.tag)}>, not <Project>", f"{path}!{qde}")
+        return root, _read_sources(zf, root, path, report)
+
+
+def _store(store, path: Path, coder: str, codebook: Codebook, seen: list[str], collected: _Collected,
+           fingerprint: str, report: ImportReport) -> None:
+    """Replace the coder's codings and coverage; keep the file's times."""
+    codings = codings_from_triples(collected.times, seen, coder, codebook.version)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    store.replace_coder(coder, seen, codings, codebook.version, kind="import", source=str(path),
+                        content_hash=f"{digest}:{fingerprint}")
+    times = {k: w for k, w in collected.times.items() if w is not None}
+    store.set_coding_times(coder, codebook.version, times)
+    undated = sum(1 for c in codings if (c.unit_id, c.variable, c.code) not in times)
+    if undated:
+        report.warnings.append(f"{undated} coding(s) without a valid creationDateTime carry the time of import")
+    report.units_seen, report.codings, report.stored = len(seen), len(codings), True
+
+
 def import_project(store, path, coder: str, codebook: Codebook, min_overlap: float = 0.5,
                    user: str | None = None) -> ImportReport:
     """Import the text codings of a ``.qdpx`` as coder ``coder``.
@@ -328,6 +389,8 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
     audio, video and PDFs without text are skipped and reported. The
     coder's codings under the codebook version are replaced (kind
     ``import``) unless no source matched, in which case nothing is stored.
+    Codings keep the ``creationDateTime`` of the file (the earliest, when
+    several selections give a unit the same code).
     """
     path = Path(path)
     if not 0.0 <= min_overlap <= 1.0:
@@ -335,15 +398,10 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
     if not coder or not coder.strip():
         raise CodingError("an import needs a coder name")
     report = ImportReport(coder=coder)
-    with open_archive(path) as zf:
-        qde = find_qde(zf, path)
-        root = parse_xml(read_member(zf, qde, path), f"{path}!{qde}")
-        if local(root.tag) != "Project":
-            raise CodingError(f"root element is <{local(root.tag)}>, not <Project>", f"{path}!{qde}")
-        sources = _read_sources(zf, root, path, report)
+    root, sources = _read_project(path, report)
     corpus, codes = _Corpus(store), _Codes(root, codebook, user, path)
     matched: list[_Doc] = []
-    triples: set[tuple[str, str, str]] = set()
+    collected = _Collected()
     for source in sources:
         report.selections += (len(children(source.element, "PlainTextSelection"))
                               + len(children(source.element, "Coding")))
@@ -358,13 +416,10 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
             targets = codes.targets(codings, selection, report)
             covered = _coded_units(corpus.units_of.get(doc.id, []), start, end, min_overlap) if targets else []
             report.selections_used += bool(covered)
-            triples.update((uid, variable, code) for uid in covered for variable, code in targets)
+            collected.add(doc.id, covered, targets)
     if not matched:
         return report
     seen = [uid for d in matched for uid, _s, _e in corpus.units_of.get(d.id, [])]
-    codings = codings_from_triples(triples, seen, coder, codebook.version)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    store.replace_coder(coder, seen, codings, codebook.version, kind="import", source=str(path),
-                        content_hash=f"{digest}:{codebook.version}:{corpus.segmentation}:{min_overlap}")
-    report.units_seen, report.codings, report.stored = len(seen), len(codings), True
+    _store(store, path, coder, codebook, seen, collected, f"{codebook.version}:{corpus.segmentation}:{min_overlap}",
+           report)
     return report

@@ -465,3 +465,47 @@ def test_export_dates_sources_and_import_keeps_coding_times(tmp_path):
                         {f"sources/{G.format(10)}.txt": lf.encode("utf-8")})
         report = refi.import_project(store, undated, "undated", cb)
         assert report.warnings == ["1 coding(s) without a valid creationDateTime carry the time of import"]
+
+
+def test_document_metadata_travels_as_variables(tmp_path):
+    _corpus, codebook, out = _project(tmp_path)
+    cb = load_codebook(codebook)
+    with Store(out / "project.sqlite") as store:
+        qdpx = refi.export_project(store, tmp_path / "p.qdpx", coders=["auto"])
+        refi.validate_schema(qdpx)
+        with zipfile.ZipFile(qdpx) as zf:
+            qde_bytes = zf.read("project.qde")
+            files = {n: zf.read(n) for n in zf.namelist() if n != "project.qde"}
+        qde = refi.parse_xml(qde_bytes, "qde")
+        ns = "{urn:QDA-XML:project:1.0}"
+        names = {v.get("guid"): v.get("name") for v in qde.iter(ns + "Variable")}
+        assert {"title", "doc_type", "date", "source"} <= set(names.values())
+        assert "speaker" not in names.values()  # no document has one
+        q = next(s for s in qde.iter(ns + "TextSource") if s.get("name") == "q")
+        values = {names[v.find(ns + "VariableRef").get("targetGUID")]: v.find(ns + "TextValue").text
+                  for v in q.iter(ns + "VariableValue")}
+        assert values["doc_type"] == "official_statement" and values["date"] == "2021"
+        assert values["title"] == CURLY["q"][0] and values["source"] == "src q"
+
+        report = refi.import_project(store, qdpx, "back", cb)
+        assert report.metadata["q"] == {"title": CURLY["q"][0], "doc_type": "official_statement",
+                                        "date": "2021", "source": "src q"}
+        assert set(report.metadata) == {"a", "q"} and not report.metadata_differences
+        # a value changed in another program is reported, and the MAXQDA way (a nameless case
+        # holding one source's values) is read too
+        changed = qde_bytes.replace(b"<TextValue>2021</TextValue>", b"<TextValue>2022</TextValue>")
+        date_guid = next(g for g, n in names.items() if n == "date")
+        case = (f'<Cases><Case guid="{G.format(90)}"><VariableValue><VariableRef targetGUID="{date_guid}"/>'
+                f'<TextValue>1999</TextValue></VariableValue><SourceRef targetGUID="{refi.guid("source", "a")}"/>'
+                "</Case></Cases><Sources>").encode()
+        changed = changed.replace(b"<Sources>", case, 1)
+        other = tmp_path / "other.qdpx"
+        with zipfile.ZipFile(other, "w") as zf:
+            zf.writestr("project.qde", changed)
+            for n, data in files.items():
+                zf.writestr(n, data)
+        refi.validate_schema(other)
+        report = refi.import_project(store, other, "back", cb)
+        assert report.metadata["q"]["date"] == "2022" and report.metadata["a"]["date"] == "1999"
+        assert sorted(report.metadata_differences) == [("a", "date", "1999", "2020"), ("q", "date", "2022", "2021")]
+        assert "  metadata of 'q': date is '2022' in the project, '2021' in the store" in report.lines()

@@ -18,7 +18,10 @@ QualCoder and others. What maps to what:
   unit's characters (``startPosition`` = unit start, ``endPosition`` = unit
   end: 0-based code points, end exclusive) with one ``Coding`` whose
   ``CodeRef`` names the code (a variable-level coding names the variable's
-  parent code).
+  parent code). Codings keep their times (``creationDateTime``) both ways.
+* Document metadata (title, doc_type, date, speaker, source) travels as
+  project ``Variables`` with a value on each source (see
+  :mod:`~coding.refi.variables`); import reads and reports it.
 * Import maps each coded selection to the units of the matching corpus
   document: a unit counts as coded when the selection covers at least
   ``min_overlap`` of the unit's characters (0.5 by default: more than half
@@ -29,7 +32,7 @@ QualCoder and others. What maps to what:
 The package is split by job: :mod:`~coding.refi.xml` (namespaces, GUIDs,
 safe parsing), :mod:`~coding.refi.archive` (safe archive reading),
 :mod:`~coding.refi.schema` (validation against the shipped XSDs),
-:mod:`~coding.refi.export`, :mod:`~coding.refi.codebook_import` and
+:mod:`~coding.refi.variables` (document variables), :mod:`~coding.refi.export`, :mod:`~coding.refi.codebook_import` and
 :mod:`~coding.refi.project_import`.
 
 Imported files are untrusted: archive members may not leave the archive,

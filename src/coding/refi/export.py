@@ -12,6 +12,7 @@ from coding import __version__
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import write_bytes, write_with
+from coding.refi.variables import write_values, write_variables
 from coding.refi.xml import (
     NS_CODEBOOK,
     NS_PROJECT,
@@ -156,7 +157,9 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
     """Write the store's documents, codebook and codings as a ``.qdpx`` archive.
 
     ``coders``: names to export (default: every coder with codings or
-    coverage under the codebook version). Sources are created by the user
+    coverage under the codebook version). The documents' manifest fields
+    travel as variables (see :mod:`coding.refi.variables`). Sources are
+    created by the user
     :data:`PROGRAM_USER`, at the time of their earliest exported coding
     (else the project's earliest). Output is deterministic: the same store
     gives the same archive bytes.
@@ -178,6 +181,8 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
     for name in dict.fromkeys([*coders, PROGRAM_USER]):
         sub(users, "User", {"guid": guid("user", name), "name": name})
     _code_tree(sub(root, "CodeBook"), codebook)
+    seen_by: dict[str, dict[str, str]] = {}
+    guids = write_variables(root, docs, seen_by)
     sources = sub(root, "Sources")
     files: list[tuple[str, bytes]] = []
     for doc in docs:
@@ -190,5 +195,6 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
         if doc.title and doc.title != doc.id:
             sub(src, "Description", text=doc.title)
         _selections(src, rows, codebook)
+        write_values(src, doc, seen_by, guids)
         files.append((f"sources/{sguid}.txt", doc.text.replace("\r\n", "\n").encode("utf-8")))
     return _write_archive(path, xml_bytes(root), files)

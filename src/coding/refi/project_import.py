@@ -22,6 +22,7 @@ from coding.refi.archive import (
     raw_to_norm,
     read_member,
 )
+from coding.refi.variables import METADATA, read_variables, source_values
 from coding.refi.xml import child, children, local, name_key, norm_guid, parse_xml
 
 # -- project import ---------------------------------------------------------------
@@ -42,6 +43,10 @@ class ImportReport:
     codings: int = 0
     warnings: list[str] = field(default_factory=list)
     stored: bool = False
+    #: document id -> manifest field -> value, as the project's variables give them (see coding.refi.variables)
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: (document id, field, value in the project, value in the store) where the two differ
+    metadata_differences: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The report as printable lines."""
@@ -53,12 +58,17 @@ class ImportReport:
         out += [f"  unmatched {s!r}: {why}" for s, why in self.unmatched]
         out += [f"  skipped {kind} {n!r}: {why}" for kind, n, why in self.skipped]
         out += [f"  unknown code {c!r} ({n} codings)" for c, n in sorted(self.unknown_codes.items())]
+        if self.metadata:
+            out.append(f"  document metadata read for {len(self.metadata)} matched source(s)")
+        out += [f"  metadata of {d!r}: {f} is {mine!r} in the project, {theirs!r} in the store"
+                for d, f, mine, theirs in self.metadata_differences]
         out += [f"  warning: {w}" for w in self.warnings]
         return out
 
 
 class _Source(NamedTuple):
     kind: str
+    guid: str                      # of the source element (a PDF's, not its representation's)
     name: str
     element: ET.Element            # holds the PlainTextSelections and Codings
     text: str | None               # normalised (LF) text, None when not available
@@ -96,6 +106,7 @@ class _Doc(NamedTuple):
     path: str
     hash: str
     text: str
+    meta: dict[str, str]           # manifest fields (METADATA)
 
 
 def _match(source: _Source, docs: list[_Doc], by_hash, by_squash, by_name) -> tuple[_Doc | None, str]:
@@ -217,11 +228,11 @@ def _read_sources(zf, root: ET.Element, path, report: ImportReport) -> list[_Sou
         kind, name = local(el.tag), (el.get("name") or el.get("guid") or "").strip()
         if kind == "TextSource":
             text, removed, problem = _source_text(el, zf, lookup, path)
-            sources.append(_Source(kind, name, el, text, removed, problem))
+            sources.append(_Source(kind, norm_guid(el.get("guid")), name, el, text, removed, problem))
         elif kind == "PDFSource" and child(el, "Representation") is not None:
             rep = child(el, "Representation")
             text, removed, problem = _source_text(rep, zf, lookup, path)
-            sources.append(_Source(kind, name, rep, text, removed, problem))
+            sources.append(_Source(kind, norm_guid(el.get("guid")), name, rep, text, removed, problem))
             n = len(children(el, "PDFSelection"))
             if n:
                 report.skipped.append(("PDFSelection", name, f"{n} area selection(s) on PDF pages"))
@@ -239,7 +250,8 @@ class _Corpus:
     """The store's documents indexed for matching sources, and their units."""
 
     def __init__(self, store):
-        self.docs = [_Doc(d.id, d.title, d.path, d.content_hash, d.text) for d in store.documents()]
+        self.docs = [_Doc(d.id, d.title, d.path, d.content_hash, d.text, {f: getattr(d, f) for f in METADATA})
+                     for d in store.documents()]
         self.by_hash = {d.hash or content_hash(d.text): d for d in self.docs}
         self.by_squash = {content_hash(_squash(d.text)): d for d in self.docs}
         self.by_name: dict[str, list[_Doc]] = {}
@@ -350,6 +362,16 @@ def _coded_units(units: list[tuple[str, int, int]], start: int, end: int, min_ov
             if (ov := min(end, ue) - max(start, us)) > 0 and ov >= min_overlap * (ue - us)]
 
 
+def _read_metadata(values: dict[str, str], doc: _Doc, report: ImportReport) -> None:
+    """Record the manifest fields the project gives a document, and where
+    they differ from the store's (the store keeps its own)."""
+    meta = {f: values[f] for f in METADATA if f in values}
+    if meta:
+        report.metadata[doc.id] = meta
+    report.metadata_differences += [(doc.id, f, v, doc.meta.get(f, "")) for f, v in meta.items()
+                                    if v != doc.meta.get(f, "")]
+
+
 def _read_project(path: Path, report: ImportReport) -> tuple[ET.Element, list[_Source]]:
     with open_archive(path) as zf:
         qde = find_qde(zf, path)
@@ -400,6 +422,7 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
     report = ImportReport(coder=coder)
     root, sources = _read_project(path, report)
     corpus, codes = _Corpus(store), _Codes(root, codebook, user, path)
+    values = source_values(root, read_variables(root))
     matched: list[_Doc] = []
     collected = _Collected()
     for source in sources:
@@ -412,6 +435,7 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
             continue
         matched.append(doc)
         report.matched.append((source.name, doc.id, how))
+        _read_metadata(values.get(source.guid, {}), doc, report)
         for start, end, codings, selection in _spans(source, doc, report):
             targets = codes.targets(codings, selection, report)
             covered = _coded_units(corpus.units_of.get(doc.id, []), start, end, min_overlap) if targets else []

@@ -37,7 +37,7 @@ def _project(tmp_path, docs=CURLY):
     codebook = tmp_path / "codebook.yaml"
     codebook.write_text(TINY_CODEBOOK, encoding="utf-8")
     out = tmp_path / "out"
-    run(corpus, codebook, out, progress=False)
+    run(corpus, codebook, out, progress=False, report=False)
     return corpus, codebook, out
 
 
@@ -236,7 +236,7 @@ def test_atlas_sample_imports_and_reports_what_it_skipped(tmp_path):
           - {id: bacon_and_eggs, label: Bacon and eggs, variable: food, patterns: [bacon]}
           - {id: happiness, label: Happiness, variable: mood, patterns: [happy]}
         """), encoding="utf-8")
-    run(corpus, cbfile, tmp_path / "out", progress=False)
+    run(corpus, cbfile, tmp_path / "out", progress=False, report=False)
     cb = load_codebook(cbfile)
     with Store(tmp_path / "out" / "project.sqlite") as store:
         report = refi.import_project(store, SAMPLE, "atlas", cb)
@@ -464,7 +464,7 @@ def test_export_dates_sources_and_import_keeps_coding_times(tmp_path):
         undated = _qdpx(tmp_path / "u.qdpx", _lenient_qde(s, s + 40, 0, 10),
                         {f"sources/{G.format(10)}.txt": lf.encode("utf-8")})
         report = refi.import_project(store, undated, "undated", cb)
-        assert report.warnings == ["1 coding(s) without a valid creationDateTime carry the time of import"]
+        assert "1 coding(s) without a valid creationDateTime carry the time of import" in report.warnings
 
 
 def test_document_metadata_travels_as_variables(tmp_path):
@@ -509,3 +509,58 @@ def test_document_metadata_travels_as_variables(tmp_path):
         assert report.metadata["q"]["date"] == "2022" and report.metadata["a"]["date"] == "1999"
         assert sorted(report.metadata_differences) == [("a", "date", "1999", "2020"), ("q", "date", "2022", "2021")]
         assert "  metadata of 'q': date is '2022' in the project, '2021' in the store" in report.lines()
+
+
+def test_import_reads_the_units_each_coder_saw(tmp_path, capsys):
+    _corpus, codebook, out = _project(tmp_path)
+    cb = load_codebook(codebook)
+    store_path = out / "project.sqlite"
+    with Store(store_path) as store:
+        # human-1 saw part of 'a' (its first and last paragraph, not the middle) and all of 'q', coding 2 units
+        seen = ["a:p0001", "a:p0003", "q:p0001", "q:p0002", "q:p0003"]
+        store.replace_coder("human-1", seen, [Coding("a:p0001", "energy", "economic", "human-1", cb.version),
+                                              Coding("q:p0003", "", "strategic", "human-1", cb.version)], cb.version)
+        qdpx = refi.export_project(store, tmp_path / "p.qdpx", coders=["auto", "human-1"])
+        refi.validate_schema(qdpx)
+        report = refi.import_project(store, qdpx, "back", cb, user="human-1")
+        assert report.seen_from == "project" and not report.warnings and report.units_seen == 5
+        cov = store.coverage()
+        assert sorted(cov.loc[cov["coder"] == "back", "unit_id"]) == seen  # not all 6 units
+        assert _pairs(store, "back") == _pairs(store, "human-1")
+
+        # a file from another program records nothing: inferred, and said so
+        lf = CURLY["q"][3]
+        s = lf.index("Caf\u00e9")
+        other = _qdpx(tmp_path / "o.qdpx", _lenient_qde(s, s + 40, 0, 10),
+                      {f"sources/{G.format(10)}.txt": lf.encode("utf-8")})
+        report = refi.import_project(store, other, "other", cb)
+        assert report.seen_from == "coded" and report.units_seen == 3  # the units of 'q', the coded document
+        assert any("does not record which units other saw" in w for w in report.warnings)
+        report = refi.import_project(store, other, "other", cb, seen="documents")
+        assert report.seen_from == "documents" and report.units_seen == 3
+        with pytest.raises(CodingError, match="seen must be one of coded, documents"):
+            refi.import_project(store, other, "other", cb, seen="all")
+
+        # codings outside the record count as seen, with a warning; a record that is not ranges is an error
+        spans = {u.id: (u.start, u.end) for u in store.units()}
+        with zipfile.ZipFile(qdpx) as zf:
+            qde = zf.read("project.qde").decode("utf-8")
+            files = {n: zf.read(n) for n in zf.namelist() if n != "project.qde"}
+        recorded = "{}-{} {}-{}".format(*spans["a:p0001"], *spans["a:p0003"])
+        assert f"<TextValue>{recorded}</TextValue>" in qde
+        middle = "{}-{}".format(*spans["a:p0002"])  # the record now says human-1 saw only the unit not coded
+        moved = _qdpx(tmp_path / "m.qdpx", qde.replace(recorded, middle), files, qde_name="project.qde")
+        report = refi.import_project(store, moved, "moved", cb, user="human-1")
+        assert report.warnings == ["1 coded unit(s) lie outside the units the project records as seen; "
+                                   "they count as seen"]
+        cov = store.coverage()
+        assert sorted(cov.loc[cov["coder"] == "moved", "unit_id"]) == ["a:p0001", "a:p0002"] + seen[2:]
+        bad = _qdpx(tmp_path / "b.qdpx", qde.replace(recorded, "first paragraph"), files, qde_name="project.qde")
+        with pytest.raises(CodingError, match="variable 'units seen by human-1' of source 'a' is not a list of "
+                                              "character ranges like '0-57 59-130': 'first paragraph'"):
+            refi.import_project(store, bad, "bad", cb, user="human-1")
+
+    assert main(["import", str(other), "--coder", "cli", "--store", str(store_path), "--codebook", str(codebook),
+                 "--seen", "documents"]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: the project does not record which units cli saw" in printed and "--seen" in printed

@@ -403,9 +403,12 @@ def _cmd_import(args) -> int:
     codebook = load_codebook(args.codebook or "codebook.yaml")
     with open_store(args.store) as store:
         report = import_project(store, args.path, args.coder, codebook, min_overlap=args.min_overlap,
-                                user=args.user)
+                                user=args.user, seen=args.seen)
     for line in report.lines():
         print(line)
+    if report.seen_from and report.seen_from != "project":
+        print(f"  (units seen inferred as --seen {report.seen_from}; the other choice: "
+              f"--seen {'documents' if report.seen_from == 'coded' else 'coded'})")
     if not report.stored:
         print(f"coding: nothing was stored for coder {args.coder.strip()} (see the report above)", file=sys.stderr)
         return 1
@@ -433,6 +436,10 @@ def _add_exchange_commands(sub) -> None:
     im.add_argument("--user", help="import only this project user's codings (name or GUID)")
     im.add_argument("--min-overlap", type=float, default=0.5,
                     help="share of a unit's characters a selection must cover to code it (default: 0.5)")
+    im.add_argument("--seen", default="coded", choices=["coded", "documents"],
+                    help="when the project does not record which units the user saw (files from other "
+                         "programs): every unit of the documents the user coded (default), or of every "
+                         "matched document (.qdpx)")
     im.add_argument("--store", default="outputs/project.sqlite")
     im.add_argument("--codebook", help="the current codebook (default: codebook.yaml); a .qdc import keeps "
                                        "its ids for codes with its labels")

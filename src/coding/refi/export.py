@@ -12,7 +12,7 @@ from coding import __version__
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import write_bytes, write_with
-from coding.refi.variables import write_values, write_variables
+from coding.refi.variables import seen_ranges, write_values, write_variables
 from coding.refi.xml import (
     NS_CODEBOOK,
     NS_PROJECT,
@@ -158,7 +158,8 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
 
     ``coders``: names to export (default: every coder with codings or
     coverage under the codebook version). The documents' manifest fields
-    travel as variables (see :mod:`coding.refi.variables`). Sources are
+    and the units each coder saw travel as variables (see
+    :mod:`coding.refi.variables`). Sources are
     created by the user
     :data:`PROGRAM_USER`, at the time of their earliest exported coding
     (else the project's earliest). Output is deterministic: the same store
@@ -181,7 +182,8 @@ def export_project(store, path, coders=None, codebook_version: str | None = None
     for name in dict.fromkeys([*coders, PROGRAM_USER]):
         sub(users, "User", {"guid": guid("user", name), "name": name})
     _code_tree(sub(root, "CodeBook"), codebook)
-    seen_by: dict[str, dict[str, str]] = {}
+    coverage, units = store.coverage(codebook.version), store.units()
+    seen_by = {c: seen_ranges(units, set(coverage.loc[coverage["coder"] == c, "unit_id"])) for c in coders}
     guids = write_variables(root, docs, seen_by)
     sources = sub(root, "Sources")
     files: list[tuple[str, bytes]] = []

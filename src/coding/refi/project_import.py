@@ -22,7 +22,7 @@ from coding.refi.archive import (
     raw_to_norm,
     read_member,
 )
-from coding.refi.variables import METADATA, read_variables, source_values
+from coding.refi.variables import METADATA, parse_ranges, read_variables, seen_variable, source_values
 from coding.refi.xml import child, children, local, name_key, norm_guid, parse_xml
 
 # -- project import ---------------------------------------------------------------
@@ -43,6 +43,9 @@ class ImportReport:
     codings: int = 0
     warnings: list[str] = field(default_factory=list)
     stored: bool = False
+    not_stored: str = "no source matched"   # why nothing was stored
+    #: where the units seen come from: "project" (its record of them), else how they were inferred
+    seen_from: str = ""
     #: document id -> manifest field -> value, as the project's variables give them (see coding.refi.variables)
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     #: (document id, field, value in the project, value in the store) where the two differ
@@ -53,7 +56,7 @@ class ImportReport:
         out = [f"coder {self.coder}: {len(self.matched)} of {self.sources} sources matched, "
                f"{self.selections_used} of {self.selections} text selections used, "
                f"{self.codings} codings on {self.units_seen} units"
-               + ("" if self.stored else " (nothing stored: no source matched)")]
+               + ("" if self.stored else f" (nothing stored: {self.not_stored})")]
         out += [f"  matched {s!r} -> {d} ({how})" for s, d, how in self.matched]
         out += [f"  unmatched {s!r}: {why}" for s, why in self.unmatched]
         out += [f"  skipped {kind} {n!r}: {why}" for kind, n, why in self.skipped]
@@ -186,7 +189,8 @@ def _author(coding: ET.Element, selection: ET.Element | None) -> str:
 
 def _pick_user(root: ET.Element, user: str | None, user_names: dict[str, str], path) -> str | None:
     """The GUID whose codings to import: ``user`` by name or GUID; with no
-    ``user``, None (all codings) unless several users made codings."""
+    ``user``, the one user who made codings (None when none did; an error
+    when several did)."""
     authors: dict[str, int] = {}
     for sel in root.iter():
         if local(sel.tag) in ("PlainTextSelection", "TextSource"):
@@ -198,7 +202,7 @@ def _pick_user(root: ET.Element, user: str | None, user_names: dict[str, str], p
         if len(authors) > 1:
             raise CodingError("codings by several users (" + ", ".join(sorted(label(a) for a in authors))
                               + "); choose one user to import", path)
-        return None
+        return next(iter(authors), None)
     key = user.strip()
     for g, name in user_names.items():
         if key.lower() in (name.lower(), g.lower()) or norm_guid(key) == g:
@@ -279,6 +283,7 @@ class _Codes:
         user_names = {norm_guid(u.get("guid")): (u.get("name") or "").strip()
                       for u in (children(users_el, "User") if users_el is not None else [])}
         self.wanted = _pick_user(root, user, user_names, path)
+        self.user_name = user_names.get(self.wanted, "") if self.wanted is not None else ""
 
     def targets(self, codings: list[ET.Element], selection: ET.Element | None,
                 report: ImportReport) -> list[tuple[str, str, str | None]]:
@@ -372,6 +377,53 @@ def _read_metadata(values: dict[str, str], doc: _Doc, report: ImportReport) -> N
                                     if v != doc.meta.get(f, "")]
 
 
+#: How the units a coder saw are inferred when the project does not record them.
+SEEN_CHOICES = ("coded", "documents")
+
+
+def _recorded_seen(name: str, values, matched: list[tuple[_Source, _Doc]], corpus: _Corpus, min_overlap: float,
+                   path) -> set[str]:
+    """Units of the matched documents that the variable ``name`` records as
+    seen (character ranges, mapped as selections are)."""
+    seen: set[str] = set()
+    for source, doc in matched:
+        value = values.get(source.guid, {}).get(name, "")
+        if not value:
+            continue
+        to_doc = _position_mapper(source, doc)
+        for start, end in parse_ranges(value, f"variable {name!r} of source {source.name!r}", path):
+            seen.update(_coded_units(corpus.units_of.get(doc.id, []), to_doc(start), to_doc(end, True), min_overlap))
+    return seen
+
+
+def _seen_units(record: str | None, mode: str, values, matched: list[tuple[_Source, _Doc]], corpus: _Corpus,
+                collected: _Collected, min_overlap: float, report: ImportReport, path) -> list[str]:
+    """The units the coder saw, in corpus order: as the project records
+    them (``record``, the name of its variable), else inferred by ``mode``
+    with a warning. Coded units always count as seen."""
+    coded = {uid for uid, _v, _c in collected.times}
+    docs = [d for _s, d in matched]
+    if record:
+        seen = _recorded_seen(record, values, matched, corpus, min_overlap, path)
+        if coded - seen:
+            report.warnings.append(f"{len(coded - seen)} coded unit(s) lie outside the units the project records "
+                                   "as seen; they count as seen")
+        seen |= coded
+        report.seen_from = "project"
+    else:
+        if mode == "coded":
+            docs = [d for d in docs if d.id in collected.documents]
+            how = (f"every unit of the {len(docs)} matched document(s) with its codings counts as seen, "
+                   f"the other {len(matched) - len(docs)} as not seen")
+        else:
+            how = f"every unit of the {len(docs)} matched document(s) counts as seen"
+        seen = {uid for d in docs for uid, _s, _e in corpus.units_of.get(d.id, [])} | coded
+        report.seen_from = mode
+        report.warnings.append(f"the project does not record which units {report.coder} saw: {how}")
+    return [uid for d in {d.id: d for _s, d in matched}.values() for uid, _s, _e in corpus.units_of.get(d.id, [])
+            if uid in seen]
+
+
 def _read_project(path: Path, report: ImportReport) -> tuple[ET.Element, list[_Source]]:
     with open_archive(path) as zf:
         qde = find_qde(zf, path)
@@ -397,7 +449,7 @@ def _store(store, path: Path, coder: str, codebook: Codebook, seen: list[str], c
 
 
 def import_project(store, path, coder: str, codebook: Codebook, min_overlap: float = 0.5,
-                   user: str | None = None) -> ImportReport:
+                   user: str | None = None, seen: str = "coded") -> ImportReport:
     """Import the text codings of a ``.qdpx`` as coder ``coder``.
 
     Sources are matched to the store's documents by text (SHA-256 of the
@@ -413,27 +465,41 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
     ``import``) unless no source matched, in which case nothing is stored.
     Codings keep the ``creationDateTime`` of the file (the earliest, when
     several selections give a unit the same code).
+
+    The units the coder saw (coded or not) are read from the project's
+    ``units seen by <user>`` variable, which this package's export writes
+    (see :mod:`coding.refi.variables`). Files from other programs have no
+    such record; then ``seen`` says what counts as seen, with a warning in
+    the report: ``"coded"`` (the default) every unit of the documents in
+    which the user made codings, since a document without any of the
+    user's codings is more often one they were not given than one they read
+    and left uncoded; ``"documents"`` every unit of every matched document.
+    Coded units always count as seen.
     """
     path = Path(path)
     if not 0.0 <= min_overlap <= 1.0:
         raise CodingError(f"min_overlap must be between 0 and 1, not {min_overlap}")
     if not coder or not coder.strip():
         raise CodingError("an import needs a coder name")
+    if seen not in SEEN_CHOICES:
+        raise CodingError(f"seen must be one of {', '.join(SEEN_CHOICES)}, not {seen!r}")
     report = ImportReport(coder=coder)
     root, sources = _read_project(path, report)
     corpus, codes = _Corpus(store), _Codes(root, codebook, user, path)
-    values = source_values(root, read_variables(root))
-    matched: list[_Doc] = []
+    variables = read_variables(root)
+    values = source_values(root, variables)
+    record = seen_variable(codes.user_name) if codes.user_name else None
+    matched: list[tuple[_Source, _Doc]] = []
     collected = _Collected()
     for source in sources:
         report.selections += (len(children(source.element, "PlainTextSelection"))
                               + len(children(source.element, "Coding")))
         doc, how = corpus.match(source)
-        if doc is None or doc in matched:
+        if doc is None or doc in [d for _s, d in matched]:
             reason = how if doc is None else f"document '{doc.id}' already matched by another source"
             report.unmatched.append((source.name, reason))
             continue
-        matched.append(doc)
+        matched.append((source, doc))
         report.matched.append((source.name, doc.id, how))
         _read_metadata(values.get(source.guid, {}), doc, report)
         for start, end, codings, selection in _spans(source, doc, report):
@@ -443,7 +509,11 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
             collected.add(doc.id, covered, targets)
     if not matched:
         return report
-    seen = [uid for d in matched for uid, _s, _e in corpus.units_of.get(d.id, [])]
-    _store(store, path, coder, codebook, seen, collected, f"{codebook.version}:{corpus.segmentation}:{min_overlap}",
-           report)
+    units = _seen_units(record if record in variables.values() else None, seen, values, matched, corpus,
+                        collected, min_overlap, report, path)
+    if not units:
+        report.not_stored = "no unit of the matched documents was seen or coded"
+        return report
+    _store(store, path, coder, codebook, units, collected,
+           f"{codebook.version}:{corpus.segmentation}:{min_overlap}:{seen}", report)
     return report

@@ -28,11 +28,30 @@ def open_store(path):
         raise
 
 
+def _coder(args, codebook_optional: bool = False):
+    """The coder a command asked for, and its codebook. With the learned
+    coder and no --codebook, ``codebook.yaml`` here is used when present,
+    else the copy kept in the model."""
+    from coding.coder_choice import make_coder
+
+    given = args.codebook if (args.codebook != "codebook.yaml" or not codebook_optional) else None
+    return make_coder(args.coder, given, args.model)
+
+
+def _add_coder_options(parser) -> None:
+    parser.add_argument("--coder", default="auto", choices=["auto", "learned"],
+                        help="auto: the codebook's patterns (default); learned: the model trained on people's "
+                             "coding, with its evidence")
+    parser.add_argument("--model", default=None,
+                        help="model file of the learned coder (default: the one that ships with the package)")
+
+
 def _cmd_run(args) -> int:
     from coding.pipeline import run
 
+    coder, _ = _coder(args)
     summary = run(args.corpus, args.codebook, args.out, unit=args.unit, prune=args.prune,
-                  allow_outside=args.allow_outside, report=not args.no_report)
+                  allow_outside=args.allow_outside, report=not args.no_report, coder=coder)
     print(f"codebook {summary.codebook_version}: {summary.documents} documents "
           f"({summary.coded_documents} coded, {summary.skipped_documents} unchanged), {summary.units} units")
     for var, n in summary.units_per_variable.items():
@@ -71,8 +90,9 @@ def _cmd_code(args) -> int:
     if args.jobs > cpus:
         print(f"coding: --jobs {args.jobs} is more than the {cpus} CPU(s) here; using {cpus}", file=sys.stderr)
     try:
+        coder, _ = _coder(args, codebook_optional=True)
         counts = code_paths(args.paths, args.out, codebook=args.codebook, unit=args.unit, jobs=args.jobs,
-                            errors=errors, encoding=args.encoding, with_text=args.with_text)
+                            coder=coder, errors=errors, encoding=args.encoding, with_text=args.with_text)
     except CodingError as exc:
         raise CodingError(_advise(str(exc), "with --encoding")) from None
     print(f"{counts.get('units', 0)} units, {counts.get('codings', 0)} codings -> {args.out}")
@@ -294,6 +314,84 @@ def _positive(value: str) -> int:
     return n
 
 
+def _cmd_learn(args) -> int:
+    from coding.codebook import load_codebook
+    from coding.training import Examples, from_store, from_table, learn
+
+    codebook = load_codebook(args.codebook)
+    examples = Examples()
+    if args.coders:
+        with open_store(args.store) as store:
+            examples = from_store(store, _coder_list(args.coders), args.level)
+    for spec in args.table or []:
+        units, sep, labels = spec.partition("=")
+        if not sep:
+            raise CodingError(f"--table takes UNITS=LABELS (a unit table and its coder file), not {spec!r}")
+        examples = examples + from_table(units, labels, codebook)
+    if not examples.units:
+        raise CodingError("nothing to learn from: name coders in the store (--coders) or tables (--table)")
+    model, cv = learn(examples, codebook, args.out, level=args.level, folds=args.folds, repeats=args.repeats)
+    print(f"learned from {len(examples.units)} units of {len(set(examples.groups.values()))} documents "
+          f"({', '.join(examples.coders)}); grouped {args.folds}-fold cross-validation, {args.repeats} repeats:")
+    print(format_cv(cv))
+    skipped = ", ".join(s.get("id", "?") for s in model.skipped)
+    if skipped:
+        print(f"codes without enough labelled units for their own classifier: {skipped}")
+    print(f"wrote {args.out} (model {model.sha256[:12]})")
+    return 0
+
+
+def format_cv(cv) -> str:
+    """Cross-validation figures as fixed-width text: per variable and coder,
+    precision, recall, F1 and alpha (mean, with min-max over repeats)."""
+    lines = [f"{'variable':<18} {'coder':<14} {'P':>6} {'R':>6} {'F1':>6} {'alpha':>6}  range"]
+    for r in cv.itertuples():
+        lines.append(f"{r.variable:<18} {r.coder:<14} {_num(r.precision)} {_num(r.recall)} {_num(r.f1)} "
+                     f"{_num(r.alpha)}  {r.alpha_min:.3f}-{r.alpha_max:.3f}")
+    return "\n".join(lines)
+
+
+def _cmd_suggest(args) -> int:
+    from coding.files import write_frame
+    from coding.suggest import suggest
+
+    if args.coder != "learned":
+        raise CodingError("suggestions come from the learned coder (--coder learned)")
+    with open_store(args.store) as store:
+        coder, _ = _coder(args)
+        sheet = suggest(store, coder, args.n, args.random, args.seed)
+    write_frame(args.out, sheet)
+    print(f"{len(sheet)} unit(s) to code -> {args.out}: fill the variable columns with 1 (coded) or leave them "
+          f"empty, then: coding coders import {args.out} --coder NAME")
+    return 0
+
+
+def _add_learning_commands(sub) -> None:
+    """``learn`` and ``suggest``: the coder that learns from people's coding."""
+    le = sub.add_parser("learn", help="train the learned coder on people's coding and measure it")
+    le.add_argument("--coders", help="people in the store to learn from, e.g. consensus,human-1 (the first "
+                                     "who saw a unit counts)")
+    le.add_argument("--table", action="append", metavar="UNITS=LABELS",
+                    help="also learn from a .jsonl/.csv of units (id, text[, group]) and its coder file; repeat")
+    le.add_argument("--level", default="variable", choices=["variable", "code"])
+    le.add_argument("--out", default="models/learned.json", help="model file to write (default: models/learned.json)")
+    le.add_argument("--codebook", default="codebook.yaml")
+    le.add_argument("--store", default="outputs/project.sqlite")
+    le.add_argument("--folds", type=_positive, default=5, help="cross-validation folds (default: 5)")
+    le.add_argument("--repeats", type=_positive, default=3, help="cross-validation repeats (default: 3)")
+    le.set_defaults(func=_cmd_learn)
+    sg = sub.add_parser("suggest", help="the units people should code next (active learning)")
+    sg.add_argument("--coder", default="learned", choices=["learned"])
+    sg.add_argument("--model", default=None, help="model file (default: the shipped one)")
+    sg.add_argument("--n", type=_non_negative, default=50, help="least certain units (default: 50)")
+    sg.add_argument("--random", type=_non_negative, default=10, help="units drawn at random besides (default: 10)")
+    sg.add_argument("--seed", type=int, default=0)
+    sg.add_argument("--out", required=True, help="coder sheet to write (.csv)")
+    sg.add_argument("--codebook", default="codebook.yaml")
+    sg.add_argument("--store", default="outputs/project.sqlite")
+    sg.set_defaults(func=_cmd_suggest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``coding`` command."""
     p = argparse.ArgumentParser(prog="coding", description="Reproducible qualitative content analysis.")
@@ -313,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "report.html)")
     r.add_argument("--allow-outside", action="store_true",
                    help="read manifest paths that leave the corpus folder (../, absolute)")
+    _add_coder_options(r)
     r.set_defaults(func=_cmd_run)
 
     c = sub.add_parser("code", help="code texts outside the corpus (no store)")
@@ -325,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--codebook", default="codebook.yaml")
     c.add_argument("--unit", default="paragraph", choices=["paragraph", "sentence"])
     c.add_argument("--jobs", type=_positive, default=1, help="worker processes (default: 1)")
+    _add_coder_options(c)
     c.set_defaults(func=_cmd_code)
 
     rp = sub.add_parser("report", help="rebuild tables, figures and report.html from the store")
@@ -343,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--codebook", default="codebook.yaml")
     chk.set_defaults(func=_cmd_codebook_check)
     _add_audit_commands(sub)
+    _add_learning_commands(sub)
     _add_exchange_commands(sub)
     return p
 

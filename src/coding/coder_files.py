@@ -5,7 +5,9 @@ A coder file is a CSV in one of two shapes:
 * long: ``unit_id`` plus ``code`` and/or ``variable``, one row per coding; a
   row whose code and variable are empty records a unit the coder saw and
   left uncoded;
-* wide: ``unit_id`` plus one 0/1 column per code or variable id;
+* wide: ``unit_id`` plus one 0/1 column per code or variable id (an empty
+  cell is 0; the columns in :data:`IGNORED_COLUMNS`, such as ``text``, are
+  not read);
 * adjudication sheet (written by ``coding reconcile``): ``unit_id``,
   ``item`` and ``decision`` (1 = coded, 0 = not), one row per item on which
   two coders differ, with one 0/1 column per coder holding their values and
@@ -38,6 +40,10 @@ from coding.records import AUTOMATIC_CODERS, CODING_LEVELS, Coding, StrPath, cod
 if TYPE_CHECKING:
     from coding.store import Store
 
+#: Columns a coder file may carry for the person's convenience (the unit's
+#: text, a suggestion, from ``coding suggest`` or ``coding code --with-text``):
+#: never read as codes.
+IGNORED_COLUMNS = ("document_id", "text", "label", "suggested", "uncertainty", "picked", "note")
 _TRUE = {"1", "1.0", "true", "yes", "x"}
 _FALSE = {"0", "0.0", "false", "no", ""}
 
@@ -152,7 +158,7 @@ class _WideRows:
     def __init__(self, codebook: Codebook, header: list[str], path):
         self.variables = set(codebook.variable_ids)
         self.code_var = {c.id: c.variable for c in codebook.codes}
-        self.columns = [h for h in header if h != "unit_id" and h]
+        self.columns = [h for h in header if h != "unit_id" and h and h not in IGNORED_COLUMNS]
         unknown = [h for h in self.columns if h not in self.variables and h not in self.code_var]
         if unknown:
             raise CodingError(f"unknown code or variable column(s): {_first(unknown)}", path, 1)

@@ -413,6 +413,7 @@ class Model:
     training: dict = field(default_factory=dict)
     libraries: dict = field(default_factory=dict)
     cv: tuple[dict, ...] = ()
+    codebook_content: str = ""
     sha256: str = ""
 
     def target(self, target_id: str) -> TargetModel:
@@ -523,8 +524,18 @@ def train(units: Sequence[Unit], labels: Mapping[str, Iterable[str]], groups, co
     model = _fit_model(bags, sets, group_list, codebook, level, seed, options, weight)
     training = {"units": len(units), "groups": len(set(group_list)), "sources": sorted(sources),
                 "coders": sorted(coders), "weights": {str(_round(w)): n for w, n in sorted(Counter(weight).items())}}
-    model = replace(model, training=training, cv=_cv_records(cv))
+    # the codebook travels with the model, so the model codes from any folder
+    model = replace(model, training=training, cv=_cv_records(cv), codebook_content=codebook.content)
     return replace(model, sha256=model_hash(model))
+
+
+def model_codebook(model: Model, origin: str = "<model>") -> Codebook:
+    """The codebook a model was trained with, parsed from the copy it keeps."""
+    from coding.codebook import parse_codebook
+
+    if not model.codebook_content:
+        raise CodingError("the model keeps no copy of its codebook; give the codebook", origin)
+    return parse_codebook(model.codebook_content, f"{origin} (codebook {model.codebook_version})")
 
 
 def _json_value(v):
@@ -575,7 +586,7 @@ def _model_dict(model: Model) -> dict:
                      "intercept": t.intercept, "threshold": t.threshold, "positives": t.positives,
                      "negatives": t.negatives} for t in model.targets],
         "skipped": list(model.skipped), "training": model.training, "libraries": model.libraries,
-        "cv": list(model.cv),
+        "cv": list(model.cv), "codebook": model.codebook_content,
     }
     return d
 
@@ -618,7 +629,8 @@ def _model_from_dict(d: dict) -> Model:
     if d["level"] not in LEVELS:
         raise ValueError(f"unknown level {d['level']!r}")
     return Model(str(d["codebook_version"]), d["level"], dict(d["settings"]), vocab, idf, tuple(targets),
-                 tuple(d["skipped"]), dict(d["training"]), dict(d["libraries"]), tuple(d["cv"]))
+                 tuple(d["skipped"]), dict(d["training"]), dict(d["libraries"]), tuple(d["cv"]),
+                 str(d.get("codebook", "")))
 
 
 def load_model(path, codebook: Codebook | None = None) -> Model:
@@ -785,6 +797,14 @@ class LearnedCoder:
                     coded.append((v, "", float(p[k]), ev))
             out.extend(coded)
         return out
+
+    def probabilities(self, units: Iterable[Unit]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(variable ids, probabilities as a units x variables array, the
+        variables' thresholds): how sure the model is, unit by unit."""
+        cols = [self._target[v] for v in self._variables]
+        rows = [self._score(self.features.analyse(u.text).counts)[0][cols] for u in units]
+        probs = np.vstack(rows) if rows else np.empty((0, len(cols)))
+        return list(self._variables), probs, np.asarray(self._thr)[cols]
 
     def code_rows(self, units: Iterable[Unit]) -> list[list[str]]:
         """Rows ``unit_id, variable, code, evidence`` as

@@ -133,6 +133,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     cb = load_codebook(codebook)
     corpus, out = Path(corpus), Path(out)
     coder = coder or DictionaryCoder(cb)
+    if getattr(coder, "codebook", cb).version != cb.version:
+        raise CodingError(f"the coder works with codebook version {coder.codebook.version}, not {cb.version}")
     summary = RunSummary(codebook_version=cb.version, coder=coder.name)
     manifest = load_manifest(corpus, allow_outside)  # validate before touching the store
     with Store(out / "project.sqlite") as store, store.lock():
@@ -392,7 +394,8 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     """
     if Path(out).suffix.lower() not in ("", ".csv"):
         raise CodingError(f"the output is CSV; a '{Path(out).suffix}' name would mislead: give a .csv file", out)
-    cb = load_codebook(codebook)
+    # a coder brings its own codebook (the learned coder may carry one in its model)
+    cb = coder.codebook if coder is not None and hasattr(coder, "codebook") else load_codebook(codebook)
     coder = coder or DictionaryCoder(cb)
     jobs = max(1, min(int(jobs), os.cpu_count() or 1))
     if unit not in UNIT_TYPES:

@@ -1,0 +1,64 @@
+"""Which coder codes: the dictionary coder (``auto``, the default) or the
+learned coder (``learned``) with its model file, and the codebook each
+needs.
+
+The learned coder's model keeps a copy of the codebook it was trained with:
+without a codebook at hand it codes with that copy, and a codebook given (or
+found) must be the same version.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from coding.errors import CodingError
+from coding.records import AUTO, LEARNED, Coder, StrPath
+
+CODERS = (AUTO, LEARNED)
+DEFAULT_CODEBOOK = "codebook.yaml"
+
+
+def shipped_model() -> Path:
+    """The model file that ships inside the package."""
+    return Path(str(resources.files("coding") / "models" / "learned.json"))
+
+
+def make_coder(name: str = AUTO, codebook: StrPath | None = None, model: StrPath | None = None):
+    """(coder, codebook) for coder ``name``.
+
+    ``codebook`` is a path; None means ``codebook.yaml`` in the current
+    folder, which the learned coder may do without (it then uses the copy
+    in its model). ``model`` is the learned coder's model file (default:
+    the shipped one).
+    """
+    from coding.codebook import load_codebook
+
+    if name not in CODERS:
+        raise CodingError(f"unknown coder '{name}' (use one of: {', '.join(CODERS)})")
+    if model is not None and name != LEARNED:
+        raise CodingError("a model file is for the learned coder only", model)
+    if name == AUTO:
+        from coding.dictionary import DictionaryCoder
+
+        cb = load_codebook(codebook or DEFAULT_CODEBOOK)
+        return DictionaryCoder(cb), cb
+    return _learned(codebook, model)
+
+
+def _learned(codebook: StrPath | None, model: StrPath | None) -> tuple[Coder, object]:
+    from coding.codebook import load_codebook
+    from coding.learn import LearnedCoder, load_model, model_codebook
+
+    path = Path(model) if model is not None else shipped_model()
+    if not path.is_file():
+        raise CodingError("no model file here (train one first)", path)
+    fitted = load_model(path)
+    if codebook is None and not Path(DEFAULT_CODEBOOK).is_file():
+        cb = model_codebook(fitted, str(path))
+    else:
+        cb = load_codebook(codebook or DEFAULT_CODEBOOK)
+        if fitted.codebook_version != cb.version:
+            raise CodingError(f"model made for codebook version {fitted.codebook_version}, the codebook "
+                              f"{cb.path} is version {cb.version}: train the model again", path)
+    return LearnedCoder(fitted, cb), cb

@@ -99,8 +99,8 @@ __all__ = [
     "scott_pi",
 ]
 
-#: Ratings as the coefficients take them: rows of units, one value per coder
-#: (None or NaN where a coder did not code the unit), as a sequence, array or frame.
+#: A table of ratings as a sequence of rows, an array or a frame (None or NaN
+#: where a coder did not code a unit); each function says which way round.
 RatingData = Sequence | np.ndarray | pd.DataFrame
 NAN = float("nan")
 MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")

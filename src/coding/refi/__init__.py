@@ -25,11 +25,14 @@ QualCoder and others. What maps to what:
 * Import maps each coded selection to the units of the matching corpus
   document: a unit counts as coded when the selection covers at least
   ``min_overlap`` of the unit's characters (0.5 by default: more than half
-  of a paragraph). Which units a coder saw, coded or not, is exported as a
-  project variable ``units seen by <coder>`` (character ranges per source)
-  and read back on import; a file without that record (from another
-  program) gets the units of the documents the user coded, or of every
-  matched document (``seen=``), with a warning in the report.
+  of a paragraph). Positions count the characters of the source's text
+  file, CRs included, unless the selections' names show that they count
+  CRLF as one character (QualCoder's export for MAXQDA).
+* Which units a coder saw, coded or not, is exported as a project variable
+  ``units seen by <coder>`` (character ranges per source) and read back on
+  import; a file without that record (from another program) gets the
+  units of the documents the user coded, or of every matched document
+  (``seen=``), with a warning in the report.
 
 The package is split by job: :mod:`~coding.refi.xml` (namespaces, GUIDs,
 safe parsing), :mod:`~coding.refi.archive` (safe archive reading),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from datetime import UTC, datetime
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -197,7 +197,9 @@ def _pick_user(root: ET.Element, user: str | None, user_names: dict[str, str], p
             for cod in children(sel, "Coding"):
                 a = _author(cod, sel)
                 authors[a] = authors.get(a, 0) + 1
-    label = lambda g: user_names.get(g) or g or "(no user)"
+    def label(g: str) -> str:
+        return user_names.get(g) or g or "(no user)"
+
     if user is None:
         if len(authors) > 1:
             raise CodingError("codings by several users (" + ", ".join(sorted(label(a) for a in authors))
@@ -361,6 +363,34 @@ def _spans(source: _Source, doc: _Doc, report: ImportReport):
         yield 0, len(doc.text), [cod], None
 
 
+def _named_like(name: str, text: str) -> bool:
+    """Whether a selection's name is its text (QualCoder's names), or the
+    start of it (ATLAS.ti cuts long quotations short)."""
+    name, text = _squash(name), _squash(text)
+    cut = name.rstrip(".\u2026").rstrip()
+    return bool(name) and (name == text or (cut != name and len(cut) >= 10 and text.startswith(cut)))
+
+
+def _counts_crs(source: _Source) -> bool:
+    """Whether a source's positions count the CR of each CRLF, as the
+    characters of its text file (the default), rather than CRLF as one
+    character, as QualCoder writes when it adds CRs for MAXQDA. Decided by
+    the selections whose names are their texts."""
+    removed = source.raw_to_text or []
+    if not removed or source.text is None:
+        return True
+    votes = [0, 0]  # (CRs counted, not counted)
+    for sel in children(source.element, "PlainTextSelection")[:500]:
+        try:
+            start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+        except (TypeError, ValueError):
+            continue
+        name = sel.get("name") or ""
+        votes[0] += _named_like(name, source.text[raw_to_norm(start, removed):raw_to_norm(end, removed)])
+        votes[1] += _named_like(name, source.text[start:end])
+    return votes[1] <= votes[0]
+
+
 def _coded_units(units: list[tuple[str, int, int]], start: int, end: int, min_overlap: float) -> list[str]:
     """Units covered by a selection by at least ``min_overlap`` of their characters."""
     return [uid for uid, us, ue in units
@@ -384,13 +414,15 @@ SEEN_CHOICES = ("coded", "documents")
 def _recorded_seen(name: str, values, matched: list[tuple[_Source, _Doc]], corpus: _Corpus, min_overlap: float,
                    path) -> set[str]:
     """Units of the matched documents that the variable ``name`` records as
-    seen (character ranges, mapped as selections are)."""
+    seen. Its ranges count the characters of the text as exported here (LF
+    line ends) whatever line ends the file has now, since other programs
+    pass values on untouched."""
     seen: set[str] = set()
     for source, doc in matched:
         value = values.get(source.guid, {}).get(name, "")
         if not value:
             continue
-        to_doc = _position_mapper(source, doc)
+        to_doc = _position_mapper(source._replace(raw_to_text=[]), doc)
         for start, end in parse_ranges(value, f"variable {name!r} of source {source.name!r}", path):
             seen.update(_coded_units(corpus.units_of.get(doc.id, []), to_doc(start), to_doc(end, True), min_overlap))
     return seen
@@ -448,6 +480,35 @@ def _store(store, path: Path, coder: str, codebook: Codebook, seen: list[str], c
     report.units_seen, report.codings, report.stored = len(seen), len(codings), True
 
 
+def _match_sources(sources: list[_Source], corpus: _Corpus, codes: _Codes, values, min_overlap: float,
+                   report: ImportReport) -> tuple[list[tuple[_Source, _Doc]], _Collected]:
+    """Match each source to a corpus document and collect the chosen user's
+    codings of the units its selections cover."""
+    matched: list[tuple[_Source, _Doc]] = []
+    collected = _Collected()
+    for source in sources:
+        report.selections += (len(children(source.element, "PlainTextSelection"))
+                              + len(children(source.element, "Coding")))
+        doc, how = corpus.match(source)
+        if doc is None or doc in [d for _s, d in matched]:
+            reason = how if doc is None else f"document '{doc.id}' already matched by another source"
+            report.unmatched.append((source.name, reason))
+            continue
+        if not _counts_crs(source):
+            source = source._replace(raw_to_text=[])
+            report.warnings.append(f"{source.name}: positions count each CRLF line end as one character "
+                                   "(as the selections' texts show)")
+        matched.append((source, doc))
+        report.matched.append((source.name, doc.id, how))
+        _read_metadata(values.get(source.guid, {}), doc, report)
+        for start, end, codings, selection in _spans(source, doc, report):
+            targets = codes.targets(codings, selection, report)
+            covered = _coded_units(corpus.units_of.get(doc.id, []), start, end, min_overlap) if targets else []
+            report.selections_used += bool(covered)
+            collected.add(doc.id, covered, targets)
+    return matched, collected
+
+
 def import_project(store, path, coder: str, codebook: Codebook, min_overlap: float = 0.5,
                    user: str | None = None, seen: str = "coded") -> ImportReport:
     """Import the text codings of a ``.qdpx`` as coder ``coder``.
@@ -489,24 +550,7 @@ def import_project(store, path, coder: str, codebook: Codebook, min_overlap: flo
     variables = read_variables(root)
     values = source_values(root, variables)
     record = seen_variable(codes.user_name) if codes.user_name else None
-    matched: list[tuple[_Source, _Doc]] = []
-    collected = _Collected()
-    for source in sources:
-        report.selections += (len(children(source.element, "PlainTextSelection"))
-                              + len(children(source.element, "Coding")))
-        doc, how = corpus.match(source)
-        if doc is None or doc in [d for _s, d in matched]:
-            reason = how if doc is None else f"document '{doc.id}' already matched by another source"
-            report.unmatched.append((source.name, reason))
-            continue
-        matched.append((source, doc))
-        report.matched.append((source.name, doc.id, how))
-        _read_metadata(values.get(source.guid, {}), doc, report)
-        for start, end, codings, selection in _spans(source, doc, report):
-            targets = codes.targets(codings, selection, report)
-            covered = _coded_units(corpus.units_of.get(doc.id, []), start, end, min_overlap) if targets else []
-            report.selections_used += bool(covered)
-            collected.add(doc.id, covered, targets)
+    matched, collected = _match_sources(sources, corpus, codes, values, min_overlap, report)
     if not matched:
         return report
     units = _seen_units(record if record in variables.values() else None, seen, values, matched, corpus,

@@ -13,7 +13,7 @@ the labels, mean over repeats with min-max.
 Labels of the real set: ``evaluation/real/consensus.csv`` when it exists,
 else the first reader's ``reader-a.csv``.
 
-    python scripts/evaluate_learned.py [--real /work/shared/real-texts] [--set C=4]
+    python scripts/evaluate_learned.py [--real ../shared/real-texts] [--set C=4]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = Path("/work/shared/real-texts")
+REAL = REPO.parent / "shared" / "real-texts"
 
 
 def real_set(folder: Path, labels_path: Path, codebook):

@@ -35,12 +35,10 @@ def test_report_for_another_coder_and_filters(tiny, capsys):
     freq = pd.read_csv(out / "h" / "tables" / "frequencies.csv", keep_default_na=False)
     energy = freq[(freq["level"] == "code") & (freq["code"] == "energy")].iloc[0]
     assert energy["units_coded"] == 1
-    # a filter that matches nothing: an empty report, not a crash
+    # a filter that matches nothing: an error (exit 1), nothing written
     assert main(["report", "--out", str(out / "none"), "--store", str(out / "project.sqlite"),
-                 "--doc-type", "no_such_type"]) == 0
-    empty = pd.read_csv(out / "none" / "tables" / "frequencies.csv")
-    assert (empty["units_coded"].fillna(0) == 0).all()
-    assert (out / "none" / "report.html").is_file()
+                 "--doc-type", "no_such_type"]) == 1
+    assert not (out / "none").exists()
     assert main(["report", "--out", str(out / "y"), "--store", str(out / "project.sqlite"),
                  "--from", "2021", "--to", "2021"]) == 0
     by_doc = pd.read_csv(out / "y" / "tables" / "frequencies_by_document.csv")

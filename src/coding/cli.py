@@ -14,14 +14,27 @@ from pathlib import Path
 from coding import __version__
 from coding.errors import CodingError
 
+#: where ``coding run`` puts the store, relative to the current folder
+DEFAULT_STORE = Path("outputs") / "project.sqlite"
 
-def open_store(path):
-    """The existing project store at ``path``, or a one-line error that says
-    how to make one."""
+
+def find_store(store=None, out=None) -> Path:
+    """The store to use: ``store`` when given, else ``<out>/project.sqlite``
+    when it exists, else ``outputs/project.sqlite`` of the current folder
+    (the default place), else the first of those (for the error message)."""
+    if store:
+        return Path(store)
+    candidates = ([Path(out) / "project.sqlite"] if out else []) + [DEFAULT_STORE]
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+def open_store(path=None, out=None):
+    """The existing project store at ``path`` (or found by :func:`find_store`
+    from ``out``), or a one-line error that says how to make one."""
     from coding.store import Store
 
     try:
-        return Store.open_existing(path)
+        return Store.open_existing(find_store(path, out))
     except CodingError as exc:
         if exc.message == "no project store here":
             exc.message += "; run 'coding run' first (or give --store)"
@@ -191,6 +204,19 @@ def _cmd_coders_list(args) -> int:
     return 0
 
 
+def _cmd_coders_remove(args) -> int:
+    from coding.records import AUTOMATIC_CODERS
+
+    name = args.name.strip()
+    if name in AUTOMATIC_CODERS and not args.force:
+        raise CodingError(f"'{name}' is an automatic coder: its codings and the record of what it coded would "
+                          "go (the next run codes everything again); add --force to remove them")
+    with open_store(args.store) as store:
+        units, codings = store.remove_coder(name, allow_automatic=args.force)
+    print(f"removed coder {name}: {codings} codings on {units} units")
+    return 0
+
+
 def _coder_list(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
@@ -199,7 +225,7 @@ def _cmd_agree(args) -> int:
     from coding.audit import write_agreement
 
     coders = _coder_list(args.coders)
-    with open_store(args.store or Path(args.out) / "project.sqlite") as store:
+    with open_store(args.store, args.out) as store:
         table, paths = write_agreement(store, coders, args.out, args.level,
                                        n_resamples=args.resamples, seed=args.seed)
     print(f"{' vs '.join(coders)}, {args.level} level (Krippendorff's alpha: >= .800 reliable, "
@@ -213,7 +239,7 @@ def _cmd_agree(args) -> int:
 def _cmd_validate(args) -> int:
     from coding.validation import write_validation
 
-    with open_store(args.store or Path(args.out) / "project.sqlite") as store:
+    with open_store(args.store, args.out) as store:
         table, paths = write_validation(store, args.coder, args.out, predicted=args.predicted)
     print(f"{args.predicted} against {args.coder} (precision: share of {args.predicted}'s codings "
           f"the person shares; recall: share of the person's codings {args.predicted} finds)")
@@ -240,6 +266,7 @@ def _cmd_reconcile(args) -> int:
 def _add_audit_commands(sub) -> None:
     """Subcommands: coders import/list, agree, validate, reconcile."""
     store_help = "project store (default: outputs/project.sqlite)"
+    found_help = "project store (default: <out>/project.sqlite, else outputs/project.sqlite)"
     co = sub.add_parser("coders", help="human coders in the store")
     cosub = co.add_subparsers(dest="coders_command", required=True)
     imp = cosub.add_parser("import", help="import (or replace) a coder's codings from a CSV")
@@ -251,12 +278,18 @@ def _add_audit_commands(sub) -> None:
     ls = cosub.add_parser("list", help="coders with their numbers of units and codings")
     ls.add_argument("--store", default="outputs/project.sqlite", help=store_help)
     ls.set_defaults(func=_cmd_coders_list)
+    rm = cosub.add_parser("remove", help="delete a coder's codings and the record of the units it saw")
+    rm.add_argument("name", help="coder name")
+    rm.add_argument("--force", action="store_true",
+                    help="also for an automatic coder (auto, learned): its codings return on the next run")
+    rm.add_argument("--store", default="outputs/project.sqlite", help=store_help)
+    rm.set_defaults(func=_cmd_coders_remove)
 
     ag = sub.add_parser("agree", help="inter-coder agreement table, disagreements and alpha chart")
     ag.add_argument("--coders", required=True, help="comma-separated coders, e.g. auto,human-1")
     ag.add_argument("--level", default="variable", choices=["variable", "code"])
     ag.add_argument("--out", default="outputs", help="output folder (default: outputs)")
-    ag.add_argument("--store", default=None, help="project store (default: <out>/project.sqlite)")
+    ag.add_argument("--store", default=None, help=found_help)
     ag.add_argument("--resamples", type=int, default=1000, help="bootstrap samples for alpha's interval")
     ag.add_argument("--seed", type=int, default=12345, help="bootstrap seed")
     ag.set_defaults(func=_cmd_agree)
@@ -266,7 +299,7 @@ def _add_audit_commands(sub) -> None:
     va.add_argument("--predicted", "--reference", dest="predicted", default="auto",
                     help="the coder being checked (default: auto)")
     va.add_argument("--out", default="outputs", help="output folder (default: outputs)")
-    va.add_argument("--store", default=None, help="project store (default: <out>/project.sqlite)")
+    va.add_argument("--store", default=None, help=found_help)
     va.set_defaults(func=_cmd_validate)
 
     rc = sub.add_parser("reconcile", help="sheet of two coders' disagreements to settle by hand")
@@ -278,17 +311,23 @@ def _add_audit_commands(sub) -> None:
 
 
 def _cmd_report(args) -> int:
-    from coding.reports.project import build_report
-    from coding.store import Store
+    from coding.reports.project import EmptySelection, build_report, filtered_folder
 
-    store_path = Path(args.store) if args.store else Path(args.out) / "project.sqlite"
-    if not store_path.is_file():
-        raise CodingError("no project store; run 'coding run' first", store_path)
-    doc_types = [t.strip() for part in (args.doc_type or []) for t in part.split(",") if t.strip()]
-    with Store(store_path) as store:
-        paths = build_report(store, args.out, coder=args.coder, doc_types=doc_types or None,
-                             year_from=args.year_from, year_to=args.year_to, exemplars=args.exemplars)
-    print(f"wrote {paths['report.html']} and {len(paths) - 1} tables and figures")
+    doc_types = [t.strip() for part in (args.doc_type or []) for t in part.split(",") if t.strip()] or None
+    out = args.out or filtered_folder("outputs", doc_types, args.year_from, args.year_to)
+    coders = _coder_list(args.coders) if args.coders else None
+    with open_store(args.store, args.out or "outputs") as store:
+        try:
+            files = build_report(store, out, coder=args.coder, doc_types=doc_types, year_from=args.year_from,
+                                 year_to=args.year_to, exemplars=args.exemplars, coders=coders)
+        except EmptySelection as exc:
+            print(f"coding: error: {exc}", file=sys.stderr)
+            return 1
+    if not files.written:
+        print(f"nothing changed: {files['report.html']} and the other {len(files.unchanged) - 1} files are "
+              "as they were")
+    else:
+        print(f"wrote {files['report.html']}: {len(files.written)} file(s) written, {len(files.unchanged)} unchanged")
     return 0
 
 
@@ -433,8 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--from", dest="year_from", type=int, help="first document year to keep")
     rp.add_argument("--to", dest="year_to", type=int, help="last document year to keep")
     rp.add_argument("--exemplars", type=_non_negative, default=3, help="quotations per code (default: 3)")
-    rp.add_argument("--out", default="outputs", help="output folder (default: outputs)")
-    rp.add_argument("--store", default=None, help="project store (default: <out>/project.sqlite)")
+    rp.add_argument("--coders", help="comma-separated coders shown in the agreement section and on the document "
+                                     "pages (default: every coder)")
+    rp.add_argument("--out", default=None,
+                    help="output folder (default: outputs; a filtered report: outputs/reports/<filters>)")
+    rp.add_argument("--store", default=None,
+                    help="project store (default: <out>/project.sqlite, else outputs/project.sqlite)")
     rp.set_defaults(func=_cmd_report)
 
     cb = sub.add_parser("codebook", help="codebook tools")
@@ -464,7 +507,7 @@ def _cmd_export_project(args) -> int:
     from coding.refi import export_project, validate_schema
 
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
-    with open_store(args.store) as store:
+    with open_store(args.store, Path(args.out).parent) as store:
         path = export_project(store, args.out, coders=coders)
     validate_schema(path)
     print(f"wrote {path}")
@@ -528,7 +571,8 @@ def _add_exchange_commands(sub) -> None:
     pr = exsub.add_parser("project", help="documents and codings as a .qdpx project")
     pr.add_argument("--out", required=True, help="output .qdpx file")
     pr.add_argument("--coders", help="comma-separated coder names (default: all)")
-    pr.add_argument("--store", default="outputs/project.sqlite")
+    pr.add_argument("--store", default=None,
+                    help="project store (default: project.sqlite beside --out, else outputs/project.sqlite)")
     pr.set_defaults(func=_cmd_export_project)
 
     im = sub.add_parser("import", help="import a REFI-QDA project (.qdpx) or codebook (.qdc)")

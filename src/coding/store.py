@@ -597,6 +597,27 @@ class Store:
             self.db, params=(version, seg),
         )
 
+    def remove_coder(self, coder: str, allow_automatic: bool = False) -> tuple[int, int]:
+        """Delete every coding and coverage row of ``coder`` (all codebook
+        versions), its record and its orphaned codings, in one transaction;
+        returns (units it had seen, codings deleted). An automatic coder's
+        codings are removed only with ``allow_automatic`` (its documents are
+        then coded again by the next run); an unknown coder is an error."""
+        known = set(self.coder_names()) | {r[0] for r in self.db.execute(
+            "SELECT coder FROM coverage UNION SELECT coder FROM codings UNION SELECT name FROM coders")}
+        if coder not in known:
+            raise CodingError(f"unknown coder '{coder}' (known: {', '.join(sorted(known)) or 'none'})", self.path)
+        if coder in AUTOMATIC_CODERS and not allow_automatic:
+            raise CodingError(f"'{coder}' is an automatic coder: its codings are removed only when forced",
+                              self.path)
+        units = self.db.execute("SELECT COUNT(DISTINCT unit_id) FROM coverage WHERE coder=?", (coder,)).fetchone()[0]
+        codings = self.db.execute("SELECT COUNT(*) FROM codings WHERE coder=?", (coder,)).fetchone()[0]
+        with self.transaction():
+            for table in ("codings", "coverage", "orphans", "coded"):
+                self.db.execute(f"DELETE FROM {table} WHERE coder=?", (coder,))
+            self.db.execute("DELETE FROM coders WHERE name=?", (coder,))
+        return units, codings
+
     def set_coding_times(self, coder: str, codebook_version: str, times: dict[tuple[str, str, str], str]) -> int:
         """Set the ``created_at`` of stored codings of ``coder``, keyed by
         (unit_id, variable, code), e.g. to the times an exchange file gives

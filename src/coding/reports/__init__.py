@@ -21,9 +21,11 @@ import pandas as pd
 
 from .figures import write_figures
 from .html import write_html
+from .output import Outputs, stage
 from .tables import ReportData, compute_tables, filter_data, write_tables
 
 __all__ = [
+    "Outputs",
     "ReportData",
     "compute_tables",
     "filter_data",
@@ -36,23 +38,30 @@ __all__ = [
 
 def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_count: int = 1,
                  agreement: pd.DataFrame | None = None,
-                 extra_figures: dict[str, Path] | None = None) -> dict[str, Path]:
+                 extra_figures: dict[str, Path] | None = None, outputs: Outputs | None = None,
+                 progress: bool | None = None) -> dict[str, Path]:
     """Write tables, workbook, figures and ``report.html`` under ``out_dir``.
 
     ``exemplars`` is the number of quotations per code, ``min_pair_count``
     the smallest co-occurrence count listed in ``cooccurrence_pairs``, and
     ``agreement`` an optional table (one row per code or variable) shown in
-    the report's agreement section. Returns a mapping from a name
-    (``"tables/<name>"``, ``"tables.xlsx"``, ``"figures/<name>"``,
-    ``"report.html"``) to the path written.
+    the report's agreement section. Files whose bytes would not change are
+    left alone (``outputs`` records which were written). ``progress`` draws
+    a bar per stage on standard error (default: when it is a terminal).
+    Returns a mapping from a name (``"tables/<name>"``, ``"tables.xlsx"``,
+    ``"figures/<name>"``, ``"report.html"``) to the path written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tables = compute_tables(data, exemplars=exemplars, min_pair_count=min_pair_count)
-    paths: dict[str, Path] = {}
-    paths.update(write_tables(tables, out))
-    figures = write_figures(data, tables, out)
+    outputs = outputs if outputs is not None else Outputs()
+    with stage("tables", 2, progress) as bar:
+        tables = compute_tables(data, exemplars=exemplars, min_pair_count=min_pair_count)
+        bar.update()
+        paths: dict[str, Path] = {}
+        paths.update(write_tables(tables, out, outputs=outputs))
+        bar.update()
+    figures = write_figures(data, tables, out, outputs=outputs, progress=progress)
     figures.update(extra_figures or {})  # e.g. the agreement chart, drawn by the audit
     paths.update(figures)
-    paths["report.html"] = write_html(data, tables, figures, out, agreement=agreement)
+    paths["report.html"] = write_html(data, tables, figures, out, agreement=agreement, outputs=outputs)
     return paths

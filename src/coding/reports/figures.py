@@ -22,13 +22,14 @@ import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from coding.files import write_bytes
+from .output import Outputs, stage
 
 DPI = 150
 WIDTH = 8.0
 #: colours of variables the codebook gives none (settings.variable_colours), in order
 SPARE_COLOURS = ["#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#666666"]
 NO_CODINGS = "No codings"
+NO_CODES = "No code-level codings (the coder coded variables only)"
 
 RC = {
     "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold",
@@ -102,8 +103,8 @@ def _bars(tables, level: str, colours: dict[str, str]):
     total = int(f["units_total"].iloc[0]) if len(f) else 0
     ax.set_xlabel(f"Units coded (of {total:,} units)")
     ax.set_ylabel(what.capitalize())
-    if not _has_codings(tables):
-        _no_codings(ax)
+    if not _has_codings(tables) or f.empty:
+        _no_codings(ax, NO_CODINGS if _has_codings(tables) is False or level != "code" else NO_CODES)
         return fig
     # largest at the top (barh draws the first row at the bottom); ties in codebook order
     f = f.iloc[np.lexsort((-np.arange(len(f)), f["units_coded"].to_numpy()))]
@@ -143,7 +144,7 @@ def _heatmap(tables, level: str, colours: dict[str, str]):
     ax.set_xlabel(level.capitalize())
     ax.set_ylabel(level.capitalize())
     if empty:
-        _no_codings(ax)
+        _no_codings(ax, NO_CODES if _has_codings(tables) and n == 0 else NO_CODINGS)
         return fig
     diag = np.diag(counts)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -248,12 +249,14 @@ def _by_doc_type(tables, colours: dict[str, str]):
     return fig
 
 
-def write_figures(data, tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
+def write_figures(data, tables: dict[str, pd.DataFrame], out_dir, outputs=None,
+                  progress: bool | None = None) -> dict[str, Path]:
     """Draw every figure from ``tables`` into ``<out_dir>/figures/<name>.png``.
 
     The figures are drawn from the tables; ``data.codebook.settings`` gives
     the variables' colours and the study period. Returns ``{"figures/<name>": path}``.
     """
+    outputs = outputs if outputs is not None else Outputs()
     out = Path(out_dir) / "figures"
     variables = list(_freq(tables, "frequencies", "variable")["variable"])
     settings = _settings(data)
@@ -268,8 +271,10 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir) -> dict[str, P
             "timeline_referenced_year": lambda: _timeline(tables, colours, settings.study_period),
             "frequencies_by_doc_type": lambda: _by_doc_type(tables, colours),
         }
-        for name, build in builders.items():
-            paths[f"figures/{name}"] = write_bytes(out / f"{name}.png", _png(build()))
+        with stage("figures", len(builders), progress) as bar:
+            for name, build in builders.items():
+                paths[f"figures/{name}"] = outputs.write(out / f"{name}.png", _png(build()))
+                bar.update()
     return paths
 
 
@@ -277,7 +282,7 @@ READING_COLOURS = {"reliable": "#2b8a3e", "tentative": "#e8a317", "unreliable": 
                    "undefined": "#adb5bd"}
 
 
-def alpha_figure(table: pd.DataFrame, path, title: str | None = None) -> Path:
+def alpha_figure(table: pd.DataFrame, path, title: str | None = None, outputs=None) -> Path:
     """Bar chart of Krippendorff's alpha per item, written as a PNG.
 
     One horizontal bar per row of an agreement table (``ALL`` last), its
@@ -321,4 +326,4 @@ def alpha_figure(table: pd.DataFrame, path, title: str | None = None) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
-    return write_bytes(path, buf.getvalue())
+    return (outputs if outputs is not None else Outputs()).write(path, buf.getvalue())

@@ -8,71 +8,84 @@ report depends on the time it was written: dates come from the documents.
 from __future__ import annotations
 
 import base64
-import math
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
-from coding.files import write_bytes
-
 from .figures import FIGURE_TITLES
-from .tables import TABLE_DESCRIPTIONS, _Context
+from .output import Outputs
+from .tables import TABLE_DESCRIPTIONS, _Context, describe_filters
+from .text import citation, column_label, format_cell, highlight
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-#: rows shown for long tables; the full table is in the linked CSV
-ABRIDGE_ROWS = 15
+#: a table with more rows scrolls inside its box on screen (on paper it runs on)
+LONG_ROWS = 25
+#: a table with more columns is printed on a landscape page
+WIDE_COLUMNS = 9
 
 #: tables shown in the report, with the columns shown (None: all); others are linked only
 SHOWN_TABLES = {
-    "frequencies": ["level", "variable", "code", "label", "units_coded", "unit_share", "unit_share_ci_low",
-                    "unit_share_ci_high", "documents_coded", "document_share", "evidence_matches",
-                    "units_coded_per_1000_words", "units_coded_per_1000_words_ci_low",
+    "frequencies": ["level", "variable", "code", "label", "units_total", "units_coded", "unit_share",
+                    "unit_share_ci_low", "unit_share_ci_high", "documents_coded", "document_share",
+                    "evidence_matches", "units_coded_per_1000_words", "units_coded_per_1000_words_ci_low",
                     "units_coded_per_1000_words_ci_high"],
     "frequencies_by_doc_type": ["doc_type", "level", "label", "units_total", "units_coded", "unit_share",
                                 "unit_share_ci_low", "unit_share_ci_high", "units_coded_per_1000_words"],
     "frequencies_by_document_year": ["document_year", "level", "label", "units_total", "units_coded",
-                                     "unit_share", "units_coded_per_1000_words"],
+                                     "unit_share", "unit_share_ci_low", "unit_share_ci_high",
+                                     "units_coded_per_1000_words"],
     "frequencies_by_referenced_year": ["referenced_year", "level", "label", "units_total", "units_coded",
-                                       "unit_share", "units_coded_per_1000_words"],
+                                       "unit_share", "unit_share_ci_low", "unit_share_ci_high",
+                                       "units_coded_per_1000_words"],
     "cooccurrence_pairs": ["level", "context", "label_a", "label_b", "n_a", "n_b", "n_ab", "expected", "lift",
                            "jaccard", "ochiai", "p_b_given_a", "p_a_given_b", "phi", "fisher_p",
                            "jaccard_misleading"],
     "cooc_variables_units": None,
     "cooc_variables_documents": None,
-    "kwic": ["code", "unit_id", "left", "term", "right"],
 }
 LINKED_ONLY = ["frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
-               "unit_by_code", "exemplars", "corpus_by_doc_type", "codebook"]
+               "unit_by_code", "kwic", "exemplars", "corpus_by_doc_type", "codebook"]
 
 
-def _cell(value) -> str:
-    """Display text of one cell: four decimals for floats, en dash for missing."""
-    if value is None or value is pd.NA:
-        return "–"
-    if isinstance(value, float):
-        return "–" if math.isnan(value) else f"{value:.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
-    if isinstance(value, (bool,)):
-        return "yes" if value else "no"
-    try:
-        if pd.isna(value):
-            return "–"
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "item"):  # numpy scalar
-        return _cell(value.item())
-    return str(value)
+def _cell(value, column: str = "") -> str:
+    """Display text of one cell (see :func:`coding.reports.text.format_cell`)."""
+    return format_cell(value, column)
 
 
-def _table_view(name: str, df: pd.DataFrame, columns: list[str] | None, rows: int | None = ABRIDGE_ROWS,
-                caption: str | None = None) -> dict:
-    """Rows (as display strings) and metadata of a table for the template."""
+def _table_view(name: str, df: pd.DataFrame, columns: list[str] | None, caption: str | None = None,
+                note: str = "") -> dict:
+    """Every row (as display strings) and metadata of a table for the template."""
     cols = [c for c in (columns or list(df.columns)) if c in df.columns]
-    shown = df if rows is None else df.head(rows)
     return {"name": name, "caption": caption if caption is not None else TABLE_DESCRIPTIONS.get(name, ""),
-            "columns": cols, "rows": [[_cell(v) for v in r] for r in shown[cols].itertuples(index=False)],
-            "total_rows": len(df), "abridged": len(shown) < len(df), "csv": f"tables/{name}.csv",
-            "total": None}
+            "note": note, "columns": cols, "labels": [column_label(c) for c in cols],
+            "rows": [[_cell(v, c) for v, c in zip(r, cols)] for r in df[cols].itertuples(index=False)],
+            "total_rows": len(df), "csv": f"tables/{name}.csv", "total": None,
+            "long": len(df) > LONG_ROWS, "wide": len(cols) >= WIDE_COLUMNS}
+
+
+def _shown_tables(data, tables: dict[str, pd.DataFrame]) -> list[dict]:
+    """The tables of the report body, complete; the referenced-year table
+    shows the years of the study period (all years are in its CSV)."""
+    views = []
+    period = _settings(data).study_period
+    for name, cols in SHOWN_TABLES.items():
+        if name not in tables:
+            continue
+        df, note = tables[name], ""
+        if name == "frequencies_by_referenced_year" and period is not None:
+            years = df["referenced_year"]
+            df = df[(years >= period[0]) & (years <= period[1])]
+            note = (f"Years of the study period {period[0]}-{period[1]}: {len(df)} of {len(tables[name])} rows; "
+                    "every year is in the CSV.")
+        views.append(_table_view(name, df, cols, note=note))
+    return views
+
+
+def _settings(data):
+    from coding.codebook import StudySettings
+
+    return getattr(getattr(data, "codebook", None), "settings", None) or StudySettings()
 
 
 def _date_range(dates: pd.Series) -> tuple[str, str]:
@@ -85,17 +98,21 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
     """Everything the template shows, as plain strings, lists and dicts."""
     ctx = _Context(data)
     codebook = data.codebook
+    filters = describe_filters(data.filters)
     agreement_view = None
     if agreement is not None:
-        agreement_view = _table_view("agreement", agreement.reset_index(drop=True), None, rows=None,
-                                     caption="Inter-coder agreement as computed by the agreement audit.")
+        caption = "Inter-coder agreement (variable level) of each pair of coders sharing units"
+        caption += f", over the units of this report ({filters})." if filters else "."
+        agreement_view = _table_view("agreement", agreement.reset_index(drop=True), None, caption=caption)
+    name = getattr(codebook, "name", "") or "Content analysis report"
     return {
-        "title": getattr(codebook, "name", "") or "Content analysis report",
+        "title": f"{name}: {filters}" if filters else name,
+        "filters": filters,
         "has_codings": bool(len(ctx.codings)),
         "method": _method_view(ctx, data),
         "corpus": _corpus_view(tables["corpus_by_doc_type"]),
         "variables": _variables_view(ctx, tables["frequencies"]),
-        "tables": [_table_view(n, tables[n], cols) for n, cols in SHOWN_TABLES.items() if n in tables],
+        "tables": _shown_tables(data, tables),
         "linked": [{"name": n, "caption": TABLE_DESCRIPTIONS.get(n, ""), "csv": f"tables/{n}.csv",
                     "rows": len(tables[n])} for n in LINKED_ONLY if n in tables],
         "figures": _figures_view(figures),
@@ -103,6 +120,8 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "agreement": agreement_view,
         "study_period": _period(data),
         "referenced_years": _referenced(data),
+        "findings": None,
+        "pages": None,
     }
 
 
@@ -116,35 +135,65 @@ def _method_view(ctx: _Context, data) -> dict:
         "words": int(units["words"].sum()) if len(units) else 0,
         "codebook_versions": sorted(set(ctx.codebook_versions) | ({str(version)} if version else set())),
         "coders": sorted(set(ctx.codings["coder"].dropna().astype(str))), "coder": data.coder,
-        "variables": len(ctx.variables), "codes": len(ctx.codes),
+        "variables": len(ctx.variables), "codes": len(ctx.codes), "codebook_codes": len(ctx.all_codes),
         "first_date": first, "last_date": last, "codings": len(ctx.codings),
+        "filters": describe_filters(data.filters), "all_units": _all_units(data),
+        "partial": data.seen is not None and len(units) < _all_units(data),
     }
+
+
+def _all_units(data) -> int:
+    """Units of the (filtered) corpus, whoever saw them."""
+    return 0 if data.units is None else len(data.units)
 
 
 def _variables_view(ctx: _Context, freq: pd.DataFrame) -> list[dict]:
     code_freq = freq[freq["level"] == "code"].set_index("code")["units_coded"] if len(freq) else pd.Series(dtype=int)
+    # with codes reported, a code never applied shows 0; a coder of variables only shows a dash
+    missing = 0 if ctx.codes else None
     return [{"id": var, "label": info["label"], "definition": info["definition"], "codes": [
-        {"id": c, "label": ci["label"], "definition": ci["definition"], "units": _cell(code_freq.get(c, 0))}
-        for c, ci in ctx.codes.items() if ci["variable"] == var]} for var, info in ctx.variables.items()]
+        {"id": c, "label": ci["label"], "definition": ci["definition"], "units": _cell(code_freq.get(c, missing)),
+         "page": None}
+        for c, ci in ctx.all_codes.items() if ci["variable"] == var]} for var, info in ctx.variables.items()]
 
 
 def _corpus_view(corpus: pd.DataFrame) -> dict:
-    view = _table_view("corpus_by_doc_type", corpus, None, rows=None)
+    view = _table_view("corpus_by_doc_type", corpus, None)
     if len(corpus):
         view["total"] = ["all", *(_cell(int(corpus[c].sum())) for c in ("documents", "units", "words", "coded_units"))]
     return view
 
 
+def evidence_spans(ctx: _Context) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """(unit id, code) -> evidence spans as offsets into the unit's text."""
+    starts = ctx.units["start"].to_numpy()
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for pos, unit, code, evidence in zip(ctx.codings["_pos"], ctx.codings["unit_id"], ctx.codings["code"],
+                                         ctx.codings["_evidence"]):
+        base = int(starts[pos])
+        spans.setdefault((unit, code), []).extend(
+            (int(e.get("start", 0)) - base, int(e.get("end", 0)) - base) for e in evidence)
+    return spans
+
+
 def _exemplars_view(ctx: _Context, ex: pd.DataFrame) -> list[dict]:
+    spans = evidence_spans(ctx)
+    texts = dict(zip(ctx.units["unit_id"], ctx.units["text"]))
     out = []
     for code, info in ctx.codes.items():
         rows = ex[ex["code"] == code] if len(ex) else ex
         out.append({"code": code, "label": info["label"],
                     "variable": ctx.variables.get(info["variable"], {}).get("label", info["variable"]),
-                    "quotes": [{"text": r.text, "citation": r.citation, "title": r.title, "date": r.date,
-                                "doc_type": r.doc_type, "unit_id": r.unit_id, "terms": r.terms}
-                               for r in rows.itertuples(index=False)]})
+                    "quotes": [_quote(r, texts, spans) for r in rows.itertuples(index=False)]})
     return out
+
+
+def _quote(r, texts: dict[str, str], spans) -> dict:
+    """One quotation: its text with the code's evidence highlighted and a clean citation."""
+    text = texts.get(r.unit_id, r.text)
+    return {"html": highlight(text, spans.get((r.unit_id, r.code), [])), "unit_id": r.unit_id,
+            "document_id": r.document_id, "terms": r.terms,
+            "citation": citation(r.title, r.doc_type, r.date, r.citation), "page": None}
 
 
 def _figures_view(figures: dict[str, Path]) -> list[dict]:
@@ -180,7 +229,7 @@ def render_html(context: dict) -> str:
 
 
 def write_html(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path], out_dir,
-               agreement: pd.DataFrame | None = None) -> Path:
-    """Write ``<out_dir>/report.html`` and return its path."""
+               agreement: pd.DataFrame | None = None, outputs=None) -> Path:
+    """Write ``<out_dir>/report.html`` (unless unchanged) and return its path."""
     html = render_html(build_context(data, tables, figures, agreement))
-    return write_bytes(Path(out_dir) / "report.html", html.encode("utf-8"))
+    return (outputs if outputs is not None else Outputs()).write_text(Path(out_dir) / "report.html", html)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -21,49 +22,122 @@ LIBRARIES = ("spacy", "spacy-lookups-data", "pyahocorasick", "pandas", "numpy", 
              "matplotlib", "Jinja2", "openpyxl", "krippendorff", "PyYAML")
 
 
-def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED) -> pd.DataFrame | None:
-    """Variable-level agreement of every pair of coders in the store
-    (and of all coders together when there are more than two), or None
-    when fewer than two coders exist."""
+class EmptySelection(CodingError):
+    """The filters of a report match no unit (nothing is written)."""
+
+
+def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, units=None,
+                      coders: list[str] | None = None, progress: bool | None = None) -> pd.DataFrame | None:
+    """Variable-level agreement of pairs of coders (and of all of them
+    together when there are more than two), or None when no pair shares a unit.
+
+    ``coders`` chooses the coders (default: every coder in the store);
+    ``units`` (unit ids) restricts the audit to the units of a filtered
+    report. Pairs (and coders) without a shared unit among those are left
+    out: their coefficients are undefined and say nothing.
+    """
     from itertools import combinations
 
-    from coding.audit import agreement
+    from coding.agreement import agreement_table
+    from coding.audit import check_coders, items_of, presence
 
-    coders = sorted(set(store.coverage()["coder"]))
-    if len(coders) < 2:
+    from .output import stage
+
+    coverage = store.coverage()
+    if coders is not None:
+        check_coders(coverage, list(coders), at_least=2)
+    _, _, codings = store.frames()
+    if units is not None:
+        coverage = coverage[coverage["unit_id"].isin(units)]
+        codings = codings[codings["unit_id"].isin(units)]
+    seen = {c: set(coverage.loc[coverage["coder"] == c, "unit_id"]) for c in sorted(set(coverage["coder"]))}
+    names = [c for c in (coders if coders is not None else sorted(seen)) if seen.get(c)]
+    groups = [list(p) for p in combinations(names, 2) if seen[p[0]] & seen[p[1]]]
+    in_pairs = sorted({c for g in groups for c in g}, key=names.index)
+    if len(in_pairs) > 2:
+        groups.append(in_pairs)
+    if not groups:
         return None
-    groups = [list(p) for p in combinations(coders, 2)]
-    if len(coders) > 2:
-        groups.append(coders)
+    items = items_of(store.codebook(), "variable")
     frames = []
-    for group in groups:
-        table = agreement(store, group, "variable", n_resamples=n_resamples, seed=seed)
-        table.insert(0, "coders", " vs ".join(group))
-        frames.append(table)
+    with stage("agreement (bootstrap)", len(groups), progress) as bar:
+        for group in groups:
+            table = presence(codings, coverage, items, group, "variable")
+            table = agreement_table(table, group, "variable", n_resamples=n_resamples, seed=seed)
+            table.insert(0, "coders", " vs ".join(group))
+            frames.append(table)
+            bar.update()
     return pd.concat(frames, ignore_index=True)
 
 
-def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None, year_to=None,
-                 exemplars: int = 3, min_pair_count: int = 1) -> dict[str, Path]:
-    """Write tables, figures and ``report.html`` for one coder's codings.
+def filtered_folder(base, doc_types=None, year_from=None, year_to=None) -> Path:
+    """Where a report goes by default: ``base`` unfiltered, else its own
+    folder ``<base>/reports/<filters>`` (e.g. ``reports/interview_2015-2020``),
+    so that a filtered report never overwrites the main one."""
+    parts = ["-".join(sorted(doc_types))] if doc_types else []
+    if year_from is not None or year_to is not None:
+        parts.append(f"{'' if year_from is None else year_from}-{'' if year_to is None else year_to}")
+    if not parts:
+        return Path(base)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(parts)).strip("-.") or "filtered"
+    return Path(base) / "reports" / slug
 
-    Filters keep documents of the given doc types and document years
-    (inclusive). A coder with no codings, or a filter that matches
-    nothing, gives an empty report, not an error; an unknown coder is an
-    error.
-    """
-    from coding.reports import ReportData, filter_data, write_report
+
+class ReportFiles(dict):
+    """Name -> path of every file of a report, with the files ``written``
+    and those left ``unchanged`` (same bytes as before)."""
+
+    written: list[Path]
+    unchanged: list[Path]
+
+
+def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None):
+    """The :class:`ReportData` of one coder: its codings over the units it
+    saw, filtered by doc type and document year. A filter matching no unit
+    raises :class:`EmptySelection`; an unknown coder is a CodingError."""
+    from coding.reports import ReportData, filter_data
 
     codebook = store.codebook()
-    coders = set(store.coverage()["coder"])
+    coverage = store.coverage()
+    coders = set(coverage["coder"])
     # "auto" is known even before it has seen a unit (no document readable yet)
     if coder not in coders and coder != "auto":
         raise CodingError(f"unknown coder '{coder}' (known: {', '.join(sorted(coders)) or 'none'})", store.path)
     documents, units, codings = store.frames(coder=coder)
-    data = ReportData(documents, units, codings, codebook, coder)
-    if doc_types or year_from is not None or year_to is not None:
+    seen = frozenset(coverage.loc[coverage["coder"] == coder, "unit_id"])
+    data = ReportData(documents, units, codings, codebook, coder, seen=seen or None)
+    filtered = bool(doc_types) or year_from is not None or year_to is not None
+    if filtered:
         data = filter_data(data, doc_types=doc_types, year_from=year_from, year_to=year_to)
-    agreement = agreement_summary(store)
+        kept = set(data.units["unit_id"]) if data.seen is None else set(data.units["unit_id"]) & data.seen
+        if not kept:
+            from .tables import describe_filters
+
+            raise EmptySelection(f"no unit of coder {coder} matches the filters ({describe_filters(data.filters)}); "
+                                 "nothing was written", store.path)
+    return data
+
+
+def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None, year_to=None,
+                 exemplars: int = 3, min_pair_count: int = 1, coders: list[str] | None = None,
+                 progress: bool | None = None) -> ReportFiles:
+    """Write tables, figures and ``report.html`` for one coder's codings.
+
+    Shares are over the units the coder saw. Filters keep documents of the
+    given doc types and document years (inclusive) and apply to every
+    section, agreement included; a filter that matches no unit raises
+    :class:`EmptySelection` before anything is written. ``coders`` chooses
+    the coders of the agreement section (default: all). An unknown coder
+    is an error. Files whose bytes would not change are not rewritten.
+    """
+    from coding.reports import write_report
+
+    from .output import Outputs
+
+    data = report_data(store, coder, doc_types, year_from, year_to)
+    units = set(data.units["unit_id"]) if data.filters else None
+    agreement = agreement_summary(store, units=units, coders=coders, progress=progress)
+    outputs = Outputs()
     extra = {}
     if agreement is not None:
         from coding.reports.figures import alpha_figure
@@ -73,10 +147,13 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
             extra["figures/agreement_alpha"] = alpha_figure(
                 pairs.assign(item=pairs["coders"] + ": " + pairs["item"]),
                 Path(out) / "figures" / "agreement_alpha.png",
-                title="Krippendorff's alpha by variable and pair of coders",
+                title="Krippendorff's alpha by variable and pair of coders", outputs=outputs,
             )
-    return write_report(data, out, exemplars=exemplars, min_pair_count=min_pair_count, agreement=agreement,
-                        extra_figures=extra)
+    paths = write_report(data, out, exemplars=exemplars, min_pair_count=min_pair_count, agreement=agreement,
+                         extra_figures=extra, outputs=outputs, progress=progress)
+    files = ReportFiles(paths)
+    files.written, files.unchanged = outputs.written, outputs.unchanged
+    return files
 
 
 def _sha256(path: Path) -> str:

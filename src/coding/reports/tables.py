@@ -43,7 +43,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from coding.files import frame_csv_bytes, write_bytes
+from coding.files import frame_csv_bytes
 
 #: a four-digit number standing alone; years outside the codebook's referenced_years are dropped
 YEAR_RE = re.compile(r"\b(\d{4})\b")
@@ -83,6 +83,11 @@ class ReportData:
     codings: pd.DataFrame
     codebook: Any = None
     coder: str | None = None
+    #: the units the reported coder saw (``Store.coverage``); None: every unit.
+    #: Shares, intervals and rates are taken over these units only.
+    seen: frozenset[str] | None = None
+    #: the filters applied (see :func:`filter_data`), for the report to state them
+    filters: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- input
@@ -102,7 +107,8 @@ def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
 
     Bounds are inclusive and apply to the document year; a document without a
     year is dropped as soon as either bound is given. Units and codings follow
-    their documents.
+    their documents. The filters are recorded in ``filters`` of the result
+    (added to those already there), so that the report states them.
     """
     docs = _frame(data.documents, DOCUMENT_COLUMNS)
     keep = pd.Series(True, index=docs.index)
@@ -119,7 +125,30 @@ def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
     units = units[units["document_id"].isin(ids)].reset_index(drop=True)
     codings = _frame(data.codings, CODING_COLUMNS)
     codings = codings[codings["unit_id"].isin(set(units["unit_id"]))].reset_index(drop=True)
-    return ReportData(docs, units, codings, data.codebook, data.coder)
+    given = {"doc_types": sorted(doc_types) if doc_types is not None else None,
+             "year_from": year_from, "year_to": year_to}
+    filters = {**data.filters, **{k: v for k, v in given.items() if v is not None}}
+    return replace(data, documents=docs, units=units, codings=codings, filters=filters)
+
+
+def describe_filters(filters: dict) -> str:
+    """The filters of a report in words ("" when unfiltered), e.g.
+    "doc type interview; documents dated 2015 to 2020"."""
+    parts = []
+    if filters.get("doc_types") is not None:
+        parts.append("doc type " + ", ".join(filters["doc_types"]) if filters["doc_types"] else "no doc type")
+    lo, hi = filters.get("year_from"), filters.get("year_to")
+    if lo is not None and hi is not None:
+        parts.append(f"documents dated {lo} to {hi}")
+    elif lo is not None:
+        parts.append(f"documents dated {lo} or later")
+    elif hi is not None:
+        parts.append(f"documents dated {hi} or earlier")
+    if filters.get("speakers"):
+        parts.append("units spoken by " + ", ".join(filters["speakers"]))
+    if filters.get("skip_speakers"):
+        parts.append("without units spoken by " + ", ".join(filters["skip_speakers"]))
+    return "; ".join(parts)
 
 
 def parse_evidence(value: Any) -> list[dict]:
@@ -160,6 +189,12 @@ class _Context:
 
         units = _frame(data.units, UNIT_COLUMNS)
         units = units[units["document_id"].isin(self.doc_order)]
+        if data.seen is not None:
+            # a coder who saw part of the corpus: every share is over what it saw
+            units = units[units["unit_id"].isin(data.seen)]
+            docs = docs[docs["id"].isin(set(units["document_id"]))].reset_index(drop=True)
+            self.documents = docs
+            self.doc_order = {d: i for i, d in enumerate(docs["id"])}
         units["text"] = units["text"].fillna("").astype(str)
         if units["words"].isna().any():
             units["words"] = units["words"].fillna(units["text"].str.split().str.len())
@@ -178,7 +213,7 @@ class _Context:
         if data.coder is not None:
             codings = codings[codings["coder"] == data.coder]
         codings = codings[codings["unit_id"].isin(self.unit_pos)].copy()
-        codings["code"] = codings["code"].astype(str)
+        codings["code"] = codings["code"].fillna("").astype(str)
         codings["variable"] = codings["variable"].fillna("").astype(str)
         codings["_pos"] = codings["unit_id"].map(self.unit_pos).astype("int64")
         codings["document_id"] = units["document_id"].to_numpy()[codings["_pos"].to_numpy()] \
@@ -196,8 +231,9 @@ class _Context:
         var_idx = {v: i for i, v in enumerate(self.variables)}
         for pos, code, var, ev in zip(self.codings["_pos"], self.codings["code"],
                                       self.codings["variable"], self.codings["_evidence"]):
-            self.code_matrix[pos, code_idx[code]] = True
-            self.code_evidence[pos, code_idx[code]] += len(ev)
+            if code in code_idx:  # not a coding of the variable alone (empty code)
+                self.code_matrix[pos, code_idx[code]] = True
+                self.code_evidence[pos, code_idx[code]] += len(ev)
             if var in var_idx:
                 self.var_matrix[pos, var_idx[var]] = True
                 self.var_evidence[pos, var_idx[var]] += len(ev)
@@ -211,8 +247,10 @@ class _Context:
         for c in getattr(codebook, "codes", ()) or ():
             codes[c.id] = {"label": c.label or c.id, "variable": c.variable,
                            "definition": getattr(c, "definition", "") or ""}
-        # codes/variables seen in codings but absent from the codebook still count
-        extra = self.codings[~self.codings["code"].isin(codes)][["code", "variable"]]
+        # codes/variables seen in codings but absent from the codebook still count;
+        # an empty code is a coding of the variable alone, not a code
+        extra = self.codings[~self.codings["code"].isin(codes) & (self.codings["code"] != "")]
+        extra = extra[["code", "variable"]]
         for code, var in sorted(set(map(tuple, extra.to_numpy()))):
             codes.setdefault(code, {"label": code, "variable": var, "definition": ""})
         for var in sorted({c["variable"] for c in codes.values()} | set(self.codings["variable"])):
@@ -222,7 +260,11 @@ class _Context:
         cb_order = {c: i for i, c in enumerate(codes)}
         ordered = sorted(codes, key=lambda c: (var_order.get(codes[c]["variable"], len(var_order)), cb_order[c]))
         self.variables = variables
-        self.codes = {c: codes[c] for c in ordered}
+        #: every code of the codebook (the codebook section lists them all)
+        self.all_codes = {c: codes[c] for c in ordered}
+        # a coder who coded variables only has no code-level data: no code rows
+        variable_only = len(self.codings) and (self.codings["code"] == "").all()
+        self.codes = {} if variable_only else self.all_codes
 
     @property
     def codebook_versions(self) -> list[str]:
@@ -424,7 +466,8 @@ def _context_matrices(ctx: _Context):
                 range(len(ctx.documents)), fill_value=False).to_numpy()
         else:
             per_doc = np.zeros((0, len(ids)), dtype=bool)
-        yield level, "document", ids, variables, labels, per_doc.astype(np.int64).reshape(-1, len(ids)), matrix
+        per_doc = per_doc.astype(np.int64).reshape(len(ctx.documents) if not len(ids) else -1, len(ids))
+        yield level, "document", ids, variables, labels, per_doc, matrix
 
 
 def cooccurrence_tables(ctx: _Context, min_pair_count: int = 1) -> dict[str, pd.DataFrame]:
@@ -521,11 +564,44 @@ def _collapse(text: str) -> str:
     return _WS.sub(" ", text)
 
 
+def _left_context(text: str, width: int) -> str:
+    """About ``width`` characters before the end of ``text``, starting at a
+    word (never inside one), white space collapsed; "…" marks a cut."""
+    start = max(0, len(text) - 3 * width)
+    piece = _collapse(text[start:])
+    cut = start > 0
+    at_word = not cut or text[start - 1].isspace()
+    if len(piece) > width:
+        cut, at_word = True, piece[-width - 1] == " "
+        piece = piece[-width:]
+    if not at_word and " " in piece:
+        piece = piece[piece.index(" "):]  # drop the partial first word
+    piece = piece.lstrip()
+    return "\u2026" + piece if cut else piece
+
+
+def _right_context(text: str, width: int) -> str:
+    """About ``width`` characters from the start of ``text``, ending at the
+    end of a word, white space collapsed; "…" marks a cut."""
+    end = min(len(text), 3 * width)
+    piece = _collapse(text[:end])
+    cut = end < len(text)
+    at_word = not cut or text[end].isspace()
+    if len(piece) > width:
+        cut, at_word = True, piece[width] == " "
+        piece = piece[:width]
+    if not at_word and " " in piece.strip():
+        piece = piece[:piece.rstrip().rindex(" ")]  # drop the partial last word
+    piece = piece.rstrip()
+    return piece + "\u2026" if cut else piece
+
+
 def keyword_in_context(ctx: _Context, width: int = KWIC_CONTEXT) -> pd.DataFrame:
-    """One row per evidence match, with ``width`` characters of context each side.
+    """One row per evidence match, with about ``width`` characters of context each side.
 
     Context is taken from the unit's text (offsets are converted from document
-    to unit offsets) with whitespace collapsed.
+    to unit offsets) with whitespace collapsed, and cut between words, never
+    inside one ("…" marks a cut).
     """
     code_order = {c: i for i, c in enumerate(ctx.codes)}
     texts = ctx.units["text"].to_numpy()
@@ -534,16 +610,16 @@ def keyword_in_context(ctx: _Context, width: int = KWIC_CONTEXT) -> pd.DataFrame
     for pos, code, var, unit_id, doc_id, evidence in zip(
             ctx.codings["_pos"], ctx.codings["code"], ctx.codings["variable"], ctx.codings["unit_id"],
             ctx.codings["document_id"], ctx.codings["_evidence"]):
+        if code not in code_order:  # a coding of the variable alone has no evidence to show
+            continue
         text = texts[pos]
         for ev in evidence:
             s, e = int(ev.get("start", 0)), int(ev.get("end", 0))
             ls, le = max(0, s - starts[pos]), max(0, e - starts[pos])
-            left = _collapse(text[max(0, ls - 2 * width):ls])[-width:].lstrip()
-            right = _collapse(text[le:le + 2 * width])[:width].rstrip()
             rows.append({"code": code, "variable": var, "document_id": doc_id, "unit_id": unit_id,
-                         "start": s, "end": e, "left": left, "term": str(ev.get("term", "")),
-                         "right": right, "pattern": str(ev.get("pattern", "")),
-                         "_c": code_order[code], "_p": pos})
+                         "start": s, "end": e, "left": _left_context(text[:ls], width),
+                         "term": str(ev.get("term", "")), "right": _right_context(text[le:], width),
+                         "pattern": str(ev.get("pattern", "")), "_c": code_order[code], "_p": pos})
     if not rows:
         return _typed_empty(KWIC_COLUMNS)
     df = pd.DataFrame(rows).sort_values(["_c", "_p", "start", "end", "term", "pattern"], kind="mergesort")
@@ -599,7 +675,7 @@ def codebook_table(ctx: _Context) -> pd.DataFrame:
     for var, vinfo in ctx.variables.items():
         rows.append({"level": "variable", "variable": var, "code": "", "label": vinfo["label"],
                      "definition": vinfo["definition"]})
-        for code, cinfo in ctx.codes.items():
+        for code, cinfo in ctx.all_codes.items():
             if cinfo["variable"] == var:
                 rows.append({"level": "code", "variable": var, "code": code, "label": cinfo["label"],
                              "definition": cinfo["definition"]})
@@ -679,16 +755,19 @@ WORKBOOK_DATE = datetime.datetime(2000, 1, 1)
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
+def write_tables(tables: dict[str, pd.DataFrame], out_dir, outputs=None) -> dict[str, Path]:
     """Write ``<out_dir>/tables/<name>.csv`` for each table and ``<out_dir>/tables.xlsx``.
 
     The workbook holds a README sheet describing each table, then one sheet
     per table (sheet names are the table names, at most 31 characters).
     """
+    from .output import Outputs
+
+    outputs = outputs if outputs is not None else Outputs()
     out = Path(out_dir)
     paths: dict[str, Path] = {}
     for name, df in tables.items():
-        paths[f"tables/{name}"] = write_bytes(out / "tables" / f"{name}.csv", frame_csv_bytes(df))
+        paths[f"tables/{name}"] = outputs.write(out / "tables" / f"{name}.csv", frame_csv_bytes(df))
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         readme = pd.DataFrame({"sheet": list(tables),
@@ -701,11 +780,37 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir) -> dict[str, Path]:
             # XML forbids most control characters (form feeds from PDFs): a space in the workbook
             plain = plain.map(lambda v: _XLSX_ILLEGAL.sub(" ", v) if isinstance(v, str) else v)
             plain.to_excel(writer, sheet_name=name[:31], index=False)
+        for sheet in writer.book.worksheets:
+            _format_sheet(sheet)
         writer.book.properties.created = WORKBOOK_DATE
         writer.book.properties.modified = WORKBOOK_DATE
         writer.book.properties.creator = "coding"
-    paths["tables.xlsx"] = write_bytes(out / "tables.xlsx", _normalise_xlsx(buf.getvalue()))
+    paths["tables.xlsx"] = outputs.write(out / "tables.xlsx", _normalise_xlsx(buf.getvalue()))
     return paths
+
+
+#: widest column of the workbook, in characters (longer text wraps in Excel's cell editor)
+XLSX_MAX_WIDTH = 60
+
+
+def _format_sheet(sheet) -> None:
+    """Make a sheet easy to read: a bold header row that stays in view, a
+    filter on every column and columns as wide as their content."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    if sheet.max_row < 1 or sheet.max_column < 1:
+        return
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for idx, column in enumerate(sheet.iter_cols(values_only=True), start=1):
+        longest = max((len(str(v)) for v in column if v is not None), default=0)
+        # room for the filter button beside the header
+        width = min(XLSX_MAX_WIDTH, max(longest, len(str(column[0] or "")) + 3) + 2)
+        sheet.column_dimensions[get_column_letter(idx)].width = width
 
 
 def _normalise_xlsx(payload: bytes) -> bytes:

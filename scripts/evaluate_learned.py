@@ -19,8 +19,6 @@ else the first reader's ``reader-a.csv``.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,59 +29,21 @@ REAL = REPO.parent / "shared" / "real-texts"
 
 def real_set(folder: Path, labels_path: Path, codebook):
     """(units, labels, groups by page URL) of the real published texts."""
-    from coding.records import Unit
+    from coding.training import from_table
 
-    units, groups = [], {}
-    with open(folder / "units.jsonl", encoding="utf-8") as fh:
-        for n, line in enumerate(fh):
-            if line.strip():
-                d = json.loads(line)
-                units.append(Unit(d["id"], d["url"], n, "paragraph", 0, len(d["text"]), d["text"]))
-                groups[d["id"]] = d["url"]
-    labels = {}
-    with open(labels_path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            labels[row["unit_id"]] = {v for v in codebook.variable_ids if row[v].strip() == "1"}
-    missing = [u.id for u in units if u.id not in labels]
-    if missing:
-        raise SystemExit(f"{labels_path}: no labels for {missing[:5]}")
-    return units, labels, groups
-
-
-def _coded(path: Path, codebook, units: dict, coder: str):
-    """Labels {unit id: items} of the units a coder file lists."""
-    from coding.coder_files import read_coder_file
-
-    seen, codings = read_coder_file(path, codebook, set(units), coder)
-    labels = {u: set() for u in seen}
-    for c in codings:
-        labels[c.unit_id] |= {c.variable} | ({c.code} if c.code else set())
-    return labels
+    real = from_table(folder / "units.jsonl", labels_path, codebook)
+    return real.units, real.labels, real.groups
 
 
 def extra_set(codebook):
     """(units, labels, groups) of the thesis paragraphs coded by a person
     (grouped by document) and of the written news-style sets (each text its
-    own group)."""
-    from coding.corpus import iter_documents
-    from coding.records import Unit
-    from coding.segment import segment
+    own group): the extra training units of the shipped model."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from train_model import thesis_examples, written_examples
 
-    thesis = {u.id: u for d in iter_documents(REPO / "corpus") for u in segment(d)}
-    labels = {}
-    for path in (REPO / "corpus/coders/human-1.csv", REPO / "evaluation/heldout/holdout-1.csv"):
-        labels.update(_coded(path, codebook, thesis, "human-1"))
-    units = [thesis[u] for u in labels]
-    groups = {u.id: u.document_id for u in units}
-    for folder in sorted((REPO / "evaluation").glob("news*")):
-        with open(folder / "units.jsonl", encoding="utf-8") as fh:
-            news = [json.loads(line) for line in fh if line.strip()]
-        news_units = {d["id"]: Unit(d["id"], folder.name, n, "paragraph", 0, len(d["text"]), d["text"])
-                      for n, d in enumerate(news)}
-        labels.update(_coded(folder / "coder-1.csv", codebook, news_units, "coder-1"))
-        units.extend(news_units.values())
-        groups.update({u: u for u in news_units})
-    return units, labels, groups
+    extra = thesis_examples(codebook) + written_examples(codebook)
+    return extra.units, extra.labels, extra.groups
 
 
 def print_table(title: str, table, variables) -> None:

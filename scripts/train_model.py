@@ -33,15 +33,13 @@ def thesis_examples(codebook):
     from coding.coder_files import read_coder_file
     from coding.corpus import iter_documents
     from coding.segment import segment
-    from coding.training import Examples
+    from coding.training import Examples, labels_of
 
     units = {u.id: u for d in iter_documents(REPO / "corpus") for u in segment(d)}
     examples = Examples()
     for path in (REPO / "corpus" / "coders" / "human-1.csv", REPO / "evaluation" / "heldout" / "holdout-1.csv"):
         seen, codings = read_coder_file(path, codebook, set(units), path.stem)
-        labels = {u: set() for u in seen}
-        for c in codings:
-            labels[c.unit_id] |= {c.variable} | ({c.code} if c.code else set())
+        labels = labels_of(seen, codings)
         chosen = [units[u] for u in seen]
         examples = examples + Examples(chosen, labels, {u.id: u.document_id for u in chosen},
                                        [str(path.relative_to(REPO))], [path.stem])

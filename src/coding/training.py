@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coding.errors import CodingError
-from coding.records import AUTOMATIC_CODERS, StrPath, Unit
+from coding.records import AUTOMATIC_CODERS, Coding, StrPath, Unit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +46,14 @@ class Examples:
             raise CodingError(f"unit id '{sorted(clash)[0]}' comes from two sources of examples")
         return Examples(self.units + other.units, {**self.labels, **other.labels}, {**self.groups, **other.groups},
                         self.sources + other.sources, sorted(set(self.coders) | set(other.coders)))
+
+
+def labels_of(seen: Sequence[str], codings: Sequence[Coding]) -> dict[str, set[str]]:
+    """Unit id -> the variables and codes coded on it, for every unit seen."""
+    labels: dict[str, set[str]] = {u: set() for u in seen}
+    for c in codings:
+        labels[c.unit_id] |= {c.variable} | ({c.code} if c.code else set())
+    return labels
 
 
 def from_store(store: Store, coders: Sequence[str], level: str = "variable") -> Examples:
@@ -93,9 +101,7 @@ def from_table(units_path: StrPath, labels_path: StrPath, codebook: Codebook, na
         by_id[uid] = Unit(uid, units_path.stem, n + 1, "given", 0, len(text), text)
         groups[uid] = group or uid  # without a group column every unit is its own group
     seen, codings = read_coder_file(labels_path, codebook, set(by_id), name or labels_path.stem)
-    labels = {u: set() for u in seen}
-    for c in codings:
-        labels[c.unit_id] |= {c.variable} | ({c.code} if c.code else set())
+    labels = labels_of(seen, codings)
     units = [by_id[u] for u in seen]
     return Examples(units, labels, {u.id: groups[u.id] for u in units},
                     [f"{units_path}={labels_path}"], [name or labels_path.stem])

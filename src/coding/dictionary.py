@@ -21,9 +21,11 @@ Rules applied to every unit:
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterable
 from itertools import accumulate
+from json.encoder import encode_basestring as _json_str
 
 import ahocorasick
 import regex
@@ -31,7 +33,8 @@ import regex
 from coding.codebook import CASE_PREFIX, REGEX_PREFIX, Codebook, compile_regex
 from coding.errors import CodingError
 from coding.language import fold, term_variants
-from coding.records import AUTO, Coding, Evidence, Unit, evidence_json
+from coding.prefilter import literal_text, may_match, required_literals
+from coding.records import AUTO, Coding, Evidence, Unit
 
 #: Changes whenever matching changes in a way that can change codings, so
 #: that stores recode what this coder coded before.
@@ -64,6 +67,11 @@ def _outside(hits: list[tuple[str, int, int]], bad: list[tuple[int, int]]) -> li
     return out
 
 
+#: Up to this many hits, comparing each with the kept ones costs less than
+#: the byte map of _longest_first (whose cost is linear in any number).
+_FEW_HITS = 16
+
+
 def _longest_first(hits: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """Of overlapping hits, the longest, then the leftmost (then by pattern),
     in text order.
@@ -72,7 +80,27 @@ def _longest_first(hits: list[tuple[str, int, int]]) -> list[tuple[str, int, int
     tells whether a candidate touches one: every character is marked once
     and each candidate scans its own length. Hits are never empty.
     """
+    # the common case: hits in text order, none overlapping the next, so all are kept
+    # (non-empty and disjoint, their starts increase: the order returned below)
+    previous_end = -1
+    for h in hits:
+        if h[1] < previous_end:
+            break
+        previous_end = h[2]
+    else:
+        return hits
     hits = sorted(hits, key=lambda h: (h[1] - h[2], h[1], h[0]))
+    if len(hits) <= _FEW_HITS:
+        kept = []
+        for h in hits:
+            s, e = h[1], h[2]
+            for k in kept:
+                if k[1] < e and s < k[2]:
+                    break
+            else:
+                kept.append(h)
+        kept.sort(key=lambda h: (h[1], h[2], h[0]))
+        return kept
     low = min(h[1] for h in hits)
     taken = bytearray(max(h[2] for h in hits) - low)
     kept = []
@@ -83,6 +111,76 @@ def _longest_first(hits: list[tuple[str, int, int]]) -> list[tuple[str, int, int
             kept.append(h)
     kept.sort(key=lambda h: (h[1], h[2], h[0]))
     return kept
+
+
+#: Characters other than word characters (``str.isalnum`` or "_", as the
+#: ``re`` module's \\w) and the space that :func:`fold` puts for white space.
+_NON_WORD = re.compile(r"[^\w ]")
+# The same for Latin-1 text as a byte table: bytes.translate is several
+# times faster than a regex substitution, and most text is Latin-1.
+_LATIN1_WORD = bytes(i if chr(i).isalnum() or i == ord("_") else ord(" ") for i in range(256))
+
+
+def word_text(folded: str) -> str:
+    """``folded`` with every character that is not a word character made a
+    space, and a space added at each end: a term key between two spaces
+    (see :func:`_automaton`) then occurs in it exactly where the term occurs
+    in ``folded`` as whole words."""
+    try:
+        return " " + folded.encode("latin-1").translate(_LATIN1_WORD).decode("latin-1") + " "
+    except UnicodeEncodeError:
+        return " " + _NON_WORD.sub(" ", folded) + " "
+
+
+def _automaton(entries: dict[str, list[tuple[int, str, bool, str | None]]]) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton of ``entries`` (folded key -> (code index,
+    pattern, is_exclude, case-sensitive surface or None)) to run over
+    :func:`word_text`; None when there are no keys.
+
+    Each key is stored as it reads in the word text, between two spaces, so
+    the automaton reports only whole-word occurrences (a hit inside a word
+    costs nothing in Python) of the key or of keys that differ from it only
+    in non-word characters; the value holds those keys to compare with the
+    folded text: (key length, alternatives), each (key, (code index,
+    pattern) of the hits, code indexes of the exclusions, the case-sensitive
+    entries). Split this way, the hot loop touches no flag of the common
+    entries."""
+    by_word_key: dict[str, list] = {}
+    for key in sorted(k for k in entries if k):
+        plain = [e for e in entries[key] if e[3] is None]
+        hits = tuple((idx, pattern) for idx, pattern, is_excl, _ in plain if not is_excl)
+        excluded = tuple(idx for idx, _pattern, is_excl, _ in plain if is_excl)
+        case = tuple(e for e in entries[key] if e[3] is not None)
+        by_word_key.setdefault(word_text(key), []).append((key, hits, excluded, case))
+    if not by_word_key:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word_key, alternatives in by_word_key.items():
+        automaton.add_word(word_key, (len(word_key) - 2, tuple(alternatives)))
+    automaton.make_automaton()
+    return automaton
+
+
+#: JSON of the start of an evidence item, by (term, pattern): the same
+#: terms fire again and again, and encoding them is most of the cost of a row.
+_EVIDENCE_HEADS: dict[tuple[str, str], str] = {}
+_EVIDENCE_HEADS_MAX = 100_000
+
+
+def _evidence(text: str, hits: list[tuple[str, int, int]]) -> str:
+    """The evidence JSON of ``hits`` in ``text``, exactly as
+    :func:`coding.records.evidence_json` writes it."""
+    heads = _EVIDENCE_HEADS
+    items = []
+    for pattern, s, e in hits:
+        term = text[s:e]
+        head = heads.get((term, pattern))
+        if head is None:
+            head = f'{{"term":{_json_str(term)},"pattern":{_json_str(pattern)},"start":'
+            if len(heads) < _EVIDENCE_HEADS_MAX:
+                heads[(term, pattern)] = head
+        items.append(f'{head}{s},"end":{e}}}')
+    return "[" + ",".join(items) + "]"
 
 
 class DictionaryCoder:
@@ -99,10 +197,10 @@ class DictionaryCoder:
         self.codebook = codebook
         self.name = name
         self._variable = {c.id: c.variable for c in codebook.codes}
-        # entries: folded key -> list of (code index, pattern, is_exclude, case-sensitive surface)
-        self._automaton = ahocorasick.Automaton()
+        # entries: folded term -> list of (code index, pattern, is_exclude, case-sensitive surface)
         entries: dict[str, list[tuple[int, str, bool, str | None]]] = {}
-        self._regexes: list[tuple[int, str, bool, regex.Pattern]] = []
+        # (code index, pattern, is_exclude, compiled, literals one of which a match needs)
+        self._regexes: list[tuple[int, str, bool, regex.Pattern, tuple[str, ...] | None]] = []
         self._codes = list(codebook.codes)
         self.codes = self._codes
         for idx, code in enumerate(self._codes):
@@ -110,19 +208,17 @@ class DictionaryCoder:
                                       (True, code.exclude_patterns)):
                 for pattern in patterns:
                     if pattern.startswith(REGEX_PREFIX):
-                        self._regexes.append((idx, pattern, is_excl, compile_regex(pattern[len(REGEX_PREFIX):])))
+                        body = pattern[len(REGEX_PREFIX):]
+                        self._regexes.append((idx, pattern, is_excl, compile_regex(body), required_literals(body)))
                     elif pattern.startswith(CASE_PREFIX):
                         surface = pattern[len(CASE_PREFIX):].strip()
                         entries.setdefault(fold(surface), []).append((idx, pattern, is_excl, surface))
                     else:
                         for variant in term_variants(pattern):
                             entries.setdefault(variant, []).append((idx, pattern, is_excl, None))
-        for key, value in entries.items():
-            self._automaton.add_word(key, (len(key), tuple(value)))
-        self._has_terms = bool(entries)
-        if self._has_terms:
-            self._automaton.make_automaton()
-        self._masks = [(m, compile_regex(m)) for m in codebook.mask_patterns]
+        self._automaton = _automaton(entries)
+        self._has_terms = self._automaton is not None
+        self._masks = [(m, compile_regex(m), required_literals(m)) for m in codebook.mask_patterns]
         self._context = [frozenset(c.context_patterns) for c in self._codes]
 
     @property
@@ -144,37 +240,45 @@ class DictionaryCoder:
                               f"{len(text)} characters): it backtracks too much, simplify it",
                               self.codebook.path, line, item) from None
 
-    def _masked(self, text: str) -> list[tuple[int, int]]:
-        return [span for pattern, rx in self._masks for span in self._spans(rx, text, pattern, None)]
+    def _masked(self, text: str, folded: str) -> list[tuple[int, int]]:
+        # a mask whose required literals are not in the text cannot match it (see coding.prefilter)
+        return [span for pattern, rx, literals in self._masks if may_match(text, folded, literals)
+                for span in self._spans(rx, text, pattern, None)]
 
     def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:  # noqa: C901 - the hot loop, kept inline for speed
         """Hits per code index in ``text``: lists of (pattern, start, end),
         after masks and exclusions, overlapping hits reduced to the longest."""
         found: dict[int, list[tuple[str, int, int]]] = {}
         excluded: dict[int, list[tuple[int, int]]] = {}
+        folded = fold(text)  # for the terms and the literals of re: patterns
         if self._has_terms:
-            folded = fold(text)
-            n = len(folded)
-            for last, (length, entries) in self._automaton.iter(folded):
-                end = last + 1
+            for last, (length, alternatives) in self._automaton.iter(word_text(folded)):
+                # the word key ends at last + 1 with a space on each side, and the
+                # word text has one character more in front than the folded text
+                end = last - 1
                 start = end - length
-                # whole words only (the hot loop: checks inlined)
-                if start > 0:
-                    c = folded[start - 1]
-                    if c.isalnum() or c == "_":
-                        continue
-                if end < n:
-                    c = folded[end]
-                    if c.isalnum() or c == "_":
-                        continue
-                for idx, pattern, is_excl, surface in entries:
-                    if surface is not None and text[start:end] != surface:
-                        continue
-                    if is_excl:
+                for key, hits, excl, case in alternatives:
+                    if folded[start:end] != key:
+                        continue  # differs in a non-word character
+                    for idx, pattern in hits:
+                        mine = found.get(idx)
+                        if mine is None:
+                            found[idx] = [(pattern, start, end)]
+                        else:
+                            mine.append((pattern, start, end))
+                    for idx in excl:
                         excluded.setdefault(idx, []).append((start, end))
-                    else:
-                        found.setdefault(idx, []).append((pattern, start, end))
-        for idx, pattern, is_excl, rx in self._regexes:
+                    for idx, pattern, is_excl, surface in case:
+                        if text[start:end] != surface:
+                            continue
+                        if is_excl:
+                            excluded.setdefault(idx, []).append((start, end))
+                        else:
+                            found.setdefault(idx, []).append((pattern, start, end))
+        in_folded = literal_text(folded) if self._regexes or self._masks else folded
+        for idx, pattern, is_excl, rx, literals in self._regexes:
+            if literals is not None and not may_match(text, in_folded, literals):
+                continue  # cannot match: skip the call and the scan
             for start, end in self._spans(rx, text, pattern, idx):
                 if end > start:
                     if is_excl:
@@ -183,7 +287,7 @@ class DictionaryCoder:
                         found.setdefault(idx, []).append((pattern, start, end))
         if not found:
             return {}
-        masked = self._masked(text) if self._masks else []  # only where something fired
+        masked = self._masked(text, in_folded) if self._masks else []  # only where something fired
         result = {}
         for idx, hits in found.items():
             bad = masked + excluded.get(idx, [])
@@ -224,8 +328,7 @@ class DictionaryCoder:
                 continue
             for idx in sorted(hits):
                 code = self._codes[idx]
-                ev = evidence_json([(text[s:e], p, s, e) for p, s, e in hits[idx]])
-                rows.append([unit.id, code.variable, code.id, ev])
+                rows.append([unit.id, code.variable, code.id, _evidence(text, hits[idx])])
         return rows
 
     def code(self, units: Iterable[Unit]) -> list[Coding]:

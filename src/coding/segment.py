@@ -133,10 +133,11 @@ def turn_spans(text: str) -> list[tuple[int, int]] | None:
 
 
 def sentence_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Split each span into sentences with spaCy's sentencizer."""
-    from coding.language import make_nlp
+    """Split each span into sentences with spaCy's sentencizer (imported
+    here: paragraph units never need spaCy)."""
+    from coding.language import sentence_nlp
 
-    nlp = make_nlp()
+    nlp = sentence_nlp()
     out = []
     pieces = (text[s:e] for s, e in spans)
     for (s, _e), doc in zip(spans, nlp.pipe(pieces, batch_size=64)):

@@ -46,7 +46,11 @@ FIGURE_TITLES = {
     "timeline_referenced_year": "Units per variable by the year they refer to",
     "frequencies_by_doc_type": "Share of units coded per variable, by document type",
     "agreement_alpha": "Krippendorff's alpha per variable and pair of coders, with the .667 and .800 thresholds",
+    "code_by_document": "Units coded per code and document",
+    "units_by_document_date": "Coded units per variable in each document, by the document's date",
 }
+#: figures of the Findings section (one per variable), not listed among the figures
+FINDINGS_PREFIX = "findings_"
 
 
 def variable_colours(variables: list[str], configured=None) -> dict[str, str]:
@@ -249,6 +253,110 @@ def _by_doc_type(tables, colours: dict[str, str]):
     return fig
 
 
+def _code_by_document(tables, colours: dict[str, str]):
+    """Heatmap of units coded per code (rows, grouped by variable) and document (columns)."""
+    m = tables["code_by_document"]
+    docs = [c for c in m.columns if c not in ("code", "variable", "label", "total")]
+    fig, ax = plt.subplots(figsize=(max(WIDTH, 2.5 + 0.28 * len(docs)), 1.6 + 0.3 * max(len(m), 3)),
+                           layout="constrained")
+    ax.set_title(FIGURE_TITLES["code_by_document"])
+    ax.set_xlabel("Document (in corpus order)")
+    if not _has_codings(tables) or m.empty or not docs:
+        _no_codings(ax, NO_CODINGS if not _has_codings(tables) else NO_CODES)
+        return fig
+    counts = m[docs].to_numpy(dtype=float)
+    im = ax.imshow(np.ma.masked_equal(counts, 0), cmap=plt.get_cmap("Blues").with_extremes(bad="#f4f4f4"),
+                   vmin=0, vmax=max(1.0, counts.max()), aspect="auto")
+    fig.colorbar(im, ax=ax, shrink=0.8).set_label("Units coded")
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            if counts[i, j]:
+                dark = counts[i, j] > 0.6 * counts.max()
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=6,
+                        color="white" if dark else "black")
+    ax.set_xticks(range(len(docs)), docs, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(m)), [_wrap(lbl, 40) for lbl in m["label"]], fontsize=7)
+    for tick, var in zip(ax.get_yticklabels(), m["variable"]):
+        tick.set_color(colours.get(var, "black"))
+    ax.spines[:].set_visible(False)
+    return fig
+
+
+def _date_number(date: str) -> float:
+    """A document date (YYYY, YYYY-MM or YYYY-MM-DD) as a fractional year; NaN when unknown."""
+    parts = str(date or "").split("-")
+    if not parts[0][:4].isdigit():
+        return math.nan
+    year = int(parts[0][:4])
+    month = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 7  # a bare year: its middle
+    day = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1
+    return year + (month - 1) / 12 + (day - 1) / 365
+
+
+def _by_document_date(tables, colours: dict[str, str]):
+    """Coded units per variable in each document, placed at the document's date."""
+    f = _freq(tables, "frequencies_by_document", "variable")
+    dates = tables["unit_by_code"].drop_duplicates("document_id").set_index("document_id")["document_date"]
+    fig, ax = plt.subplots(figsize=(WIDTH + 1, 4.2), layout="constrained")
+    ax.set_title(FIGURE_TITLES["units_by_document_date"])
+    ax.set_xlabel("Document date")
+    ax.set_ylabel("Units coded in the document")
+    if not _has_codings(tables) or f.empty:
+        _no_codings(ax)
+        return fig
+    f = f.assign(x=f["document_id"].map(dates).map(_date_number)).dropna(subset=["x"])
+    labels = dict(zip(_freq(tables, "frequencies", "variable")["variable"],
+                      _freq(tables, "frequencies", "variable")["label"]))
+    for k, (var, sub) in enumerate(f.groupby("variable", sort=False)):
+        sub = sub.sort_values("x", kind="mergesort")
+        # variables side by side at one date, so that equal counts stay visible
+        ax.scatter(sub["x"] + (k - 1) * 0.06, sub["units_coded"], s=18, color=colours.get(var, "#999999"),
+                   label=labels.get(var, var), alpha=0.85, edgecolors="none")
+    # a long chapter and a one-paragraph statement on one scale: symmetric log keeps both readable
+    ax.set_yscale("symlog", linthresh=2)
+    top = max(2.0, float(f["units_coded"].max()))
+    ticks = [t for t in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if t <= top * 1.5]
+    ax.set_yticks(ticks, [str(t) for t in ticks])
+    ax.set_ylim(-0.3, top * 1.5)
+    ax.set_ylabel("Units coded in the document (symmetric log scale)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(title="Variable", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def _variable_movement(tables, var: str, colours: dict[str, str], period):
+    """Small figure of one variable: units coded by referenced year (study
+    period) and share of units by document year, with Wilson intervals."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 2.6), layout="constrained")
+    colour = colours.get(var, "#999999")
+    ref = _freq(tables, "frequencies_by_referenced_year", "variable")
+    ref = ref[ref["variable"] == var]
+    if period is not None:
+        ref = ref[(ref["referenced_year"] >= period[0]) & (ref["referenced_year"] <= period[1])]
+        years = np.arange(period[0], period[1] + 1)
+    else:
+        years = np.sort(ref["referenced_year"].dropna().astype(int).unique())
+    series = ref.set_index(ref["referenced_year"].astype(int))["units_coded"].reindex(years, fill_value=0)
+    left.bar(years, series.to_numpy(), color=colour, width=0.7)
+    left.set_title("By year referred to" + (f" ({period[0]}-{period[1]})" if period else ""), fontsize=9)
+    left.set_ylabel("Units coded")
+    left.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    doc = _freq(tables, "frequencies_by_document_year", "variable")
+    doc = doc[(doc["variable"] == var) & doc["document_year"].notna() & (doc["units_total"] > 0)]
+    x = doc["document_year"].astype(int).to_numpy()
+    share = doc["unit_share"].to_numpy(dtype=float) * 100
+    err = np.vstack([share - doc["unit_share_ci_low"].to_numpy(dtype=float) * 100,
+                     doc["unit_share_ci_high"].to_numpy(dtype=float) * 100 - share]).clip(min=0)
+    right.errorbar(x, share, yerr=err, fmt="o", color=colour, ecolor="#555555", elinewidth=0.8, capsize=2,
+                   markersize=4)
+    right.set_title("By document year (95% Wilson interval)", fontsize=9)
+    right.set_ylabel("% of the year's units")
+    right.set_ylim(0, 100)
+    right.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    return fig
+
+
 def write_figures(data, tables: dict[str, pd.DataFrame], out_dir, outputs=None,
                   progress: bool | None = None) -> dict[str, Path]:
     """Draw every figure from ``tables`` into ``<out_dir>/figures/<name>.png``.
@@ -270,7 +378,12 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir, outputs=None,
             "cooccurrence_codes": lambda: _heatmap(tables, "code", colours),
             "timeline_referenced_year": lambda: _timeline(tables, colours, settings.study_period),
             "frequencies_by_doc_type": lambda: _by_doc_type(tables, colours),
+            "code_by_document": lambda: _code_by_document(tables, colours),
+            "units_by_document_date": lambda: _by_document_date(tables, colours),
         }
+        for var in variables:
+            builders[f"findings_{var}"] = (
+                lambda var=var: _variable_movement(tables, var, colours, settings.study_period))
         with stage("figures", len(builders), progress) as bar:
             for name, build in builders.items():
                 paths[f"figures/{name}"] = outputs.write(out / f"{name}.png", _png(build()))

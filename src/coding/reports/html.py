@@ -13,7 +13,8 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from .figures import FIGURE_TITLES
+from .figures import FIGURE_TITLES, FINDINGS_PREFIX
+from .findings import build_findings
 from .output import Outputs
 from .tables import TABLE_DESCRIPTIONS, _Context, describe_filters
 from .text import citation, column_label, format_cell, highlight
@@ -120,7 +121,7 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "agreement": agreement_view,
         "study_period": _period(data),
         "referenced_years": _referenced(data),
-        "findings": None,
+        "findings": _findings_view(ctx, tables, figures, data),
         "pages": None,
     }
 
@@ -196,10 +197,28 @@ def _quote(r, texts: dict[str, str], spans) -> dict:
             "citation": citation(r.title, r.doc_type, r.date, r.citation), "page": None}
 
 
+def _findings_view(ctx: _Context, tables: dict[str, pd.DataFrame], figures: dict[str, Path], data) -> list[dict]:
+    """The Findings section: one part per variable (see :mod:`coding.reports.findings`)."""
+    small = {}
+    for key, path in figures.items():
+        name = key.split("/", 1)[-1]
+        if name.startswith(FINDINGS_PREFIX):
+            small[name[len(FINDINGS_PREFIX):]] = {"src": _data_uri(path), "file": f"figures/{name}.png"}
+    texts = dict(zip(ctx.units["unit_id"], ctx.units["text"]))
+    return build_findings(ctx.variables, ctx.codes, tables, _settings(data).study_period, texts,
+                          evidence_spans(ctx), small)
+
+
+def _data_uri(path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
 def _figures_view(figures: dict[str, Path]) -> list[dict]:
     views = []
     for key, path in figures.items():
         name = key.split("/", 1)[-1]
+        if name.startswith(FINDINGS_PREFIX):  # shown in the Findings, beside their variable
+            continue
         data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         views.append({"name": name, "caption": FIGURE_TITLES.get(name, name),
                       "src": "data:image/png;base64," + data, "file": f"figures/{name}.png"})

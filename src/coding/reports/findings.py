@@ -1,0 +1,212 @@
+"""The "Findings" section: the report's tables read aloud, one part per variable.
+
+Every sentence is filled in from a template with numbers taken from a table
+of the same report, and carries a link to that table; nothing is generated
+freely and nothing is stated that the tables do not show. A part tells how
+many units and documents carry the variable (with the Wilson interval), its
+leading codes, how it moves over the referenced years of the study period
+and over document years, which other variables it co-occurs with beyond
+chance (lift, phi, Fisher p) and two or three quotations with the evidence
+highlighted.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from markupsafe import Markup, escape
+
+from .text import P_FLOOR, citation, highlight
+
+#: a co-occurrence counts as beyond chance below this Fisher p-value
+ALPHA = 0.05
+#: document years with fewer units are left out of the range of shares (too few to compare)
+MIN_YEAR_UNITS = 5
+#: quotations per variable
+QUOTES = 3
+#: a quotation longer than this (in words) is cut to its sentences with evidence
+QUOTE_WORDS = 70
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'\u201d\u2019)\]])\s+")
+
+
+def _pct(share) -> str:
+    return "–" if pd.isna(share) else f"{100 * float(share):.1f}%"
+
+
+def _p(p) -> str:
+    if pd.isna(p):
+        return "p undefined"
+    return f"p < {P_FLOOR:.4f}" if p < P_FLOOR else f"p = {p:.4f}"
+
+
+def _sentence(text: str, ref: str, ref_label: str) -> dict:
+    """One sentence (plain text, escaped here) with its link to a table."""
+    return {"html": escape(text), "ref": ref, "ref_label": ref_label}
+
+
+def _e(value) -> str:
+    """A label as it goes into a sentence (escaping happens once, in :func:`_sentence`)."""
+    return str(value)
+
+
+def prevalence(var: dict, freq: pd.DataFrame) -> list[dict]:
+    """How many units and documents carry the variable."""
+    r = freq[(freq["level"] == "variable") & (freq["variable"] == var["id"])]
+    if r.empty:
+        return []
+    r = r.iloc[0]
+    text = (f"{_e(var['label'])} is coded in {int(r.units_coded):,} of {int(r.units_total):,} units "
+            f"({_pct(r.unit_share)}; 95% interval {_pct(r.unit_share_ci_low)} to {_pct(r.unit_share_ci_high)}) "
+            f"and in {int(r.documents_coded)} of {int(r.documents_total)} documents.")
+    return [_sentence(text, "#table-frequencies", "frequencies")]
+
+
+def leading_codes(var: dict, freq: pd.DataFrame, n: int = 3) -> list[dict]:
+    """The variable's most frequent codes (units coded, share of units)."""
+    codes = freq[(freq["level"] == "code") & (freq["variable"] == var["id"]) & (freq["units_coded"] > 0)]
+    if codes.empty:
+        return []
+    top = codes.sort_values("units_coded", ascending=False, kind="mergesort").head(n)
+    named = [f"{_e(r.label)} ({int(r.units_coded):,} units, {_pct(r.unit_share)})" for r in top.itertuples()]
+    lead = "Its leading code is " if len(named) == 1 else f"Its {len(named)} leading codes are "
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return [_sentence(f"{lead}{listed}.", "#table-frequencies", "frequencies")]
+
+
+def over_referenced_years(var: dict, table: pd.DataFrame, period) -> list[dict]:
+    """Where the variable peaks among the years of the study period its units refer to."""
+    if period is None:
+        return []
+    rows = table[(table["level"] == "variable") & (table["variable"] == var["id"])]
+    rows = rows[(rows["referenced_year"] >= period[0]) & (rows["referenced_year"] <= period[1])]
+    rows = rows[rows["units_coded"] > 0]
+    ref, label = "#table-frequencies_by_referenced_year", "frequencies by referenced year"
+    if rows.empty:
+        return [_sentence(f"No unit coded {_e(var['label'])} refers to a year of the study period "
+                          f"{period[0]}-{period[1]}.", ref, label)]
+    peak = rows.sort_values(["units_coded", "referenced_year"], ascending=[False, True], kind="mergesort").iloc[0]
+    mid = (period[0] + period[1]) // 2
+    early = int(rows.loc[rows["referenced_year"] <= mid, "units_coded"].sum())
+    late = int(rows.loc[rows["referenced_year"] > mid, "units_coded"].sum())
+    return [
+        _sentence(f"Of the years {period[0]}-{period[1]}, units coded {_e(var['label'])} refer to "
+                  f"{len(rows)}; most often to {int(peak.referenced_year)} ({int(peak.units_coded)} of the "
+                  f"{int(peak.units_total)} units that mention it, {_pct(peak.unit_share)}).", ref, label),
+        _sentence(f"Counted once per year mentioned, {early} such mentions fall in {period[0]}-{mid} and "
+                  f"{late} in {mid + 1}-{period[1]}.", ref, label),
+    ]
+
+
+def over_document_years(var: dict, table: pd.DataFrame) -> list[dict]:
+    """The lowest and highest share of units carrying the variable by document year."""
+    rows = table[(table["level"] == "variable") & (table["variable"] == var["id"])]
+    rows = rows[rows["document_year"].notna() & (rows["units_total"] >= MIN_YEAR_UNITS)]
+    if len(rows) < 2:
+        return []
+    order = rows.sort_values(["unit_share", "document_year"], kind="mergesort")
+    low, high = order.iloc[0], order.iloc[-1]
+    text = (f"By the documents' own dates (years with at least {MIN_YEAR_UNITS} units), the share of units "
+            f"coded {_e(var['label'])} ranges from "
+            f"{_pct(low.unit_share)} of {int(low.units_total)} units ({int(low.document_year)}) to "
+            f"{_pct(high.unit_share)} of {int(high.units_total)} units ({int(high.document_year)}).")
+    return [_sentence(text, "#table-frequencies_by_document_year", "frequencies by document year")]
+
+
+def cooccurrence(var: dict, variables: dict, pairs: pd.DataFrame, matrix: pd.DataFrame) -> list[dict]:
+    """With which other variables it shares units, against chance (lift, phi, Fisher p)."""
+    out = []
+    rows = pairs[(pairs["level"] == "variable") & (pairs["context"] == "unit")]
+    for other, info in variables.items():
+        if other == var["id"]:
+            continue
+        hit = rows[((rows["item_a"] == var["id"]) & (rows["item_b"] == other))
+                   | ((rows["item_a"] == other) & (rows["item_b"] == var["id"]))]
+        if hit.empty:
+            out.append(_sentence(f"{_e(var['label'])} and {_e(info['label'])} share no unit.",
+                                 "#table-cooc_variables_units", "co-occurrence of variables"))
+            continue
+        r = hit.iloc[0]
+        if r.fisher_p < ALPHA:
+            verdict = "more often than chance would give" if r.lift > 1 else "less often than chance would give"
+        else:
+            verdict = "about as often as chance would give"
+        out.append(_sentence(
+            f"{_e(var['label'])} and {_e(info['label'])} share {int(r.n_ab)} units, {verdict}: "
+            f"{r.expected:.1f} expected, lift {r.lift:.2f}, phi {r.phi:.2f}, {_p(r.fisher_p)}.",
+            "#table-cooccurrence_pairs", "co-occurrence pairs"))
+    return out
+
+
+def excerpt(text: str, spans: list[tuple[int, int]], max_words: int = QUOTE_WORDS) -> Markup:
+    """``text`` with ``spans`` highlighted; a long text is cut to the (at
+    most two) sentences holding evidence, "[…]" marking each cut."""
+    if len(text.split()) <= max_words or not spans:
+        return highlight(text, spans)
+    bounds, pos = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        bounds.append((pos, m.start()))
+        pos = m.end()
+    bounds.append((pos, len(text)))
+    chosen = [b for b in bounds if any(s < b[1] and e > b[0] for s, e in spans)][:2]
+    parts, last = [], 0
+    for s, e in chosen:
+        if s > last:
+            parts.append(Markup("[\u2026] "))
+        inside = [(max(a, s) - s, min(b, e) - s) for a, b in spans if a < e and b > s]
+        parts.append(highlight(text[s:e], inside))
+        parts.append(Markup(" "))
+        last = e
+    if last < len(text):
+        parts.append(Markup("[\u2026]"))
+    return Markup("").join(parts).strip()
+
+
+def quotations(var: dict, exemplars: pd.DataFrame, lead: list[str], texts: dict, spans: dict,
+               n: int = QUOTES) -> list[dict]:
+    """The first-ranked exemplar of each leading code (distinct units), with
+    every evidence match of the variable's codes highlighted."""
+    out, used = [], set()
+    ex = exemplars[exemplars["variable"] == var["id"]] if len(exemplars) else exemplars
+    ranked = sorted(ex.itertuples(index=False), key=lambda r: (r.rank, lead.index(r.code) if r.code in lead
+                                                               else len(lead)))
+    for r in ranked:
+        if r.unit_id in used:
+            continue
+        used.add(r.unit_id)
+        own = [s for code in var["codes"] for s in spans.get((r.unit_id, code), [])]
+        out.append({"html": excerpt(texts.get(r.unit_id, r.text), own), "unit_id": r.unit_id,
+                    "document_id": r.document_id, "terms": r.terms,
+                    "citation": citation(r.title, r.doc_type, r.date, r.citation), "page": None})
+        if len(out) == n:
+            break
+    return out
+
+
+def build_findings(variables: dict, codes: dict, tables: dict[str, pd.DataFrame], period, texts: dict,
+                   spans: dict, figures: dict[str, str]) -> list[dict]:
+    """One part per variable, in the codebook's order: its sentences (each
+    with a link to its table), a small figure and quotations.
+
+    ``variables``/``codes`` are the report's items (``_Context``), ``texts``
+    unit id -> text, ``spans`` (unit id, code) -> evidence offsets in the
+    unit, ``figures`` variable id -> figure file (relative link).
+    """
+    freq = tables["frequencies"]
+    parts = []
+    for var_id, info in variables.items():
+        var = {"id": var_id, "label": info["label"],
+               "codes": [c for c, ci in codes.items() if ci["variable"] == var_id]}
+        lead = freq[(freq["level"] == "code") & (freq["variable"] == var_id) & (freq["units_coded"] > 0)]
+        lead = list(lead.sort_values("units_coded", ascending=False, kind="mergesort")["code"])
+        parts.append({
+            "id": var_id, "label": info["label"],
+            "prevalence": prevalence(var, freq) + leading_codes(var, freq),
+            "movement": over_referenced_years(var, tables["frequencies_by_referenced_year"], period)
+            + over_document_years(var, tables["frequencies_by_document_year"]),
+            "figure": figures.get(var_id),
+            "cooccurrence": cooccurrence(var, variables, tables["cooccurrence_pairs"],
+                                         tables["cooc_variables_units"]),
+            "quotes": quotations(var, tables["exemplars"], lead, texts, spans),
+        })
+    return parts

@@ -314,12 +314,15 @@ def _cmd_report(args) -> int:
     from coding.reports.project import EmptySelection, build_report, filtered_folder
 
     doc_types = [t.strip() for part in (args.doc_type or []) for t in part.split(",") if t.strip()] or None
-    out = args.out or filtered_folder("outputs", doc_types, args.year_from, args.year_to)
+    speakers = [t.strip() for part in (args.speaker or []) for t in part.split(",") if t.strip()] or None
+    skip = [t.strip() for part in (args.skip_speaker or []) for t in part.split(",") if t.strip()] or None
+    out = args.out or filtered_folder("outputs", doc_types, args.year_from, args.year_to, speakers, skip)
     coders = _coder_list(args.coders) if args.coders else None
     with open_store(args.store, args.out or "outputs") as store:
         try:
             files = build_report(store, out, coder=args.coder, doc_types=doc_types, year_from=args.year_from,
-                                 year_to=args.year_to, exemplars=args.exemplars, coders=coders)
+                                 year_to=args.year_to, exemplars=args.exemplars, coders=coders, speakers=speakers,
+                                 skip_speakers=skip)
         except EmptySelection as exc:
             print(f"coding: error: {exc}", file=sys.stderr)
             return 1
@@ -471,6 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--doc-type", action="append", help="keep these doc types (repeat or comma-separate)")
     rp.add_argument("--from", dest="year_from", type=int, help="first document year to keep")
     rp.add_argument("--to", dest="year_to", type=int, help="last document year to keep")
+    rp.add_argument("--speaker", action="append",
+                    help="keep only units spoken by these speakers (turn labels in interviews, else the "
+                         "manifest's speaker; repeat or comma-separate)")
+    rp.add_argument("--skip-speaker", action="append",
+                    help="leave out units spoken by these speakers, e.g. --skip-speaker Interviewer")
     rp.add_argument("--exemplars", type=_non_negative, default=3, help="quotations per code (default: 3)")
     rp.add_argument("--coders", help="comma-separated coders shown in the agreement section and on the document "
                                      "pages (default: every coder)")

@@ -33,10 +33,10 @@ from coding.files import (
     write_with,
 )
 from coding.records import AUTO, Coder, evidence_json
-from coding.segment import UNIT_TYPES, Unit, segment
+from coding.segment import UNIT_TYPES, Unit, segment, unit_speakers
 from coding.store import Store
 
-SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "text"]
+SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "speaker", "text"]
 CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
 CODE_OUTPUT_COLUMNS = ["unit_id", "variable", "code", "evidence"]
 TABLE_SUFFIXES = (".csv", ".jsonl")
@@ -105,9 +105,24 @@ def export_tables(store: Store, out) -> dict[str, Path]:
     """Write ``segments.csv`` and ``codings.csv`` from the store."""
     out = Path(out)
     _, units, codings = store.frames()
+    units["speaker"] = speakers_of(store, units)
     seg = write_csv(out / "segments.csv", SEGMENT_COLUMNS, units[SEGMENT_COLUMNS].itertuples(index=False))
     cod = write_csv(out / "codings.csv", CODING_COLUMNS, codings[CODING_COLUMNS].itertuples(index=False))
     return {"segments": seg, "codings": cod}
+
+
+def speakers_of(store: Store, units) -> list[str]:
+    """The speaker of each unit of a units frame (see :func:`coding.segment.unit_speakers`)."""
+    by_doc: dict[str, list[int]] = {}
+    for i, doc_id in enumerate(units["document_id"]):
+        by_doc.setdefault(doc_id, []).append(i)
+    speakers = [""] * len(units)
+    starts = units["start"].tolist()
+    for doc in store.documents():
+        rows = by_doc.get(doc.id, [])
+        for i, who in zip(rows, unit_speakers(doc, [starts[i] for i in rows])):
+            speakers[i] = who
+    return speakers
 
 
 def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "paragraph",

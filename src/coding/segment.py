@@ -16,6 +16,7 @@ bounded; ordinary paragraphs are a few thousand characters at most.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from coding.errors import CodingError
@@ -130,6 +131,28 @@ def turn_spans(text: str) -> list[tuple[int, int]] | None:
         if span:
             spans.append(span)
     return spans
+
+
+def turn_labels(text: str) -> list[tuple[int, str]]:
+    """(offset, speaker) of each marked speaker turn, in order; empty when
+    fewer than two turns are marked (the text is then not split by turns)."""
+    found = [(m.start(), m.group(1).strip()) for m in _TURN.finditer(text) if m.group(1)[0].isupper()]
+    return found if len(found) >= 2 else []
+
+
+def unit_speakers(document: Document, starts: list[int]) -> list[str]:
+    """The speaker of the unit starting at each offset of ``starts``: in an
+    interview split into turns, the label of the turn the unit lies in
+    (text before the first turn has none); elsewhere the document's speaker."""
+    labels = turn_labels(document.text) if document.doc_type == "interview" else []
+    if not labels:
+        return [document.speaker or "" for _ in starts]
+    offsets = [o for o, _ in labels]
+    out = []
+    for start in starts:
+        i = bisect.bisect_right(offsets, start) - 1
+        out.append(labels[i][1] if i >= 0 else "")
+    return out
 
 
 def sentence_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -22,10 +22,12 @@ import pandas as pd
 from .figures import write_figures
 from .html import write_html
 from .output import Outputs, stage
+from .pages import PageSource, write_pages
 from .tables import ReportData, compute_tables, filter_data, write_tables
 
 __all__ = [
     "Outputs",
+    "PageSource",
     "ReportData",
     "compute_tables",
     "filter_data",
@@ -39,7 +41,7 @@ __all__ = [
 def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_count: int = 1,
                  agreement: pd.DataFrame | None = None,
                  extra_figures: dict[str, Path] | None = None, outputs: Outputs | None = None,
-                 progress: bool | None = None) -> dict[str, Path]:
+                 progress: bool | None = None, pages: PageSource | None = None) -> dict[str, Path]:
     """Write tables, workbook, figures and ``report.html`` under ``out_dir``.
 
     ``exemplars`` is the number of quotations per code, ``min_pair_count``
@@ -48,6 +50,8 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
     the report's agreement section. Files whose bytes would not change are
     left alone (``outputs`` records which were written). ``progress`` draws
     a bar per stage on standard error (default: when it is a terminal).
+    With ``pages`` (the documents' texts and the coders to show), a page
+    per document and per code is written too and linked from the report.
     Returns a mapping from a name (``"tables/<name>"``, ``"tables.xlsx"``,
     ``"figures/<name>"``, ``"report.html"``) to the path written.
     """
@@ -63,5 +67,11 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
     figures = write_figures(data, tables, out, outputs=outputs, progress=progress)
     figures.update(extra_figures or {})  # e.g. the agreement chart, drawn by the audit
     paths.update(figures)
-    paths["report.html"] = write_html(data, tables, figures, out, agreement=agreement, outputs=outputs)
+    index = None
+    if pages is not None:
+        index = write_pages(data, tables, pages, out, outputs=outputs, progress=progress)
+        paths.update({f"documents/{d['id']}": out / d["href"] for d in index["documents"]})
+        paths.update({f"codes/{c['id']}": out / c["href"] for c in index["codes"]})
+    paths["report.html"] = write_html(data, tables, figures, out, agreement=agreement, outputs=outputs,
+                                      pages=index)
     return paths

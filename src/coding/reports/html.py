@@ -95,7 +95,7 @@ def _date_range(dates: pd.Series) -> tuple[str, str]:
 
 
 def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path],
-                  agreement: pd.DataFrame | None = None) -> dict:
+                  agreement: pd.DataFrame | None = None, pages: dict | None = None) -> dict:
     """Everything the template shows, as plain strings, lists and dicts."""
     ctx = _Context(data)
     codebook = data.codebook
@@ -112,17 +112,17 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "has_codings": bool(len(ctx.codings)),
         "method": _method_view(ctx, data),
         "corpus": _corpus_view(tables["corpus_by_doc_type"]),
-        "variables": _variables_view(ctx, tables["frequencies"]),
+        "variables": _variables_view(ctx, tables["frequencies"], pages),
         "tables": _shown_tables(data, tables),
         "linked": [{"name": n, "caption": TABLE_DESCRIPTIONS.get(n, ""), "csv": f"tables/{n}.csv",
                     "rows": len(tables[n])} for n in LINKED_ONLY if n in tables],
         "figures": _figures_view(figures),
-        "exemplars": _exemplars_view(ctx, tables["exemplars"]),
+        "exemplars": _exemplars_view(ctx, tables["exemplars"], pages),
         "agreement": agreement_view,
         "study_period": _period(data),
         "referenced_years": _referenced(data),
-        "findings": _findings_view(ctx, tables, figures, data),
-        "pages": None,
+        "findings": _link_quotes(_findings_view(ctx, tables, figures, data), pages),
+        "pages": pages,
     }
 
 
@@ -148,13 +148,30 @@ def _all_units(data) -> int:
     return 0 if data.units is None else len(data.units)
 
 
-def _variables_view(ctx: _Context, freq: pd.DataFrame) -> list[dict]:
+def _link_quotes(parts: list[dict], pages: dict | None) -> list[dict]:
+    """Quotations of the Findings link to their unit on its document page."""
+    for part in parts:
+        for q in part["quotes"]:
+            q["page"] = _unit_page(q, pages)
+    return parts
+
+
+def _unit_page(q: dict, pages: dict | None) -> str | None:
+    if not pages:
+        return None
+    from .pages import page_name
+
+    return f"documents/{page_name(q['document_id'])}#{q['unit_id']}"
+
+
+def _variables_view(ctx: _Context, freq: pd.DataFrame, pages: dict | None = None) -> list[dict]:
     code_freq = freq[freq["level"] == "code"].set_index("code")["units_coded"] if len(freq) else pd.Series(dtype=int)
     # with codes reported, a code never applied shows 0; a coder of variables only shows a dash
     missing = 0 if ctx.codes else None
+    code_pages = {c["id"]: c["href"] for c in (pages or {}).get("codes", [])}
     return [{"id": var, "label": info["label"], "definition": info["definition"], "codes": [
         {"id": c, "label": ci["label"], "definition": ci["definition"], "units": _cell(code_freq.get(c, missing)),
-         "page": None}
+         "page": code_pages.get(c)}
         for c, ci in ctx.all_codes.items() if ci["variable"] == var]} for var, info in ctx.variables.items()]
 
 
@@ -177,7 +194,7 @@ def evidence_spans(ctx: _Context) -> dict[tuple[str, str], list[tuple[int, int]]
     return spans
 
 
-def _exemplars_view(ctx: _Context, ex: pd.DataFrame) -> list[dict]:
+def _exemplars_view(ctx: _Context, ex: pd.DataFrame, pages: dict | None = None) -> list[dict]:
     spans = evidence_spans(ctx)
     texts = dict(zip(ctx.units["unit_id"], ctx.units["text"]))
     out = []
@@ -185,16 +202,18 @@ def _exemplars_view(ctx: _Context, ex: pd.DataFrame) -> list[dict]:
         rows = ex[ex["code"] == code] if len(ex) else ex
         out.append({"code": code, "label": info["label"],
                     "variable": ctx.variables.get(info["variable"], {}).get("label", info["variable"]),
-                    "quotes": [_quote(r, texts, spans) for r in rows.itertuples(index=False)]})
+                    "quotes": [_quote(r, texts, spans, pages) for r in rows.itertuples(index=False)]})
     return out
 
 
-def _quote(r, texts: dict[str, str], spans) -> dict:
+def _quote(r, texts: dict[str, str], spans, pages: dict | None = None) -> dict:
     """One quotation: its text with the code's evidence highlighted and a clean citation."""
     text = texts.get(r.unit_id, r.text)
-    return {"html": highlight(text, spans.get((r.unit_id, r.code), [])), "unit_id": r.unit_id,
-            "document_id": r.document_id, "terms": r.terms,
-            "citation": citation(r.title, r.doc_type, r.date, r.citation), "page": None}
+    q = {"html": highlight(text, spans.get((r.unit_id, r.code), [])), "unit_id": r.unit_id,
+         "document_id": r.document_id, "terms": r.terms,
+         "citation": citation(r.title, r.doc_type, r.date, r.citation)}
+    q["page"] = _unit_page(q, pages)
+    return q
 
 
 def _findings_view(ctx: _Context, tables: dict[str, pd.DataFrame], figures: dict[str, Path], data) -> list[dict]:
@@ -248,7 +267,8 @@ def render_html(context: dict) -> str:
 
 
 def write_html(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path], out_dir,
-               agreement: pd.DataFrame | None = None, outputs=None) -> Path:
-    """Write ``<out_dir>/report.html`` (unless unchanged) and return its path."""
-    html = render_html(build_context(data, tables, figures, agreement))
+               agreement: pd.DataFrame | None = None, outputs=None, pages: dict | None = None) -> Path:
+    """Write ``<out_dir>/report.html`` (unless unchanged) and return its path;
+    ``pages`` is the index of the document and code pages to link."""
+    html = render_html(build_context(data, tables, figures, agreement, pages))
     return (outputs if outputs is not None else Outputs()).write_text(Path(out_dir) / "report.html", html)

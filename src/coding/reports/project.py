@@ -70,13 +70,18 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
     return pd.concat(frames, ignore_index=True)
 
 
-def filtered_folder(base, doc_types=None, year_from=None, year_to=None) -> Path:
+def filtered_folder(base, doc_types=None, year_from=None, year_to=None, speakers=None,
+                    skip_speakers=None) -> Path:
     """Where a report goes by default: ``base`` unfiltered, else its own
     folder ``<base>/reports/<filters>`` (e.g. ``reports/interview_2015-2020``),
     so that a filtered report never overwrites the main one."""
     parts = ["-".join(sorted(doc_types))] if doc_types else []
     if year_from is not None or year_to is not None:
         parts.append(f"{'' if year_from is None else year_from}-{'' if year_to is None else year_to}")
+    if speakers:
+        parts.append("by-" + "-".join(sorted(speakers)))
+    if skip_speakers:
+        parts.append("without-" + "-".join(sorted(skip_speakers)))
     if not parts:
         return Path(base)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(parts)).strip("-.") or "filtered"
@@ -91,10 +96,13 @@ class ReportFiles(dict):
     unchanged: list[Path]
 
 
-def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None):
+def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None, speakers=None,
+                skip_speakers=None):
     """The :class:`ReportData` of one coder: its codings over the units it
-    saw, filtered by doc type and document year. A filter matching no unit
-    raises :class:`EmptySelection`; an unknown coder is a CodingError."""
+    saw, filtered by doc type, document year and speaker (see
+    :func:`coding.reports.filter_data`). A filter matching no unit raises
+    :class:`EmptySelection`; an unknown coder is a CodingError."""
+    from coding.pipeline import speakers_of
     from coding.reports import ReportData, filter_data
 
     codebook = store.codebook()
@@ -104,11 +112,13 @@ def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year
     if coder not in coders and coder != "auto":
         raise CodingError(f"unknown coder '{coder}' (known: {', '.join(sorted(coders)) or 'none'})", store.path)
     documents, units, codings = store.frames(coder=coder)
+    units["speaker"] = speakers_of(store, units)
     seen = frozenset(coverage.loc[coverage["coder"] == coder, "unit_id"])
     data = ReportData(documents, units, codings, codebook, coder, seen=seen or None)
-    filtered = bool(doc_types) or year_from is not None or year_to is not None
+    filtered = bool(doc_types or speakers or skip_speakers) or year_from is not None or year_to is not None
     if filtered:
-        data = filter_data(data, doc_types=doc_types, year_from=year_from, year_to=year_to)
+        data = filter_data(data, doc_types=doc_types, year_from=year_from, year_to=year_to, speakers=speakers,
+                           skip_speakers=skip_speakers)
         kept = set(data.units["unit_id"]) if data.seen is None else set(data.units["unit_id"]) & data.seen
         if not kept:
             from .tables import describe_filters
@@ -118,23 +128,37 @@ def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year
     return data
 
 
+def page_source(store, coders: list[str]):
+    """The documents' texts and the codings of ``coders`` for the document pages."""
+    from coding.reports import PageSource
+
+    coverage = store.coverage()
+    _, _, codings = store.frames()
+    return PageSource(texts={d.id: d.text for d in store.documents()},
+                      codings=codings[codings["coder"].isin(coders)].reset_index(drop=True),
+                      seen={c: frozenset(coverage.loc[coverage["coder"] == c, "unit_id"]) for c in coders},
+                      coders=list(coders))
+
+
 def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None, year_to=None,
                  exemplars: int = 3, min_pair_count: int = 1, coders: list[str] | None = None,
-                 progress: bool | None = None) -> ReportFiles:
+                 progress: bool | None = None, speakers=None, skip_speakers=None) -> ReportFiles:
     """Write tables, figures and ``report.html`` for one coder's codings.
 
     Shares are over the units the coder saw. Filters keep documents of the
     given doc types and document years (inclusive) and apply to every
     section, agreement included; a filter that matches no unit raises
     :class:`EmptySelection` before anything is written. ``coders`` chooses
-    the coders of the agreement section (default: all). An unknown coder
-    is an error. Files whose bytes would not change are not rewritten.
+    the coders of the agreement section (default: all) and of the document
+    pages (default: the reported coder); ``speakers``/``skip_speakers``
+    keep or leave out units by speaker (interviewer turns). An unknown
+    coder is an error. Files whose bytes would not change are not rewritten.
     """
     from coding.reports import write_report
 
     from .output import Outputs
 
-    data = report_data(store, coder, doc_types, year_from, year_to)
+    data = report_data(store, coder, doc_types, year_from, year_to, speakers, skip_speakers)
     units = set(data.units["unit_id"]) if data.filters else None
     agreement = agreement_summary(store, units=units, coders=coders, progress=progress)
     outputs = Outputs()
@@ -150,7 +174,8 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
                 title="Krippendorff's alpha by variable and pair of coders", outputs=outputs,
             )
     paths = write_report(data, out, exemplars=exemplars, min_pair_count=min_pair_count, agreement=agreement,
-                         extra_figures=extra, outputs=outputs, progress=progress)
+                         extra_figures=extra, outputs=outputs, progress=progress,
+                         pages=page_source(store, coders or [coder]))
     files = ReportFiles(paths)
     files.written, files.unchanged = outputs.written, outputs.unchanged
     return files

@@ -63,7 +63,7 @@ KWIC_CONTEXT = 60
 JACCARD_RATIO_WARNING = 5.0
 
 DOCUMENT_COLUMNS = ["id", "title", "doc_type", "date", "year", "source", "path", "speaker"]
-UNIT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "text", "words"]
+UNIT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "text", "words", "speaker"]
 CODING_COLUMNS = ["unit_id", "document_id", "code", "variable", "coder", "codebook_version", "evidence"]
 
 
@@ -102,13 +102,17 @@ def _frame(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
 
 
 def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
-                year_from: int | None = None, year_to: int | None = None) -> ReportData:
-    """Restrict ``data`` to documents of ``doc_types`` dated ``year_from``..``year_to``.
+                year_from: int | None = None, year_to: int | None = None,
+                speakers: Iterable[str] | None = None, skip_speakers: Iterable[str] | None = None) -> ReportData:
+    """Restrict ``data`` to documents of ``doc_types`` dated ``year_from``..``year_to``,
+    and to units of ``speakers`` / not of ``skip_speakers``.
 
     Bounds are inclusive and apply to the document year; a document without a
-    year is dropped as soon as either bound is given. Units and codings follow
-    their documents. The filters are recorded in ``filters`` of the result
-    (added to those already there), so that the report states them.
+    year is dropped as soon as either bound is given. Speakers are compared
+    case-insensitively with the units' ``speaker`` (the turn's label in an
+    interview split into turns, else the document's speaker). Units and
+    codings follow their documents. The filters are recorded in ``filters``
+    of the result (added to those already there), so that the report states them.
     """
     docs = _frame(data.documents, DOCUMENT_COLUMNS)
     keep = pd.Series(True, index=docs.index)
@@ -123,10 +127,18 @@ def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
     ids = set(docs["id"])
     units = _frame(data.units, UNIT_COLUMNS)
     units = units[units["document_id"].isin(ids)].reset_index(drop=True)
+    who = units["speaker"].fillna("").astype(str).str.casefold()
+    if speakers:
+        units = units[who.isin({s.casefold() for s in speakers})].reset_index(drop=True)
+        who = units["speaker"].fillna("").astype(str).str.casefold()
+    if skip_speakers:
+        units = units[~who.isin({s.casefold() for s in skip_speakers})].reset_index(drop=True)
     codings = _frame(data.codings, CODING_COLUMNS)
     codings = codings[codings["unit_id"].isin(set(units["unit_id"]))].reset_index(drop=True)
     given = {"doc_types": sorted(doc_types) if doc_types is not None else None,
-             "year_from": year_from, "year_to": year_to}
+             "year_from": year_from, "year_to": year_to,
+             "speakers": sorted(speakers) if speakers else None,
+             "skip_speakers": sorted(skip_speakers) if skip_speakers else None}
     filters = {**data.filters, **{k: v for k, v in given.items() if v is not None}}
     return replace(data, documents=docs, units=units, codings=codings, filters=filters)
 
@@ -205,6 +217,9 @@ class _Context:
         units = units.sort_values(["_doc", "ordinal", "unit_id"], kind="mergesort").reset_index(drop=True)
         meta = docs.set_index("id")
         units["doc_type"] = units["document_id"].map(meta["doc_type"])
+        # a unit's speaker: its turn's label (see coding.segment.unit_speakers), else the document's
+        spoken = units["speaker"].fillna("").astype(str)
+        units["speaker"] = spoken.where(spoken != "", units["document_id"].map(meta["speaker"]).fillna(""))
         units["document_year"] = units["document_id"].map(meta["year"]).astype("Int64")
         self.units = units
         self.unit_pos = {u: i for i, u in enumerate(units["unit_id"])}
@@ -542,7 +557,7 @@ def unit_by_code(ctx: _Context) -> pd.DataFrame:
         "unit_id": u["unit_id"], "document_id": u["document_id"], "ordinal": u["ordinal"],
         "unit_type": u["unit_type"], "doc_type": u["doc_type"],
         "document_date": u["document_id"].map(meta["date"]) if len(u) else pd.Series(dtype=object),
-        "document_year": u["document_year"], "words": u["words"],
+        "document_year": u["document_year"], "speaker": u["speaker"], "words": u["words"],
     })
     for j, code in enumerate(ctx.codes):
         df[f"code_{code}"] = ctx.code_matrix[:, j].astype(np.int64)

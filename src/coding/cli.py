@@ -102,8 +102,11 @@ def _cmd_code(args) -> int:
     cpus = os.cpu_count() or 1
     if args.jobs > cpus:
         print(f"coding: --jobs {args.jobs} is more than the {cpus} CPU(s) here; using {cpus}", file=sys.stderr)
+    _check_engine_options(args)
     try:
         coder, _ = _coder(args, codebook_optional=True)
+        if args.format == "parquet":
+            return _code_shards(args, coder)
         counts = code_paths(args.paths, args.out, codebook=args.codebook, unit=args.unit, jobs=args.jobs,
                             coder=coder, errors=errors, encoding=args.encoding, with_text=args.with_text)
     except CodingError as exc:
@@ -113,6 +116,37 @@ def _cmd_code(args) -> int:
         print(f"{len(errors)} file(s) could not be read:", file=sys.stderr)
         for err in errors:
             print(f"  {_advise(err, 'with --encoding')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check_engine_options(args) -> None:
+    """One-line errors for --format/--engine/--scheduler/--workers that do not go together."""
+    if args.engine == "dask" and args.format != "parquet":
+        raise CodingError("--engine dask writes Parquet: add --format parquet (--out is then a folder)")
+    if (args.scheduler or args.workers) and args.engine != "dask":
+        raise CodingError("--scheduler and --workers are for --engine dask")
+    if args.scheduler and args.workers:
+        raise CodingError("give --scheduler (a running cluster) or --workers (a local one), not both")
+    if args.engine == "dask" and args.jobs > 1:
+        raise CodingError("--jobs is for the local engine; with --engine dask give --workers")
+    if args.format == "parquet" and (args.with_text or args.unit != "paragraph"):
+        raise CodingError("--with-text and --unit are for documents and CSV output; Parquet shards are units "
+                          "already and pass their own columns through")
+
+
+def _code_shards(args, coder) -> int:
+    from coding.engine import code_shards
+
+    run = code_shards(args.paths, args.out, codebook=args.codebook, coder=coder, engine=args.engine,
+                      jobs=args.jobs, scheduler=args.scheduler, workers=args.workers)
+    print(f"{len(run.results)} shard(s) ({run.count('coded')} coded, {run.count('unchanged')} unchanged, "
+          f"{run.count('failed')} failed): {run.count('units')} units, {run.count('codings')} codings "
+          f"-> {args.out} ({Path(run.manifest).name})")
+    if run.failed:
+        print(f"{len(run.failed)} shard(s) could not be coded:", file=sys.stderr)
+        for r in run.failed:
+            print(f"  {r.error}", file=sys.stderr)
         return 1
     return 0
 
@@ -458,14 +492,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("code", help="code texts outside the corpus (no store)")
     c.add_argument("paths", nargs="+",
-                   help=".txt/.md/.docx/.pdf files, folders of them, or .csv/.jsonl tables of units with id,text")
-    c.add_argument("--out", required=True, help="output CSV")
+                   help=".txt/.md/.docx/.pdf files, folders of them, or .csv/.jsonl/.parquet tables of units with "
+                        "id,text (globs in quotes: 'shards/*.parquet')")
+    c.add_argument("--out", required=True, help="output CSV (a folder with --format parquet)")
     c.add_argument("--encoding", default="", help="encoding of plain-text files (default: UTF-8)")
     c.add_argument("--with-text", action="store_true",
                    help="add the code's label and the unit's text (columns a coder-file import ignores)")
     c.add_argument("--codebook", default="codebook.yaml")
     c.add_argument("--unit", default="paragraph", choices=["paragraph", "sentence"])
     c.add_argument("--jobs", type=_positive, default=1, help="worker processes (default: 1)")
+    c.add_argument("--format", default="csv", choices=["csv", "parquet"],
+                   help="csv: one file; parquet: a folder with one file per shard, their other columns passed "
+                        "through, and _manifest.json (default: csv)")
+    c.add_argument("--engine", default="local", choices=["local", "dask"],
+                   help="dask: one task per shard on a Dask cluster (needs --format parquet and "
+                        "pip install 'coding[dask]')")
+    c.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    c.add_argument("--workers", type=_positive, help="worker processes of a local Dask cluster (default: CPUs)")
     _add_coder_options(c)
     c.set_defaults(func=_cmd_code)
 

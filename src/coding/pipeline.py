@@ -34,12 +34,13 @@ from coding.files import (
 )
 from coding.records import AUTO, Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment, unit_speakers
+from coding.shards import expand_paths
 from coding.store import Store
 
 SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "speaker", "text"]
 CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
 CODE_OUTPUT_COLUMNS = ["unit_id", "variable", "code", "evidence"]
-TABLE_SUFFIXES = (".csv", ".jsonl")
+TABLE_SUFFIXES = (".csv", ".jsonl", ".parquet")
 
 
 @dataclass
@@ -300,16 +301,30 @@ def _work_items(paths: list[Path], batch_size: int):
     table_ids: dict[str, Path] = {}
     for p in paths:
         if p.suffix.lower() in TABLE_SUFFIXES and not p.is_dir():
-            units = _units_from_table(p)
-            clash = next((u.id for u in units if u.id in table_ids), None)
-            if clash is not None:
-                raise CodingError(f"unit id '{clash}' is also in {table_ids[clash]}", p)
-            table_ids.update((u.id, p) for u in units)
-            for i in range(0, len(units), batch_size):
-                yield ("units", units[i:i + batch_size], None)
+            for units in _table_batches(p, batch_size):
+                clash = next((u.id for u in units if u.id in table_ids), None)
+                if clash is not None:
+                    raise CodingError(f"unit id '{clash}' is also in {table_ids[clash]}", p)
+                table_ids.update((u.id, p) for u in units)
+                yield ("units", units, None)
         else:
             for _ in range(_count_files(p)):
                 yield ("file", *next(files))
+
+
+def _table_batches(path: Path, batch_size: int):
+    """Units of a table in batches: a Parquet file is read a record batch
+    at a time (never whole), CSV and JSON Lines as before."""
+    if path.suffix.lower() == ".parquet":
+        from coding.shards import open_shard
+
+        _columns, batches = open_shard(path, batch_size)
+        for batch in batches:
+            yield batch.units
+        return
+    units = _units_from_table(path)
+    for i in range(0, len(units), batch_size):
+        yield units[i:i + batch_size]
 
 
 def coding_rows(coder: Coder, units: list[Unit]) -> list[list[str]]:
@@ -350,9 +365,10 @@ class _CodeJob:
     labels: dict[str, str] | None = None  # code or variable id -> label, with --with-text
 
 
-def _code_item(job: _CodeJob, item) -> tuple[str, int, int, str | None]:
-    """Code one work item; return its CSV rows as text, units, codings, and
-    the error message of a file that could not be read (else None)."""
+def _code_item(job: _CodeJob, item) -> tuple[bytes, int, int, str | None]:
+    """Code one work item; return its CSV rows as UTF-8, units, codings, and
+    the error message of a file that could not be read (else None). Bytes,
+    so that the parent of worker processes only copies them to the file."""
     kind, payload, *rest = item
     if kind == "file":
         root, doc_id = rest
@@ -360,7 +376,7 @@ def _code_item(job: _CodeJob, item) -> tuple[str, int, int, str | None]:
             doc = document_from_file(payload, root=root, encoding=job.encoding, doc_id=doc_id)
             units = segment(doc, job.unit)
         except CodingError as exc:
-            return "", 0, 0, str(exc)
+            return b"", 0, 0, str(exc)
     else:
         units = payload
     rows = coding_rows(job.coder, units)
@@ -369,7 +385,7 @@ def _code_item(job: _CodeJob, item) -> tuple[str, int, int, str | None]:
         rows = [r + [job.labels.get(r[2] or r[1], ""), text[r[0]]] for r in rows]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue(), len(units), sum(1 for r in rows if r[1]), None
+    return buf.getvalue().encode("utf-8"), len(units), sum(1 for r in rows if r[1]), None
 
 
 _WORKER: _CodeJob | None = None
@@ -381,7 +397,7 @@ def _init_worker(job: _CodeJob) -> None:
     _WORKER = job
 
 
-def _code_in_worker(item) -> tuple[str, int, int, str | None]:
+def _code_in_worker(item) -> tuple[bytes, int, int, str | None]:
     return _code_item(_WORKER, item)
 
 
@@ -417,7 +433,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
         raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
     labels = {**{v.id: v.label for v in cb.variables}, **{c.id: c.label for c in cb.codes}} if with_text else None
     job = _CodeJob(coder, unit, encoding, labels)
-    paths = [Path(p) for p in paths]
+    paths = expand_paths(paths)  # 'shards/*.parquet' given in quotes
     if not paths:
         raise CodingError("no input paths")
     for p in paths:
@@ -427,7 +443,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     disable = (not sys.stderr.isatty()) if progress is None else not progress
 
     def _write(fh):
-        fh.write(",".join(CODE_OUTPUT_COLUMNS + (["label", "text"] if with_text else [])) + "\n")
+        fh.write((",".join(CODE_OUTPUT_COLUMNS + (["label", "text"] if with_text else [])) + "\n").encode())
         items = _work_items(paths, batch_size)
         bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
         if jobs > 1:
@@ -446,7 +462,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
         if errors and not counts["units"]:
             raise CodingError(errors[0])  # nothing could be read: no output at all
 
-    write_with(out, _write)
+    write_with(out, _write, binary=True)
     return dict(counts)
 
 

@@ -1,0 +1,372 @@
+"""Coding shards into Parquet: one output file per input shard, on this
+machine (one process or a pool) or on a Dask cluster.
+
+Each shard (see :mod:`coding.shards`) is one task: its units are read a
+batch at a time, coded, and written with their passed-through columns to
+``<out>/<shard path>.parquet`` under a temporary name that is renamed when
+complete, so no partial file ever stays. The footer of each output records
+the SHA-256 of its input, the coder's name and version, the codebook
+version and the row counts; a rerun into the same folder keeps every output
+whose footer still matches (resumable long jobs: a killed run loses only
+the shards in progress). A shard that cannot be read is reported by name,
+in the manifest too, and the others are still coded.
+
+``_manifest.json`` lists the shards with their hashes and counts, the coder
+and the codebook; ``_SUCCESS`` is written when every shard was coded. Both
+start with "_", which Parquet readers skip when reading the folder as a
+dataset. Nothing in the output depends on the engine, the number of
+workers or the order in which shards finish: a run on a cluster gives the
+same bytes as a local run.
+
+On Dask the coder is built once in the client and handed to every worker
+once, by a worker plugin (:mod:`coding.dask_worker`; a worker that
+replaces a killed one gets it too); each task only names its shard. dask
+and distributed are imported only when that engine is used. The workers
+must see the shards and the output folder at the same paths as the client
+(a shared file system on a cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from coding.codebook import load_codebook
+from coding.errors import CodingError
+from coding.files import remove_stale_temporaries, write_text
+from coding.records import Coder, StrPath
+from coding.shards import (
+    codings_table,
+    file_sha256,
+    footer_metadata,
+    open_shard,
+    output_schema,
+    shard_files,
+    write_parquet,
+)
+
+#: Changes when the layout of the output files changes, so that a rerun
+#: recodes shards written by an older layout.
+FORMAT_VERSION = "1"
+MANIFEST = "_manifest.json"
+SUCCESS = "_SUCCESS"
+ENGINES = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard to code: where it is and where its codings go (absolute
+    paths, for workers with another working folder)."""
+
+    source: str
+    output: str
+    name: str  # the output's path within the output folder
+    label: str  # the shard as the user named it, for messages and the manifest
+    batch_rows: int = 5000
+
+
+@dataclass
+class ShardResult:
+    """What became of one shard: ``status`` is "coded", "unchanged" (kept
+    from an earlier run) or "failed" (with ``error``)."""
+
+    name: str
+    source: str
+    status: str
+    input_sha256: str = ""
+    output_sha256: str = ""
+    units: int = 0
+    rows: int = 0
+    codings: int = 0
+    error: str = ""
+
+
+@dataclass
+class ShardRun:
+    """A whole run: the results in shard order and the manifest written."""
+
+    results: list[ShardResult] = field(default_factory=list)
+    manifest: Path | None = None
+
+    @property
+    def failed(self) -> list[ShardResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def count(self, what: str) -> int:
+        """Units, rows or codings over all shards, or shards of a status."""
+        if what in ("units", "rows", "codings"):
+            return sum(getattr(r, what) for r in self.results)
+        return sum(1 for r in self.results if r.status == what)
+
+
+# -- one shard -------------------------------------------------------------------
+
+def coder_identity(coder: Coder, codebook_version: str) -> dict[str, str]:
+    """What an output must have been coded with to be kept by a rerun."""
+    return {"coding.format": FORMAT_VERSION, "coding.coder": coder.name,
+            "coding.coder_version": coder.version, "coding.codebook_version": codebook_version}
+
+
+def code_shard(task: ShardTask, coder: Coder, identity: dict[str, str]) -> ShardResult:
+    """Code one shard into its Parquet file, or keep the file an earlier run
+    wrote from the same input with the same coder. Bad input (and an output
+    that cannot be written) gives a failed result, not an exception."""
+    from coding.pipeline import coding_rows
+
+    result = ShardResult(task.name, task.label, "failed")
+    try:
+        result.input_sha256 = file_sha256(task.source)
+    except OSError as exc:
+        result.error = str(CodingError(f"cannot be read ({exc.strerror})", task.label))
+        return result
+    if _kept(task, identity, result):
+        return result
+    footer = {**identity, "coding.input_sha256": result.input_sha256}
+    try:
+        fields, batches = open_shard(task.source, task.batch_rows)
+        schema = output_schema(fields)
+
+        def tables() -> Iterator:
+            for batch in batches:
+                rows = coding_rows(coder, batch.units)
+                result.units += len(batch.units)
+                result.rows += len(rows)
+                result.codings += sum(1 for r in rows if r[1])
+                yield codings_table(schema, rows, batch)
+            footer.update({"coding.units": str(result.units), "coding.rows": str(result.rows),
+                           "coding.codings": str(result.codings)})
+
+        result.output_sha256 = write_parquet(task.output, schema, tables(), footer)
+    except CodingError as exc:
+        result.error, result.units, result.rows, result.codings = str(exc), 0, 0, 0
+        return result
+    except OSError as exc:
+        result.error = f"{exc.filename or task.output}: cannot be written ({exc.strerror or exc})"
+        return result
+    result.status = "coded"
+    return result
+
+
+def _kept(task: ShardTask, identity: dict[str, str], result: ShardResult) -> bool:
+    """Whether the shard's output from an earlier run still holds (same
+    input bytes, same coder, codebook and layout); fills ``result`` if so."""
+    if not os.path.exists(task.output):
+        return False
+    footer = footer_metadata(task.output)
+    if not footer or footer.get("coding.input_sha256") != result.input_sha256:
+        return False
+    if any(footer.get(k) != v for k, v in identity.items()):
+        return False
+    try:
+        result.units, result.rows, result.codings = (int(footer[f"coding.{k}"]) for k in ("units", "rows", "codings"))
+        result.output_sha256 = file_sha256(task.output)
+    except (KeyError, ValueError, OSError):
+        return False
+    result.status = "unchanged"
+    return True
+
+
+# -- planning and the manifest ------------------------------------------------------
+
+def plan(paths: list[StrPath], out: StrPath, batch_rows: int = 5000) -> list[ShardTask]:
+    """The tasks of a run: one per shard, each with its output path; two
+    shards that would write the same output are an error."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CodingError("the Parquet output is a folder, and this is a file: give a folder", out)
+    tasks, by_output = [], {}
+    for source, relative in shard_files(paths):
+        name = relative.with_suffix(".parquet").as_posix()
+        if name in by_output:
+            raise CodingError(f"would write the same output ({name}) as {by_output[name]}", source)
+        by_output[name] = source
+        tasks.append(ShardTask(str(source.resolve()), str((out / name).resolve()), name, str(source), batch_rows))
+    return tasks
+
+
+def write_manifest(out: Path, results: list[ShardResult], coder: Coder, codebook_version: str,
+                   codebook_sha256: str) -> Path:
+    """Write ``_manifest.json`` (and ``_SUCCESS`` when no shard failed)."""
+    shards = []
+    for r in results:
+        entry = {"input": r.source, "input_sha256": r.input_sha256}
+        if r.status == "failed":
+            entry["error"] = r.error
+        else:
+            entry.update(output=r.name, output_sha256=r.output_sha256, units=r.units, rows=r.rows,
+                         codings=r.codings)
+        shards.append(entry)
+    failed = sum(1 for r in results if r.status == "failed")
+    manifest = {
+        "format": f"coding-shards/{FORMAT_VERSION}",
+        "coder": {"name": coder.name, "version": coder.version},
+        "codebook": {"version": codebook_version, "sha256": codebook_sha256},
+        "complete": failed == 0,
+        "totals": {"shards": len(results), "failed": failed,
+                   **{k: sum(getattr(r, k) for r in results) for k in ("units", "rows", "codings")}},
+        "shards": shards,
+    }
+    path = write_text(out / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    if failed == 0:
+        write_text(out / SUCCESS, "")
+    return path
+
+
+# -- engines -----------------------------------------------------------------------
+
+def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codebook.yaml",
+                coder: Coder | None = None, engine: str = "local", jobs: int = 1,
+                scheduler: str | None = None, workers: int | None = None, batch_rows: int = 5000,
+                progress: bool | None = None,
+                on_result: Callable[[ShardResult], None] | None = None) -> ShardRun:
+    """Code every shard of ``paths`` into ``<out>/<shard>.parquet`` and
+    write the manifest (see the module docstring).
+
+    ``engine="local"`` codes in this process, or in a pool of ``jobs``
+    processes; ``engine="dask"`` sends one task per shard to the Dask
+    scheduler at ``scheduler`` (``tcp://host:port``) or, without one, to a
+    local cluster of ``workers`` processes (default: one per CPU) on
+    127.0.0.1. ``coder`` is any :class:`coding.records.Coder` that pickles
+    (default: the dictionary coder of ``codebook``). ``on_result`` is
+    called with each shard's result as it finishes. Failed shards are in
+    ``run.failed``; the rest are coded all the same.
+    """
+    if engine not in ENGINES:
+        raise CodingError(f"unknown engine '{engine}' (use one of: {', '.join(ENGINES)})")
+    cb = load_codebook(codebook)
+    if coder is None:
+        from coding.dictionary import DictionaryCoder
+
+        coder = DictionaryCoder(cb)
+    tasks = plan(paths, out, batch_rows)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
+    (out / SUCCESS).unlink(missing_ok=True)  # until this run has coded every shard
+    identity = coder_identity(coder, cb.version)
+    bar = _progress(len(tasks), progress)
+
+    def _done(result: ShardResult) -> None:
+        bar.update(1)
+        if on_result is not None:
+            on_result(result)
+
+    if engine == "dask":
+        results = _run_dask(tasks, coder, identity, scheduler, workers, _done)
+    else:
+        results = _run_local(tasks, coder, identity, jobs, _done)
+    bar.close()
+    remove_stale_temporaries(out)  # of workers killed while writing
+    order = {t.name: i for i, t in enumerate(tasks)}
+    results.sort(key=lambda r: order[r.name])
+    manifest = write_manifest(out, results, coder, cb.version, file_sha256(cb.path) if cb.path else "")
+    return ShardRun(results, manifest)
+
+
+def _progress(total: int, progress: bool | None):
+    from tqdm import tqdm
+
+    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    return tqdm(total=total, desc="shards", unit="shard", disable=disable, file=sys.stderr)
+
+
+_LOCAL: tuple[Coder, dict[str, str]] | None = None
+
+
+def _init_local(coder: Coder, identity: dict[str, str]) -> None:
+    # the coder is built once in the parent and handed to each worker once
+    global _LOCAL
+    _LOCAL = (coder, identity)
+
+
+def _code_in_pool(task: ShardTask) -> ShardResult:
+    return code_shard(task, *_LOCAL)
+
+
+def _run_local(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], jobs: int,
+               done: Callable[[ShardResult], None]) -> list[ShardResult]:
+    jobs = max(1, min(int(jobs), os.cpu_count() or 1, len(tasks)))
+    results = []
+    if jobs == 1:
+        for task in tasks:
+            results.append(code_shard(task, coder, identity))
+            done(results[-1])
+        return results
+    ctx = get_context("fork" if sys.platform != "win32" else "spawn")
+    with ctx.Pool(jobs, initializer=_init_local, initargs=(coder, identity)) as pool:
+        for result in pool.imap_unordered(_code_in_pool, tasks, chunksize=1):
+            results.append(result)
+            done(result)
+    return results
+
+
+# -- Dask ---------------------------------------------------------------------------
+
+def need_dask():
+    """The distributed module, or a one-line error saying how to install it."""
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError:
+        raise CodingError("--engine dask needs dask and distributed, which are not installed: "
+                          "pip install 'coding[dask]'") from None
+    return distributed
+
+
+def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], scheduler: str | None,
+              workers: int | None, done: Callable[[ShardResult], None]) -> list[ShardResult]:
+    distributed = need_dask()
+    from coding.dask_worker import NAME, CoderPlugin, code_on_worker
+
+    cluster = None
+    try:
+        if scheduler:
+            client = distributed.Client(scheduler, timeout="30s")
+        else:
+            # worker processes on the loopback address only, no dashboard
+            cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                               processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                               silence_logs=40)
+            client = distributed.Client(cluster)
+    except OSError as exc:
+        raise CodingError(f"cannot reach the Dask scheduler ({_first_line(exc)})", scheduler) from None
+    try:
+        client.register_plugin(CoderPlugin(coder, identity), name=NAME)
+        futures = client.map(code_on_worker, tasks, pure=False)
+        task_of = {f.key: t for f, t in zip(futures, tasks)}
+        results = []
+        for future in distributed.as_completed(futures):
+            results.append(_result_of(future, task_of[future.key]))
+            done(results[-1])
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _result_of(future, task: ShardTask) -> ShardResult:
+    """A task's result; a task that killed its workers (too much memory)
+    is a failed shard, not the end of the run."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker:
+        return ShardResult(task.name, task.label, "failed",
+                           error=f"{task.label}: killed every worker that coded it (out of memory?)")
+
+
+def result_dict(result: ShardResult) -> dict:
+    """A result as a plain dict (for printing and tests)."""
+    return asdict(result)

@@ -45,6 +45,10 @@ SHOWN_TABLES = {
     "cooc_variables_units": None,
     "cooc_variables_documents": None,
 }
+AGREEMENT_COEFFICIENTS = ["coders", "item", "n_units", "percent_agreement", "cohen_kappa", "scott_pi",
+                          "brennan_prediger", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high",
+                          "gwet_ac1", "reading", "paradox"]
+AGREEMENT_COUNTS = ["coders", "item", "n_units", "prevalence", "alpha_resamples_dropped", "n11", "n10", "n01", "n00"]
 LINKED_ONLY = ["frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
                "unit_by_code", "kwic", "exemplars", "corpus_by_doc_type", "codebook"]
 
@@ -102,9 +106,15 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
     filters = describe_filters(data.filters)
     agreement_view = None
     if agreement is not None:
-        caption = "Inter-coder agreement (variable level) of each pair of coders sharing units"
-        caption += f", over the units of this report ({filters})." if filters else "."
-        agreement_view = _table_view("agreement", agreement.reset_index(drop=True), None, caption=caption)
+        scope = f", over the units of this report ({filters})." if filters else "."
+        table = agreement.reset_index(drop=True)
+        # two tables of readable width instead of one of 21 columns: the coefficients, then the counts
+        agreement_view = [_table_view("agreement", table, None, caption="Inter-coder agreement" + scope)] \
+            if "krippendorff_alpha" not in table.columns else [
+            _table_view("agreement", table, AGREEMENT_COEFFICIENTS, caption="Inter-coder agreement (variable "
+                        "level) of each pair of coders sharing units, and of all of them together" + scope),
+            _table_view("agreement", table, AGREEMENT_COUNTS, caption="The same units: prevalence, bootstrap "
+                        "resamples dropped for alpha's interval, and (two coders) the 2x2 counts" + scope)]
     name = getattr(codebook, "name", "") or "Content analysis report"
     return {
         "title": f"{name}: {filters}" if filters else name,

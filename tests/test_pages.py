@@ -125,3 +125,12 @@ def test_a_report_can_leave_out_interviewer_turns(interview):
     assert main(["report", "--speaker", "Dr Ahmed", "--out", "answers"]) == 0
     answers = pd.read_csv(interview.parent / "answers" / "tables" / "unit_by_code.csv", keep_default_na=False)
     assert list(answers["unit_id"]) == ["i:t0002", "i:t0004"]
+
+
+def test_one_coder_named_shows_its_codes_on_the_pages_without_agreement(project):
+    assert main(["report", "--coders", "human-1", "--out", "one"]) == 0
+    folder = project.parent / "one"
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'id="agreement"' not in html
+    unit = _unit((folder / "documents" / "a.html").read_text(encoding="utf-8"), "a:p0001")
+    assert "Economic" in unit and "Energy" not in unit  # human-1's variable, not auto's codes

@@ -214,3 +214,13 @@ def test_kwic_contexts_are_cut_between_words(tiny):
     assert row["left"].startswith("\u2026word") and row["right"].endswith("\u2026")
     assert all(re.fullmatch(r"word\d{3}", w) for w in row["left"][1:].split())
     assert all(re.fullmatch(r"word\d{3}", w) for w in row["right"][:-1].split())
+
+
+def test_an_unchanged_run_leaves_the_manifest_alone(tiny):
+    corpus, codebook, out = tiny
+    pipeline.run(corpus, codebook, out, progress=False)
+    manifest = out / "manifest.json"
+    old = time.time() - 1000
+    os.utime(manifest, (old, old))
+    pipeline.run(corpus, codebook, out, progress=False)
+    assert manifest.stat().st_mtime == pytest.approx(old)

@@ -28,7 +28,7 @@ WIDE_COLUMNS = 9
 #: tables shown in the report, with the columns shown (None: all); others are linked only
 SHOWN_TABLES = {
     "frequencies": ["level", "variable", "code", "label", "units_total", "units_coded", "unit_share",
-                    "unit_share_ci_low", "unit_share_ci_high", "documents_coded", "document_share",
+                    "unit_share_ci_low", "unit_share_ci_high", "documents_total", "documents_coded", "document_share",
                     "evidence_matches", "units_coded_per_1000_words", "units_coded_per_1000_words_ci_low",
                     "units_coded_per_1000_words_ci_high"],
     "frequencies_by_doc_type": ["doc_type", "level", "label", "units_total", "units_coded", "unit_share",

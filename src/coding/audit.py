@@ -47,7 +47,7 @@ def presence(codings: pd.DataFrame, coverage: pd.DataFrame, items: list[str],
             raise CodingError("coder has no coded units in the store", item=coder)
         mine = codings[(codings["coder"] == coder) & (codings[column] != "")]
         if level == "code" and mine.empty and not codings[codings["coder"] == coder].empty:
-            raise CodingError("coder coded variables only; use --level variable", item=coder)
+            raise CodingError("coder coded variables only; compare at the variable level", item=coder)
         hits = set(zip(mine["unit_id"], mine[column]))
         frames.append(pd.DataFrame(
             [(u, coder, item, int((u, item) in hits)) for u in seen for item in items],

@@ -378,7 +378,7 @@ def scott_pi(a: Sequence, b: Sequence, missing: str = "pairwise") -> float:
     return _chance_corrected(po, pe)
 
 
-def brennan_prediger(data: RatingData, categories: Sequence | None=None) -> float:
+def brennan_prediger(data: RatingData, categories: Sequence | None = None) -> float:
     """Brennan and Prediger's (1981) free-marginal kappa for 2+ coders.
 
     Parameters
@@ -413,7 +413,7 @@ def brennan_prediger(data: RatingData, categories: Sequence | None=None) -> floa
     return (pa - 1 / q) / (1 - 1 / q)
 
 
-def counts_from_data(data: RatingData, categories: Sequence | None=None) -> pd.DataFrame:
+def counts_from_data(data: RatingData, categories: Sequence | None = None) -> pd.DataFrame:
     """Convert coders x units data into the units x categories count table.
 
     Parameters
@@ -484,7 +484,7 @@ def fleiss_kappa(counts: pd.DataFrame | np.ndarray) -> float:
     return _chance_corrected(pa, pe)
 
 
-def gwet_ac1(data: RatingData, categories: Sequence | None=None) -> float:
+def gwet_ac1(data: RatingData, categories: Sequence | None = None) -> float:
     """Gwet's AC1 for two or more coders, with missing data.
 
     Parameters
@@ -838,7 +838,7 @@ def _table_row(rows: list[list], level_name: str, item: str, n_resamples: int,
     }
 
 
-def agreement_table(presence: pd.DataFrame, coders: Sequence[str] | None=None, level_name: str = "code", *,
+def agreement_table(presence: pd.DataFrame, coders: Sequence[str] | None = None, level_name: str = "code", *,
                     n_resamples: int = 1000, seed: int = 12345, ci: float = 0.95) -> pd.DataFrame:
     """Agreement audit of presence/absence coding, one row per item plus "ALL".
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coding import __version__
 from coding.errors import CodingError
+from coding.records import StrPath
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 #: where ``coding run`` puts the store, relative to the current folder
 DEFAULT_STORE = Path("outputs") / "project.sqlite"
 
 
-def find_store(store=None, out=None) -> Path:
+def find_store(store: StrPath | None = None, out: StrPath | None = None) -> Path:
     """The store to use: ``store`` when given, else ``<out>/project.sqlite``
     when it exists, else ``outputs/project.sqlite`` of the current folder
     (the default place), else the first of those (for the error message)."""
@@ -28,7 +35,7 @@ def find_store(store=None, out=None) -> Path:
     return next((c for c in candidates if c.is_file()), candidates[0])
 
 
-def open_store(path=None, out=None):
+def open_store(path: StrPath | None = None, out: StrPath | None = None):
     """The existing project store at ``path`` (or found by :func:`find_store`
     from ``out``), or a one-line error that says how to make one."""
     from coding.store import Store
@@ -182,7 +189,7 @@ def _num(value, width: int = 6) -> str:
     return f"{'-':>{width}}" if value is None or value != value else f"{value:>{width}.3f}"
 
 
-def format_agreement(table) -> str:
+def format_agreement(table: pd.DataFrame) -> str:
     """The agreement table as fixed-width text for the terminal."""
     two = table["cohen_kappa"].notna().any() or table["n11"].notna().any()
     kappa_col, kappa_name = ("cohen_kappa", "kappa") if two else ("fleiss_kappa", "fleiss")
@@ -198,7 +205,7 @@ def format_agreement(table) -> str:
     return "\n".join(lines)
 
 
-def format_validation(table) -> str:
+def format_validation(table: pd.DataFrame) -> str:
     """The validation table as fixed-width text for the terminal."""
     width = max([len("item")] + [len(str(i)) for i in table["item"]])
     lines = [(f"{'level':<8} {'item':<{width}} {'n':>4} {'TP':>4} {'FP':>4} {'FN':>4} "
@@ -417,7 +424,7 @@ def _cmd_learn(args) -> int:
     return 0
 
 
-def format_cv(cv) -> str:
+def format_cv(cv: pd.DataFrame) -> str:
     """Cross-validation figures as fixed-width text: per variable and coder,
     precision, recall, F1 and alpha (mean, with min-max over repeats)."""
     lines = [f"{'variable':<18} {'coder':<14} {'P':>6} {'R':>6} {'F1':>6} {'alpha':>6}  range"]
@@ -644,7 +651,7 @@ def _add_exchange_commands(sub) -> None:
     im.set_defaults(func=_cmd_import)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``coding`` command."""
     args = build_parser().parse_args(argv)
     try:

@@ -66,8 +66,12 @@ def _rows_with_lines(text: str) -> tuple[list[list[str]], list[int]]:
     return rows, lines
 
 
+#: What a store says of a coder: (units seen, (unit, item) pairs coded) at a level.
+CoderItems = Callable[[str, str], tuple[set[str], set[tuple[str, str]]]]
+
+
 def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: set[str], coder: str, *,
-                    coder_items: Callable[[str, str], tuple[set[str], set[tuple[str, str]]]] | None=None) -> tuple[list[str], list[Coding]]:
+                    coder_items: CoderItems | None = None) -> tuple[list[str], list[Coding]]:
     """Read a coder CSV; return (units seen, codings), validated.
 
     Unknown unit ids, codes or variables raise one CodingError that names

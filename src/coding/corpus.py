@@ -181,7 +181,7 @@ def iter_documents(corpus_dir: StrPath, errors: list | None = None,
             errors.append(exc)
 
 
-def loose_document_id(path: StrPath, root: StrPath | None=None) -> str:
+def loose_document_id(path: StrPath, root: StrPath | None = None) -> str:
     """The id of a loose file: its path relative to ``root`` (else its
     name) without suffix, separators and other characters as '-'."""
     path = Path(path)
@@ -189,7 +189,7 @@ def loose_document_id(path: StrPath, root: StrPath | None=None) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]+", "-", str(rel.with_suffix("")).replace("/", "-")).strip("-") or "doc"
 
 
-def document_from_file(path: StrPath, root: StrPath | None=None, doc_type: str = "text", encoding: str = "",
+def document_from_file(path: StrPath, root: StrPath | None = None, doc_type: str = "text", encoding: str = "",
                        doc_id: str | None = None) -> Document:
     """A document made from a loose file (for coding texts outside a corpus).
 

@@ -53,7 +53,7 @@ from coding.codebook import Codebook
 from coding.dictionary import MATCHER_VERSION, DictionaryCoder
 from coding.errors import CodingError
 from coding.language import fold, lemma_table
-from coding.records import LEARNED, Coding, Evidence, Unit, evidence_json
+from coding.records import LEARNED, Coding, Evidence, StrPath, Unit, evidence_json
 
 FORMAT = "coding-learned-model"
 FORMAT_VERSION = 1
@@ -490,7 +490,8 @@ def _group_list(units: Sequence[Unit], groups) -> list[str]:
     return groups
 
 
-def train(units: Sequence[Unit], labels: Mapping[str, Iterable[str]], groups, codebook: Codebook, *,
+def train(units: Sequence[Unit], labels: Mapping[str, Iterable[str]], groups: Mapping[str, str] | Sequence[str],
+          codebook: Codebook, *,
           level: str = "variable", seed: int = 0, weights: Mapping[str, float] | None = None,
           sources: Sequence[str] = (), coders: Sequence[str] = (), cv: pd.DataFrame | None = None,
           **settings) -> Model:
@@ -602,7 +603,7 @@ def model_hash(model: Model) -> str:
     return hashlib.sha256(_canonical(_model_dict(model)).encode("ascii")).hexdigest()
 
 
-def save_model(model: Model, path) -> Path:
+def save_model(model: Model, path: StrPath) -> Path:
     """Write ``model`` as JSON with its hash; the same model gives the same bytes."""
     from coding.files import write_text
 
@@ -633,7 +634,7 @@ def _model_from_dict(d: dict) -> Model:
                  str(d.get("codebook", "")))
 
 
-def load_model(path, codebook: Codebook | None = None) -> Model:
+def load_model(path: StrPath, codebook: Codebook | None = None) -> Model:
     """Read a model file written by :func:`save_model`.
 
     Raises a one-line CodingError naming the file when it cannot be read,
@@ -890,7 +891,8 @@ def _prepared(features: Features, units, labels, groups, codebook) -> tuple[list
     return [features.analyse(u.text).counts for u in units], sets, _group_list(units, groups)
 
 
-def cross_validate(units: Sequence[Unit], labels: Mapping[str, Iterable[str]], groups, codebook: Codebook, *,
+def cross_validate(units: Sequence[Unit], labels: Mapping[str, Iterable[str]],
+                   groups: Mapping[str, str] | Sequence[str], codebook: Codebook, *,
                    folds: int = 5, repeats: int = 3, seeds: Sequence[int] = (0, 1, 2),
                    extra: tuple | None = None, extra_weight: float = EXTRA_WEIGHT, **settings) -> pd.DataFrame:
     """Repeated grouped cross-validation of the learned coder, per variable.

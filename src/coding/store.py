@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coding.errors import CodingError
-from coding.records import AUTOMATIC_CODERS, Coding, Document, Unit
+from coding.records import AUTOMATIC_CODERS, Coding, Document, StrPath, Unit
 from coding.records import evidence_json as _evidence_json
 
 if TYPE_CHECKING:
@@ -457,7 +457,7 @@ class Store:
 
     # -- reading ----------------------------------------------------------
     @classmethod
-    def open_existing(cls, path) -> Store:
+    def open_existing(cls, path: StrPath) -> Store:
         """Open a store that must already exist (never create an empty one
         by mistake): a missing file is a one-line error."""
         path = Path(path)

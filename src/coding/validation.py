@@ -160,7 +160,8 @@ def _false_positive(level: str, item: str, uid: str, unit, rows: pd.DataFrame) -
     return out
 
 
-def write_validation(store: Store, truth: str, out: StrPath, predicted: str = "auto") -> tuple[pd.DataFrame, dict[str, Path]]:
+def write_validation(store: Store, truth: str, out: StrPath, predicted: str = "auto") -> tuple[pd.DataFrame,
+                     dict[str, Path]]:
     """Validation table plus ``validation.csv`` and ``validation_errors.csv`` in ``out``."""
     table, errors = validation(store, truth, predicted)
     out = Path(out)

@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from coding.errors import CodingError
+from coding.records import StrPath
 
 #: Bounds checked before anything is inflated, so that no archive can take
 #: more than a few hundred MB of memory: all members together, and one member
@@ -56,7 +57,7 @@ def open_archive(path: Path) -> zipfile.ZipFile:
     return zf
 
 
-def read_member(zf: zipfile.ZipFile, name: str, path) -> bytes:
+def read_member(zf: zipfile.ZipFile, name: str, path: StrPath) -> bytes:
     """The bytes of one member, at most :data:`MAX_MEMBER_BYTES`: a member
     that is corrupt, encrypted, compressed with an unknown method or larger
     than it says is a one-line error."""
@@ -83,7 +84,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
-def find_qde(zf: zipfile.ZipFile, path) -> str:
+def find_qde(zf: zipfile.ZipFile, path: StrPath) -> str:
     """``project.qde`` (any case) at the top, else the only ``*.qde``."""
     names = [n for n in zf.namelist() if not n.endswith("/")]
     top = [n for n in names if n.lower() == "project.qde"]

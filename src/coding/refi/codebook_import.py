@@ -12,6 +12,7 @@ from typing import NamedTuple
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import write_bytes
+from coding.records import StrPath
 from coding.refi.archive import find_qde, open_archive, read_limited, read_member
 from coding.refi.xml import child, children, local, name_key, parse_xml
 
@@ -137,7 +138,7 @@ def reuse_ids(entries: list[ImportedCode], codebook: Codebook | None) -> list[Im
     return _assign_ids(tree, codebook)
 
 
-def import_codebook(path, out=None, codebook: Codebook | None = None) -> list[ImportedCode]:
+def import_codebook(path: StrPath, out: StrPath | None = None, codebook: Codebook | None = None) -> list[ImportedCode]:
     """Read the codes of a ``.qdc`` (or the codebook of a ``.qdpx``/``.qde``).
 
     Returns variables first (parent ""), then codes. ``codebook``: the
@@ -186,7 +187,7 @@ def _described(description: str) -> list[str]:
     return out
 
 
-def write_codebook_skeleton(entries: list[ImportedCode], out, name: str = "imported codebook",
+def write_codebook_skeleton(entries: list[ImportedCode], out: StrPath, name: str = "imported codebook",
                             codebook: Codebook | None = None) -> Path:
     """Write a codebook YAML with the imported variables and codes.
 

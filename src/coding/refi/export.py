@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coding import __version__
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import write_bytes, write_with
+from coding.records import StrPath
 from coding.refi.variables import seen_ranges, write_values, write_variables
 from coding.refi.xml import (
     NS_CODEBOOK,
@@ -22,6 +25,9 @@ from coding.refi.xml import (
     sub,
     xml_bytes,
 )
+
+if TYPE_CHECKING:
+    from coding.store import Store
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member dates: the same project gives the same bytes
 
@@ -83,7 +89,7 @@ def check_unique_labels(codebook: Codebook) -> None:
 
 # -- export --------------------------------------------------------------------
 
-def export_codebook(codebook: Codebook, path) -> Path:
+def export_codebook(codebook: Codebook, path: StrPath) -> Path:
     """Write the codebook as a REFI-QDA ``.qdc`` file (see the module doc).
 
     A codebook whose labels are not unique across variables and codes is
@@ -153,7 +159,8 @@ def _write_archive(path, project: bytes, files: list[tuple[str, bytes]]) -> Path
     return write_with(path, _write, binary=True)
 
 
-def export_project(store, path, coders=None, codebook_version: str | None = None) -> Path:
+def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = None,
+                   codebook_version: str | None = None) -> Path:
     """Write the store's documents, codebook and codings as a ``.qdpx`` archive.
 
     ``coders``: names to export (default: every coder with codings or

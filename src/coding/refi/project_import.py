@@ -9,11 +9,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from coding.codebook import Codebook
 from coding.errors import CodingError
-from coding.records import codings_from_triples, content_hash
+from coding.records import StrPath, codings_from_triples, content_hash
 from coding.refi.archive import (
     decode_source,
     find_qde,
@@ -24,6 +24,9 @@ from coding.refi.archive import (
 )
 from coding.refi.variables import METADATA, parse_ranges, read_variables, seen_variable, source_values
 from coding.refi.xml import child, children, local, name_key, norm_guid, parse_xml
+
+if TYPE_CHECKING:
+    from coding.store import Store
 
 # -- project import ---------------------------------------------------------------
 
@@ -509,7 +512,7 @@ def _match_sources(sources: list[_Source], corpus: _Corpus, codes: _Codes, value
     return matched, collected
 
 
-def import_project(store, path, coder: str, codebook: Codebook, min_overlap: float = 0.5,
+def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, min_overlap: float = 0.5,
                    user: str | None = None, seen: str = "coded") -> ImportReport:
     """Import the text codings of a ``.qdpx`` as coder ``coder``.
 

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from coding.errors import CodingError
+from coding.records import StrPath
 from coding.refi.archive import find_qde, open_archive, read_limited, read_member
 from coding.refi.xml import parse_xml
 
@@ -21,7 +22,7 @@ def _schema(name: str):
         return xmlschema.XMLSchema(str(p))
 
 
-def validate_schema(path) -> None:
+def validate_schema(path: StrPath) -> None:
     """Validate a ``.qdc`` codebook, or the ``project.qde`` of a ``.qdpx``
     (or a bare ``.qde``), against the REFI-QDA schema.
 

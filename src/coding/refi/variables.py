@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
 
 from coding.errors import CodingError
+from coding.records import Document, StrPath, Unit
 from coding.refi.xml import child, children, guid, local, norm_guid, sub
 
 #: Document fields exchanged as variables, in this order.
@@ -40,7 +42,7 @@ def seen_variable(coder: str) -> str:
     return SEEN_PREFIX + coder
 
 
-def seen_ranges(units, seen: set[str]) -> dict[str, str]:
+def seen_ranges(units: Iterable[Unit], seen: set[str]) -> dict[str, str]:
     """Document id -> the ranges of its seen units (see the module doc).
 
     ``units`` in document and unit order (as :meth:`Store.units` gives them)."""
@@ -57,7 +59,7 @@ def seen_ranges(units, seen: set[str]) -> dict[str, str]:
     return {doc: " ".join(f"{s}-{e}" for s, e in doc_runs) for doc, doc_runs in runs.items()}
 
 
-def parse_ranges(value: str, where: str, path) -> list[tuple[int, int]]:
+def parse_ranges(value: str, where: str, path: StrPath) -> list[tuple[int, int]]:
     """The (start, end) ranges of a seen value; anything else is an error."""
     if not _RANGES.match(value):
         raise CodingError(f"{where} is not a list of character ranges like '0-57 59-130': {value[:60]!r}", path)
@@ -68,7 +70,8 @@ def parse_ranges(value: str, where: str, path) -> list[tuple[int, int]]:
     return pairs
 
 
-def write_variables(root: ET.Element, documents, seen_by: dict[str, dict[str, str]]) -> dict[str, str]:
+def write_variables(root: ET.Element, documents: Sequence[Document], seen_by: dict[str, dict[str, str]]) -> dict[str,
+                    str]:
     """Add ``<Variables>`` for the documents' metadata and the coders' seen
     units to the project ``root``; returns variable name -> GUID.
 
@@ -87,7 +90,8 @@ def write_variables(root: ET.Element, documents, seen_by: dict[str, dict[str, st
     return {name: vguid for name, vguid, _d in declared}
 
 
-def write_values(source: ET.Element, document, seen_by: dict[str, dict[str, str]], guids: dict[str, str]) -> None:
+def write_values(source: ET.Element, document: Document, seen_by: dict[str, dict[str, str]], guids: dict[str,
+                 str]) -> None:
     """Add the ``VariableValue``s of one document to its ``TextSource``
     (last, as the schema's order wants)."""
     values = [(f, getattr(document, f, "")) for f in METADATA]

@@ -9,6 +9,7 @@ import uuid
 import xml.etree.ElementTree as ET
 
 from coding.errors import CodingError
+from coding.records import StrPath
 
 NS_PROJECT = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -50,7 +51,7 @@ def xml_bytes(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
-def parse_xml(data: bytes, path) -> ET.Element:
+def parse_xml(data: bytes, path: StrPath) -> ET.Element:
     """Parse untrusted XML: DTDs, entity declarations and external
     references are refused (defusedxml)."""
     import defusedxml.ElementTree as DET
@@ -83,7 +84,7 @@ def _check_depth(root: ET.Element, path) -> None:
 
 # -- XML helpers (namespace-lenient) ---------------------------------------------
 
-def local(tag) -> str:
+def local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 

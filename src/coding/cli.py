@@ -480,7 +480,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="coding", description="Reproducible qualitative content analysis.")
     p.add_argument("--version", action="version", version=f"coding {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_run_command, _add_code_command, _add_report_command, _add_codebook_command,
+                _add_audit_commands, _add_learning_commands, _add_exchange_commands):
+        add(sub)
+    return p
 
+
+def _add_run_command(sub) -> None:
     r = sub.add_parser("run", help="code the corpus into the store and write the outputs")
     r.add_argument("--corpus", default="corpus", help="corpus folder with manifest.csv (default: corpus)")
     r.add_argument("--codebook", default="codebook.yaml", help="codebook file (default: codebook.yaml)")
@@ -497,6 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_coder_options(r)
     r.set_defaults(func=_cmd_run)
 
+
+def _add_code_command(sub) -> None:
     c = sub.add_parser("code", help="code texts outside the corpus (no store)")
     c.add_argument("paths", nargs="+",
                    help=".txt/.md/.docx/.pdf files, folders of them, or .csv/.jsonl/.parquet tables of units with "
@@ -519,6 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_coder_options(c)
     c.set_defaults(func=_cmd_code)
 
+
+def _add_report_command(sub) -> None:
     rp = sub.add_parser("report", help="rebuild tables, figures and report.html from the store")
     rp.add_argument("--coder", default="auto", help="whose codings to report (default: auto)")
     rp.add_argument("--doc-type", action="append", help="keep these doc types (repeat or comma-separate)")
@@ -538,15 +548,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="project store (default: <out>/project.sqlite, else outputs/project.sqlite)")
     rp.set_defaults(func=_cmd_report)
 
+
+def _add_codebook_command(sub) -> None:
     cb = sub.add_parser("codebook", help="codebook tools")
     cbsub = cb.add_subparsers(dest="codebook_command", required=True)
     chk = cbsub.add_parser("check", help="validate the codebook and test its examples")
     chk.add_argument("--codebook", default="codebook.yaml")
     chk.set_defaults(func=_cmd_codebook_check)
-    _add_audit_commands(sub)
-    _add_learning_commands(sub)
-    _add_exchange_commands(sub)
-    return p
 
 
 # -- REFI-QDA exchange ----------------------------------------------------------

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from coding.codebook import Codebook
 from coding.errors import CodingError
-from coding.files import raise_csv_field_limit
+from coding.files import raise_csv_field_limit, read_utf8
 from coding.records import AUTOMATIC_CODERS, CODING_LEVELS, Coding, StrPath, codings_from_triples
 
 if TYPE_CHECKING:
@@ -114,12 +114,7 @@ def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: set[str], coder
 
 def _read_table(path: Path) -> tuple[list[list[str]], list[int], list[str]]:
     """Rows, the line each starts on, and the stripped header of a coder CSV."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise CodingError(f"cannot read: {exc.strerror}", path) from None
-    except UnicodeDecodeError as exc:
-        raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
+    text = read_utf8(path)
     rows, lines = _rows_with_lines(text)
     if not rows or not any(rows):
         raise CodingError("the file is empty", path)

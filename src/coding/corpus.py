@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from coding.errors import CodingError
-from coding.files import raise_csv_field_limit
+from coding.files import raise_csv_field_limit, read_utf8
 from coding.readers import read_docx, read_pdf
 from coding.records import Document, StrPath, content_hash
 
@@ -104,10 +104,7 @@ def load_manifest(corpus_dir: StrPath, allow_outside: bool = False) -> list[Docu
     """
     manifest = find_manifest(corpus_dir)
     raise_csv_field_limit()
-    try:
-        raw = manifest.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CodingError(f"not UTF-8 at byte {exc.start}", manifest) from None
+    raw = read_utf8(manifest)
     reader = csv.DictReader(io.StringIO(raw, newline=""))
     columns = reader.fieldnames or []
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]

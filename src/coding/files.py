@@ -1,4 +1,5 @@
-"""Writing output files: atomically, with the permissions a user expects.
+"""Reading input files and writing output files: inputs as UTF-8 text with
+one-line errors, outputs atomically, with the permissions a user expects.
 
 Every output of the project goes through :func:`write_with` (or one of the
 helpers built on it): the data is written to a hidden temporary file in the
@@ -8,7 +9,7 @@ the mode that the user's umask gives a file made with ``open()`` (0644 under
 the common umask 022), not the 0600 of a temporary file, so colleagues on a
 shared server can read every output.
 
-Temporaries carry the writer's process id (``.<name>.<pid>.tmp-XXXX``), so
+Temporaries carry the writer's process id (``.<name>.<pid>.tmp-<random>``), so
 that :func:`remove_stale_temporaries` can delete those left by a killed run
 without touching the ones of a run still in progress.
 """
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from coding.errors import CodingError
 from coding.records import StrPath
 
 if TYPE_CHECKING:
@@ -131,7 +133,7 @@ def remove_stale_temporaries(folder: StrPath) -> list[Path]:
     """Delete temporaries that this module made in ``folder`` (and its
     subfolders) for a process that no longer runs; returns what was removed.
     Files of other programs are never touched: only names of the form
-    ``.<name>.<pid>.tmp-XXXX`` whose process is gone."""
+    ``.<name>.<pid>.tmp-<random>`` whose process is gone."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
@@ -142,6 +144,17 @@ def remove_stale_temporaries(folder: StrPath) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def read_utf8(path: StrPath) -> str:
+    """The text of an input file in UTF-8 (a byte-order mark dropped); a
+    file that cannot be read or is not UTF-8 is a one-line error naming it."""
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise CodingError(f"cannot read: {exc.strerror}", path) from None
+    except UnicodeDecodeError as exc:
+        raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
 
 
 def raise_csv_field_limit() -> None:

@@ -28,6 +28,7 @@ from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
 from coding.files import (
     raise_csv_field_limit,
+    read_utf8,
     remove_stale_temporaries,
     write_csv,
     write_with,
@@ -210,10 +211,7 @@ def _count_codings(store: Store, coder: str, cb: Codebook, summary: RunSummary) 
 def _units_from_table(path: Path) -> list[Unit]:
     """Pre-segmented units from a .csv or .jsonl with ``id`` and ``text``."""
     raise_csv_field_limit()
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
+    raw = read_utf8(path)
     if not raw.strip():
         raise CodingError("the file is empty", path)
     units = []

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coding.errors import CodingError
+from coding.files import read_utf8
 from coding.records import AUTOMATIC_CODERS, Coding, StrPath, Unit
 
 if TYPE_CHECKING:
@@ -109,12 +110,7 @@ def from_table(units_path: StrPath, labels_path: StrPath, codebook: Codebook, na
 
 def _table_rows(path: Path) -> list[tuple[str, str, str]]:
     """(id, text, group) of a unit table."""
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise CodingError(f"cannot read: {exc.strerror}", path) from None
-    except UnicodeDecodeError as exc:
-        raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
+    raw = read_utf8(path)
     if path.suffix.lower() == ".csv":
         records = list(csv.DictReader(io.StringIO(raw, newline="")))
     else:

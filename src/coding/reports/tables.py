@@ -770,11 +770,41 @@ WORKBOOK_DATE = datetime.datetime(2000, 1, 1)
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+#: Excel's limits per sheet (the header takes one row)
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_COLUMNS = 16_384
+#: tables that grow with the units (or documents) of the corpus: CSV only, never in the workbook,
+#: whose cell-by-cell writing would cost minutes and gigabytes on a large corpus
+CSV_ONLY_TABLES = ("frequencies_by_document", "unit_by_code", "kwic")
+
+
+def workbook_sheets(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Table name -> why it is left to its CSV ("" when it goes in the workbook).
+
+    Per-unit tables are CSV only; any other table larger than a sheet can
+    hold (:data:`XLSX_MAX_ROWS` rows with the header, :data:`XLSX_MAX_COLUMNS`
+    columns) is left out too, so that the workbook always opens in Excel.
+    """
+    reasons = {}
+    for name, df in tables.items():
+        if name in CSV_ONLY_TABLES:
+            reasons[name] = "CSV only: one row per unit or document (too large for a workbook on a big corpus)"
+        elif len(df) + 1 > XLSX_MAX_ROWS:
+            reasons[name] = f"CSV only: {len(df):,} rows, more than an Excel sheet holds"
+        elif len(df.columns) > XLSX_MAX_COLUMNS:
+            reasons[name] = f"CSV only: {len(df.columns):,} columns, more than an Excel sheet holds"
+        else:
+            reasons[name] = ""
+    return reasons
+
+
 def write_tables(tables: dict[str, pd.DataFrame], out_dir, outputs=None) -> dict[str, Path]:
     """Write ``<out_dir>/tables/<name>.csv`` for each table and ``<out_dir>/tables.xlsx``.
 
-    The workbook holds a README sheet describing each table, then one sheet
-    per table (sheet names are the table names, at most 31 characters).
+    The workbook holds a README sheet describing each table (and saying
+    which are in their CSV only, see :func:`workbook_sheets`), then one
+    sheet per table it holds (sheet names are the table names, at most 31
+    characters).
     """
     from .output import Outputs
 
@@ -783,13 +813,17 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir, outputs=None) -> dict
     paths: dict[str, Path] = {}
     for name, df in tables.items():
         paths[f"tables/{name}"] = outputs.write(out / "tables" / f"{name}.csv", frame_csv_bytes(df))
+    left_out = workbook_sheets(tables)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        readme = pd.DataFrame({"sheet": list(tables),
+        readme = pd.DataFrame({"sheet": [n if not left_out[n] else "" for n in tables], "table": list(tables),
                                "description": [TABLE_DESCRIPTIONS.get(n, "") for n in tables],
-                               "csv": [f"tables/{n}.csv" for n in tables]})
+                               "csv": [f"tables/{n}.csv" for n in tables],
+                               "in_workbook": [left_out[n] or "yes" for n in tables]})
         readme.to_excel(writer, sheet_name="README", index=False)
         for name, df in tables.items():
+            if left_out[name]:
+                continue
             # Excel has no NA for integers and rejects some objects: write plain values
             plain = df.astype(object).where(df.notna(), None)
             # XML forbids most control characters (form feeds from PDFs): a space in the workbook

@@ -1,0 +1,38 @@
+"""Reports at scale: the workbook stays within Excel's limits, the per-document index is a group-by."""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+
+from coding.reports import tables as T
+from coding.reports import write_report
+
+
+def _data():
+    from test_reports import make_data
+
+    return make_data()
+
+
+def test_workbook_leaves_per_unit_and_oversized_tables_to_csv(tmp_path, monkeypatch):
+    # a tiny row limit stands in for Excel's 1,048,576 rows
+    monkeypatch.setattr(T, "XLSX_MAX_ROWS", 4)
+    paths = write_report(_data(), tmp_path)
+    book = openpyxl.load_workbook(paths["tables.xlsx"])
+    for name in T.CSV_ONLY_TABLES:
+        assert name not in book.sheetnames and paths[f"tables/{name}"].is_file()
+    readme = pd.read_excel(paths["tables.xlsx"], sheet_name="README")
+    notes = dict(zip(readme["table"], readme["in_workbook"]))
+    assert notes["kwic"].startswith("CSV only")
+    freq = pd.read_csv(paths["tables/frequencies"])
+    assert len(freq) + 1 > 4 and "frequencies" not in book.sheetnames
+    assert "more than an Excel sheet holds" in notes["frequencies"]
+    assert notes["codebook"] == "yes" or "codebook" not in book.sheetnames
+
+
+def test_workbook_leaves_too_wide_tables_to_csv(tmp_path, monkeypatch):
+    monkeypatch.setattr(T, "XLSX_MAX_COLUMNS", 3)
+    paths = write_report(_data(), tmp_path)
+    book = openpyxl.load_workbook(paths["tables.xlsx"])
+    assert "code_by_document" not in book.sheetnames and "README" in book.sheetnames

@@ -573,6 +573,17 @@ class Store:
             self.db, params=(seg,),
         )
         units["words"] = units["text"].str.split().str.len().fillna(0).astype(int)
+        return documents, units, self.codings_frame(coder, version, seg)
+
+    def codings_frame(self, coder: str | None = None, codebook_version: str | None = None,
+                      segmentation: str | None = None):
+        """The codings frame of :meth:`frames` alone: for readers that need
+        no unit texts (the agreement audit, the document pages), so that they
+        do not read and split every unit of the store."""
+        import pandas as pd
+
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
         query = """SELECT c.unit_id, u.document_id, c.code, c.variable, c.coder, c.codebook_version, c.evidence
                    FROM codings c JOIN units u ON u.id=c.unit_id JOIN documents d ON d.id=u.document_id
                    WHERE u.segmentation=? AND c.codebook_version=?"""
@@ -581,8 +592,7 @@ class Store:
             query += " AND c.coder=?"
             params.append(coder)
         query += " ORDER BY d.position, u.ordinal, c.coder, c.variable, c.code"
-        codings = pd.read_sql_query(query, self.db, params=params)
-        return documents, units, codings
+        return pd.read_sql_query(query, self.db, params=params)
 
     def coverage(self, codebook_version: str | None = None, segmentation: str | None = None):
         """DataFrame of (coder, unit_id): the units of the current (or given)

@@ -16,7 +16,7 @@ import pandas as pd
 from .figures import FIGURE_TITLES, FINDINGS_PREFIX
 from .findings import build_findings
 from .output import Outputs
-from .tables import TABLE_DESCRIPTIONS, _Context, describe_filters
+from .tables import TABLE_DESCRIPTIONS, _Context, context_of, describe_filters
 from .text import citation, column_label, format_cell, highlight
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -101,7 +101,7 @@ def _date_range(dates: pd.Series) -> tuple[str, str]:
 def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path],
                   agreement: pd.DataFrame | None = None, pages: dict | None = None) -> dict:
     """Everything the template shows, as plain strings, lists and dicts."""
-    ctx = _Context(data)
+    ctx = context_of(data)  # built once, by compute_tables
     codebook = data.codebook
     filters = describe_filters(data.filters)
     agreement_view = None

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from .figures import variable_colours
 from .output import Outputs, stage
-from .tables import _Context, parse_evidence
+from .tables import _Context, context_of, parse_evidence
 from .text import citation, highlight
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -162,7 +162,7 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
     from .html import _settings, evidence_spans
 
     outputs = outputs if outputs is not None else Outputs()
-    ctx = _Context(data)
+    ctx = context_of(data)  # built once, by compute_tables
     out = Path(out_dir)
     env = _environment()
     colours = variable_colours(list(ctx.variables), _settings(data).variable_colours)

@@ -45,7 +45,7 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
     coverage = store.coverage()
     if coders is not None:
         check_coders(coverage, list(coders), at_least=1)  # one coder: its document pages, no agreement
-    _, _, codings = store.frames()
+    codings = store.codings_frame()  # the codings only: no unit texts are read
     if units is not None:
         coverage = coverage[coverage["unit_id"].isin(units)]
         codings = codings[codings["unit_id"].isin(units)]
@@ -132,7 +132,7 @@ def page_source(store, coders: list[str]):
     from coding.reports import PageSource
 
     coverage = store.coverage()
-    _, _, codings = store.frames()
+    codings = store.codings_frame(coders[0]) if len(coders) == 1 else store.codings_frame()
     return PageSource(texts={d.id: d.text for d in store.documents()},
                       codings=codings[codings["coder"].isin(coders)].reset_index(drop=True),
                       seen={c: frozenset(coverage.loc[coverage["coder"] == c, "unit_id"]) for c in coders},

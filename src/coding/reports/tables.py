@@ -286,6 +286,13 @@ class _Context:
         return sorted(set(self.codings["codebook_version"].dropna().astype(str)))
 
 
+def context_of(data: ReportData) -> _Context:
+    """The table context of ``data``: the one :func:`compute_tables` built
+    for it, else a new one (building it costs as much as the tables)."""
+    ctx = getattr(data, "_context", None)
+    return ctx if ctx is not None else _Context(data)
+
+
 # --------------------------------------------------------------------------- statistics
 
 def wilson_interval(successes, n, z: float = Z95):
@@ -390,7 +397,9 @@ def _frequency_table(ctx: _Context, groups: list[tuple[dict, np.ndarray]], group
             docs = doc_codes[pos]
             if len(ids) and len(pos):
                 units_coded = sub.sum(axis=0)
-                docs_coded = pd.DataFrame(sub).groupby(docs).any().sum(axis=0).to_numpy()
+                # one document (the per-document table): coded there when any unit is; no group-by per group
+                docs_coded = (units_coded > 0).astype(np.int64) if docs.min() == docs.max() else \
+                    pd.DataFrame(sub).groupby(docs).any().sum(axis=0).to_numpy()
                 ev = evidence[pos].sum(axis=0)
             else:
                 units_coded = docs_coded = ev = np.zeros(len(ids), dtype=np.int64)
@@ -427,10 +436,14 @@ def frequency_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
     out = {"frequencies": _frequency_table(ctx, [({}, all_pos)], [])}
 
     groups = []
-    by_doc = {d: np.flatnonzero(units["document_id"].to_numpy() == d) for d in ctx.documents["id"]}
-    for _, doc in ctx.documents.iterrows():
-        groups.append(({"document_id": doc["id"], "title": doc["title"], "doc_type": doc["doc_type"],
-                        "document_year": doc["year"]}, by_doc[doc["id"]]))
+    # one pass over the units (a group-by), not a comparison of every unit with every document
+    by_doc = pd.Series(all_pos).groupby(units["_doc"].to_numpy()).indices
+    empty = np.zeros(0, dtype=np.int64)
+    docs = ctx.documents
+    for i, (doc_id, title, doc_type, year) in enumerate(zip(docs["id"], docs["title"], docs["doc_type"],
+                                                            docs["year"])):
+        groups.append(({"document_id": doc_id, "title": title, "doc_type": doc_type,
+                        "document_year": year}, by_doc.get(i, empty)))
     out["frequencies_by_document"] = _frequency_table(
         ctx, groups, ["document_id", "title", "doc_type", "document_year"])
 
@@ -538,9 +551,10 @@ def code_by_document(ctx: _Context) -> pd.DataFrame:
     """Units coded per code (rows) and document (columns, in document order)."""
     doc_ids = list(ctx.documents["id"])
     doc_codes = ctx.units["_doc"].to_numpy()
-    counts = np.zeros((len(ctx.codes), len(doc_ids)), dtype=np.int64)
-    for d in range(len(doc_ids)):
-        counts[:, d] = ctx.code_matrix[doc_codes == d].sum(axis=0)
+    counts = np.zeros((len(doc_ids), len(ctx.codes)), dtype=np.int64)
+    # one pass over the units, not one mask of every unit per document
+    np.add.at(counts, doc_codes.astype(np.int64), ctx.code_matrix.astype(np.int64))
+    counts = counts.T
     df = pd.DataFrame(counts, columns=doc_ids)
     df.insert(0, "label", [c["label"] for c in ctx.codes.values()])
     df.insert(0, "variable", [c["variable"] for c in ctx.codes.values()])
@@ -749,6 +763,8 @@ def compute_tables(data: ReportData, *, exemplars: int = 3, min_pair_count: int 
     Returns the tables named in :data:`TABLE_DESCRIPTIONS`, in that order.
     """
     ctx = _Context(data)
+    # the HTML report and the pages reuse it (see context_of) instead of building it again
+    object.__setattr__(data, "_context", ctx)
     tables: dict[str, pd.DataFrame] = {}
     tables.update(frequency_tables(ctx))
     tables.update(cooccurrence_tables(ctx, min_pair_count=min_pair_count))

@@ -36,3 +36,25 @@ def test_workbook_leaves_too_wide_tables_to_csv(tmp_path, monkeypatch):
     paths = write_report(_data(), tmp_path)
     book = openpyxl.load_workbook(paths["tables.xlsx"])
     assert "code_by_document" not in book.sheetnames and "README" in book.sheetnames
+
+
+def test_an_unchanged_rerun_skips_the_report_and_a_change_rebuilds_it(tiny, monkeypatch):
+    from coding import pipeline
+    from coding.reports import project
+
+    corpus, codebook, out = tiny
+    first = pipeline.run(corpus, codebook, out, progress=False)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix in {".csv", ".html", ".xlsx"}}
+    built = []
+    real = project.build_report
+    monkeypatch.setattr(project, "build_report", lambda *a, **k: built.append(1) or real(*a, **k))
+    again = pipeline.run(corpus, codebook, out, progress=False)
+    assert built == [] and again.outputs == first.outputs
+    assert {p: p.read_bytes() for p in before} == before
+    (out / "report.html").unlink()  # an output gone: rebuilt
+    pipeline.run(corpus, codebook, out, progress=False)
+    assert built == [1] and (out / "report.html").read_bytes() == before[out / "report.html"]
+    doc = next((corpus / "docs").glob("*.txt"))
+    doc.write_text(doc.read_text(encoding="utf-8") + "\nMore gas and trade here.\n", encoding="utf-8")
+    pipeline.run(corpus, codebook, out, progress=False)  # the store changed: rebuilt
+    assert built == [1, 1] and (out / "report.html").read_bytes() != before[out / "report.html"]

@@ -166,12 +166,22 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         summary.removed_documents = store.remove_documents_except(keep, prune)
         import_coder_files(store, cb, corpus / "coders", summary)
         summary.orphans = store.orphans()
-        summary.outputs = export_tables(store, out)
         if report:
-            from coding.reports.project import build_report, write_manifest
+            from coding.reports import project
 
-            summary.outputs.update({"report": build_report(store, out, coder=coder.name)["report.html"]})
-            summary.outputs["manifest"] = write_manifest(out, corpus, codebook, unit, store)
+            # an unchanged rerun (same store content, outputs in place) skips the report: seconds, not minutes
+            digest = project.run_digest(store, coder.name)
+            if project.report_is_current(out, digest):
+                summary.outputs = {"segments": out / "segments.csv", "codings": out / "codings.csv",
+                                   "report": out / "report.html"}
+            else:
+                project.forget_digest(out)
+                summary.outputs = export_tables(store, out)
+                summary.outputs["report"] = project.build_report(store, out, coder=coder.name)["report.html"]
+                project.record_digest(out, digest)
+            summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store)
+        else:
+            summary.outputs = export_tables(store, out)
         _count_codings(store, coder.name, cb, summary)
     return summary
 

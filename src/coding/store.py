@@ -594,6 +594,35 @@ class Store:
         query += " ORDER BY d.position, u.ordinal, c.coder, c.variable, c.code"
         return pd.read_sql_query(query, self.db, params=params)
 
+    def content_digest(self) -> str:
+        """SHA-256 of everything a report of the current codebook version and
+        segmentation is computed from: documents (metadata and content hash),
+        units, codings, coverage, coders and the codebook. Equal digests mean
+        an unchanged rerun (see coding.reports.project.report_is_current);
+        rows are hashed as SQLite streams them, in a fixed order, without
+        building frames."""
+        import hashlib
+
+        version, seg = self.current_codebook() or "", self.segmentation()
+        digest = hashlib.sha256(f"{version}\x1f{seg}\x1e".encode())
+        queries = [
+            ("SELECT id, position, title, doc_type, date, source, path, speaker, content_hash FROM documents "
+             "ORDER BY id", ()),
+            ('SELECT id, document_id, ordinal, unit_type, start, "end" FROM units WHERE segmentation=? ORDER BY id',
+             (seg,)),
+            ("SELECT c.unit_id, c.code, c.variable, c.coder, c.evidence FROM codings c JOIN units u ON u.id=c.unit_id "
+             "WHERE c.codebook_version=? AND u.segmentation=? ORDER BY c.unit_id, c.coder, c.variable, c.code, "
+             "c.evidence", (version, seg)),
+            ("SELECT coder, unit_id FROM coverage WHERE codebook_version=? ORDER BY coder, unit_id", (version,)),
+            ("SELECT name, kind, source, content_hash FROM coders ORDER BY name", ()),
+            ("SELECT content FROM codebooks WHERE version=?", (version,)),
+        ]
+        for query, params in queries:
+            digest.update(b"\x1d")  # tables apart: rows never run into the next table's
+            for row in self.db.execute(query, params):
+                digest.update("\x1f".join(map(str, row)).encode("utf-8", "surrogatepass") + b"\x1e")
+        return digest.hexdigest()
+
     def coverage(self, codebook_version: str | None = None, segmentation: str | None = None):
         """DataFrame of (coder, unit_id): the units of the current (or given)
         segmentation that each coder saw."""

@@ -180,6 +180,48 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     return files
 
 
+#: the files of ``coding run``'s outputs whose presence (and report.html's bytes) a skipped rerun needs
+RUN_OUTPUTS = ("segments.csv", "codings.csv", "tables.xlsx", "report.html")
+#: where a run records what its outputs were built from (hidden: not one of the report's files)
+DIGEST_FILE = ".report-digest"
+
+
+def run_digest(store, coder: str) -> str:
+    """What the outputs of ``coding run`` depend on: the store's content
+    (:meth:`Store.content_digest`), the reported coder and the software
+    version (a new version may write the report differently)."""
+    from coding import __version__
+
+    return hashlib.sha256(f"{store.content_digest()}|{coder}|{__version__}".encode()).hexdigest()
+
+
+def report_is_current(out, digest: str) -> bool:
+    """Whether the outputs in ``out`` were built from ``digest`` and are all
+    still there, report.html unchanged since (a ``coding report`` into the
+    same folder with other options replaces it, and then the run rebuilds)."""
+    out = Path(out)
+    try:
+        recorded = (out / DIGEST_FILE).read_text(encoding="utf-8").split()
+    except OSError:
+        return False
+    if len(recorded) != 2 or not all((out / name).is_file() for name in RUN_OUTPUTS):
+        return False
+    return recorded == [digest, _sha256(out / "report.html")]
+
+
+def forget_digest(out) -> None:
+    """Drop the record before outputs are rebuilt, so that a rebuild that
+    stops half-way is never taken for a finished one."""
+    (Path(out) / DIGEST_FILE).unlink(missing_ok=True)
+
+
+def record_digest(out, digest: str) -> Path:
+    """Record that the outputs in ``out`` were built from ``digest``."""
+    from coding.files import write_text
+
+    return write_text(Path(out) / DIGEST_FILE, f"{digest} {_sha256(Path(out) / 'report.html')}\n")
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

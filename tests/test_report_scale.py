@@ -58,3 +58,18 @@ def test_an_unchanged_rerun_skips_the_report_and_a_change_rebuilds_it(tiny, monk
     doc.write_text(doc.read_text(encoding="utf-8") + "\nMore gas and trade here.\n", encoding="utf-8")
     pipeline.run(corpus, codebook, out, progress=False)  # the store changed: rebuilt
     assert built == [1, 1] and (out / "report.html").read_bytes() != before[out / "report.html"]
+
+
+def test_code_by_document_figure_sums_runs_of_documents_on_a_large_corpus(tmp_path, monkeypatch):
+    import numpy as np
+
+    from coding.reports import figures as F
+
+    counts, labels = F._document_columns(np.arange(10.0).reshape(2, 5), list("abcde"))
+    assert counts.shape == (2, 5)
+    monkeypatch.setattr(F, "MAX_DOCUMENT_COLUMNS", 2)
+    counts, labels = F._document_columns(np.arange(10.0).reshape(2, 5), list("abcde"))
+    assert labels == ["a\u2026c", "d\u2026e"] and counts.tolist() == [[3.0, 7.0], [18.0, 17.0]]
+    monkeypatch.setattr(F, "MAX_DOCUMENT_COLUMNS", 1)
+    paths = write_report(_data(), tmp_path)
+    assert paths["figures/code_by_document"].stat().st_size > 0

@@ -253,18 +253,38 @@ def _by_doc_type(tables, colours: dict[str, str]):
     return fig
 
 
+#: most document columns of the code-by-document heatmap; beyond, runs of consecutive documents are summed
+#: (one column per document of a large corpus would make an image wider than a PNG can be, and unreadable)
+MAX_DOCUMENT_COLUMNS = 60
+
+
+def _document_columns(counts: np.ndarray, docs: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``counts`` (codes x documents) with at most :data:`MAX_DOCUMENT_COLUMNS`
+    columns: runs of consecutive documents summed, labelled "first…last"."""
+    if len(docs) <= MAX_DOCUMENT_COLUMNS:
+        return counts, docs
+    size = math.ceil(len(docs) / MAX_DOCUMENT_COLUMNS)
+    starts = list(range(0, len(docs), size))
+    summed = np.add.reduceat(counts, starts, axis=1)
+    labels = [f"{docs[i]}\u2026{docs[min(i + size, len(docs)) - 1]}" for i in starts]
+    return summed, labels
+
+
 def _code_by_document(tables, colours: dict[str, str]):
     """Heatmap of units coded per code (rows, grouped by variable) and document (columns)."""
     m = tables["code_by_document"]
     docs = [c for c in m.columns if c not in ("code", "variable", "label", "total")]
-    fig, ax = plt.subplots(figsize=(max(WIDTH, 2.5 + 0.28 * len(docs)), 1.6 + 0.3 * max(len(m), 3)),
+    columns = min(len(docs), MAX_DOCUMENT_COLUMNS)
+    fig, ax = plt.subplots(figsize=(max(WIDTH, 2.5 + 0.28 * columns), 1.6 + 0.3 * max(len(m), 3)),
                            layout="constrained")
     ax.set_title(FIGURE_TITLES["code_by_document"])
     ax.set_xlabel("Document (in corpus order)")
     if not _has_codings(tables) or m.empty or not docs:
         _no_codings(ax, NO_CODINGS if not _has_codings(tables) else NO_CODES)
         return fig
-    counts = m[docs].to_numpy(dtype=float)
+    counts, docs = _document_columns(m[docs].to_numpy(dtype=float), docs)
+    if len(docs) and "\u2026" in docs[0]:
+        ax.set_xlabel(f"Documents (in corpus order, summed in {len(docs)} runs of consecutive documents)")
     im = ax.imshow(np.ma.masked_equal(counts, 0), cmap=plt.get_cmap("Blues").with_extremes(bad="#f4f4f4"),
                    vmin=0, vmax=max(1.0, counts.max()), aspect="auto")
     fig.colorbar(im, ax=ax, shrink=0.8).set_label("Units coded")

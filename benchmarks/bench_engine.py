@@ -18,7 +18,10 @@ temporary output folder:
   and stopped inside the timing, as the command does).
 
 Printed per task: wall seconds, words per second (in all and per worker),
-the ratio to ``local2`` (1 - ratio is the engine's overhead), the peak
+the ratio to ``local2`` (1 - ratio is the engine's overhead), words per
+CPU-second of the driver and its workers together (the engine's cost
+without the waiting: other processes on the machine lower the wall-time
+figures but hardly this one) and its ratio to ``local2``, the peak
 resident memory of the largest worker process and of the driver, and
 whether the outputs are identical to those of the first task (manifests
 compared: they hold every output's SHA-256). The load average before each
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import resource
 import shutil
@@ -45,7 +49,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 MB = 1_000_000
-TASKS = {"local2": ("local", 2), "dask2": ("dask", 2), "dask1": ("dask", 1)}
+TASKS = {"local2": ("local", 2), "dask2": ("dask", 2), "dask1": ("dask", 1), "local1": ("local", 1)}
 
 
 def paragraphs() -> list[str]:
@@ -63,7 +67,7 @@ def make_shards(folder: Path, gb: float, shard_mb: int) -> dict:
     import pyarrow.parquet as pq
 
     marker = folder / "_corpus.json"
-    settings = {"gb": gb, "shard_mb": shard_mb, "version": 1}
+    settings = {"gb": gb, "shard_mb": shard_mb, "version": 2}
     if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
         return json.loads(marker.read_text())
     shutil.rmtree(folder, ignore_errors=True)
@@ -72,7 +76,7 @@ def make_shards(folder: Path, gb: float, shard_mb: int) -> dict:
     sizes = [len(t.encode("utf-8")) for t in texts]
     words = [len(t.split()) for t in texts]
     per_shard = max(1, round(shard_mb * MB / sum(sizes)))  # copies of the corpus per shard
-    n_shards = max(1, round(gb * 1000 * MB / (per_shard * sum(sizes))))
+    n_shards = max(1, math.ceil(gb * 1000 * MB / (per_shard * sum(sizes))))  # at least gb of text
     day = datetime.date(2012, 1, 1)
     for s in range(n_shards):
         copies = range(s * per_shard, (s + 1) * per_shard)
@@ -108,8 +112,10 @@ def child(args) -> None:
     if run.failed:
         raise SystemExit(run.failed[0].error)
     manifest = json.loads((out / "_manifest.json").read_text())
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({
         "seconds": seconds,
+        "cpu_seconds": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
         "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "driver_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "codings": run.count("codings"),
@@ -132,7 +138,7 @@ def main(argv=None) -> int:
     p.add_argument("--gb", type=float, default=2.0, help="GB of text to generate (default: 2)")
     p.add_argument("--shard-mb", type=int, default=64, help="MB of text per shard (default: 64)")
     p.add_argument("--folder", default=str(Path(tempfile.gettempdir()) / "coding-bench-shards"))
-    p.add_argument("--tasks", default="local2,dask2,dask1", help="which of local2, dask2, dask1 to run")
+    p.add_argument("--tasks", default="local2,dask2,dask1", help="which of local2, dask2, dask1, local1 to run")
     p.add_argument("--repeat", type=int, default=1, help="runs per task; the median is reported")
     p.add_argument("--codebook", default=str(REPO / "codebook.yaml"))
     p.add_argument("--child", choices=sorted(TASKS))
@@ -160,19 +166,24 @@ def main(argv=None) -> int:
 
 def report(runs: dict[str, list[dict]], loads: dict[str, list[float]], info: dict) -> None:
     print(f"{'task':<8} {'workers':>7} {'seconds':>8} {'words/s':>12} {'per worker':>11} {'x local2':>8} "
-          f"{'peak MB/worker':>14} {'driver MB':>9} {'load':>5} {'same output':>11}")
+          f"{'words/CPU-s':>11} {'x local2':>8} {'peak MB/worker':>14} {'driver MB':>9} {'load':>5} "
+          f"{'same output':>11}")
     first = next(iter(runs.values()))[0]["outputs"]
     seconds = {t: statistics.median(r["seconds"] for r in rs) for t, rs in runs.items()}
+    cpu = {t: statistics.median(r["cpu_seconds"] for r in rs) for t, rs in runs.items()}
     for task, rs in runs.items():
         workers = TASKS[task][1]
         rate = info["words"] / seconds[task]
         ratio = f"{seconds['local2'] / seconds[task]:.3f}" if "local2" in seconds else "-"
+        cpu_ratio = f"{cpu['local2'] / cpu[task]:.3f}" if "local2" in cpu else "-"
         same = "yes" if all(r["outputs"] == first for r in rs) else "NO"
+        worker_mb, driver_mb = max(r["worker_peak_mb"] for r in rs), max(r["driver_peak_mb"] for r in rs)
         print(f"{task:<8} {workers:>7} {seconds[task]:>8.1f} {rate:>12,.0f} {rate / workers:>11,.0f} {ratio:>8} "
-              f"{max(r['worker_peak_mb'] for r in rs):>14.0f} {max(r['driver_peak_mb'] for r in rs):>9.0f} "
+              f"{info['words'] / cpu[task]:>11,.0f} {cpu_ratio:>8} {worker_mb:>14.0f} {driver_mb:>9.0f} "
               f"{max(loads[task]):>5.2f} {same:>11}")
     if "local2" in seconds and "dask2" in seconds:
-        print(f"Dask overhead with two workers: {1 - seconds['local2'] / seconds['dask2']:+.1%} of local --jobs 2")
+        print(f"Dask overhead with two workers: {seconds['dask2'] / seconds['local2'] - 1:+.1%} wall time, "
+              f"{cpu['dask2'] / cpu['local2'] - 1:+.1%} CPU time of local --jobs 2")
     if "dask1" in seconds and "dask2" in seconds:
         print(f"Dask scaling from one to two workers: {seconds['dask1'] / seconds['dask2']:.2f}x")
 

@@ -150,6 +150,10 @@ def test_a_rerun_skips_unchanged_shards_and_recodes_a_changed_one(tmp_path, unit
     third = code_shards([tmp_path / "in"], tmp_path / "out", codebook=CODEBOOK)
     assert [r.status for r in third.results] == ["unchanged", "unchanged", "coded"]
     assert third.results[2].units == 20
+    shards[0].write_bytes(b"no longer Parquet")  # a shard that went bad loses its old codings
+    fourth = code_shards([tmp_path / "in"], tmp_path / "out", codebook=CODEBOOK)
+    assert [r.status for r in fourth.results] == ["failed", "unchanged", "unchanged"]
+    assert not (tmp_path / "out" / shards[0].name).exists()
 
 
 def test_bad_shards_are_named_and_the_others_coded(tmp_path, units, cluster, capsys):

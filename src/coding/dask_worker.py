@@ -4,28 +4,30 @@ distributed), and by reference on the workers, which have this package."""
 
 from __future__ import annotations
 
+import uuid
+
 from distributed import WorkerPlugin, get_worker
 
 from coding.engine import ShardResult, ShardTask, code_shard
 from coding.records import Coder
 
-NAME = "coding-coder"
+PREFIX = "coding-coder-"
 
 
 class CoderPlugin(WorkerPlugin):
     """Keeps the coder, built once by the client, on every worker: the
     scheduler hands the plugin to each worker once, present and future (a
     worker started in place of a killed one gets it too), and tasks only
-    name their shard."""
-
-    name = NAME
+    name their shard. Each run registers its own (a random name), so runs
+    with other coders may share the cluster."""
 
     def __init__(self, coder: Coder, identity: dict[str, str]):
         self.coder = coder
         self.identity = identity
+        self.name = PREFIX + uuid.uuid4().hex
 
 
-def code_on_worker(task: ShardTask) -> ShardResult:
-    """Code one shard with the coder of this worker's plugin."""
-    plugin = get_worker().plugins[NAME]
-    return code_shard(task, plugin.coder, plugin.identity)
+def code_on_worker(task: ShardTask, plugin: str) -> ShardResult:
+    """Code one shard with the coder of this worker's plugin ``plugin``."""
+    held = get_worker().plugins[plugin]
+    return code_shard(task, held.coder, held.identity)

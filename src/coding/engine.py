@@ -143,10 +143,13 @@ def code_shard(task: ShardTask, coder: Coder, identity: dict[str, str]) -> Shard
 
         result.output_sha256 = write_parquet(task.output, schema, tables(), footer)
     except CodingError as exc:
-        result.error, result.units, result.rows, result.codings = str(exc), 0, 0, 0
-        return result
+        result.error = str(exc)
     except OSError as exc:
         result.error = f"{exc.filename or task.output}: cannot be written ({exc.strerror or exc})"
+    if result.error:
+        # an output of an earlier input would pass for this shard's codings
+        Path(task.output).unlink(missing_ok=True)
+        result.units = result.rows = result.codings = 0
         return result
     result.status = "coded"
     return result
@@ -244,6 +247,8 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
 
         coder = DictionaryCoder(cb)
     tasks = plan(paths, out, batch_rows)
+    if not tasks:
+        raise CodingError("no input paths")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
@@ -321,7 +326,7 @@ def need_dask():
 def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], scheduler: str | None,
               workers: int | None, done: Callable[[ShardResult], None]) -> list[ShardResult]:
     distributed = need_dask()
-    from coding.dask_worker import NAME, CoderPlugin, code_on_worker
+    from coding.dask_worker import CoderPlugin, code_on_worker
 
     cluster = None
     try:
@@ -336,13 +341,15 @@ def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], sc
     except OSError as exc:
         raise CodingError(f"cannot reach the Dask scheduler ({_first_line(exc)})", scheduler) from None
     try:
-        client.register_plugin(CoderPlugin(coder, identity), name=NAME)
-        futures = client.map(code_on_worker, tasks, pure=False)
+        plugin = CoderPlugin(coder, identity)
+        client.register_plugin(plugin)
+        futures = client.map(code_on_worker, tasks, plugin=plugin.name, pure=False)
         task_of = {f.key: t for f, t in zip(futures, tasks)}
         results = []
         for future in distributed.as_completed(futures):
             results.append(_result_of(future, task_of[future.key]))
             done(results[-1])
+        client.unregister_worker_plugin(plugin.name)  # the coder leaves a cluster that lives on
         return results
     finally:
         client.close()

@@ -104,13 +104,31 @@ def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: Ru
 
 
 def export_tables(store: Store, out) -> dict[str, Path]:
-    """Write ``segments.csv`` and ``codings.csv`` from the store."""
+    """Write ``segments.csv`` and ``codings.csv`` from the store.
+
+    Rows are streamed from SQLite to the files (the same rows, in the same
+    order, as ``Store.frames``): memory stays flat however large the corpus.
+    """
     out = Path(out)
-    _, units, codings = store.frames()
-    units["speaker"] = speakers_of(store, units)
-    seg = write_csv(out / "segments.csv", SEGMENT_COLUMNS, units[SEGMENT_COLUMNS].itertuples(index=False))
-    cod = write_csv(out / "codings.csv", CODING_COLUMNS, codings[CODING_COLUMNS].itertuples(index=False))
+    seg = write_csv(out / "segments.csv", SEGMENT_COLUMNS, _segment_rows(store))
+    # codings_frame columns: unit_id, document_id, code, variable, coder, codebook_version, evidence
+    rows = ((r[0], r[1], r[3], r[2], r[4], r[6]) for r in store.coding_rows())
+    cod = write_csv(out / "codings.csv", CODING_COLUMNS, rows)
     return {"segments": seg, "codings": cod}
+
+
+def _segment_rows(store: Store):
+    """The rows of segments.csv, one document's units at a time, with each
+    unit's speaker (see :func:`speakers_of`)."""
+    from itertools import groupby
+
+    for doc_id, rows in groupby(store.unit_rows(), key=lambda r: r[1]):
+        rows = list(rows)
+        # only interviews have turns: the text of other documents is not read again
+        doc = store.document(doc_id) if rows[0][7] == "interview" else None
+        who = unit_speakers(doc, [r[4] for r in rows]) if doc is not None else [rows[0][8] or ""] * len(rows)
+        for (unit_id, _, ordinal, unit_type, start, end, text, _, _), speaker in zip(rows, who):
+            yield unit_id, doc_id, ordinal, unit_type, start, end, len(text.split()), speaker, text
 
 
 def speakers_of(store: Store, units) -> list[str]:

@@ -575,13 +575,31 @@ class Store:
         units["words"] = units["text"].str.split().str.len().fillna(0).astype(int)
         return documents, units, self.codings_frame(coder, version, seg)
 
-    def codings_frame(self, coder: str | None = None, codebook_version: str | None = None,
-                      segmentation: str | None = None):
-        """The codings frame of :meth:`frames` alone: for readers that need
-        no unit texts (the agreement audit, the document pages), so that they
-        do not read and split every unit of the store."""
-        import pandas as pd
+    def unit_rows(self, segmentation: str | None = None):
+        """(unit_id, document_id, ordinal, unit_type, start, end, text, doc_type, speaker of the
+        document) of every unit, in the order of :meth:`frames`, streamed from SQLite one row at a
+        time (an export never holds every unit text at once)."""
+        seg = segmentation or self.segmentation()
+        yield from self.db.execute(
+            """SELECT u.id, u.document_id, u.ordinal, u.unit_type, u.start, u."end", u.text, d.doc_type, d.speaker
+               FROM units u JOIN documents d ON d.id=u.document_id WHERE u.segmentation=?
+               ORDER BY d.position, u.ordinal""", (seg,))
 
+    def coding_rows(self, coder: str | None = None, codebook_version: str | None = None,
+                    segmentation: str | None = None):
+        """The rows of :meth:`codings_frame` (same columns, same order), streamed."""
+        query, params = self._codings_query(coder, codebook_version, segmentation)
+        yield from self.db.execute(query, params)
+
+    def document(self, document_id: str) -> Document | None:
+        """One stored document with its text (None when there is none of that id)."""
+        r = self.db.execute("SELECT id, title, doc_type, date, source, path, speaker, content_hash, text "
+                            "FROM documents WHERE id=?", (document_id,)).fetchone()
+        return None if r is None else Document(id=r[0], title=r[1], doc_type=r[2], date=r[3], source=r[4],
+                                               path=r[5], speaker=r[6], content_hash=r[7], text=r[8])
+
+    def _codings_query(self, coder, codebook_version, segmentation) -> tuple[str, list]:
+        """The SQL (and parameters) of the codings of the current or given version and segmentation."""
         version = codebook_version or self.current_codebook()
         seg = segmentation or self.segmentation()
         query = """SELECT c.unit_id, u.document_id, c.code, c.variable, c.coder, c.codebook_version, c.evidence
@@ -591,7 +609,16 @@ class Store:
         if coder is not None:
             query += " AND c.coder=?"
             params.append(coder)
-        query += " ORDER BY d.position, u.ordinal, c.coder, c.variable, c.code"
+        return query + " ORDER BY d.position, u.ordinal, c.coder, c.variable, c.code", params
+
+    def codings_frame(self, coder: str | None = None, codebook_version: str | None = None,
+                      segmentation: str | None = None):
+        """The codings frame of :meth:`frames` alone: for readers that need
+        no unit texts (the agreement audit, the document pages), so that they
+        do not read and split every unit of the store."""
+        import pandas as pd
+
+        query, params = self._codings_query(coder, codebook_version, segmentation)
         return pd.read_sql_query(query, self.db, params=params)
 
     def content_digest(self) -> str:

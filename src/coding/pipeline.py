@@ -119,7 +119,7 @@ def export_tables(store: Store, out) -> dict[str, Path]:
 
 def _segment_rows(store: Store):
     """The rows of segments.csv, one document's units at a time, with each
-    unit's speaker (see :func:`speakers_of`)."""
+    unit's speaker (see :func:`coding.segment.unit_speakers`)."""
     from itertools import groupby
 
     for doc_id, rows in groupby(store.unit_rows(), key=lambda r: r[1]):
@@ -129,20 +129,6 @@ def _segment_rows(store: Store):
         who = unit_speakers(doc, [r[4] for r in rows]) if doc is not None else [rows[0][8] or ""] * len(rows)
         for (unit_id, _, ordinal, unit_type, start, end, text, _, _), speaker in zip(rows, who):
             yield unit_id, doc_id, ordinal, unit_type, start, end, len(text.split()), speaker, text
-
-
-def speakers_of(store: Store, units) -> list[str]:
-    """The speaker of each unit of a units frame (see :func:`coding.segment.unit_speakers`)."""
-    by_doc: dict[str, list[int]] = {}
-    for i, doc_id in enumerate(units["document_id"]):
-        by_doc.setdefault(doc_id, []).append(i)
-    speakers = [""] * len(units)
-    starts = units["start"].tolist()
-    for doc in store.documents():
-        rows = by_doc.get(doc.id, [])
-        for i, who in zip(rows, unit_speakers(doc, [starts[i] for i in rows])):
-            speakers[i] = who
-    return speakers
 
 
 def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "paragraph",

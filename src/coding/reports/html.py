@@ -169,7 +169,7 @@ def _link_quotes(parts: list[dict], pages: dict | None) -> list[dict]:
 def _unit_page(q: dict, pages: dict | None) -> str | None:
     if not pages:
         return None
-    from .pages import page_name
+    from .text import page_name
 
     return f"documents/{page_name(q['document_id'])}#{q['unit_id']}"
 

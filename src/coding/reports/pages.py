@@ -25,7 +25,7 @@ from markupsafe import Markup
 from .figures import variable_colours
 from .output import Outputs, stage
 from .tables import _Context, context_of, parse_evidence
-from .text import citation, highlight
+from .text import citation, highlight, page_name
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -40,12 +40,6 @@ class PageSource:
     codings: pd.DataFrame
     seen: dict[str, frozenset] = field(default_factory=dict)
     coders: list[str] = field(default_factory=list)
-
-
-def page_name(item_id: str) -> str:
-    """A file name for a document or code id (ids are letters, digits, ``_ . -``)."""
-    safe = "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in str(item_id))
-    return (safe.lstrip(".") or "_") + ".html"
 
 
 def _environment() -> jinja2.Environment:

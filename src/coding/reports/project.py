@@ -9,10 +9,15 @@ import re
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from coding.errors import CodingError
+from coding.segment import unit_speakers
+
+if TYPE_CHECKING:
+    from coding.store import Store
 
 #: Seed of every random step of a report (the bootstrap of alpha).
 SEED = 12345
@@ -95,13 +100,26 @@ class ReportFiles(dict):
     unchanged: list[Path]
 
 
+def speakers_of(store: Store, units: pd.DataFrame) -> list[str]:
+    """The speaker of each unit of a units frame (see :func:`coding.segment.unit_speakers`)."""
+    by_doc: dict[str, list[int]] = {}
+    for i, doc_id in enumerate(units["document_id"]):
+        by_doc.setdefault(doc_id, []).append(i)
+    speakers = [""] * len(units)
+    starts = units["start"].tolist()
+    for doc in store.documents():
+        rows = by_doc.get(doc.id, [])
+        for i, who in zip(rows, unit_speakers(doc, [starts[i] for i in rows])):
+            speakers[i] = who
+    return speakers
+
+
 def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None, speakers=None,
                 skip_speakers=None):
     """The :class:`ReportData` of one coder: its codings over the units it
     saw, filtered by doc type, document year and speaker (see
     :func:`coding.reports.filter_data`). A filter matching no unit raises
     :class:`EmptySelection`; an unknown coder is a CodingError."""
-    from coding.pipeline import speakers_of
     from coding.reports import ReportData, filter_data
 
     codebook = store.codebook()

@@ -111,3 +111,9 @@ def highlight(text: str, spans, css: str = "ev") -> Markup:
         pos = e
     out.append(escape(text[pos:]))
     return Markup("").join(out)
+
+
+def page_name(item_id: str) -> str:
+    """A file name for a document or code id (ids are letters, digits, ``_ . -``)."""
+    safe = "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in str(item_id))
+    return (safe.lstrip(".") or "_") + ".html"

@@ -572,7 +572,9 @@ class Store:
                ORDER BY d.position, u.ordinal""",
             self.db, params=(seg,),
         )
-        units["words"] = units["text"].str.split().str.len().fillna(0).astype(int)
+        # one unit's word list at a time (str.split over the column builds every list at once: GBs)
+        units["words"] = pd.array([len(t.split()) if isinstance(t, str) else 0 for t in units["text"]],
+                                  dtype="int64").to_numpy()
         return documents, units, self.codings_frame(coder, version, seg)
 
     def unit_rows(self, segmentation: str | None = None):

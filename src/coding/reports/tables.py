@@ -645,13 +645,15 @@ def keyword_in_context(ctx: _Context, width: int = KWIC_CONTEXT) -> pd.DataFrame
         for ev in evidence:
             s, e = int(ev.get("start", 0)), int(ev.get("end", 0))
             ls, le = max(0, s - starts[pos]), max(0, e - starts[pos])
-            rows.append({"code": code, "variable": var, "document_id": doc_id, "unit_id": unit_id,
-                         "start": s, "end": e, "left": _left_context(text[:ls], width),
-                         "term": str(ev.get("term", "")), "right": _right_context(text[le:], width),
-                         "pattern": str(ev.get("pattern", "")), "_c": code_order[code], "_p": pos})
+            # a tuple per match, not a dict: a large corpus has millions of matches
+            rows.append((code, var, doc_id, unit_id, s, e, _left_context(text[:ls], width),
+                         str(ev.get("term", "")), _right_context(text[le:], width),
+                         str(ev.get("pattern", "")), code_order[code], pos))
     if not rows:
         return _typed_empty(KWIC_COLUMNS)
-    df = pd.DataFrame(rows).sort_values(["_c", "_p", "start", "end", "term", "pattern"], kind="mergesort")
+    df = pd.DataFrame.from_records(rows, columns=KWIC_COLUMNS + ["_c", "_p"])
+    del rows
+    df = df.sort_values(["_c", "_p", "start", "end", "term", "pattern"], kind="mergesort")
     return df[KWIC_COLUMNS].reset_index(drop=True)
 
 

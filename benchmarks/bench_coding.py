@@ -24,6 +24,9 @@ same files and writes one CSV row per (paragraph, variable) or coding:
   it runs only on sizes up to ``--naive-up-to`` MB.
 
 Timing starts after the imports, so interpreter start-up is not counted.
+Besides wall time, the CPU time of the task (its process and its worker
+processes) gives words per CPU-second: other processes on the machine slow
+the wall-time figures of every task, but hardly this per-core one.
 Runs are interleaved (every task once, then again) so that drift in the
 machine's load hits every task alike. Prints words per second (median of
 ``--repeat`` runs), the ratio to the trie competitor and to ``--jobs 1``
@@ -178,6 +181,8 @@ def child(args) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.csv"
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0 = me.ru_utime + me.ru_stime  # the imports are not counted
         t0 = time.perf_counter()
         if args.task == "trie":
             task_trie(args.folder, args.codebook, out)
@@ -187,9 +192,9 @@ def child(args) -> None:
             task_coding(args.folder, args.codebook, args.jobs, out)
         seconds = time.perf_counter() - t0
         rows = sum(1 for _ in open(out, encoding="utf-8")) - 1
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mb": max(self_kb, kids_kb) / 1024, "rows": rows}))
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"seconds": seconds, "peak_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024, "rows": rows,
+                      "cpu_seconds": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime - cpu0}))
 
 
 def measure(task: str, folder: Path, codebook: str, jobs: int = 1) -> dict:
@@ -213,14 +218,16 @@ def bench_size(size: int, tasks: list[str], args) -> None:
                 task, jobs = TASKS[name]
                 results[name].append(measure(task, folder, args.codebook, jobs))
     rate = {name: statistics.median(words / r["seconds"] for r in runs) for name, runs in results.items()}
+    cpu_rate = {name: statistics.median(words / r["cpu_seconds"] for r in runs) for name, runs in results.items()}
     for name, runs in results.items():
         task, jobs = TASKS[name]
         label = f"coding --jobs {jobs}" if task == "coding" else task
         vs_trie = f"{rate[name] / rate['trie']:.2f}" if "trie" in rate else "-"
         vs_one = f"{rate[name] / rate['coding1']:.2f}" if task == "coding" and "coding1" in rate else "-"
+        cpu_vs_trie = f"{cpu_rate[name] / cpu_rate['trie']:.2f}" if "trie" in cpu_rate else "-"
         peak = max(r["peak_mb"] for r in runs)
-        print(f"{size:>5} {label:<16} {rate[name]:>13,.0f} {vs_trie:>7} {vs_one:>9} {peak:>8.0f} "
-              f"{runs[0]['rows']:>10,}", flush=True)
+        print(f"{size:>5} {label:<16} {rate[name]:>13,.0f} {vs_trie:>7} {vs_one:>9} {cpu_rate[name]:>12,.0f} "
+              f"{cpu_vs_trie:>7} {peak:>8.0f} {runs[0]['rows']:>10,}", flush=True)
     print(f"{size:>5} ({words:,} words; load average {load:.2f} before the runs; "
           f"{args.repeat} run(s) per task)", flush=True)
 
@@ -242,7 +249,8 @@ def main(argv=None) -> int:
         child(args)
         return 0
 
-    print(f"{'MB':>5} {'task':<16} {'words/s':>13} {'x trie':>7} {'x jobs 1':>9} {'peak MB':>8} {'rows':>10}")
+    print(f"{'MB':>5} {'task':<16} {'words/s':>13} {'x trie':>7} {'x jobs 1':>9} {'words/CPU-s':>12} {'x trie':>7} "
+          f"{'peak MB':>8} {'rows':>10}")
     for size in [int(s) for s in args.sizes.split(",")]:
         tasks = [t for t in TASKS if t in args.tasks.split(",") and (t != "naive" or size <= args.naive_up_to)]
         bench_size(size, tasks, args)

@@ -41,6 +41,9 @@ _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sr
 UNFOLDED_ASCII_EQUIVALENTS = {"\u017f": "s"}
 #: At most this many sets of literals are checked per pattern.
 MAX_GROUPS = 4
+#: A set of more literals than this is not checked: each literal is a scan
+#: of the text, and past a few the scans cost more than running the pattern.
+MAX_LITERALS = 4
 
 #: One set of literals, any of which will do: (literal, whether it is
 #: looked for in the folded text).
@@ -63,6 +66,7 @@ def required_literals(pattern: str, ignore_case: bool = True) -> Literals | None
         return None
     # a global inline flag ("(?i)" at the start) is in the parsed state
     groups = _needs(list(parsed), bool(parsed.state.flags & sre.SRE_FLAG_IGNORECASE))
+    groups = [g for g in groups if len(g) <= MAX_LITERALS]
     if not groups:
         return None
     best = sorted(set(groups), key=_rank, reverse=True)[:MAX_GROUPS]

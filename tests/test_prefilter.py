@@ -81,9 +81,48 @@ def test_prefilter_keeps_codings_of_the_shipped_corpus(tmp_path):
     units = [u for d in iter_documents(REPO / "corpus") for u in segment(d)]
     with_filters = coder.code_rows(units)
     coder._regexes = [(i, p, e, rx, None) for i, p, e, rx, _ in coder._regexes]
-    coder._masks = [(p, rx, None) for p, rx, _ in coder._masks]
+    coder._masks = [(p, rx, None, None) for p, rx, _, _ in coder._masks]
     assert coder.code_rows(units) == with_filters
     assert sum(1 for r in with_filters if r[1]) > 500
+
+
+def test_leading_literals():
+    from coding.prefilter import leading_literal
+
+    assert leading_literal(r"\(\s*(?:19|20)\d\d\)") == "("
+    assert leading_literal("(?-i:Abc)d") == "Abc"
+    assert leading_literal(r"\$\d") == "$"
+    assert leading_literal("abc") is None  # letters that ignore case
+    assert leading_literal("x?y") is None and leading_literal("(?:ab|cd)") is None
+
+
+MASKED_CODEBOOK = r"""
+name: masked
+description: a mask that starts with a literal
+settings:
+  mask_patterns: ['\([^()]*\b(?:19|20)\d\d\)', '(?-i:itle)(?<=[Tt]itle)[^.]*']
+variables:
+  - {id: v, label: V, definition: d}
+codes:
+  - {id: a, label: A, variable: v, definition: d, patterns: [trade, gas, 're:\d+ million']}
+"""
+
+
+def test_masks_skipped_after_the_last_hit_change_nothing():
+    from coding.codebook import parse_codebook
+
+    coder = DictionaryCoder(parse_codebook(MASKED_CODEBOOK, "masked.yaml"))
+    plain = DictionaryCoder(parse_codebook(MASKED_CODEBOOK, "masked.yaml"))
+    plain._masks = [(p, rx, None, None) for p, rx, _, _ in plain._masks]
+    pieces = ["trade", "gas", " ", "(", ")", "(Khan, 2019)", "2020)", "Title ", "title", ".", "5 million", "x"]
+    rng = random.Random(3)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) for _ in range(5000)]
+    masked = 0
+    for text in texts:
+        got = coder.match(text)
+        assert got == plain.match(text), text
+        masked += bool(plain._masked(text, text, len(text))) and bool(got)
+    assert masked > 500  # masks did matter in many of these texts
 
 
 def test_word_text_marks_every_non_word_character_as_space():

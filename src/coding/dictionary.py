@@ -33,7 +33,7 @@ import regex
 from coding.codebook import CASE_PREFIX, REGEX_PREFIX, Codebook, compile_regex
 from coding.errors import CodingError
 from coding.language import fold, term_variants
-from coding.prefilter import literal_text, may_match, required_literals
+from coding.prefilter import leading_literal, literal_text, may_match, required_literals
 from coding.records import AUTO, Coding, Evidence, Unit
 
 #: Changes whenever matching changes in a way that can change codings, so
@@ -218,7 +218,8 @@ class DictionaryCoder:
                             entries.setdefault(variant, []).append((idx, pattern, is_excl, None))
         self._automaton = _automaton(entries)
         self._has_terms = self._automaton is not None
-        self._masks = [(m, compile_regex(m), required_literals(m)) for m in codebook.mask_patterns]
+        self._masks = [(m, compile_regex(m), required_literals(m), leading_literal(m))
+                       for m in codebook.mask_patterns]
         self._context = [frozenset(c.context_patterns) for c in self._codes]
 
     @property
@@ -242,10 +243,16 @@ class DictionaryCoder:
                               f"{len(text)} characters): it backtracks too much, simplify it",
                               self.codebook.path, line, item) from None
 
-    def _masked(self, text: str, folded: str) -> list[tuple[int, int]]:
-        # a mask whose required literals are not in the text cannot match it (see coding.prefilter)
-        return [span for pattern, rx, literals in self._masks if may_match(text, folded, literals)
-                for span in self._spans(rx, text, pattern, None)]
+    def _masked(self, text: str, folded: str, last_end: int) -> list[tuple[int, int]]:
+        """Spans of the masks that can cover a hit ending at or before ``last_end``:
+        a mask whose required literals are not in the text cannot match it, nor
+        can one whose matches start with a literal first found after the last
+        hit ends (see coding.prefilter)."""
+        spans = []
+        for pattern, rx, literals, lead in self._masks:
+            if may_match(text, folded, literals) and not (lead and text.find(lead) >= last_end):
+                spans += self._spans(rx, text, pattern, None)
+        return spans
 
     def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:  # noqa: C901 - the hot loop, kept inline for speed
         """Hits per code index in ``text``: lists of (pattern, start, end),
@@ -289,7 +296,10 @@ class DictionaryCoder:
                         found.setdefault(idx, []).append((pattern, start, end))
         if not found:
             return {}
-        masked = self._masked(text, in_folded) if self._masks else []  # only where something fired
+        if self._masks:  # only where something fired
+            masked = self._masked(text, in_folded, max(h[2] for hits in found.values() for h in hits))
+        else:
+            masked = []
         result = {}
         for idx, hits in found.items():
             bad = masked + excluded.get(idx, [])

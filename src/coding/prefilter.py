@@ -136,6 +136,36 @@ def _needs_of(op, value, ignore_case: bool) -> list[frozenset[tuple[str, bool]]]
     return []
 
 
+def leading_literal(pattern: str, ignore_case: bool = True) -> str | None:
+    """The literal text that every match of ``pattern`` starts with (as
+    written: case-sensitive characters, or case-insensitive ones that are
+    ASCII but not letters), or None. A match then starts at an occurrence
+    of it, so none can start before the first one: a mask that begins with
+    "(" cannot cover a hit that ends before the first "(" of the text."""
+    try:
+        parsed = sre_parse.parse(pattern, sre.SRE_FLAG_IGNORECASE if ignore_case else 0)
+    except Exception:  # noqa: BLE001 - as in required_literals
+        return None
+    lead = _leading(list(parsed), bool(parsed.state.flags & sre.SRE_FLAG_IGNORECASE))
+    return lead or None
+
+
+def _leading(items: list, ignore_case: bool) -> str:
+    """The exact literal at the start of a sequence of parsed items."""
+    run = []
+    for op, value in items:
+        if op is sre.LITERAL and (not ignore_case or (value < 128 and not chr(value).isalpha())):
+            run.append(chr(value))
+            continue
+        if op is sre.SUBPATTERN and not run:
+            _group, add_flags, del_flags, sub = value
+            case = (ignore_case or bool(add_flags & sre.SRE_FLAG_IGNORECASE)) and not (
+                del_flags & sre.SRE_FLAG_IGNORECASE)
+            return _leading(list(sub), case)
+        break
+    return "".join(run)
+
+
 def literal_text(folded: str) -> str:
     """The folded text as folded literals are looked for in it: with the
     characters of ``UNFOLDED_ASCII_EQUIVALENTS`` read as their letters."""

@@ -128,7 +128,8 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, units, cluster):
     run = code_shards([tmp_path / "in"], tmp_path / "dask", codebook=CODEBOOK, engine="dask",
                       scheduler=cluster.scheduler_address, on_result=kill_a_busy_worker)
     assert killed and killed[0][1] >= 1  # it had a shard in hand
-    assert [r.status for r in run.results] == ["coded"] * 10
+    # a shard the killed worker had written but not reported is found complete by its rerun
+    assert len(run.results) == 10 and {r.status for r in run.results} <= {"coded", "unchanged"}
     assert output_bytes(tmp_path / "dask") == output_bytes(tmp_path / "local")
     assert not [p for p in (tmp_path / "dask").iterdir() if p.name.startswith(".")]  # no partial file
 

@@ -204,3 +204,13 @@ def test_option_and_install_errors_are_one_line(tmp_path, units, monkeypatch, ca
 
     with pytest.raises(CodingError, match=r"--engine dask needs dask and distributed"):
         need_dask()
+
+
+def test_the_learned_coder_codes_shards_with_the_codebook_in_its_model(tmp_path, units, monkeypatch, capsys):
+    write_shards(tmp_path / "in", units, 2)
+    monkeypatch.chdir(tmp_path)  # no codebook.yaml here
+    assert main(["code", "in", "--out", "out", "--format", "parquet", "--coder", "learned"]) == 0
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert manifest["coder"]["name"] == "learned" and manifest["complete"]
+    assert manifest["totals"]["codings"] > 500
+    assert "2 shard(s) (2 coded" in capsys.readouterr().out

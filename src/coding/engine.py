@@ -133,7 +133,8 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
     """
     if engine not in ENGINES:
         raise CodingError(f"unknown engine '{engine}' (use one of: {', '.join(ENGINES)})")
-    cb = load_codebook(codebook)
+    # a coder brings its own codebook (the learned coder may carry one in its model)
+    cb = coder.codebook if coder is not None and hasattr(coder, "codebook") else load_codebook(codebook)
     if coder is None:
         from coding.dictionary import DictionaryCoder
 
@@ -161,8 +162,16 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
     remove_stale_temporaries(out)  # of workers killed while writing
     order = {t.name: i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order[r.name])
-    manifest = write_manifest(out, results, coder, cb.version, file_sha256(cb.path) if cb.path else "")
+    manifest = write_manifest(out, results, coder, cb.version, _file_sha256_or_empty(cb.path))
     return ShardRun(results, manifest)
+
+
+def _file_sha256_or_empty(path) -> str:
+    """The codebook file's SHA-256, or "" for a codebook that came from elsewhere (a model)."""
+    try:
+        return file_sha256(path) if path else ""
+    except OSError:
+        return ""
 
 
 def _progress(total: int, progress: bool | None):

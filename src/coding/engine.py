@@ -234,10 +234,14 @@ def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], sc
         if scheduler:
             client = distributed.Client(scheduler, timeout="30s")
         else:
-            # worker processes on the loopback address only, no dashboard
-            cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                               processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                               silence_logs=40)
+            import dask
+
+            # worker processes on the loopback address only; without the statistical profiler,
+            # which samples the coding thread every 10 ms for a dashboard nobody reads here
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                                   processes=True, host="127.0.0.1",
+                                                   dashboard_address="127.0.0.1:0", silence_logs=40)
             client = distributed.Client(cluster)
     except OSError as exc:
         raise CodingError(f"cannot reach the Dask scheduler ({_first_line(exc)})", scheduler) from None

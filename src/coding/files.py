@@ -50,7 +50,19 @@ def write_with(path: StrPath, write: Callable[[IO], Any], *, binary: bool = Fals
     """Write ``path`` atomically: ``write(fh)`` fills a temporary file that
     is then renamed into place. Text files are UTF-8 with the line ends the
     writer gives. Returns the path."""
-    path = Path(path)
+    _write_atomically(Path(path), write, binary, keep_same=False)
+    return Path(path)
+
+
+def write_if_changed(path: StrPath, write: Callable[[IO], Any], *, binary: bool = False) -> bool:
+    """As :func:`write_with`, but an existing file that already holds exactly
+    the new bytes is left alone (its modification time too); the bytes are
+    compared in blocks, so a large output is never held in memory. Returns
+    whether the file was written."""
+    return _write_atomically(Path(path), write, binary, keep_same=True)
+
+
+def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep_same: bool) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}{_TEMP_MARK}", dir=path.parent)
     try:
@@ -58,6 +70,9 @@ def write_with(path: StrPath, write: Callable[[IO], Any], *, binary: bool = Fals
         kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(fd, mode, **kwargs) as fh:
             write(fh)
+        if keep_same and _same_bytes(tmp, path):
+            Path(tmp).unlink()
+            return False
         os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except OSError as exc:
@@ -67,7 +82,17 @@ def write_with(path: StrPath, write: Callable[[IO], Any], *, binary: bool = Fals
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+    return True
+
+
+def _same_bytes(new: StrPath, old: Path) -> bool:
+    """Whether ``old`` is a file with the bytes of ``new`` (compared in blocks, never read whole)."""
+    import filecmp
+
+    try:
+        return old.is_file() and filecmp.cmp(new, old, shallow=False)
+    except OSError:
+        return False
 
 
 def write_bytes(path: StrPath, payload: bytes) -> Path:
@@ -107,12 +132,6 @@ def write_frame(path: StrPath, frame: pd.DataFrame) -> Path:
     """Write a DataFrame as CSV atomically, cells as :func:`format_value`."""
     rows = ([format_value(v) for v in row] for row in frame.itertuples(index=False, name=None))
     return write_csv(path, list(frame.columns), rows)
-
-
-def frame_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A DataFrame as CSV bytes the way pandas writes it: UTF-8, no index,
-    ``\\n`` line ends (the report tables)."""
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def _alive(pid: int) -> bool:

@@ -560,12 +560,7 @@ class Store:
 
         version = codebook_version or self.current_codebook()
         seg = segmentation or self.segmentation()
-        documents = pd.read_sql_query(
-            "SELECT id, title, doc_type, date, source, path, speaker FROM documents ORDER BY position, id", self.db
-        )
-        documents["year"] = pd.array(
-            [int(d[:4]) if d[:4].isdigit() else None for d in documents["date"]], dtype="Int64"
-        )
+        documents = self.documents_frame()
         units = pd.read_sql_query(
             """SELECT u.id AS unit_id, u.document_id, u.ordinal, u.unit_type, u.start, u."end", u.text
                FROM units u JOIN documents d ON d.id=u.document_id WHERE u.segmentation=?
@@ -576,6 +571,18 @@ class Store:
         units["words"] = pd.array([len(t.split()) if isinstance(t, str) else 0 for t in units["text"]],
                                   dtype="int64").to_numpy()
         return documents, units, self.codings_frame(coder, version, seg)
+
+    def documents_frame(self):
+        """The documents frame of :meth:`frames`: metadata and ``year``, no texts."""
+        import pandas as pd
+
+        documents = pd.read_sql_query(
+            "SELECT id, title, doc_type, date, source, path, speaker FROM documents ORDER BY position, id", self.db
+        )
+        documents["year"] = pd.array(
+            [int(d[:4]) if d[:4].isdigit() else None for d in documents["date"]], dtype="Int64"
+        )
+        return documents
 
     def unit_rows(self, segmentation: str | None = None):
         """(unit_id, document_id, ordinal, unit_type, start, end, text, doc_type, speaker of the
@@ -600,11 +607,12 @@ class Store:
         return None if r is None else Document(id=r[0], title=r[1], doc_type=r[2], date=r[3], source=r[4],
                                                path=r[5], speaker=r[6], content_hash=r[7], text=r[8])
 
-    def _codings_query(self, coder, codebook_version, segmentation) -> tuple[str, list]:
+    def _codings_query(self, coder, codebook_version, segmentation,
+                       evidence: str = "c.evidence") -> tuple[str, list]:
         """The SQL (and parameters) of the codings of the current or given version and segmentation."""
         version = codebook_version or self.current_codebook()
         seg = segmentation or self.segmentation()
-        query = """SELECT c.unit_id, u.document_id, c.code, c.variable, c.coder, c.codebook_version, c.evidence
+        query = f"""SELECT c.unit_id, u.document_id, c.code, c.variable, c.coder, c.codebook_version, {evidence}
                    FROM codings c JOIN units u ON u.id=c.unit_id JOIN documents d ON d.id=u.document_id
                    WHERE u.segmentation=? AND c.codebook_version=?"""
         params: list = [seg, version]
@@ -622,6 +630,78 @@ class Store:
 
         query, params = self._codings_query(coder, codebook_version, segmentation)
         return pd.read_sql_query(query, self.db, params=params)
+
+    # ------------------------------------------------------------------ reads for reports at scale
+    # A report of a large corpus never holds every unit text or evidence list at once: it reads the
+    # units and codings without them, then one document at a time for the passes that need text.
+
+    def report_units(self, segmentation: str | None = None):
+        """The units frame of :meth:`frames` without the texts (same order)."""
+        import pandas as pd
+
+        seg = segmentation or self.segmentation()
+        return pd.read_sql_query(
+            """SELECT u.id AS unit_id, u.document_id, u.ordinal, u.unit_type, u.start, u."end"
+               FROM units u JOIN documents d ON d.id=u.document_id WHERE u.segmentation=?
+               ORDER BY d.position, u.ordinal""", self.db, params=(seg,))
+
+    def report_codings(self, coder: str | None = None, codebook_version: str | None = None,
+                       segmentation: str | None = None, chunksize: int = 100_000):
+        """The codings frame of :meth:`codings_frame` in chunks of ``chunksize``
+        rows, with ``n_evidence`` (the length of the evidence list) in place
+        of the evidence JSON."""
+        import pandas as pd
+
+        query, params = self._codings_query(coder, codebook_version, segmentation,
+                                            evidence="json_array_length(c.evidence) AS n_evidence")
+        yield from pd.read_sql_query(query, self.db, params=params, chunksize=chunksize)
+
+    def iter_documents(self):
+        """Every stored document with its text, in corpus order, one at a time."""
+        for r in self.db.execute("SELECT id, title, doc_type, date, source, path, speaker, content_hash, text "
+                                 "FROM documents ORDER BY position, id"):
+            yield Document(id=r[0], title=r[1], doc_type=r[2], date=r[3], source=r[4], path=r[5],
+                           speaker=r[6], content_hash=r[7], text=r[8])
+
+    def document_units(self, document_id: str, segmentation: str | None = None) -> list[tuple]:
+        """(unit_id, start, end, text) of one document's units, in unit order."""
+        seg = segmentation or self.segmentation()
+        return self.db.execute('SELECT id, start, "end", text FROM units WHERE document_id=? AND segmentation=? '
+                               "ORDER BY ordinal", (document_id, seg)).fetchall()
+
+    def document_codings(self, document_id: str, coders: list[str], codebook_version: str | None = None,
+                         segmentation: str | None = None) -> list[tuple]:
+        """(unit_id, coder, variable, code, evidence JSON) of ``coders``' codings
+        of one document, in unit, coder, variable and code order."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        marks = ",".join("?" * len(coders))
+        return self.db.execute(
+            f"""SELECT c.unit_id, c.coder, c.variable, c.code, c.evidence
+                FROM units u JOIN codings c ON c.unit_id=u.id
+                WHERE u.document_id=? AND u.segmentation=? AND c.codebook_version=? AND c.coder IN ({marks})
+                ORDER BY u.ordinal, c.coder, c.variable, c.code""",
+            [document_id, seg, version, *coders]).fetchall()
+
+    def document_coverage(self, document_id: str, coders: list[str], codebook_version: str | None = None,
+                          segmentation: str | None = None) -> list[tuple]:
+        """(coder, unit_id) of the units of one document that each of ``coders`` saw."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        marks = ",".join("?" * len(coders))
+        return self.db.execute(
+            f"""SELECT cv.coder, cv.unit_id FROM units u JOIN coverage cv ON cv.unit_id=u.id
+                WHERE u.document_id=? AND u.segmentation=? AND cv.codebook_version=? AND cv.coder IN ({marks})""",
+            [document_id, seg, version, *coders]).fetchall()
+
+    def coverage_of(self, coder: str, codebook_version: str | None = None,
+                    segmentation: str | None = None) -> frozenset[str]:
+        """The ids of the units of the current (or given) segmentation that ``coder`` saw."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        return frozenset(r[0] for r in self.db.execute(
+            "SELECT cv.unit_id FROM coverage cv JOIN units u ON u.id=cv.unit_id "
+            "WHERE cv.coder=? AND cv.codebook_version=? AND u.segmentation=?", (coder, version, seg)))
 
     def content_digest(self) -> str:
         """SHA-256 of everything a report of the current codebook version and

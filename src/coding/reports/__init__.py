@@ -15,6 +15,7 @@ place, so an interrupted run never leaves a half-written file.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -58,12 +59,15 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     outputs = outputs if outputs is not None else Outputs()
-    with stage("tables", 2, progress) as bar:
-        tables = compute_tables(data, exemplars=exemplars, min_pair_count=min_pair_count)
-        bar.update()
-        paths: dict[str, Path] = {}
-        paths.update(write_tables(tables, out, outputs=outputs))
-        bar.update()
+    # the key words in context of a large corpus wait here (not in memory) until written to their CSV
+    with tempfile.TemporaryDirectory(prefix="coding-report-") as spill:
+        with stage("tables", 2, progress) as bar:
+            tables = compute_tables(data, exemplars=exemplars, min_pair_count=min_pair_count, spill=Path(spill),
+                                    progress=progress)
+            bar.update()
+            paths: dict[str, Path] = {}
+            paths.update(write_tables(tables, out, outputs=outputs))
+            bar.update()
     figures = write_figures(data, tables, out, outputs=outputs, progress=progress)
     figures.update(extra_figures or {})  # e.g. the agreement chart, drawn by the audit
     paths.update(figures)

@@ -313,10 +313,18 @@ def _date_number(date: str) -> float:
     return year + (month - 1) / 12 + (day - 1) / 365
 
 
-def _by_document_date(tables, colours: dict[str, str]):
+def _document_dates(data) -> pd.Series:
+    """document id -> date of the report's documents that have units."""
+    from .tables import context_of
+
+    ctx = context_of(data)
+    docs = ctx.documents[ctx.documents["id"].isin(set(ctx.units["document_id"]))]
+    return docs.set_index("id")["date"]
+
+
+def _by_document_date(tables, colours: dict[str, str], dates: pd.Series):
     """Coded units per variable in each document, placed at the document's date."""
     f = _freq(tables, "frequencies_by_document", "variable")
-    dates = tables["unit_by_code"].drop_duplicates("document_id").set_index("document_id")["document_date"]
     fig, ax = plt.subplots(figsize=(WIDTH + 1, 4.2), layout="constrained")
     ax.set_title(FIGURE_TITLES["units_by_document_date"])
     ax.set_xlabel("Document date")
@@ -399,7 +407,7 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir, outputs=None,
             "timeline_referenced_year": lambda: _timeline(tables, colours, settings.study_period),
             "frequencies_by_doc_type": lambda: _by_doc_type(tables, colours),
             "code_by_document": lambda: _code_by_document(tables, colours),
-            "units_by_document_date": lambda: _by_document_date(tables, colours),
+            "units_by_document_date": lambda: _by_document_date(tables, colours, _document_dates(data)),
         }
         for var in variables:
             builders[f"findings_{var}"] = (

@@ -193,20 +193,14 @@ def _corpus_view(corpus: pd.DataFrame) -> dict:
 
 
 def evidence_spans(ctx: _Context) -> dict[tuple[str, str], list[tuple[int, int]]]:
-    """(unit id, code) -> evidence spans as offsets into the unit's text."""
-    starts = ctx.units["start"].to_numpy()
-    spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    for pos, unit, code, evidence in zip(ctx.codings["_pos"], ctx.codings["unit_id"], ctx.codings["code"],
-                                         ctx.codings["_evidence"]):
-        base = int(starts[pos])
-        spans.setdefault((unit, code), []).extend(
-            (int(e.get("start", 0)) - base, int(e.get("end", 0)) - base) for e in evidence)
-    return spans
+    """(unit id, code) -> evidence spans as offsets into the unit's text, for
+    the units the report quotes (gathered by the pass over the texts)."""
+    return ctx.quotations.spans
 
 
 def _exemplars_view(ctx: _Context, ex: pd.DataFrame, pages: dict | None = None) -> list[dict]:
     spans = evidence_spans(ctx)
-    texts = dict(zip(ctx.units["unit_id"], ctx.units["text"]))
+    texts = ctx.quotations.texts
     out = []
     for code, info in ctx.codes.items():
         rows = ex[ex["code"] == code] if len(ex) else ex
@@ -233,7 +227,7 @@ def _findings_view(ctx: _Context, tables: dict[str, pd.DataFrame], figures: dict
         name = key.split("/", 1)[-1]
         if name.startswith(FINDINGS_PREFIX):
             small[name[len(FINDINGS_PREFIX):]] = {"src": _data_uri(path), "file": f"figures/{name}.png"}
-    texts = dict(zip(ctx.units["unit_id"], ctx.units["text"]))
+    texts = ctx.quotations.texts
     return build_findings(ctx.variables, ctx.codes, tables, _settings(data).study_period, texts,
                           evidence_spans(ctx), small)
 

@@ -10,11 +10,14 @@ through :func:`coding.files.write_bytes` (atomic, with the user's file mode).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
-from coding.files import write_bytes
+from coding.files import write_bytes, write_if_changed
 
 
 class Outputs:
@@ -37,9 +40,59 @@ class Outputs:
         self.written.append(write_bytes(path, payload))
         return path
 
+    def write_stream(self, path, write) -> Path:
+        """Write the file ``write(fh)`` fills (binary) unless it already holds
+        exactly those bytes; for outputs too large to build in memory."""
+        path = Path(path)
+        (self.written if write_if_changed(path, write, binary=True) else self.unchanged).append(path)
+        return path
+
     def write_text(self, path, text: str) -> Path:
         """Write ``text`` as UTF-8 (see :meth:`write`)."""
         return self.write(path, text.encode("utf-8"))
+
+
+#: rows per piece when a table is written to its CSV (bounds the memory of the CSV text)
+CSV_PIECE_ROWS = 50_000
+
+
+@dataclass
+class LongTable:
+    """A table that grows with the corpus (a row per unit or per match),
+    produced in pieces and written to its CSV piece by piece, never held
+    whole. ``pieces()`` yields DataFrames with ``columns``; ``rows`` is the
+    number of rows they hold together."""
+
+    columns: list[str]
+    rows: int
+    pieces: Callable[[], Iterator[pd.DataFrame]]
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def frame(self) -> pd.DataFrame:
+        """The whole table as one DataFrame (small reports and tests)."""
+        return pd.concat(list(self.pieces()), ignore_index=True)
+
+
+def frame_pieces(df: pd.DataFrame, size: int = CSV_PIECE_ROWS) -> Iterator[pd.DataFrame]:
+    """``df`` in slices of ``size`` rows (one, possibly empty, at least)."""
+    yield df.iloc[:size]
+    for lo in range(size, len(df), size):
+        yield df.iloc[lo:lo + size]
+
+
+def write_csv_pieces(fh, pieces) -> None:
+    """Write DataFrames to ``fh`` (binary) as one CSV, the header once, with
+    the bytes pandas gives the whole table (UTF-8, no index, ``\\n``). A
+    piece may also be bytes: CSV rows already written out (after the header)."""
+    header = True
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            fh.write(piece)
+            continue
+        fh.write(piece.to_csv(index=False, header=header, lineterminator="\n").encode("utf-8"))
+        header = False
 
 
 def show_progress(progress: bool | None) -> bool:

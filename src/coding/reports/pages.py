@@ -17,14 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from .figures import variable_colours
 from .output import Outputs, stage
-from .tables import _Context, context_of, parse_evidence
+from .quotes import parse_evidence
+from .source import TextSource
+from .tables import _Context, context_of
 from .text import citation, highlight, page_name
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -32,14 +36,20 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 @dataclass
 class PageSource:
-    """What the pages need beyond the report data: the documents' full
-    texts, the codings of every coder the document pages show, and which
-    units each of those coders saw."""
+    """Which coders the document pages show, and where their codings, the
+    units they saw and the documents' full texts are read (default: the
+    report's own text source, see :mod:`coding.reports.source`)."""
 
-    texts: dict[str, str]
-    codings: pd.DataFrame
-    seen: dict[str, frozenset] = field(default_factory=dict)
     coders: list[str] = field(default_factory=list)
+    source: TextSource | None = None
+
+
+class _Unit(NamedTuple):
+    unit_id: str
+    start: int
+    end: int
+    text: str
+    speaker: str
 
 
 def _environment() -> jinja2.Environment:
@@ -54,15 +64,14 @@ def underline(text: str, spans) -> Markup:
                   .replace("</mark>", "</span>"))
 
 
-def _unit_codings(source: PageSource, ctx: _Context) -> dict[str, dict[str, list[dict]]]:
+def _unit_codings(rows: list[tuple], ctx: _Context) -> dict[str, dict[str, list[dict]]]:
     """unit id -> coder -> its codings (variable, code, evidence) of that unit."""
     out: dict[str, dict[str, list[dict]]] = {}
     known = set(ctx.variables)
-    for r in source.codings.itertuples(index=False):
-        if r.coder not in source.coders or r.variable not in known:
-            continue
-        out.setdefault(r.unit_id, {}).setdefault(r.coder, []).append(
-            {"variable": r.variable, "code": r.code or "", "evidence": parse_evidence(r.evidence)})
+    for unit_id, coder, variable, code, evidence in rows:
+        if variable in known:
+            out.setdefault(unit_id, {}).setdefault(coder, []).append(
+                {"variable": variable, "code": code or "", "evidence": parse_evidence(evidence)})
     return out
 
 
@@ -89,8 +98,8 @@ def _differs(by_coder: dict[str, list[dict]], coders: list[str], seen: dict, uni
     return len(set(variables.values())) > 1 or (with_codes and len(set(codes.values())) > 1)
 
 
-def _unit_view(unit, by_coder: dict[str, list[dict]], ctx: _Context, source: PageSource,
-               colours: dict[str, str]) -> dict:
+def _unit_view(unit: _Unit, by_coder: dict[str, list[dict]], ctx: _Context, source: PageSource,
+               seen: dict[str, set], colours: dict[str, str]) -> dict:
     """One unit of a document page: stripes, labels per coder, text with evidence underlined."""
     start = int(unit.start)
     codings = [c for cs in by_coder.values() for c in cs]
@@ -98,25 +107,30 @@ def _unit_view(unit, by_coder: dict[str, list[dict]], ctx: _Context, source: Pag
     variables = [v for v in ctx.variables if any(c["variable"] == v for c in codings)]
     coders = []
     for coder in source.coders:
-        seen = unit.unit_id in source.seen.get(coder, ()) or coder in by_coder
-        coders.append({"name": coder, "seen": seen, "labels": _labels(by_coder.get(coder, []), ctx)})
+        saw = unit.unit_id in seen.get(coder, ()) or coder in by_coder
+        coders.append({"name": coder, "seen": saw, "labels": _labels(by_coder.get(coder, []), ctx)})
     return {"id": unit.unit_id, "html": underline(unit.text, spans), "speaker": unit.speaker,
             "stripes": [{"colour": colours[v], "label": ctx.variables[v]["label"]} for v in variables],
             "coders": coders, "coded": bool(codings),
-            "differs": _differs(by_coder, source.coders, source.seen, unit.unit_id)}
+            "differs": _differs(by_coder, source.coders, seen, unit.unit_id)}
 
 
-def document_view(doc, units: pd.DataFrame, unit_codings: dict, ctx: _Context, source: PageSource,
-                  colours: dict[str, str]) -> dict:
+def document_view(doc, units: list[_Unit], ctx: _Context, source: PageSource, colours: dict[str, str]) -> dict:
     """Everything a document page shows: the text between units as it is,
-    each unit as a block with its marks."""
-    text = source.texts.get(doc["id"], "")
+    each unit as a block with its marks (codings and coverage are read for
+    this document alone)."""
+    texts = source.source
+    text = texts.text(doc["id"])
+    unit_codings = _unit_codings(texts.codings(doc["id"], source.coders), ctx)
+    seen: dict[str, set] = {}
+    for coder, unit_id in texts.coverage(doc["id"], source.coders):
+        seen.setdefault(coder, set()).add(unit_id)
     blocks, pos = [], 0
-    for unit in units.sort_values("start", kind="mergesort").itertuples(index=False):
-        if int(unit.start) > pos:
-            blocks.append({"gap": text[pos:int(unit.start)]})
-        blocks.append({"unit": _unit_view(unit, unit_codings.get(unit.unit_id, {}), ctx, source, colours)})
-        pos = max(pos, int(unit.end))
+    for unit in sorted(units, key=lambda u: u.start):
+        if unit.start > pos:
+            blocks.append({"gap": text[pos:unit.start]})
+        blocks.append({"unit": _unit_view(unit, unit_codings.get(unit.unit_id, {}), ctx, source, seen, colours)})
+        pos = max(pos, unit.end)
     if pos < len(text):
         blocks.append({"gap": text[pos:]})
     units_marked = [b["unit"] for b in blocks if "unit" in b]
@@ -127,47 +141,67 @@ def document_view(doc, units: pd.DataFrame, unit_codings: dict, ctx: _Context, s
             "differ": sum(u["differs"] for u in units_marked)}
 
 
-def code_view(code: str, ctx: _Context, kwic: pd.DataFrame, spans: dict) -> dict:
-    """Every unit with ``code`` (document and position order) and its key words in context."""
+def code_view(code: str, ctx: _Context) -> dict:
+    """The units with ``code`` its page lists (document and position order)
+    and its key words in context, as gathered by the pass over the texts."""
     info = ctx.all_codes[code]
     meta = ctx.documents.set_index("id")
-    rows = ctx.codings[ctx.codings["code"] == code].sort_values("_pos", kind="mergesort")
-    units = []
-    for pos in dict.fromkeys(rows["_pos"]):
+    quotes = ctx.quotations
+    shown = quotes.code_units.get(code, [])
+    units, on_page = [], set()
+    for pos in shown:
         u = ctx.units.iloc[pos]
         doc = meta.loc[u["document_id"]]
+        on_page.add(u["unit_id"])
         units.append({"id": u["unit_id"], "document_id": u["document_id"], "date": doc["date"],
                       "title": doc["title"], "speaker": u["speaker"],
                       "page": f"../documents/{page_name(u['document_id'])}#{u['unit_id']}",
                       "citation": citation(doc["title"], doc["doc_type"], doc["date"], doc["source"]),
-                      "html": highlight(u["text"], spans.get((u["unit_id"], code), []))})
-    lines = kwic[kwic["code"] == code] if len(kwic) else kwic
+                      "html": highlight(quotes.texts[u["unit_id"]], quotes.spans.get((u["unit_id"], code), []))})
+    column = list(ctx.codes).index(code) if code in ctx.codes else None
+    total_units = int(ctx.code_matrix[:, column].sum()) if column is not None else 0
+    total_kwic = int(ctx.codings.loc[ctx.codings["code"] == code, "n_evidence"].sum())
+    kwic = [{"left": r[6], "term": r[7], "right": r[8], "unit_id": r[3],
+             "href": f"#{r[3]}" if r[3] in on_page else f"../documents/{page_name(r[2])}#{r[3]}"}
+            for r in quotes.code_kwic.get(code, [])]
     return {"id": code, "label": info["label"], "definition": info["definition"],
             "variable": ctx.variables.get(info["variable"], {}).get("label", info["variable"]),
-            "units": units, "kwic": [{"left": r.left, "term": r.term, "right": r.right, "unit_id": r.unit_id}
-                                     for r in lines.itertuples(index=False)]}
+            "units": units, "total_units": total_units, "kwic": kwic, "total_kwic": total_kwic}
+
+
+def _report_units(data, ctx: _Context) -> tuple[pd.Index, np.ndarray]:
+    """The ids of the report's units (every unit of the data, not only those
+    the coder saw) and their speakers, for the document pages."""
+    units = data.units if data.units is not None else ctx.units
+    speakers = units["speaker"].fillna("").astype(str).to_numpy() if "speaker" in units else \
+        np.full(len(units), "", dtype=object)
+    return pd.Index(units["unit_id"]), speakers
 
 
 def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_dir, outputs: Outputs | None = None,
                 progress: bool | None = None) -> dict:
     """Write ``documents/<id>.html`` for each document of the report and
     ``codes/<id>.html`` for each code; returns the index the report links
-    (documents and codes with their pages and counts)."""
-    from .html import _settings, evidence_spans
+    (documents and codes with their pages and counts). Documents are read
+    one at a time, so the pages of a large corpus take no more memory than
+    those of a small one."""
+    from .html import _settings
 
     outputs = outputs if outputs is not None else Outputs()
     ctx = context_of(data)  # built once, by compute_tables
+    source = PageSource(list(source.coders), source.source if source.source is not None else ctx.source)
     out = Path(out_dir)
     env = _environment()
     colours = variable_colours(list(ctx.variables), _settings(data).variable_colours)
-    unit_codings = _unit_codings(source, ctx)
-    units = data.units if data.units is not None else ctx.units
+    unit_index, speakers = _report_units(data, ctx)
     legend = [{"label": v["label"], "colour": colours[k]} for k, v in ctx.variables.items()]
     index = {"documents": [], "codes": [], "coders": list(source.coders)}
-    spans = evidence_spans(ctx)
     with stage("pages", len(ctx.documents) + len(ctx.codes), progress) as bar:
         for doc in ctx.documents.to_dict("records"):
-            view = document_view(doc, units[units["document_id"] == doc["id"]], unit_codings, ctx, source, colours)
+            rows = source.source.units(doc["id"])
+            where = unit_index.get_indexer([r[0] for r in rows])
+            units = [_Unit(r[0], int(r[1]), int(r[2]), r[3] or "", speakers[w]) for r, w in zip(rows, where) if w >= 0]
+            view = document_view(doc, units, ctx, source, colours)
             html = env.get_template("document.html.j2").render(doc=view, legend=legend, coders=source.coders)
             outputs.write_text(out / "documents" / page_name(doc["id"]), html)
             index["documents"].append({"id": doc["id"], "title": view["title"], "units": view["units"],
@@ -175,10 +209,10 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
                                        "differ": view["differ"]})
             bar.update()
         for code in ctx.codes:
-            view = code_view(code, ctx, tables["kwic"], spans)
+            view = code_view(code, ctx)
             html = env.get_template("code.html.j2").render(code=view, coder=data.coder)
             outputs.write_text(out / "codes" / page_name(code), html)
             index["codes"].append({"id": code, "label": view["label"], "href": f"codes/{page_name(code)}",
-                                   "units": len(view["units"]), "variable": view["variable"]})
+                                   "units": view["total_units"], "variable": view["variable"]})
             bar.update()
     return index

@@ -101,17 +101,43 @@ class ReportFiles(dict):
 
 
 def speakers_of(store: Store, units: pd.DataFrame) -> list[str]:
-    """The speaker of each unit of a units frame (see :func:`coding.segment.unit_speakers`)."""
+    """The speaker of each unit of a units frame (see :func:`coding.segment.unit_speakers`);
+    the documents are read one at a time."""
     by_doc: dict[str, list[int]] = {}
     for i, doc_id in enumerate(units["document_id"]):
         by_doc.setdefault(doc_id, []).append(i)
     speakers = [""] * len(units)
     starts = units["start"].tolist()
-    for doc in store.documents():
+    for doc in store.iter_documents():
         rows = by_doc.get(doc.id, [])
         for i, who in zip(rows, unit_speakers(doc, [starts[i] for i in rows])):
             speakers[i] = who
     return speakers
+
+
+def _shared(column: pd.Series) -> pd.Series:
+    """``column`` with one string object per distinct value (SQLite gives
+    every row its own copy: on a large corpus, hundreds of MB)."""
+    return column.astype("category").astype(object)
+
+
+def _report_frames(store, coder: str):
+    """Documents, units (without texts) and the codings of ``coder`` (without
+    evidence: ``n_evidence`` counts it), read lean for a large corpus."""
+    documents = store.documents_frame()
+    units = store.report_units()
+    for col in ("document_id", "unit_type"):
+        units[col] = _shared(units[col])
+    chunks = []
+    for chunk in store.report_codings(coder):
+        for col in ("document_id", "code", "variable", "coder", "codebook_version"):
+            chunk[col] = _shared(chunk[col])
+        chunks.append(chunk)
+    codings = pd.concat(chunks, ignore_index=True) if chunks else None
+    if codings is not None:
+        for col in ("document_id", "code", "variable", "coder", "codebook_version"):
+            codings[col] = _shared(codings[col])
+    return documents, units, codings
 
 
 def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None, speakers=None,
@@ -119,19 +145,22 @@ def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year
     """The :class:`ReportData` of one coder: its codings over the units it
     saw, filtered by doc type, document year and speaker (see
     :func:`coding.reports.filter_data`). A filter matching no unit raises
-    :class:`EmptySelection`; an unknown coder is a CodingError."""
+    :class:`EmptySelection`; an unknown coder is a CodingError. Unit texts
+    and evidence stay in the store: the report reads them one document at a
+    time (:class:`~coding.reports.source.StoreSource`)."""
     from coding.reports import ReportData, filter_data
 
+    from .source import StoreSource
+
     codebook = store.codebook()
-    coverage = store.coverage()
-    coders = set(coverage["coder"])
+    coders = set(store.coder_names())
     # "auto" is known even before it has seen a unit (no document readable yet)
     if coder not in coders and coder != "auto":
         raise CodingError(f"unknown coder '{coder}' (known: {', '.join(sorted(coders)) or 'none'})", store.path)
-    documents, units, codings = store.frames(coder=coder)
+    documents, units, codings = _report_frames(store, coder)
     units["speaker"] = speakers_of(store, units)
-    seen = frozenset(coverage.loc[coverage["coder"] == coder, "unit_id"])
-    data = ReportData(documents, units, codings, codebook, coder, seen=seen or None)
+    seen = store.coverage_of(coder)
+    data = ReportData(documents, units, codings, codebook, coder, seen=seen or None, source=StoreSource(store))
     filtered = bool(doc_types or speakers or skip_speakers) or year_from is not None or year_to is not None
     if filtered:
         data = filter_data(data, doc_types=doc_types, year_from=year_from, year_to=year_to, speakers=speakers,
@@ -146,15 +175,13 @@ def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year
 
 
 def page_source(store, coders: list[str]):
-    """The documents' texts and the codings of ``coders`` for the document pages."""
+    """The coders the document pages show (their codings, coverage and the
+    documents' texts are read from the store one document at a time)."""
     from coding.reports import PageSource
 
-    coverage = store.coverage()
-    codings = store.codings_frame(coders[0]) if len(coders) == 1 else store.codings_frame()
-    return PageSource(texts={d.id: d.text for d in store.documents()},
-                      codings=codings[codings["coder"].isin(coders)].reset_index(drop=True),
-                      seen={c: frozenset(coverage.loc[coverage["coder"] == c, "unit_id"]) for c in coders},
-                      coders=list(coders))
+    from .source import StoreSource
+
+    return PageSource(coders=list(coders), source=StoreSource(store))
 
 
 def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None, year_to=None,

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import json
 import math
 import re
 import zipfile
@@ -51,14 +50,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from coding.files import frame_csv_bytes
+from .output import CSV_PIECE_ROWS, LongTable, frame_pieces, write_csv_pieces
+from .quotes import KWIC_CONTEXT, parse_evidence, scan_quotations
+from .source import FrameSource
 
 #: a four-digit number standing alone; years outside the codebook's referenced_years are dropped
 YEAR_RE = re.compile(r"\b(\d{4})\b")
 #: two-sided 95% normal quantile
 Z95 = 1.959963984540054
-#: characters of context either side of a keyword-in-context match
-KWIC_CONTEXT = 60
 #: pairs whose frequencies differ more than this factor are flagged for Jaccard
 JACCARD_RATIO_WARNING = 5.0
 
@@ -88,6 +87,10 @@ class ReportData:
     seen: frozenset[str] | None = None
     #: the filters applied (see :func:`filter_data`), for the report to state them
     filters: dict = field(default_factory=dict)
+    #: where unit texts and evidence are read, one document at a time
+    #: (:mod:`coding.reports.source`); None: the ``text`` and ``evidence``
+    #: columns of ``units`` and ``codings``
+    source: Any = None
 
 
 # --------------------------------------------------------------------------- input
@@ -163,15 +166,6 @@ def describe_filters(filters: dict) -> str:
     return "; ".join(parts)
 
 
-def parse_evidence(value: Any) -> list[dict]:
-    """Evidence JSON (or an already decoded list) as a list of dicts."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        value = json.loads(value) if value.strip() else []
-    return [dict(e) for e in value]
-
-
 def years_mentioned(text: str, first: int, last: int) -> list[int]:
     """The distinct years from ``first`` to ``last`` that ``text`` mentions
     (four digits standing alone), in order."""
@@ -187,10 +181,17 @@ def _referenced_years(ctx) -> tuple[int, int]:
 
 
 class _Context:
-    """Normalised inputs shared by the table builders (built once)."""
+    """Normalised inputs shared by the table builders (built once).
+
+    The units and codings are held without their texts and evidence: the
+    words and referenced years of the units come from one pass over the
+    report's text source, one document at a time."""
 
     def __init__(self, data: ReportData):
         self.codebook = data.codebook
+        self.coder = data.coder
+        #: the coders whose codings are reported (None: every coder)
+        self.coders = None if data.coder is None else [data.coder]
         docs = _frame(data.documents, DOCUMENT_COLUMNS)
         docs["year"] = pd.to_numeric(docs["year"], errors="coerce").astype("Int64")
         for col in ("title", "doc_type", "date", "source", "path", "speaker"):
@@ -198,60 +199,89 @@ class _Context:
         docs["id"] = docs["id"].astype(str)
         self.documents = docs
         self.doc_order = {d: i for i, d in enumerate(docs["id"])}
-
         units = _frame(data.units, UNIT_COLUMNS)
+        codings = data.codings if data.codings is not None else _frame(None, CODING_COLUMNS)
+        self.source = data.source if data.source is not None else FrameSource(units, _frame(codings, CODING_COLUMNS))
+        self._units(units.drop(columns=["text"]), data.seen)
+        self._codings(codings)
+        self._items(data.codebook)
+        self._matrices()
+        self._read_texts()
+
+    def _units(self, units: pd.DataFrame, seen: frozenset | None) -> None:
+        """The units of the report (those the coder saw), in document and unit order."""
         units = units[units["document_id"].isin(self.doc_order)]
-        if data.seen is not None:
+        if seen is not None:
             # a coder who saw part of the corpus: every share is over what it saw
-            units = units[units["unit_id"].isin(data.seen)]
-            docs = docs[docs["id"].isin(set(units["document_id"]))].reset_index(drop=True)
-            self.documents = docs
-            self.doc_order = {d: i for i, d in enumerate(docs["id"])}
-        units["text"] = units["text"].fillna("").astype(str)
-        if units["words"].isna().any():
-            units["words"] = units["words"].fillna(units["text"].str.split().str.len())
-        units["words"] = units["words"].astype("int64")
+            units = units[units["unit_id"].isin(seen)]
+            self.documents = self.documents[self.documents["id"].isin(set(units["document_id"]))]
+            self.documents = self.documents.reset_index(drop=True)
+            self.doc_order = {d: i for i, d in enumerate(self.documents["id"])}
         for col in ("ordinal", "start", "end"):
             units[col] = pd.to_numeric(units[col], errors="coerce").fillna(0).astype("int64")
         units["_doc"] = units["document_id"].map(self.doc_order)
         units = units.sort_values(["_doc", "ordinal", "unit_id"], kind="mergesort").reset_index(drop=True)
-        meta = docs.set_index("id")
+        meta = self.documents.set_index("id")
         units["doc_type"] = units["document_id"].map(meta["doc_type"])
         # a unit's speaker: its turn's label (see coding.segment.unit_speakers), else the document's
         spoken = units["speaker"].fillna("").astype(str)
         units["speaker"] = spoken.where(spoken != "", units["document_id"].map(meta["speaker"]).fillna(""))
         units["document_year"] = units["document_id"].map(meta["year"]).astype("Int64")
         self.units = units
-        self.unit_pos = {u: i for i, u in enumerate(units["unit_id"])}
+        self.unit_index = pd.Index(units["unit_id"])
 
-        codings = _frame(data.codings, CODING_COLUMNS)
-        if data.coder is not None:
-            codings = codings[codings["coder"] == data.coder]
-        codings = codings[codings["unit_id"].isin(self.unit_pos)].copy()
-        codings["code"] = codings["code"].fillna("").astype(str)
-        codings["variable"] = codings["variable"].fillna("").astype(str)
-        codings["_pos"] = codings["unit_id"].map(self.unit_pos).astype("int64")
-        codings["document_id"] = units["document_id"].to_numpy()[codings["_pos"].to_numpy()] \
-            if len(codings) else codings["document_id"]
-        codings["_evidence"] = [parse_evidence(v) for v in codings["evidence"]]
-        self.codings = codings.reset_index(drop=True)
+    def _codings(self, codings: pd.DataFrame) -> None:
+        """The reported coder's codings of the report's units, with their unit's position."""
+        if self.coder is not None and len(codings):
+            codings = codings[codings["coder"] == self.coder]
+        columns = ["unit_id", "code", "variable", "coder", "codebook_version"]
+        out = pd.DataFrame({c: codings[c] if c in codings else pd.Series(dtype="object") for c in columns})
+        out["n_evidence"] = codings["n_evidence"] if "n_evidence" in codings else \
+            [len(parse_evidence(v)) for v in (codings["evidence"] if "evidence" in codings else [])]
+        pos = self.unit_index.get_indexer(out["unit_id"]) if len(out) else np.zeros(0, dtype=np.int64)
+        out = out[pos >= 0].reset_index(drop=True)
+        out["_pos"] = pos[pos >= 0].astype(np.int64)
+        out["code"] = out["code"].fillna("").astype(str)
+        out["variable"] = out["variable"].fillna("").astype(str)
+        out["n_evidence"] = out["n_evidence"].fillna(0).astype(np.int64)
+        out["document_id"] = self.units["document_id"].to_numpy()[out["_pos"].to_numpy()]
+        self.codings = out
 
-        self._items(data.codebook)
-        n = len(units)
-        self.code_matrix = np.zeros((n, len(self.codes)), dtype=bool)
-        self.var_matrix = np.zeros((n, len(self.variables)), dtype=bool)
-        self.code_evidence = np.zeros((n, len(self.codes)), dtype=np.int64)
-        self.var_evidence = np.zeros((n, len(self.variables)), dtype=np.int64)
-        code_idx = {c: i for i, c in enumerate(self.codes)}
-        var_idx = {v: i for i, v in enumerate(self.variables)}
-        for pos, code, var, ev in zip(self.codings["_pos"], self.codings["code"],
-                                      self.codings["variable"], self.codings["_evidence"]):
-            if code in code_idx:  # not a coding of the variable alone (empty code)
-                self.code_matrix[pos, code_idx[code]] = True
-                self.code_evidence[pos, code_idx[code]] += len(ev)
-            if var in var_idx:
-                self.var_matrix[pos, var_idx[var]] = True
-                self.var_evidence[pos, var_idx[var]] += len(ev)
+    def _matrices(self) -> None:
+        """Unit x code and unit x variable presence and evidence counts."""
+        n = len(self.units)
+        pos = self.codings["_pos"].to_numpy()
+        evidence = self.codings["n_evidence"].to_numpy()
+        for name, items, column in (("code", self.codes, "code"), ("var", self.variables, "variable")):
+            index = self.codings[column].map({c: i for i, c in enumerate(items)}).to_numpy(dtype=float)
+            known = ~np.isnan(index)  # an empty code is a coding of the variable alone, not a code
+            rows, cols = pos[known], index[known].astype(np.int64)
+            presence = np.zeros((n, len(items)), dtype=bool)
+            presence[rows, cols] = True
+            counts = np.zeros((n, len(items)), dtype=np.int32)
+            np.add.at(counts, (rows, cols), evidence[known].astype(np.int32))
+            setattr(self, f"{name}_matrix", presence)
+            setattr(self, f"{name}_evidence", counts)
+
+    def _read_texts(self) -> None:
+        """One pass over the units' texts: words (where not given) and the
+        years each unit mentions (positions of the units per referenced year)."""
+        first, last = _referenced_years(self)
+        words = pd.to_numeric(self.units["words"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan).copy()
+        missing = np.isnan(words)
+        referenced: dict[int, list[int]] = {}
+        for doc_id in self.documents["id"]:
+            units = self.source.units(doc_id)
+            for pos, unit in zip(self.unit_index.get_indexer([u[0] for u in units]), units):
+                if pos < 0:
+                    continue
+                text = unit[3] or ""
+                if missing[pos]:
+                    words[pos] = len(text.split())
+                for year in years_mentioned(text, first, last):
+                    referenced.setdefault(year, []).append(int(pos))
+        self.units["words"] = words.astype("int64")
+        self.referenced = {y: np.sort(np.asarray(p, dtype=np.int64)) for y, p in sorted(referenced.items())}
 
     def _items(self, codebook: Any) -> None:
         """Variables and codes in codebook order, codes grouped by variable."""
@@ -383,37 +413,56 @@ def _level_items(ctx: _Context):
            [c["label"] for c in ctx.codes.values()], ctx.code_matrix, ctx.code_evidence)
 
 
-def _frequency_table(ctx: _Context, groups: list[tuple[dict, np.ndarray]], group_cols: list[str]) -> pd.DataFrame:
-    """Long frequency table: one row per level x group x item.
+def _sum_by(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum of ``values`` (rows) per group: int64, exact."""
+    out = np.zeros((n_groups,) + values.shape[1:], dtype=np.int64)
+    np.add.at(out, groups, values.astype(np.int64))
+    return out
 
-    ``groups`` lists (group column values, positions of the units in the group).
+
+def _distinct_documents(groups: np.ndarray, docs: np.ndarray, n_groups: int) -> np.ndarray:
+    """Number of distinct documents per group."""
+    keys = np.unique(groups.astype(np.int64) * (int(docs.max(initial=0)) + 1) + docs)
+    return np.bincount(keys // (int(docs.max(initial=0)) + 1), minlength=n_groups).astype(np.int64)
+
+
+def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarray, member_pos: np.ndarray,
+                     group_cols: list[str]) -> pd.DataFrame:
+    """Long frequency table: one row per level x group x item, in that order.
+
+    ``groups`` has one row per group (its ``group_cols`` values); unit
+    ``member_pos[i]`` belongs to group ``member_group[i]`` (a unit may be in
+    several groups, e.g. the years it mentions). Counts are computed for
+    every group at once, so the per-document table is linear in the corpus.
     """
-    doc_codes = ctx.units["_doc"].to_numpy()
-    words = ctx.units["words"].to_numpy()
-    rows = []
+    n_groups = len(groups)
+    docs = ctx.units["_doc"].to_numpy()[member_pos].astype(np.int64)
+    base = {"units_total": np.bincount(member_group, minlength=n_groups).astype(np.int64),
+            "words_total": _sum_by(member_group, ctx.units["words"].to_numpy()[member_pos], n_groups),
+            "documents_total": _distinct_documents(member_group, docs, n_groups)}
+    frames = []
     for level, ids, variables, labels, matrix, evidence in _level_items(ctx):
-        for values, pos in groups:
-            sub = matrix[pos]
-            docs = doc_codes[pos]
-            if len(ids) and len(pos):
-                units_coded = sub.sum(axis=0)
-                # one document (the per-document table): coded there when any unit is; no group-by per group
-                docs_coded = (units_coded > 0).astype(np.int64) if docs.min() == docs.max() else \
-                    pd.DataFrame(sub).groupby(docs).any().sum(axis=0).to_numpy()
-                ev = evidence[pos].sum(axis=0)
-            else:
-                units_coded = docs_coded = ev = np.zeros(len(ids), dtype=np.int64)
-            base = {"units_total": len(pos), "words_total": int(words[pos].sum()),
-                    "documents_total": len(np.unique(docs))}
-            for j, item in enumerate(ids):
-                rows.append({"level": level, "variable": variables[j],
-                             "code": item if level == "code" else "", "label": labels[j],
-                             **values, **base, "units_coded": int(units_coded[j]),
-                             "documents_coded": int(docs_coded[j]), "evidence_matches": int(ev[j])})
+        k = len(ids)
+        if not k or not n_groups:
+            continue
+        coded = matrix[member_pos]
+        docs_coded = np.stack([_distinct_documents(member_group[coded[:, j]], docs[coded[:, j]], n_groups)
+                               for j in range(k)], axis=1)
+        take = np.repeat(np.arange(n_groups), k)
+        frame = pd.DataFrame({"level": [level] * (n_groups * k), "variable": variables * n_groups,
+                              "code": (ids if level == "code" else [""] * k) * n_groups, "label": labels * n_groups})
+        for col in group_cols:
+            frame[col] = groups[col].take(take).reset_index(drop=True)
+        for col, values in base.items():
+            frame[col] = values[take]
+        frame["units_coded"] = _sum_by(member_group, coded, n_groups).ravel()
+        frame["documents_coded"] = docs_coded.ravel()
+        frame["evidence_matches"] = _sum_by(member_group, evidence[member_pos], n_groups).ravel()
+        frames.append(frame)
     columns = ["level", "variable", "code", "label", *group_cols] + FREQ_VALUE_COLUMNS
-    if not rows:
+    if not frames:
         return _typed_empty(columns, group_cols)
-    df = pd.DataFrame(rows)
+    df = pd.concat(frames, ignore_index=True)
     df["unit_share"] = _ratio(df["units_coded"], df["units_total"])
     df["unit_share_ci_low"], df["unit_share_ci_high"] = wilson_interval(df["units_coded"], df["units_total"])
     df["document_share"] = _ratio(df["documents_coded"], df["documents_total"])
@@ -429,44 +478,45 @@ def _typed_empty(columns: list[str], group_cols: list[str] = ()) -> pd.DataFrame
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
+def _partition(ctx: _Context, labels: pd.Series, values: list, column: str) -> tuple:
+    """Groups, member groups and positions of a partition of the units by ``labels`` (one per unit)."""
+    index = {v: i for i, v in enumerate(values)}
+    member = labels.map(index).to_numpy(dtype=float)
+    known = ~np.isnan(member)
+    return (pd.DataFrame({column: values}), member[known].astype(np.int64),
+            np.flatnonzero(known).astype(np.int64))
+
+
 def frequency_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
     """Overall frequencies and the breakdowns by document, doc_type and both years."""
     units = ctx.units
-    all_pos = np.arange(len(units))
-    out = {"frequencies": _frequency_table(ctx, [({}, all_pos)], [])}
-
-    groups = []
-    # one pass over the units (a group-by), not a comparison of every unit with every document
-    by_doc = pd.Series(all_pos).groupby(units["_doc"].to_numpy()).indices
-    empty = np.zeros(0, dtype=np.int64)
+    n = len(units)
+    all_pos = np.arange(n, dtype=np.int64)
+    out = {"frequencies": _frequency_table(ctx, pd.DataFrame(index=[0]), np.zeros(n, dtype=np.int64), all_pos,
+                                           [])}
     docs = ctx.documents
-    for i, (doc_id, title, doc_type, year) in enumerate(zip(docs["id"], docs["title"], docs["doc_type"],
-                                                            docs["year"])):
-        groups.append(({"document_id": doc_id, "title": title, "doc_type": doc_type,
-                        "document_year": year}, by_doc.get(i, empty)))
+    groups = pd.DataFrame({"document_id": docs["id"], "title": docs["title"], "doc_type": docs["doc_type"],
+                           "document_year": docs["year"].astype(object)})
     out["frequencies_by_document"] = _frequency_table(
-        ctx, groups, ["document_id", "title", "doc_type", "document_year"])
-
-    doc_types = units["doc_type"].to_numpy()
-    groups = [({"doc_type": t}, np.flatnonzero(doc_types == t))
-              for t in sorted(set(ctx.documents["doc_type"]))]
-    out["frequencies_by_doc_type"] = _frequency_table(ctx, groups, ["doc_type"])
-
+        ctx, groups, units["_doc"].to_numpy(dtype=np.int64), all_pos,
+        ["document_id", "title", "doc_type", "document_year"])
+    out["frequencies_by_doc_type"] = _frequency_table(
+        ctx, *_partition(ctx, units["doc_type"], sorted(set(docs["doc_type"])), "doc_type"), ["doc_type"])
     years = units["document_year"]
-    groups = [({"document_year": int(y)}, np.flatnonzero((years == y).fillna(False).to_numpy()))
-              for y in sorted(set(years.dropna().astype(int)))]
+    values: list = sorted(set(years.dropna().astype(int)))
+    labels = years.astype("float64").map(lambda y: -1 if pd.isna(y) else int(y))
     if years.isna().any():
-        groups.append(({"document_year": pd.NA}, np.flatnonzero(years.isna().to_numpy())))
-    out["frequencies_by_document_year"] = _frequency_table(ctx, groups, ["document_year"])
-
-    first, last = _referenced_years(ctx)
-    referenced: dict[int, list[int]] = {}
-    for pos, text in enumerate(units["text"]):
-        for year in years_mentioned(text, first, last):
-            referenced.setdefault(year, []).append(pos)
-    groups = [({"referenced_year": y}, np.asarray(referenced[y], dtype=np.int64)) for y in sorted(referenced)]
-    out["frequencies_by_referenced_year"] = _frequency_table(ctx, groups, ["referenced_year"])
-
+        values.append(pd.NA)
+    keys = [v if v is not pd.NA else -1 for v in values]
+    groups, member, pos = _partition(ctx, labels, keys, "document_year")
+    groups["document_year"] = pd.Series(values, dtype=object)
+    out["frequencies_by_document_year"] = _frequency_table(ctx, groups, member, pos, ["document_year"])
+    referenced = ctx.referenced
+    member = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(referenced.values())]
+                            or [np.zeros(0, dtype=np.int64)])
+    pos = np.concatenate(list(referenced.values()) or [np.zeros(0, dtype=np.int64)])
+    out["frequencies_by_referenced_year"] = _frequency_table(
+        ctx, pd.DataFrame({"referenced_year": list(referenced)}, dtype=object), member, pos, ["referenced_year"])
     for name in ("frequencies_by_document", "frequencies_by_document_year"):
         out[name]["document_year"] = out[name]["document_year"].astype("Int64")
     out["frequencies_by_referenced_year"]["referenced_year"] = \
@@ -484,17 +534,27 @@ PAIR_COLUMNS = [
 ]
 
 
+def _gram(matrix: np.ndarray, rows: int = 100_000) -> np.ndarray:
+    """``matrix.T @ matrix`` of a 0/1 matrix as int64, a block of rows at a
+    time (an int64 copy of a large corpus's unit matrix would cost hundreds of MB)."""
+    out = np.zeros((matrix.shape[1], matrix.shape[1]), dtype=np.int64)
+    for lo in range(0, len(matrix), rows):
+        block = matrix[lo:lo + rows].astype(np.int64)
+        out += block.T @ block
+    return out
+
+
 def _context_matrices(ctx: _Context):
     """(level, context, ids, variables, labels, presence matrix, unit-level matrix)."""
     doc_codes = ctx.units["_doc"].to_numpy()
     for level, ids, variables, labels, matrix, _ in _level_items(ctx):
-        yield level, "unit", ids, variables, labels, matrix.astype(np.int64), matrix
+        yield level, "unit", ids, variables, labels, matrix, matrix
         if len(ctx.documents):
             per_doc = pd.DataFrame(matrix).groupby(doc_codes).any().reindex(
                 range(len(ctx.documents)), fill_value=False).to_numpy()
         else:
             per_doc = np.zeros((0, len(ids)), dtype=bool)
-        per_doc = per_doc.astype(np.int64).reshape(len(ctx.documents) if not len(ids) else -1, len(ids))
+        per_doc = per_doc.astype(bool).reshape(len(ctx.documents) if not len(ids) else -1, len(ids))
         yield level, "document", ids, variables, labels, per_doc, matrix
 
 
@@ -511,8 +571,8 @@ def cooccurrence_tables(ctx: _Context, min_pair_count: int = 1) -> dict[str, pd.
     names = {("code", "unit"): "cooc_codes_units", ("code", "document"): "cooc_codes_documents",
              ("variable", "unit"): "cooc_variables_units", ("variable", "document"): "cooc_variables_documents"}
     for level, context, ids, variables, labels, presence, unit_matrix in _context_matrices(ctx):
-        counts = presence.T @ presence
-        unit_counts = unit_matrix.astype(np.int64).T @ unit_matrix.astype(np.int64)
+        counts = _gram(presence)
+        unit_counts = counts if presence is unit_matrix else _gram(unit_matrix)
         n_total = presence.shape[0]
         square = pd.DataFrame(counts, columns=ids)
         square.insert(0, level, ids)
@@ -551,10 +611,10 @@ def code_by_document(ctx: _Context) -> pd.DataFrame:
     """Units coded per code (rows) and document (columns, in document order)."""
     doc_ids = list(ctx.documents["id"])
     doc_codes = ctx.units["_doc"].to_numpy()
-    counts = np.zeros((len(doc_ids), len(ctx.codes)), dtype=np.int64)
-    # one pass over the units, not one mask of every unit per document
-    np.add.at(counts, doc_codes.astype(np.int64), ctx.code_matrix.astype(np.int64))
-    counts = counts.T
+    # one pass over the units (a count per document and code), not one mask of every unit per document
+    counts = np.stack([np.bincount(doc_codes.astype(np.int64), weights=ctx.code_matrix[:, j],
+                                   minlength=len(doc_ids)).astype(np.int64) for j in range(len(ctx.codes))]) \
+        if len(ctx.codes) else np.zeros((0, len(doc_ids)), dtype=np.int64)
     df = pd.DataFrame(counts, columns=doc_ids)
     df.insert(0, "label", [c["label"] for c in ctx.codes.values()])
     df.insert(0, "variable", [c["variable"] for c in ctx.codes.values()])
@@ -563,125 +623,34 @@ def code_by_document(ctx: _Context) -> pd.DataFrame:
     return df
 
 
-def unit_by_code(ctx: _Context) -> pd.DataFrame:
-    """Binary unit-by-code matrix: one row per unit, 0/1 columns ``code_<id>``, ``variable_<id>``."""
-    u = ctx.units
+def unit_by_code(ctx: _Context) -> LongTable:
+    """Binary unit-by-code matrix: one row per unit, 0/1 columns ``code_<id>``,
+    ``variable_<id>``, built a slice of units at a time."""
     meta = ctx.documents.set_index("id")
-    df = pd.DataFrame({
-        "unit_id": u["unit_id"], "document_id": u["document_id"], "ordinal": u["ordinal"],
-        "unit_type": u["unit_type"], "doc_type": u["doc_type"],
-        "document_date": u["document_id"].map(meta["date"]) if len(u) else pd.Series(dtype=object),
-        "document_year": u["document_year"], "speaker": u["speaker"], "words": u["words"],
-    })
-    for j, code in enumerate(ctx.codes):
-        df[f"code_{code}"] = ctx.code_matrix[:, j].astype(np.int64)
-    for j, var in enumerate(ctx.variables):
-        df[f"variable_{var}"] = ctx.var_matrix[:, j].astype(np.int64)
-    return df.reset_index(drop=True)
+    columns = ["unit_id", "document_id", "ordinal", "unit_type", "doc_type", "document_date", "document_year",
+               "speaker", "words", *(f"code_{c}" for c in ctx.codes), *(f"variable_{v}" for v in ctx.variables)]
 
+    def piece(lo: int, hi: int) -> pd.DataFrame:
+        u = ctx.units.iloc[lo:hi]
+        df = pd.DataFrame({
+            "unit_id": u["unit_id"], "document_id": u["document_id"], "ordinal": u["ordinal"],
+            "unit_type": u["unit_type"], "doc_type": u["doc_type"],
+            "document_date": u["document_id"].map(meta["date"]) if len(u) else pd.Series(dtype=object),
+            "document_year": u["document_year"], "speaker": u["speaker"], "words": u["words"],
+        })
+        for j, code in enumerate(ctx.codes):
+            df[f"code_{code}"] = ctx.code_matrix[lo:hi, j].astype(np.int64)
+        for j, var in enumerate(ctx.variables):
+            df[f"variable_{var}"] = ctx.var_matrix[lo:hi, j].astype(np.int64)
+        return df.reset_index(drop=True)
 
-# --------------------------------------------------------------------------- quotations
+    def pieces():
+        n = len(ctx.units)
+        yield piece(0, min(n, CSV_PIECE_ROWS))
+        for lo in range(CSV_PIECE_ROWS, n, CSV_PIECE_ROWS):
+            yield piece(lo, lo + CSV_PIECE_ROWS)
 
-KWIC_COLUMNS = ["code", "variable", "document_id", "unit_id", "start", "end", "left", "term", "right", "pattern"]
-EXEMPLAR_COLUMNS = ["code", "code_label", "variable", "rank", "unit_id", "document_id", "title", "doc_type",
-                    "date", "citation", "distinct_terms", "terms", "words", "text"]
-
-_WS = re.compile(r"\s+")
-
-
-def _collapse(text: str) -> str:
-    return _WS.sub(" ", text)
-
-
-def _left_context(text: str, width: int) -> str:
-    """About ``width`` characters before the end of ``text``, starting at a
-    word (never inside one), white space collapsed; "…" marks a cut."""
-    start = max(0, len(text) - 3 * width)
-    piece = _collapse(text[start:])
-    cut = start > 0
-    at_word = not cut or text[start - 1].isspace()
-    if len(piece) > width:
-        cut, at_word = True, piece[-width - 1] == " "
-        piece = piece[-width:]
-    if not at_word and " " in piece:
-        piece = piece[piece.index(" "):]  # drop the partial first word
-    piece = piece.lstrip()
-    return "\u2026" + piece if cut else piece
-
-
-def _right_context(text: str, width: int) -> str:
-    """About ``width`` characters from the start of ``text``, ending at the
-    end of a word, white space collapsed; "…" marks a cut."""
-    end = min(len(text), 3 * width)
-    piece = _collapse(text[:end])
-    cut = end < len(text)
-    at_word = not cut or text[end].isspace()
-    if len(piece) > width:
-        cut, at_word = True, piece[width] == " "
-        piece = piece[:width]
-    if not at_word and " " in piece.strip():
-        piece = piece[:piece.rstrip().rindex(" ")]  # drop the partial last word
-    piece = piece.rstrip()
-    return piece + "\u2026" if cut else piece
-
-
-def keyword_in_context(ctx: _Context, width: int = KWIC_CONTEXT) -> pd.DataFrame:
-    """One row per evidence match, with about ``width`` characters of context each side.
-
-    Context is taken from the unit's text (offsets are converted from document
-    to unit offsets) with whitespace collapsed, and cut between words, never
-    inside one ("…" marks a cut).
-    """
-    code_order = {c: i for i, c in enumerate(ctx.codes)}
-    texts = ctx.units["text"].to_numpy()
-    starts = ctx.units["start"].to_numpy()
-    rows = []
-    for pos, code, var, unit_id, doc_id, evidence in zip(
-            ctx.codings["_pos"], ctx.codings["code"], ctx.codings["variable"], ctx.codings["unit_id"],
-            ctx.codings["document_id"], ctx.codings["_evidence"]):
-        if code not in code_order:  # a coding of the variable alone has no evidence to show
-            continue
-        text = texts[pos]
-        for ev in evidence:
-            s, e = int(ev.get("start", 0)), int(ev.get("end", 0))
-            ls, le = max(0, s - starts[pos]), max(0, e - starts[pos])
-            # a tuple per match, not a dict: a large corpus has millions of matches
-            rows.append((code, var, doc_id, unit_id, s, e, _left_context(text[:ls], width),
-                         str(ev.get("term", "")), _right_context(text[le:], width),
-                         str(ev.get("pattern", "")), code_order[code], pos))
-    if not rows:
-        return _typed_empty(KWIC_COLUMNS)
-    df = pd.DataFrame.from_records(rows, columns=KWIC_COLUMNS + ["_c", "_p"])
-    del rows
-    df = df.sort_values(["_c", "_p", "start", "end", "term", "pattern"], kind="mergesort")
-    return df[KWIC_COLUMNS].reset_index(drop=True)
-
-
-def exemplar_quotations(ctx: _Context, n: int = 3) -> pd.DataFrame:
-    """Per code, the ``n`` units with the most distinct evidence terms.
-
-    Terms are compared case-insensitively; ties go to the shorter unit (in
-    characters), then to the smaller unit id. ``citation`` is the document's
-    source, or its title when no source is recorded.
-    """
-    u = ctx.units
-    meta = ctx.documents.set_index("id")
-    rows = []
-    for code, info in ctx.codes.items():
-        sub = ctx.codings[ctx.codings["code"] == code]
-        terms: dict[int, set[str]] = {}
-        for pos, evidence in zip(sub["_pos"], sub["_evidence"]):
-            terms.setdefault(pos, set()).update(str(e.get("term", "")).lower() for e in evidence)
-        ranked = sorted(terms, key=lambda p: (-len(terms[p]), len(u.at[p, "text"]), u.at[p, "unit_id"]))
-        for rank, pos in enumerate(ranked[:n], start=1):
-            doc = meta.loc[u.at[pos, "document_id"]]
-            rows.append({"code": code, "code_label": info["label"], "variable": info["variable"],
-                         "rank": rank, "unit_id": u.at[pos, "unit_id"], "document_id": u.at[pos, "document_id"],
-                         "title": doc["title"], "doc_type": doc["doc_type"], "date": doc["date"],
-                         "citation": doc["source"] or doc["title"], "distinct_terms": len(terms[pos]),
-                         "terms": "; ".join(sorted(terms[pos])), "words": int(u.at[pos, "words"]),
-                         "text": u.at[pos, "text"].strip()})
-    return pd.DataFrame(rows)[EXEMPLAR_COLUMNS] if rows else _typed_empty(EXEMPLAR_COLUMNS)
+    return LongTable(columns, len(ctx.units), pieces)
 
 
 # --------------------------------------------------------------------------- summaries
@@ -748,8 +717,7 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
     """Round floats so that output does not depend on float noise: four
     decimal places, but p-values to four significant digits (a small
     p-value must not print as 0)."""
-    df = df.copy()
-    for col in df.columns:
+    for col in df.columns:  # in place: the tables are the report's own (a copy would double a large one)
         if pd.api.types.is_float_dtype(df[col]):
             if col.endswith("_p"):
                 df[col] = df[col].map(lambda v: v if pd.isna(v) else float(f"{v:.4g}"))
@@ -759,24 +727,32 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_tables(data: ReportData, *, exemplars: int = 3, min_pair_count: int = 1,
-                   kwic_width: int = KWIC_CONTEXT) -> dict[str, pd.DataFrame]:
+                   kwic_width: int = KWIC_CONTEXT, spill=None, progress: bool | None = None) -> dict[str, Any]:
     """Compute every report table from ``data`` (pure; nothing is written).
 
-    Returns the tables named in :data:`TABLE_DESCRIPTIONS`, in that order.
+    Returns the tables named in :data:`TABLE_DESCRIPTIONS`, in that order,
+    as DataFrames. With ``spill`` (a folder for temporary files), the tables
+    that grow with the corpus (``unit_by_code``, ``kwic``) are returned as
+    :class:`~coding.reports.output.LongTable`, written to their CSV piece
+    by piece (see :func:`write_tables`), and never held whole.
     """
     ctx = _Context(data)
     # the HTML report and the pages reuse it (see context_of) instead of building it again
     object.__setattr__(data, "_context", ctx)
-    tables: dict[str, pd.DataFrame] = {}
+    ctx.quotations = scan_quotations(ctx, exemplars, kwic_width, spill, progress)
+    tables: dict[str, Any] = {}
     tables.update(frequency_tables(ctx))
     tables.update(cooccurrence_tables(ctx, min_pair_count=min_pair_count))
     tables["code_by_document"] = code_by_document(ctx)
     tables["unit_by_code"] = unit_by_code(ctx)
-    tables["kwic"] = keyword_in_context(ctx, width=kwic_width)
-    tables["exemplars"] = exemplar_quotations(ctx, n=exemplars)
+    tables["kwic"] = ctx.quotations.kwic
+    tables["exemplars"] = ctx.quotations.exemplars
     tables["corpus_by_doc_type"] = corpus_by_doc_type(ctx)
     tables["codebook"] = codebook_table(ctx)
-    return {name: _finish(tables[name]) for name in TABLE_DESCRIPTIONS}
+    if spill is None:
+        tables = {k: t.frame() if isinstance(t, LongTable) else t for k, t in tables.items()}
+    return {name: tables[name] if isinstance(tables[name], LongTable) else _finish(tables[name])
+            for name in TABLE_DESCRIPTIONS}
 
 
 # --------------------------------------------------------------------------- writing
@@ -829,8 +805,11 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir, outputs=None) -> dict
     outputs = outputs if outputs is not None else Outputs()
     out = Path(out_dir)
     paths: dict[str, Path] = {}
-    for name, df in tables.items():
-        paths[f"tables/{name}"] = outputs.write(out / "tables" / f"{name}.csv", frame_csv_bytes(df))
+    for name, table in tables.items():
+        pieces = table.pieces if isinstance(table, LongTable) else (lambda df=table: frame_pieces(df))
+        # piece by piece: the CSV text of a large table is never built whole
+        paths[f"tables/{name}"] = outputs.write_stream(out / "tables" / f"{name}.csv",
+                                                       lambda fh, pieces=pieces: write_csv_pieces(fh, pieces()))
     left_out = workbook_sheets(tables)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
@@ -840,7 +819,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir, outputs=None) -> dict
                                "in_workbook": [left_out[n] or "yes" for n in tables]})
         readme.to_excel(writer, sheet_name="README", index=False)
         for name, df in tables.items():
-            if left_out[name]:
+            if left_out[name] or isinstance(df, LongTable):
                 continue
             # Excel has no NA for integers and rejects some objects: write plain values
             plain = df.astype(object).where(df.notna(), None)

@@ -75,8 +75,9 @@ class LongTable:
         return pd.concat(list(self.pieces()), ignore_index=True)
 
 
-def frame_pieces(df: pd.DataFrame, size: int = CSV_PIECE_ROWS) -> Iterator[pd.DataFrame]:
-    """``df`` in slices of ``size`` rows (one, possibly empty, at least)."""
+def frame_pieces(df: pd.DataFrame, size: int | None = None) -> Iterator[pd.DataFrame]:
+    """``df`` in slices of ``size`` rows (default :data:`CSV_PIECE_ROWS`; one, possibly empty, at least)."""
+    size = size or CSV_PIECE_ROWS
     yield df.iloc[:size]
     for lo in range(size, len(df), size):
         yield df.iloc[lo:lo + size]

@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .output import CSV_PIECE_ROWS, LongTable, frame_pieces, write_csv_pieces
+from . import output
+from .output import LongTable, frame_pieces, write_csv_pieces
 from .quotes import KWIC_CONTEXT, parse_evidence, scan_quotations
 from .source import FrameSource
 
@@ -645,10 +646,10 @@ def unit_by_code(ctx: _Context) -> LongTable:
         return df.reset_index(drop=True)
 
     def pieces():
-        n = len(ctx.units)
-        yield piece(0, min(n, CSV_PIECE_ROWS))
-        for lo in range(CSV_PIECE_ROWS, n, CSV_PIECE_ROWS):
-            yield piece(lo, lo + CSV_PIECE_ROWS)
+        n, size = len(ctx.units), output.CSV_PIECE_ROWS
+        yield piece(0, min(n, size))
+        for lo in range(size, n, size):
+            yield piece(lo, lo + size)
 
     return LongTable(columns, len(ctx.units), pieces)
 

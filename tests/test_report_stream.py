@@ -1,0 +1,94 @@
+"""Reports read texts one document at a time and write long tables in pieces:
+the outputs equal those computed from frames held whole in memory."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from conftest import DOCS, write_corpus
+from coding import pipeline
+from coding.reports import ReportData, compute_tables, output, quotes
+from coding.reports import tables as T
+from coding.reports.project import report_data, speakers_of
+from coding.store import Store
+
+MORE = {f"x{i}": (f"Doc X{i}", "interview" if i % 2 else "official_statement", f"20{10 + i}",
+                  f"Q: trade?\n\nA: Gas and trade, then a pipeline in {2000 + i}.\n\n"
+                  f"Militants and terrorism near the Pak-Afghan border; trade again in 2014.\n")
+        for i in range(6)}
+
+
+@pytest.fixture
+def project(tmp_path, tiny):
+    _, codebook, out = tiny
+    corpus = write_corpus(tmp_path / "many", {**DOCS, **MORE})
+    pipeline.run(corpus, codebook, out, progress=False, report=False)
+    return out
+
+
+def _in_memory(store: Store, coder: str = "auto") -> ReportData:
+    """The report data as it was built before texts stayed in the store: whole frames with texts and evidence."""
+    documents, units, codings = store.frames(coder=coder)
+    units["speaker"] = speakers_of(store, units)
+    coverage = store.coverage()
+    seen = frozenset(coverage.loc[coverage["coder"] == coder, "unit_id"])
+    return ReportData(documents, units, codings, store.codebook(), coder, seen=seen or None)
+
+
+def test_streamed_tables_equal_tables_held_in_memory(project, tmp_path, monkeypatch):
+    # tiny pieces and spill blocks, so that every table is written in several pieces
+    monkeypatch.setattr(quotes, "SPILL_ROWS", 2)
+    monkeypatch.setattr(output, "CSV_PIECE_ROWS", 3)
+    from coding.reports import write_report
+
+    with Store(project / "project.sqlite") as store:
+        expected = compute_tables(_in_memory(store))
+        data = report_data(store)
+        assert "text" not in data.units.columns and "evidence" not in data.codings.columns
+        paths = write_report(data, tmp_path / "report")
+    assert len(expected["kwic"]) > 6 and len(expected["unit_by_code"]) > 6
+    for name, frame in expected.items():
+        assert paths[f"tables/{name}"].read_bytes() == frame.to_csv(index=False, lineterminator="\n").encode(), name
+
+
+def test_a_filtered_report_reads_the_same_from_the_store(project):
+    with Store(project / "project.sqlite") as store:
+        mem = T.filter_data(_in_memory(store), doc_types=["interview"], year_from=2012)
+        expected = compute_tables(mem)
+        got = compute_tables(report_data(store, doc_types=["interview"], year_from=2012))
+    for name in expected:
+        pd.testing.assert_frame_equal(got[name], expected[name], check_dtype=False, obj=name)
+    assert set(got["kwic"]["document_id"]) <= {f"x{i}" for i in range(6)}
+
+
+def test_code_pages_list_the_first_units_and_link_the_csvs(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(quotes, "CODE_PAGE_UNITS", 2)
+    monkeypatch.setattr(quotes, "CODE_PAGE_KWIC", 3)
+    from coding.reports.project import build_report
+
+    with Store(project / "project.sqlite") as store:
+        build_report(store, tmp_path / "report", progress=False)
+        kwic = pd.read_csv(tmp_path / "report" / "tables" / "kwic.csv")
+    page = (tmp_path / "report" / "codes" / "trade.html").read_text(encoding="utf-8")
+    trade = kwic[kwic["code"] == "trade"]
+    units = trade["unit_id"].nunique()
+    assert units > 2 and page.count('class="quote segment"') == 2
+    assert f"{units} unit(s) coded" in page and "The first 2 are shown here" in page
+    assert f"The first 3 of {len(trade)} evidence matches" in page and "tables/kwic.csv" in page
+    # a match whose unit is not on the page links to its document page
+    assert "../documents/" in page.split('id="kwic"')[1]
+
+
+def test_an_unchanged_long_table_is_left_alone(tmp_path):
+    from coding.files import write_if_changed
+
+    target = tmp_path / "t.csv"
+    assert write_if_changed(target, lambda fh: fh.write(b"a,b\n1,2\n"), binary=True)
+    os.utime(target, (1, 1))
+    assert not write_if_changed(target, lambda fh: fh.write(b"a,b\n1,2\n"), binary=True)
+    assert target.stat().st_mtime == 1
+    assert write_if_changed(target, lambda fh: fh.write(b"a,b\n1,3\n"), binary=True)
+    assert target.read_bytes() == b"a,b\n1,3\n" and [p.name for p in tmp_path.iterdir()] == ["t.csv"]

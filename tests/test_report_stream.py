@@ -7,8 +7,8 @@ import os
 
 import pandas as pd
 import pytest
-
 from conftest import DOCS, write_corpus
+
 from coding import pipeline
 from coding.reports import ReportData, compute_tables, output, quotes
 from coding.reports import tables as T

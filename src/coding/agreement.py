@@ -326,7 +326,11 @@ def cohen_kappa(a: Sequence, b: Sequence, missing: str = "pairwise") -> float:
         ma, mb = [v for v in a if v is not None], [v for v in b if v is not None]
     else:
         ma, mb = x, y
-    po = float(np.mean([u == v for u, v in zip(x, y)]))
+    return _cohen(float(np.mean([u == v for u, v in zip(x, y)])), ma, mb)
+
+
+def _cohen(po: float, ma, mb) -> float:
+    """Cohen's kappa from the observed agreement and each coder's values (the marginals)."""
     share_a, share_b = pd.Series(ma).value_counts(normalize=True), pd.Series(mb).value_counts(normalize=True)
     pe = float(share_a.mul(share_b, fill_value=0).sum())
     return _chance_corrected(po, pe)
@@ -372,8 +376,12 @@ def scott_pi(a: Sequence, b: Sequence, missing: str = "pairwise") -> float:
     x, y = _pair(a, b)
     if not x:
         return NAN
-    po = float(np.mean([u == v for u, v in zip(x, y)]))
-    pooled = pd.Series(x + y).value_counts(normalize=True).to_numpy()
+    return _scott(float(np.mean([u == v for u, v in zip(x, y)])), x + y)
+
+
+def _scott(po: float, both) -> float:
+    """Scott's pi from the observed agreement and the two coders' values one after the other."""
+    pooled = pd.Series(both).value_counts(normalize=True).to_numpy()
     pe = float(np.sum(pooled ** 2))
     return _chance_corrected(po, pe)
 
@@ -406,7 +414,10 @@ def brennan_prediger(data: RatingData, categories: Sequence | None = None) -> fl
         Ragged data, or values outside ``categories``.
     """
     table, cats = _counts(_rows(data), categories)
-    q = len(cats)
+    return _brennan_prediger(table, len(cats))
+
+
+def _brennan_prediger(table: np.ndarray, q: int) -> float:
     pa = _observed_agreement(table)
     if q < 2 or math.isnan(pa):
         return NAN
@@ -516,7 +527,10 @@ def gwet_ac1(data: RatingData, categories: Sequence | None = None) -> float:
         Ragged data, or values outside ``categories``.
     """
     table, cats = _counts(_rows(data), categories)
-    q = len(cats)
+    return _ac1(table, len(cats))
+
+
+def _ac1(table: np.ndarray, q: int) -> float:
     pa = _observed_agreement(table)
     if q < 2 or math.isnan(pa):
         return NAN
@@ -529,6 +543,14 @@ def _alpha_matrix(data, level: str) -> tuple[np.ndarray, np.ndarray]:
     """Numeric coders x units matrix (NaN missing) and the value domain."""
     if level not in MEASUREMENT_LEVELS:
         raise CodingError(f"unknown level of measurement {level!r}; use one of {', '.join(MEASUREMENT_LEVELS)}")
+    if isinstance(data, np.ndarray) and data.ndim == 2 and data.dtype.kind == "f":
+        # a float array needs no per-cell checks: the same matrix, without a Python loop over the cells
+        matrix = np.asarray(data, dtype=float)
+        values = np.unique(matrix[~np.isnan(matrix)])
+        if level != "nominal":
+            return np.array(matrix, dtype=float, order="C"), values
+        coded = np.searchsorted(values, matrix).astype(float)
+        return np.where(np.isnan(matrix), NAN, coded), np.arange(values.size, dtype=float)
     rows = _rows(data)
     values = _categories(rows)
     if level == "nominal":
@@ -654,7 +676,13 @@ def bootstrap_alpha(data: RatingData, level: str = "nominal", n_resamples: int =
     if not 0 <= max_dropped <= 1:
         raise CodingError(f"max_dropped must lie between 0 and 1, got {max_dropped!r}")
     matrix, domain = _alpha_matrix(data, level)
-    if math.isnan(_alpha(matrix, domain, level)):
+    return _bootstrap(matrix, domain, level, _alpha(matrix, domain, level), n_resamples, seed, ci, max_dropped)
+
+
+def _bootstrap(matrix: np.ndarray, domain: np.ndarray, level: str, alpha: float, n_resamples: int, seed: int,
+               ci: float, max_dropped: float) -> AlphaInterval:
+    """The interval of :func:`bootstrap_alpha` from the numeric matrix and its alpha."""
+    if math.isnan(alpha):
         return AlphaInterval(NAN, NAN, NAN)
     pairable = _pairable(matrix)
     m = pairable.shape[1]
@@ -797,35 +825,55 @@ def precision_recall_f1(truth: Sequence[int], pred: Sequence[int]) -> tuple[floa
 # audit table
 
 
-def _presence_matrix(frame: pd.DataFrame, coders: list, units: list) -> list[list]:
-    """coders x units rows of 0/1 with None where the coder did not see the unit."""
-    lookup = {(c, u): v for c, u, v in zip(frame["coder"], frame["unit_id"], frame["value"])}
-    return [[lookup.get((c, u)) for u in units] for c in coders]
+def _count_table(matrix: np.ndarray, categories) -> np.ndarray:
+    """Units x categories table of a numeric coders x units matrix, as :func:`_counts` builds it."""
+    table = np.zeros((matrix.shape[1], len(categories)), dtype=float)
+    for k, category in enumerate(categories):
+        table[:, k] = (matrix == category).sum(axis=0)
+    return table
 
 
-def _table_row(rows: list[list], level_name: str, item: str, n_resamples: int,
-               seed: int, ci: float) -> dict:
-    n_units = len(rows[0]) if rows else 0
-    pairable = [u for u in range(n_units) if sum(r[u] is not None for r in rows) >= 2]
-    seen = [row[u] for row in rows for u in pairable if row[u] is not None]
-    two = len(rows) == 2
-    # Every coefficient gets all of the item's units, as when called directly:
-    # each applies its own missing-data rule (see the module docstring).
-    kappa = cohen_kappa(rows[0], rows[1]) if two else NAN
-    fleiss = fleiss_kappa(counts_from_data(rows, categories=(0, 1)))
-    alpha = krippendorff_alpha(rows)
-    interval = bootstrap_alpha(rows, n_resamples=n_resamples, seed=seed, ci=ci)
-    ac1 = gwet_ac1(rows, categories=(0, 1))
-    cells = confusion_2x2(rows[0], rows[1]) if two else dict.fromkeys(("n11", "n10", "n01", "n00"), pd.NA)
+def _two_coder_terms(matrix: np.ndarray) -> tuple[float, float, dict]:
+    """Cohen's kappa, Scott's pi (pairwise deletion) and the 2x2 cells of a two-row 0/1 matrix."""
+    both = ~np.isnan(matrix).any(axis=0)
+    x, y = matrix[0, both].astype(np.int64), matrix[1, both].astype(np.int64)
+    cells = {f"n{u}{v}": int(((x == u) & (y == v)).sum()) for u in (1, 0) for v in (1, 0)}
+    if not x.size:
+        return NAN, NAN, cells
+    po = float(np.mean(x == y))
+    return _cohen(po, x, y), _scott(po, np.concatenate([x, y])), cells
+
+
+def _table_row(matrix: np.ndarray, level_name: str, item, n_resamples: int, seed: int, ci: float) -> dict:
+    """One row of :func:`agreement_table` from a coders x units matrix of 0/1 (NaN: not seen).
+
+    Each coefficient is computed from the same numbers, in the same order, as
+    the function of the same name called on the matrix as rows of lists.
+    """
+    seen = ~np.isnan(matrix)
+    pairable = seen.sum(axis=0) >= 2
+    values = matrix[:, pairable][seen[:, pairable]]  # coder by coder, as the rows read
+    observed = [c for c in (0, 1) if (matrix == c).any()]
+    presence = _count_table(matrix, (0, 1))
+    two = matrix.shape[0] == 2
+    if two:
+        kappa, pi, cells = _two_coder_terms(matrix)
+    else:
+        kappa, pi, cells = NAN, NAN, dict.fromkeys(("n11", "n10", "n01", "n00"), pd.NA)
+    fleiss = fleiss_kappa(pd.DataFrame(presence.astype(int), columns=[0, 1]))
+    alpha = krippendorff_alpha(matrix)
+    codes, domain = _alpha_matrix(matrix, "nominal")
+    interval = _bootstrap(codes, domain, "nominal", _alpha(codes, domain, "nominal"), n_resamples, seed, ci, 0.10)
+    ac1 = _ac1(presence, 2)
     return {
         "level": level_name,
         "item": item,
-        "n_units": len(pairable),
-        "prevalence": float(np.mean(seen)) if seen else NAN,
-        "percent_agreement": percent_agreement(rows),
+        "n_units": int(pairable.sum()),
+        "prevalence": float(np.mean(values)) if values.size else NAN,
+        "percent_agreement": _observed_agreement(_count_table(matrix, observed)),
         "cohen_kappa": kappa,
-        "scott_pi": scott_pi(rows[0], rows[1]) if two else NAN,
-        "brennan_prediger": brennan_prediger(rows, categories=(0, 1)),
+        "scott_pi": pi,
+        "brennan_prediger": _brennan_prediger(presence, 2),
         "fleiss_kappa": fleiss,
         "krippendorff_alpha": alpha,
         "alpha_low": interval.low,
@@ -836,6 +884,79 @@ def _table_row(rows: list[list], level_name: str, item: str, n_resamples: int,
         "paradox": prevalence_paradox(kappa if two else fleiss, ac1),
         **cells,
     }
+
+
+def _order(values: list, key=None) -> np.ndarray:
+    """Positions of ``values`` in sorted order (:func:`_sort_values`, or by ``key``)."""
+    position = {v: k for k, v in enumerate(values)}
+    if key is None:
+        return np.array([position[v] for v in _sort_values(values)], dtype=np.intp)
+    return np.array(sorted(range(len(values)), key=lambda k: key(values[k])), dtype=np.intp)
+
+
+def _seen_columns(matrix: np.ndarray) -> np.ndarray:
+    """The matrix without the units no coder saw, C-ordered."""
+    return np.ascontiguousarray(matrix[:, ~np.isnan(matrix).all(axis=0)])
+
+
+def agreement_table_from_values(values: np.ndarray, coders: Sequence[str], items: Sequence, units: Sequence,
+                                level_name: str = "code", *, n_resamples: int = 1000, seed: int = 12345,
+                                ci: float = 0.95) -> pd.DataFrame:
+    """:func:`agreement_table` of presence data given as an array.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, coders x items x units
+        1 (coded), 0 (seen, not coded), NaN (not seen), for ``coders``,
+        ``items`` and ``units`` in the given orders (any order: rows and
+        units are sorted here as :func:`agreement_table` sorts them).
+    coders, items, units : sequences
+        The labels of the three axes; ids are distinct.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table :func:`agreement_table` gives for the same data in long
+        form, value for value; an item no coder saw a unit of has no row.
+
+    Raises
+    ------
+    CodingError
+        A shape that does not match the labels, values other than 0, 1 and
+        NaN, or no coder.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(coders), len(items), len(units)):
+        raise CodingError(f"values of shape {values.shape} do not match {len(coders)} coders, {len(items)} items "
+                          f"and {len(units)} units")
+    if not len(coders):
+        raise CodingError("no coder to compare")
+    if not np.isin(values[~np.isnan(values)], (0.0, 1.0)).all():
+        raise CodingError("value must be 0 or 1")
+    items, units = list(items), list(units)
+    by_unit = _order(units)
+    records = []
+    for i in _order(items):
+        matrix = _seen_columns(values[:, i][:, by_unit])
+        if matrix.shape[1]:
+            records.append(_table_row(matrix, level_name, items[i], n_resamples, seed, ci))
+    # the pooled row: every (item, unit) one unit, in the order of their ids as text
+    pooled = values[:, _order(items, str)][:, :, _order(units, str)].reshape(len(coders), -1)
+    records.append(_table_row(_seen_columns(pooled), level_name, "ALL", n_resamples, seed, ci))
+    return _format_table(records)
+
+
+def _format_table(records: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame.from_records(records, columns=TABLE_COLUMNS)
+    floats = ["prevalence", "percent_agreement", "cohen_kappa", "scott_pi", "brennan_prediger",
+              "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high", "alpha_resamples_dropped",
+              "gwet_ac1"]
+    table[floats] = table[floats].astype(float).round(REPORTED_DECIMALS)
+    for col in ("n11", "n10", "n01", "n00"):
+        table[col] = table[col].astype("Int64")
+    table["n_units"] = table["n_units"].astype(int)
+    table["paradox"] = table["paradox"].astype(bool)
+    return table.reset_index(drop=True)
 
 
 def agreement_table(presence: pd.DataFrame, coders: Sequence[str] | None = None, level_name: str = "code", *,
@@ -930,25 +1051,10 @@ def agreement_table(presence: pd.DataFrame, coders: Sequence[str] | None = None,
     if absent:
         raise CodingError("coder not found in the presence table", item=str(absent[0]))
     frame = frame[frame["coder"].isin(coders)]
-
-    records = []
-    for item in _sort_values(set(frame["item"])):
-        part = frame[frame["item"] == item]
-        units = _sort_values(set(part["unit_id"]))
-        records.append(_table_row(_presence_matrix(part, coders, units), level_name, item,
-                                  n_resamples, seed, ci))
-    pooled = frame.assign(unit_id=list(zip(frame["item"].astype(str), frame["unit_id"].astype(str))))
-    units = sorted(set(pooled["unit_id"]))
-    records.append(_table_row(_presence_matrix(pooled, coders, units), level_name, "ALL",
-                              n_resamples, seed, ci))
-
-    table = pd.DataFrame.from_records(records, columns=TABLE_COLUMNS)
-    floats = ["prevalence", "percent_agreement", "cohen_kappa", "scott_pi", "brennan_prediger",
-              "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high", "alpha_resamples_dropped",
-              "gwet_ac1"]
-    table[floats] = table[floats].astype(float).round(REPORTED_DECIMALS)
-    for col in ("n11", "n10", "n01", "n00"):
-        table[col] = table[col].astype("Int64")
-    table["n_units"] = table["n_units"].astype(int)
-    table["paradox"] = table["paradox"].astype(bool)
-    return table.reset_index(drop=True)
+    items = _sort_values(set(frame["item"]))
+    units = _sort_values(set(frame["unit_id"]))
+    values = np.full((len(coders), len(items), len(units)), NAN)
+    values[pd.Index(coders).get_indexer(frame["coder"]), pd.Index(items).get_indexer(frame["item"]),
+           pd.Index(units).get_indexer(frame["unit_id"])] = frame["value"].to_numpy(dtype=float)
+    return agreement_table_from_values(values, coders, items, units, level_name, n_resamples=n_resamples,
+                                       seed=seed, ci=ci)

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from coding.agreement import agreement_table
+from coding.agreement import agreement_table_from_values
 from coding.coder_files import ADJUDICATION_FIELDS
 from coding.errors import CodingError
 from coding.files import write_frame
@@ -56,6 +57,41 @@ def presence(codings: pd.DataFrame, coverage: pd.DataFrame, items: list[str],
     return pd.concat(frames, ignore_index=True)
 
 
+def presence_values(coded: pd.DataFrame, coverage: pd.DataFrame, items: list[str], coders: list[str],
+                    level: str = "variable") -> tuple[np.ndarray, list[str]]:
+    """The data of :func:`presence` as an array for
+    :func:`coding.agreement.agreement_table_from_values`.
+
+    ``coded`` has columns coder, unit_id, item (as
+    :meth:`coding.store.Store.coded_items`: "" for a coding without an item
+    of the level); ``coverage`` has coder, unit_id. Returns the coders x
+    items x units array (1 coded, 0 seen and not coded, NaN not seen) and
+    the unit ids of its columns: every unit one of ``coders`` saw, sorted.
+    Errors as :func:`presence`.
+    """
+    if level not in CODING_LEVELS:
+        raise CodingError(f"unknown level '{level}' (use one of: {', '.join(CODING_LEVELS)})")
+    coverage = coverage[coverage["coder"].isin(coders)]
+    units = sorted(set(coverage["unit_id"]))
+    unit_index, item_index = pd.Index(units), pd.Index(items)
+    values = np.full((len(coders), len(items), len(units)), np.nan)
+    for k, coder in enumerate(coders):
+        seen = unit_index.get_indexer(coverage.loc[coverage["coder"] == coder, "unit_id"])
+        if not seen.size:
+            raise CodingError("coder has no coded units in the store", item=coder)
+        mine = coded[coded["coder"] == coder]
+        hits = mine[mine["item"] != ""]
+        if level == "code" and hits.empty and not mine.empty:
+            raise CodingError("coder coded variables only; compare at the variable level", item=coder)
+        values[k][:, seen] = 0
+        u, i = unit_index.get_indexer(hits["unit_id"]), item_index.get_indexer(hits["item"])
+        known = (u >= 0) & (i >= 0)
+        u, i = u[known], i[known]
+        on_seen = ~np.isnan(values[k, i, u])  # a coding of a unit the coder did not see does not count
+        values[k, i[on_seen], u[on_seen]] = 1
+    return values, units
+
+
 def check_coders(coverage: pd.DataFrame, coders: list[str], at_least: int = 2) -> None:
     known = set(coverage["coder"])
     if len(set(coders)) != len(coders):
@@ -84,12 +120,11 @@ def agreement(store: Store, coders: list[str], level: str = "variable", *, n_res
     counts for an item when at least two of the coders saw it (with two
     coders: both).
     """
-    codebook = store.codebook()
-    _, _, codings = store.frames()
+    items = items_of(store.codebook(), level)
     coverage = store.coverage()
     check_coders(coverage, coders)
-    table = presence(codings, coverage, items_of(codebook, level), coders, level)
-    return agreement_table(table, coders, level, n_resamples=n_resamples, seed=seed)
+    values, units = presence_values(store.coded_items(level), coverage, items, coders, level)
+    return agreement_table_from_values(values, coders, items, units, level, n_resamples=n_resamples, seed=seed)
 
 
 # -- disagreements and adjudication ----------------------------------------
@@ -100,35 +135,32 @@ def joined(items: Iterable[str]) -> str:
 
 
 def _differences(store, coders: list[str], level: str):
-    """(units frame, items, {coder: {unit: set(items)}}, [(unit, differing items)]).
+    """(frame of document_id and text by unit_id, {coder: {unit: set(items)}}, [(unit, differing items)]).
 
-    Only units every named coder saw; units in document order.
+    Only units every named coder saw; units in document order. The frame
+    holds the differing units only: the texts of the others are not kept.
     """
-    codebook = store.codebook()
-    items = items_of(codebook, level)
-    _, units, codings = store.frames()
+    items = items_of(store.codebook(), level)
     coverage = store.coverage()
     check_coders(coverage, coders)
     reserved = [c for c in coders if c in ADJUDICATION_FIELDS or c in ("differ",)]
     if reserved:
         raise CodingError(f"coder name '{reserved[0]}' clashes with a column name; re-import under another name")
-    table = presence(codings, coverage, items, coders, level)
+    values, unit_ids = presence_values(store.coded_items(level), coverage, items, coders, level)
     coded: dict[str, dict[str, set]] = {c: {} for c in coders}
-    seen: dict[str, set] = {c: set() for c in coders}
-    for uid, coder, item, value in table.itertuples(index=False):
-        seen[coder].add(uid)
-        if value:
-            coded[coder].setdefault(uid, set()).add(item)
-    common = set.intersection(*seen.values())
-    rows = []
-    for uid in units["unit_id"]:
-        if uid not in common:
-            continue
-        sets = [coded[c].get(uid, set()) for c in coders]
-        differ = sorted(set.union(*sets) - set.intersection(*sets))
-        if differ:
-            rows.append((uid, differ))
-    return units.set_index("unit_id"), coded, rows
+    for k, coder in enumerate(coders):
+        for i, u in zip(*np.nonzero(values[k] == 1)):
+            coded[coder].setdefault(unit_ids[u], set()).add(items[i])
+    common = ~np.isnan(values).any(axis=(0, 1))  # every coder saw the unit
+    differs = (values.max(axis=0) != values.min(axis=0)) & common
+    differing = {unit_ids[u]: sorted(items[i] for i in np.nonzero(differs[:, u])[0])
+                 for u in np.nonzero(differs.any(axis=0))[0]}
+    rows, texts = [], []
+    for uid, document_id, *_, text, _doc_type, _speaker in store.unit_rows():
+        if uid in differing:
+            rows.append((uid, differing[uid]))
+            texts.append((uid, document_id, text))
+    return pd.DataFrame(texts, columns=["unit_id", "document_id", "text"]).set_index("unit_id"), coded, rows
 
 
 def disagreements(store: Store, coders: list[str], level: str = "variable") -> pd.DataFrame:

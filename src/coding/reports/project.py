@@ -42,18 +42,20 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
     """
     from itertools import combinations
 
-    from coding.agreement import agreement_table
-    from coding.audit import check_coders, items_of, presence
+    import numpy as np
+
+    from coding.agreement import agreement_table_from_values
+    from coding.audit import check_coders, items_of, presence_values
 
     from .output import stage
 
     coverage = store.coverage()
     if coders is not None:
         check_coders(coverage, list(coders), at_least=1)  # one coder: its document pages, no agreement
-    codings = store.codings_frame()  # the codings only: no unit texts are read
+    coded = store.coded_items("variable")  # which variables, not the codings: no evidence, no texts
     if units is not None:
         coverage = coverage[coverage["unit_id"].isin(units)]
-        codings = codings[codings["unit_id"].isin(units)]
+        coded = coded[coded["unit_id"].isin(units)]
     seen = {c: set(coverage.loc[coverage["coder"] == c, "unit_id"]) for c in sorted(set(coverage["coder"]))}
     names = [c for c in (coders if coders is not None else sorted(seen)) if seen.get(c)]
     groups = [list(p) for p in combinations(names, 2) if seen[p[0]] & seen[p[1]]]
@@ -63,11 +65,17 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
     if not groups:
         return None
     items = items_of(store.codebook(), "variable")
+    # one array for every coder at once; a group takes its coders' rows and the units they saw.
+    # Units seen by one coder of the group stay: Fleiss' kappa and AC1 count them in their shares.
+    values, unit_ids = presence_values(coded, coverage, items, in_pairs, "variable")
+    unit_ids = np.array(unit_ids, dtype=object)
     frames = []
     with stage("agreement (bootstrap)", len(groups), progress) as bar:
         for group in groups:
-            table = presence(codings, coverage, items, group, "variable")
-            table = agreement_table(table, group, "variable", n_resamples=n_resamples, seed=seed)
+            part = values[[in_pairs.index(c) for c in group]]
+            kept = ~np.isnan(part).all(axis=(0, 1))
+            table = agreement_table_from_values(part[:, :, kept], group, items, unit_ids[kept], "variable",
+                                                n_resamples=n_resamples, seed=seed)
             table.insert(0, "coders", " vs ".join(group))
             frames.append(table)
             bar.update()

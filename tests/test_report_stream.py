@@ -15,7 +15,8 @@ from coding.reports import tables as T
 from coding.reports.project import report_data, speakers_of
 from coding.store import Store
 
-MORE = {f"x{i}": (f"Doc X{i}", "interview" if i % 2 else "official_statement", f"20{10 + i}",
+# ids out of alphabetical order: reports follow the manifest's order
+MORE = {f"{'zyxwvu'[i]}{i}": (f"Doc X{i}", "interview" if i % 2 else "official_statement", f"20{10 + i}",
                   f"Q: trade?\n\nA: Gas and trade, then a pipeline in {2000 + i}.\n\n"
                   f"Militants and terrorism near the Pak-Afghan border; trade again in 2014.\n")
         for i in range(6)}
@@ -61,7 +62,7 @@ def test_a_filtered_report_reads_the_same_from_the_store(project):
         got = compute_tables(report_data(store, doc_types=["interview"], year_from=2012))
     for name in expected:
         pd.testing.assert_frame_equal(got[name], expected[name], check_dtype=False, obj=name)
-    assert set(got["kwic"]["document_id"]) <= {f"x{i}" for i in range(6)}
+    assert set(got["kwic"]["document_id"]) <= set(MORE)
 
 
 def test_code_pages_list_the_first_units_and_link_the_csvs(project, tmp_path, monkeypatch):

@@ -169,13 +169,15 @@ def code_view(code: str, ctx: _Context) -> dict:
             "units": units, "total_units": total_units, "kwic": kwic, "total_kwic": total_kwic}
 
 
-def _report_units(data, ctx: _Context) -> tuple[pd.Index, np.ndarray]:
-    """The ids of the report's units (every unit of the data, not only those
-    the coder saw) and their speakers, for the document pages."""
+def _report_units(data, ctx: _Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Document id -> ids and speakers of its units in the report (every unit
+    of the data, not only those the coder saw), for the document pages."""
     units = data.units if data.units is not None else ctx.units
+    ids = units["unit_id"].to_numpy()
     speakers = units["speaker"].fillna("").astype(str).to_numpy() if "speaker" in units else \
         np.full(len(units), "", dtype=object)
-    return pd.Index(units["unit_id"]), speakers
+    groups = units.groupby("document_id", sort=False, observed=True).indices
+    return {doc: (ids[rows], speakers[rows]) for doc, rows in groups.items()}
 
 
 def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_dir, outputs: Outputs | None = None,
@@ -193,14 +195,15 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
     out = Path(out_dir)
     env = _environment()
     colours = variable_colours(list(ctx.variables), _settings(data).variable_colours)
-    unit_index, speakers = _report_units(data, ctx)
+    report_units = _report_units(data, ctx)
     legend = [{"label": v["label"], "colour": colours[k]} for k, v in ctx.variables.items()]
     index = {"documents": [], "codes": [], "coders": list(source.coders)}
     with stage("pages", len(ctx.documents) + len(ctx.codes), progress) as bar:
         for doc in ctx.documents.to_dict("records"):
-            rows = source.source.units(doc["id"])
-            where = unit_index.get_indexer([r[0] for r in rows])
-            units = [_Unit(r[0], int(r[1]), int(r[2]), r[3] or "", speakers[w]) for r, w in zip(rows, where) if w >= 0]
+            ids, speakers = report_units.get(doc["id"], ((), ()))
+            speaker_of = dict(zip(ids, speakers))
+            units = [_Unit(r[0], int(r[1]), int(r[2]), r[3] or "", speaker_of[r[0]])
+                     for r in source.source.units(doc["id"]) if r[0] in speaker_of]
             view = document_view(doc, units, ctx, source, colours)
             html = env.get_template("document.html.j2").render(doc=view, legend=legend, coders=source.coders)
             outputs.write_text(out / "documents" / page_name(doc["id"]), html)

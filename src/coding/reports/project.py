@@ -123,29 +123,26 @@ def speakers_of(store: Store, units: pd.DataFrame) -> list[str]:
     return speakers
 
 
-def _shared(column: pd.Series) -> pd.Series:
-    """``column`` with one string object per distinct value (SQLite gives
-    every row its own copy: on a large corpus, hundreds of MB)."""
-    return column.astype("category").astype(object)
+def _categories(frame: pd.DataFrame, columns, dtypes: dict | None = None) -> pd.DataFrame:
+    """``columns`` of ``frame`` as categoricals (a code per row instead of a
+    string: the codings of a large corpus repeat a few values millions of times)."""
+    for col in columns:
+        frame[col] = frame[col].astype((dtypes or {}).get(col, "category"))
+    return frame
 
 
 def _report_frames(store, coder: str):
     """Documents, units (without texts) and the codings of ``coder`` (without
     evidence: ``n_evidence`` counts it), read lean for a large corpus."""
     documents = store.documents_frame()
-    units = store.report_units()
-    for col in ("document_id", "unit_type"):
-        units[col] = _shared(units[col])
-    chunks = []
-    for chunk in store.report_codings(coder):
-        for col in ("document_id", "code", "variable", "coder", "codebook_version"):
-            chunk[col] = _shared(chunk[col])
-        chunks.append(chunk)
-    codings = pd.concat(chunks, ignore_index=True) if chunks else None
-    if codings is not None:
-        for col in ("document_id", "code", "variable", "coder", "codebook_version"):
-            codings[col] = _shared(codings[col])
-    return documents, units, codings
+    units = _categories(store.report_units(), ["document_id", "unit_type"])
+    unit_ids = {"unit_id": pd.CategoricalDtype(units["unit_id"])}
+    labels = ["document_id", "code", "variable", "coder", "codebook_version"]
+    chunks = [_categories(chunk, ["unit_id", *labels], unit_ids) for chunk in store.report_codings(coder)]
+    if not chunks:
+        return documents, units, None
+    # chunks with other label sets concatenate as strings: back to categoricals
+    return documents, units, _categories(pd.concat(chunks, ignore_index=True), labels)
 
 
 def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None, speakers=None,

@@ -32,7 +32,7 @@ CODE_PAGE_UNITS = 300
 #: key words in context listed on a code's page (every match is in kwic.csv)
 CODE_PAGE_KWIC = 1000
 #: rows of one code kept in memory before they are appended to its spill file
-SPILL_ROWS = 20_000
+SPILL_ROWS = 2_000
 
 KWIC_COLUMNS = ["code", "variable", "document_id", "unit_id", "start", "end", "left", "term", "right", "pattern"]
 EXEMPLAR_COLUMNS = ["code", "code_label", "variable", "rank", "unit_id", "document_id", "title", "doc_type",
@@ -179,7 +179,7 @@ class _Pass:
         if not by_unit:
             return
         ids = list(by_unit)
-        positions = self.ctx.unit_index.get_indexer(ids)
+        positions = self.ctx.positions(doc_id, ids)
         texts = {u[0]: (int(u[1]), u[3] or "") for u in self.ctx.source.units(doc_id) if u[0] in by_unit}
         for pos, uid in sorted((int(p), u) for p, u in zip(positions, ids) if p >= 0 and u in texts):
             self.unit(pos, uid, doc_id, *texts[uid], by_unit[uid])

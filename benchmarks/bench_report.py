@@ -6,10 +6,12 @@ folder with its own document ids (the first copy keeps the shipped ids, so
 the shipped coder files still apply). ``coding run`` runs in a child
 process; its wall time and peak resident memory (``ru_maxrss`` of the
 children) are printed, then those of an unchanged rerun (nothing to code:
-the report should be skipped).
+the report should be skipped). With ``--no-report`` both runs are
+``coding run --no-report``: the coding stage alone.
 
     python benchmarks/bench_report.py --sizes 5,50
     python benchmarks/bench_report.py --sizes 200 --src /tmp/before_src   # an older tree, for before/after
+    python benchmarks/bench_report.py --sizes 5,50,200 --no-report         # the coding stage alone
 """
 
 from __future__ import annotations
@@ -52,13 +54,17 @@ def make_corpus(folder: Path, size_mb: int) -> int:
     return copies * one
 
 
-def run_child(corpus: Path, out: Path, src: str | None) -> tuple[float, float, int]:
-    """Run ``coding run`` in a fresh child; (wall seconds, peak RSS in MB, exit status)."""
+def run_child(corpus: Path, out: Path, src: str | None, report: bool = True) -> tuple[float, float, int]:
+    """Run ``coding run`` in a fresh child; (wall seconds, peak RSS in MB, exit status).
+    Without ``report`` it is ``coding run --no-report``: read, segment, code, store, and
+    segments.csv and codings.csv."""
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src  # measure another tree (e.g. a copy of the code before a change)
     cmd = [sys.executable, "-c", "import sys; from coding.cli import main; sys.exit(main(sys.argv[1:]))",
            "run", "--corpus", str(corpus), "--out", str(out), "--codebook", str(ROOT / "codebook.yaml")]
+    if not report:
+        cmd.append("--no-report")
     # GNU time gives each child's own peak; ru_maxrss of RUSAGE_CHILDREN is the largest child so far
     timed = ["/usr/bin/time", "-f", "%M", *cmd] if Path("/usr/bin/time").exists() else cmd
     start = time.perf_counter()
@@ -83,8 +89,8 @@ def bench_size(size: int, args) -> None:
         out = Path(args.tmp) / f"out_{size}mb"
         if out.exists():
             shutil.rmtree(out)
-        firsts.append(run_child(folder, out, args.src))
-        reruns.append(run_child(folder, out, args.src))
+        firsts.append(run_child(folder, out, args.src, not args.no_report))
+        reruns.append(run_child(folder, out, args.src, not args.no_report))
     wall = statistics.median(f[0] for f in firsts)
     peak = max(f[1] for f in firsts)
     again = statistics.median(r[0] for r in reruns)
@@ -100,8 +106,11 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="runs per size (median time, largest peak)")
     p.add_argument("--tmp", default="/tmp/bench_report", help="where the corpora and outputs go")
     p.add_argument("--src", default=None, help="PYTHONPATH of the code to measure (default: the installed one)")
+    p.add_argument("--no-report", action="store_true",
+                   help="measure the coding stage alone (coding run --no-report: no tables, figures or HTML)")
     args = p.parse_args(argv)
-    print(f"coding run: medians of {args.repeat} run(s); peak = largest resident set of the child")
+    command = "coding run --no-report" if args.no_report else "coding run"
+    print(f"{command}: medians of {args.repeat} run(s); peak = largest resident set of the child")
     for size in (int(s) for s in args.sizes.split(",")):
         bench_size(size, args)
     return 0

@@ -70,6 +70,17 @@ def _listed_units(path: Path) -> list[str]:
         return sorted({(row.get("unit_id") or "").strip() for row in csv.DictReader(fh)} - {""})
 
 
+class _StoredUnits:
+    """The ids of the store's units as a container that asks SQLite: a
+    coder file names some hundred units, the store may hold millions."""
+
+    def __init__(self, store: Store):
+        self.store, self.segmentation = store, store.segmentation()
+
+    def __contains__(self, unit_id) -> bool:
+        return isinstance(unit_id, str) and self.store.has_unit(unit_id, self.segmentation)
+
+
 def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: RunSummary | None = None) -> list[str]:
     """Import every ``<coders_dir>/<name>.csv`` as coder ``name`` when changed.
 
@@ -82,7 +93,7 @@ def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: Ru
     coders_dir = Path(coders_dir)
     if not coders_dir.is_dir():
         return []
-    unit_ids = store.unit_ids()
+    unit_ids = _StoredUnits(store)
     imported = []
     for path in sorted(coders_dir.glob("*.csv")):
         name = path.stem
@@ -91,7 +102,7 @@ def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: Ru
                   f"{store.units_fingerprint(listed)}")
         if store.coder_hash(name) == digest:
             continue
-        if store.segmentation() != "paragraph" and not (set(listed) & unit_ids):
+        if store.segmentation() != "paragraph" and not any(u in unit_ids for u in listed):
             if summary is not None:
                 summary.coders_skipped.append(f"{name} (codes units of another segmentation)")
             continue
@@ -212,12 +223,10 @@ def _code_corpus(store: Store, corpus: Path, manifest, unit: str, coder: Coder, 
 
 
 def _count_codings(store: Store, coder: str, cb: Codebook, summary: RunSummary) -> None:
-    _, units_df, codings_df = store.frames(coder=coder)
-    summary.units = len(units_df)
-    summary.codings_per_variable = {v: int((codings_df["variable"] == v).sum()) for v in cb.variable_ids}
-    summary.units_per_variable = {
-        v: int(codings_df.loc[codings_df["variable"] == v, "unit_id"].nunique()) for v in cb.variable_ids
-    }
+    # counted by SQLite: frames of every unit text and coding took more memory than coding them
+    summary.units, counts = store.coding_counts(coder)
+    summary.codings_per_variable = {v: counts.get(v, (0, 0))[0] for v in cb.variable_ids}
+    summary.units_per_variable = {v: counts.get(v, (0, 0))[1] for v in cb.variable_ids}
 
 
 # -- coding loose texts ------------------------------------------------------

@@ -331,10 +331,33 @@ class Store:
         codings = self.db.execute(
             f"SELECT coder, unit_id, variable, code, codebook_version, evidence, created_at FROM codings "
             f"WHERE coder NOT IN ({marks}) AND {in_doc}", params).fetchall()
-        seen = self.db.execute(
-            f"SELECT coder, unit_id, '', '', codebook_version, '', '' FROM coverage "
-            f"WHERE coder NOT IN ({marks}) AND {in_doc}", params).fetchall()
-        return codings + seen
+        # coverage is keyed (coder, version, unit): one key lookup per person and version, not a
+        # scan of the whole table for every document (which made a first run quadratic in size);
+        # sorted by rowid, the rows come in the order the scan gave
+        seen = []
+        for coder, version in self._coverage_keys():
+            if coder not in AUTOMATIC_CODERS:
+                seen += self.db.execute(
+                    f"SELECT rowid, coder, unit_id, '', '', codebook_version, '', '' FROM coverage "
+                    f"WHERE coder=? AND codebook_version=? AND {in_doc}",
+                    (coder, version, document_id, segmentation)).fetchall()
+        return codings + [row[1:] for row in sorted(seen)]
+
+    def _coverage_keys(self) -> list[tuple[str, str]]:
+        """The (coder, codebook_version) pairs in coverage, each found by a
+        seek in its primary key (from one pair straight to the next)."""
+        # two plain range seeks: a row-value '(coder, version) > (?, ?)' walks every row of the pair
+        keys: list[tuple[str, str]] = []
+        row = self.db.execute("SELECT coder, codebook_version FROM coverage "
+                              "ORDER BY coder, codebook_version LIMIT 1").fetchone()
+        while row is not None:
+            keys.append(row)
+            later = self.db.execute("SELECT codebook_version FROM coverage WHERE coder=? AND codebook_version>? "
+                                    "ORDER BY codebook_version LIMIT 1", row).fetchone()
+            row = (row[0], later[0]) if later else self.db.execute(
+                "SELECT coder, codebook_version FROM coverage WHERE coder>? "
+                "ORDER BY coder, codebook_version LIMIT 1", (row[0],)).fetchone()
+        return keys
 
     def _restore_people(self, rows: list[tuple], moved: dict[str, str]) -> None:
         for coder, unit_id, variable, code, version, evidence, created in rows:
@@ -548,6 +571,28 @@ class Store:
     def unit_ids(self, segmentation: str | None = None) -> set[str]:
         seg = segmentation or self.segmentation()
         return {r[0] for r in self.db.execute("SELECT id FROM units WHERE segmentation=?", (seg,))}
+
+    def has_unit(self, unit_id: str, segmentation: str | None = None) -> bool:
+        """True when a unit of that id exists in the current (or given)
+        segmentation: one lookup, where :meth:`unit_ids` holds every id."""
+        seg = segmentation or self.segmentation()
+        row = self.db.execute("SELECT 1 FROM units WHERE id=? AND segmentation=?", (unit_id, seg)).fetchone()
+        return row is not None
+
+    def coding_counts(self, coder: str, codebook_version: str | None = None,
+                      segmentation: str | None = None) -> tuple[int, dict[str, tuple[int, int]]]:
+        """(units of the documents, {variable: (codings, units coded)}) of one
+        coder, counted by SQLite over the rows :meth:`frames` would give."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        units = self.db.execute("SELECT COUNT(*) FROM units u JOIN documents d ON d.id=u.document_id "
+                                "WHERE u.segmentation=?", (seg,)).fetchone()[0]
+        rows = self.db.execute(
+            """SELECT c.variable, COUNT(*), COUNT(DISTINCT c.unit_id)
+               FROM codings c JOIN units u ON u.id=c.unit_id JOIN documents d ON d.id=u.document_id
+               WHERE u.segmentation=? AND c.codebook_version=? AND c.coder=? GROUP BY c.variable""",
+            (seg, version, coder))
+        return units, {variable: (n, n_units) for variable, n, n_units in rows}
 
     def frames(self, coder: str | None = None, codebook_version: str | None = None,
                segmentation: str | None = None):

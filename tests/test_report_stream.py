@@ -43,6 +43,7 @@ def test_streamed_tables_equal_tables_held_in_memory(project, tmp_path, monkeypa
     # tiny pieces and spill blocks, so that every table is written in several pieces
     monkeypatch.setattr(quotes, "SPILL_ROWS", 2)
     monkeypatch.setattr(output, "CSV_PIECE_ROWS", 3)
+    monkeypatch.setattr(T, "DOCUMENTS_PER_PIECE", 3)
     from coding.reports import write_report
 
     with Store(project / "project.sqlite") as store:

@@ -686,13 +686,12 @@ class Store:
         """The units frame of :meth:`frames` without the texts (same order),
         read ``chunksize`` rows at a time (SQLite's rows as Python tuples cost
         ten times the frame they become)."""
-        import pandas as pd
 
         seg = segmentation or self.segmentation()
         query = """SELECT u.id AS unit_id, u.document_id, u.ordinal, u.unit_type, u.start, u."end"
                    FROM units u JOIN documents d ON d.id=u.document_id WHERE u.segmentation=?
                    ORDER BY d.position, u.ordinal"""
-        return pd.concat(pd.read_sql_query(query, self.db, params=(seg,), chunksize=chunksize), ignore_index=True)
+        return _read_frame(self.db, query, (seg,), chunksize)
 
     def report_codings(self, coder: str | None = None, codebook_version: str | None = None,
                        segmentation: str | None = None, chunksize: int = 20_000):
@@ -784,15 +783,12 @@ class Store:
     def coverage(self, codebook_version: str | None = None, segmentation: str | None = None):
         """DataFrame of (coder, unit_id): the units of the current (or given)
         segmentation that each coder saw."""
-        import pandas as pd
 
         version = codebook_version or self.current_codebook()
         seg = segmentation or self.segmentation()
-        return pd.read_sql_query(
-            "SELECT cv.coder, cv.unit_id FROM coverage cv JOIN units u ON u.id=cv.unit_id "
-            "WHERE cv.codebook_version=? AND u.segmentation=? ORDER BY cv.coder, cv.unit_id",
-            self.db, params=(version, seg),
-        )
+        return _read_frame(
+            self.db, "SELECT cv.coder, cv.unit_id FROM coverage cv JOIN units u ON u.id=cv.unit_id "
+            "WHERE cv.codebook_version=? AND u.segmentation=? ORDER BY cv.coder, cv.unit_id", (version, seg))
 
     def coded_items(self, level: str = "variable", codebook_version: str | None = None,
                     segmentation: str | None = None):
@@ -802,16 +798,13 @@ class Store:
         coding without one (a variable coded without a code). The agreement
         audit reads this in place of :meth:`codings_frame`: no evidence, no
         document order."""
-        import pandas as pd
 
         column = "variable" if level == "variable" else "code"
         version = codebook_version or self.current_codebook()
         seg = segmentation or self.segmentation()
-        return pd.read_sql_query(
-            f"SELECT DISTINCT c.coder, c.unit_id, c.{column} AS item FROM codings c JOIN units u ON u.id=c.unit_id "
-            "WHERE c.codebook_version=? AND u.segmentation=?",
-            self.db, params=(version, seg),
-        )
+        return _read_frame(
+            self.db, f"SELECT DISTINCT c.coder, c.unit_id, c.{column} AS item FROM codings c "
+            "JOIN units u ON u.id=c.unit_id WHERE c.codebook_version=? AND u.segmentation=?", (version, seg))
 
     def remove_coder(self, coder: str, allow_automatic: bool = False) -> tuple[int, int]:
         """Delete every coding and coverage row of ``coder`` (all codebook
@@ -911,3 +904,14 @@ class _Transaction:
         else:
             self.db.execute("ROLLBACK")
         return False
+
+
+def _read_frame(db: sqlite3.Connection, query: str, params: tuple, chunksize: int = 20_000):
+    """The rows of ``query`` as a DataFrame, fetched ``chunksize`` at a time:
+    SQLite's rows as Python tuples take many times the frame they become, so
+    a whole large table fetched at once would set a run's peak memory."""
+    import pandas as pd
+
+    chunks = list(pd.read_sql_query(query, db, params=params, chunksize=chunksize))
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0] if chunks else \
+        pd.read_sql_query(query, db, params=params)

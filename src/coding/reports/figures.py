@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .output import Outputs, stage
+from .output import LongTable, Outputs, stage
 
 DPI = 150
 WIDTH = 8.0
@@ -89,6 +89,9 @@ def _no_codings(ax, message: str = NO_CODINGS) -> None:
 
 def _freq(tables: dict[str, pd.DataFrame], name: str, level: str) -> pd.DataFrame:
     df = tables[name]
+    if isinstance(df, LongTable):  # written in pieces (a large corpus): keep the level's rows of each
+        pieces = [p[p["level"] == level] for p in df.pieces()]
+        return pd.concat(pieces, ignore_index=True)
     return df[df["level"] == level].reset_index(drop=True)
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import jinja2
-import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
@@ -169,15 +168,20 @@ def code_view(code: str, ctx: _Context) -> dict:
             "units": units, "total_units": total_units, "kwic": kwic, "total_kwic": total_kwic}
 
 
-def _report_units(data, ctx: _Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Document id -> ids and speakers of its units in the report (every unit
-    of the data, not only those the coder saw), for the document pages."""
+def _report_units(data, ctx: _Context):
+    """A function giving, for a document id, the ids and speakers of its units
+    in the report (every unit of the data, not only those the coder saw).
+    Only the row numbers are grouped: the ids are read a document at a time."""
     units = data.units if data.units is not None else ctx.units
-    ids = units["unit_id"].to_numpy()
-    speakers = units["speaker"].fillna("").astype(str).to_numpy() if "speaker" in units else \
-        np.full(len(units), "", dtype=object)
+    ids = units["unit_id"]
+    speakers = units["speaker"].fillna("").astype(str) if "speaker" in units else pd.Series([""] * len(units))
     groups = units.groupby("document_id", sort=False, observed=True).indices
-    return {doc: (ids[rows], speakers[rows]) for doc, rows in groups.items()}
+
+    def of(doc_id: str) -> dict[str, str]:
+        rows = groups.get(doc_id)
+        return {} if rows is None else dict(zip(ids.take(rows).tolist(), speakers.take(rows).tolist()))
+
+    return of
 
 
 def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_dir, outputs: Outputs | None = None,
@@ -200,8 +204,7 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
     index = {"documents": [], "codes": [], "coders": list(source.coders)}
     with stage("pages", len(ctx.documents) + len(ctx.codes), progress) as bar:
         for doc in ctx.documents.to_dict("records"):
-            ids, speakers = report_units.get(doc["id"], ((), ()))
-            speaker_of = dict(zip(ids, speakers))
+            speaker_of = report_units(doc["id"])
             units = [_Unit(r[0], int(r[1]), int(r[2]), r[3] or "", speaker_of[r[0]])
                      for r in source.source.units(doc["id"]) if r[0] in speaker_of]
             view = document_view(doc, units, ctx, source, colours)

@@ -446,7 +446,7 @@ def _distinct_documents(groups: np.ndarray, docs: np.ndarray, n_groups: int) -> 
 
 
 def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarray, member_pos: np.ndarray,
-                     group_cols: list[str]) -> pd.DataFrame:
+                     group_cols: list[str], levels: tuple[str, ...] = ("variable", "code")) -> pd.DataFrame:
     """Long frequency table: one row per level x group x item, in that order.
 
     ``groups`` has one row per group (its ``group_cols`` values); unit
@@ -462,7 +462,7 @@ def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarr
     frames = []
     for level, ids, variables, labels, matrix, evidence in _level_items(ctx):
         k = len(ids)
-        if not k or not n_groups:
+        if not k or not n_groups or level not in levels:
             continue
         coded = matrix[member_pos]
         docs_coded = np.stack([_distinct_documents(member_group[coded[:, j]], docs[coded[:, j]], n_groups)
@@ -506,6 +506,39 @@ def _partition(ctx: _Context, labels: pd.Series, values: list, column: str) -> t
             np.flatnonzero(known).astype(np.int64))
 
 
+#: documents per piece of the per-document frequency table
+DOCUMENTS_PER_PIECE = 2_000
+
+
+def frequencies_by_document(ctx: _Context) -> LongTable:
+    """The frequency table of each document (a row per level, document and
+    item, in that order), built for a slice of documents at a time: on a
+    large corpus it has millions of rows."""
+    docs = ctx.documents
+    groups = pd.DataFrame({"document_id": docs["id"], "title": docs["title"], "doc_type": docs["doc_type"],
+                           "document_year": docs["year"].astype(object)})
+    columns = ["level", "variable", "code", "label", "document_id", "title", "doc_type", "document_year"]
+    doc_codes = ctx.units["_doc"].to_numpy(dtype=np.int64)
+    levels = [level for level, ids, *_ in _level_items(ctx) if len(ids)]
+
+    def piece(level: str, first: int, last: int) -> pd.DataFrame:
+        lo, hi = int(ctx.doc_bounds[first]), int(ctx.doc_bounds[last])  # the units of these documents
+        table = _frequency_table(ctx, groups.iloc[first:last].reset_index(drop=True), doc_codes[lo:hi] - first,
+                                 np.arange(lo, hi, dtype=np.int64), columns[4:], levels=(level,))
+        table["document_year"] = table["document_year"].astype("Int64")
+        return _finish(table)
+
+    def pieces():
+        size = DOCUMENTS_PER_PIECE
+        # levels outside, documents inside: the row order of the table built whole
+        slices = [(level, first) for level in levels for first in range(0, len(docs), size)] or [("variable", 0)]
+        for level, first in slices:
+            yield piece(level, first, min(len(docs), first + size))
+
+    rows = len(docs) * sum(len(ids) for _, ids, *_ in _level_items(ctx))
+    return LongTable(columns + FREQ_VALUE_COLUMNS, rows, pieces)
+
+
 def frequency_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
     """Overall frequencies and the breakdowns by document, doc_type and both years."""
     units = ctx.units
@@ -514,11 +547,7 @@ def frequency_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
     out = {"frequencies": _frequency_table(ctx, pd.DataFrame(index=[0]), np.zeros(n, dtype=np.int64), all_pos,
                                            [])}
     docs = ctx.documents
-    groups = pd.DataFrame({"document_id": docs["id"], "title": docs["title"], "doc_type": docs["doc_type"],
-                           "document_year": docs["year"].astype(object)})
-    out["frequencies_by_document"] = _frequency_table(
-        ctx, groups, units["_doc"].to_numpy(dtype=np.int64), all_pos,
-        ["document_id", "title", "doc_type", "document_year"])
+    out["frequencies_by_document"] = frequencies_by_document(ctx)
     out["frequencies_by_doc_type"] = _frequency_table(
         ctx, *_partition(ctx, units["doc_type"], sorted(set(docs["doc_type"])), "doc_type"), ["doc_type"])
     years = units["document_year"]
@@ -536,8 +565,8 @@ def frequency_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
     pos = np.concatenate(list(referenced.values()) or [np.zeros(0, dtype=np.int64)])
     out["frequencies_by_referenced_year"] = _frequency_table(
         ctx, pd.DataFrame({"referenced_year": list(referenced)}, dtype=object), member, pos, ["referenced_year"])
-    for name in ("frequencies_by_document", "frequencies_by_document_year"):
-        out[name]["document_year"] = out[name]["document_year"].astype("Int64")
+    out["frequencies_by_document_year"]["document_year"] = \
+        out["frequencies_by_document_year"]["document_year"].astype("Int64")
     out["frequencies_by_referenced_year"]["referenced_year"] = \
         out["frequencies_by_referenced_year"]["referenced_year"].astype("Int64")
     return out

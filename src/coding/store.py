@@ -682,27 +682,34 @@ class Store:
     # CROSS JOIN keeps SQLite on the document's units first (units_by_document), then the codings'
     # primary key: left to itself it scans every coding of the coder for each document (quadratic).
 
-    def report_units(self, segmentation: str | None = None, chunksize: int = 20_000):
+    def report_units(self, segmentation: str | None = None, chunksize: int = 5_000):
         """The units frame of :meth:`frames` without the texts (same order),
         read ``chunksize`` rows at a time (SQLite's rows as Python tuples cost
         ten times the frame they become)."""
 
         seg = segmentation or self.segmentation()
-        query = """SELECT u.id AS unit_id, u.document_id, u.ordinal, u.unit_type, u.start, u."end"
+        # unit_row (the unit's rowid) keys the codings and coverage of a report without unit id strings
+        query = """SELECT u.id AS unit_id, u.rowid AS unit_row, u.document_id, u.ordinal, u.unit_type, u.start,
+                          u."end"
                    FROM units u JOIN documents d ON d.id=u.document_id WHERE u.segmentation=?
                    ORDER BY d.position, u.ordinal"""
         return _read_frame(self.db, query, (seg,), chunksize)
 
-    def report_codings(self, coder: str | None = None, codebook_version: str | None = None,
-                       segmentation: str | None = None, chunksize: int = 20_000):
-        """The codings frame of :meth:`codings_frame` in chunks of ``chunksize``
-        rows, with ``n_evidence`` (the length of the evidence list) in place
-        of the evidence JSON."""
+    def report_codings(self, coder: str, codebook_version: str | None = None, segmentation: str | None = None,
+                       chunksize: int = 5_000):
+        """The codings of ``coder`` for a report, in chunks of ``chunksize``
+        rows: ``unit_row`` (the unit's ``unit_row`` in :meth:`report_units`),
+        code, variable, coder, codebook_version and ``n_evidence`` (the length
+        of the evidence list), without unit ids or evidence JSON."""
         import pandas as pd
 
-        query, params = self._codings_query(coder, codebook_version, segmentation,
-                                            evidence="json_array_length(c.evidence) AS n_evidence")
-        yield from pd.read_sql_query(query, self.db, params=params, chunksize=chunksize)
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        query = """SELECT u.rowid AS unit_row, c.code, c.variable, c.coder, c.codebook_version,
+                          json_array_length(c.evidence) AS n_evidence
+                   FROM codings c JOIN units u ON u.id=c.unit_id
+                   WHERE u.segmentation=? AND c.codebook_version=? AND c.coder=?"""
+        yield from pd.read_sql_query(query, self.db, params=(seg, version, coder), chunksize=chunksize)
 
     def iter_documents(self):
         """Every stored document with its text, in corpus order, one at a time."""
@@ -742,14 +749,17 @@ class Store:
                 WHERE u.document_id=? AND u.segmentation=? AND cv.codebook_version=? AND cv.coder IN ({marks})""",
             [document_id, seg, version, *coders]).fetchall()
 
-    def coverage_of(self, coder: str, codebook_version: str | None = None,
-                    segmentation: str | None = None) -> frozenset[str]:
-        """The ids of the units of the current (or given) segmentation that ``coder`` saw."""
+    def coverage_rows(self, coder: str, codebook_version: str | None = None, segmentation: str | None = None):
+        """The ``unit_row`` (see :meth:`report_units`) of every unit of the current
+        (or given) segmentation that ``coder`` saw, as a sorted int64 array."""
+        import numpy as np
+
         version = codebook_version or self.current_codebook()
         seg = segmentation or self.segmentation()
-        return frozenset(r[0] for r in self.db.execute(
-            "SELECT cv.unit_id FROM coverage cv JOIN units u ON u.id=cv.unit_id "
-            "WHERE cv.coder=? AND cv.codebook_version=? AND u.segmentation=?", (coder, version, seg)))
+        rows = self.db.execute("SELECT u.rowid FROM coverage cv JOIN units u ON u.id=cv.unit_id "
+                               "WHERE cv.coder=? AND cv.codebook_version=? AND u.segmentation=?",
+                               (coder, version, seg))
+        return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64))
 
     def content_digest(self) -> str:
         """SHA-256 of everything a report of the current codebook version and

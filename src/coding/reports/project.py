@@ -133,12 +133,12 @@ def _categories(frame: pd.DataFrame, columns, dtypes: dict | None = None) -> pd.
 
 def _report_frames(store, coder: str):
     """Documents, units (without texts) and the codings of ``coder`` (without
-    evidence: ``n_evidence`` counts it), read lean for a large corpus."""
+    evidence, ``n_evidence`` counts it; keyed by ``unit_row``, not by unit id
+    strings), read lean for a large corpus."""
     documents = store.documents_frame()
     units = _categories(store.report_units(), ["document_id", "unit_type"])
-    unit_ids = {"unit_id": pd.CategoricalDtype(units["unit_id"])}
-    labels = ["document_id", "code", "variable", "coder", "codebook_version"]
-    chunks = [_categories(chunk, ["unit_id", *labels], unit_ids) for chunk in store.report_codings(coder)]
+    labels = ["code", "variable", "coder", "codebook_version"]
+    chunks = [_categories(chunk, labels) for chunk in store.report_codings(coder)]
     if not chunks:
         return documents, units, None
     # chunks with other label sets concatenate as strings: back to categoricals
@@ -164,13 +164,14 @@ def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year
         raise CodingError(f"unknown coder '{coder}' (known: {', '.join(sorted(coders)) or 'none'})", store.path)
     documents, units, codings = _report_frames(store, coder)
     units["speaker"] = speakers_of(store, units)
-    seen = store.coverage_of(coder)
-    data = ReportData(documents, units, codings, codebook, coder, seen=seen or None, source=StoreSource(store))
+    seen = store.coverage_rows(coder)  # unit_row values: no set of every unit id string
+    data = ReportData(documents, units, codings, codebook, coder, seen=seen if len(seen) else None,
+                      source=StoreSource(store))
     filtered = bool(doc_types or speakers or skip_speakers) or year_from is not None or year_to is not None
     if filtered:
         data = filter_data(data, doc_types=doc_types, year_from=year_from, year_to=year_to, speakers=speakers,
                            skip_speakers=skip_speakers)
-        kept = set(data.units["unit_id"]) if data.seen is None else set(data.units["unit_id"]) & data.seen
+        kept = len(data.units) if data.seen is None else int(data.units["unit_row"].isin(data.seen).sum())
         if not kept:
             from .tables import describe_filters
 

@@ -83,9 +83,11 @@ class ReportData:
     codings: pd.DataFrame
     codebook: Any = None
     coder: str | None = None
-    #: the units the reported coder saw (``Store.coverage``); None: every unit.
+    #: the units the reported coder saw (``Store.coverage``): their ids, or an
+    #: array of their ``unit_row`` when the frames carry that key (see
+    #: ``coding.reports.project.report_data``); None: every unit.
     #: Shares, intervals and rates are taken over these units only.
-    seen: frozenset[str] | None = None
+    seen: Any = None
     #: the filters applied (see :func:`filter_data`), for the report to state them
     filters: dict = field(default_factory=dict)
     #: where unit texts and evidence are read, one document at a time
@@ -137,14 +139,22 @@ def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
         who = units["speaker"].fillna("").astype(str).str.casefold()
     if skip_speakers:
         units = units[~who.isin({s.casefold() for s in skip_speakers})].reset_index(drop=True)
-    codings = _frame(data.codings, CODING_COLUMNS)
-    codings = codings[codings["unit_id"].isin(set(units["unit_id"]))].reset_index(drop=True)
+    if _keyed_by_row(units, data.codings):  # frames read lean from the store: keyed by unit_row
+        codings = data.codings[data.codings["unit_row"].isin(units["unit_row"])].reset_index(drop=True)
+    else:
+        codings = _frame(data.codings, CODING_COLUMNS)
+        codings = codings[codings["unit_id"].isin(set(units["unit_id"]))].reset_index(drop=True)
     given = {"doc_types": sorted(doc_types) if doc_types is not None else None,
              "year_from": year_from, "year_to": year_to,
              "speakers": sorted(speakers) if speakers else None,
              "skip_speakers": sorted(skip_speakers) if skip_speakers else None}
     filters = {**data.filters, **{k: v for k, v in given.items() if v is not None}}
     return replace(data, documents=docs, units=units, codings=codings, filters=filters)
+
+
+def _keyed_by_row(units: pd.DataFrame | None, codings: pd.DataFrame | None) -> bool:
+    """Whether codings name their units by ``unit_row`` (see Store.report_units), not by id."""
+    return units is not None and codings is not None and "unit_row" in units and "unit_row" in codings
 
 
 def describe_filters(filters: dict) -> str:
@@ -217,7 +227,7 @@ class _Context:
                 units[col] = units[col].astype(units[col].cat.categories.dtype)
         if seen is not None:
             # a coder who saw part of the corpus: every share is over what it saw
-            units = units[units["unit_id"].isin(seen)]
+            units = units[units["unit_row" if isinstance(seen, np.ndarray) else "unit_id"].isin(seen)]
             self.documents = self.documents[self.documents["id"].isin(set(units["document_id"]))]
             self.documents = self.documents.reset_index(drop=True)
             self.doc_order = {d: i for i, d in enumerate(self.documents["id"])}
@@ -233,10 +243,8 @@ class _Context:
         units["speaker"] = spoken.where(spoken != "", units["document_id"].map(meta["speaker"]).fillna(""))
         units["document_year"] = units["document_id"].map(meta["year"]).astype("Int64")
         self.units = units
-        self.unit_index = pd.Index(units["unit_id"])
         # the units of document i are rows doc_bounds[i]:doc_bounds[i + 1] (units are sorted by document)
         self.doc_bounds = np.searchsorted(units["_doc"].to_numpy(), np.arange(len(self.documents) + 1))
-        self._unit_ids = units["unit_id"].to_numpy(dtype=object)
 
     def positions(self, doc_id: str, unit_ids: list[str]) -> list[int]:
         """Positions of a document's units in the report's unit order (-1: not in the report).
@@ -246,25 +254,37 @@ class _Context:
         if i is None:
             return [-1] * len(unit_ids)
         lo, hi = int(self.doc_bounds[i]), int(self.doc_bounds[i + 1])
-        local = {u: lo + k for k, u in enumerate(self._unit_ids[lo:hi])}
+        local = {u: lo + k for k, u in enumerate(self.units["unit_id"].iloc[lo:hi].tolist())}
         return [local.get(u, -1) for u in unit_ids]
 
     def _codings(self, codings: pd.DataFrame) -> None:
         """The reported coder's codings of the report's units, with their unit's position."""
         if self.coder is not None and len(codings):
             codings = codings[codings["coder"] == self.coder]
-        columns = ["unit_id", "code", "variable", "coder", "codebook_version"]
+        columns = ["code", "variable", "coder", "codebook_version"]
         out = pd.DataFrame({c: codings[c] if c in codings else pd.Series(dtype="object") for c in columns})
         out["n_evidence"] = codings["n_evidence"] if "n_evidence" in codings else \
             [len(parse_evidence(v)) for v in (codings["evidence"] if "evidence" in codings else [])]
-        pos = self.unit_index.get_indexer(out["unit_id"]) if len(out) else np.zeros(0, dtype=np.int64)
+        pos = self._unit_positions(codings)
         out = out[pos >= 0].reset_index(drop=True)
         out["_pos"] = pos[pos >= 0].astype(np.int64)
         out["code"] = out["code"].fillna("").astype(str)
         out["variable"] = out["variable"].fillna("").astype(str)
         out["n_evidence"] = out["n_evidence"].fillna(0).astype(np.int64)
-        out["document_id"] = self.units["document_id"].to_numpy()[out["_pos"].to_numpy()]
         self.codings = out
+
+    def _unit_positions(self, codings: pd.DataFrame) -> np.ndarray:
+        """Position of each coding's unit in the report's unit order (-1: not in the report)."""
+        if not len(codings):
+            return np.zeros(0, dtype=np.int64)
+        if _keyed_by_row(self.units, codings):  # integer keys: no index of every unit id string
+            rows = self.units["unit_row"].to_numpy(dtype=np.int64)
+            order = np.argsort(rows, kind="stable")
+            keys = codings["unit_row"].to_numpy(dtype=np.int64)
+            at = np.minimum(np.searchsorted(rows[order], keys), max(len(rows) - 1, 0))
+            found = (rows[order][at] == keys) if len(rows) else np.zeros(len(keys), dtype=bool)
+            return np.where(found, order[at] if len(rows) else -1, -1)
+        return pd.Index(self.units["unit_id"]).get_indexer(codings["unit_id"])
 
     def _matrices(self) -> None:
         """Unit x code and unit x variable presence and evidence counts."""

@@ -621,9 +621,8 @@ class Store:
         """The documents frame of :meth:`frames`: metadata and ``year``, no texts."""
         import pandas as pd
 
-        documents = pd.read_sql_query(
-            "SELECT id, title, doc_type, date, source, path, speaker FROM documents ORDER BY position, id", self.db
-        )
+        documents = _read_frame(
+            self.db, "SELECT id, title, doc_type, date, source, path, speaker FROM documents ORDER BY position, id", ())
         documents["year"] = pd.array(
             [int(d[:4]) if d[:4].isdigit() else None for d in documents["date"]], dtype="Int64"
         )

@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from coding.errors import CodingError
@@ -111,23 +112,21 @@ class ReportFiles(dict):
 def speakers_of(store: Store, units: pd.DataFrame) -> list[str]:
     """The speaker of each unit of a units frame (see :func:`coding.segment.unit_speakers`);
     the documents are read one at a time."""
-    by_doc: dict[str, list[int]] = {}
-    for i, doc_id in enumerate(units["document_id"]):
-        by_doc.setdefault(doc_id, []).append(i)
-    speakers = [""] * len(units)
-    starts = units["start"].tolist()
+    by_doc = units.groupby("document_id", sort=False, observed=True).indices  # row numbers, not lists of ints
+    speakers = np.full(len(units), "", dtype=object)
+    starts = units["start"].to_numpy()
     for doc in store.iter_documents():
-        rows = by_doc.get(doc.id, [])
-        for i, who in zip(rows, unit_speakers(doc, [starts[i] for i in rows])):
-            speakers[i] = who
-    return speakers
+        rows = by_doc.get(doc.id)
+        if rows is not None:
+            speakers[rows] = unit_speakers(doc, starts[rows].tolist())
+    return speakers.tolist()
 
 
-def _categories(frame: pd.DataFrame, columns, dtypes: dict | None = None) -> pd.DataFrame:
+def _categories(frame: pd.DataFrame, columns) -> pd.DataFrame:
     """``columns`` of ``frame`` as categoricals (a code per row instead of a
     string: the codings of a large corpus repeat a few values millions of times)."""
     for col in columns:
-        frame[col] = frame[col].astype((dtypes or {}).get(col, "category"))
+        frame[col] = frame[col].astype("category")
     return frame
 
 
@@ -137,12 +136,16 @@ def _report_frames(store, coder: str):
     strings), read lean for a large corpus."""
     documents = store.documents_frame()
     units = _categories(store.report_units(), ["document_id", "unit_type"])
+    from pandas.api.types import union_categoricals
+
     labels = ["code", "variable", "coder", "codebook_version"]
     chunks = [_categories(chunk, labels) for chunk in store.report_codings(coder)]
     if not chunks:
         return documents, units, None
-    # chunks with other label sets concatenate as strings: back to categoricals
-    return documents, units, _categories(pd.concat(chunks, ignore_index=True), labels)
+    # column by column: pd.concat would turn categoricals with other categories back into strings
+    codings = pd.DataFrame({col: union_categoricals([c[col] for c in chunks]) if col in labels else
+                            np.concatenate([c[col].to_numpy() for c in chunks]) for col in chunks[0].columns})
+    return documents, units, codings
 
 
 def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None, speakers=None,

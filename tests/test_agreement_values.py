@@ -42,30 +42,68 @@ def _random_presence(seed: int, coders=("A", "B", "C"), n_units: int = 60) -> pd
     return pd.DataFrame(rows, columns=["unit_id", "coder", "item", "value"])
 
 
+def _rounded(value: float, decimals: int) -> float:
+    """``value`` rounded as the table rounds it (NumPy's rounding, which can
+    differ from Python's round() in the last digit)."""
+    return float(np.round(np.float64(value), decimals))
+
+
+def _assert_row_equals_the_functions(row, rows, n_resamples, seed):
+    """A table row (unrounded) against each coefficient function on the coders x units ``rows``."""
+    assert row["percent_agreement"] == _rounded(ag.percent_agreement(rows), 15)
+    assert row["fleiss_kappa"] == _rounded(ag.fleiss_kappa(ag.counts_from_data(rows, categories=(0, 1))), 15)
+    assert row["gwet_ac1"] == _rounded(ag.gwet_ac1(rows, categories=(0, 1)), 15)
+    assert row["brennan_prediger"] == _rounded(ag.brennan_prediger(rows, categories=(0, 1)), 15)
+    assert row["krippendorff_alpha"] == _rounded(ag.krippendorff_alpha(rows), 15)
+    low, high, dropped = ag.bootstrap_alpha(rows, n_resamples=n_resamples, seed=seed)
+    assert (row["alpha_low"], row["alpha_high"]) == (_rounded(low, 15), _rounded(high, 15))
+    assert row["alpha_resamples_dropped"] == _rounded(dropped, 15)
+    if len(rows) == 2:
+        assert row["cohen_kappa"] == _rounded(ag.cohen_kappa(*rows), 15)
+        assert row["scott_pi"] == _rounded(ag.scott_pi(*rows), 15)
+        cells = ag.confusion_2x2(*rows)
+        assert [row[k] for k in ("n11", "n10", "n01", "n00")] == list(cells.values())
+
+
+def _rows_of(frame, coders, items, unit_key=None):
+    """Coders x units lists of ``frame``'s values, (item, unit) pairs as units in
+    the order of ``items`` and then of the unit ids (by ``unit_key``)."""
+    lookup = {(c, i, u): v for c, i, u, v in zip(frame["coder"], frame["item"], frame["unit_id"], frame["value"])}
+    cells = [(i, u) for i in items for u in sorted(set(frame.loc[frame["item"] == i, "unit_id"]), key=unit_key)]
+    return [[lookup.get((c, i, u)) for i, u in cells] for c in coders]
+
+
 @pytest.mark.parametrize("coders", [["A", "B"], ["A", "B", "C"]])
 def test_table_rows_equal_the_functions_on_the_same_data(unrounded, coders):
     frame = _random_presence(7)
     table = ag.agreement_table(frame, coders, "code", n_resamples=200, seed=3).set_index("item")
     frame = frame[frame["coder"].isin(coders)]
     for item in ("x", "y", "z"):
-        part = frame[frame["item"] == item]
-        units = sorted(set(part["unit_id"]))
-        lookup = {(c, u): v for c, u, v in zip(part["coder"], part["unit_id"], part["value"])}
-        rows = [[lookup.get((c, u)) for u in units] for c in coders]
-        row = table.loc[item]
-        assert row["percent_agreement"] == round(ag.percent_agreement(rows), 15)
-        assert row["fleiss_kappa"] == round(ag.fleiss_kappa(ag.counts_from_data(rows, categories=(0, 1))), 15)
-        assert row["gwet_ac1"] == round(ag.gwet_ac1(rows, categories=(0, 1)), 15)
-        assert row["brennan_prediger"] == round(ag.brennan_prediger(rows, categories=(0, 1)), 15)
-        assert row["krippendorff_alpha"] == round(ag.krippendorff_alpha(rows), 15)
-        low, high, dropped = ag.bootstrap_alpha(rows, n_resamples=200, seed=3)
-        assert (row["alpha_low"], row["alpha_high"]) == (round(low, 15), round(high, 15))
-        assert row["alpha_resamples_dropped"] == round(dropped, 15)
-        if len(coders) == 2:
-            assert row["cohen_kappa"] == round(ag.cohen_kappa(*rows), 15)
-            assert row["scott_pi"] == round(ag.scott_pi(*rows), 15)
-            cells = ag.confusion_2x2(*rows)
-            assert [row[k] for k in ("n11", "n10", "n01", "n00")] == list(cells.values())
+        _assert_row_equals_the_functions(table.loc[item], _rows_of(frame, coders, [item]), 200, 3)
+
+
+@pytest.mark.parametrize("coders", [["A", "B"], ["A", "B", "C"]])
+def test_pooled_row_equals_the_functions_read_in_small_chunks(unrounded, monkeypatch, coders):
+    """Most units seen by one coder only (as a full automatic coding beside a
+    human sample) and units read a few at a time: the category shares summed
+    chunk after chunk are those of the whole table, to the last bit."""
+    monkeypatch.setattr(ag, "SCAN_CHUNK", 7)
+    frame = _random_presence(5, n_units=400)
+    alone = (frame["coder"] != "A") & (frame["unit_id"] > "u040")
+    frame = frame[~alone & frame["coder"].isin(coders)]
+    table = ag.agreement_table(frame, coders, "code", n_resamples=100, seed=5).set_index("item")
+    for item in ("x", "y", "z"):
+        _assert_row_equals_the_functions(table.loc[item], _rows_of(frame, coders, [item]), 100, 5)
+    _assert_row_equals_the_functions(table.loc["ALL"], _rows_of(frame, coders, ["x", "y", "z"]), 100, 5)
+
+
+def test_pooled_row_orders_ids_that_are_not_strings_as_text(unrounded):
+    frame = _random_presence(3, n_units=30)
+    frame["unit_id"] = frame["unit_id"].str[1:].astype(int) * 7 % 30  # 9 sorts after 10 as text
+    table = ag.agreement_table(frame, ["A", "B", "C"], "code", n_resamples=100).set_index("item")
+    _assert_row_equals_the_functions(table.loc["ALL"], _rows_of(frame, ["A", "B", "C"], ["x", "y", "z"], str), 100,
+                                     12345)
+    _assert_row_equals_the_functions(table.loc["x"], _rows_of(frame, ["A", "B", "C"], ["x"]), 100, 12345)
 
 
 def test_from_values_equals_the_long_frame_in_any_order(unrounded):
@@ -139,3 +177,21 @@ def test_audit_agreement_equals_the_long_frame(store_path, tmp_path):
                                   ["h2", "auto"], "variable")
     pd.testing.assert_frame_equal(got, ag.agreement_table(presence, ["h2", "auto"], "variable", n_resamples=100),
                                   check_exact=True)
+
+
+@pytest.mark.parametrize("units", [None, {"a:p0001", "a:p0002", "b:p0002", "no:such"}])
+def test_presence_codes_are_presence_values(store_path, tmp_path, units):
+    db = tmp_path / "project.sqlite"
+    shutil.copyfile(store_path, db)
+    with Store(db) as store:
+        items = audit.items_of(store.codebook(), "variable")
+        coders, seen, codes = audit.presence_codes(store, items, "variable", units)
+        coverage, coded = store.coverage(), store.coded_items("variable")
+    if units is not None:
+        coverage, coded = coverage[coverage["unit_id"].isin(units)], coded[coded["unit_id"].isin(units)]
+    assert coders == ["auto", "h1", "h2"]
+    values, unit_ids = audit.presence_values(coded, coverage, items, coders, "variable")
+    assert seen.shape[1] == codes.shape[2] >= len(unit_ids)
+    seen_any = seen.any(axis=0)  # presence_values keeps only units a coder saw
+    np.testing.assert_array_equal(np.where(np.isnan(values), -1, values), codes[:, :, seen_any])
+    np.testing.assert_array_equal(seen[:, seen_any], ~np.isnan(values[:, 0]))

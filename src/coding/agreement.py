@@ -488,10 +488,15 @@ def fleiss_kappa(counts: pd.DataFrame | np.ndarray) -> float:
         raise CodingError(f"counts must be 2-dimensional (units x categories), got {table.ndim} dimension(s)")
     if table.size and (np.isnan(table).any() or (table < 0).any() or (table != np.round(table)).any()):
         raise CodingError("counts must be non-negative whole numbers")
+    return _fleiss(table)
+
+
+def _fleiss(table: np.ndarray, shares: np.ndarray | None = None) -> float:
+    """Fleiss' kappa of a count table; ``shares`` the class shares if already known."""
     pa = _observed_agreement(table)
     if math.isnan(pa):
         return NAN
-    pe = float(np.sum(_class_shares(table) ** 2))
+    pe = float(np.sum((_class_shares(table) if shares is None else shares) ** 2))
     return _chance_corrected(pa, pe)
 
 
@@ -530,11 +535,11 @@ def gwet_ac1(data: RatingData, categories: Sequence | None = None) -> float:
     return _ac1(table, len(cats))
 
 
-def _ac1(table: np.ndarray, q: int) -> float:
+def _ac1(table: np.ndarray, q: int, shares: np.ndarray | None = None) -> float:
     pa = _observed_agreement(table)
     if q < 2 or math.isnan(pa):
         return NAN
-    pi = _class_shares(table)
+    pi = _class_shares(table) if shares is None else shares
     pe = float(np.sum(pi * (1 - pi))) / (q - 1)
     return (pa - pe) / (1 - pe)
 
@@ -844,33 +849,77 @@ def _two_coder_terms(matrix: np.ndarray) -> tuple[float, float, dict]:
     return _cohen(po, x, y), _scott(po, np.concatenate([x, y])), cells
 
 
-def _table_row(matrix: np.ndarray, level_name: str, item, n_resamples: int, seed: int, ci: float) -> dict:
-    """One row of :func:`agreement_table` from a coders x units matrix of 0/1 (NaN: not seen).
+class _Scan(NamedTuple):
+    """What a row of :func:`agreement_table` needs of a coders x units matrix."""
+
+    #: the units seen by two or more coders, coders x units of 0/1 (NaN: not seen), in the matrix's order
+    pairable: np.ndarray
+    #: number of units seen by at least one coder
+    n_seen: int
+    #: sum over those units of each unit's shares of categories 0 and 1, added unit after unit
+    shares: np.ndarray
+    #: the categories among the values, of (0, 1)
+    observed: list
+
+
+#: Units read at a time by :func:`_scan`.
+SCAN_CHUNK = 1 << 16
+
+
+def _scan(matrices, n_coders: int) -> _Scan:
+    """The :class:`_Scan` of coders x units int8 matrices (-1: not seen) put
+    side by side, read a chunk of units at a time.
+
+    Only units seen by two or more coders are kept whole: every coefficient
+    but Fleiss' kappa and AC1 uses those alone, and those two take from the
+    others only the category shares, summed here row after row as
+    ``mean(axis=0)`` sums them in :func:`_class_shares` (the same floats).
+    """
+    pieces, n_seen, shares, found = [], 0, np.zeros(2), np.zeros(2, dtype=bool)
+    for matrix in matrices:
+        for lo in range(0, matrix.shape[1], SCAN_CHUNK):
+            chunk = matrix[:, lo:lo + SCAN_CHUNK]
+            table = np.stack([(chunk == 0).sum(axis=0), (chunk == 1).sum(axis=0)], axis=1).astype(float)
+            r = table.sum(axis=1)
+            keep = r >= 1
+            shares = np.vstack([shares[None], table[keep] / r[keep, None]]).sum(axis=0)
+            n_seen += int(keep.sum())
+            found |= (table > 0).any(axis=0)
+            part = chunk[:, r >= 2]
+            pieces.append(np.where(part < 0, NAN, part.astype(float)))
+    pairable = np.concatenate(pieces, axis=1) if pieces else np.zeros((n_coders, 0))
+    return _Scan(pairable, n_seen, shares, [c for c in (0, 1) if found[c]])
+
+
+def _table_row(scan: _Scan, level_name: str, item, n_resamples: int, seed: int, ci: float) -> dict:
+    """One row of :func:`agreement_table` from the :func:`_scan` of a coders x units matrix.
 
     Each coefficient is computed from the same numbers, in the same order, as
-    the function of the same name called on the matrix as rows of lists.
+    the function of the same name called on the matrix as rows of lists
+    (units seen by one coder only enter Fleiss' kappa and AC1 through
+    ``scan.shares``; Krippendorff's alpha leaves them out).
     """
-    seen = ~np.isnan(matrix)
-    pairable = seen.sum(axis=0) >= 2
-    values = matrix[:, pairable][seen[:, pairable]]  # coder by coder, as the rows read
-    observed = [c for c in (0, 1) if (matrix == c).any()]
+    matrix = scan.pairable
+    values = matrix[~np.isnan(matrix)]  # coder by coder, as the rows read
     presence = _count_table(matrix, (0, 1))
     two = matrix.shape[0] == 2
     if two:
         kappa, pi, cells = _two_coder_terms(matrix)
     else:
         kappa, pi, cells = NAN, NAN, dict.fromkeys(("n11", "n10", "n01", "n00"), pd.NA)
-    fleiss = fleiss_kappa(pd.DataFrame(presence.astype(int), columns=[0, 1]))
+    # np.mean divides the sum by the count: so does this
+    shares = scan.shares / scan.n_seen if scan.n_seen else np.zeros(2)
+    fleiss = _fleiss(presence, shares)
     alpha = krippendorff_alpha(matrix)
     codes, domain = _alpha_matrix(matrix, "nominal")
     interval = _bootstrap(codes, domain, "nominal", _alpha(codes, domain, "nominal"), n_resamples, seed, ci, 0.10)
-    ac1 = _ac1(presence, 2)
+    ac1 = _ac1(presence, 2, shares)
     return {
         "level": level_name,
         "item": item,
-        "n_units": int(pairable.sum()),
+        "n_units": int(matrix.shape[1]),
         "prevalence": float(np.mean(values)) if values.size else NAN,
-        "percent_agreement": _observed_agreement(_count_table(matrix, observed)),
+        "percent_agreement": _observed_agreement(_count_table(matrix, scan.observed)),
         "cohen_kappa": kappa,
         "scott_pi": pi,
         "brennan_prediger": _brennan_prediger(presence, 2),
@@ -892,11 +941,6 @@ def _order(values: list, key=None) -> np.ndarray:
     if key is None:
         return np.array([position[v] for v in _sort_values(values)], dtype=np.intp)
     return np.array(sorted(range(len(values)), key=lambda k: key(values[k])), dtype=np.intp)
-
-
-def _seen_columns(matrix: np.ndarray) -> np.ndarray:
-    """The matrix without the units no coder saw, C-ordered."""
-    return np.ascontiguousarray(matrix[:, ~np.isnan(matrix).all(axis=0)])
 
 
 def agreement_table_from_values(values: np.ndarray, coders: Sequence[str], items: Sequence, units: Sequence,
@@ -929,20 +973,58 @@ def agreement_table_from_values(values: np.ndarray, coders: Sequence[str], items
     if values.shape != (len(coders), len(items), len(units)):
         raise CodingError(f"values of shape {values.shape} do not match {len(coders)} coders, {len(items)} items "
                           f"and {len(units)} units")
-    if not len(coders):
-        raise CodingError("no coder to compare")
     if not np.isin(values[~np.isnan(values)], (0.0, 1.0)).all():
         raise CodingError("value must be 0 or 1")
-    items, units = list(items), list(units)
-    by_unit = _order(units)
+    units = list(units)
+    by_unit, by_text = _order(units), _order(units, str)
+    codes = np.where(np.isnan(values), -1, values).astype(np.int8)[:, :, by_unit]
+    # the pooled row orders units by their ids as text, which for ids other than strings may differ
+    pooled = None if np.array_equal(by_unit, by_text) else np.argsort(by_unit)[by_text]
+    return agreement_table_from_codes(codes, coders, items, level_name, pooled_order=pooled,
+                                      n_resamples=n_resamples, seed=seed, ci=ci)
+
+
+def agreement_table_from_codes(codes: np.ndarray, coders: Sequence[str], items: Sequence, level_name: str = "code",
+                               *, pooled_order: np.ndarray | None = None, n_resamples: int = 1000,
+                               seed: int = 12345, ci: float = 0.95) -> pd.DataFrame:
+    """:func:`agreement_table` of presence data given as a compact array, in
+    memory that does not grow with the units seen by one coder only.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of int8, coders x items x units
+        1 (coded), 0 (seen, not coded), -1 (not seen), units in order of
+        their ids (as :func:`agreement_table` sorts them); items in any
+        order. Units no coder saw are allowed (they count nowhere).
+    coders, items : sequences
+        The labels of the first two axes.
+    pooled_order : numpy.ndarray, optional
+        The order of the units in the pooled row when it differs (ids other
+        than strings: that row orders them by their ids as text).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`agreement_table_from_values`.
+
+    Raises
+    ------
+    CodingError
+        A shape that does not match the labels, or no coder.
+    """
+    if codes.ndim != 3 or codes.shape[:2] != (len(coders), len(items)):
+        raise CodingError(f"codes of shape {codes.shape} do not match {len(coders)} coders and {len(items)} items")
+    if not len(coders):
+        raise CodingError("no coder to compare")
+    items = list(items)
     records = []
     for i in _order(items):
-        matrix = _seen_columns(values[:, i][:, by_unit])
-        if matrix.shape[1]:
-            records.append(_table_row(matrix, level_name, items[i], n_resamples, seed, ci))
+        scan = _scan([codes[:, i]], len(coders))
+        if scan.n_seen:
+            records.append(_table_row(scan, level_name, items[i], n_resamples, seed, ci))
     # the pooled row: every (item, unit) one unit, in the order of their ids as text
-    pooled = values[:, _order(items, str)][:, :, _order(units, str)].reshape(len(coders), -1)
-    records.append(_table_row(_seen_columns(pooled), level_name, "ALL", n_resamples, seed, ci))
+    pooled = (codes[:, i] if pooled_order is None else codes[:, i][:, pooled_order] for i in _order(items, str))
+    records.append(_table_row(_scan(pooled, len(coders)), level_name, "ALL", n_resamples, seed, ci))
     return _format_table(records)
 
 

@@ -11,6 +11,7 @@ one coder against a person is :mod:`coding.validation`.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +91,69 @@ def presence_values(coded: pd.DataFrame, coverage: pd.DataFrame, items: list[str
         on_seen = ~np.isnan(values[k, i, u])  # a coding of a unit the coder did not see does not count
         values[k, i[on_seen], u[on_seen]] = 1
     return values, units
+
+
+def _unit_ranks(store: Store, units=None) -> tuple[np.ndarray, int]:
+    """Position of each unit (by rowid; -1: left out) among the units of
+    the store, or of ``units``, in order of their ids; and their number."""
+    units = None if units is None else set(units)
+    rowids, last, ordered = array("q"), None, True  # an array of ints, not a list of int objects
+    for rowid, uid in store.units_by_id():
+        if units is None or uid in units:
+            ordered = ordered and (last is None or last < uid)
+            last = uid
+            rowids.append(rowid)
+    if not ordered:  # SQLite's order of the ids was not Python's: sort them here (ids held a while)
+        pairs = sorted((uid, rowid) for rowid, uid in store.units_by_id() if units is None or uid in units)
+        rowids = array("q", [rowid for _, rowid in pairs])
+    order = np.frombuffer(rowids, dtype=np.int64) if rowids else np.zeros(0, dtype=np.int64)
+    ranks = np.full(int(order.max()) + 1 if order.size else 0, -1, dtype=np.int64)
+    ranks[order] = np.arange(order.size)
+    return ranks, order.size
+
+
+def _rank_of(ranks: np.ndarray, rowids: np.ndarray) -> np.ndarray:
+    """The positions of units given by rowid (-1 for a unit left out)."""
+    inside = rowids < ranks.size
+    out = np.full(rowids.shape, -1, dtype=np.int64)
+    out[inside] = ranks[rowids[inside]]
+    return out
+
+
+def presence_codes(store: Store, items: list[str], level: str = "variable",
+                   units=None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The data of :func:`presence_values` for every coder of the store,
+    read without unit id strings: ``(coders, seen, codes)``.
+
+    ``coders`` are the coders of the coverage, sorted (all of them, also
+    those with none of ``units``); ``seen`` is a coders x units boolean
+    array (the coder saw the unit); ``codes`` the coders x items x units
+    int8 array, 1 coded, 0 seen and not coded, -1 not seen. Units are
+    every unit of the store (or those of ``units``, ids) in order of their
+    ids, also units no coder saw (-1 throughout). Unlike :func:`presence`
+    it does not check that a coder coded codes at the code level.
+    """
+    if level not in CODING_LEVELS:
+        raise CodingError(f"unknown level '{level}' (use one of: {', '.join(CODING_LEVELS)})")
+    ranks, n_units = _unit_ranks(store, units)
+    seen_by: dict[str, np.ndarray] = {}  # a chunk of rows at a time: no array as long as the coverage
+    for names, coder, unit in store.coverage_codes():
+        unit = _rank_of(ranks, unit)
+        for k, name in enumerate(names):
+            mine = unit[(coder == k) & (unit >= 0)]
+            seen_by.setdefault(name, np.zeros(n_units, dtype=bool))[mine] = True
+    coders = sorted(seen_by)
+    seen = np.array([seen_by.pop(c) for c in coders], dtype=bool).reshape(len(coders), n_units)
+    codes = np.repeat(np.where(seen, np.int8(0), np.int8(-1))[:, None, :], len(items), axis=1)
+    row, column = pd.Index(coders), pd.Index(items)
+    for names, item_names, coder, unit, item in store.coded_item_codes(level):
+        coder, item = row.get_indexer(names)[coder], column.get_indexer(item_names)[item]
+        unit = _rank_of(ranks, unit)
+        known = (coder >= 0) & (item >= 0) & (unit >= 0)
+        coder, item, unit = coder[known], item[known], unit[known]
+        on_seen = codes[coder, item, unit] == 0  # a coding of a unit the coder did not see does not count
+        codes[coder[on_seen], item[on_seen], unit[on_seen]] = 1
+    return coders, seen, codes
 
 
 def check_coders(coverage: pd.DataFrame, coders: list[str], at_least: int = 2) -> None:

@@ -815,6 +815,46 @@ class Store:
             self.db, f"SELECT DISTINCT c.coder, c.unit_id, c.{column} AS item FROM codings c "
             "JOIN units u ON u.id=c.unit_id WHERE c.codebook_version=? AND u.segmentation=?", (version, seg))
 
+    def units_by_id(self, segmentation: str | None = None):
+        """(rowid, id) of every unit of the current (or given) segmentation,
+        in order of id, streamed 20,000 rows at a time. SQLite orders text
+        by its UTF-8 bytes, which is the order of code points, as Python
+        sorts strings; the rowid is the unit's key in :meth:`coverage_codes`
+        and :meth:`coded_item_codes`."""
+        seg = segmentation or self.segmentation()
+        cursor = self.db.execute("SELECT rowid, id FROM units WHERE segmentation=? ORDER BY id", (seg,))
+        while rows := cursor.fetchmany(20_000):
+            yield from rows
+
+    def coverage_codes(self, codebook_version: str | None = None, segmentation: str | None = None):
+        """:meth:`coverage` as integer arrays, for large stores (no unit id
+        strings kept), 20,000 rows at a time: yields ``(coders, coder,
+        unit)``, ``coders`` the coder names met so far, ``coder`` the
+        position in it of each row's coder and ``unit`` the rowid of its
+        unit (see :meth:`units_by_id`)."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        for (coders,), (coder, unit) in _code_rows(
+                self.db, "SELECT cv.coder, u.rowid FROM coverage cv JOIN units u ON u.id=cv.unit_id "
+                "WHERE cv.codebook_version=? AND u.segmentation=?", (version, seg), labels=1):
+            yield coders, coder, unit
+
+    def coded_item_codes(self, level: str = "variable", codebook_version: str | None = None,
+                         segmentation: str | None = None):
+        """:meth:`coded_items` as integer arrays, 20,000 codings at a time:
+        yields ``(coders, items, coder, unit, item)``, the names of the
+        coders and items met so far and for each coding the positions of its
+        coder and item among them and its unit's rowid (see
+        :meth:`units_by_id`). A (coder, unit, item) may repeat (one row per
+        code at the variable level)."""
+        column = "variable" if level == "variable" else "code"
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        for (coders, items), (coder, item, unit) in _code_rows(
+                self.db, f"SELECT c.coder, c.{column}, u.rowid FROM codings c JOIN units u ON u.id=c.unit_id "
+                "WHERE c.codebook_version=? AND u.segmentation=?", (version, seg), labels=2):
+            yield coders, items, coder, unit, item
+
     def remove_coder(self, coder: str, allow_automatic: bool = False) -> tuple[int, int]:
         """Delete every coding and coverage row of ``coder`` (all codebook
         versions), its record and its orphaned codings, in one transaction;
@@ -924,3 +964,20 @@ def _read_frame(db: sqlite3.Connection, query: str, params: tuple, chunksize: in
     chunks = list(pd.read_sql_query(query, db, params=params, chunksize=chunksize))
     return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0] if chunks else \
         pd.read_sql_query(query, db, params=params)
+
+
+def _code_rows(db: sqlite3.Connection, query: str, params: tuple, labels: int, chunksize: int = 20_000):
+    """The rows of ``query`` as integer arrays, ``chunksize`` rows at a time:
+    yields (lists, arrays). The first ``labels`` columns (text) become
+    positions in lists of their distinct values in order of appearance (the
+    lists grow from chunk to chunk), the others stay integers; one array per
+    column."""
+    import numpy as np
+
+    names: list[dict] = [{} for _ in range(labels)]
+    cursor = db.execute(query, params)
+    while rows := cursor.fetchmany(chunksize):
+        columns = list(zip(*rows))
+        coded = [np.fromiter((n.setdefault(v, len(n)) for v in col), np.int32, len(col))
+                 for n, col in zip(names, columns)]
+        yield [list(n) for n in names], coded + [np.fromiter(col, np.int64, len(col)) for col in columns[labels:]]

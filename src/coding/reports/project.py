@@ -43,40 +43,32 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
     """
     from itertools import combinations
 
-    import numpy as np
-
-    from coding.agreement import agreement_table_from_values
-    from coding.audit import check_coders, items_of, presence_values
+    from coding.agreement import agreement_table_from_codes
+    from coding.audit import check_coders, items_of, presence_codes
 
     from .output import stage
 
-    coverage = store.coverage()
+    # no codebook yet: no coverage either, so no agreement (None below)
+    items = items_of(store.codebook(), "variable") if store.current_codebook() else []
+    # integer codes, not unit id strings: a large store holds hundreds of thousands of units
+    known, seen, codes = presence_codes(store, items, "variable", units)
     if coders is not None:
-        check_coders(coverage, list(coders), at_least=1)  # one coder: its document pages, no agreement
-    coded = store.coded_items("variable")  # which variables, not the codings: no evidence, no texts
-    if units is not None:
-        coverage = coverage[coverage["unit_id"].isin(units)]
-        coded = coded[coded["unit_id"].isin(units)]
-    seen = {c: set(coverage.loc[coverage["coder"] == c, "unit_id"]) for c in sorted(set(coverage["coder"]))}
-    names = [c for c in (coders if coders is not None else sorted(seen)) if seen.get(c)]
-    groups = [list(p) for p in combinations(names, 2) if seen[p[0]] & seen[p[1]]]
+        check_coders(pd.DataFrame({"coder": known}), list(coders), at_least=1)  # one coder: no agreement
+    row = {c: k for k, c in enumerate(known)}
+    names = [c for c in (coders if coders is not None else known) if seen[row[c]].any()]
+    groups = [list(p) for p in combinations(names, 2) if (seen[row[p[0]]] & seen[row[p[1]]]).any()]
     in_pairs = sorted({c for g in groups for c in g}, key=names.index)
     if len(in_pairs) > 2:
         groups.append(in_pairs)
     if not groups:
         return None
-    items = items_of(store.codebook(), "variable")
-    # one array for every coder at once; a group takes its coders' rows and the units they saw.
-    # Units seen by one coder of the group stay: Fleiss' kappa and AC1 count them in their shares.
-    values, unit_ids = presence_values(coded, coverage, items, in_pairs, "variable")
-    unit_ids = np.array(unit_ids, dtype=object)
+    # a group takes its coders' rows; units seen by one coder of the group stay:
+    # Fleiss' kappa and AC1 count them in their shares
     frames = []
     with stage("agreement (bootstrap)", len(groups), progress) as bar:
         for group in groups:
-            part = values[[in_pairs.index(c) for c in group]]
-            kept = ~np.isnan(part).all(axis=(0, 1))
-            table = agreement_table_from_values(part[:, :, kept], group, items, unit_ids[kept], "variable",
-                                                n_resamples=n_resamples, seed=seed)
+            table = agreement_table_from_codes(codes[[row[c] for c in group]], group, items, "variable",
+                                               n_resamples=n_resamples, seed=seed)
             table.insert(0, "coders", " vs ".join(group))
             frames.append(table)
             bar.update()

@@ -72,6 +72,17 @@ def write_corpus(root: Path, docs=DOCS) -> Path:
     return corpus
 
 
+def coded_tiny(root: Path) -> Path:
+    """Write the tiny corpus and codebook under ``root``, code them with
+    ``coding run`` and return the project store's path."""
+    from coding import pipeline
+
+    corpus = write_corpus(root)
+    (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")
+    pipeline.run(corpus, root / "codebook.yaml", root / "out", progress=False)
+    return root / "out" / "project.sqlite"
+
+
 @pytest.fixture
 def tiny(tmp_path):
     """(corpus dir, codebook path, out dir) of a two-document project."""

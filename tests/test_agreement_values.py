@@ -9,10 +9,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CODEBOOK, write_corpus
+from conftest import coded_tiny
 
 from coding import agreement as ag
-from coding import audit, pipeline
+from coding import audit
 from coding.coder_files import import_coder
 from coding.errors import CodingError
 from coding.reports.project import agreement_summary
@@ -129,10 +129,7 @@ def test_from_values_rejects_bad_input():
 def store_path(tmp_path_factory):
     """The tiny project coded, with two human coders imported."""
     root = tmp_path_factory.mktemp("tiny_values")
-    corpus = write_corpus(root)
-    (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")
-    pipeline.run(corpus, root / "codebook.yaml", root / "out", progress=False)
-    db = root / "out" / "project.sqlite"
+    db = coded_tiny(root)
     for name, content in (("h1", H1), ("h2", H2)):
         (root / f"{name}.csv").write_text(content, encoding="utf-8")
         with Store(db) as store:

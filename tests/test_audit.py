@@ -13,7 +13,7 @@ import math
 import shutil
 
 import pytest
-from conftest import TINY_CODEBOOK, write_corpus
+from conftest import coded_tiny
 
 from coding import audit, pipeline, validation
 from coding.cli import main
@@ -39,11 +39,7 @@ def read_csv(path):
 @pytest.fixture(scope="module")
 def coded(tmp_path_factory):
     """The tiny project (as the ``tiny`` fixture builds it) coded once per module."""
-    root = tmp_path_factory.mktemp("tiny")
-    corpus = write_corpus(root)
-    (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")
-    pipeline.run(corpus, root / "codebook.yaml", root / "out", progress=False)
-    return root / "out" / "project.sqlite"
+    return coded_tiny(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture

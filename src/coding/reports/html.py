@@ -145,7 +145,7 @@ def _method_view(ctx: _Context, data) -> dict:
         "units": len(units), "unit_types": sorted(set(units["unit_type"].dropna().astype(str))),
         "words": int(units["words"].sum()) if len(units) else 0,
         "codebook_versions": sorted(set(ctx.codebook_versions) | ({str(version)} if version else set())),
-        "coders": sorted(set(ctx.codings["coder"].dropna().astype(str))), "coder": data.coder,
+        "coders": sorted({str(c) for c in ctx.codings["coder"].dropna().unique()}), "coder": data.coder,
         "variables": len(ctx.variables), "codes": len(ctx.codes), "codebook_codes": len(ctx.all_codes),
         "first_date": first, "last_date": last, "codings": len(ctx.codings),
         "filters": describe_filters(data.filters), "all_units": _all_units(data),

@@ -152,6 +152,32 @@ def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
     return replace(data, documents=docs, units=units, codings=codings, filters=filters)
 
 
+def _document_codes(document_ids: pd.Series, order: dict[str, int]) -> np.ndarray:
+    """The position of each unit's document in ``order`` (int64; -1 for none)."""
+    if isinstance(document_ids.dtype, pd.CategoricalDtype):  # one lookup per category, then the codes
+        per_category = np.array([order.get(c, -1) for c in document_ids.cat.categories] + [-1], dtype=np.int64)
+        return per_category[document_ids.cat.codes.to_numpy()]
+    return np.array([order.get(d, -1) for d in document_ids], dtype=np.int64)
+
+
+def _labels_filled(column: pd.Series) -> pd.Series:
+    """A label column with "" for missing values, as strings, or as a categorical when it is one."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        if "" not in column.cat.categories:
+            column = column.cat.add_categories([""])
+        return column.fillna("")
+    return column.fillna("").astype(str)
+
+
+def _item_index(column: pd.Series, items: list[str]) -> np.ndarray:
+    """The position of each row's label in ``items`` (NaN: not one of them), as floats."""
+    lookup = {c: i for i, c in enumerate(items)}
+    if isinstance(column.dtype, pd.CategoricalDtype):  # one lookup per category, then the codes
+        per_category = np.array([lookup.get(c, np.nan) for c in column.cat.categories] + [np.nan], dtype=float)
+        return per_category[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
+    return column.map(lookup).to_numpy(dtype=float)
+
+
 def _keyed_by_row(units: pd.DataFrame | None, codings: pd.DataFrame | None) -> bool:
     """Whether codings name their units by ``unit_row`` (see Store.report_units), not by id."""
     return units is not None and codings is not None and "unit_row" in units and "unit_row" in codings
@@ -210,38 +236,45 @@ class _Context:
         docs["id"] = docs["id"].astype(str)
         self.documents = docs
         self.doc_order = {d: i for i, d in enumerate(docs["id"])}
-        units = _frame(data.units, UNIT_COLUMNS)
+        units = data.units if data.units is not None else _frame(None, UNIT_COLUMNS)
         codings = data.codings if data.codings is not None else _frame(None, CODING_COLUMNS)
-        self.source = data.source if data.source is not None else FrameSource(units, _frame(codings, CODING_COLUMNS))
-        self._units(units.drop(columns=["text"]), data.seen)
+        self.source = data.source if data.source is not None else \
+            FrameSource(_frame(units, UNIT_COLUMNS), _frame(codings, CODING_COLUMNS))
+        self._units(units, data.seen)
         self._codings(codings)
         self._items(data.codebook)
         self._matrices()
         self._read_texts()
 
-    def _units(self, units: pd.DataFrame, seen: frozenset | None) -> None:
-        """The units of the report (those the coder saw), in document and unit order."""
-        units = units[units["document_id"].isin(self.doc_order)]
-        for col in units.columns:
-            if isinstance(units[col].dtype, pd.CategoricalDtype):  # read as categoricals (report_data): plain again
-                units[col] = units[col].astype(units[col].cat.categories.dtype)
+    def _units(self, units: pd.DataFrame, seen) -> None:
+        """The units of the report (those the coder saw), in document and unit order.
+        One copy of the frame at most: on a large corpus each copy costs hundreds of MB."""
+        keep = units["document_id"].isin(self.doc_order).to_numpy().copy()
         if seen is not None:
             # a coder who saw part of the corpus: every share is over what it saw
-            units = units[units["unit_row" if isinstance(seen, np.ndarray) else "unit_id"].isin(seen)]
-            self.documents = self.documents[self.documents["id"].isin(set(units["document_id"]))]
+            keep &= units["unit_row" if isinstance(seen, np.ndarray) else "unit_id"].isin(seen).to_numpy()
+            self.documents = self.documents[self.documents["id"].isin(set(units.loc[keep, "document_id"]))]
             self.documents = self.documents.reset_index(drop=True)
             self.doc_order = {d: i for i, d in enumerate(self.documents["id"])}
+        columns = [c for c in units.columns if c != "text"]
+        units = (units.loc[keep, columns] if not keep.all() else units[columns]).reset_index(drop=True)
+        for col in (c for c in UNIT_COLUMNS if c not in units.columns and c != "text"):
+            units[col] = pd.Series(np.nan if col == "words" else None, index=units.index, dtype=object)
         for col in ("ordinal", "start", "end"):
             units[col] = pd.to_numeric(units[col], errors="coerce").fillna(0).astype("int64")
-        # plain codes: a categorical document_id (see report_data) would map to a categorical sorted by id
-        units["_doc"] = units["document_id"].astype(object).map(self.doc_order).astype("int64")
-        units = units.sort_values(["_doc", "ordinal", "unit_id"], kind="mergesort").reset_index(drop=True)
-        meta = self.documents.set_index("id")
-        units["doc_type"] = units["document_id"].map(meta["doc_type"])
+        units["_doc"] = _document_codes(units["document_id"], self.doc_order)
+        ordinal = units["ordinal"].to_numpy()
+        key = units["_doc"].to_numpy() * (int(ordinal.max(initial=0)) + 1) + ordinal
+        if not (np.diff(key) > 0).all():
+            # not already in document and unit order (the store gives that order; frames built by hand may not)
+            units = units.sort_values(["_doc", "ordinal", "unit_id"], kind="mergesort").reset_index(drop=True)
+        doc = units["_doc"].to_numpy()
+        docs = self.documents
+        units["doc_type"] = docs["doc_type"].to_numpy(dtype=object)[doc]
         # a unit's speaker: its turn's label (see coding.segment.unit_speakers), else the document's
-        spoken = units["speaker"].fillna("").astype(str)
-        units["speaker"] = spoken.where(spoken != "", units["document_id"].map(meta["speaker"]).fillna(""))
-        units["document_year"] = units["document_id"].map(meta["year"]).astype("Int64")
+        spoken = units["speaker"].fillna("").astype(str).to_numpy(dtype=object)
+        units["speaker"] = np.where(spoken != "", spoken, docs["speaker"].to_numpy(dtype=object)[doc])
+        units["document_year"] = docs["year"].array.take(doc) if len(doc) else pd.array([], dtype="Int64")
         self.units = units
         # the units of document i are rows doc_bounds[i]:doc_bounds[i + 1] (units are sorted by document)
         self.doc_bounds = np.searchsorted(units["_doc"].to_numpy(), np.arange(len(self.documents) + 1))
@@ -260,7 +293,8 @@ class _Context:
     def _codings(self, codings: pd.DataFrame) -> None:
         """The reported coder's codings of the report's units, with their unit's position."""
         if self.coder is not None and len(codings):
-            codings = codings[codings["coder"] == self.coder]
+            mine = (codings["coder"] == self.coder).to_numpy()
+            codings = codings if mine.all() else codings[mine]  # read for this coder alone: no copy
         columns = ["code", "variable", "coder", "codebook_version"]
         out = pd.DataFrame({c: codings[c] if c in codings else pd.Series(dtype="object") for c in columns})
         out["n_evidence"] = codings["n_evidence"] if "n_evidence" in codings else \
@@ -268,8 +302,9 @@ class _Context:
         pos = self._unit_positions(codings)
         out = out[pos >= 0].reset_index(drop=True)
         out["_pos"] = pos[pos >= 0].astype(np.int64)
-        out["code"] = out["code"].fillna("").astype(str)
-        out["variable"] = out["variable"].fillna("").astype(str)
+        for col in ("code", "variable"):
+            # categoricals stay so (a code per row; strings would cost GBs on a large corpus)
+            out[col] = _labels_filled(out[col])
         out["n_evidence"] = out["n_evidence"].fillna(0).astype(np.int64)
         self.codings = out
 
@@ -292,7 +327,7 @@ class _Context:
         pos = self.codings["_pos"].to_numpy()
         evidence = self.codings["n_evidence"].to_numpy()
         for name, items, column in (("code", self.codes, "code"), ("var", self.variables, "variable")):
-            index = self.codings[column].map({c: i for i, c in enumerate(items)}).to_numpy(dtype=float)
+            index = _item_index(self.codings[column], list(items))
             known = ~np.isnan(index)  # an empty code is a coding of the variable alone, not a code
             rows, cols = pos[known], index[known].astype(np.int64)
             presence = np.zeros((n, len(items)), dtype=bool)
@@ -337,7 +372,7 @@ class _Context:
         extra = extra[["code", "variable"]]
         for code, var in sorted(set(map(tuple, extra.to_numpy()))):
             codes.setdefault(code, {"label": code, "variable": var, "definition": ""})
-        for var in sorted({c["variable"] for c in codes.values()} | set(self.codings["variable"])):
+        for var in sorted({c["variable"] for c in codes.values()} | set(self.codings["variable"].unique())):
             if var and var not in variables:
                 variables[var] = {"label": var, "definition": ""}
         var_order = {v: i for i, v in enumerate(variables)}
@@ -352,7 +387,7 @@ class _Context:
 
     @property
     def codebook_versions(self) -> list[str]:
-        return sorted(set(self.codings["codebook_version"].dropna().astype(str)))
+        return sorted({str(v) for v in self.codings["codebook_version"].dropna().unique()})
 
 
 def context_of(data: ReportData) -> _Context:
@@ -453,9 +488,14 @@ def _level_items(ctx: _Context):
 
 
 def _sum_by(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum of ``values`` (rows) per group: int64, exact."""
-    out = np.zeros((n_groups,) + values.shape[1:], dtype=np.int64)
-    np.add.at(out, groups, values.astype(np.int64))
+    """Sum of ``values`` (rows) per group as int64, a column at a time (an
+    int64 copy of a large corpus's unit matrix would cost hundreds of MB).
+    The float sums of bincount are exact: the counts stay far below 2**53."""
+    if values.ndim == 1:
+        return np.rint(np.bincount(groups, weights=values, minlength=n_groups)).astype(np.int64)
+    out = np.zeros((n_groups, values.shape[1]), dtype=np.int64)
+    for j in range(values.shape[1]):
+        out[:, j] = np.rint(np.bincount(groups, weights=values[:, j], minlength=n_groups)).astype(np.int64)
     return out
 
 
@@ -706,6 +746,9 @@ def unit_by_code(ctx: _Context) -> LongTable:
             "document_date": u["document_id"].map(meta["date"]) if len(u) else pd.Series(dtype=object),
             "document_year": u["document_year"], "speaker": u["speaker"], "words": u["words"],
         })
+        for col in ("document_id", "unit_type"):
+            if isinstance(df[col].dtype, pd.CategoricalDtype):  # plain strings in the table, as the store gives
+                df[col] = df[col].astype(df[col].cat.categories.dtype)
         for j, code in enumerate(ctx.codes):
             df[f"code_{code}"] = ctx.code_matrix[lo:hi, j].astype(np.int64)
         for j, var in enumerate(ctx.variables):

@@ -41,6 +41,7 @@ import io
 import math
 import re
 import zipfile
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,7 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from . import output
 from .output import LongTable, frame_pieces, write_csv_pieces
@@ -332,8 +333,9 @@ class _Context:
             rows, cols = pos[known], index[known].astype(np.int64)
             presence = np.zeros((n, len(items)), dtype=bool)
             presence[rows, cols] = True
-            counts = np.zeros((n, len(items)), dtype=np.int32)
-            np.add.at(counts, (rows, cols), evidence[known].astype(np.int32))
+            # sparse: only the coded cells hold evidence (a dense count per unit and item costs 4 bytes a cell)
+            counts = sparse.csr_matrix((evidence[known].astype(np.int64), (rows, cols)), shape=(n, len(items)))
+            counts.sum_duplicates()
             setattr(self, f"{name}_matrix", presence)
             setattr(self, f"{name}_evidence", counts)
 
@@ -343,7 +345,9 @@ class _Context:
         first, last = _referenced_years(self)
         words = pd.to_numeric(self.units["words"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan).copy()
         missing = np.isnan(words)
-        referenced: dict[int, list[int]] = {}
+        # (year, unit position) pairs in typed arrays: a large corpus mentions years millions of times,
+        # and a Python int in a list costs 36 bytes where these cost 12
+        years, positions = array("q"), array("q")
         for doc_id in self.documents["id"]:
             units = self.source.units(doc_id)
             for pos, unit in zip(self.positions(doc_id, [u[0] for u in units]), units):
@@ -353,9 +357,15 @@ class _Context:
                 if missing[pos]:
                     words[pos] = len(text.split())
                 for year in years_mentioned(text, first, last):
-                    referenced.setdefault(year, []).append(int(pos))
+                    years.append(year)
+                    positions.append(pos)
         self.units["words"] = words.astype("int64")
-        self.referenced = {y: np.sort(np.asarray(p, dtype=np.int64)) for y, p in sorted(referenced.items())}
+        years_np, positions_np = np.frombuffer(years, dtype=np.int64), np.frombuffer(positions, dtype=np.int64)
+        order = np.lexsort((positions_np, years_np))  # by year, then unit position
+        self.referenced = {}
+        for block in np.split(order, np.flatnonzero(np.diff(years_np[order])) + 1):
+            if len(block):
+                self.referenced[int(years_np[block[0]])] = positions_np[block]
 
     def _items(self, codebook: Any) -> None:
         """Variables and codes in codebook order, codes grouped by variable."""
@@ -499,6 +509,13 @@ def _sum_by(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray
     return out
 
 
+def _sparse_sum_by(groups: np.ndarray, values: sparse.csr_matrix, n_groups: int) -> np.ndarray:
+    """Sum of the rows of a sparse matrix per group, as a dense int64 array."""
+    member = sparse.csr_matrix((np.ones(len(groups), dtype=np.int64), (groups, np.arange(len(groups)))),
+                               shape=(n_groups, len(groups)))
+    return np.asarray((member @ values).todense(), dtype=np.int64).reshape(n_groups, values.shape[1])
+
+
 def _distinct_documents(groups: np.ndarray, docs: np.ndarray, n_groups: int) -> np.ndarray:
     """Number of distinct documents per group."""
     keys = np.unique(groups.astype(np.int64) * (int(docs.max(initial=0)) + 1) + docs)
@@ -536,7 +553,7 @@ def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarr
             frame[col] = values[take]
         frame["units_coded"] = _sum_by(member_group, coded, n_groups).ravel()
         frame["documents_coded"] = docs_coded.ravel()
-        frame["evidence_matches"] = _sum_by(member_group, evidence[member_pos], n_groups).ravel()
+        frame["evidence_matches"] = _sparse_sum_by(member_group, evidence[member_pos], n_groups).ravel()
         frames.append(frame)
     columns = ["level", "variable", "code", "label", *group_cols] + FREQ_VALUE_COLUMNS
     if not frames:

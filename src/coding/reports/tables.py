@@ -330,12 +330,14 @@ class _Context:
         for name, items, column in (("code", self.codes, "code"), ("var", self.variables, "variable")):
             index = _item_index(self.codings[column], list(items))
             known = ~np.isnan(index)  # an empty code is a coding of the variable alone, not a code
-            rows, cols = pos[known], index[known].astype(np.int64)
+            # 32-bit positions and counts: the transient arrays of millions of codings at half the size
+            rows, cols = pos[known].astype(np.int32), index[known].astype(np.int32)
+            del index
             presence = np.zeros((n, len(items)), dtype=bool)
             presence[rows, cols] = True
             # sparse: only the coded cells hold evidence (a dense count per unit and item costs 4 bytes a cell)
-            counts = sparse.csr_matrix((evidence[known].astype(np.int64), (rows, cols)), shape=(n, len(items)))
-            counts.sum_duplicates()
+            counts = sparse.csr_matrix((evidence[known].astype(np.int32), (rows, cols)), shape=(n, len(items)))
+            del rows, cols
             setattr(self, f"{name}_matrix", presence)
             setattr(self, f"{name}_evidence", counts)
 
@@ -513,7 +515,8 @@ def _sparse_sum_by(groups: np.ndarray, values: sparse.csr_matrix, n_groups: int)
     """Sum of the rows of a sparse matrix per group, as a dense int64 array."""
     member = sparse.csr_matrix((np.ones(len(groups), dtype=np.int64), (groups, np.arange(len(groups)))),
                                shape=(n_groups, len(groups)))
-    return np.asarray((member @ values).todense(), dtype=np.int64).reshape(n_groups, values.shape[1])
+    summed = member @ values.astype(np.int64)  # int64 sums: a group's count may pass 2**31
+    return np.asarray(summed.todense(), dtype=np.int64).reshape(n_groups, values.shape[1])
 
 
 def _distinct_documents(groups: np.ndarray, docs: np.ndarray, n_groups: int) -> np.ndarray:

@@ -683,16 +683,17 @@ class Store:
 
     def report_units(self, segmentation: str | None = None, chunksize: int = 5_000):
         """The units frame of :meth:`frames` without the texts (same order),
-        read ``chunksize`` rows at a time (SQLite's rows as Python tuples cost
-        ten times the frame they become)."""
+        in chunks of ``chunksize`` rows (SQLite's rows as Python tuples cost
+        ten times the frame they become), with ``unit_row``: the unit's rowid,
+        which keys the codings and coverage of a report without id strings."""
+        import pandas as pd
 
         seg = segmentation or self.segmentation()
-        # unit_row (the unit's rowid) keys the codings and coverage of a report without unit id strings
         query = """SELECT u.id AS unit_id, u.rowid AS unit_row, u.document_id, u.ordinal, u.unit_type, u.start,
                           u."end"
                    FROM units u JOIN documents d ON d.id=u.document_id WHERE u.segmentation=?
                    ORDER BY d.position, u.ordinal"""
-        return _read_frame(self.db, query, (seg,), chunksize)
+        yield from pd.read_sql_query(query, self.db, params=(seg,), chunksize=chunksize)
 
     def report_codings(self, coder: str, codebook_version: str | None = None, segmentation: str | None = None,
                        chunksize: int = 5_000):

@@ -122,22 +122,26 @@ def _categories(frame: pd.DataFrame, columns) -> pd.DataFrame:
     return frame
 
 
+def _joined(chunks: list[pd.DataFrame], categorical: list[str]) -> pd.DataFrame:
+    """Chunks of one query as one frame, column by column: pd.concat would
+    turn categoricals with other categories back into strings."""
+    from pandas.api.types import union_categoricals
+
+    return pd.DataFrame({col: union_categoricals([c[col] for c in chunks]) if col in categorical else
+                         pd.concat([c[col] for c in chunks], ignore_index=True) for col in chunks[0].columns})
+
+
 def _report_frames(store, coder: str):
     """Documents, units (without texts) and the codings of ``coder`` (without
     evidence, ``n_evidence`` counts it; keyed by ``unit_row``, not by unit id
-    strings), read lean for a large corpus."""
+    strings), read lean for a large corpus: repeated labels become
+    categoricals chunk by chunk, before the chunks are joined."""
     documents = store.documents_frame()
-    units = _categories(store.report_units(), ["document_id", "unit_type"])
-    from pandas.api.types import union_categoricals
-
+    labels = ["document_id", "unit_type"]
+    units = _joined([_categories(chunk, labels) for chunk in store.report_units()], labels)
     labels = ["code", "variable", "coder", "codebook_version"]
     chunks = [_categories(chunk, labels) for chunk in store.report_codings(coder)]
-    if not chunks:
-        return documents, units, None
-    # column by column: pd.concat would turn categoricals with other categories back into strings
-    codings = pd.DataFrame({col: union_categoricals([c[col] for c in chunks]) if col in labels else
-                            np.concatenate([c[col].to_numpy() for c in chunks]) for col in chunks[0].columns})
-    return documents, units, codings
+    return documents, units, _joined(chunks, labels) if chunks else None
 
 
 def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None, speakers=None,

@@ -176,6 +176,27 @@ def read_utf8(path: StrPath) -> str:
         raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
 
 
+def jsonl_record(line: str, path: StrPath, line_no: int) -> dict | None:
+    """One line of a JSON Lines table of units as a dict with ``id`` and
+    ``text`` (None for a blank line); a one-line error naming the file and
+    line otherwise. Only "\\n" ends a record: JSON allows U+2028 raw inside
+    strings, where ``splitlines()`` would cut."""
+    import json
+
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CodingError(f"invalid JSON: {exc.msg}", path, line_no) from None
+    if not isinstance(obj, dict):
+        raise CodingError("each line must be a JSON object", path, line_no)
+    missing = [c for c in ("id", "text") if c not in obj]
+    if missing:
+        raise CodingError(f"missing field '{missing[0]}'", path, line_no)
+    return obj
+
+
 def raise_csv_field_limit() -> None:
     """Let the csv module read fields of any size (a long unit in a coder
     file or a table of units); its default stops at 131,072 characters."""

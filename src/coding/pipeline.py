@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import sys
 from collections import Counter
@@ -27,6 +26,7 @@ from coding.corpus import (
 from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
 from coding.files import (
+    jsonl_record,
     raise_csv_field_limit,
     read_utf8,
     remove_stale_temporaries,
@@ -275,18 +275,9 @@ def _jsonl_rows(raw: str, path: Path):
     # only "\n" ends a JSON Lines record; splitlines() would also cut at
     # U+2028 or NEL, which JSON allows raw inside strings
     for i, line in enumerate(raw.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CodingError(f"invalid JSON: {exc.msg}", path, i) from None
-        if not isinstance(obj, dict):
-            raise CodingError("each line must be a JSON object", path, i)
-        for c in ("id", "text"):
-            if c not in obj:
-                raise CodingError(f"missing field '{c}'", path, i)
-        yield i, obj
+        obj = jsonl_record(line, path, i)
+        if obj is not None:
+            yield i, obj
 
 
 def _input_files(paths: list[Path]) -> list[tuple[Path, Path | None, str]]:

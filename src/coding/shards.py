@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coding.errors import CodingError
+from coding.files import jsonl_record
 from coding.records import StrPath, Unit
 
 SHARD_SUFFIXES = (".parquet", ".csv", ".jsonl")
@@ -210,18 +211,9 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
         i = 0
         try:
             for i, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CodingError(f"invalid JSON: {exc.msg}", path, i) from None
-                if not isinstance(obj, dict):
-                    raise CodingError("each line must be a JSON object", path, i)
-                missing = [c for c in ("id", "text") if c not in obj]
-                if missing:
-                    raise CodingError(f"missing field '{missing[0]}'", path, i)
-                yield i, obj
+                obj = jsonl_record(line, path, i)
+                if obj is not None:
+                    yield i, obj
         except UnicodeDecodeError:
             raise CodingError(f"not UTF-8 (after line {i})", path) from None
 

@@ -209,7 +209,9 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
     legend = [{"label": v["label"], "colour": colours[k]} for k, v in ctx.variables.items()]
     index = {"documents": [], "codes": [], "coders": list(source.coders)}
     with stage("pages", len(ctx.documents) + len(ctx.codes), progress) as bar:
-        for doc in ctx.documents.to_dict("records"):
+        columns = list(ctx.documents.columns)
+        for values in ctx.documents.itertuples(index=False, name=None):  # one dict at a time, not one per document
+            doc = dict(zip(columns, values))
             speaker_of = report_units(doc["id"])
             units = [_Unit(r[0], int(r[1]), int(r[2]), r[3] or "", speaker_of[r[0]])
                      for r in source.source.units(doc["id"]) if r[0] in speaker_of]

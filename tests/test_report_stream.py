@@ -94,3 +94,18 @@ def test_an_unchanged_long_table_is_left_alone(tmp_path):
     assert target.stat().st_mtime == 1
     assert write_if_changed(target, lambda fh: fh.write(b"a,b\n1,3\n"), binary=True)
     assert target.read_bytes() == b"a,b\n1,3\n" and [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_the_report_lists_the_first_documents_of_a_large_corpus(project, tmp_path, monkeypatch):
+    from coding.reports import html
+    from coding.reports.project import build_report
+
+    monkeypatch.setattr(html, "REPORT_DOCUMENT_LINKS", 2)
+    with Store(project / "project.sqlite") as store:
+        build_report(store, tmp_path / "report", progress=False)
+    report = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    total = len(DOCS) + len(MORE)
+    assert f"The first 2 of {total} documents" in report
+    listed = report.split("<h3>Documents</h3>")[1].split("<h3>Codes</h3>")[0]
+    assert listed.count('<li><a href="documents/') == 2
+    assert len(list((tmp_path / "report" / "documents").glob("*.html"))) == total

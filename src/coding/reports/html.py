@@ -132,7 +132,7 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "study_period": _period(data),
         "referenced_years": _referenced(data),
         "findings": _link_quotes(_findings_view(ctx, tables, figures, data), pages),
-        "pages": pages,
+        "pages": _pages_view(pages),
     }
 
 
@@ -164,6 +164,21 @@ def _link_quotes(parts: list[dict], pages: dict | None) -> list[dict]:
         for q in part["quotes"]:
             q["page"] = _unit_page(q, pages)
     return parts
+
+
+#: documents listed in the report's index of pages (every page is in documents/)
+REPORT_DOCUMENT_LINKS = 1_000
+
+
+def _pages_view(pages: dict | None) -> dict | None:
+    """The index of pages as the report lists it: the first
+    :data:`REPORT_DOCUMENT_LINKS` documents, in corpus order, and how many
+    there are (a list of every document of a large corpus would make the
+    report tens of MB)."""
+    if not pages:
+        return pages
+    return {**pages, "documents": pages["documents"][:REPORT_DOCUMENT_LINKS],
+            "documents_total": len(pages["documents"])}
 
 
 def _unit_page(q: dict, pages: dict | None) -> str | None:

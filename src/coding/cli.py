@@ -88,11 +88,17 @@ def _cmd_run(args) -> int:
     for path in summary.outputs.values():
         print(f"wrote {path}")
     if summary.errors:
-        print(f"{len(summary.errors)} document(s) could not be read:", file=sys.stderr)
-        for err in summary.errors:
-            print(f"  {_advise(str(err), 'in the manifest column encoding')}", file=sys.stderr)
-        return 1
+        return _failures("document(s) could not be read",
+                         [_advise(str(err), "in the manifest column encoding") for err in summary.errors])
     return 0
+
+
+def _failures(what: str, messages: list[str]) -> int:
+    """Print how many inputs failed and one line each on standard error; the exit status (1)."""
+    print(f"{len(messages)} {what}:", file=sys.stderr)
+    for message in messages:
+        print(f"  {message}", file=sys.stderr)
+    return 1
 
 
 def _advise(message: str, how: str) -> str:
@@ -151,10 +157,7 @@ def _code_shards(args, coder) -> int:
           f"{run.count('failed')} failed): {run.count('units')} units, {run.count('codings')} codings "
           f"-> {args.out} ({Path(run.manifest).name})")
     if run.failed:
-        print(f"{len(run.failed)} shard(s) could not be coded:", file=sys.stderr)
-        for r in run.failed:
-            print(f"  {r.error}", file=sys.stderr)
-        return 1
+        return _failures("shard(s) could not be coded", [str(r.error) for r in run.failed])
     return 0
 
 

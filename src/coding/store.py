@@ -962,9 +962,9 @@ def _read_frame(db: sqlite3.Connection, query: str, params: tuple, chunksize: in
     a whole large table fetched at once would set a run's peak memory."""
     import pandas as pd
 
+    # pandas yields one (empty) frame for a query without rows, so there is always a chunk
     chunks = list(pd.read_sql_query(query, db, params=params, chunksize=chunksize))
-    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0] if chunks else \
-        pd.read_sql_query(query, db, params=params)
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
 
 def _code_rows(db: sqlite3.Connection, query: str, params: tuple, labels: int, chunksize: int = 20_000):

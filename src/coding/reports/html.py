@@ -207,15 +207,9 @@ def _corpus_view(corpus: pd.DataFrame) -> dict:
     return view
 
 
-def evidence_spans(ctx: _Context) -> dict[tuple[str, str], list[tuple[int, int]]]:
-    """(unit id, code) -> evidence spans as offsets into the unit's text, for
-    the units the report quotes (gathered by the pass over the texts)."""
-    return ctx.quotations.spans
-
-
 def _exemplars_view(ctx: _Context, ex: pd.DataFrame, pages: dict | None = None) -> list[dict]:
-    spans = evidence_spans(ctx)
-    texts = ctx.quotations.texts
+    # the texts and evidence spans of the quoted units, gathered by the pass over the texts
+    spans, texts = ctx.quotations.spans, ctx.quotations.texts
     out = []
     for code, info in ctx.codes.items():
         rows = ex[ex["code"] == code] if len(ex) else ex
@@ -244,7 +238,7 @@ def _findings_view(ctx: _Context, tables: dict[str, pd.DataFrame], figures: dict
             small[name[len(FINDINGS_PREFIX):]] = {"src": _data_uri(path), "file": f"figures/{name}.png"}
     texts = ctx.quotations.texts
     return build_findings(ctx.variables, ctx.codes, tables, _settings(data).study_period, texts,
-                          evidence_spans(ctx), small)
+                          ctx.quotations.spans, small)
 
 
 def _data_uri(path) -> str:

@@ -75,12 +75,19 @@ class LongTable:
         return pd.concat(list(self.pieces()), ignore_index=True)
 
 
-def frame_pieces(df: pd.DataFrame, size: int | None = None) -> Iterator[pd.DataFrame]:
-    """``df`` in slices of ``size`` rows (default :data:`CSV_PIECE_ROWS`; one, possibly empty, at least)."""
+def piece_bounds(n: int, size: int | None = None) -> Iterator[tuple[int, int]]:
+    """(first, end) of slices of ``size`` rows (default :data:`CSV_PIECE_ROWS`)
+    of ``n`` rows: one slice, possibly empty, at least, so a table always has its header."""
     size = size or CSV_PIECE_ROWS
-    yield df.iloc[:size]
-    for lo in range(size, len(df), size):
-        yield df.iloc[lo:lo + size]
+    yield 0, min(n, size)
+    for lo in range(size, n, size):
+        yield lo, min(n, lo + size)
+
+
+def frame_pieces(df: pd.DataFrame, size: int | None = None) -> Iterator[pd.DataFrame]:
+    """``df`` in slices of ``size`` rows (see :func:`piece_bounds`)."""
+    for lo, hi in piece_bounds(len(df), size):
+        yield df.iloc[lo:hi]
 
 
 def write_csv_pieces(fh, pieces) -> None:

@@ -51,8 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from . import output
-from .output import LongTable, frame_pieces, write_csv_pieces
+from .output import LongTable, frame_pieces, piece_bounds, write_csv_pieces
 from .quotes import KWIC_CONTEXT, parse_evidence, scan_quotations
 from .source import FrameSource
 
@@ -776,10 +775,8 @@ def unit_by_code(ctx: _Context) -> LongTable:
         return df.reset_index(drop=True)
 
     def pieces():
-        n, size = len(ctx.units), output.CSV_PIECE_ROWS
-        yield piece(0, min(n, size))
-        for lo in range(size, n, size):
-            yield piece(lo, lo + size)
+        for lo, hi in piece_bounds(len(ctx.units)):
+            yield piece(lo, hi)
 
     return LongTable(columns, len(ctx.units), pieces)
 

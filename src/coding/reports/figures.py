@@ -87,12 +87,13 @@ def _no_codings(ax, message: str = NO_CODINGS) -> None:
     ax.set_yticks([])
 
 
-def _freq(tables: dict[str, pd.DataFrame], name: str, level: str) -> pd.DataFrame:
+def _freq(tables: dict[str, pd.DataFrame], name: str, level: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of ``level`` of a frequency table (only ``columns``, when given)."""
     df = tables[name]
     if isinstance(df, LongTable):  # written in pieces (a large corpus): keep the level's rows of each
-        pieces = [p[p["level"] == level] for p in df.pieces()]
+        pieces = [p.loc[p["level"] == level, columns or p.columns] for p in df.pieces()]
         return pd.concat(pieces, ignore_index=True)
-    return df[df["level"] == level].reset_index(drop=True)
+    return df.loc[df["level"] == level, columns or df.columns].reset_index(drop=True)
 
 
 def _has_codings(tables) -> bool:
@@ -321,13 +322,14 @@ def _document_dates(data) -> pd.Series:
     from .tables import context_of
 
     ctx = context_of(data)
-    docs = ctx.documents[ctx.documents["id"].isin(set(ctx.units["document_id"]))]
+    docs = ctx.documents[np.diff(ctx.doc_bounds) > 0]  # units are sorted by document
     return docs.set_index("id")["date"]
 
 
 def _by_document_date(tables, colours: dict[str, str], dates: pd.Series):
     """Coded units per variable in each document, placed at the document's date."""
-    f = _freq(tables, "frequencies_by_document", "variable")
+    # three columns: a large corpus has a row per document and variable
+    f = _freq(tables, "frequencies_by_document", "variable", ["document_id", "variable", "units_coded"])
     fig, ax = plt.subplots(figsize=(WIDTH + 1, 4.2), layout="constrained")
     ax.set_title(FIGURE_TITLES["units_by_document_date"])
     ax.set_xlabel("Document date")

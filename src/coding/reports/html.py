@@ -142,7 +142,7 @@ def _method_view(ctx: _Context, data) -> dict:
     version = getattr(data.codebook, "version", None)
     return {
         "documents": len(docs), "doc_types": sorted(set(docs["doc_type"])),
-        "units": len(units), "unit_types": sorted(set(units["unit_type"].dropna().astype(str))),
+        "units": len(units), "unit_types": sorted({str(t) for t in units["unit_type"].dropna().unique()}),
         "words": int(units["words"].sum()) if len(units) else 0,
         "codebook_versions": sorted(set(ctx.codebook_versions) | ({str(version)} if version else set())),
         "coders": sorted({str(c) for c in ctx.codings["coder"].dropna().unique()}), "coder": data.coder,

@@ -101,17 +101,20 @@ class ReportFiles(dict):
     unchanged: list[Path]
 
 
-def speakers_of(store: Store, units: pd.DataFrame) -> list[str]:
-    """The speaker of each unit of a units frame (see :func:`coding.segment.unit_speakers`);
-    the documents are read one at a time."""
+def speakers_of(store: Store, units: pd.DataFrame) -> pd.Categorical:
+    """The speaker of each unit of a units frame (see :func:`coding.segment.unit_speakers`),
+    as a categorical (a few labels repeated over every unit); the documents are read one at a time."""
     by_doc = units.groupby("document_id", sort=False, observed=True).indices  # row numbers, not lists of ints
-    speakers = np.full(len(units), "", dtype=object)
+    labels = {"": 0}
+    codes = np.zeros(len(units), dtype=np.int32)  # a code per unit, not a string
     starts = units["start"].to_numpy()
     for doc in store.iter_documents():
         rows = by_doc.get(doc.id)
         if rows is not None:
-            speakers[rows] = unit_speakers(doc, starts[rows].tolist())
-    return speakers.tolist()
+            codes[rows] = [labels.setdefault(s, len(labels)) for s in unit_speakers(doc, starts[rows].tolist())]
+    order = sorted(labels)
+    recode = np.array([order.index(s) for s in labels], dtype=np.int32)  # categories in sorted order
+    return pd.Categorical.from_codes(recode[codes], order)
 
 
 def _categories(frame: pd.DataFrame, columns) -> pd.DataFrame:

@@ -238,10 +238,11 @@ class _Pass:
         ctx, rows = self.ctx, []
         meta = ctx.documents.set_index("id")
         words = ctx.units["words"].to_numpy()
-        doc_ids = ctx.units["document_id"].to_numpy()
+        # a unit's document through its row number: an array of every unit's document id costs ~100 MB
+        doc_rows, doc_ids = ctx.units["_doc"].to_numpy(), ctx.documents["id"].to_numpy()
         for code, info in ctx.codes.items():
             for rank, cand in enumerate(self.best[code], start=1):
-                doc_id = doc_ids[cand.pos]
+                doc_id = doc_ids[doc_rows[cand.pos]]
                 doc = meta.loc[doc_id]
                 rows.append({"code": code, "code_label": info["label"], "variable": info["variable"],
                              "rank": rank, "unit_id": cand.unit_id, "document_id": doc_id,

@@ -259,7 +259,8 @@ class _Context:
         columns = [c for c in units.columns if c != "text"]
         units = (units.loc[keep, columns] if not keep.all() else units[columns]).reset_index(drop=True)
         for col in (c for c in UNIT_COLUMNS if c not in units.columns and c != "text"):
-            units[col] = pd.Series(np.nan if col == "words" else None, index=units.index, dtype=object)
+            units[col] = pd.Series(np.nan if col == "words" else None, index=units.index,
+                                   dtype=np.float64 if col == "words" else object)
         for col in ("ordinal", "start", "end"):
             units[col] = pd.to_numeric(units[col], errors="coerce").fillna(0).astype("int64")
         units["_doc"] = _document_codes(units["document_id"], self.doc_order)
@@ -270,10 +271,10 @@ class _Context:
             units = units.sort_values(["_doc", "ordinal", "unit_id"], kind="mergesort").reset_index(drop=True)
         doc = units["_doc"].to_numpy()
         docs = self.documents
-        units["doc_type"] = docs["doc_type"].to_numpy(dtype=object)[doc]
+        # per-unit labels as categoricals: a byte per unit where a string costs tens
+        units["doc_type"] = _per_unit(docs["doc_type"], doc, units.index)
         # a unit's speaker: its turn's label (see coding.segment.unit_speakers), else the document's
-        spoken = units["speaker"].fillna("").astype(str).to_numpy(dtype=object)
-        units["speaker"] = np.where(spoken != "", spoken, docs["speaker"].to_numpy(dtype=object)[doc])
+        units["speaker"] = _per_unit(docs["speaker"], doc, units.index, own=units["speaker"])
         units["document_year"] = docs["year"].array.take(doc) if len(doc) else pd.array([], dtype="Int64")
         self.units = units
         # the units of document i are rows doc_bounds[i]:doc_bounds[i + 1] (units are sorted by document)
@@ -399,6 +400,19 @@ class _Context:
     @property
     def codebook_versions(self) -> list[str]:
         return sorted({str(v) for v in self.codings["codebook_version"].dropna().unique()})
+
+
+def _per_unit(documents: pd.Series, doc: np.ndarray, index: pd.Index, own: pd.Series | None = None) -> pd.Series:
+    """A document label for each unit (``doc``: the unit's document row) as a
+    categorical over ``index``; where ``own`` gives a unit a non-empty label
+    of its own, that label."""
+    cats = sorted(set(documents) | (set() if own is None else set(own.dropna().astype(str))))
+    codes = pd.Categorical(documents, categories=cats).codes[doc]
+    if own is not None:
+        mine = pd.Categorical(own.fillna("").astype(str), categories=cats).codes
+        empty = cats.index("") if "" in cats else -1
+        codes = np.where(mine != empty, mine, codes)
+    return pd.Series(pd.Categorical.from_codes(codes, cats), index=index)
 
 
 def context_of(data: ReportData) -> _Context:
@@ -631,7 +645,7 @@ def frequency_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
         ctx, *_partition(ctx, units["doc_type"], sorted(set(docs["doc_type"])), "doc_type"), ["doc_type"])
     years = units["document_year"]
     values: list = sorted(set(years.dropna().astype(int)))
-    labels = years.astype("float64").map(lambda y: -1 if pd.isna(y) else int(y))
+    labels = pd.Series(years.fillna(-1).to_numpy(dtype=np.int64))  # -1: no year (vectorised: a unit each)
     if years.isna().any():
         values.append(pd.NA)
     keys = [v if v is not pd.NA else -1 for v in values]

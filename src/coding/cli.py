@@ -69,9 +69,9 @@ def _add_coder_options(parser) -> None:
 def _cmd_run(args) -> int:
     from coding.pipeline import run
 
-    coder, _ = _coder(args)
+    # the coder is handed over, not kept here: run() lets it go before writing the report
     summary = run(args.corpus, args.codebook, args.out, unit=args.unit, prune=args.prune,
-                  allow_outside=args.allow_outside, report=not args.no_report, coder=coder)
+                  allow_outside=args.allow_outside, report=not args.no_report, coder=_coder(args)[0])
     print(f"codebook {summary.codebook_version}: {summary.documents} documents "
           f"({summary.coded_documents} coded, {summary.skipped_documents} unchanged), {summary.units} units")
     for var, n in summary.units_per_variable.items():

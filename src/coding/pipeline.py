@@ -178,6 +178,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         ids = _code_corpus(store, corpus, manifest, unit, coder, cb, summary, progress)
         failed = {Path(e.path).resolve() for e in summary.errors if e.path}
         keep = ids + [d.id for d in manifest if (corpus / d.path).resolve() in failed]
+        # the outputs need neither the manifest nor the coder: on a large corpus they hold ~100 MB
+        del manifest, coder, ids
         summary.removed_documents = store.remove_documents_except(keep, prune)
         import_coder_files(store, cb, corpus / "coders", summary)
         summary.orphans = store.orphans()
@@ -185,19 +187,19 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
             from coding.reports import project
 
             # an unchanged rerun (same store content, outputs in place) skips the report: seconds, not minutes
-            digest = project.run_digest(store, coder.name)
+            digest = project.run_digest(store, summary.coder)
             if project.report_is_current(out, digest):
                 summary.outputs = {"segments": out / "segments.csv", "codings": out / "codings.csv",
                                    "report": out / "report.html"}
             else:
                 project.forget_digest(out)
                 summary.outputs = export_tables(store, out)
-                summary.outputs["report"] = project.build_report(store, out, coder=coder.name)["report.html"]
+                summary.outputs["report"] = project.build_report(store, out, coder=summary.coder)["report.html"]
                 project.record_digest(out, digest)
             summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store)
         else:
             summary.outputs = export_tables(store, out)
-        _count_codings(store, coder.name, cb, summary)
+        _count_codings(store, summary.coder, cb, summary)
     return summary
 
 

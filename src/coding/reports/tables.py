@@ -262,7 +262,8 @@ class _Context:
             units[col] = pd.Series(np.nan if col == "words" else None, index=units.index,
                                    dtype=np.float64 if col == "words" else object)
         for col in ("ordinal", "start", "end"):
-            units[col] = pd.to_numeric(units[col], errors="coerce").fillna(0).astype("int64")
+            if units[col].dtype != np.int64:  # the store's are: no copy of a column of every unit
+                units[col] = pd.to_numeric(units[col], errors="coerce").fillna(0).astype("int64")
         units["_doc"] = _document_codes(units["document_id"], self.doc_order)
         ordinal = units["ordinal"].to_numpy()
         key = units["_doc"].to_numpy() * (int(ordinal.max(initial=0)) + 1) + ordinal
@@ -301,8 +302,10 @@ class _Context:
         out["n_evidence"] = codings["n_evidence"] if "n_evidence" in codings else \
             [len(parse_evidence(v)) for v in (codings["evidence"] if "evidence" in codings else [])]
         pos = self._unit_positions(codings)
-        out = out[pos >= 0].reset_index(drop=True)
-        out["_pos"] = pos[pos >= 0].astype(np.int64)
+        if not (pos >= 0).all():  # else no copy: millions of codings on a large corpus
+            out = out[pos >= 0].reset_index(drop=True)
+            pos = pos[pos >= 0]
+        out["_pos"] = pos.astype(np.int64, copy=False)
         for col in ("code", "variable"):
             # categoricals stay so (a code per row; strings would cost GBs on a large corpus)
             out[col] = _labels_filled(out[col])
@@ -532,10 +535,43 @@ def _sparse_sum_by(groups: np.ndarray, values: sparse.csr_matrix, n_groups: int)
     return np.asarray(summed.todense(), dtype=np.int64).reshape(n_groups, values.shape[1])
 
 
-def _distinct_documents(groups: np.ndarray, docs: np.ndarray, n_groups: int) -> np.ndarray:
-    """Number of distinct documents per group."""
-    keys = np.unique(groups.astype(np.int64) * (int(docs.max(initial=0)) + 1) + docs)
-    return np.bincount(keys // (int(docs.max(initial=0)) + 1), minlength=n_groups).astype(np.int64)
+def _document_pairs(groups: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (group, document) pairs of the members: the group of
+    each pair, and the pair of each member."""
+    width = int(docs.max(initial=0)) + 1
+    keys = groups.astype(np.int64) * width + docs
+    # members usually come in runs of one pair (units in document order): then no sort or hash of
+    # every member's key is needed, each costing several copies of the keys
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else np.zeros(0, np.int64)
+    first = keys[starts]
+    if len(np.unique(first)) == len(first):
+        return first // width, np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(keys))))
+    distinct, pair = np.unique(keys, return_inverse=True)
+    return distinct // width, pair.reshape(-1)
+
+
+#: members of a frequency table counted at a time: the copies of the unit matrices' rows stay this small
+FREQUENCY_BLOCK = 1 << 17
+
+
+def _coded_counts(matrix: np.ndarray, evidence: sparse.csr_matrix, member_group: np.ndarray,
+                  member_pos: np.ndarray, pair: np.ndarray, pair_group: np.ndarray, n_groups: int) -> tuple:
+    """Units coded, distinct documents coded and evidence matches per group
+    (rows) and item (columns), counted a block of members at a time."""
+    k = matrix.shape[1]
+    units = np.zeros((n_groups, k), dtype=np.int64)
+    matches = np.zeros((n_groups, k), dtype=np.int64)
+    hit = np.zeros((len(pair_group), k), dtype=bool)  # (group, document) pairs with the item coded
+    for lo in range(0, len(member_pos), FREQUENCY_BLOCK):
+        pos, group = member_pos[lo:lo + FREQUENCY_BLOCK], member_group[lo:lo + FREQUENCY_BLOCK]
+        coded = matrix[pos]
+        units += _sum_by(group, coded, n_groups)
+        matches += _sparse_sum_by(group, evidence[pos], n_groups)
+        rows, cols = np.nonzero(coded)
+        hit[pair[lo:lo + FREQUENCY_BLOCK][rows], cols] = True
+    documents = np.stack([np.bincount(pair_group[hit[:, j]], minlength=n_groups) for j in range(k)], axis=1) \
+        if k else np.zeros((n_groups, 0))
+    return units, documents.astype(np.int64), matches
 
 
 def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarray, member_pos: np.ndarray,
@@ -548,18 +584,17 @@ def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarr
     every group at once, so the per-document table is linear in the corpus.
     """
     n_groups = len(groups)
-    docs = ctx.units["_doc"].to_numpy()[member_pos].astype(np.int64)
+    pair_group, pair = _document_pairs(member_group, ctx.units["_doc"].to_numpy()[member_pos].astype(np.int64))
     base = {"units_total": np.bincount(member_group, minlength=n_groups).astype(np.int64),
             "words_total": _sum_by(member_group, ctx.units["words"].to_numpy()[member_pos], n_groups),
-            "documents_total": _distinct_documents(member_group, docs, n_groups)}
+            "documents_total": np.bincount(pair_group, minlength=n_groups).astype(np.int64)}
     frames = []
     for level, ids, variables, labels, matrix, evidence in _level_items(ctx):
         k = len(ids)
         if not k or not n_groups or level not in levels:
             continue
-        coded = matrix[member_pos]
-        docs_coded = np.stack([_distinct_documents(member_group[coded[:, j]], docs[coded[:, j]], n_groups)
-                               for j in range(k)], axis=1)
+        units_coded, docs_coded, matches = _coded_counts(matrix, evidence, member_group, member_pos, pair,
+                                                         pair_group, n_groups)
         take = np.repeat(np.arange(n_groups), k)
         frame = pd.DataFrame({"level": [level] * (n_groups * k), "variable": variables * n_groups,
                               "code": (ids if level == "code" else [""] * k) * n_groups, "label": labels * n_groups})
@@ -567,9 +602,9 @@ def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarr
             frame[col] = groups[col].take(take).reset_index(drop=True)
         for col, values in base.items():
             frame[col] = values[take]
-        frame["units_coded"] = _sum_by(member_group, coded, n_groups).ravel()
+        frame["units_coded"] = units_coded.ravel()
         frame["documents_coded"] = docs_coded.ravel()
-        frame["evidence_matches"] = _sparse_sum_by(member_group, evidence[member_pos], n_groups).ravel()
+        frame["evidence_matches"] = matches.ravel()
         frames.append(frame)
     columns = ["level", "variable", "code", "label", *group_cols] + FREQ_VALUE_COLUMNS
     if not frames:
@@ -592,11 +627,14 @@ def _typed_empty(columns: list[str], group_cols: list[str] = ()) -> pd.DataFrame
 
 def _partition(ctx: _Context, labels: pd.Series, values: list, column: str) -> tuple:
     """Groups, member groups and positions of a partition of the units by ``labels`` (one per unit)."""
-    index = {v: i for i, v in enumerate(values)}
-    member = labels.map(index).to_numpy(dtype=float)
-    known = ~np.isnan(member)
-    return (pd.DataFrame({column: values}), member[known].astype(np.int64),
-            np.flatnonzero(known).astype(np.int64))
+    if isinstance(labels.dtype, pd.CategoricalDtype):  # a lookup per category, then the codes
+        per_category = pd.Index(values).get_indexer(labels.cat.categories)
+        member = np.append(per_category, -1)[labels.cat.codes.to_numpy()]  # code -1 (missing): no group
+    else:
+        member = pd.Index(values).get_indexer(labels)
+    known = member >= 0
+    return (pd.DataFrame({column: values}), member[known].astype(np.int64, copy=False),
+            np.flatnonzero(known).astype(np.int64, copy=False))
 
 
 #: documents per piece of the per-document frequency table

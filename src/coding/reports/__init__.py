@@ -54,7 +54,8 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
     With ``pages`` (the documents' texts and the coders to show), a page
     per document and per code is written too and linked from the report.
     Returns a mapping from a name (``"tables/<name>"``, ``"tables.xlsx"``,
-    ``"figures/<name>"``, ``"report.html"``) to the path written.
+    ``"figures/<name>"``, ``"codes/<id>"``, ``"report.html"``; ``"documents"``
+    for the folder of document pages) to the path written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,7 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
     index = None
     if pages is not None:
         index = write_pages(data, tables, pages, out, outputs=outputs, progress=progress)
-        paths.update({f"documents/{d['id']}": out / d["href"] for d in index["documents"]})
+        paths["documents"] = out / "documents"  # a folder of one page per document: one entry, not 80,000
         paths.update({f"codes/{c['id']}": out / c["href"] for c in index["codes"]})
     paths["report.html"] = write_html(data, tables, figures, out, agreement=agreement, outputs=outputs,
                                       pages=index)

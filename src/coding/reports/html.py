@@ -178,7 +178,7 @@ def _pages_view(pages: dict | None) -> dict | None:
     if not pages:
         return pages
     return {**pages, "documents": pages["documents"][:REPORT_DOCUMENT_LINKS],
-            "documents_total": len(pages["documents"])}
+            "documents_total": pages.get("documents_total", len(pages["documents"]))}
 
 
 def _unit_page(q: dict, pages: dict | None) -> str | None:

@@ -24,8 +24,9 @@ class Outputs:
     """Writes files of one report and remembers which changed."""
 
     def __init__(self) -> None:
-        self.written: list[Path] = []
-        self.unchanged: list[Path] = []
+        # paths as strings: a large report writes a page per document, and a Path costs ~400 bytes
+        self.written: list[str] = []
+        self.unchanged: list[str] = []
 
     def write(self, path, payload: bytes) -> Path:
         """Write ``payload`` to ``path`` unless the file already holds exactly these bytes."""
@@ -35,16 +36,16 @@ class Outputs:
         except OSError:
             same = False
         if same:
-            self.unchanged.append(path)
+            self.unchanged.append(str(path))
             return path
-        self.written.append(write_bytes(path, payload))
+        self.written.append(str(write_bytes(path, payload)))
         return path
 
     def write_stream(self, path, write) -> Path:
         """Write the file ``write(fh)`` fills (binary) unless it already holds
         exactly those bytes; for outputs too large to build in memory."""
         path = Path(path)
-        (self.written if write_if_changed(path, write, binary=True) else self.unchanged).append(path)
+        (self.written if write_if_changed(path, write, binary=True) else self.unchanged).append(str(path))
         return path
 
     def write_text(self, path, text: str) -> Path:

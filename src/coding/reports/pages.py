@@ -174,7 +174,9 @@ def _report_units(data, ctx: _Context):
     Only the row numbers are grouped: the ids are read a document at a time."""
     units = data.units if data.units is not None else ctx.units
     ids = units["unit_id"]
-    speakers = units["speaker"].fillna("").astype(str) if "speaker" in units else pd.Series([""] * len(units))
+    speakers = units["speaker"] if "speaker" in units else pd.Series([""] * len(units))
+    if not isinstance(speakers.dtype, pd.CategoricalDtype):  # a categorical (the store's) stays one: no string per unit
+        speakers = speakers.fillna("").astype(str)
     groups = units.groupby("document_id", sort=False, observed=True).indices
 
     def of(doc_id: str) -> dict[str, str]:
@@ -193,10 +195,12 @@ def _report_units(data, ctx: _Context):
 def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_dir, outputs: Outputs | None = None,
                 progress: bool | None = None) -> dict:
     """Write ``documents/<id>.html`` for each document of the report and
-    ``codes/<id>.html`` for each code; returns the index the report links
-    (documents and codes with their pages and counts). Documents are read
+    ``codes/<id>.html`` for each code; returns the index the report links:
+    the codes and the first :data:`~coding.reports.html.REPORT_DOCUMENT_LINKS`
+    documents with their pages and counts, and ``documents_total``. Documents are read
     one at a time, so the pages of a large corpus take no more memory than
     those of a small one."""
+    from . import html as report
     from .html import _settings
 
     outputs = outputs if outputs is not None else Outputs()
@@ -207,7 +211,7 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
     colours = variable_colours(list(ctx.variables), _settings(data).variable_colours)
     report_units = _report_units(data, ctx)
     legend = [{"label": v["label"], "colour": colours[k]} for k, v in ctx.variables.items()]
-    index = {"documents": [], "codes": [], "coders": list(source.coders)}
+    index = {"documents": [], "documents_total": 0, "codes": [], "coders": list(source.coders)}
     with stage("pages", len(ctx.documents) + len(ctx.codes), progress) as bar:
         columns = list(ctx.documents.columns)
         for values in ctx.documents.itertuples(index=False, name=None):  # one dict at a time, not one per document
@@ -218,9 +222,12 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
             view = document_view(doc, units, ctx, source, colours)
             html = env.get_template("document.html.j2").render(doc=view, legend=legend, coders=source.coders)
             outputs.write_text(out / "documents" / page_name(doc["id"]), html)
-            index["documents"].append({"id": doc["id"], "title": view["title"], "units": view["units"],
-                                       "href": f"documents/{page_name(doc['id'])}", "coded": view["coded"],
-                                       "differ": view["differ"]})
+            # the report lists the first documents: an entry per document of a large corpus costs ~50 MB
+            if index["documents_total"] < report.REPORT_DOCUMENT_LINKS:
+                index["documents"].append({"id": doc["id"], "title": view["title"], "units": view["units"],
+                                           "href": f"documents/{page_name(doc['id'])}", "coded": view["coded"],
+                                           "differ": view["differ"]})
+            index["documents_total"] += 1
             bar.update()
         for code in ctx.codes:
             view = code_view(code, ctx)

@@ -94,11 +94,12 @@ def filtered_folder(base, doc_types=None, year_from=None, year_to=None, speakers
 
 
 class ReportFiles(dict):
-    """Name -> path of every file of a report, with the files ``written``
-    and those left ``unchanged`` (same bytes as before)."""
+    """Name -> path of the files of a report (the document pages by their
+    folder, ``"documents"``), with the paths (strings) of every file
+    ``written`` and of those left ``unchanged`` (same bytes as before)."""
 
-    written: list[Path]
-    unchanged: list[Path]
+    written: list[str]
+    unchanged: list[str]
 
 
 def speakers_of(store: Store, units: pd.DataFrame) -> pd.Categorical:

@@ -200,6 +200,18 @@ def test_code_folder_and_csv_with_two_jobs_matches_one_job(tiny, tmp_path):
     assert ids[0] == "a:p0001" and "u2" in ids
 
 
+def test_two_jobs_leave_only_the_output_even_when_a_file_fails(tiny, tmp_path):
+    corpus, codebook, _ = tiny
+    out = tmp_path / "out"
+    out.mkdir()
+    pipeline.code_paths([corpus / "docs"], out / "codings.csv", codebook=codebook, jobs=2)
+    assert [p.name for p in out.iterdir()] == ["codings.csv"]  # the workers' files of rows are gone
+    (corpus / "docs" / "bad.txt").write_bytes(b"caf\xe9\n")
+    with pytest.raises(CodingError, match="bad.txt"):
+        pipeline.code_paths([corpus / "docs"], out / "strict.csv", codebook=codebook, jobs=2)
+    assert [p.name for p in out.iterdir()] == ["codings.csv"]
+
+
 @pytest.mark.parametrize("command", [["code", "{docs}"], ["export", "codebook", "--format", "qdc"]])
 def test_out_that_is_a_folder_is_one_line_exit_2(tiny, tmp_path, capsys, command):
     corpus, codebook, _ = tiny

@@ -458,8 +458,10 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     units) is read, segmented and coded on its own and its rows written
     before the next, so memory does not grow with the input. Evidence
     offsets are relative to the unit's text. ``jobs > 1`` hands files and
-    batches to worker processes, which send back only CSV text; the output
-    is the same, in input order; ``jobs`` is capped at the number of CPUs.
+    batches to worker processes, which write their rows to files of their
+    own in a hidden folder beside ``out`` (removed at the end: the output's
+    folder needs room for the rows twice meanwhile); the output is the
+    same, in input order; ``jobs`` is capped at the number of CPUs.
     ``coder`` is any :class:`coding.records.Coder` (default: the dictionary
     coder of ``codebook``). ``encoding`` is that of plain-text files
     without a declared one; ``with_text`` adds the columns ``label`` (of the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import DOCS, write_corpus
@@ -109,3 +110,28 @@ def test_the_report_lists_the_first_documents_of_a_large_corpus(project, tmp_pat
     listed = report.split("<h3>Documents</h3>")[1].split("<h3>Codes</h3>")[0]
     assert listed.count('<li><a href="documents/') == 2
     assert len(list((tmp_path / "report" / "documents").glob("*.html"))) == total
+
+
+def test_frequencies_counted_in_blocks_equal_one_pass(project, monkeypatch):
+    with Store(project / "project.sqlite") as store:
+        whole = compute_tables(report_data(store))
+        monkeypatch.setattr(T, "FREQUENCY_BLOCK", 3)  # many blocks of members, each group split across them
+        blocks = compute_tables(report_data(store))
+    for name in ("frequencies", "frequencies_by_document", "frequencies_by_doc_type",
+                 "frequencies_by_document_year", "frequencies_by_referenced_year"):
+        assert whole[name]["units_coded"].sum() > 3, name
+        pd.testing.assert_frame_equal(blocks[name], whole[name], obj=name)
+
+
+@pytest.mark.parametrize("groups, docs", [
+    ([0, 0, 0, 1, 1], [0, 0, 1, 1, 2]),  # runs of one (group, document) each
+    ([0, 1, 0, 1, 2], [4, 4, 4, 7, 7]),  # (0, 4) and (1, 4) come back after another pair
+    ([], []),
+])
+def test_document_pairs_name_each_group_and_document_once(groups, docs):
+    pair_group, pair = T._document_pairs(np.array(groups, dtype=np.int64), np.array(docs, dtype=np.int64))
+    members = list(zip(groups, docs))
+    assert len(pair_group) == len(set(members))
+    for i, (g, d) in enumerate(members):
+        assert pair_group[pair[i]] == g
+        assert all((pair[i] == pair[j]) == (members[j] == (g, d)) for j in range(len(members)))

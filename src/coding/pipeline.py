@@ -419,8 +419,8 @@ def _init_worker(job: _CodeJob, folder: str) -> None:
 
 def _code_in_worker(item) -> tuple[str, int, int, int, int, str | None]:
     """Code one item; its rows go to this worker's own file, and only where
-    they lie comes back: sending them through the pool cost the parent about
-    0.3 CPU-seconds per 84 MB of rows, taken from the workers on a small machine."""
+    they lie comes back: the parent would otherwise unpickle and write every
+    byte of them, on the cores the workers need."""
     global _PART
     text, n_units, n_codings, error = _code_item(_WORKER, item)
     if _PART is None:

@@ -152,12 +152,14 @@ def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
     return replace(data, documents=docs, units=units, codings=codings, filters=filters)
 
 
-def _document_codes(document_ids: pd.Series, order: dict[str, int]) -> np.ndarray:
-    """The position of each unit's document in ``order`` (int64; -1 for none)."""
-    if isinstance(document_ids.dtype, pd.CategoricalDtype):  # one lookup per category, then the codes
-        per_category = np.array([order.get(c, -1) for c in document_ids.cat.categories] + [-1], dtype=np.int64)
-        return per_category[document_ids.cat.codes.to_numpy()]
-    return np.array([order.get(d, -1) for d in document_ids], dtype=np.int64)
+def _positions_in(labels: pd.Series, index: pd.Index) -> np.ndarray:
+    """The position of each label in ``index`` (int64; -1 for none). A
+    categorical is looked up once per category, then by its codes (a code of
+    -1, missing, has no position)."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        per_category = np.append(index.get_indexer(labels.cat.categories), -1).astype(np.int64)
+        return per_category[labels.cat.codes.to_numpy()]
+    return index.get_indexer(labels).astype(np.int64, copy=False)
 
 
 def _labels_filled(column: pd.Series) -> pd.Series:
@@ -264,7 +266,7 @@ class _Context:
         for col in ("ordinal", "start", "end"):
             if units[col].dtype != np.int64:  # the store's are: no copy of a column of every unit
                 units[col] = pd.to_numeric(units[col], errors="coerce").fillna(0).astype("int64")
-        units["_doc"] = _document_codes(units["document_id"], self.doc_order)
+        units["_doc"] = _positions_in(units["document_id"], pd.Index(self.documents["id"]))
         ordinal = units["ordinal"].to_numpy()
         key = units["_doc"].to_numpy() * (int(ordinal.max(initial=0)) + 1) + ordinal
         if not (np.diff(key) > 0).all():
@@ -627,11 +629,7 @@ def _typed_empty(columns: list[str], group_cols: list[str] = ()) -> pd.DataFrame
 
 def _partition(ctx: _Context, labels: pd.Series, values: list, column: str) -> tuple:
     """Groups, member groups and positions of a partition of the units by ``labels`` (one per unit)."""
-    if isinstance(labels.dtype, pd.CategoricalDtype):  # a lookup per category, then the codes
-        per_category = pd.Index(values).get_indexer(labels.cat.categories)
-        member = np.append(per_category, -1)[labels.cat.codes.to_numpy()]  # code -1 (missing): no group
-    else:
-        member = pd.Index(values).get_indexer(labels)
+    member = _positions_in(labels, pd.Index(values))
     known = member >= 0
     return (pd.DataFrame({column: values}), member[known].astype(np.int64, copy=False),
             np.flatnonzero(known).astype(np.int64, copy=False))

@@ -121,7 +121,7 @@ def _rank_of(ranks: np.ndarray, rowids: np.ndarray) -> np.ndarray:
 
 
 def presence_codes(store: Store, items: list[str], level: str = "variable",
-                   units=None) -> tuple[list[str], np.ndarray, np.ndarray]:
+                   units=None, seen_rule: str = "coded-documents") -> tuple[list[str], np.ndarray, np.ndarray]:
     """The data of :func:`presence_values` for every coder of the store,
     read without unit id strings: ``(coders, seen, codes)``.
 
@@ -131,10 +131,13 @@ def presence_codes(store: Store, items: list[str], level: str = "variable",
     int8 array, 1 coded, 0 seen and not coded, -1 not seen. Units are
     every unit of the store (or those of ``units``, ids) in order of their
     ids, also units no coder saw (-1 throughout). Unlike :func:`presence`
-    it does not check that a coder coded codes at the code level.
+    it does not check that a coder coded codes at the code level. A coder
+    whose seen units were inferred by an import sees those of ``seen_rule``
+    (see :func:`coverage_by_rule`).
     """
     if level not in CODING_LEVELS:
         raise CodingError(f"unknown level '{level}' (use one of: {', '.join(CODING_LEVELS)})")
+    _check_rule(seen_rule)
     ranks, n_units = _unit_ranks(store, units)
     seen_by: dict[str, np.ndarray] = {}  # a chunk of rows at a time: no array as long as the coverage
     for names, coder, unit in store.coverage_codes():
@@ -142,6 +145,11 @@ def presence_codes(store: Store, items: list[str], level: str = "variable",
         for k, name in enumerate(names):
             mine = unit[(coder == k) & (unit >= 0)]
             seen_by.setdefault(name, np.zeros(n_units, dtype=bool))[mine] = True
+    for name in inferred_coders(store, list(seen_by)):
+        rows = _rank_of(ranks, np.array([r for r, _u in store.seen_by_rule(name, seen_rule)], dtype=np.int64))
+        allowed = np.zeros(n_units, dtype=bool)
+        allowed[rows[rows >= 0]] = True
+        seen_by[name] &= allowed
     coders = sorted(seen_by)
     seen = np.array([seen_by.pop(c) for c in coders], dtype=bool).reshape(len(coders), n_units)
     codes = np.repeat(np.where(seen, np.int8(0), np.int8(-1))[:, None, :], len(items), axis=1)
@@ -154,6 +162,44 @@ def presence_codes(store: Store, items: list[str], level: str = "variable",
         on_seen = codes[coder, item, unit] == 0  # a coding of a unit the coder did not see does not count
         codes[coder[on_seen], item[on_seen], unit[on_seen]] = 1
     return coders, seen, codes
+
+
+#: How an inferred seen set is taken: the units of the documents the coder coded something in, or only
+#: the units it coded.
+SEEN_RULES = ("coded-documents", "coded-units")
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in SEEN_RULES:
+        raise CodingError(f"unknown seen rule '{rule}' (use one of: {', '.join(SEEN_RULES)})")
+
+
+def inferred_coders(store: Store, coders: list[str]) -> dict[str, str]:
+    """{coder: how} for those of ``coders`` whose seen units an import inferred
+    (``inferred-coded`` or ``inferred-documents``) rather than recorded."""
+    from coding.store import SEEN_INFERRED
+
+    provenance = store.seen_provenance()
+    return {c: provenance[c] for c in coders if provenance.get(c) in SEEN_INFERRED}
+
+
+def coverage_by_rule(store: Store, coverage: pd.DataFrame, coders: list[str],
+                     seen_rule: str = "coded-documents") -> pd.DataFrame:
+    """``coverage`` (coder, unit_id) with the seen units of each of ``coders``
+    whose set was inferred taken by ``seen_rule``: ``coded-documents``, the
+    units of the documents where the coder coded something (what an import
+    guesses by default), or ``coded-units``, only the units it coded (a
+    person who recoded 40 units in another program saw those 40). Recorded
+    seen sets are kept as they are."""
+    _check_rule(seen_rule)
+    inferred = inferred_coders(store, coders)
+    if not inferred:
+        return coverage
+    frames = [coverage[~coverage["coder"].isin(list(inferred))]]
+    for coder in inferred:
+        rows = store.seen_by_rule(coder, seen_rule)
+        frames.append(pd.DataFrame({"coder": coder, "unit_id": [u for _r, u in rows]}, columns=["coder", "unit_id"]))
+    return pd.concat(frames, ignore_index=True)
 
 
 def check_coders(coverage: pd.DataFrame, coders: list[str], at_least: int = 2) -> None:
@@ -176,17 +222,19 @@ def items_of(codebook: Codebook, level: str) -> list[str]:
 
 
 def agreement(store: Store, coders: list[str], level: str = "variable", *, n_resamples: int = 1000,
-              seed: int = 12345) -> pd.DataFrame:
+              seed: int = 12345, seen_rule: str = "coded-documents") -> pd.DataFrame:
     """The agreement table of ``coders`` at the variable or code level.
 
     One row per item (sorted by id) and a pooled ``ALL`` row; see
     :func:`coding.agreement.agreement_table` for the columns.  A unit
     counts for an item when at least two of the coders saw it (with two
-    coders: both).
+    coders: both). Inferred seen sets are taken by ``seen_rule`` (see
+    :func:`coverage_by_rule`).
     """
     items = items_of(store.codebook(), level)
     coverage = store.coverage()
     check_coders(coverage, coders)
+    coverage = coverage_by_rule(store, coverage, coders, seen_rule)
     values, units = presence_values(store.coded_items(level), coverage, items, coders, level)
     return agreement_table_from_values(values, coders, items, units, level, n_resamples=n_resamples, seed=seed)
 
@@ -198,7 +246,7 @@ def joined(items: Iterable[str]) -> str:
     return ";".join(sorted(items))
 
 
-def _differences(store, coders: list[str], level: str):
+def _differences(store, coders: list[str], level: str, seen_rule: str = "coded-documents"):
     """(frame of document_id and text by unit_id, {coder: {unit: set(items)}}, [(unit, differing items)]).
 
     Only units every named coder saw; units in document order. The frame
@@ -210,6 +258,7 @@ def _differences(store, coders: list[str], level: str):
     reserved = [c for c in coders if c in ADJUDICATION_FIELDS or c in ("differ",)]
     if reserved:
         raise CodingError(f"coder name '{reserved[0]}' clashes with a column name; re-import under another name")
+    coverage = coverage_by_rule(store, coverage, coders, seen_rule)
     values, unit_ids = presence_values(store.coded_items(level), coverage, items, coders, level)
     coded: dict[str, dict[str, set]] = {c: {} for c in coders}
     for k, coder in enumerate(coders):
@@ -227,7 +276,8 @@ def _differences(store, coders: list[str], level: str):
     return pd.DataFrame(texts, columns=["unit_id", "document_id", "text"]).set_index("unit_id"), coded, rows
 
 
-def disagreements(store: Store, coders: list[str], level: str = "variable") -> pd.DataFrame:
+def disagreements(store: Store, coders: list[str], level: str = "variable",
+                  seen_rule: str = "coded-documents") -> pd.DataFrame:
     """Units seen by every named coder on which they do not code alike.
 
     Columns: ``unit_id``, ``document_id``, ``text``, one column per coder
@@ -235,7 +285,7 @@ def disagreements(store: Store, coders: list[str], level: str = "variable") -> p
     none) and ``differ`` (the items not coded by all of them). Units in
     document order.
     """
-    units, coded, rows = _differences(store, coders, level)
+    units, coded, rows = _differences(store, coders, level, seen_rule)
     records = [
         [uid, units.at[uid, "document_id"], units.at[uid, "text"]]
         + [joined(coded[c].get(uid, ())) for c in coders] + [joined(differ)]
@@ -273,12 +323,12 @@ def reconcile_sheet(store: Store, coders: list[str], level: str = "variable") ->
 
 
 def write_agreement(store: Store, coders: list[str], out: StrPath, level: str = "variable", *, n_resamples: int = 1000,
-                    seed: int = 12345) -> tuple[pd.DataFrame, dict[str, Path]]:
+                    seed: int = 12345, seen_rule: str = "coded-documents") -> tuple[pd.DataFrame, dict[str, Path]]:
     """Agreement table plus ``agreement.csv``, ``disagreements.csv`` and ``agreement_alpha.png`` in ``out``."""
     from coding.reports.figures import alpha_figure
 
-    table = agreement(store, coders, level, n_resamples=n_resamples, seed=seed)
-    diffs = disagreements(store, coders, level)
+    table = agreement(store, coders, level, n_resamples=n_resamples, seed=seed, seen_rule=seen_rule)
+    diffs = disagreements(store, coders, level, seen_rule)
     out = Path(out)
     paths = {
         "agreement": write_frame(out / "agreement.csv", table),

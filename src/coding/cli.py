@@ -271,13 +271,35 @@ def _cmd_agree(args) -> int:
     coders = _coder_list(args.coders)
     with open_store(args.store, args.out) as store:
         table, paths = write_agreement(store, coders, args.out, args.level,
-                                       n_resamples=args.resamples, seed=args.seed)
+                                       n_resamples=args.resamples, seed=args.seed, seen_rule=args.seen)
+        inferred = _print_inferred_seen(store, coders, args.seen)
+        if args.unitized:
+            from coding.span_agreement import format_unitized, write_unitized
+
+            unitized, paths["unitized"] = write_unitized(store, coders, args.out, seen_rule=args.seen,
+                                                         n_resamples=args.resamples, seed=args.seed)
     print(f"{' vs '.join(coders)}, {args.level} level (Krippendorff's alpha: >= .800 reliable, "
           f".667-.800 tentative, < .667 unreliable)")
     print(format_agreement(table))
+    if args.unitized:
+        print(f"\nunitized agreement (Krippendorff et al. 2016), unit codings as spans of their characters, "
+              f"over the units all of them saw{'; seen sets by --seen ' + args.seen if inferred else ''}")
+        print(format_unitized(unitized))
     for path in paths.values():
         print(f"wrote {path}")
     return 0
+
+
+def _print_inferred_seen(store, coders: list[str], rule: str) -> dict[str, str]:
+    """Say which coders' seen units an import inferred, and how they are taken."""
+    from coding.audit import inferred_coders
+
+    inferred = inferred_coders(store, coders)
+    for coder, how in inferred.items():
+        other = "coded-units" if rule == "coded-documents" else "coded-documents"
+        print(f"note: the units {coder} saw were inferred at import ({how.replace('inferred-', '--seen ')}), "
+              f"not recorded; taken here as --seen {rule} (the other choice: --seen {other})")
+    return inferred
 
 
 def _cmd_validate(args) -> int:
@@ -336,6 +358,12 @@ def _add_audit_commands(sub) -> None:
     ag.add_argument("--store", default=None, help=found_help)
     ag.add_argument("--resamples", type=int, default=1000, help="bootstrap samples for alpha's interval")
     ag.add_argument("--seed", type=int, default=12345, help="bootstrap seed")
+    ag.add_argument("--unitized", action="store_true",
+                    help="also Krippendorff's unitizing alphas (uα, |uα, cuα, Cuα, (k)uα) of the codings as spans, "
+                         "per code, per variable and overall -> agreement_unitized.csv")
+    ag.add_argument("--seen", default="coded-documents", choices=["coded-documents", "coded-units"],
+                    help="for a coder whose seen units an import inferred: the units of the documents it coded in "
+                         "(default) or only the units it coded")
     ag.set_defaults(func=_cmd_agree)
 
     va = sub.add_parser("validate", help="precision, recall and F1 of the automatic coding against a person")

@@ -21,7 +21,7 @@ from coding.records import evidence_json as _evidence_json
 if TYPE_CHECKING:
     from coding.codebook import Codebook
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 6
 #: Written into the SQLite header of every store this program creates, so
 #: that it never writes into a database another program made.
 APPLICATION_ID = 0x436F6465  # "Code"
@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS coded (
     PRIMARY KEY (document_id, segmentation, coder, codebook_version)
 );
 CREATE TABLE IF NOT EXISTS coders (
-    name TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL
+    name TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
+    seen TEXT NOT NULL DEFAULT ''
 );
 -- People's codings (and units they saw: empty variable) whose unit no longer exists, with the
 -- unit's old text: kept aside, never deleted, and put back when a unit with that text returns.
@@ -90,7 +91,13 @@ CREATE INDEX IF NOT EXISTS orphans_by_document ON orphans(document_id, segmentat
 #: Changes from one schema version to the next, applied in order to older stores.
 MIGRATIONS = {
     1: "ALTER TABLE coded ADD COLUMN coder_version TEXT NOT NULL DEFAULT '';",
+    # how a coder's seen units came to be: 'recorded', 'inferred-coded', 'inferred-documents'; '' = not
+    # known (stored before this was kept)
+    5: "ALTER TABLE coders ADD COLUMN seen TEXT NOT NULL DEFAULT '';",
 }
+#: How the units a coder saw came to be known (the ``seen`` column of ``coders``): recorded (by this
+#: program, a coder file, a project's ``units seen by`` attribute) or inferred by an import.
+SEEN_RECORDED, SEEN_INFERRED = "recorded", ("inferred-coded", "inferred-documents")
 
 
 
@@ -158,7 +165,8 @@ class Store:
         if int(version) < SCHEMA_VERSION:
             with self.transaction():
                 for v in range(int(version), SCHEMA_VERSION):
-                    self.db.execute(MIGRATIONS[v])
+                    if v in MIGRATIONS:  # versions without a change of their own have no entry
+                        self.db.execute(MIGRATIONS[v])
                 for statement in SCHEMA.split(";"):  # new tables and indexes
                     if statement.strip():
                         self.db.execute(statement)
@@ -449,8 +457,9 @@ class Store:
 
     # -- human coders -----------------------------------------------------
     def replace_coder(self, coder: str, unit_ids: list[str], codings: list[Coding], codebook_version: str,
-                      kind: str = "human", source: str = "", content_hash: str = "") -> None:
-        """Replace all of a coder's codings and coverage atomically."""
+                      kind: str = "human", source: str = "", content_hash: str = "", seen: str = SEEN_RECORDED) -> None:
+        """Replace all of a coder's codings and coverage atomically; ``seen``
+        says how ``unit_ids`` are known (see :data:`SEEN_INFERRED`)."""
         with self.transaction():
             self.db.execute("DELETE FROM codings WHERE coder=? AND codebook_version=?", (coder, codebook_version))
             self.db.execute("DELETE FROM coverage WHERE coder=? AND codebook_version=?", (coder, codebook_version))
@@ -460,7 +469,8 @@ class Store:
                 "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
                 [(c.unit_id, c.code, c.variable, coder, codebook_version, evidence_json(c), now) for c in codings],
             )
-            self.db.execute("INSERT OR REPLACE INTO coders VALUES (?,?,?,?)", (coder, kind, source, content_hash))
+            self.db.execute("INSERT OR REPLACE INTO coders (name, kind, source, content_hash, seen) VALUES (?,?,?,?,?)",
+                            (coder, kind, source, content_hash, seen))
             # a full import is the coder's whole current state: what was set aside before is superseded
             self.db.execute("DELETE FROM orphans WHERE coder=?", (coder,))
 
@@ -477,6 +487,60 @@ class Store:
                FROM coverage cv WHERE cv.codebook_version=? GROUP BY cv.coder ORDER BY cv.coder""",
             (version, version),
         ).fetchall()
+
+    def seen_provenance(self) -> dict[str, str]:
+        """{coder: how its seen units are known} for the coders with a record:
+        ``recorded``, ``inferred-coded``, ``inferred-documents`` or ``""``
+        (stored before this was kept). Automatic coders have no record: what
+        they saw is what they coded, recorded by the run."""
+        return dict(self.db.execute("SELECT name, seen FROM coders ORDER BY name"))
+
+    def seen_by_rule(self, coder: str, rule: str, codebook_version: str | None = None,
+                     segmentation: str | None = None) -> list[tuple[int, str]]:
+        """(rowid, unit_id) of the units ``coder`` saw, taken by ``rule``:
+        ``coded-units`` only the units it coded, ``coded-documents`` the units
+        it saw in the documents where it coded something."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        coded = ("SELECT DISTINCT c.unit_id FROM codings c JOIN units u ON u.id=c.unit_id "
+                 "WHERE c.coder=? AND c.codebook_version=? AND u.segmentation=?")
+        if rule == "coded-units":
+            where = f"u.id IN ({coded})"
+        elif rule == "coded-documents":
+            where = f"u.document_id IN (SELECT document_id FROM units WHERE id IN ({coded}))"
+        else:
+            raise CodingError(f"unknown seen rule '{rule}' (use coded-documents or coded-units)")
+        return self.db.execute(
+            f"SELECT u.rowid, u.id FROM coverage cv JOIN units u ON u.id=cv.unit_id WHERE cv.coder=? "
+            f"AND cv.codebook_version=? AND u.segmentation=? AND {where} ORDER BY u.id",
+            (coder, version, seg, coder, version, seg)).fetchall()
+
+    def unit_spans(self, coders: list[str], codebook_version: str | None = None,
+                   segmentation: str | None = None) -> list[tuple]:
+        """``coders``' unit codings as spans: (coder, document_id, start, end,
+        code, variable), a coding covering its unit's characters [start, end);
+        a coding of a variable without a code has code "". In document, unit,
+        coder and code order."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        marks = ",".join("?" * len(coders))
+        return self.db.execute(
+            f"""SELECT c.coder, u.document_id, u.start, u."end", c.code, c.variable
+                FROM codings c JOIN units u ON u.id=c.unit_id JOIN documents d ON d.id=u.document_id
+                WHERE c.codebook_version=? AND u.segmentation=? AND c.coder IN ({marks})
+                ORDER BY d.position, u.document_id, u.ordinal, c.coder, c.variable, c.code""",
+            [version, seg, *coders]).fetchall()
+
+    def seen_ranges(self, coders: list[str], codebook_version: str | None = None,
+                    segmentation: str | None = None) -> list[tuple]:
+        """(coder, unit_id, document_id, start, end) of every unit each of ``coders`` saw."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        marks = ",".join("?" * len(coders))
+        return self.db.execute(
+            f"""SELECT cv.coder, u.id, u.document_id, u.start, u."end" FROM coverage cv JOIN units u ON u.id=cv.unit_id
+                WHERE cv.codebook_version=? AND u.segmentation=? AND cv.coder IN ({marks})
+                ORDER BY u.document_id, u.start, cv.coder""", [version, seg, *coders]).fetchall()
 
     # -- reading ----------------------------------------------------------
     @classmethod
@@ -781,7 +845,7 @@ class Store:
              "WHERE c.codebook_version=? AND u.segmentation=? ORDER BY c.unit_id, c.coder, c.variable, c.code, "
              "c.evidence", (version, seg)),
             ("SELECT coder, unit_id FROM coverage WHERE codebook_version=? ORDER BY coder, unit_id", (version,)),
-            ("SELECT name, kind, source, content_hash FROM coders ORDER BY name", ()),
+            ("SELECT name, kind, source, content_hash, seen FROM coders ORDER BY name", ()),
             ("SELECT content FROM codebooks WHERE version=?", (version,)),
         ]
         for query, params in queries:

@@ -474,7 +474,8 @@ def _store(store, path: Path, coder: str, codebook: Codebook, seen: list[str], c
     codings = codings_from_triples(collected.times, seen, coder, codebook.version)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     store.replace_coder(coder, seen, codings, codebook.version, kind="import", source=str(path),
-                        content_hash=f"{digest}:{fingerprint}")
+                        content_hash=f"{digest}:{fingerprint}",
+                        seen="recorded" if report.seen_from == "project" else f"inferred-{report.seen_from}")
     times = {k: w for k, w in collected.times.items() if w is not None}
     store.set_coding_times(coder, codebook.version, times)
     undated = sum(1 for c in codings if (c.unit_id, c.variable, c.code) not in times)

@@ -143,3 +143,26 @@ def test_unitized_agreement_of_unit_codings(tmp_path, capsys):
     written = pd.read_csv(out / "agreement_unitized.csv")
     assert list(written["item"]) == list(guessed["item"])
     assert written["u_alpha"].tolist() == pytest.approx(guessed["u_alpha"].tolist(), nan_ok=True)
+
+
+@pytest.mark.report
+def test_the_report_flags_inferred_seen_sets_and_shows_unitized_agreement(tmp_path):
+    from coding.reports.project import build_report, unitized_summary
+
+    path = coded_tiny(tmp_path)
+    with Store(path) as store:
+        _reviewer(store, "inferred-coded")
+        build_report(store, tmp_path / "own", seen_rule="coded-units")
+        build_report(store, tmp_path / "guessed")
+        with_auto = agreement(store, ["auto", "reviewer"], n_resamples=20).assign(coders="auto vs reviewer")
+        table, notes = unitized_summary(store, with_auto, seen_rule="coded-units", n_resamples=50)
+    assert notes == ["The units reviewer saw were inferred when its codings were imported (--seen coded), "
+                     "not recorded; they are taken as --seen coded-units."]
+    assert table["Level"].tolist() == ["variable"] * 3 + ["all"] and set(table["Coders"]) == {"auto vs reviewer"}
+    assert table["uα"].tolist() == [1.0] * 4
+    own = (tmp_path / "own" / "report.html").read_text(encoding="utf-8")
+    guessed = (tmp_path / "guessed" / "report.html").read_text(encoding="utf-8")
+    for html in (own, guessed):
+        assert "Unitized agreement (Krippendorff, Mathet, Bouvry and Widlöcher 2016)" in html
+        assert "auto vs reviewer" in html
+    assert "they are taken as --seen coded-units." in own and "they are taken as --seen coded-documents." in guessed

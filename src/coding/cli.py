@@ -394,7 +394,7 @@ def _cmd_report(args) -> int:
         try:
             files = build_report(store, out, coder=args.coder, doc_types=doc_types, year_from=args.year_from,
                                  year_to=args.year_to, exemplars=args.exemplars, coders=coders, speakers=speakers,
-                                 skip_speakers=skip)
+                                 skip_speakers=skip, seen_rule=args.seen)
         except EmptySelection as exc:
             print(f"coding: error: {exc}", file=sys.stderr)
             return 1
@@ -573,6 +573,9 @@ def _add_report_command(sub) -> None:
     rp.add_argument("--exemplars", type=_non_negative, default=3, help="quotations per code (default: 3)")
     rp.add_argument("--coders", help="comma-separated coders shown in the agreement section and on the document "
                                      "pages (default: every coder)")
+    rp.add_argument("--seen", default="coded-documents", choices=["coded-documents", "coded-units"],
+                    help="for a coder whose seen units an import inferred: the units of the documents it coded in "
+                         "(default) or only the units it coded")
     rp.add_argument("--out", default=None,
                     help="output folder (default: outputs; a filtered report: outputs/reports/<filters>)")
     rp.add_argument("--store", default=None,

@@ -20,7 +20,7 @@ import pandas as pd
 from coding.audit import SEEN_RULES, check_coders, inferred_coders
 from coding.errors import CodingError
 from coding.files import write_frame
-from coding.records import StrPath
+from coding.records import AUTOMATIC_CODERS, StrPath
 from coding.unitized import Span, unitized_table
 
 if TYPE_CHECKING:
@@ -39,14 +39,16 @@ def spans_from_rows(rows: Iterable[tuple]) -> tuple[list[Span], dict[str, str]]:
     return spans, variable_of
 
 
-def common_sections(store: Store, coders: list[str], seen_rule: str = "coded-documents") -> dict[str, list]:
-    """{document_id: [(start, end)]}: the units every one of ``coders`` saw."""
+def common_sections(store: Store, coders: list[str], seen_rule: str = "coded-documents",
+                    units=None) -> dict[str, list]:
+    """{document_id: [(start, end)]}: the units every one of ``coders`` saw
+    (of ``units``, unit ids, when given)."""
     if seen_rule not in SEEN_RULES:
         raise CodingError(f"unknown seen rule '{seen_rule}' (use one of: {', '.join(SEEN_RULES)})")
     allowed = {c: {u for _r, u in store.seen_by_rule(c, seen_rule)} for c in inferred_coders(store, coders)}
     seen_by: dict[tuple, set] = {}
     for coder, unit_id, document_id, start, end in store.seen_ranges(coders):
-        if coder not in allowed or unit_id in allowed[coder]:
+        if (coder not in allowed or unit_id in allowed[coder]) and (units is None or unit_id in units):
             seen_by.setdefault((document_id, start, end), set()).add(coder)
     sections: dict[str, list] = {}
     for (document_id, start, end), who in seen_by.items():
@@ -56,15 +58,18 @@ def common_sections(store: Store, coders: list[str], seen_rule: str = "coded-doc
 
 
 def unitized_agreement(store: Store, coders: list[str], *, seen_rule: str = "coded-documents",
-                       n_resamples: int = 1000, seed: int = 12345, spans: Iterable[tuple] = ()) -> pd.DataFrame:
+                       n_resamples: int = 1000, seed: int = 12345, spans: Iterable[tuple] = (),
+                       units=None) -> pd.DataFrame:
     """The unitized agreement table of ``coders`` (see
-    :func:`coding.unitized.unitized_table`) over the units they all saw,
-    from their unit codings and ``spans`` (further span rows, as
-    :func:`spans_from_rows` takes them)."""
+    :func:`coding.unitized.unitized_table`) over the units they all saw (of
+    ``units``, unit ids, when given), from their unit codings and ``spans``
+    (further span rows, as :func:`spans_from_rows` takes them)."""
     check_coders(store.coverage(), coders)
-    rows = chain(store.unit_spans(coders), spans)
+    people = [c for c in coders if c not in AUTOMATIC_CODERS]
+    # the units a person saw bound the rows read: the automatic coder's cover the whole corpus
+    rows = chain(store.unit_spans(coders, within=people[0] if people else None), spans)
     span_list, variable_of = spans_from_rows(rows)
-    sections = common_sections(store, coders, seen_rule)
+    sections = common_sections(store, coders, seen_rule, units)
     if not sections:
         raise CodingError(f"no unit was seen by every one of {', '.join(coders)}")
     return unitized_table(span_list, sections, coders, variable_of, n_resamples=n_resamples, seed=seed)

@@ -516,20 +516,22 @@ class Store:
             (coder, version, seg, coder, version, seg)).fetchall()
 
     def unit_spans(self, coders: list[str], codebook_version: str | None = None,
-                   segmentation: str | None = None) -> list[tuple]:
+                   segmentation: str | None = None, within: str | None = None) -> list[tuple]:
         """``coders``' unit codings as spans: (coder, document_id, start, end,
         code, variable), a coding covering its unit's characters [start, end);
         a coding of a variable without a code has code "". In document, unit,
-        coder and code order."""
+        coder and code order. ``within`` (a coder): only the units it saw."""
         version = codebook_version or self.current_codebook()
         seg = segmentation or self.segmentation()
         marks = ",".join("?" * len(coders))
+        bound = "" if within is None else \
+            "AND c.unit_id IN (SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?)"
         return self.db.execute(
             f"""SELECT c.coder, u.document_id, u.start, u."end", c.code, c.variable
                 FROM codings c JOIN units u ON u.id=c.unit_id JOIN documents d ON d.id=u.document_id
-                WHERE c.codebook_version=? AND u.segmentation=? AND c.coder IN ({marks})
+                WHERE c.codebook_version=? AND u.segmentation=? AND c.coder IN ({marks}) {bound}
                 ORDER BY d.position, u.document_id, u.ordinal, c.coder, c.variable, c.code""",
-            [version, seg, *coders]).fetchall()
+            [version, seg, *coders, *(() if within is None else (within, version))]).fetchall()
 
     def seen_ranges(self, coders: list[str], codebook_version: str | None = None,
                     segmentation: str | None = None) -> list[tuple]:

@@ -42,7 +42,8 @@ __all__ = [
 def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_count: int = 1,
                  agreement: pd.DataFrame | None = None,
                  extra_figures: dict[str, Path] | None = None, outputs: Outputs | None = None,
-                 progress: bool | None = None, pages: PageSource | None = None) -> dict[str, Path]:
+                 progress: bool | None = None, pages: PageSource | None = None,
+                 unitized: pd.DataFrame | None = None, seen_notes: list[str] | None = None) -> dict[str, Path]:
     """Write tables, workbook, figures and ``report.html`` under ``out_dir``.
 
     ``exemplars`` is the number of quotations per code, ``min_pair_count``
@@ -53,6 +54,7 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
     a bar per stage on standard error (default: when it is a terminal).
     With ``pages`` (the documents' texts and the coders to show), a page
     per document and per code is written too and linked from the report.
+    ``unitized`` (a table) and ``seen_notes`` (sentences) join the agreement section.
     Returns a mapping from a name (``"tables/<name>"``, ``"tables.xlsx"``,
     ``"figures/<name>"``, ``"codes/<id>"``, ``"report.html"``; ``"documents"``
     for the folder of document pages) to the path written.
@@ -78,5 +80,5 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
         paths["documents"] = out / "documents"  # a folder of one page per document: one entry, not 80,000
         paths.update({f"codes/{c['id']}": out / c["href"] for c in index["codes"]})
     paths["report.html"] = write_html(data, tables, figures, out, agreement=agreement, outputs=outputs,
-                                      pages=index)
+                                      pages=index, unitized=unitized, seen_notes=seen_notes)
     return paths

@@ -99,7 +99,8 @@ def _date_range(dates: pd.Series) -> tuple[str, str]:
 
 
 def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path],
-                  agreement: pd.DataFrame | None = None, pages: dict | None = None) -> dict:
+                  agreement: pd.DataFrame | None = None, pages: dict | None = None,
+                  unitized: pd.DataFrame | None = None, seen_notes: list[str] | None = None) -> dict:
     """Everything the template shows, as plain strings, lists and dicts."""
     ctx = context_of(data)  # built once, by compute_tables
     codebook = data.codebook
@@ -115,6 +116,13 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
                         "level) of each pair of coders sharing units, and of all of them together" + scope),
             _table_view("agreement", table, AGREEMENT_COUNTS, caption="The same units: prevalence, bootstrap "
                         "resamples dropped for alpha's interval, and (two coders) the 2x2 counts" + scope)]
+    if agreement_view is not None and unitized is not None:
+        agreement_view.append(_table_view(
+            "agreement", unitized, None,
+            caption="Unitized agreement (Krippendorff, Mathet, Bouvry and Widlöcher 2016): the codings as spans "
+                    "of characters over the units every coder of a group saw, per variable and overall; uα: where "
+                    "units lie and what they are, |uα: coded or not, cuα: the codes where codings overlap, Cuα: "
+                    "the variables there" + scope))
     name = getattr(codebook, "name", "") or "Content analysis report"
     return {
         "title": f"{name}: {filters}" if filters else name,
@@ -129,6 +137,7 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "figures": _figures_view(figures),
         "exemplars": _exemplars_view(ctx, tables["exemplars"], pages),
         "agreement": agreement_view,
+        "seen_notes": list(seen_notes or []) if agreement_view is not None else [],
         "study_period": _period(data),
         "referenced_years": _referenced(data),
         "findings": _link_quotes(_findings_view(ctx, tables, figures, data), pages),
@@ -280,8 +289,9 @@ def render_html(context: dict) -> str:
 
 
 def write_html(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path], out_dir,
-               agreement: pd.DataFrame | None = None, outputs=None, pages: dict | None = None) -> Path:
+               agreement: pd.DataFrame | None = None, outputs=None, pages: dict | None = None,
+               unitized: pd.DataFrame | None = None, seen_notes: list[str] | None = None) -> Path:
     """Write ``<out_dir>/report.html`` (unless unchanged) and return its path;
     ``pages`` is the index of the document and code pages to link."""
-    html = render_html(build_context(data, tables, figures, agreement, pages))
+    html = render_html(build_context(data, tables, figures, agreement, pages, unitized, seen_notes))
     return (outputs if outputs is not None else Outputs()).write_text(Path(out_dir) / "report.html", html)

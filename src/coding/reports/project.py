@@ -32,7 +32,8 @@ class EmptySelection(CodingError):
 
 
 def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, units=None,
-                      coders: list[str] | None = None, progress: bool | None = None) -> pd.DataFrame | None:
+                      coders: list[str] | None = None, progress: bool | None = None,
+                      seen_rule: str = "coded-documents") -> pd.DataFrame | None:
     """Variable-level agreement of pairs of coders (and of all of them
     together when there are more than two), or None when no pair shares a unit.
 
@@ -51,7 +52,7 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
     # no codebook yet: no coverage either, so no agreement (None below)
     items = items_of(store.codebook(), "variable") if store.current_codebook() else []
     # integer codes, not unit id strings: a large store holds hundreds of thousands of units
-    known, seen, codes = presence_codes(store, items, "variable", units)
+    known, seen, codes = presence_codes(store, items, "variable", units, seen_rule=seen_rule)
     if coders is not None:
         check_coders(pd.DataFrame({"coder": known}), list(coders), at_least=1)  # one coder: no agreement
     row = {c: k for k, c in enumerate(known)}
@@ -73,6 +74,45 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
             frames.append(table)
             bar.update()
     return pd.concat(frames, ignore_index=True)
+
+
+#: Columns of the report's unitized table, with their headers.
+UNITIZED_SHOWN = {"coders": "Coders", "level": "Level", "item": "Item", "coded": "Characters coded",
+                  "u_alpha": "uα", "u_low": "uα: 95% low", "u_high": "uα: 95% high", "binary_alpha": "|uα",
+                  "cu_alpha": "cuα", "Cu_alpha": "Cuα"}
+
+
+def unitized_summary(store, agreement: pd.DataFrame | None, units=None, seen_rule: str = "coded-documents",
+                     n_resamples: int = RESAMPLES, seed: int = SEED) -> tuple[pd.DataFrame | None, list[str]]:
+    """The unitized agreement (per variable and overall) of each group of
+    coders of the agreement section that holds a person, and a sentence for
+    each coder of those groups whose seen units an import inferred.
+    (None, []) without an agreement section."""
+    from coding.audit import inferred_coders
+    from coding.records import AUTOMATIC_CODERS
+    from coding.span_agreement import unitized_agreement
+
+    if agreement is None:
+        return None, []
+    groups = [g.split(" vs ") for g in dict.fromkeys(agreement["coders"])]
+    frames = []
+    for group in groups:
+        if all(c in AUTOMATIC_CODERS for c in group):
+            continue
+        try:
+            table = unitized_agreement(store, group, seen_rule=seen_rule, n_resamples=n_resamples, seed=seed,
+                                       units=units)
+        except CodingError:  # no unit seen by every coder of the group
+            continue
+        table = table[table["level"] != "code"]
+        frames.append(table.assign(coders=" vs ".join(group))[list(UNITIZED_SHOWN)])
+    inferred = inferred_coders(store, sorted({c for g in groups for c in g}))
+    notes = [f"The units {coder} saw were inferred when its codings were imported "
+             f"({how.replace('inferred-', '--seen ')}), not recorded; they are taken as --seen {seen_rule}."
+             for coder, how in inferred.items()]
+    if not frames:
+        return None, notes
+    return pd.concat(frames, ignore_index=True).rename(columns=UNITIZED_SHOWN), notes
 
 
 def filtered_folder(base, doc_types=None, year_from=None, year_to=None, speakers=None,
@@ -195,7 +235,8 @@ def page_source(store, coders: list[str]):
 
 def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None, year_to=None,
                  exemplars: int = 3, min_pair_count: int = 1, coders: list[str] | None = None,
-                 progress: bool | None = None, speakers=None, skip_speakers=None) -> ReportFiles:
+                 progress: bool | None = None, speakers=None, skip_speakers=None,
+                 seen_rule: str = "coded-documents") -> ReportFiles:
     """Write tables, figures and ``report.html`` for one coder's codings.
 
     Shares are over the units the coder saw. Filters keep documents of the
@@ -206,6 +247,9 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     pages (default: the reported coder); ``speakers``/``skip_speakers``
     keep or leave out units by speaker (interviewer turns). An unknown
     coder is an error. Files whose bytes would not change are not rewritten.
+    Seen sets an import inferred are taken by ``seen_rule`` (see
+    :func:`coding.audit.coverage_by_rule`) and flagged in the agreement
+    section, which also shows the unitized agreement (:func:`unitized_summary`).
     """
     from coding.reports import write_report
 
@@ -213,7 +257,8 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
 
     data = report_data(store, coder, doc_types, year_from, year_to, speakers, skip_speakers)
     units = set(data.units["unit_id"]) if data.filters else None
-    agreement = agreement_summary(store, units=units, coders=coders, progress=progress)
+    agreement = agreement_summary(store, units=units, coders=coders, progress=progress, seen_rule=seen_rule)
+    unitized, seen_notes = unitized_summary(store, agreement, units, seen_rule)
     outputs = Outputs()
     extra = {}
     if agreement is not None:
@@ -228,7 +273,7 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
             )
     paths = write_report(data, out, exemplars=exemplars, min_pair_count=min_pair_count, agreement=agreement,
                          extra_figures=extra, outputs=outputs, progress=progress,
-                         pages=page_source(store, coders or [coder]))
+                         pages=page_source(store, coders or [coder]), unitized=unitized, seen_notes=seen_notes)
     files = ReportFiles(paths)
     files.written, files.unchanged = outputs.written, outputs.unchanged
     return files

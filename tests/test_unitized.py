@@ -176,6 +176,11 @@ def test_only_sections_count_and_overlaps_of_one_coder():
     units = layer_units(_placed_spans(spans, placed), ["A", "B"])
     # same-code overlaps joined; a and b overlap on 12-15; B's span outside the section is gone
     assert units == {"A": [(0, 12, "a"), (12, 15, "a+b"), (15, 20, "b")], "B": [(0, 15, "a")]}
+    # several sections: a span keeps its parts inside them, laid end to end
+    placed, length = _offsets({"d": [(30, 40), (0, 5), (10, 20)], "e": [(0, 3)]})
+    assert length == 28
+    assert _placed_spans([Span("A", "d", 3, 35, "a"), Span("A", "d", 21, 29, "b"), Span("A", "e", 1, 9, "c")],
+                         placed) == [("A", 3, 5, "a"), ("A", 5, 15, "a"), ("A", 15, 20, "a"), ("A", 26, 28, "c")]
 
 
 def test_bootstrap_interval_is_deterministic_and_holds_the_estimate():

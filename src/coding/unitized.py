@@ -35,6 +35,7 @@ more than ``max_dropped`` of the resamples are undefined, as for
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -95,13 +96,18 @@ def _offsets(sections: Mapping[str, Sequence[tuple[int, int]]]) -> tuple[dict, i
 
 def _placed_spans(spans: Iterable[Span], placed: dict) -> list[tuple[str, int, int, str]]:
     """(coder, global start, global end, code) of the parts of ``spans`` inside the sections."""
+    ends = {continuum: [r[1] for r in rows] for continuum, rows in placed.items()}
     out = []
     for span in spans:
         coder, continuum, start, end, code = span
         if end < start or start < 0:
             raise CodingError(f"span ends before it starts or starts before 0 ({start}-{end})",
                               item=f"{coder} in {continuum}")
-        for s_start, s_end, at in placed.get(continuum, ()):
+        rows = placed.get(continuum, ())
+        # sections are sorted and apart: start from the first one that ends after the span starts
+        for s_start, s_end, at in rows[bisect_right(ends[continuum], start) if rows else 0:]:
+            if s_start >= end:
+                break
             low, high = max(start, s_start), min(end, s_end)
             if low < high:
                 out.append((coder, low - s_start + at, high - s_start + at, code))
@@ -155,6 +161,7 @@ class _Blocks(NamedTuple):
     values: list  # value labels; index 0 is the gap
     features: np.ndarray  # blocks x features, additive over blocks
     m: int
+    coded: int  # characters covered by at least one coder's unit
 
 
 def _pieces(units: dict[str, list], length: int):
@@ -233,7 +240,8 @@ def _blocks(units: dict[str, list], length: int) -> _Blocks:
         sq_cu = np.zeros((n_blocks, n_values))
         np.add.at(sq_cu, (first, u_value), s_cu)
         features[:, 1 + 4 * n_values:] = sq_cu
-    return _Blocks(values, features, m)
+    coded = int(lengths[(value > 0).any(axis=0)].sum()) if n_pieces else 0
+    return _Blocks(values, features, m, coded)
 
 
 # --------------------------------------------------------------------------
@@ -286,23 +294,37 @@ def coefficients(units: dict[str, list], length: int) -> Unitized:
     them (two or more coders), ``length`` the length of the continuum."""
     if len(units) < 2:
         raise CodingError(f"unitized agreement needs two or more coders, got {len(units)}")
-    blocks = _blocks(units, length)
-    n_values = len(blocks.values)
-    u, binary, cu, k = _alphas(blocks.features.sum(axis=0), blocks.m, n_values)
+    return _coefficients(_blocks(units, length))
+
+
+def _coefficients(blocks: _Blocks) -> Unitized:
+    u, binary, cu, k = _alphas(blocks.features.sum(axis=0), blocks.m, len(blocks.values))
     per_value = {v: _defined(a) for v, a in zip(blocks.values[1:], np.atleast_1d(k))}
     return Unitized(_defined(u), _defined(binary), _defined(cu), per_value)
 
 
-def _interval(units: dict[str, list], length: int, n_resamples: int, seed: int, ci: float,
-              max_dropped: float) -> tuple[float, float]:
+def _u_alpha(total: np.ndarray, m: int) -> np.ndarray:
+    """uα from the sums (length, sum of o_cc, sum of S_c, then l_c per value) of resamples."""
+    length, o_sum, s_sum, l_c = total[:, 0], total[:, 1], total[:, 2], total[:, 3:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        l_all = m * length
+        e_sum = l_all * ((l_c ** 2).sum(axis=1) - s_sum) / (l_all ** 2 - s_sum)
+        return 1 - _ratio(l_all - o_sum, l_all - e_sum, l_all)
+
+
+def _interval(blocks: _Blocks, n_resamples: int, seed: int, ci: float, max_dropped: float) -> tuple[float, float]:
     """Block-bootstrap percentile interval of uα (see the module docstring)."""
-    blocks = _blocks(units, length)
-    n_blocks = blocks.features.shape[0]
+    n_blocks, n_values = blocks.features.shape[0], len(blocks.values)
     if n_blocks < 2 or n_resamples < 1:
         return NAN, NAN
+    _length, o_cc, l_c, _o_c0, s_c, _s_cu = _split_sums(blocks.features, n_values)
+    # uα needs only these sums: far fewer columns to resample than every feature
+    few = np.column_stack([blocks.features[:, 0], o_cc.sum(axis=1), s_c.sum(axis=1), l_c])
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(n_blocks, np.full(n_blocks, 1 / n_blocks), size=n_resamples).astype(np.float64)
-    u = _alphas(draws @ blocks.features, blocks.m, len(blocks.values))[0]
+    drawn = rng.integers(0, n_blocks, size=(n_resamples, n_blocks)) + np.arange(n_resamples)[:, None] * n_blocks
+    draws = np.bincount(drawn.ravel(), minlength=n_resamples * n_blocks).reshape(n_resamples, n_blocks)
+    draws = draws.astype(np.float64)  # how often each block is drawn, per resample
+    u = _u_alpha(draws @ few, blocks.m)
     defined = u[np.isfinite(u)]
     if defined.size == 0 or 1 - defined.size / u.size > max_dropped:
         return NAN, NAN
@@ -334,22 +356,23 @@ def unitized_table(spans: Iterable[Span], sections: Mapping[str, Sequence[tuple[
     if len(coders) < 2:
         raise CodingError(f"name at least 2 coders, got {len(coders)}")
     placed, length = _offsets(sections)
-    rows_in = _placed_spans(spans, placed)
-    codes = sorted({r[3] for r in rows_in if r[0] in coders})
+    rows_in = [r for r in _placed_spans(spans, placed) if r[0] in coders]
+    by_code: dict[str, list] = {}
+    for row in rows_in:
+        by_code.setdefault(row[3], []).append(row)
+    codes = sorted(by_code)
     boot = {"n_resamples": n_resamples, "ci": ci, "max_dropped": max_dropped}
-    everything = layer_units(rows_in, coders)
-    overall = coefficients(everything, length)
-    records = []
-    for n, code in enumerate(codes):
-        units = layer_units([r for r in rows_in if r[3] == code], coders)
-        records.append(_record("code", code, units, length, coefficients(units, length), boot, seed + n,
-                               k_alpha=overall.k_alpha.get(code, NAN)))
+    overall = _blocks(layer_units(rows_in, coders), length)
+    k_alpha = _coefficients(overall).k_alpha
+    records = [_record("code", code, _blocks(layer_units(by_code[code], coders), length), boot, seed + n,
+                       k_alpha=k_alpha.get(code, NAN)) for n, code in enumerate(codes)]
     if variable_of:
-        for n, variable in enumerate(sorted({variable_of.get(c, c) for c in codes})):
-            units = layer_units([r for r in rows_in if variable_of.get(r[3], r[3]) == variable], coders)
-            records.append(_record("variable", variable, units, length, coefficients(units, length), boot,
-                                   seed + len(codes) + n))
-    record = _record("all", "ALL", everything, length, overall, boot, seed - 1)
+        variables: dict[str, list] = {}
+        for code in codes:
+            variables.setdefault(variable_of.get(code, code), []).extend(by_code[code])
+        records += [_record("variable", variable, _blocks(layer_units(variables[variable], coders), length), boot,
+                            seed + len(codes) + n) for n, variable in enumerate(sorted(variables))]
+    record = _record("all", "ALL", overall, boot, seed - 1)
     if variable_of:
         by_variable = layer_units([(c, s, e, variable_of.get(k, k)) for c, s, e, k in rows_in], coders)
         record["Cu_alpha"] = coefficients(by_variable, length).cu_alpha
@@ -360,23 +383,11 @@ def unitized_table(spans: Iterable[Span], sections: Mapping[str, Sequence[tuple[
     return table
 
 
-def _record(level: str, item: str, units: dict, length: int, result: Unitized, boot: dict, seed: int,
-            k_alpha: float = NAN) -> dict:
-    low, high = _interval(units, length, seed=seed, **boot)
-    coded = _union_length([(s, e) for rows in units.values() for s, e, _ in rows])
+def _record(level: str, item: str, blocks: _Blocks, boot: dict, seed: int, k_alpha: float = NAN) -> dict:
+    result = _coefficients(blocks)
+    low, high = _interval(blocks, seed=seed, **boot)
     single = level == "code"  # one value: cuα is undefined and uα is |uα
-    return {"level": level, "item": item, "n_coders": len(units), "length": length, "coded": coded,
-            "u_alpha": result.u_alpha, "u_low": low, "u_high": high, "binary_alpha": result.binary_alpha,
-            "cu_alpha": NAN if single else result.cu_alpha, "Cu_alpha": NAN, "k_alpha": k_alpha}
-
-
-def _union_length(stretches: list[tuple[int, int]]) -> int:
-    total, end = 0, None
-    for start, stop in sorted(stretches):
-        if end is None or start >= end:
-            total += stop - start
-            end = stop
-        elif stop > end:
-            total += stop - end
-            end = stop
-    return total
+    return {"level": level, "item": item, "n_coders": blocks.m, "length": int(blocks.features[:, 0].sum()),
+            "coded": blocks.coded, "u_alpha": result.u_alpha, "u_low": low, "u_high": high,
+            "binary_alpha": result.binary_alpha, "cu_alpha": NAN if single else result.cu_alpha, "Cu_alpha": NAN,
+            "k_alpha": k_alpha}

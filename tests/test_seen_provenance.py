@@ -67,7 +67,7 @@ def test_inferred_seen_sets_are_flagged_and_taken_by_rule(tmp_path, capsys):
     assert _all_row(table)["n_units"] == 6
 
 
-def test_import_records_where_the_seen_units_come_from(tmp_path):
+def test_import_records_where_the_seen_units_come_from(tmp_path, capsys):
     path = coded_tiny(tmp_path)
     with Store(path) as store:
         cb = store.codebook()
@@ -90,6 +90,12 @@ def test_import_records_where_the_seen_units_come_from(tmp_path):
         refi.import_project(store, stripped, "guess2", cb, user="human-1", seen="documents")
         provenance = store.seen_provenance()
         assert (provenance["guess"], provenance["guess2"]) == ("inferred-coded", "inferred-documents")
+    capsys.readouterr()
+    assert main(["import", str(stripped), "--coder", "cli", "--user", "human-1", "--store", str(path),
+                 "--codebook", str(tmp_path / "codebook.yaml")]) == 0
+    assert "coding agree --seen coded-units counts only the units the coder coded" in capsys.readouterr().out
+    with Store(path) as store:
+        assert store.seen_provenance()["cli"] == "inferred-coded"
 
 
 def test_an_older_store_gains_the_column(tmp_path):

@@ -653,6 +653,7 @@ def _cmd_import(args) -> int:
     if report.seen_from and report.seen_from != "project":
         print(f"  (units seen inferred as --seen {report.seen_from}; the other choice: "
               f"--seen {'documents' if report.seen_from == 'coded' else 'coded'})")
+        print("  (stored as inferred: coding agree --seen coded-units counts only the units the coder coded)")
     if not report.stored:
         print(f"coding: nothing was stored for coder {args.coder.strip()} (see the report above)", file=sys.stderr)
         return 1

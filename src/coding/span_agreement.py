@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from coding.store import Store
 
 
+def _person(coders: list[str]) -> str | None:
+    """A coder who is a person: the units it saw bound the rows read (an
+    automatic coder's cover the whole corpus); None when all are automatic."""
+    return next((c for c in coders if c not in AUTOMATIC_CODERS), None)
+
+
 def spans_from_rows(rows: Iterable[tuple]) -> tuple[list[Span], dict[str, str]]:
     """Spans and {code: variable} from span rows ``(coder, document_id, start,
     end, code, variable, ...)`` (further fields are ignored). A coding of a
@@ -43,11 +49,12 @@ def common_sections(store: Store, coders: list[str], seen_rule: str = "coded-doc
                     units=None) -> dict[str, list]:
     """{document_id: [(start, end)]}: the units every one of ``coders`` saw
     (of ``units``, unit ids, when given)."""
+    within = _person(coders)
     if seen_rule not in SEEN_RULES:
         raise CodingError(f"unknown seen rule '{seen_rule}' (use one of: {', '.join(SEEN_RULES)})")
     allowed = {c: {u for _r, u in store.seen_by_rule(c, seen_rule)} for c in inferred_coders(store, coders)}
     seen_by: dict[tuple, set] = {}
-    for coder, unit_id, document_id, start, end in store.seen_ranges(coders):
+    for coder, unit_id, document_id, start, end in store.seen_ranges(coders, within=within):
         if (coder not in allowed or unit_id in allowed[coder]) and (units is None or unit_id in units):
             seen_by.setdefault((document_id, start, end), set()).add(coder)
     sections: dict[str, list] = {}
@@ -65,9 +72,7 @@ def unitized_agreement(store: Store, coders: list[str], *, seen_rule: str = "cod
     ``units``, unit ids, when given), from their unit codings and ``spans``
     (further span rows, as :func:`spans_from_rows` takes them)."""
     check_coders(store.coverage(), coders)
-    people = [c for c in coders if c not in AUTOMATIC_CODERS]
-    # the units a person saw bound the rows read: the automatic coder's cover the whole corpus
-    rows = chain(store.unit_spans(coders, within=people[0] if people else None), spans)
+    rows = chain(store.unit_spans(coders, within=_person(coders)), spans)
     span_list, variable_of = spans_from_rows(rows)
     sections = common_sections(store, coders, seen_rule, units)
     if not sections:

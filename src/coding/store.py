@@ -534,15 +534,19 @@ class Store:
             [version, seg, *coders, *(() if within is None else (within, version))]).fetchall()
 
     def seen_ranges(self, coders: list[str], codebook_version: str | None = None,
-                    segmentation: str | None = None) -> list[tuple]:
-        """(coder, unit_id, document_id, start, end) of every unit each of ``coders`` saw."""
+                    segmentation: str | None = None, within: str | None = None) -> list[tuple]:
+        """(coder, unit_id, document_id, start, end) of every unit each of
+        ``coders`` saw; ``within`` (a coder): only the units it saw."""
         version = codebook_version or self.current_codebook()
         seg = segmentation or self.segmentation()
         marks = ",".join("?" * len(coders))
+        bound = "" if within is None else \
+            "AND cv.unit_id IN (SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?)"
         return self.db.execute(
             f"""SELECT cv.coder, u.id, u.document_id, u.start, u."end" FROM coverage cv JOIN units u ON u.id=cv.unit_id
-                WHERE cv.codebook_version=? AND u.segmentation=? AND cv.coder IN ({marks})
-                ORDER BY u.document_id, u.start, cv.coder""", [version, seg, *coders]).fetchall()
+                WHERE cv.codebook_version=? AND u.segmentation=? AND cv.coder IN ({marks}) {bound}
+                ORDER BY u.document_id, u.start, cv.coder""",
+            [version, seg, *coders, *(() if within is None else (within, version))]).fetchall()
 
     # -- reading ----------------------------------------------------------
     @classmethod

@@ -172,3 +172,15 @@ def test_the_report_flags_inferred_seen_sets_and_shows_unitized_agreement(tmp_pa
         assert "Unitized agreement (Krippendorff, Mathet, Bouvry and Widlöcher 2016)" in html
         assert "auto vs reviewer" in html
     assert "they are taken as --seen coded-units." in own and "they are taken as --seen coded-documents." in guessed
+
+
+def test_agree_unitized_without_a_unit_all_saw_writes_nothing(tmp_path, capsys):
+    path = coded_tiny(tmp_path)
+    with Store(path) as store:
+        version = store.current_codebook()
+        store.replace_coder("one", ["a:p0001"], [], version)
+        store.replace_coder("two", ["b:p0001"], [], version)
+    out = tmp_path / "agree"
+    assert main(["agree", "--coders", "auto,one,two", "--store", str(path), "--out", str(out), "--unitized"]) != 0
+    assert "no unit was seen by every one of auto, one, two" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())

@@ -270,14 +270,18 @@ def _cmd_agree(args) -> int:
 
     coders = _coder_list(args.coders)
     with open_store(args.store, args.out) as store:
+        if args.unitized:  # first: an error here leaves no file written
+            from coding.span_agreement import format_unitized, unitized_agreement
+
+            unitized = unitized_agreement(store, coders, seen_rule=args.seen, n_resamples=args.resamples,
+                                          seed=args.seed)
         table, paths = write_agreement(store, coders, args.out, args.level,
                                        n_resamples=args.resamples, seed=args.seed, seen_rule=args.seen)
-        inferred = _print_inferred_seen(store, coders, args.seen)
         if args.unitized:
-            from coding.span_agreement import format_unitized, write_unitized
+            from coding.files import write_frame
 
-            unitized, paths["unitized"] = write_unitized(store, coders, args.out, seen_rule=args.seen,
-                                                         n_resamples=args.resamples, seed=args.seed)
+            paths["unitized"] = write_frame(Path(args.out) / "agreement_unitized.csv", unitized)
+        inferred = _print_inferred_seen(store, coders, args.seen)
     print(f"{' vs '.join(coders)}, {args.level} level (Krippendorff's alpha: >= .800 reliable, "
           f".667-.800 tentative, < .667 unreliable)")
     print(format_agreement(table))

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import chain
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from coding.audit import SEEN_RULES, check_coders, inferred_coders
 from coding.errors import CodingError
-from coding.files import write_frame
-from coding.records import AUTOMATIC_CODERS, StrPath
+from coding.records import AUTOMATIC_CODERS
 from coding.unitized import Span, unitized_table
 
 if TYPE_CHECKING:
@@ -78,12 +76,6 @@ def unitized_agreement(store: Store, coders: list[str], *, seen_rule: str = "cod
     if not sections:
         raise CodingError(f"no unit was seen by every one of {', '.join(coders)}")
     return unitized_table(span_list, sections, coders, variable_of, n_resamples=n_resamples, seed=seed)
-
-
-def write_unitized(store: Store, coders: list[str], out: StrPath, **options) -> tuple[pd.DataFrame, Path]:
-    """:func:`unitized_agreement` and ``agreement_unitized.csv`` in ``out``."""
-    table = unitized_agreement(store, coders, **options)
-    return table, write_frame(Path(out) / "agreement_unitized.csv", table)
 
 
 def format_unitized(table: pd.DataFrame) -> str:

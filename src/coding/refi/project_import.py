@@ -53,6 +53,8 @@ class UserTally:
     partial: int = 0
     annotations: int = 0
     refused: dict[str, int] = field(default_factory=dict)
+    #: for each partial selection: (share of the unit it covers most, that unit's characters)
+    partial_shares: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def selections(self) -> int:
@@ -71,6 +73,11 @@ class UserTally:
         out = [f"  user {name!r} ({how}): {self.selections} selection(s): {self.whole} kept whole, "
                f"{self.mapped} mapped to units, {self.partial} partial (kept as spans, below the unit "
                f"threshold), {self.annotations} annotation(s), {sum(self.refused.values())} refused"]
+        if self.partial_shares:
+            shares = sorted(self.partial_shares)
+            share, chars = shares[len(shares) // 2]
+            out.append(f"    partial: the median one covers {share:.1%} of the unit it overlaps most "
+                       f"({chars:,} characters); kept as span codings, coding no unit")
         out += [f"    refused {n}: {why}" for why, n in sorted(self.refused.items())]
         return out
 
@@ -120,8 +127,8 @@ class ImportReport:
                + ("" if self.stored else f" (nothing stored: {self.not_stored})")]
         for name, tally in sorted(self.users.items()):
             out += tally.lines(name)
-        out += [f"  {n} selection(s) made by {a!r} hold codings made by {b!r}: they count as {b!r}'s "
-                "(the coding's author)" for (a, b), n in sorted(self.authors_differ.items())]
+        out += [f"  {n} selection(s) made by user {a!r} hold codings made by user {b!r}: they count for {b!r}, "
+                "the coding's author" for (a, b), n in sorted(self.authors_differ.items())]
         out += [f"  code {label!r} is {code or variable!r} (matched by {how})"
                 for label, (variable, code, how) in sorted(self.code_matches.items())]
         if self.notes:
@@ -546,6 +553,12 @@ def _kind(units: list[tuple[str, int, int]], start: int, end: int, min_overlap: 
     return ("whole" if whole else "mapped"), covered
 
 
+def _best_share(units: list[tuple[str, int, int]], start: int, end: int) -> tuple[float, int]:
+    """(share, length) of the unit a selection covers the largest share of."""
+    return max((((min(end, ue) - max(start, us)) / (ue - us), ue - us) for _uid, us, ue in units
+                if ue > us and min(end, ue) > max(start, us)), default=(0.0, 0))
+
+
 def _account_unmatched(source: _Source, codes: _Codes, reason: str, report: ImportReport) -> None:
     """Every selection of a source that matches no document is refused, for each of its users."""
     for sel in children(source.element, "PlainTextSelection"):
@@ -591,8 +604,11 @@ def _account_selection(span: _Span, codings: list[ET.Element], codes: _Codes, co
             continue
         kind, covered = _kind(span.units, span.start, span.end, min_overlap)
         tally.add(kind)
+        if kind == "partial":
+            tally.partial_shares.append(_best_share(span.units, span.start, span.end))
         if not wanted:
             continue
+        collected.documents.add(span.doc.id)  # a span below the unit threshold is coding in the document too
         known = [t for t in targets if t[4] != "new code"]
         report.selections_used += bool(covered and known)
         collected.add(span.doc.id, covered, [t[:3] for t in known])

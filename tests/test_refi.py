@@ -560,7 +560,11 @@ def test_import_reads_the_units_each_coder_saw(tmp_path, capsys):
                                               "character ranges like '0-57 59-130': 'first paragraph'"):
             refi.import_project(store, bad, "bad", cb, user="human-1")
 
+    # its code 'Feelings' is in no codebook: refused, and said with a non-zero exit, unless kept as a new code
     assert main(["import", str(other), "--coder", "cli", "--store", str(store_path), "--codebook", str(codebook),
-                 "--seen", "documents"]) == 0
+                 "--seen", "documents"]) == 1
+    assert "1 coding(s) of 1 code(s) not in the codebook were refused" in capsys.readouterr().err
+    assert main(["import", str(other), "--coder", "cli", "--store", str(store_path), "--codebook", str(codebook),
+                 "--seen", "documents", "--new-codes"]) == 0
     printed = capsys.readouterr().out
     assert "warning: the project does not record which units cli saw" in printed and "--seen" in printed

@@ -166,6 +166,9 @@ def _cmd_codebook_check(args) -> int:
     from coding.dictionary import example_failures
 
     cb = load_codebook(args.codebook)
+    from coding.refi.export import check_unique_labels
+
+    check_unique_labels(cb)  # what an export would refuse
     failures = example_failures(cb)
     print(f"{cb.path}: version {cb.version}, {len(cb.variables)} variables, {len(cb.codes)} codes")
     for var in cb.variables:
@@ -577,7 +580,7 @@ def _cmd_export_project(args) -> int:
 
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
     with open_store(args.store, Path(args.out).parent) as store:
-        path = export_project(store, args.out, coders=coders)
+        path = export_project(store, args.out, coders=coders, active_coder=args.active_coder)
     validate_schema(path)
     print(f"wrote {path}")
     return 0
@@ -616,7 +619,7 @@ def _cmd_import(args) -> int:
     codebook = load_codebook(args.codebook or "codebook.yaml")
     with open_store(args.store) as store:
         report = import_project(store, args.path, args.coder, codebook, min_overlap=args.min_overlap,
-                                user=args.user, seen=args.seen)
+                                user=args.user, seen=args.seen, new_codes=args.new_codes)
     for line in report.lines():
         print(line)
     if report.seen_from and report.seen_from != "project":
@@ -624,6 +627,11 @@ def _cmd_import(args) -> int:
               f"--seen {'documents' if report.seen_from == 'coded' else 'coded'})")
     if not report.stored:
         print(f"coding: nothing was stored for coder {args.coder.strip()} (see the report above)", file=sys.stderr)
+        return 1
+    if report.refused_codes:
+        print(f"coding: {report.refused_codes} coding(s) of {len(report.unknown_codes)} code(s) not in the codebook "
+              "were refused; add the codes to the codebook, or import again with --new-codes to keep them as "
+              "span codings under new codes", file=sys.stderr)
         return 1
     return 0
 
@@ -640,6 +648,8 @@ def _add_exchange_commands(sub) -> None:
     pr = exsub.add_parser("project", help="documents and codings as a .qdpx project")
     pr.add_argument("--out", required=True, help="output .qdpx file")
     pr.add_argument("--coders", help="comma-separated coder names (default: all)")
+    pr.add_argument("--active-coder", help="the coder listed first, whom QualCoder opens the project as "
+                                           "(default: people before machine coders)")
     pr.add_argument("--store", default=None,
                     help="project store (default: project.sqlite beside --out, else outputs/project.sqlite)")
     pr.set_defaults(func=_cmd_export_project)
@@ -654,6 +664,9 @@ def _add_exchange_commands(sub) -> None:
                     help="when the project does not record which units the user saw (files from other "
                          "programs): every unit of the documents the user coded (default), or of every "
                          "matched document (.qdpx)")
+    im.add_argument("--new-codes", action="store_true",
+                    help="keep codings of codes the codebook does not have (matched by GUID, label or definition) "
+                         "as span codings under new codes, instead of refusing them (.qdpx)")
     im.add_argument("--store", default="outputs/project.sqlite")
     im.add_argument("--codebook", help="the current codebook (default: codebook.yaml); a .qdc import keeps "
                                        "its ids for codes with its labels")

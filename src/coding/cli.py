@@ -605,12 +605,16 @@ def _cmd_import(args) -> int:
         except CodingError as exc:
             exc.message += " (the codebook whose ids the import keeps; give another with --codebook)"
             raise
-        entries = import_codebook(args.path, out, codebook=current)
+        notes: list[str] = []
+        entries = import_codebook(args.path, out, codebook=current, notes=notes)
+        for note in notes:
+            print(f"  note: {note}")
         n_vars = sum(1 for e in entries if not e.parent)
         kept = sum(1 for e in entries if current and e.id in current.variable_ids + current.code_ids)
         same = f" ({kept} ids kept from {current_path})" if current else ""
+        to_fill = Path(out).read_text(encoding="utf-8").count("TO FILL:")
         print(f"wrote {out}: {n_vars} variables, {len(entries) - n_vars} codes{same}; "
-              "fill in their patterns before use")
+              + (f"fill in the patterns of {to_fill} code(s) before use" if to_fill else "ready to use"))
         return 0
     if suffix != ".qdpx":
         raise CodingError("cannot import this file type (expected .qdpx or .qdc)", args.path)

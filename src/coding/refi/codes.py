@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from typing import NamedTuple
 
 from coding.codebook import Codebook
+from coding.refi.descriptions import split
 from coding.refi.xml import child, children, guid, name_key, norm_guid
 
 
@@ -60,13 +61,6 @@ def _text_key(text: str) -> str:
     return " ".join(name_key(text).split())
 
 
-def _definition(definition: str, include: str, exclude: str) -> str:
-    # as the export writes it (coding.refi.export._description)
-    parts = [definition.strip(), f"Include: {include.strip()}" if include.strip() else "",
-             f"Exclude: {exclude.strip()}" if exclude.strip() else ""]
-    return "\n\n".join(p for p in parts if p)
-
-
 def _slug(name: str) -> str:
     plain = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
     base = re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_") or "code"
@@ -89,9 +83,8 @@ class CodeMatcher:
             self.by_guid[guid("code", c.id)] = (c.variable, c.id)
             for key in (c.id, c.label):
                 self.by_label[name_key(key)] = (c.variable, c.id)
-            for text in {c.definition, _definition(c.definition, c.include, c.exclude)}:
-                if text.strip():
-                    by_definition.setdefault(_text_key(text), []).append((c.variable, c.id))
+            if c.definition.strip():
+                by_definition.setdefault(_text_key(c.definition), []).append((c.variable, c.id))
         # a definition shared by several codes names none of them
         self.by_definition = {k: v[0] for k, v in by_definition.items() if len(set(v)) == 1}
         self.variable_ids = {name_key(v.id): v.id for v in codebook.variables}
@@ -116,8 +109,9 @@ class CodeMatcher:
         hit = self.by_label.get(key) or ("::" in key and self.by_label.get(key.rsplit("::", 1)[-1].strip()))
         if hit:
             return CodeMatch(*hit, "label", label)
-        if fc.description and _text_key(fc.description) in self.by_definition:
-            return CodeMatch(*self.by_definition[_text_key(fc.description)], "definition", label)
+        definition = _text_key(str(split(fc.description).get("definition", ""))) if fc.description else ""
+        if definition in self.by_definition:
+            return CodeMatch(*self.by_definition[definition], "definition", label)
         if not self.new_codes:
             return None
         top = fc.chain[0]

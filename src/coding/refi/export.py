@@ -15,6 +15,8 @@ from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import write_bytes, write_with
 from coding.records import AUTOMATIC_CODERS, StrPath
+from coding.refi.codebook_import import SETTINGS_SET
+from coding.refi.descriptions import compose
 from coding.refi.notes import case_variables, note_guids, write_cases, write_notes
 from coding.refi.variables import seen_ranges, write_values, write_variables
 from coding.refi.xml import (
@@ -39,15 +41,6 @@ def _variable_colours(codebook: Codebook) -> dict[str, str]:
     return {v: colour(c) for v, c in variable_colours(codebook.variable_ids, configured).items()}
 
 
-def _description(definition: str, include: str = "", exclude: str = "") -> str:
-    parts = [definition.strip()]
-    if include.strip():
-        parts.append(f"Include: {include.strip()}")
-    if exclude.strip():
-        parts.append(f"Exclude: {exclude.strip()}")
-    return "\n\n".join(p for p in parts if p)
-
-
 def _code_tree(parent: ET.Element, codebook: Codebook) -> None:
     """Variables as parent codes with their codes as children (schema order:
     Description before child Codes)."""
@@ -56,13 +49,13 @@ def _code_tree(parent: ET.Element, codebook: Codebook) -> None:
     for var in codebook.variables:
         v_el = sub(codes_el, "Code", {"guid": guid("variable", var.id), "name": var.label,
                                         "isCodable": "true", "color": colours.get(var.id)})
-        desc = _description(var.definition, var.include, var.exclude)
+        desc = compose(var)
         if desc:
             sub(v_el, "Description", text=desc)
         for code in codebook.codes_of(var.id):
             c_el = sub(v_el, "Code", {"guid": guid("code", code.id), "name": code.label,
                                         "isCodable": "true", "color": colours.get(var.id)})
-            desc = _description(code.definition, code.include, code.exclude)
+            desc = compose(code)
             if desc:
                 sub(c_el, "Description", text=desc)
 
@@ -98,7 +91,21 @@ def export_codebook(codebook: Codebook, path: StrPath) -> Path:
     check_unique_labels(codebook)
     root = ET.Element("CodeBook", {"xmlns": NS_CODEBOOK, "origin": f"coding {__version__}"})
     _code_tree(root, codebook)
+    _settings_set(root, codebook)
     return write_bytes(path, xml_bytes(root))
+
+
+def _settings_set(root: ET.Element, codebook: Codebook) -> None:
+    """The codebook's name, description and settings as YAML in the
+    description of a code set without members (the one place of a ``.qdc``
+    for free text outside codes), so that its own round trip keeps them."""
+    import yaml
+
+    raw = yaml.safe_load(codebook.content) if codebook.content else None
+    kept = {k: raw[k] for k in ("name", "description", "settings") if isinstance(raw, dict) and raw.get(k)}
+    if kept:
+        st = sub(sub(root, "Sets"), "Set", {"guid": guid("settings", "codebook"), "name": SETTINGS_SET})
+        sub(st, "Description", text=yaml.safe_dump(kept, allow_unicode=True, sort_keys=False, width=10_000))
 
 
 def _xsd_datetime(value: str) -> str | None:

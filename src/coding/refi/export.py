@@ -188,7 +188,7 @@ def _annotations(src: ET.Element, doc_id: str, notes: list[tuple]) -> None:
             continue
         start, end = span.split("-", 1)
         sel = sub(src, "PlainTextSelection", {
-            "guid": guid("annotation", f"{coder}|{target}|{i}"), "name": name or span, "startPosition": start,
+            "guid": guid("annotation", f"{coder}|{target}|{i}"), "name": name or None, "startPosition": start,
             "endPosition": end, "creatingUser": guid("user", coder), "creationDateTime": _xsd_datetime(created)})
         sub(sel, "Description", text=text)
 

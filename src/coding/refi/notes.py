@@ -101,10 +101,8 @@ def project_notes(root: ET.Element, notes: dict[str, Note], docs: dict[str, str]
     ``docs``: source GUID -> document id of the matched sources; ``titles``:
     document id -> title; ``used``: note GUIDs already kept as coding memos."""
     rows: list[tuple] = []
-    when = root.get("creationDateTime") or ""
-    if description(root):
-        rows.append(("project memo", "", root.get("name") or "", description(root),
-                     users.get(norm_guid(root.get("creatingUserGUID")), ""), when))
+    if description(root):  # the project's own name and author are the file's, not the memo's
+        rows.append(("project memo", "", "", description(root), "", ""))
     sources = child(root, "Sources")
     for src in (list(sources) if sources is not None else []):
         doc = docs.get(norm_guid(src.get("guid")))
@@ -112,8 +110,7 @@ def project_notes(root: ET.Element, notes: dict[str, Note], docs: dict[str, str]
             continue
         memo = description(src)
         if memo and " ".join(memo.split()) != " ".join(titles.get(doc, "").split()):
-            rows.append(("document memo", doc, src.get("name") or "", memo,
-                         users.get(norm_guid(src.get("creatingUser")), ""), src.get("creationDateTime") or ""))
+            rows.append(("document memo", doc, "", memo, "", ""))  # the source's author is not the memo's
         for ref in note_refs(src):
             if ref in notes and ref not in used:
                 used.add(ref)
@@ -168,9 +165,9 @@ def write_notes(root: ET.Element, rows: list[tuple], note_ids: dict[int, str]) -
     notes = [(i, r) for i, r in enumerate(rows) if i in note_ids]
     if notes:
         el = sub(root, "Notes")
-        for i, (coder, _kind, _target, name, text, _author, created) in notes:
+        for i, (coder, _kind, _target, name, text, author, created) in notes:
             note = sub(el, "Note", {"guid": note_ids[i], "name": name or "note",
-                                    "creatingUser": guid("user", coder),
+                                    "creatingUser": guid("user", author or coder),
                                     "creationDateTime": _xsd(created)})
             sub(note, "PlainTextContent", text=text)
     memos = [r[4] for r in rows if r[1] == "project memo"]

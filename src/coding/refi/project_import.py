@@ -724,11 +724,10 @@ def _authors(root: ET.Element) -> set[str]:
 
 
 def _explain_authors(codes: _Codes, report: ImportReport) -> None:
-    """Say why a chosen user who made selections but no codings gets nothing."""
-    mine = report.users.get(codes.user_name)
-    given = {b: n for (a, b), n in report.authors_differ.items() if a == codes.user_name}
-    if codes.user_name and given and (mine is None or not mine.selections):
-        report.warnings.append(
-            f"{codes.user_name!r} made selections but not their codings: "
-            + ", ".join(f"{n} hold codings by {b!r}" for b, n in sorted(given.items()))
-            + " (NVivo records the coding's author apart from the selection's; import those with --user)")
+    """Say so when the chosen user made selections whose codings someone else made."""
+    for (maker, author), n in sorted(report.authors_differ.items()):
+        if codes.user_name and maker == codes.user_name:
+            report.warnings.append(
+                f"{maker!r} made {n} selection(s) whose codings were made by {author!r}: they are not imported "
+                f"as {maker!r}'s (NVivo records the coding's author apart from the selection's; import them "
+                f"with --user {author!r})")

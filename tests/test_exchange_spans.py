@@ -344,3 +344,33 @@ def test_a_schema_2_store_gains_the_span_tables(tmp_path):
     con.close()
     with Store(db) as store:
         assert store.span_codings() == [] and store.exchange_notes() == []
+
+
+def test_atlas_sample_keeps_its_notes_and_gives_them_back(tmp_path):
+    sample = SAMPLES / "TestProject.qdpx"
+    if not sample.is_file():
+        pytest.skip("the shared ATLAS.ti sample is not present beside the project")
+    mabel = ("x" * 299 + ".\n\n" + "y" * 500 + ".\n")  # the sample ships no texts: one named like a source
+    corpus = write_corpus(tmp_path, {"Mabel": ("Mabel", "interview", "2018", mabel)})
+    refi.import_codebook(sample, tmp_path / "skeleton.yaml")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text((tmp_path / "skeleton.yaml").read_text(encoding="utf-8")
+                        .replace("patterns: []", "patterns: [zzqxzzq]"), encoding="utf-8")
+    run(corpus, codebook, tmp_path / "out", progress=False, report=False)
+    cb = load_codebook(codebook)
+    with Store(tmp_path / "out" / "project.sqlite") as store:
+        report = refi.import_project(store, sample, "atlas", cb)
+        (tally,) = report.users.values()
+        assert tally.selections == 8 and tally.mapped == 1 and sum(tally.refused.values()) == 7
+        # its code groups are the variables, and the codes of the one usable selection are kept
+        assert [s[4:6] for s in store.span_codings("atlas")] == [
+            ("bacon_and_eggs", "breakfast_food"), ("cornflakes", "breakfast_food"), ("happiness", "feelings")]
+        journals = [n for n in store.exchange_notes("atlas") if n[1] == "journal"]
+        assert [(n[3], n[5]) for n in journals] == [("Research Plan", "Friedrich Markgraf"),
+                                                    ("My favorite Coke ad", "Friedrich Markgraf")]
+        assert journals[0][4].endswith("day to day log about this amazing project")  # its description too
+        out = refi.export_project(store, tmp_path / "back.qdpx", coders=["atlas"])
+        refi.validate_schema(out)
+        refi.import_project(store, out, "atlas-back", cb, user="atlas")
+        assert [n[1:] for n in store.exchange_notes("atlas-back")] == [n[1:] for n in store.exchange_notes("atlas")]
+        assert [s[1:] for s in store.span_codings("atlas-back")] == [s[1:] for s in store.span_codings("atlas")]

@@ -281,13 +281,14 @@ def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = N
 
     root = ET.Element("Project", {"xmlns": NS_PROJECT, "name": codebook.name or store.path.stem,
                                   "origin": f"coding {__version__}"})
+    spans = [s for c in coders for s in store.span_codings(c, with_status=True)]
+    notes = [n for c in coders for n in store.exchange_notes(c)]
     users = sub(root, "Users")
-    for name in dict.fromkeys([*_user_order(list(coders), active_coder), PROGRAM_USER]):
+    authors = [n[5] for n in notes if n[5]]  # the people who wrote notes, so that they keep their names
+    for name in dict.fromkeys([*_user_order(list(coders), active_coder), *authors, PROGRAM_USER]):
         sub(users, "User", {"guid": guid("user", name), "name": name})
     book = sub(root, "CodeBook")
     _code_tree(book, codebook)
-    spans = [s for c in coders for s in store.span_codings(c, with_status=True)]
-    notes = [n for c in coders for n in store.exchange_notes(c)]
     known = _extra_codes(book, spans, codebook)
     coverage, units = store.coverage(codebook.version), store.units()
     seen_by = {c: seen_ranges(units, set(coverage.loc[coverage["coder"] == c, "unit_id"])) for c in coders}

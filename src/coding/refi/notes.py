@@ -47,17 +47,17 @@ def description(el: ET.Element | None) -> str:
 
 
 def _note_text(el: ET.Element, zf, lookup, path) -> str:
+    """A note's text: its content, then its description where it has both (ATLAS.ti writes both)."""
     content = child(el, "PlainTextContent")
-    if content is not None and content.text:
-        return content.text.strip()
+    text = (content.text or "").strip() if content is not None else ""
     ref = (el.get("plainTextPath") or "").strip()
-    member = lookup.get(PurePosixPath(ref.split("://", 1)[-1]).name.lower()) if ref else None
-    if member is None:
-        return description(el)
-    try:
-        return decode_source(read_member(zf, member, path))[0].strip()
-    except UnicodeDecodeError:
-        return description(el)
+    member = lookup.get(PurePosixPath(ref.split("://", 1)[-1]).name.lower()) if ref and not text else None
+    if member is not None:
+        try:
+            text = decode_source(read_member(zf, member, path))[0].strip()
+        except UnicodeDecodeError:
+            text = ""
+    return "\n\n".join(dict.fromkeys(p for p in (text, description(el)) if p))
 
 
 def read_notes(zf, root: ET.Element, lookup, path) -> dict[str, Note]:

@@ -330,7 +330,7 @@ def test_real_nvivo_export_with_sentence_units(tmp_path):
         gergo = report.users["Gergo"]
         assert gergo.whole + gergo.mapped + gergo.partial == 303 and not gergo.refused
         assert report.selections_used == gergo.whole + gergo.mapped
-        assert gergo.mapped > 100 and gergo.partial > 100
+        assert (gergo.whole, gergo.mapped, gergo.partial) == (0, 156, 147)
         assert len(store.span_codings("nvivo")) == report.spans
 
 

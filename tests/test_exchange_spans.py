@@ -374,3 +374,17 @@ def test_atlas_sample_keeps_its_notes_and_gives_them_back(tmp_path):
         refi.import_project(store, out, "atlas-back", cb, user="atlas")
         assert [n[1:] for n in store.exchange_notes("atlas-back")] == [n[1:] for n in store.exchange_notes("atlas")]
         assert [s[1:] for s in store.span_codings("atlas-back")] == [s[1:] for s in store.span_codings("atlas")]
+
+
+def test_a_later_full_import_of_the_coder_supersedes_its_spans(tmp_path):
+    codebook, db = _project(tmp_path)
+    cb = load_codebook(codebook)
+    with Store(db) as store:
+        refi.import_project(store, _qualcoder_shaped(tmp_path / "qc.qdpx"), "ana", cb, user="ana")
+        assert store.span_codings("ana") and store.exchange_notes("ana")
+        store.replace_coder("ana", sorted(store.unit_ids()), [], cb.version)  # e.g. a coder file read since
+        assert store.span_codings("ana") == [] and store.exchange_notes("ana") == []
+        store.remove_coder("ana")
+        refi.import_project(store, _qualcoder_shaped(tmp_path / "qc.qdpx"), "ana", cb, user="ana")
+        store.remove_coder("ana")
+        assert store.span_codings() == [] and store.exchange_notes() == []

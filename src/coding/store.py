@@ -483,6 +483,9 @@ class Store:
             self.db.execute("INSERT OR REPLACE INTO coders VALUES (?,?,?,?)", (coder, kind, source, content_hash))
             # a full import is the coder's whole current state: what was set aside before is superseded
             self.db.execute("DELETE FROM orphans WHERE coder=?", (coder,))
+            # and so are spans and notes of an earlier exchange file (an exchange import adds its own after)
+            self.db.execute("DELETE FROM span_codings WHERE coder=?", (coder,))
+            self.db.execute("DELETE FROM exchange_notes WHERE coder=?", (coder,))
 
     def coder_hash(self, coder: str) -> str | None:
         row = self.db.execute("SELECT content_hash FROM coders WHERE name=?", (coder,)).fetchone()

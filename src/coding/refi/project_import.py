@@ -529,14 +529,14 @@ def _store(store, path: Path, coder: str, codebook: Codebook, seen: list[str], c
     """Replace the coder's codings, coverage, spans and notes; keep the file's times."""
     codings = codings_from_triples(collected.times, seen, coder, codebook.version)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    store.replace_exchange(coder, sorted(set(collected.spans)), notes)
-    report.spans = len(set(collected.spans))
-    for row in notes:
-        report.notes[row[0]] = report.notes.get(row[0], 0) + 1
     store.replace_coder(coder, seen, codings, codebook.version, kind="import", source=str(path),
                         content_hash=f"{digest}:{fingerprint}")
     times = {k: w for k, w in collected.times.items() if w is not None}
     store.set_coding_times(coder, codebook.version, times)
+    store.replace_exchange(coder, sorted(set(collected.spans)), notes)  # after replace_coder, which clears them
+    report.spans = len(set(collected.spans))
+    for row in notes:
+        report.notes[row[0]] = report.notes.get(row[0], 0) + 1
     undated = sum(1 for c in codings if (c.unit_id, c.variable, c.code) not in times)
     if undated:
         report.warnings.append(f"{undated} coding(s) without a valid creationDateTime carry the time of import")

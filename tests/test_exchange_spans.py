@@ -388,3 +388,19 @@ def test_a_later_full_import_of_the_coder_supersedes_its_spans(tmp_path):
         refi.import_project(store, _qualcoder_shaped(tmp_path / "qc.qdpx"), "ana", cb, user="ana")
         store.remove_coder("ana")
         assert store.span_codings() == [] and store.exchange_notes() == []
+
+
+def test_document_pages_show_a_span_coding_where_it_lies(tmp_path, monkeypatch):
+    codebook, db = _project(tmp_path)
+    with Store(db) as store:
+        refi.import_project(store, _qualcoder_shaped(tmp_path / "qc.qdpx"), "ana", load_codebook(codebook),
+                            user="ana")
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--coders", "auto,ana", "--store", str(db), "--out", str(tmp_path / "pages")]) == 0
+    page = (tmp_path / "pages" / "documents" / "a.html").read_text(encoding="utf-8")
+    start = page.index('id="a:p0002"')
+    unit = page[start:page.index("</aside>", start)]
+    # beside the unit it lies in, also where it reached no unit
+    assert ("ana selected: Defence cooperation &ldquo;joint exercises&rdquo; (below the unit threshold)"
+            in unit)
+    assert "ana selected: Terrorism &ldquo;Militants crossed the Pak Afghan border&rdquo;</span>" in unit

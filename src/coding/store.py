@@ -929,13 +929,16 @@ class Store:
             self.db.executemany("INSERT INTO exchange_notes VALUES (?,?,?,?,?,?,?,?)",
                                 [(coder, *row, i) for i, row in enumerate(notes)])
 
-    def span_codings(self, coder: str | None = None, with_status: bool = False) -> list[tuple]:
+    def span_codings(self, coder: str | None = None, with_status: bool = False,
+                     document_id: str | None = None) -> list[tuple]:
         """People's codings as they made them: (coder, document_id, start,
         end, code, variable, created_at, memo) by coder, document and
         position (with ``with_status``, then the span's status and the
-        code's label in the file)."""
+        code's label in the file), of one document with ``document_id``."""
         extra = ", status, label" if with_status else ""
-        where, params = ("WHERE coder=?", (coder,)) if coder is not None else ("", ())
+        conditions = [(c, v) for c, v in (("coder=?", coder), ("document_id=?", document_id)) if v is not None]
+        where = ("WHERE " + " AND ".join(c for c, _v in conditions)) if conditions else ""
+        params = tuple(v for _c, v in conditions)
         return self.db.execute(
             f'SELECT coder, document_id, start, "end", code, variable, created_at, memo{extra} FROM span_codings '
             f'{where} ORDER BY coder, document_id, start, "end", variable, code', params).fetchall()

@@ -4,7 +4,8 @@
 marked by a stripe in its variables' colours in the margin, its codes
 labelled per coder and the evidence terms underlined; with two or more
 coders it marks the units on which they differ (the way MAXQDA's coding
-stripes show it). ``codes/<id>.html`` retrieves the segments of one code:
+stripes show it), and it lists the span codings a person made in a QDA
+program beside the unit where each starts. ``codes/<id>.html`` retrieves the segments of one code:
 every unit with it, in document and position order, with its document,
 date and citation and the evidence highlighted, then its key words in
 context, aligned on the term.

@@ -662,11 +662,18 @@ def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, 
     Sources are matched to the store's documents by text (SHA-256 of the
     LF-normalised text, or of the text with white space collapsed) or by
     name (TextSource name against document id, title, file name or stem).
-    Each coded selection codes the units it covers by at least
-    ``min_overlap`` of their characters; codes are matched by label or id,
-    case-insensitively, to codes or variables of ``codebook``. A project
-    whose codings come from several users needs ``user`` (a User's name or
-    GUID): only that user's codings are imported. Pictures,
+    Each coded selection is kept as a span coding (as the person made it,
+    with its memo) and codes the units it covers by at least
+    ``min_overlap`` of their characters. Codes are matched to codes or
+    variables of ``codebook`` by GUID, label or id, then definition (see
+    :mod:`coding.refi.codes`); codings of a code that matches nothing are
+    refused and counted in ``unknown_codes``, or with ``new_codes`` kept as
+    span codings under a new code. A project whose codings come from
+    several users needs ``user`` (a User's name or GUID): only that user's
+    codings are imported (a coding's user is its own ``creatingUser``, else
+    its selection's); the report accounts for every selection of every user
+    (:class:`UserTally`). Memos, notes and cases are kept (see
+    :mod:`coding.refi.notes`). Pictures,
     audio, video and PDFs without text are skipped and reported. The
     coder's codings under the codebook version are replaced (kind
     ``import``) unless no source matched, in which case nothing is stored.

@@ -404,3 +404,46 @@ def test_document_pages_show_a_span_coding_where_it_lies(tmp_path, monkeypatch):
     assert ("ana selected: Defence cooperation &ldquo;joint exercises&rdquo; (below the unit threshold)"
             in unit)
     assert "ana selected: Terrorism &ldquo;Militants crossed the Pak Afghan border&rdquo;</span>" in unit
+
+
+def test_a_codebook_with_a_renamed_code_keeps_its_id(tmp_path):
+    cbfile = tmp_path / "codebook.yaml"
+    cbfile.write_text(TINY_CODEBOOK, encoding="utf-8")
+    cb = load_codebook(cbfile)
+    qdc = refi.export_codebook(cb, tmp_path / "cb.qdc")
+    text = qdc.read_text(encoding="utf-8")
+    # renamed in a program that keeps GUIDs (and rewrites the description)
+    same_guid = tmp_path / "guid.qdc"
+    same_guid.write_text(text.replace('name="Energy"', 'name="Energy supply"')
+                         .replace("energy supply and deals", "power"), encoding="utf-8")
+    notes: list[str] = []
+    ids = {e.label: e.id for e in refi.import_codebook(same_guid, codebook=cb, notes=notes)}
+    assert ids["Energy supply"] == "energy" and "energy_supply" not in ids.values()
+    assert "code 'Energy supply' keeps the id 'energy' of the current codebook (same GUID)" in notes
+    # renamed in a program that writes new GUIDs (QualCoder): the definition says which code it is
+    new_guid = tmp_path / "new.qdc"
+    new_guid.write_text(text.replace('name="Energy"', 'name="Energy supply"')
+                        .replace(refi.guid("code", "energy"), refi.guid("code", "elsewhere")), encoding="utf-8")
+    notes = []
+    ids = {e.label: e.id for e in refi.import_codebook(new_guid, codebook=cb, notes=notes)}
+    assert ids["Energy supply"] == "energy"
+    assert "code 'Energy supply' keeps the id 'energy' of the current codebook (same definition)" in notes
+    # a code of the current codebook the file lacks is said, not dropped silently
+    gone = tmp_path / "gone.qdc"
+    gone.write_text(text.replace('name="Trade"', 'name="Commerce"').replace("trade and investment", "buying"),
+                    encoding="utf-8")
+    notes = []
+    ids = {e.label: e.id for e in refi.import_codebook(gone, codebook=cb, notes=notes)}
+    assert ids["Commerce"] == "trade"  # its GUID still says which it is
+    assert not [n for n in notes if "is not in the file" in n]
+    notes = []
+    refi.import_codebook(_without_terrorism(text, tmp_path), codebook=cb, notes=notes)
+    assert "code 'terrorism' (Terrorism) of the current codebook is not in the file" in notes
+
+
+def _without_terrorism(text: str, tmp_path: Path) -> Path:
+    start = text.index('<Code guid="' + refi.guid("code", "terrorism"))
+    end = text.index("</Code>", start) + len("</Code>")
+    path = tmp_path / "no-terrorism.qdc"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    return path

@@ -15,7 +15,7 @@ from coding.files import write_bytes
 from coding.records import StrPath
 from coding.refi.archive import find_qde, open_archive, read_limited, read_member
 from coding.refi.descriptions import split
-from coding.refi.xml import child, children, colour, local, name_key, norm_guid, parse_xml
+from coding.refi.xml import child, children, colour, guid, local, name_key, norm_guid, parse_xml
 
 # -- codebook import ---------------------------------------------------------------
 
@@ -64,6 +64,7 @@ class Extras:
         self.colours: dict[str, str] = {}               # variable key -> #RRGGBB
         self.settings: dict = {}                        # name, description, settings
         self.notes: list[str] = []
+        self.guids: dict[tuple[str, str], str] = {}     # (variable key, code key) -> the code's GUID
 
 
 def _codes_below(el: ET.Element, parent_name: str, out: list[tuple[str, str]], chain: tuple[str, ...] = (),
@@ -83,6 +84,7 @@ def _codes_below(el: ET.Element, parent_name: str, out: list[tuple[str, str]], c
             _codes_below(node, parent_name, out, chain, extras)
         else:
             out.append((name, _description(node)))
+            extras.guids[(name_key(chain[0]), name_key(name))] = norm_guid(node.get("guid"))
             if len(chain) > 1:
                 extras.chains[(name_key(chain[0]), name_key(name))] = " > ".join((*chain, name))
             _codes_below(node, name, out, (*chain, name), extras)
@@ -139,6 +141,7 @@ def _grouped(loose: list[ET.Element], sets: list[tuple[str, str, list[str]]], ex
                 continue
             placed.add(g)
             codes.append((_name(el), _description(el)))
+            extras.guids[(name_key(name), name_key(_name(el)))] = g
         if codes:
             tree.append((name, desc, codes))
     for name, _desc, _members in sets:
@@ -182,9 +185,39 @@ def _code_tree(root: ET.Element, sets: ET.Element | None = None, extras: Extras 
     return tree + _grouped(loose, _code_sets(sets if sets is not None else child(root, "Sets"), extras), extras)
 
 
-def _assign_ids(tree: _Tree, codebook: Codebook | None) -> list[ImportedCode]:
+def _renamed(tree: _Tree, reused: list[list[str | None]], codebook: Codebook, extras: Extras) -> None:
+    """Fill ``reused`` for codes whose label the current codebook does not
+    have: the id of its code with the same GUID (a program that keeps GUIDs,
+    after a rename), else with the same definition; said in ``extras.notes``."""
+    left = {c.id: c for c in codebook.codes} if codebook else {}
+    for ids in reused:
+        for cid in ids:
+            left.pop(cid, None)
+    by_guid = {guid("code", cid): cid for cid in left}
+    definitions: dict[str, list[str]] = {}
+    for c in left.values():
+        if c.definition.strip():
+            definitions.setdefault(" ".join(name_key(c.definition).split()), []).append(c.id)
+    for (vname, _d, codes), ids in zip(tree, reused):
+        for i, (cname, cdesc) in enumerate(codes):
+            if ids[i] is not None:
+                continue
+            hit, how = by_guid.get(extras.guids.get((name_key(vname), name_key(cname)), "")), "GUID"
+            if hit is None or hit not in left:
+                key = " ".join(name_key(str(split(cdesc).get("definition", ""))).split())
+                same = definitions.get(key, []) if key else []
+                hit, how = (same[0], "definition") if len(same) == 1 and same[0] in left else (None, "")
+            if hit is not None:
+                ids[i] = hit
+                left.pop(hit)
+                extras.notes.append(f"code {cname!r} keeps the id {hit!r} of the current codebook (same {how})")
+    extras.notes += [f"code {c.id!r} ({c.label}) of the current codebook is not in the file" for c in left.values()]
+
+
+def _assign_ids(tree: _Tree, codebook: Codebook | None, extras: Extras | None = None) -> list[ImportedCode]:
     """Ids for the variables and codes of ``tree``: the id of the item of
     ``codebook`` with the same label (NFC, without case) where there is one,
+    else (codes) with the same GUID or definition (see :func:`_renamed`),
     else a slug of the name that no other item, and no item of ``codebook``,
     has."""
     known_vars = {name_key(v.label): v.id for v in codebook.variables} if codebook else {}
@@ -192,6 +225,8 @@ def _assign_ids(tree: _Tree, codebook: Codebook | None) -> list[ImportedCode]:
     # pop: a label given twice in the file reuses the id once
     reused_vars = [known_vars.pop(name_key(name), None) for name, _d, _codes in tree]
     reused_codes = [[known_codes.pop(name_key(name), None) for name, _d in codes] for _n, _d, codes in tree]
+    if codebook is not None:
+        _renamed(tree, reused_codes, codebook, extras if extras is not None else Extras())
     # a new slug takes no id of the current codebook: codings stored under that id mean its item
     taken = set(codebook.variable_ids + codebook.code_ids) if codebook else set()
     variables, codes = [], []
@@ -253,7 +288,7 @@ def import_codebook(path: StrPath, out: StrPath | None = None, codebook: Codeboo
     if local(root.tag) != "CodeBook":
         raise CodingError(f"root element is <{local(root.tag)}>, not <CodeBook>", path)
     extras = Extras()
-    entries = _assign_ids(_code_tree(root, sets, extras), codebook)
+    entries = _assign_ids(_code_tree(root, sets, extras), codebook, extras)
     if not any(e.parent for e in entries):
         raise CodingError("the codebook has no codes", path)
     if notes is not None:

@@ -447,3 +447,23 @@ def _without_terrorism(text: str, tmp_path: Path) -> Path:
     path = tmp_path / "no-terrorism.qdc"
     path.write_text(text[:start] + text[end:], encoding="utf-8")
     return path
+
+
+def test_atlas_codes_outside_the_codebook_keep_their_code_group(tmp_path):
+    sample = SAMPLES / "TestProject.qdpx"
+    if not sample.is_file():
+        pytest.skip("the shared ATLAS.ti sample is not present beside the project")
+    mabel = ("x" * 299 + ".\n\n" + "y" * 500 + ".\n")
+    codebook, db = _project(tmp_path, {"Mabel": ("Mabel", "interview", "2018", mabel)})
+    with Store(db) as store:
+        report = refi.import_project(store, sample, "atlas", load_codebook(codebook), new_codes=True)
+        (tally,) = report.users.values()
+        assert (tally.new_codes, tally.mapped, tally.selections) == (1, 0, 8)
+        assert [(s[5], s[4], s[9]) for s in store.span_codings("atlas", with_status=True)] == [
+            ("breakfast_food", "bacon_and_eggs", "Breakfast food > bacon and eggs"),
+            ("breakfast_food", "cornflakes", "Breakfast food > cornflakes"),
+            ("feelings", "happiness", "Feelings > happiness")]
+        out = refi.export_project(store, tmp_path / "back.qdpx", coders=["atlas"])
+    refi.validate_schema(out)
+    qde = zipfile.ZipFile(out).read("project.qde").decode("utf-8")
+    assert 'name="Breakfast food"' in qde and 'name="cornflakes"' in qde

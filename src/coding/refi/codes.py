@@ -54,6 +54,13 @@ def file_codes(root: ET.Element) -> dict[str, FileCode]:
             walk(c, here)
     if codes is not None:
         walk(codes, ())
+    # ATLAS.ti keeps its codes flat and groups them in sets: a code's first group is its parent
+    sets = child(root, "Sets")
+    for st in (children(sets, "Set") if sets is not None else []):
+        for member in children(st, "MemberCode"):
+            fc = found.get(norm_guid(member.get("targetGUID")))
+            if fc is not None and len(fc.chain) == 1 and (st.get("name") or "").strip() != fc.name:
+                found[fc.guid] = fc._replace(chain=((st.get("name") or "").strip(), fc.name))
     return found
 
 

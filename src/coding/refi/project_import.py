@@ -52,19 +52,23 @@ class UserTally:
     mapped: int = 0
     partial: int = 0
     annotations: int = 0
+    new_codes: int = 0      # kept as spans only: every code of theirs is new (--new-codes)
     refused: dict[str, int] = field(default_factory=dict)
     #: for each partial selection: (share of the unit it covers most, that unit's characters)
     partial_shares: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def selections(self) -> int:
-        return self.whole + self.mapped + self.partial + self.annotations + sum(self.refused.values())
+        return (self.whole + self.mapped + self.partial + self.annotations + self.new_codes
+                + sum(self.refused.values()))
 
     def add(self, kind: str) -> None:
         if kind in KEPT:
             setattr(self, kind, getattr(self, kind) + 1)
         elif kind == "annotation":
             self.annotations += 1
+        elif kind == "new code":
+            self.new_codes += 1
         else:
             self.refused[kind] = self.refused.get(kind, 0) + 1
 
@@ -72,7 +76,8 @@ class UserTally:
         how = "imported" if self.imported else f"not imported: choose it with --user {name!r}"
         out = [f"  user {name!r} ({how}): {self.selections} selection(s): {self.whole} kept whole, "
                f"{self.mapped} mapped to units, {self.partial} partial (kept as spans, below the unit "
-               f"threshold), {self.annotations} annotation(s), {sum(self.refused.values())} refused"]
+               f"threshold), " + (f"{self.new_codes} under new codes only (kept as spans), " if self.new_codes else "")
+               + f"{self.annotations} annotation(s), {sum(self.refused.values())} refused"]
         if self.partial_shares:
             shares = sorted(self.partial_shares)
             share, chars = shares[len(shares) // 2]
@@ -603,7 +608,7 @@ def _account_selection(span: _Span, codings: list[ET.Element], codes: _Codes, co
             tally.add("code not in the codebook (add it, or import with --new-codes)")
             continue
         kind, covered = _kind(span.units, span.start, span.end, min_overlap)
-        tally.add(kind)
+        tally.add("new code" if all(t[4] == "new code" for t in targets) else kind)
         if kind == "partial":
             tally.partial_shares.append(_best_share(span.units, span.start, span.end))
         if not wanted:

@@ -82,7 +82,8 @@ class UserTally:
             shares = sorted(self.partial_shares)
             share, chars = shares[len(shares) // 2]
             out.append(f"    partial: the median one covers {share:.1%} of the unit it overlaps most "
-                       f"({chars:,} characters); kept as span codings, coding no unit")
+                       f"({chars:,} characters); kept as span codings, coding no unit (smaller units or a lower "
+                       "--min-overlap map more of them to units)")
         out += [f"    refused {n}: {why}" for why, n in sorted(self.refused.items())]
         return out
 
@@ -741,5 +742,5 @@ def _explain_authors(codes: _Codes, report: ImportReport) -> None:
         if codes.user_name and maker == codes.user_name:
             report.warnings.append(
                 f"{maker!r} made {n} selection(s) whose codings were made by {author!r}: they are not imported "
-                f"as {maker!r}'s (NVivo records the coding's author apart from the selection's; import them "
+                f"under {maker!r} (NVivo records the coding's author apart from the selection's; import them "
                 f"with --user {author!r})")

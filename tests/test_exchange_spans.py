@@ -229,9 +229,14 @@ def test_nvivo_shaped_partial_selections_authors_deep_tree_and_new_codes(tmp_pat
         assert [(s[5], s[8], s[9]) for s in piracy] == [
             ("regional_security", "new code", "Regional security > Threats > Outside > Piracy")]
         out = refi.export_project(store, tmp_path / "back.qdpx", coders=["lee"])
-    refi.validate_schema(out)
-    qde = zipfile.ZipFile(out).read("project.qde").decode("utf-8")
-    assert 'name="Piracy"' in qde and qde.count("<PlainTextSelection") == 3
+        refi.validate_schema(out)
+        qde = zipfile.ZipFile(out).read("project.qde").decode("utf-8")
+        assert 'name="Piracy"' in qde and 'name="Outside"' in qde and qde.count("<PlainTextSelection") == 3
+        # and back: the same spans, the new code with its whole chain (codebook codes sit in the codebook's tree)
+        refi.import_project(store, out, "lee-back", cb, user="lee", new_codes=True)
+        back = store.span_codings("lee-back", with_status=True)
+        assert [s[1:9] for s in back] == [s[1:9] for s in spans]
+        assert [s[9] for s in back if s[4] == "piracy"] == ["Regional security > Threats > Outside > Piracy"]
 
 
 def test_codebook_import_keeps_the_chain_of_a_deep_tree(tmp_path):
@@ -467,3 +472,19 @@ def test_atlas_codes_outside_the_codebook_keep_their_code_group(tmp_path):
     refi.validate_schema(out)
     qde = zipfile.ZipFile(out).read("project.qde").decode("utf-8")
     assert 'name="Breakfast food"' in qde and 'name="cornflakes"' in qde
+
+
+def test_a_code_labelled_like_its_parent_is_not_folded_silently(tmp_path, capsys, monkeypatch):
+    qdc = tmp_path / "qc.qdc"
+    qdc.write_text(f"""<?xml version="1.0" encoding="utf-8"?>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="QualCoder 3.8.2"><Codes>
+<Code guid="{G.format(1)}" name="Economic" isCodable="false">
+ <Code guid="{G.format(2)}" name="Economic" isCodable="true"/>
+ <Code guid="{G.format(3)}" name="Energy" isCodable="true"/></Code>
+</Codes></CodeBook>
+""", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(qdc), "--out", str(tmp_path / "cb.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "note: code 'Economic' is named like its parent: taken as the parent (its codings code the parent)" in out
+    assert "fill in the patterns of 1 code(s) before use" in out

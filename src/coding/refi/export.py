@@ -209,18 +209,24 @@ def _extra_codes(book: ET.Element, spans: list[tuple], codebook: Codebook) -> di
     known = {(c.variable, c.id): guid("code", c.id) for c in codebook.codes}
     known.update({(v.id, ""): guid("variable", v.id) for v in codebook.variables})
     codes_el = book.find("Codes")
-    tops = {el.get("guid"): el for el in codes_el.findall("Code")}
+    nodes = {el.get("guid"): el for el in codes_el.iter("Code")}
     for *_head, code, variable, _created, _memo, _status, label in spans:
         if (variable, code) in known:
             continue
         parts = [p.strip() for p in label.split(" > ")]
         vguid = guid("variable", variable)
-        if vguid not in tops:
-            tops[vguid] = sub(codes_el, "Code", {"guid": vguid, "name": parts[0], "isCodable": "true"})
+        if vguid not in nodes:
+            nodes[vguid] = sub(codes_el, "Code", {"guid": vguid, "name": parts[0], "isCodable": "true"})
         known[(variable, "")] = vguid
         if code:
+            parent = nodes[vguid]
+            for depth in range(1, len(parts) - 1):  # the levels between, so that the chain comes back whole
+                mid = guid("code level", f"{variable}/{' > '.join(parts[1:depth + 1])}")
+                if mid not in nodes:
+                    nodes[mid] = sub(parent, "Code", {"guid": mid, "name": parts[depth], "isCodable": "false"})
+                parent = nodes[mid]
             known[(variable, code)] = guid("code", f"{variable}/{code}")
-            sub(tops[vguid], "Code", {"guid": known[(variable, code)], "name": parts[-1], "isCodable": "true"})
+            sub(parent, "Code", {"guid": known[(variable, code)], "name": parts[-1], "isCodable": "true"})
     return known
 
 

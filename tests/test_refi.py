@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 import unicodedata
 import zipfile
@@ -62,7 +63,10 @@ def test_export_codebook_is_valid_stable_and_nested(tmp_path):
     assert [c.get("name") for c in economic.findall("q:Code", ns)] == ["Energy", "Trade"]
     energy = economic.find("q:Code", ns)
     assert energy.get("guid") == refi.guid("code", "energy") and energy.get("isCodable") == "true"
-    assert energy.find("q:Description", ns).text == "energy supply and deals"
+    assert energy.find("q:Description", ns).text == (  # the definition first, then what else the codebook says
+        "energy supply and deals\n\nExamples:\n- Gas pipelines were planned.\n\nCounterexamples:\n"
+        "- Nuclear weapons were tested.\n\nPatterns:\n- gas\n- pipeline\n- nuclear power\n- re:\\bLNG\\b\n\n"
+        "Exclude patterns:\n- gas chamber")
     assert all(len(c.get("color")) == 7 for c in root.iter("{urn:QDA-XML:codebook:1.0}Code"))
 
 
@@ -71,8 +75,12 @@ def test_import_codebook_writes_a_skeleton_to_fill(tmp_path):
                                               "definition: trade and investment\n    include: exports too\n"),
                         "cb.yaml")
     qdc = refi.export_codebook(cb, tmp_path / "cb.qdc")
+    # a codebook without patterns (as other programs write them): the patterns are left to fill
+    bare = tmp_path / "bare.qdc"
+    bare.write_text(re.sub(r"\n\n(?:Exclude p|P)atterns:\n(?:- [^\n<]*\n?)*", "", qdc.read_text(encoding="utf-8")),
+                    encoding="utf-8")
     out = tmp_path / "imported.yaml"
-    entries = refi.import_codebook(qdc, out)
+    entries = refi.import_codebook(bare, out)
     assert [(e.id, e.parent) for e in entries if e.parent] == [
         ("energy", "economic"), ("trade", "economic"), ("defence_cooperation", "strategic"),
         ("terrorism", "regional_security")]
@@ -222,8 +230,14 @@ def test_import_matches_by_name_when_text_differs_only_in_white_space(tmp_path):
 @pytest.mark.skipif(SAMPLE is None, reason="shared sample not present")
 def test_atlas_sample_imports_and_reports_what_it_skipped(tmp_path):
     refi.validate_schema(SAMPLE)
-    entries = refi.import_codebook(SAMPLE)
-    assert len([e for e in entries if e.parent]) == 14
+    notes: list[str] = []
+    entries = refi.import_codebook(SAMPLE, notes=notes)
+    # ATLAS.ti's code groups are variables; a code named like its group is the group, and says so
+    assert [(e.label, e.description) for e in entries if not e.parent] == [
+        ("Feelings", "thoughts about breakfast foods"), ("Breakfast food", "the foods people might eat for breakfast")]
+    assert len([e for e in entries if e.parent]) == 12
+    assert "code 'Feelings' is named like its code group: taken as the group" in notes
+    assert "code 'sleepy' is also in code group 'positive feelings'; it stays in its first group" in notes
     # a corpus with one document named like a sample source; the sample ships no source texts
     mabel = ("x" * 299 + ".\n\n" + "y" * 500 + ".\n")
     corpus = write_corpus(tmp_path, {"Mabel": ("Mabel", "interview", "2018", mabel)})
@@ -560,7 +574,11 @@ def test_import_reads_the_units_each_coder_saw(tmp_path, capsys):
                                               "character ranges like '0-57 59-130': 'first paragraph'"):
             refi.import_project(store, bad, "bad", cb, user="human-1")
 
+    # its code 'Feelings' is in no codebook: refused, and said with a non-zero exit, unless kept as a new code
     assert main(["import", str(other), "--coder", "cli", "--store", str(store_path), "--codebook", str(codebook),
-                 "--seen", "documents"]) == 0
+                 "--seen", "documents"]) == 1
+    assert "1 coding(s) of 1 code(s) not in the codebook were refused" in capsys.readouterr().err
+    assert main(["import", str(other), "--coder", "cli", "--store", str(store_path), "--codebook", str(codebook),
+                 "--seen", "documents", "--new-codes"]) == 0
     printed = capsys.readouterr().out
     assert "warning: the project does not record which units cli saw" in printed and "--seen" in printed

@@ -166,6 +166,9 @@ def _cmd_codebook_check(args) -> int:
     from coding.dictionary import example_failures
 
     cb = load_codebook(args.codebook)
+    from coding.refi.export import check_unique_labels
+
+    check_unique_labels(cb)  # what an export would refuse
     failures = example_failures(cb)
     print(f"{cb.path}: version {cb.version}, {len(cb.variables)} variables, {len(cb.codes)} codes")
     for var in cb.variables:
@@ -612,7 +615,7 @@ def _cmd_export_project(args) -> int:
 
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
     with open_store(args.store, Path(args.out).parent) as store:
-        path = export_project(store, args.out, coders=coders)
+        path = export_project(store, args.out, coders=coders, active_coder=args.active_coder)
     validate_schema(path)
     print(f"wrote {path}")
     return 0
@@ -637,12 +640,16 @@ def _cmd_import(args) -> int:
         except CodingError as exc:
             exc.message += " (the codebook whose ids the import keeps; give another with --codebook)"
             raise
-        entries = import_codebook(args.path, out, codebook=current)
+        notes: list[str] = []
+        entries = import_codebook(args.path, out, codebook=current, notes=notes)
+        for note in notes:
+            print(f"  note: {note}")
         n_vars = sum(1 for e in entries if not e.parent)
         kept = sum(1 for e in entries if current and e.id in current.variable_ids + current.code_ids)
         same = f" ({kept} ids kept from {current_path})" if current else ""
+        to_fill = Path(out).read_text(encoding="utf-8").count("TO FILL:")
         print(f"wrote {out}: {n_vars} variables, {len(entries) - n_vars} codes{same}; "
-              "fill in their patterns before use")
+              + (f"fill in the patterns of {to_fill} code(s) before use" if to_fill else "ready to use"))
         return 0
     if suffix != ".qdpx":
         raise CodingError("cannot import this file type (expected .qdpx or .qdc)", args.path)
@@ -651,7 +658,7 @@ def _cmd_import(args) -> int:
     codebook = load_codebook(args.codebook or "codebook.yaml")
     with open_store(args.store) as store:
         report = import_project(store, args.path, args.coder, codebook, min_overlap=args.min_overlap,
-                                user=args.user, seen=args.seen)
+                                user=args.user, seen=args.seen, new_codes=args.new_codes)
     for line in report.lines():
         print(line)
     if report.seen_from and report.seen_from != "project":
@@ -660,6 +667,11 @@ def _cmd_import(args) -> int:
         print("  (stored as inferred: coding agree --seen coded-units counts only the units the coder coded)")
     if not report.stored:
         print(f"coding: nothing was stored for coder {args.coder.strip()} (see the report above)", file=sys.stderr)
+        return 1
+    if report.refused_codes:
+        print(f"coding: {report.refused_codes} coding(s) of {len(report.unknown_codes)} code(s) not in the codebook "
+              "were refused; add the codes to the codebook, or import again with --new-codes to keep them as "
+              "span codings under new codes", file=sys.stderr)
         return 1
     return 0
 
@@ -676,6 +688,8 @@ def _add_exchange_commands(sub) -> None:
     pr = exsub.add_parser("project", help="documents and codings as a .qdpx project")
     pr.add_argument("--out", required=True, help="output .qdpx file")
     pr.add_argument("--coders", help="comma-separated coder names (default: all)")
+    pr.add_argument("--active-coder", help="the coder listed first, whom QualCoder opens the project as "
+                                           "(default: people before machine coders)")
     pr.add_argument("--store", default=None,
                     help="project store (default: project.sqlite beside --out, else outputs/project.sqlite)")
     pr.set_defaults(func=_cmd_export_project)
@@ -690,6 +704,9 @@ def _add_exchange_commands(sub) -> None:
                     help="when the project does not record which units the user saw (files from other "
                          "programs): every unit of the documents the user coded (default), or of every "
                          "matched document (.qdpx)")
+    im.add_argument("--new-codes", action="store_true",
+                    help="keep codings of codes the codebook does not have (matched by GUID, label or definition) "
+                         "as span codings under new codes, instead of refusing them (.qdpx)")
     im.add_argument("--store", default="outputs/project.sqlite")
     im.add_argument("--codebook", help="the current codebook (default: codebook.yaml); a .qdc import keeps "
                                        "its ids for codes with its labels")

@@ -99,6 +99,25 @@ MIGRATIONS = {
 #: program, a coder file, a project's ``units seen by`` attribute) or inferred by an import.
 SEEN_RECORDED, SEEN_INFERRED = "recorded", ("inferred-coded", "inferred-documents")
 
+# People's codings as they made them in a QDA program (character spans of a document, any length),
+# beside the units they map to; and what they wrote there besides codings (memos, cases, notes).
+# Not tied to units or documents by foreign keys: a span outlives a change of segmentation.
+SPAN_SCHEMA = """
+CREATE TABLE IF NOT EXISTS span_codings (
+    coder TEXT NOT NULL, document_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    code TEXT NOT NULL, variable TEXT NOT NULL, created_at TEXT NOT NULL, memo TEXT NOT NULL,
+    status TEXT NOT NULL, label TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS span_codings_by_coder ON span_codings(coder, document_id, start);
+CREATE TABLE IF NOT EXISTS exchange_notes (
+    coder TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, name TEXT NOT NULL, text TEXT NOT NULL,
+    author TEXT NOT NULL, created_at TEXT NOT NULL, position INTEGER NOT NULL
+);
+"""
+SCHEMA += SPAN_SCHEMA
+# idempotent, so that it holds whatever number it is given among the other steps
+MIGRATIONS[4] = SPAN_SCHEMA.split(";")[0] + ";"
+
 
 
 def _now() -> str:
@@ -473,6 +492,9 @@ class Store:
                             (coder, kind, source, content_hash, seen))
             # a full import is the coder's whole current state: what was set aside before is superseded
             self.db.execute("DELETE FROM orphans WHERE coder=?", (coder,))
+            # and so are spans and notes of an earlier exchange file (an exchange import adds its own after)
+            self.db.execute("DELETE FROM span_codings WHERE coder=?", (coder,))
+            self.db.execute("DELETE FROM exchange_notes WHERE coder=?", (coder,))
 
     def coder_hash(self, coder: str) -> str | None:
         row = self.db.execute("SELECT content_hash FROM coders WHERE name=?", (coder,)).fetchone()
@@ -942,7 +964,7 @@ class Store:
         units = self.db.execute("SELECT COUNT(DISTINCT unit_id) FROM coverage WHERE coder=?", (coder,)).fetchone()[0]
         codings = self.db.execute("SELECT COUNT(*) FROM codings WHERE coder=?", (coder,)).fetchone()[0]
         with self.transaction():
-            for table in ("codings", "coverage", "orphans", "coded"):
+            for table in ("codings", "coverage", "orphans", "coded", "span_codings", "exchange_notes"):
                 self.db.execute(f"DELETE FROM {table} WHERE coder=?", (coder,))
             self.db.execute("DELETE FROM coders WHERE name=?", (coder,))
         return units, codings
@@ -960,6 +982,42 @@ class Store:
                 "UPDATE codings SET created_at=? WHERE coder=? AND codebook_version=? AND unit_id=? "
                 "AND variable=? AND code=?", rows)
             return self.db.total_changes - before
+
+
+    # -- spans and notes from exchange files ------------------------------
+    def replace_exchange(self, coder: str, spans: list[tuple], notes: list[tuple]) -> None:
+        """Replace ``coder``'s span codings and notes at once.
+
+        ``spans``: (document_id, start, end, code, variable, created_at, memo,
+        status, label); ``notes``: (kind, target, name, text, author, created_at)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM span_codings WHERE coder=?", (coder,))
+            self.db.execute("DELETE FROM exchange_notes WHERE coder=?", (coder,))
+            self.db.executemany("INSERT INTO span_codings VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                [(coder, *row) for row in spans])
+            self.db.executemany("INSERT INTO exchange_notes VALUES (?,?,?,?,?,?,?,?)",
+                                [(coder, *row, i) for i, row in enumerate(notes)])
+
+    def span_codings(self, coder: str | None = None, with_status: bool = False,
+                     document_id: str | None = None) -> list[tuple]:
+        """People's codings as they made them: (coder, document_id, start,
+        end, code, variable, created_at, memo) by coder, document and
+        position (with ``with_status``, then the span's status and the
+        code's label in the file), of one document with ``document_id``."""
+        extra = ", status, label" if with_status else ""
+        conditions = [(c, v) for c, v in (("coder=?", coder), ("document_id=?", document_id)) if v is not None]
+        where = ("WHERE " + " AND ".join(c for c, _v in conditions)) if conditions else ""
+        params = tuple(v for _c, v in conditions)
+        return self.db.execute(
+            f'SELECT coder, document_id, start, "end", code, variable, created_at, memo{extra} FROM span_codings '
+            f'{where} ORDER BY coder, document_id, start, "end", variable, code', params).fetchall()
+
+    def exchange_notes(self, coder: str | None = None) -> list[tuple]:
+        """Memos, cases and notes read from exchange files: (coder, kind,
+        target, name, text, author, created_at), in the order read."""
+        where, params = ("WHERE coder=?", (coder,)) if coder is not None else ("", ())
+        return self.db.execute(f"SELECT coder, kind, target, name, text, author, created_at FROM exchange_notes "
+                               f"{where} ORDER BY coder, position", params).fetchall()
 
 
 def match_units(old: list[tuple[str, str, int]], new: list[Unit]) -> dict[str, str]:

@@ -9,9 +9,9 @@ QualCoder and others. What maps to what:
   the same codebook again gives the same GUIDs. Labels must be unique
   across variables and codes (QDA programs merge codes of the same name).
   Other programs write new GUIDs, so a codebook import keeps the ids of the
-  current codebook by label, and folds a code named like its parent into
-  the parent (QualCoder 3.8.2 writes each parent as a category holding a
-  code of the same name).
+  current codebook by label (else GUID, else definition), and folds a code
+  named like its parent into the parent (QualCoder 3.8.2 writes each parent
+  as a category holding a code of the same name), saying so.
 * Project: every document is a ``TextSource`` whose text is stored as
   ``sources/<guid>.txt`` (UTF-8, no byte-order mark, LF line ends); every
   coder is a ``User``; every coding is a ``PlainTextSelection`` over the
@@ -22,10 +22,16 @@ QualCoder and others. What maps to what:
 * Document metadata (title, doc_type, date, speaker, source) travels as
   project ``Variables`` with a value on each source (see
   :mod:`~coding.refi.variables`); import reads and reports it.
-* Import maps each coded selection to the units of the matching corpus
+* Import keeps each coded selection as a span coding (as the person made
+  it, with its memo) and maps it to the units of the matching corpus
   document: a unit counts as coded when the selection covers at least
   ``min_overlap`` of the unit's characters (0.5 by default: more than half
-  of a paragraph). Positions count the characters of the source's text
+  of a paragraph). Every selection is accounted for per user (kept whole,
+  mapped, partial, annotation, refused and why). Codes are matched by GUID,
+  label, then definition (:mod:`~coding.refi.codes`); memos, notes and
+  cases are kept and exported back (:mod:`~coding.refi.notes`). A code's
+  examples, patterns and the codebook's settings travel in descriptions
+  (:mod:`~coding.refi.descriptions`). Positions count the characters of the source's text
   file, CRs included, unless the selections' names show that they count
   CRLF as one character (QualCoder's export for MAXQDA).
 * Which units a coder saw, coded or not, is exported as a project variable
@@ -37,7 +43,8 @@ QualCoder and others. What maps to what:
 The package is split by job: :mod:`~coding.refi.xml` (namespaces, GUIDs,
 safe parsing), :mod:`~coding.refi.archive` (safe archive reading),
 :mod:`~coding.refi.schema` (validation against the shipped XSDs),
-:mod:`~coding.refi.variables` (document variables), :mod:`~coding.refi.export`, :mod:`~coding.refi.codebook_import` and
+:mod:`~coding.refi.variables` (document variables), :mod:`~coding.refi.codes`, :mod:`~coding.refi.notes`,
+:mod:`~coding.refi.descriptions`, :mod:`~coding.refi.export`, :mod:`~coding.refi.codebook_import` and
 :mod:`~coding.refi.project_import`.
 
 Imported files are untrusted: archive members may not leave the archive,

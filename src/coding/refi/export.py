@@ -14,7 +14,10 @@ from coding import __version__
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import write_bytes, write_with
-from coding.records import StrPath
+from coding.records import AUTOMATIC_CODERS, StrPath
+from coding.refi.codebook_import import SETTINGS_SET
+from coding.refi.descriptions import compose
+from coding.refi.notes import case_variables, note_guids, write_cases, write_notes
 from coding.refi.variables import seen_ranges, write_values, write_variables
 from coding.refi.xml import (
     NS_CODEBOOK,
@@ -38,15 +41,6 @@ def _variable_colours(codebook: Codebook) -> dict[str, str]:
     return {v: colour(c) for v, c in variable_colours(codebook.variable_ids, configured).items()}
 
 
-def _description(definition: str, include: str = "", exclude: str = "") -> str:
-    parts = [definition.strip()]
-    if include.strip():
-        parts.append(f"Include: {include.strip()}")
-    if exclude.strip():
-        parts.append(f"Exclude: {exclude.strip()}")
-    return "\n\n".join(p for p in parts if p)
-
-
 def _code_tree(parent: ET.Element, codebook: Codebook) -> None:
     """Variables as parent codes with their codes as children (schema order:
     Description before child Codes)."""
@@ -55,13 +49,13 @@ def _code_tree(parent: ET.Element, codebook: Codebook) -> None:
     for var in codebook.variables:
         v_el = sub(codes_el, "Code", {"guid": guid("variable", var.id), "name": var.label,
                                         "isCodable": "true", "color": colours.get(var.id)})
-        desc = _description(var.definition, var.include, var.exclude)
+        desc = compose(var)
         if desc:
             sub(v_el, "Description", text=desc)
         for code in codebook.codes_of(var.id):
             c_el = sub(v_el, "Code", {"guid": guid("code", code.id), "name": code.label,
                                         "isCodable": "true", "color": colours.get(var.id)})
-            desc = _description(code.definition, code.include, code.exclude)
+            desc = compose(code)
             if desc:
                 sub(c_el, "Description", text=desc)
 
@@ -97,7 +91,21 @@ def export_codebook(codebook: Codebook, path: StrPath) -> Path:
     check_unique_labels(codebook)
     root = ET.Element("CodeBook", {"xmlns": NS_CODEBOOK, "origin": f"coding {__version__}"})
     _code_tree(root, codebook)
+    _settings_set(root, codebook)
     return write_bytes(path, xml_bytes(root))
+
+
+def _settings_set(root: ET.Element, codebook: Codebook) -> None:
+    """The codebook's name, description and settings as YAML in the
+    description of a code set without members (the one place of a ``.qdc``
+    for free text outside codes), so that its own round trip keeps them."""
+    import yaml
+
+    raw = yaml.safe_load(codebook.content) if codebook.content else None
+    kept = {k: raw[k] for k in ("name", "description", "settings") if isinstance(raw, dict) and raw.get(k)}
+    if kept:
+        st = sub(sub(root, "Sets"), "Set", {"guid": guid("settings", "codebook"), "name": SETTINGS_SET})
+        sub(st, "Description", text=yaml.safe_dump(kept, allow_unicode=True, sort_keys=False, width=10_000))
 
 
 def _xsd_datetime(value: str) -> str | None:
@@ -147,6 +155,81 @@ def _selections(src: ET.Element, rows: list[tuple], codebook: Codebook) -> None:
         sub(cod, "CodeRef", {"targetGUID": target})
 
 
+def _span_selections(src: ET.Element, spans: list[tuple], known: dict[tuple[str, str], str]) -> None:
+    """One PlainTextSelection per span a person coded (as they made it), with
+    one Coding per code and the memo as its description."""
+    by_span: dict[tuple, list[tuple]] = {}
+    for row in spans:
+        by_span.setdefault((row[0], row[1], row[2], row[3]), []).append(row)
+    for (coder, doc, start, end), rows in by_span.items():
+        key = f"{coder}|{doc}|{start}|{end}"
+        user = guid("user", coder)
+        when = _xsd_datetime(min((r[6] for r in rows if r[6]), default=""))
+        sel = sub(src, "PlainTextSelection", {
+            "guid": guid("span", key), "name": f"{start}-{end}", "startPosition": str(start),
+            "endPosition": str(end), "creatingUser": user, "creationDateTime": when})
+        memo = next((r[7] for r in rows if r[7]), "")
+        if memo:
+            sub(sel, "Description", text=memo)
+        for row in rows:
+            target = known.get((row[5], row[4]))
+            if target is None:
+                continue
+            cod = sub(sel, "Coding", {"guid": guid("coding", f"{key}|{row[5]}|{row[4]}"), "creatingUser": user,
+                                      "creationDateTime": _xsd_datetime(row[6])})
+            sub(cod, "CodeRef", {"targetGUID": target})
+
+
+def _annotations(src: ET.Element, doc_id: str, notes: list[tuple]) -> None:
+    """Selections without codes holding a person's remark on a passage."""
+    for i, (coder, kind, target, name, text, _author, created) in enumerate(notes):
+        doc, _sp, span = target.partition(" ")
+        if kind != "annotation" or doc != doc_id or "-" not in span:
+            continue
+        start, end = span.split("-", 1)
+        sel = sub(src, "PlainTextSelection", {
+            "guid": guid("annotation", f"{coder}|{target}|{i}"), "name": name or None, "startPosition": start,
+            "endPosition": end, "creatingUser": guid("user", coder), "creationDateTime": _xsd_datetime(created)})
+        sub(sel, "Description", text=text)
+
+
+def _covered_by_spans(rows: list[tuple], spans: list[tuple]) -> list[tuple]:
+    """The unit codings that no span of the same coder and code overlaps
+    (those the spans give back on import are not written twice)."""
+    by_item: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+    for coder, _doc, start, end, code, variable, *_rest in spans:
+        by_item.setdefault((coder, variable, code), []).append((start, end))
+    return [r for r in rows if not any(min(e, r[3]) > max(s, r[2]) for s, e in by_item.get((r[4], r[5], r[6]), ()))]
+
+
+def _extra_codes(book: ET.Element, spans: list[tuple], codebook: Codebook) -> dict[tuple[str, str], str]:
+    """(variable, code) -> code GUID for every item the spans use: the
+    codebook's, and codes kept from an import with new codes (added to the
+    code tree under their variable, named by the last part of their label)."""
+    known = {(c.variable, c.id): guid("code", c.id) for c in codebook.codes}
+    known.update({(v.id, ""): guid("variable", v.id) for v in codebook.variables})
+    codes_el = book.find("Codes")
+    nodes = {el.get("guid"): el for el in codes_el.iter("Code")}
+    for *_head, code, variable, _created, _memo, _status, label in spans:
+        if (variable, code) in known:
+            continue
+        parts = [p.strip() for p in label.split(" > ")]
+        vguid = guid("variable", variable)
+        if vguid not in nodes:
+            nodes[vguid] = sub(codes_el, "Code", {"guid": vguid, "name": parts[0], "isCodable": "true"})
+        known[(variable, "")] = vguid
+        if code:
+            parent = nodes[vguid]
+            for depth in range(1, len(parts) - 1):  # the levels between, so that the chain comes back whole
+                mid = guid("code level", f"{variable}/{' > '.join(parts[1:depth + 1])}")
+                if mid not in nodes:
+                    nodes[mid] = sub(parent, "Code", {"guid": mid, "name": parts[depth], "isCodable": "false"})
+                parent = nodes[mid]
+            known[(variable, code)] = guid("code", f"{variable}/{code}")
+            sub(parent, "Code", {"guid": known[(variable, code)], "name": parts[-1], "isCodable": "true"})
+    return known
+
+
 def _write_archive(path, project: bytes, files: list[tuple[str, bytes]]) -> Path:
     def _write(fh):
         with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -159,8 +242,20 @@ def _write_archive(path, project: bytes, files: list[tuple[str, bytes]]) -> Path
     return write_with(path, _write, binary=True)
 
 
+def _user_order(coders: list[str], active_coder: str | None) -> list[str]:
+    """Users in the order QDA programs read them: ``active_coder`` first,
+    then people, then the machine coders (QualCoder opens the project as its
+    first user, and files a person's new codings under that name)."""
+    if active_coder is not None and active_coder not in coders:
+        raise CodingError(f"the active coder '{active_coder}' is not among the exported coders "
+                          f"({', '.join(coders)})")
+    first = [active_coder] if active_coder else []
+    people = [c for c in coders if c not in AUTOMATIC_CODERS]
+    return list(dict.fromkeys([*first, *people, *coders]))
+
+
 def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = None,
-                   codebook_version: str | None = None) -> Path:
+                   codebook_version: str | None = None, active_coder: str | None = None) -> Path:
     """Write the store's documents, codebook and codings as a ``.qdpx`` archive.
 
     ``coders``: names to export (default: every coder with codings or
@@ -171,6 +266,13 @@ def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = N
     :data:`PROGRAM_USER`, at the time of their earliest exported coding
     (else the project's earliest). Output is deterministic: the same store
     gives the same archive bytes.
+
+    Users are listed ``active_coder`` first, then people, then machine
+    coders (see :func:`_user_order`). A coder's span codings (the
+    selections an import kept as made) are written as they are, in place of
+    the unit codings they overlap; memos, notes, annotations and cases
+    read by an import go back where they came from (see
+    :mod:`coding.refi.notes`).
     """
     codebook = store.codebook(codebook_version)
     check_unique_labels(codebook)
@@ -185,13 +287,21 @@ def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = N
 
     root = ET.Element("Project", {"xmlns": NS_PROJECT, "name": codebook.name or store.path.stem,
                                   "origin": f"coding {__version__}"})
+    spans = [s for c in coders for s in store.span_codings(c, with_status=True)]
+    notes = [n for c in coders for n in store.exchange_notes(c)]
     users = sub(root, "Users")
-    for name in dict.fromkeys([*coders, PROGRAM_USER]):
+    authors = [n[5] for n in notes if n[5]]  # the people who wrote notes, so that they keep their names
+    for name in dict.fromkeys([*_user_order(list(coders), active_coder), *authors, PROGRAM_USER]):
         sub(users, "User", {"guid": guid("user", name), "name": name})
-    _code_tree(sub(root, "CodeBook"), codebook)
+    book = sub(root, "CodeBook")
+    _code_tree(book, codebook)
+    known = _extra_codes(book, spans, codebook)
     coverage, units = store.coverage(codebook.version), store.units()
     seen_by = {c: seen_ranges(units, set(coverage.loc[coverage["coder"] == c, "unit_id"])) for c in coders}
-    guids = write_variables(root, docs, seen_by)
+    attributes = case_variables(notes)
+    guids = write_variables(root, docs, seen_by, attributes)
+    write_cases(root, notes, guids)
+    note_ids = note_guids(notes)
     sources = sub(root, "Sources")
     files: list[tuple[str, bytes]] = []
     for doc in docs:
@@ -201,9 +311,17 @@ def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = N
         src = sub(sources, "TextSource", {
             "guid": sguid, "name": doc.id, "plainTextPath": f"internal://{sguid}.txt",
             "creatingUser": guid("user", PROGRAM_USER), "creationDateTime": _xsd_datetime(created)})
-        if doc.title and doc.title != doc.id:
-            sub(src, "Description", text=doc.title)
-        _selections(src, rows, codebook)
+        memo = "\n\n".join(dict.fromkeys(n[4] for n in notes if n[1] == "document memo" and n[2] == doc.id))
+        if memo or (doc.title and doc.title != doc.id):
+            sub(src, "Description", text=memo or doc.title)
+        doc_spans = [sp for sp in spans if sp[1] == doc.id]
+        _selections(src, _covered_by_spans(rows, doc_spans), codebook)
+        _span_selections(src, doc_spans, known)
+        _annotations(src, doc.id, notes)
+        for i, n in enumerate(notes):
+            if i in note_ids and n[1] == "document note" and n[2] == doc.id:
+                sub(src, "NoteRef", {"targetGUID": note_ids[i]})
         write_values(src, doc, seen_by, guids)
         files.append((f"sources/{sguid}.txt", doc.text.replace("\r\n", "\n").encode("utf-8")))
+    write_notes(root, notes, note_ids)
     return _write_archive(path, xml_bytes(root), files)

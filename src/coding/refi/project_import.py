@@ -22,6 +22,8 @@ from coding.refi.archive import (
     raw_to_norm,
     read_member,
 )
+from coding.refi.codes import CodeMatcher, file_codes
+from coding.refi.notes import Note, project_notes, read_notes, selection_memo
 from coding.refi.variables import METADATA, parse_ranges, read_variables, seen_variable, source_values
 from coding.refi.xml import child, children, local, name_key, norm_guid, parse_xml
 
@@ -29,6 +31,62 @@ if TYPE_CHECKING:
     from coding.store import Store
 
 # -- project import ---------------------------------------------------------------
+
+#: What becomes of a selection, per user: whole units, mapped to units by the
+#: overlap rule, kept as a span only, or refused (with a reason).
+KEPT = ("whole", "mapped", "partial")
+
+
+@dataclass
+class UserTally:
+    """The selections holding one user's codings, by what became of them.
+
+    Every selection counts once for each user with codings in it: kept
+    ``whole`` (it covers whole units and nothing more), ``mapped`` (it codes
+    the units it covers by at least the overlap threshold, and touches
+    others less), ``partial`` (it codes no unit: kept as a span only), an
+    ``annotation`` (no codes, a remark), or refused for a reason."""
+
+    imported: bool = False
+    whole: int = 0
+    mapped: int = 0
+    partial: int = 0
+    annotations: int = 0
+    new_codes: int = 0      # kept as spans only: every code of theirs is new (--new-codes)
+    refused: dict[str, int] = field(default_factory=dict)
+    #: for each partial selection: (share of the unit it covers most, that unit's characters)
+    partial_shares: list[tuple[float, int]] = field(default_factory=list)
+
+    @property
+    def selections(self) -> int:
+        return (self.whole + self.mapped + self.partial + self.annotations + self.new_codes
+                + sum(self.refused.values()))
+
+    def add(self, kind: str) -> None:
+        if kind in KEPT:
+            setattr(self, kind, getattr(self, kind) + 1)
+        elif kind == "annotation":
+            self.annotations += 1
+        elif kind == "new code":
+            self.new_codes += 1
+        else:
+            self.refused[kind] = self.refused.get(kind, 0) + 1
+
+    def lines(self, name: str) -> list[str]:
+        how = "imported" if self.imported else f"not imported: choose it with --user {name!r}"
+        out = [f"  user {name!r} ({how}): {self.selections} selection(s): {self.whole} kept whole, "
+               f"{self.mapped} mapped to units, {self.partial} partial (kept as spans, below the unit "
+               f"threshold), " + (f"{self.new_codes} under new codes only (kept as spans), " if self.new_codes else "")
+               + f"{self.annotations} annotation(s), {sum(self.refused.values())} refused"]
+        if self.partial_shares:
+            shares = sorted(self.partial_shares)
+            share, chars = shares[len(shares) // 2]
+            out.append(f"    partial: the median one covers {share:.1%} of the unit it overlaps most "
+                       f"({chars:,} characters); kept as span codings, coding no unit (smaller units or a lower "
+                       "--min-overlap map more of them to units)")
+        out += [f"    refused {n}: {why}" for why, n in sorted(self.refused.items())]
+        return out
+
 
 @dataclass
 class ImportReport:
@@ -53,17 +111,39 @@ class ImportReport:
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     #: (document id, field, value in the project, value in the store) where the two differ
     metadata_differences: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: project user name -> what became of the selections holding that user's codings
+    users: dict[str, UserTally] = field(default_factory=dict)
+    #: file code (with its parent chain) -> (variable, code, how matched), for codes not matched by label
+    code_matches: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    #: (selection's author, coding's author) -> selections whose codings another user made
+    authors_differ: dict[tuple[str, str], int] = field(default_factory=dict)
+    spans: int = 0          # span codings stored (the selections as made)
+    notes: dict[str, int] = field(default_factory=dict)    # kind -> memos, notes and cases stored
+
+    @property
+    def refused_codes(self) -> int:
+        """Codings refused because their code is not in the codebook."""
+        return sum(self.unknown_codes.values())
 
     def lines(self) -> list[str]:
         """The report as printable lines."""
         out = [f"coder {self.coder}: {len(self.matched)} of {self.sources} sources matched, "
                f"{self.selections_used} of {self.selections} text selections used, "
-               f"{self.codings} codings on {self.units_seen} units"
+               f"{self.codings} codings on {self.units_seen} units, {self.spans} span codings"
                + ("" if self.stored else f" (nothing stored: {self.not_stored})")]
+        for name, tally in sorted(self.users.items()):
+            out += tally.lines(name)
+        out += [f"  {n} selection(s) made by user {a!r} hold codings made by user {b!r}: they count for {b!r}, "
+                "the coding's author" for (a, b), n in sorted(self.authors_differ.items())]
+        out += [f"  code {label!r} is {code or variable!r} (matched by {how})"
+                for label, (variable, code, how) in sorted(self.code_matches.items())]
+        if self.notes:
+            out.append("  kept: " + ", ".join(f"{n} {kind}(s)" for kind, n in sorted(self.notes.items())))
         out += [f"  matched {s!r} -> {d} ({how})" for s, d, how in self.matched]
         out += [f"  unmatched {s!r}: {why}" for s, why in self.unmatched]
         out += [f"  skipped {kind} {n!r}: {why}" for kind, n, why in self.skipped]
-        out += [f"  unknown code {c!r} ({n} codings)" for c, n in sorted(self.unknown_codes.items())]
+        out += [f"  refused code {c!r}: not in the codebook ({n} codings)"
+                for c, n in sorted(self.unknown_codes.items())]
         if self.metadata:
             out.append(f"  document metadata read for {len(self.metadata)} matched source(s)")
         out += [f"  metadata of {d!r}: {f} is {mine!r} in the project, {theirs!r} in the store"
@@ -157,33 +237,6 @@ def _position_mapper(source: _Source, doc: _Doc):
     return mapper
 
 
-def _code_index(codebook: Codebook) -> dict[str, tuple[str, str]]:
-    """Lower-case names (labels and ids) -> (variable, code); code names first."""
-    index: dict[str, tuple[str, str]] = {}
-    for v in codebook.variables:
-        for key in (v.id, v.label):
-            index.setdefault(key.strip().lower(), (v.id, ""))
-    for c in codebook.codes:
-        for key in (c.id, c.label):
-            index[key.strip().lower()] = (c.variable, c.id)
-    return index
-
-
-def _project_codes(root: ET.Element) -> dict[str, str]:
-    """Code GUID -> name, over the whole code tree."""
-    names: dict[str, str] = {}
-    book = child(root, "CodeBook")
-    codes = child(book, "Codes") if book is not None else None
-
-    def walk(el):
-        for c in children(el, "Code"):
-            names[norm_guid(c.get("guid"))] = (c.get("name") or "").strip()
-            walk(c)
-    if codes is not None:
-        walk(codes)
-    return names
-
-
 def _author(coding: ET.Element, selection: ET.Element | None) -> str:
     """GUID of the user who made a coding (the coding's own, else its selection's)."""
     who = coding.get("creatingUser") or (selection.get("creatingUser") if selection is not None else "")
@@ -216,15 +269,6 @@ def _pick_user(root: ET.Element, user: str | None, user_names: dict[str, str], p
         return norm_guid(key)
     raise CodingError(f"no user '{user}' in the project (users: "
                       + ", ".join(sorted(label(g) for g in set(user_names) | set(authors))) + ")", path)
-
-
-def _code_for(name: str, index) -> tuple[str, str] | None:
-    key = name.strip().lower()
-    if key in index:
-        return index[key]
-    if "::" in key:  # ATLAS.ti writes group::code
-        return index.get(key.rsplit("::", 1)[-1].strip())
-    return None
 
 
 def _read_sources(zf, root: ET.Element, path, report: ImportReport) -> list[_Source]:
@@ -278,38 +322,49 @@ class _Corpus:
 
 
 class _Codes:
-    """Which codes of the codebook a project's codings refer to, for the
-    chosen user's codings only."""
+    """Which codes of the codebook a project's codings refer to (see
+    :mod:`coding.refi.codes`), and whose codings are imported."""
 
-    def __init__(self, root: ET.Element, codebook: Codebook, user: str | None, path):
-        self.names = _project_codes(root)
-        self.index = _code_index(codebook)
+    def __init__(self, root: ET.Element, codebook: Codebook, user: str | None, path, new_codes: bool = False):
+        self.matcher = CodeMatcher(codebook, file_codes(root), new_codes)
         users_el = child(root, "Users")
-        user_names = {norm_guid(u.get("guid")): (u.get("name") or "").strip()
-                      for u in (children(users_el, "User") if users_el is not None else [])}
-        self.wanted = _pick_user(root, user, user_names, path)
-        self.user_name = user_names.get(self.wanted, "") if self.wanted is not None else ""
+        self.user_names = {norm_guid(u.get("guid")): (u.get("name") or "").strip()
+                           for u in (children(users_el, "User") if users_el is not None else [])}
+        self.wanted = _pick_user(root, user, self.user_names, path)
+        self.user_name = self.user_names.get(self.wanted, "") if self.wanted is not None else ""
 
-    def targets(self, codings: list[ET.Element], selection: ET.Element | None,
-                report: ImportReport) -> list[tuple[str, str, str | None]]:
-        """(variable, code, time) of each coding; unknown codes are counted
-        in the report. The time is the coding's ``creationDateTime``, else
-        its selection's (QualCoder dates selections only), see :func:`_store_time`."""
+    def label(self, user_guid: str) -> str:
+        return self.user_names.get(user_guid) or user_guid or "(no user)"
+
+    def by_author(self, codings: list[ET.Element], selection: ET.Element | None) -> dict[str, list[ET.Element]]:
+        """The codings of a selection grouped by their author's GUID."""
+        groups: dict[str, list[ET.Element]] = {}
+        for cod in codings:
+            groups.setdefault(_author(cod, selection), []).append(cod)
+        return groups
+
+    def targets(self, codings: list[ET.Element], selection: ET.Element | None, report: ImportReport | None,
+                ) -> list[tuple[str, str, str | None, str, str]]:
+        """(variable, code, time, label, how) of each coding whose code
+        matches; unknown codes are counted in ``report`` (when given). The
+        time is the coding's ``creationDateTime``, else its selection's
+        (QualCoder dates selections only), see :func:`_store_time`."""
         found = []
         for cod in codings:
-            if self.wanted is not None and _author(cod, selection) != self.wanted:
-                continue
             ref = child(cod, "CodeRef")
-            name = self.names.get(norm_guid(ref.get("targetGUID") if ref is not None else ""), "")
-            hit = _code_for(name, self.index) if name else None
+            target = ref.get("targetGUID") if ref is not None else ""
+            hit = self.matcher.match(target)
             if hit is None:
-                label = name or f"(code {ref.get('targetGUID') if ref is not None else '?'})"
-                report.unknown_codes[label] = report.unknown_codes.get(label, 0) + 1
+                if report is not None:
+                    label = self.matcher.name(target)
+                    report.unknown_codes[label] = report.unknown_codes.get(label, 0) + 1
                 continue
+            if report is not None and hit.how != "label":
+                report.code_matches[hit.label] = (hit.variable, hit.code, hit.how)
             when = _store_time(cod.get("creationDateTime"))
             if when is None and selection is not None:
                 when = _store_time(selection.get("creationDateTime"))
-            found.append((*hit, when))
+            found.append((hit.variable, hit.code, when, hit.label, hit.how))
         return found
 
 
@@ -330,9 +385,14 @@ class _Collected:
     """The chosen user's codings as (unit_id, variable, code) with the
     earliest time any selection gives each, and the documents coded."""
 
-    def __init__(self):
+    def __init__(self, notes: dict[str, Note] | None = None):
         self.times: dict[tuple[str, str, str], str | None] = {}
         self.documents: set[str] = set()
+        #: (document, start, end, code, variable, time, memo, status, label): the selections as made
+        self.spans: list[tuple] = []
+        self.annotations: list[tuple] = []
+        self.notes = notes or {}
+        self.used_notes: set[str] = set()
 
     def add(self, doc_id: str, units: list[str], targets: list[tuple[str, str, str | None]]) -> None:
         for uid in units:
@@ -344,26 +404,28 @@ class _Collected:
                 self.documents.add(doc_id)
 
 
-def _spans(source: _Source, doc: _Doc, report: ImportReport):
-    """(start, end, codings, selection) in document positions for each coded
-    selection of a source, and the whole document for codings of the source."""
+def _spans(source: _Source, doc: _Doc):
+    """(start, end, codings, selection, problem) in document positions for
+    each selection of a source (``problem``: why its positions cannot be
+    used, else ""), and the whole document for codings of the source."""
     to_doc = _position_mapper(source, doc)
     limit = len(source.text) if source.text is not None else len(doc.text)
     for sel in children(source.element, "PlainTextSelection"):
         try:
             raw_start, raw_end = int(sel.get("startPosition")), int(sel.get("endPosition"))
         except (TypeError, ValueError):
-            report.warnings.append(f"{source.name}: selection {sel.get('guid')} has no valid positions")
+            yield 0, 0, children(sel, "Coding"), sel, "no valid positions"
             continue
-        if raw_end > limit + len(source.raw_to_text or []) or raw_start >= raw_end:
-            report.warnings.append(
-                f"{source.name}: selection {sel.get('guid')} ({raw_start}-{raw_end}) is outside the text or empty")
-            if raw_start >= raw_end:
-                continue
+        if raw_start >= raw_end or raw_start < 0:
+            yield 0, 0, children(sel, "Coding"), sel, "empty or reversed positions"
+            continue
+        problem = ""
+        if raw_end > limit + len(source.raw_to_text or []):
+            problem = "ends after the end of the text"
         start, end = to_doc(max(0, raw_start)), to_doc(max(0, raw_end), True)
-        yield start, end, children(sel, "Coding"), sel
+        yield start, min(end, len(doc.text)), children(sel, "Coding"), sel, problem
     for cod in children(source.element, "Coding"):  # codings of the whole source
-        yield 0, len(doc.text), [cod], None
+        yield 0, len(doc.text), [cod], None, ""
 
 
 def _named_like(name: str, text: str) -> bool:
@@ -459,18 +521,18 @@ def _seen_units(record: str | None, mode: str, values, matched: list[tuple[_Sour
             if uid in seen]
 
 
-def _read_project(path: Path, report: ImportReport) -> tuple[ET.Element, list[_Source]]:
+def _read_project(path: Path, report: ImportReport) -> tuple[ET.Element, list[_Source], dict[str, Note]]:
     with open_archive(path) as zf:
         qde = find_qde(zf, path)
         root = parse_xml(read_member(zf, qde, path), f"{path}!{qde}")
         if local(root.tag) != "Project":
             raise CodingError(f"root element is <{local(root.tag)}>, not <Project>", f"{path}!{qde}")
-        return root, _read_sources(zf, root, path, report)
+        return root, _read_sources(zf, root, path, report), read_notes(zf, root, member_lookup(zf), path)
 
 
 def _store(store, path: Path, coder: str, codebook: Codebook, seen: list[str], collected: _Collected,
-           fingerprint: str, report: ImportReport) -> None:
-    """Replace the coder's codings and coverage; keep the file's times."""
+           notes: list[tuple], fingerprint: str, report: ImportReport) -> None:
+    """Replace the coder's codings, coverage, spans and notes; keep the file's times."""
     codings = codings_from_triples(collected.times, seen, coder, codebook.version)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     store.replace_coder(coder, seen, codings, codebook.version, kind="import", source=str(path),
@@ -478,18 +540,98 @@ def _store(store, path: Path, coder: str, codebook: Codebook, seen: list[str], c
                         seen="recorded" if report.seen_from == "project" else f"inferred-{report.seen_from}")
     times = {k: w for k, w in collected.times.items() if w is not None}
     store.set_coding_times(coder, codebook.version, times)
+    store.replace_exchange(coder, sorted(set(collected.spans)), notes)  # after replace_coder, which clears them
+    report.spans = len(set(collected.spans))
+    for row in notes:
+        report.notes[row[0]] = report.notes.get(row[0], 0) + 1
     undated = sum(1 for c in codings if (c.unit_id, c.variable, c.code) not in times)
     if undated:
         report.warnings.append(f"{undated} coding(s) without a valid creationDateTime carry the time of import")
     report.units_seen, report.codings, report.stored = len(seen), len(codings), True
 
 
+def _kind(units: list[tuple[str, int, int]], start: int, end: int, min_overlap: float) -> tuple[str, list[str]]:
+    """What a selection is at the unit level (see :class:`UserTally`) and the units it codes."""
+    covered = _coded_units(units, start, end, min_overlap)
+    if not covered:
+        return "partial", []
+    touched = [(us, ue) for _uid, us, ue in units if min(end, ue) > max(start, us)]
+    whole = len(touched) == len(covered) and all(start <= us and ue <= end for us, ue in touched)
+    return ("whole" if whole else "mapped"), covered
+
+
+def _best_share(units: list[tuple[str, int, int]], start: int, end: int) -> tuple[float, int]:
+    """(share, length) of the unit a selection covers the largest share of."""
+    return max((((min(end, ue) - max(start, us)) / (ue - us), ue - us) for _uid, us, ue in units
+                if ue > us and min(end, ue) > max(start, us)), default=(0.0, 0))
+
+
+def _account_unmatched(source: _Source, codes: _Codes, reason: str, report: ImportReport) -> None:
+    """Every selection of a source that matches no document is refused, for each of its users."""
+    for sel in children(source.element, "PlainTextSelection"):
+        for author in codes.by_author(children(sel, "Coding"), sel) or {_author(sel, None): []}:
+            report.users.setdefault(codes.label(author), UserTally()).add(f"source {source.name!r}: {reason}")
+    for cod in children(source.element, "Coding"):
+        report.users.setdefault(codes.label(_author(cod, None)), UserTally()).add(
+            f"source {source.name!r}: {reason}")
+
+
+class _Span(NamedTuple):
+    doc: _Doc
+    start: int
+    end: int
+    selection: ET.Element | None
+    units: list[tuple[str, int, int]]
+
+
+def _account_selection(span: _Span, codings: list[ET.Element], codes: _Codes, collected: _Collected,
+                       min_overlap: float, report: ImportReport) -> None:
+    """Count one selection for each user with codings in it; keep the chosen user's as spans and units."""
+    groups = codes.by_author(codings, span.selection)
+    if not groups:  # no coding: a remark on a passage, or nothing at all
+        author = _author(span.selection, None) if span.selection is not None else ""
+        memo = selection_memo(span.selection, collected.notes, collected.used_notes)
+        tally = report.users.setdefault(codes.label(author), UserTally())
+        tally.add("annotation" if memo else "no code and no memo in the selection")
+        if memo and author == codes.wanted:
+            collected.annotations.append(("annotation", f"{span.doc.id} {span.start}-{span.end}",
+                                          span.selection.get("name") or "", memo, codes.label(author),
+                                          _store_time(span.selection.get("creationDateTime")) or ""))
+        return
+    sel_author = _author(span.selection, None) if span.selection is not None else ""
+    for author, mine in groups.items():
+        tally = report.users.setdefault(codes.label(author), UserTally())
+        if sel_author and author and sel_author != author:
+            key = (codes.label(sel_author), codes.label(author))
+            report.authors_differ[key] = report.authors_differ.get(key, 0) + 1
+        wanted = author == codes.wanted
+        targets = codes.targets(mine, span.selection, report if wanted else None)
+        if not targets:
+            tally.add("code not in the codebook (add it, or import with --new-codes)")
+            continue
+        kind, covered = _kind(span.units, span.start, span.end, min_overlap)
+        tally.add("new code" if all(t[4] == "new code" for t in targets) else kind)
+        if kind == "partial":
+            tally.partial_shares.append(_best_share(span.units, span.start, span.end))
+        if not wanted:
+            continue
+        collected.documents.add(span.doc.id)  # a span below the unit threshold is coding in the document too
+        known = [t for t in targets if t[4] != "new code"]
+        report.selections_used += bool(covered and known)
+        collected.add(span.doc.id, covered, [t[:3] for t in known])
+        memo = selection_memo(span.selection, collected.notes, collected.used_notes)
+        for variable, code, when, label, how in targets:
+            status = "new code" if how == "new code" else kind
+            collected.spans.append((span.doc.id, span.start, span.end, code, variable, when or "", memo, status,
+                                    label))
+
+
 def _match_sources(sources: list[_Source], corpus: _Corpus, codes: _Codes, values, min_overlap: float,
-                   report: ImportReport) -> tuple[list[tuple[_Source, _Doc]], _Collected]:
-    """Match each source to a corpus document and collect the chosen user's
-    codings of the units its selections cover."""
+                   report: ImportReport, collected: _Collected) -> list[tuple[_Source, _Doc]]:
+    """Match each source to a corpus document, account for every selection
+    per user, and collect the chosen user's codings of the units its
+    selections cover and its selections as spans."""
     matched: list[tuple[_Source, _Doc]] = []
-    collected = _Collected()
     for source in sources:
         report.selections += (len(children(source.element, "PlainTextSelection"))
                               + len(children(source.element, "Coding")))
@@ -497,6 +639,7 @@ def _match_sources(sources: list[_Source], corpus: _Corpus, codes: _Codes, value
         if doc is None or doc in [d for _s, d in matched]:
             reason = how if doc is None else f"document '{doc.id}' already matched by another source"
             report.unmatched.append((source.name, reason))
+            _account_unmatched(source, codes, reason, report)
             continue
         if not _counts_crs(source):
             source = source._replace(raw_to_text=[])
@@ -505,26 +648,39 @@ def _match_sources(sources: list[_Source], corpus: _Corpus, codes: _Codes, value
         matched.append((source, doc))
         report.matched.append((source.name, doc.id, how))
         _read_metadata(values.get(source.guid, {}), doc, report)
-        for start, end, codings, selection in _spans(source, doc, report):
-            targets = codes.targets(codings, selection, report)
-            covered = _coded_units(corpus.units_of.get(doc.id, []), start, end, min_overlap) if targets else []
-            report.selections_used += bool(covered)
-            collected.add(doc.id, covered, targets)
-    return matched, collected
+        units = corpus.units_of.get(doc.id, [])
+        for start, end, codings, selection, problem in _spans(source, doc):
+            where = f"{source.name}: selection {selection.get('guid') if selection is not None else ''}"
+            if problem and start >= end:
+                for author in codes.by_author(codings, selection) or {"": []}:
+                    report.users.setdefault(codes.label(author), UserTally()).add(f"selection with {problem}")
+                continue
+            if problem:
+                report.warnings.append(f"{where} {problem}; it is cut at the end of the document")
+            _account_selection(_Span(doc, start, end, selection, units), codings, codes, collected, min_overlap,
+                               report)
+    return matched
 
 
 def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, min_overlap: float = 0.5,
-                   user: str | None = None, seen: str = "coded") -> ImportReport:
+                   user: str | None = None, seen: str = "coded", new_codes: bool = False) -> ImportReport:
     """Import the text codings of a ``.qdpx`` as coder ``coder``.
 
     Sources are matched to the store's documents by text (SHA-256 of the
     LF-normalised text, or of the text with white space collapsed) or by
     name (TextSource name against document id, title, file name or stem).
-    Each coded selection codes the units it covers by at least
-    ``min_overlap`` of their characters; codes are matched by label or id,
-    case-insensitively, to codes or variables of ``codebook``. A project
-    whose codings come from several users needs ``user`` (a User's name or
-    GUID): only that user's codings are imported. Pictures,
+    Each coded selection is kept as a span coding (as the person made it,
+    with its memo) and codes the units it covers by at least
+    ``min_overlap`` of their characters. Codes are matched to codes or
+    variables of ``codebook`` by GUID, label or id, then definition (see
+    :mod:`coding.refi.codes`); codings of a code that matches nothing are
+    refused and counted in ``unknown_codes``, or with ``new_codes`` kept as
+    span codings under a new code. A project whose codings come from
+    several users needs ``user`` (a User's name or GUID): only that user's
+    codings are imported (a coding's user is its own ``creatingUser``, else
+    its selection's); the report accounts for every selection of every user
+    (:class:`UserTally`). Memos, notes and cases are kept (see
+    :mod:`coding.refi.notes`). Pictures,
     audio, video and PDFs without text are skipped and reported. The
     coder's codings under the codebook version are replaced (kind
     ``import``) unless no source matched, in which case nothing is stored.
@@ -549,12 +705,17 @@ def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, 
     if seen not in SEEN_CHOICES:
         raise CodingError(f"seen must be one of {', '.join(SEEN_CHOICES)}, not {seen!r}")
     report = ImportReport(coder=coder)
-    root, sources = _read_project(path, report)
-    corpus, codes = _Corpus(store), _Codes(root, codebook, user, path)
+    root, sources, notes = _read_project(path, report)
+    corpus, codes = _Corpus(store), _Codes(root, codebook, user, path, new_codes)
+    for tally_user in {codes.label(a) for a in _authors(root)} | {codes.user_name or codes.label(codes.wanted or "")}:
+        report.users.setdefault(tally_user, UserTally())
+    report.users[codes.label(codes.wanted or "")].imported = True
     variables = read_variables(root)
     values = source_values(root, variables)
     record = seen_variable(codes.user_name) if codes.user_name else None
-    matched, collected = _match_sources(sources, corpus, codes, values, min_overlap, report)
+    collected = _Collected(notes)
+    matched = _match_sources(sources, corpus, codes, values, min_overlap, report, collected)
+    _explain_authors(codes, report)
     if not matched:
         return report
     units = _seen_units(record if record in variables.values() else None, seen, values, matched, corpus,
@@ -562,6 +723,25 @@ def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, 
     if not units:
         report.not_stored = "no unit of the matched documents was seen or coded"
         return report
-    _store(store, path, coder, codebook, units, collected,
-           f"{codebook.version}:{corpus.segmentation}:{min_overlap}:{seen}", report)
+    titles = {d.id: d.title for _s, d in matched}
+    kept = collected.annotations + project_notes(root, notes, {s.guid: d.id for s, d in matched}, titles,
+                                                 variables, collected.used_notes, codes.user_names)
+    _store(store, path, coder, codebook, units, collected, kept,
+           f"{codebook.version}:{corpus.segmentation}:{min_overlap}:{seen}:{new_codes}", report)
     return report
+
+
+def _authors(root: ET.Element) -> set[str]:
+    """GUIDs of the users who made codings."""
+    return {_author(cod, sel) for sel in root.iter() if local(sel.tag) in ("PlainTextSelection", "TextSource")
+            for cod in children(sel, "Coding")}
+
+
+def _explain_authors(codes: _Codes, report: ImportReport) -> None:
+    """Say so when the chosen user made selections whose codings someone else made."""
+    for (maker, author), n in sorted(report.authors_differ.items()):
+        if codes.user_name and maker == codes.user_name:
+            report.warnings.append(
+                f"{maker!r} made {n} selection(s) whose codings were made by {author!r}: they are not imported "
+                f"under {maker!r} (NVivo records the coding's author apart from the selection's; import them "
+                f"with --user {author!r})")

@@ -70,10 +70,11 @@ def parse_ranges(value: str, where: str, path: StrPath) -> list[tuple[int, int]]
     return pairs
 
 
-def write_variables(root: ET.Element, documents: Sequence[Document], seen_by: dict[str, dict[str, str]]) -> dict[str,
-                    str]:
-    """Add ``<Variables>`` for the documents' metadata and the coders' seen
-    units to the project ``root``; returns variable name -> GUID.
+def write_variables(root: ET.Element, documents: Sequence[Document], seen_by: dict[str, dict[str, str]],
+                    case_attributes: Sequence[str] = ()) -> dict[str, str]:
+    """Add ``<Variables>`` for the documents' metadata, the coders' seen
+    units and the attributes of cases to the project ``root``; returns
+    variable name -> GUID.
 
     ``seen_by``: coder -> document id -> ranges (:func:`seen_ranges`)."""
     fields = [f for f in METADATA if any(getattr(d, f, "") for d in documents)]
@@ -81,6 +82,8 @@ def write_variables(root: ET.Element, documents: Sequence[Document], seen_by: di
     declared += [(seen_variable(c), guid("seen variable", c),
                   f"character ranges (start-end, 0-based, end exclusive) of the units {c} saw in the "
                   "document, coded or not; no value: not seen") for c in seen_by]
+    taken = {name for name, _g, _d in declared}
+    declared += [(a, guid("case variable", a), "an attribute of cases") for a in case_attributes if a not in taken]
     if not declared:
         return {}
     variables = sub(root, "Variables")

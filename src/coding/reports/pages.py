@@ -4,7 +4,8 @@
 marked by a stripe in its variables' colours in the margin, its codes
 labelled per coder and the evidence terms underlined; with two or more
 coders it marks the units on which they differ (the way MAXQDA's coding
-stripes show it). ``codes/<id>.html`` retrieves the segments of one code:
+stripes show it), and it lists the span codings a person made in a QDA
+program beside the unit where each starts. ``codes/<id>.html`` retrieves the segments of one code:
 every unit with it, in document and position order, with its document,
 date and citation and the evidence highlighted, then its key words in
 context, aligned on the term.
@@ -15,6 +16,7 @@ stylesheet and print on A4.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -111,7 +113,27 @@ def _unit_view(unit: _Unit, by_coder: dict[str, list[dict]], ctx: _Context, sour
     return {"id": unit.unit_id, "html": underline(unit.text, spans), "speaker": unit.speaker,
             "stripes": [{"colour": colours[v], "label": ctx.variables[v]["label"]} for v in variables],
             "coders": coders, "coded": bool(codings),
-            "differs": _differs(by_coder, source.coders, seen, unit.unit_id)}
+            "differs": _differs(by_coder, source.coders, seen, unit.unit_id), "spans": []}
+
+
+def _span_view(row: tuple, text: str, ctx: _Context) -> dict:
+    """A span coding as its unit's margin lists it: coder, code, the text it covers."""
+    coder, start, end, code, variable, status, label = row
+    name = (ctx.all_codes.get(code, {}).get("label") if code else ctx.variables.get(variable, {}).get("label"))
+    covered = " ".join(text[start:end].split())
+    return {"coder": coder, "label": name or label.rsplit(" > ", 1)[-1] or code or variable, "status": status,
+            "text": covered if len(covered) <= 80 else covered[:77] + "..."}
+
+
+def _place_spans(blocks: list[dict], rows: list[tuple], text: str, ctx: _Context) -> None:
+    """List each span coding beside the unit where it starts (a person's
+    selection, whether or not it reached the unit threshold)."""
+    units = [b["unit"] for b in blocks if "unit" in b]
+    starts = [u["start"] for u in units]
+    for row in sorted(rows, key=lambda r: (r[1], r[2], r[0])):
+        at = max(0, bisect.bisect_right(starts, row[1]) - 1)
+        if units:
+            units[at]["spans"].append(_span_view(row, text, ctx))
 
 
 def document_view(doc, units: list[_Unit], ctx: _Context, source: PageSource, colours: dict[str, str]) -> dict:
@@ -128,10 +150,14 @@ def document_view(doc, units: list[_Unit], ctx: _Context, source: PageSource, co
     for unit in sorted(units, key=lambda u: u.start):
         if unit.start > pos:
             blocks.append({"gap": text[pos:unit.start]})
-        blocks.append({"unit": _unit_view(unit, unit_codings.get(unit.unit_id, {}), ctx, source, seen, colours)})
+        view = _unit_view(unit, unit_codings.get(unit.unit_id, {}), ctx, source, seen, colours)
+        blocks.append({"unit": {**view, "start": int(unit.start)}})
         pos = max(pos, unit.end)
     if pos < len(text):
         blocks.append({"gap": text[pos:]})
+    spans = getattr(texts, "spans", None)  # a source of frames holds no span codings
+    if spans is not None and source.coders:
+        _place_spans(blocks, spans(doc["id"], source.coders), text, ctx)
     units_marked = [b["unit"] for b in blocks if "unit" in b]
     return {"id": doc["id"], "title": doc["title"] or doc["id"], "doc_type": doc["doc_type"],
             "date": doc["date"], "source": doc["source"], "speaker": doc["speaker"],

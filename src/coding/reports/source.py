@@ -57,6 +57,13 @@ class StoreSource:
         doc = self.store.document(document_id)
         return "" if doc is None else doc.text
 
+    def spans(self, document_id: str, coders: list[str]) -> list[tuple]:
+        """(coder, start, end, code, variable, status, label) of the span
+        codings ``coders`` made in the document (as an exchange file gave them)."""
+        wanted = set(coders)
+        return [(r[0], r[2], r[3], r[4], r[5], r[8], r[9])
+                for r in self.store.span_codings(document_id=document_id, with_status=True) if r[0] in wanted]
+
 
 class FrameSource:
     """A :class:`TextSource` over frames in memory: units with their

@@ -70,7 +70,11 @@ def unitized_agreement(store: Store, coders: list[str], *, seen_rule: str = "cod
     ``units``, unit ids, when given), from their unit codings and ``spans``
     (further span rows, as :func:`spans_from_rows` takes them)."""
     check_coders(store.coverage(), coders)
-    rows = chain(store.unit_spans(coders, within=_person(coders)), spans)
+    # a coder whose selections came from a QDA program is compared on them as made; the unit
+    # codings derived from them would only repeat them at the unit's edges
+    free = [row for coder in coders for row in store.span_codings(coder)]
+    by_units = [c for c in coders if c not in {row[0] for row in free}]
+    rows = chain(store.unit_spans(by_units, within=_person(coders)) if by_units else (), free, spans)
     span_list, variable_of = spans_from_rows(rows)
     sections = common_sections(store, coders, seen_rule, units)
     if not sections:

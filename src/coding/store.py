@@ -185,12 +185,21 @@ class Store:
             with self.transaction():
                 for v in range(int(version), SCHEMA_VERSION):
                     if v in MIGRATIONS:  # versions without a change of their own have no entry
-                        self.db.execute(MIGRATIONS[v])
+                        self._migrate_step(MIGRATIONS[v])
                 for statement in SCHEMA.split(";"):  # new tables and indexes
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+
+    def _migrate_step(self, statement: str) -> None:
+        """One migration step; a column that is already there counts as added (a store made
+        between two steps, or steps renumbered when branches of the schema were joined)."""
+        try:
+            self.db.execute(statement)
+        except sqlite3.OperationalError as exc:
+            if "duplicate column name" not in str(exc):
+                raise
 
     def __enter__(self):
         return self

@@ -64,11 +64,11 @@ def test_run_imports_corpus_coders_and_agree_reads_them(tiny, tmp_path):
     assert read_csv(out / "agreement.csv")[0]["krippendorff_alpha"] == "0.5333"
 
 
-def imported(project, *names):
+def imported(project, *names, replace=False):
     db, files = project
     with Store(db) as store:
         for name in names:
-            import_coder(store, files / f"{name}.csv", name)
+            import_coder(store, files / f"{name}.csv", name, replace=replace)
     return db
 
 
@@ -103,7 +103,9 @@ def test_reimport_replaces_the_coder(project):
     db, files = project
     imported(project, "h1")
     (files / "h1.csv").write_text("unit_id,variable\nb:p0002,strategic\n", encoding="utf-8")
-    imported(project, "h1")
+    with Store(db) as store, pytest.raises(CodingError, match="already in the store .4 codings.; add --replace"):
+        import_coder(store, files / "h1.csv", "h1")
+    imported(project, "h1", replace=True)
     with Store(db) as store:
         assert ("h1", 1, 1) in store.coders()
         _, _, codings = store.frames(coder="h1")
@@ -254,7 +256,7 @@ def test_stale_or_incomplete_sheet_is_refused(project, tmp_path):
             import_coder(store, path, "consensus")
         write_frame(path, sheet)
     (files / "h4.csv").write_text("unit_id,variable\na:p0001,economic\n", encoding="utf-8")
-    imported(project, "h4")  # h4 changed after the sheet was written
+    imported(project, "h4", replace=True)  # h4 changed after the sheet was written
     with Store(db) as store:
         with pytest.raises(CodingError, match="no longer matches"):
             import_coder(store, path, "consensus")

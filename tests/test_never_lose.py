@@ -17,7 +17,7 @@ from coding import pipeline
 from coding.cli import main
 from coding.coder_files import import_coder
 from coding.errors import CodingError
-from coding.store import Store
+from coding.store import SCHEMA_VERSION, Store
 
 
 def _run(corpus, codebook, out, **kw):
@@ -75,7 +75,7 @@ def test_unchanged_units_keep_codings_and_changed_ones_are_kept_aside(tiny, caps
     assert _people(out / "project.sqlite") == (before, seen_before) and summary.orphans == []
 
 
-def test_coder_file_is_reimported_when_the_units_it_names_change(tiny):
+def test_coder_file_is_not_applied_again_by_id_when_documents_change(tiny):
     corpus, codebook, out = tiny
     (corpus / "coders").mkdir()
     (corpus / "coders" / "h.csv").write_text("unit_id,variable\na:p0001,economic\nb:p0002,strategic\n",
@@ -83,9 +83,10 @@ def test_coder_file_is_reimported_when_the_units_it_names_change(tiny):
     assert _run(corpus, codebook, out).coders_imported == ["h"]
     _edit(corpus, "b", DOCS["b"][3].rstrip("\n") + " Trade resumed.\n")
     summary = _run(corpus, codebook, out)
-    assert summary.coders_imported == ["h"]
+    # not put by id on b:p0002's new text: the coding of its old text is kept aside
+    assert summary.coders_imported == [] and summary.orphans == [("h", 1, 1)]
     with Store(out / "project.sqlite") as store:
-        assert store.coders() == [("auto", 5, 8), ("h", 2, 2)]
+        assert store.coders() == [("auto", 5, 8), ("h", 1, 1)]
     assert _run(corpus, codebook, out).coders_imported == []
 
 
@@ -185,7 +186,8 @@ def test_a_schema_1_store_is_migrated_and_keeps_its_codings(tiny):
     db.close()
     summary = _run(corpus, codebook, out)
     with Store(db_path) as store:
-        assert store.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+        assert store.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),)
         assert store.db.execute("SELECT COUNT(*) FROM codings").fetchone()[0] == n
     assert summary.coded_documents == 2  # coded again once: the old rows carry no coder version
 

@@ -79,11 +79,13 @@ def _cmd_run(args) -> int:
     if summary.coders_imported:
         print(f"imported coders: {', '.join(summary.coders_imported)}")
     if summary.coders_skipped:
-        print(f"coder files not used in this segmentation: {', '.join(summary.coders_skipped)}")
+        print(f"coder files not imported: {', '.join(summary.coders_skipped)}")
+    for note in summary.coders_replaced:
+        print(f"imported coder {note}")
     if summary.removed_documents:
         print(f"removed from the store (no longer in the manifest): {', '.join(summary.removed_documents)}")
     for coder, units, codings in summary.orphans:
-        print(f"kept aside: {coder}'s codings of {units} unit(s) whose text is gone ({codings} codings; "
+        print(f"kept aside: {coder}'s codings of {units} unit(s) whose text changed or is gone ({codings} codings; "
               "'coding coders list' shows them)")
     for path in summary.outputs.values():
         print(f"wrote {path}")
@@ -221,11 +223,15 @@ def format_validation(table: pd.DataFrame) -> str:
 
 
 def _cmd_coders_import(args) -> int:
-    from coding.coder_files import import_coder
+    from coding.coder_files import import_person
 
     with open_store(args.store) as store:
-        units, codings = import_coder(store, args.file, args.coder)
-    print(f"imported coder {args.coder.strip()}: {units} units, {codings} codings from {args.file}")
+        done = import_person(store, args.file, args.coder, replace=args.replace)
+    replaced = f", replacing its {done.replaced} earlier codings" if args.replace else ""
+    print(f"imported coder {done.coder}: {done.units} units, {done.codings} codings from {args.file}{replaced}")
+    if done.orphaned_units:
+        print(f"kept aside: {done.orphaned_units} unit(s) of the file ({done.orphaned_codings} codings) whose text "
+              "is no longer in the corpus ('coding coders list' shows them)")
     return 0
 
 
@@ -318,6 +324,8 @@ def _add_audit_commands(sub) -> None:
                                   "or adjudication sheet (from 'coding reconcile')")
     imp.add_argument("--coder", required=True, help="coder name")
     imp.add_argument("--store", default="outputs/project.sqlite", help=store_help)
+    imp.add_argument("--replace", action="store_true",
+                     help="replace the codings of a coder already in the store (says how many)")
     imp.set_defaults(func=_cmd_coders_import)
     ls = cosub.add_parser("list", help="coders with their numbers of units and codings")
     ls.add_argument("--store", default="outputs/project.sqlite", help=store_help)

@@ -11,6 +11,7 @@ import tempfile
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from coding.codebook import Codebook, load_codebook
-from coding.coder_files import file_hash, read_coder_file
+from coding.coder_files import PersonFile, anchor_rows, check_person_name, read_person_file, store_person
 from coding.corpus import (
     READERS,
     document_from_file,
@@ -60,6 +61,7 @@ class RunSummary:
     units_per_variable: dict[str, int] = field(default_factory=dict)
     coders_imported: list[str] = field(default_factory=list)
     coders_skipped: list[str] = field(default_factory=list)
+    coders_replaced: list[str] = field(default_factory=list)
     orphans: list[tuple[str, int, int]] = field(default_factory=list)
     errors: list[CodingError] = field(default_factory=list)
     codebook_version: str = ""
@@ -67,51 +69,76 @@ class RunSummary:
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
-def _listed_units(path: Path) -> list[str]:
-    raise_csv_field_limit()
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        return sorted({(row.get("unit_id") or "").strip() for row in csv.DictReader(fh)} - {""})
-
-
-class _StoredUnits:
-    """The ids of the store's units as a container that asks SQLite: a
-    coder file names some hundred units, the store may hold millions."""
-
-    def __init__(self, store: Store):
-        self.store, self.segmentation = store, store.segmentation()
-
-    def __contains__(self, unit_id) -> bool:
-        return isinstance(unit_id, str) and self.store.has_unit(unit_id, self.segmentation)
-
-
-def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: RunSummary | None = None) -> list[str]:
-    """Import every ``<coders_dir>/<name>.csv`` as coder ``name`` when changed.
-
-    A file is imported again when its bytes, the codebook, the segmentation
-    or the text of any unit it names changed. A file none of whose units
-    exist in the current segmentation (units coded as paragraphs, in a run
-    by sentences) is skipped and listed in ``summary.coders_skipped``; a
-    file with some unknown units is an error.
-    """
+def read_coder_files(coders_dir, codebook: Codebook) -> list[PersonFile]:
+    """Every ``<coders_dir>/<name>.csv`` read and checked against the
+    codebook, as coder ``name``: done before the store is opened, so that a
+    bad file stops a run before anything changes. A reserved name (an
+    automatic coder's, e.g. ``auto.csv``) is an error."""
     coders_dir = Path(coders_dir)
     if not coders_dir.is_dir():
         return []
-    unit_ids = _StoredUnits(store)
-    imported = []
-    for path in sorted(coders_dir.glob("*.csv")):
-        name = path.stem
-        listed = _listed_units(path)
-        digest = (f"{file_hash(path)}:{codebook.version}:{store.segmentation()}:"
-                  f"{store.units_fingerprint(listed)}")
-        if store.coder_hash(name) == digest:
+    return [read_person_file(path, codebook, check_person_name(path.stem, path))
+            for path in sorted(coders_dir.glob("*.csv"))]
+
+
+def _newer_import(store: Store, person: PersonFile) -> str | None:
+    """Why the store's codings of ``person.coder`` win over the file, or None
+    when the file may be imported: the later of the two wins, and a file
+    saved before the store's import of that coder from another file is the
+    older one."""
+    source = store.coder_source(person.coder)
+    if source is None or not source or Path(source).resolve() == person.path.resolve():
+        return None
+    record = store.coder_import(person.coder)
+    if record is not None:
+        saved = datetime.fromtimestamp(person.path.stat().st_mtime, UTC)
+        if saved > datetime.fromisoformat(record[2]):
+            return None
+    return f"{person.coder} (the store holds a later import of this coder, from {source})"
+
+
+def check_coder_files(store: Store, people: list[PersonFile], codebook_version: str, unit: str,
+                      document_ids: set[str], summary: RunSummary | None = None) -> list[tuple[PersonFile, dict]]:
+    """The coder files a run imports, with their anchors, decided before
+    the store changes (see :func:`coding.coder_files.anchor_rows`). A file
+    is imported again when its bytes, the codebook or the segmentation
+    changed: not when documents changed (the stored codings follow their
+    text, see :meth:`Store.save_document`), and never over a later import of
+    the same coder from another file (listed in ``summary.coders_skipped``)."""
+    plans = []
+    for person in people:
+        if store.coder_hash(person.coder) == f"{person.file_hash}:{codebook_version}:{unit}":
             continue
-        if store.segmentation() != "paragraph" and not any(u in unit_ids for u in listed):
+        newer = _newer_import(store, person)
+        if newer is not None:
             if summary is not None:
-                summary.coders_skipped.append(f"{name} (codes units of another segmentation)")
+                summary.coders_skipped.append(newer)
             continue
-        seen, codings = read_coder_file(path, codebook, unit_ids, name)
-        store.replace_coder(name, seen, codings, codebook.version, "human", str(path), digest)
-        imported.append(name)
+        anchors = anchor_rows(person, store, unit)
+        unknown = [u for u, a in anchors.items() if a is None and u.rsplit(":", 1)[0] not in document_ids]
+        if unknown:
+            raise CodingError(f"unknown unit id(s): {', '.join(sorted(unknown)[:5])}", person.path)
+        plans.append((person, anchors))
+    return plans
+
+
+def apply_coder_files(store: Store, plans: list[tuple[PersonFile, dict]], codebook_version: str, unit: str,
+                      summary: RunSummary | None = None) -> list[str]:
+    """Import the files :func:`check_coder_files` chose, each row on the
+    unit with its text (rows whose text is gone kept aside). A file none of
+    whose units exist in this segmentation (units coded as paragraphs, in a
+    run by sentences) is skipped and listed in ``summary.coders_skipped``."""
+    imported = []
+    for person, anchors in plans:
+        if unit != "paragraph" and not store.units_by_ids(person.seen, unit):
+            if summary is not None:
+                summary.coders_skipped.append(f"{person.coder} (codes units of another segmentation)")
+            continue
+        replaced = store.coder_source(person.coder)
+        store_person(store, person, anchors, codebook_version, unit, str(person.path.resolve()))
+        if summary is not None and replaced and Path(replaced).resolve() != person.path.resolve():
+            summary.coders_replaced.append(f"{person.coder} (the file is newer than the import from {replaced})")
+        imported.append(person.coder)
     if summary is not None:
         summary.coders_imported = imported
     return imported
@@ -172,9 +199,13 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         raise CodingError(f"the coder works with codebook version {coder.codebook.version}, not {cb.version}")
     summary = RunSummary(codebook_version=cb.version, coder=coder.name)
     manifest = load_manifest(corpus, allow_outside)  # validate before touching the store
+    people = read_coder_files(corpus / "coders", cb)
     with Store(out / "project.sqlite") as store, store.lock():
         remove_stale_temporaries(out)
         store.check_removal([d.id for d in manifest], prune)
+        # every coder file is checked against the store as it is, before the run changes it
+        plans = check_coder_files(store, people, cb.version, unit, {d.id for d in manifest}, summary)
+        del people
         store.save_codebook(cb)
         store.set_current_codebook(cb.version)
         store.set_segmentation(unit)
@@ -184,7 +215,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         # the outputs need neither the manifest nor the coder: on a large corpus they hold ~100 MB
         del manifest, coder, ids
         summary.removed_documents = store.remove_documents_except(keep, prune)
-        import_coder_files(store, cb, corpus / "coders", summary)
+        apply_coder_files(store, plans, cb.version, unit, summary)
+        del plans
         summary.orphans = store.orphans()
         if report:
             from coding.reports import project

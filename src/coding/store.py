@@ -21,7 +21,7 @@ from coding.records import evidence_json as _evidence_json
 if TYPE_CHECKING:
     from coding.codebook import Codebook
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 #: Written into the SQLite header of every store this program creates, so
 #: that it never writes into a database another program made.
 APPLICATION_ID = 0x436F6465  # "Code"
@@ -85,11 +85,24 @@ CREATE TABLE IF NOT EXISTS orphans (
     evidence TEXT NOT NULL, created_at TEXT NOT NULL, orphaned_at TEXT NOT NULL, reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orphans_by_document ON orphans(document_id, segmentation);
+-- What each unit id of a person's last imported coder file meant: the unit's document, offsets,
+-- text and a hash of it. A re-import of the same file places its rows by this text, not by id.
+CREATE TABLE IF NOT EXISTS anchors (
+    coder TEXT NOT NULL, unit_id TEXT NOT NULL, document_id TEXT NOT NULL, segmentation TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text_hash TEXT NOT NULL, text TEXT NOT NULL,
+    PRIMARY KEY (coder, unit_id)
+);
+-- Where and when a person's codings were last imported from (which of two imports is newer).
+CREATE TABLE IF NOT EXISTS coder_imports (
+    coder TEXT PRIMARY KEY, source TEXT NOT NULL, file_hash TEXT NOT NULL, imported_at TEXT NOT NULL
+);
 """
 
 #: Changes from one schema version to the next, applied in order to older stores.
 MIGRATIONS = {
     1: "ALTER TABLE coded ADD COLUMN coder_version TEXT NOT NULL DEFAULT '';",
+    # anchors and coder_imports: new tables only (made by SCHEMA below), so this step has nothing to alter
+    3: "SELECT 1",
 }
 
 
@@ -158,7 +171,7 @@ class Store:
         if int(version) < SCHEMA_VERSION:
             with self.transaction():
                 for v in range(int(version), SCHEMA_VERSION):
-                    self.db.execute(MIGRATIONS[v])
+                    self.db.execute(MIGRATIONS.get(v, "SELECT 1"))
                 for statement in SCHEMA.split(";"):  # new tables and indexes
                     if statement.strip():
                         self.db.execute(statement)
@@ -452,17 +465,83 @@ class Store:
                       kind: str = "human", source: str = "", content_hash: str = "") -> None:
         """Replace all of a coder's codings and coverage atomically."""
         with self.transaction():
-            self.db.execute("DELETE FROM codings WHERE coder=? AND codebook_version=?", (coder, codebook_version))
-            self.db.execute("DELETE FROM coverage WHERE coder=? AND codebook_version=?", (coder, codebook_version))
-            self.db.executemany("INSERT INTO coverage VALUES (?,?,?)", [(coder, u, codebook_version) for u in unit_ids])
-            now = _now()
+            self._replace_coder_rows(coder, unit_ids, codings, codebook_version, kind, source, content_hash)
+
+    def _replace_coder_rows(self, coder: str, unit_ids: list[str], codings: list[Coding], codebook_version: str,
+                            kind: str, source: str, content_hash: str) -> None:
+        self.db.execute("DELETE FROM codings WHERE coder=? AND codebook_version=?", (coder, codebook_version))
+        self.db.execute("DELETE FROM coverage WHERE coder=? AND codebook_version=?", (coder, codebook_version))
+        self.db.executemany("INSERT INTO coverage VALUES (?,?,?)", [(coder, u, codebook_version) for u in unit_ids])
+        now = _now()
+        self.db.executemany(
+            "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
+            [(c.unit_id, c.code, c.variable, coder, codebook_version, evidence_json(c), now) for c in codings],
+        )
+        self.db.execute("INSERT OR REPLACE INTO coders VALUES (?,?,?,?)", (coder, kind, source, content_hash))
+        # a full import is the coder's whole current state: what was set aside before is superseded
+        self.db.execute("DELETE FROM orphans WHERE coder=?", (coder,))
+        self.db.execute("DELETE FROM anchors WHERE coder=?", (coder,))
+        self.db.execute("DELETE FROM coder_imports WHERE coder=?", (coder,))
+
+    def replace_person(self, coder: str, unit_ids: list[str], codings: list[Coding], codebook_version: str, *,
+                       source: str, content_hash: str, file_hash: str, anchors: list[tuple],
+                       orphans: list[tuple]) -> None:
+        """:meth:`replace_coder` for a person's coder file, in one transaction
+        with what anchors it: ``anchors`` (unit_id as the file names it,
+        document_id, segmentation, start, end, text_hash, text) replace the
+        coder's anchors; ``orphans`` (unit_id, document_id, segmentation, text,
+        variable, code) are rows of the file whose text is no longer in the
+        corpus, kept aside (an empty variable: the person saw the unit); the
+        import is recorded with its source and time."""
+        now = _now()
+        with self.transaction():
+            self._replace_coder_rows(coder, unit_ids, codings, codebook_version, "human", source, content_hash)
+            self.db.executemany("INSERT OR REPLACE INTO anchors VALUES (?,?,?,?,?,?,?,?)",
+                                [(coder, *row) for row in anchors])
             self.db.executemany(
-                "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
-                [(c.unit_id, c.code, c.variable, coder, codebook_version, evidence_json(c), now) for c in codings],
-            )
-            self.db.execute("INSERT OR REPLACE INTO coders VALUES (?,?,?,?)", (coder, kind, source, content_hash))
-            # a full import is the coder's whole current state: what was set aside before is superseded
-            self.db.execute("DELETE FROM orphans WHERE coder=?", (coder,))
+                "INSERT INTO orphans VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(coder, uid, doc, seg, text, variable, code, codebook_version, "[]", now, now,
+                  "text changed since the coder coded it") for uid, doc, seg, text, variable, code in orphans])
+            self.db.execute("INSERT OR REPLACE INTO coder_imports VALUES (?,?,?,?)",
+                            (coder, source, file_hash, datetime.now(UTC).isoformat()))
+
+    def anchors(self, coder: str) -> dict[str, tuple]:
+        """unit_id -> (document_id, segmentation, start, end, text_hash, text) of
+        the units that ``coder``'s last imported file named, as they were then."""
+        return {r[0]: r[1:] for r in self.db.execute(
+            'SELECT unit_id, document_id, segmentation, start, "end", text_hash, text FROM anchors WHERE coder=?',
+            (coder,))}
+
+    def coder_import(self, coder: str) -> tuple[str, str, str] | None:
+        """(source, file_hash, imported_at) of ``coder``'s last file import, or None."""
+        return self.db.execute("SELECT source, file_hash, imported_at FROM coder_imports WHERE coder=?",
+                               (coder,)).fetchone()
+
+    def coder_source(self, coder: str) -> str | None:
+        """Where ``coder``'s codings came from (a file path; '' when not known), or None for no such coder."""
+        row = self.db.execute("SELECT source FROM coders WHERE name=?", (coder,)).fetchone()
+        return row[0] if row else None
+
+    def coder_codings(self, coder: str) -> int | None:
+        """How many codings ``coder`` has (every codebook version), or None when
+        the store knows no such coder."""
+        known = self.db.execute("SELECT 1 FROM coders WHERE name=? UNION ALL SELECT 1 FROM coverage WHERE coder=? "
+                                "LIMIT 1", (coder, coder)).fetchone()
+        if known is None:
+            return None
+        return self.db.execute("SELECT COUNT(*) FROM codings WHERE coder=?", (coder,)).fetchone()[0]
+
+    def units_by_ids(self, unit_ids: Iterable[str], segmentation: str | None = None) -> dict[str, tuple]:
+        """unit_id -> (document_id, start, end, text) of those of ``unit_ids``
+        that exist in the current (or given) segmentation."""
+        seg = segmentation or self.segmentation()
+        found = {}
+        for uid in unit_ids:
+            row = self.db.execute('SELECT document_id, start, "end", text FROM units WHERE id=? AND segmentation=?',
+                                  (uid, seg)).fetchone()
+            if row is not None:
+                found[uid] = row
+        return found
 
     def coder_hash(self, coder: str) -> str | None:
         row = self.db.execute("SELECT content_hash FROM coders WHERE name=?", (coder,)).fetchone()
@@ -872,7 +951,7 @@ class Store:
         units = self.db.execute("SELECT COUNT(DISTINCT unit_id) FROM coverage WHERE coder=?", (coder,)).fetchone()[0]
         codings = self.db.execute("SELECT COUNT(*) FROM codings WHERE coder=?", (coder,)).fetchone()[0]
         with self.transaction():
-            for table in ("codings", "coverage", "orphans", "coded"):
+            for table in ("codings", "coverage", "orphans", "coded", "anchors", "coder_imports"):
                 self.db.execute(f"DELETE FROM {table} WHERE coder=?", (coder,))
             self.db.execute("DELETE FROM coders WHERE name=?", (coder,))
         return units, codings

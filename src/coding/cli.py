@@ -273,9 +273,11 @@ def _coder_list(text: str) -> list[str]:
 
 def _cmd_agree(args) -> int:
     from coding.audit import write_agreement
+    from coding.files import check_output
 
     coders = _coder_list(args.coders)
     with open_store(args.store, args.out) as store:
+        check_output(args.out, [store.path])
         table, paths = write_agreement(store, coders, args.out, args.level,
                                        n_resamples=args.resamples, seed=args.seed)
     print(f"{' vs '.join(coders)}, {args.level} level (Krippendorff's alpha: >= .800 reliable, "
@@ -287,9 +289,11 @@ def _cmd_agree(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    from coding.files import check_output
     from coding.validation import write_validation
 
     with open_store(args.store, args.out) as store:
+        check_output(args.out, [store.path])
         table, paths = write_validation(store, args.coder, args.out, predicted=args.predicted)
     print(f"{args.predicted} against {args.coder} (precision: share of {args.predicted}'s codings "
           f"the person shares; recall: share of the person's codings {args.predicted} finds)")
@@ -305,12 +309,21 @@ def _cmd_reconcile(args) -> int:
 
     coders = _coder_list(args.coders)
     with open_store(args.store) as store:
+        _check_sheet_output(args.out, store)
         sheet = reconcile_sheet(store, coders, args.level)
     write_frame(args.out, sheet)
     print(f"{len(sheet)} disputed item(s) on {sheet['unit_id'].nunique()} unit(s) -> {args.out}")
     print("fill 'decision' with 1 (coded) or 0 (not coded), then: "
           f"coding coders import {args.out} --coder consensus")
     return 0
+
+
+def _check_sheet_output(out, store, *inputs) -> None:
+    """A sheet to fill never replaces the store, a person's coder file (any
+    file a coder in the store was imported from) or another input."""
+    from coding.files import check_output
+
+    check_output(out, [store.path, *store.coder_sources(), *inputs])
 
 
 def _add_audit_commands(sub) -> None:
@@ -370,7 +383,10 @@ def _cmd_report(args) -> int:
     skip = [t.strip() for part in (args.skip_speaker or []) for t in part.split(",") if t.strip()] or None
     out = args.out or filtered_folder("outputs", doc_types, args.year_from, args.year_to, speakers, skip)
     coders = _coder_list(args.coders) if args.coders else None
+    from coding.files import check_output
+
     with open_store(args.store, args.out or "outputs") as store:
+        check_output(out, [store.path])
         try:
             files = build_report(store, out, coder=args.coder, doc_types=doc_types, year_from=args.year_from,
                                  year_to=args.year_to, exemplars=args.exemplars, coders=coders, speakers=speakers,
@@ -410,8 +426,11 @@ def _positive(value: str) -> int:
 
 def _cmd_learn(args) -> int:
     from coding.codebook import load_codebook
+    from coding.files import check_output
     from coding.training import Examples, from_store, from_table, learn
 
+    tables = [p for spec in args.table or [] for p in spec.partition("=")[::2]]
+    check_output(args.out, [args.codebook, args.store if args.coders else None, *tables])
     codebook = load_codebook(args.codebook)
     examples = Examples()
     if args.coders:
@@ -452,6 +471,7 @@ def _cmd_suggest(args) -> int:
     if args.coder != "learned":
         raise CodingError("suggestions come from the learned coder (--coder learned)")
     with open_store(args.store) as store:
+        _check_sheet_output(args.out, store, args.model, args.codebook)
         coder, _ = _coder(args)
         sheet = suggest(store, coder, args.n, args.random, args.seed)
     write_frame(args.out, sheet)
@@ -572,8 +592,10 @@ def _add_codebook_command(sub) -> None:
 
 def _cmd_export_codebook(args) -> int:
     from coding.codebook import load_codebook
+    from coding.files import check_output
     from coding.refi import export_codebook, validate_schema
 
+    check_output(args.out, [args.codebook])
     path = export_codebook(load_codebook(args.codebook), args.out)
     validate_schema(path)
     print(f"wrote {path}")
@@ -584,7 +606,10 @@ def _cmd_export_project(args) -> int:
     from coding.refi import export_project, validate_schema
 
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
+    from coding.files import check_output
+
     with open_store(args.store, Path(args.out).parent) as store:
+        check_output(args.out, [store.path, *store.coder_sources()])
         path = export_project(store, args.out, coders=coders)
     validate_schema(path)
     print(f"wrote {path}")
@@ -603,6 +628,9 @@ def _cmd_import(args) -> int:
         out = args.out or "codebook.yaml"
         if Path(out).exists() and not args.force:
             raise CodingError("file exists; choose another --out or add --force", out)
+        from coding.files import check_output
+
+        check_output(out, [args.path])
         # the current codebook lends its ids to items with its labels (QDA programs write new GUIDs)
         current_path = args.codebook or ("codebook.yaml" if Path("codebook.yaml").is_file() else None)
         try:

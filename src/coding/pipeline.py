@@ -30,6 +30,7 @@ from coding.corpus import (
 from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
 from coding.files import (
+    check_output,
     jsonl_record,
     raise_csv_field_limit,
     read_utf8,
@@ -192,8 +193,9 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     """
     if unit not in UNIT_TYPES:
         raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
-    cb = load_codebook(codebook)
     corpus, out = Path(corpus), Path(out)
+    check_output(out, [corpus, codebook])
+    cb = load_codebook(codebook)  # read once: the store and manifest.json record this text
     coder = coder or DictionaryCoder(cb)
     if getattr(coder, "codebook", cb).version != cb.version:
         raise CodingError(f"the coder works with codebook version {coder.codebook.version}, not {cb.version}")
@@ -231,7 +233,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
                 summary.outputs = export_tables(store, out)
                 summary.outputs["report"] = project.build_report(store, out, coder=summary.coder)["report.html"]
                 project.record_digest(out, digest)
-            summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store)
+            summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store,
+                                                                 codebook_text=cb.content)
         else:
             summary.outputs = export_tables(store, out)
         _count_codings(store, summary.coder, cb, summary)
@@ -517,6 +520,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     paths = expand_paths(paths)  # 'shards/*.parquet' given in quotes
     if not paths:
         raise CodingError("no input paths")
+    check_output(out, [*paths, codebook if coder is None else None])
     for p in paths:
         if not p.exists():
             raise CodingError("no such file or folder", p)

@@ -522,6 +522,12 @@ class Store:
         row = self.db.execute("SELECT source FROM coders WHERE name=?", (coder,)).fetchone()
         return row[0] if row else None
 
+    def coder_sources(self) -> list[str]:
+        """The files the store's coders were imported from (as recorded), for
+        commands that must not write over them."""
+        return [r[0] for r in self.db.execute(
+            "SELECT source FROM coders WHERE source<>'' UNION SELECT source FROM coder_imports ORDER BY 1")]
+
     def coder_codings(self, coder: str) -> int | None:
         """How many codings ``coder`` has (every codebook version), or None when
         the store knows no such coder."""

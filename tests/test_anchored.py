@@ -151,6 +151,31 @@ def test_a_sheet_with_text_hash_places_rows_and_keeps_changed_ones_aside(tiny):
     assert _orphaned(db, "h") == {("", ""), ("", "economic")}
 
 
+def test_a_with_text_template_made_before_ids_shifted_lands_on_its_text(tiny):
+    import csv
+
+    corpus, codebook, out = tiny
+    _run(corpus, codebook, out)
+    template = out / "template.csv"
+    assert main(["code", str(corpus / "docs" / "a.txt"), "--with-text", "--out", str(template),
+                 "--codebook", str(codebook)]) == 0
+    with open(template, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["text_hash"] for r in rows} == {text_hash_of(p) for p in PARAS_A}
+    _edit(corpus, "a", ["An opening paragraph inserted later."] + PARAS_A)
+    _run(corpus, codebook, out)
+    with Store(out / "project.sqlite") as store:
+        import_coder(store, template, "t")
+    wanted = {(r["text"], r["variable"]) for r in rows} | {(r["text"], "") for r in rows}
+    assert _coded(out / "project.sqlite", "t") == wanted
+
+
+def text_hash_of(text):
+    from coding.anchors import text_hash
+
+    return text_hash(text)
+
+
 def test_importing_over_a_coder_needs_replace_and_says_how_many(tiny, capsys):
     corpus, codebook, out = tiny
     _run(corpus, codebook, out)

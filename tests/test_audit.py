@@ -218,7 +218,8 @@ def test_reconcile_round_trip(project, tmp_path, capsys):
     sheet = tmp_path / "adjudication.csv"
     assert main(["reconcile", "--coders", "h1,h2", "--out", str(sheet), "--store", str(db)]) == 0
     rows = read_csv(sheet)
-    assert list(rows[0]) == ["unit_id", "document_id", "text", "level", "item", "h1", "h2", "decision"]
+    assert list(rows[0]) == ["unit_id", "document_id", "text", "level", "item", "h1", "h2", "decision", "start", "end",
+                            "text_hash"]
     assert [(r["unit_id"], r["item"], r["h1"], r["h2"], r["decision"]) for r in rows] == [
         ("a:p0002", "regional_security", "0", "1", ""),
         ("a:p0003", "economic", "1", "0", ""),

@@ -609,7 +609,7 @@ def _cmd_export_project(args) -> int:
     from coding.files import check_output
 
     with open_store(args.store, Path(args.out).parent) as store:
-        check_output(args.out, [store.path, *store.coder_sources()])
+        check_output(args.out, [store.path])
         path = export_project(store, args.out, coders=coders)
     validate_schema(path)
     print(f"wrote {path}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from coding.anchors import FINGERPRINT_COLUMNS, fingerprint
 from coding.codebook import Codebook, load_codebook
 from coding.coder_files import PersonFile, anchor_rows, check_person_name, read_person_file, store_person
 from coding.corpus import (
@@ -433,8 +434,9 @@ def _code_item(job: _CodeJob, item) -> tuple[bytes, int, int, str | None]:
         units = payload
     rows = coding_rows(job.coder, units)
     if job.labels is not None:
-        text = {u.id: u.text for u in units}
-        rows = [r + [job.labels.get(r[2] or r[1], ""), text[r[0]]] for r in rows]
+        # the unit's text and fingerprint: a coder file made from these rows stays on this text
+        text = {u.id: [u.text, *fingerprint(u.document_id, u.start, u.end, u.text)] for u in units}
+        rows = [r + [job.labels.get(r[2] or r[1], ""), *text[r[0]]] for r in rows]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue().encode("utf-8"), len(units), sum(1 for r in rows if r[1]), None
@@ -500,8 +502,9 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     ``coder`` is any :class:`coding.records.Coder` (default: the dictionary
     coder of ``codebook``). ``encoding`` is that of plain-text files
     without a declared one; ``with_text`` adds the columns ``label`` (of the
-    code, else the variable) and ``text`` (of the unit), which a coder-file
-    import ignores. Returns counts of units and codings.
+    code, else the variable), ``text`` (of the unit) and the unit's
+    fingerprint (``document_id``, ``start``, ``end``, ``text_hash``), by which
+    a coder-file import places the rows on the text they were coded on. Returns counts of units and codings.
 
     A file that cannot be read raises CodingError and nothing is written;
     with an ``errors`` list its message is appended there instead and the
@@ -528,7 +531,8 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     disable = (not sys.stderr.isatty()) if progress is None else not progress
 
     def _write(fh):
-        fh.write((",".join(CODE_OUTPUT_COLUMNS + (["label", "text"] if with_text else [])) + "\n").encode())
+        extra = ["label", "text", *FINGERPRINT_COLUMNS] if with_text else []
+        fh.write((",".join(CODE_OUTPUT_COLUMNS + extra) + "\n").encode())
         items = _work_items(paths, batch_size)
         bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
         if jobs > 1:

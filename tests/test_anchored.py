@@ -37,16 +37,17 @@ def _coder_file(corpus, name, rows):
     return path
 
 
-def _coded(db, coder):
-    """{(unit text, variable)} of a coder's codings under the current codebook, and variable '' for units seen."""
+def _coded(db, coder, every_version=False):
+    """{(unit text, variable)} of a coder's codings under the current codebook (or every one), and
+    variable '' for units seen."""
     with Store(db) as store:
-        version = store.current_codebook()
+        version = "%" if every_version else store.current_codebook()
         coded = set(store.db.execute(
             "SELECT u.text, c.variable FROM codings c JOIN units u ON u.id=c.unit_id "
-            "WHERE c.coder=? AND c.codebook_version=?", (coder, version)))
+            "WHERE c.coder=? AND c.codebook_version LIKE ?", (coder, version)))
         seen = {(r[0], "") for r in store.db.execute(
             "SELECT u.text FROM coverage cv JOIN units u ON u.id=cv.unit_id "
-            "WHERE cv.coder=? AND cv.codebook_version=?", (coder, version))}
+            "WHERE cv.coder=? AND cv.codebook_version LIKE ?", (coder, version))}
     return coded | seen
 
 
@@ -282,8 +283,24 @@ POOL = ["Gas pipelines and trade grew.", "Militants crossed the Pak Afghan borde
         "A joint exercise followed.", "The minister spoke of investment."]
 VARIABLES = ["economic", "strategic", "regional_security", ""]
 
-_ACTION = st.tuples(st.sampled_from(["insert", "delete", "change", "move", "codebook", "recode"]),
+_ACTION = st.tuples(st.sampled_from(["insert", "delete", "change", "move", "codebook", "recode", "sheet"]),
                     st.sampled_from(["a", "b"]), st.integers(0, 7), st.integers(0, 7))
+
+
+def _change_paragraphs(docs, action, doc, k, j, n):
+    """Insert, delete, change or move (within the document or to the other one) a paragraph."""
+    paras = docs[doc]
+    k %= max(len(paras), 1)
+    if action == "insert":
+        paras.insert(k, f"Inserted paragraph {n} on trade.")
+    elif action == "delete" and len(paras) > 1:
+        paras.pop(k)
+    elif action == "change" and paras:
+        paras[k] = paras[k].rstrip(".") + " and gas, changed."
+    elif action == "move" and len(paras) > 1:
+        other = docs["b" if doc == "a" else "a"] if j % 2 else paras
+        moved = paras.pop(k)
+        other.insert(j % (len(other) + 1), moved)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -303,24 +320,29 @@ def test_edits_between_runs_never_move_a_coding_onto_text_nobody_coded_there(tmp
     db = out / "project.sqlite"
     coded = _coded(db, "h")  # (text, variable) pairs the person made, and (text, '') for each unit seen
     imported = coders.read_bytes()
+    # a second person's sheet carries the text each row was coded on; it is imported again now and then
+    sheet = root / "w.csv"
+    with Store(db) as store:
+        units = {u.id: u.text for u in store.units()}
+    sheet.write_text("unit_id,variable,text\n" + "".join(f'{u},{v},"{units[u]}"\n' for u, v in rows[::-1]),
+                     encoding="utf-8")
+    with Store(db) as store:
+        import_coder(store, sheet, "w")
+    sheet_coded = _coded(db, "w")
+    assert sheet_coded == coded
     assert len({t for t, _ in coded}) == 8
     for n, (action, doc, k, j) in enumerate(actions):
-        paras = docs[doc]
-        k %= max(len(paras), 1)
-        if action == "insert":
-            paras.insert(k, f"Inserted paragraph {n} on trade.")
-        elif action == "delete" and len(paras) > 1:
-            paras.pop(k)
-        elif action == "change" and paras:
-            paras[k] = paras[k].rstrip(".") + " and gas, changed."
-        elif action == "move" and len(paras) > 1:  # within the document, or to the other one
-            other = docs["b" if doc == "a" else "a"] if j % 2 else paras
-            moved = paras.pop(k)
-            other.insert(j % (len(other) + 1), moved)
-        elif action == "codebook":  # a new version: the unchanged coder file is imported again
+        _change_paragraphs(docs, action, doc, k, j, n)
+        if action == "codebook":  # a new version: the unchanged coder file is imported again
             codebook.write_text(TINY_CODEBOOK + f"# version {n}\n", encoding="utf-8")
         elif action == "recode":  # the person's file is saved again, unchanged in content but not in bytes
             coders.write_text(coders.read_text(encoding="utf-8").replace("\n", "\r\n"), encoding="utf-8")
+        elif action == "sheet":  # the second person's sheet imported again, after the edits
+            for d in docs:
+                _edit(corpus, d, docs[d])
+            _run(corpus, codebook, out)
+            with Store(db) as store:
+                import_coder(store, sheet, "w", replace=True)
         for d in docs:
             _edit(corpus, d, docs[d])
         try:
@@ -330,6 +352,8 @@ def test_edits_between_runs_never_move_a_coding_onto_text_nobody_coded_there(tmp
             coders.write_bytes(imported)
             _run(corpus, codebook, out)
         imported = coders.read_bytes()
-        now = _coded(db, "h")
-        assert now <= coded, "a coding sits on text the person did not code with it"
-        assert coded <= now | _orphaned(db, "h"), "a coding was lost without being listed as orphaned"
+        # the run imports h's file under each codebook version; w's import stays under the version of its time
+        for person in ("h", "w"):
+            now = _coded(db, person, every_version=person == "w")
+            assert now <= coded, f"a coding of {person} sits on text the person did not code with it"
+            assert coded <= now | _orphaned(db, person), f"a coding of {person} was lost without being listed"

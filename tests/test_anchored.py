@@ -357,3 +357,18 @@ def test_edits_between_runs_never_move_a_coding_onto_text_nobody_coded_there(tmp
             now = _coded(db, person, every_version=person == "w")
             assert now <= coded, f"a coding of {person} sits on text the person did not code with it"
             assert coded <= now | _orphaned(db, person), f"a coding of {person} was lost without being listed"
+
+
+def test_importing_a_project_over_a_coder_needs_replace_too(tiny, capsys):
+    corpus, codebook, out = tiny
+    _run(corpus, codebook, out)
+    db, qdpx = str(out / "project.sqlite"), out / "p.qdpx"
+    assert main(["export", "project", "--out", str(qdpx), "--coders", "auto", "--store", db]) == 0
+    argv = ["import", str(qdpx), "--store", db, "--codebook", str(codebook)]
+    assert main([*argv, "--coder", "copy"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--coder", "copy"]) == 2
+    assert "coder 'copy' is already in the store" in capsys.readouterr().err
+    assert main([*argv, "--coder", "copy", "--replace"]) == 0
+    assert main([*argv, "--coder", "auto", "--replace"]) == 2
+    assert "automatic coder" in capsys.readouterr().err

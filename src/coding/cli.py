@@ -649,8 +649,11 @@ def _cmd_import(args) -> int:
         raise CodingError("cannot import this file type (expected .qdpx or .qdc)", args.path)
     if not args.coder:
         raise CodingError("importing a project needs --coder NAME", args.path)
+    from coding.coder_files import check_person_name, check_replace
+
     codebook = load_codebook(args.codebook or "codebook.yaml")
     with open_store(args.store) as store:
+        check_replace(store, check_person_name(args.coder, args.path), args.replace, args.path)
         report = import_project(store, args.path, args.coder, codebook, min_overlap=args.min_overlap,
                                 user=args.user, seen=args.seen)
     for line in report.lines():
@@ -695,6 +698,8 @@ def _add_exchange_commands(sub) -> None:
                                        "its ids for codes with its labels")
     im.add_argument("--out", help="codebook YAML to write (.qdc; default: codebook.yaml)")
     im.add_argument("--force", action="store_true", help="overwrite --out if it exists (.qdc)")
+    im.add_argument("--replace", action="store_true",
+                    help="replace the codings of a coder already in the store (.qdpx)")
     im.set_defaults(func=_cmd_import)
 
 

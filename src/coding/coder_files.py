@@ -341,6 +341,16 @@ def check_person_name(coder: str, path: StrPath | None = None) -> str:
     return coder
 
 
+def check_replace(store: Store, coder: str, replace: bool, path: StrPath | None = None) -> int:
+    """How many codings ``coder`` has in the store (0 for a new coder); a
+    coder already there is an error unless ``replace``."""
+    existing = store.coder_codings(coder)
+    if existing is not None and not replace:
+        raise CodingError(f"coder '{coder}' is already in the store ({existing} codings); add --replace to "
+                          "replace them with this file", path)
+    return existing or 0
+
+
 def import_person(store: Store, path: StrPath, coder: str, replace: bool = False) -> CoderImport:
     """Import a coder's CSV (long, wide or adjudication sheet) as ``coder``.
 
@@ -351,17 +361,14 @@ def import_person(store: Store, path: StrPath, coder: str, replace: bool = False
     transaction, and rows whose text is gone are kept aside as orphans.
     """
     coder = check_person_name(coder, path)
-    existing = store.coder_codings(coder)
-    if existing is not None and not replace:
-        raise CodingError(f"coder '{coder}' is already in the store ({existing} codings); add --replace to "
-                          "replace them with this file", path)
+    existing = check_replace(store, coder, replace, path)
     codebook = store.codebook()
     person = read_person_file(path, codebook, coder, store)
     if not person.seen:
         raise CodingError("the file lists no unit", path)
     anchors = anchor_rows(person, store, store.segmentation())
     result = store_person(store, person, anchors, codebook.version, store.segmentation(), str(Path(path).resolve()))
-    result.replaced = existing or 0
+    result.replaced = existing
     return result
 
 

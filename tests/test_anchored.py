@@ -372,3 +372,32 @@ def test_importing_a_project_over_a_coder_needs_replace_too(tiny, capsys):
     assert main([*argv, "--coder", "copy", "--replace"]) == 0
     assert main([*argv, "--coder", "auto", "--replace"]) == 2
     assert "automatic coder" in capsys.readouterr().err
+
+
+def test_an_adjudication_sheet_made_before_ids_shifted_settles_the_same_text(tiny, capsys):
+    import csv
+
+    corpus, codebook, out = tiny
+    _coder_file(corpus, "h1", "unit_id,variable\na:p0001,economic\na:p0002,strategic\na:p0003,\n")
+    _coder_file(corpus, "h2", "unit_id,variable\na:p0001,strategic\na:p0002,strategic\na:p0003,economic\n")
+    _run(corpus, codebook, out)
+    db, sheet = out / "project.sqlite", out / "sheet.csv"
+    assert main(["reconcile", "--coders", "h1,h2", "--out", str(sheet), "--store", str(db)]) == 0
+    with open(sheet, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["decision"] = "1"
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    _edit(corpus, "a", ["An opening paragraph inserted later."] + PARAS_A)
+    _run(corpus, codebook, out)
+    assert main(["coders", "import", str(sheet), "--coder", "consensus", "--store", str(db)]) == 0
+    assert _coded(db, "consensus") == {(PARAS_A[0], "economic"), (PARAS_A[0], "strategic"), (PARAS_A[0], ""),
+                                       (PARAS_A[2], "economic"), (PARAS_A[2], "")}
+    # a sheet whose text has changed since cannot be settled against the coders: refused, nothing stored
+    _edit(corpus, "a", ["An opening paragraph inserted later.", PARAS_A[0] + " Rewritten.", *PARAS_A[1:]])
+    _run(corpus, codebook, out)
+    assert main(["coders", "import", str(sheet), "--coder", "c2", "--store", str(db)]) == 2
+    assert "changed since the sheet was written" in capsys.readouterr().err

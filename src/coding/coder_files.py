@@ -75,7 +75,8 @@ CoderItems = Callable[[str, str], tuple[set[str], set[tuple[str, str]]]]
 
 
 def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: set[str], coder: str, *,
-                    coder_items: CoderItems | None = None) -> tuple[list[str], list[Coding]]:
+                    coder_items: CoderItems | None = None,
+                    rename: dict[str, str] | None = None) -> tuple[list[str], list[Coding]]:
     """Read a coder CSV; return (units seen, codings), validated.
 
     Unknown unit ids, codes or variables raise one CodingError that names
@@ -92,7 +93,7 @@ def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: set[str], coder
     path = Path(path)
     rows, lines, header = _read_table(path)
     if "item" in header and "decision" in header:
-        return _read_adjudication(path, rows, lines, header, codebook, unit_ids, coder, coder_items)
+        return _read_adjudication(path, rows, lines, header, codebook, unit_ids, coder, coder_items, rename or {})
     reader = _LongRows(codebook) if ("code" in header or "variable" in header) else _WideRows(codebook, header, path)
     col = {h: i for i, h in enumerate(header)}
     seen: dict[str, None] = {}
@@ -191,7 +192,8 @@ ADJUDICATION_FIELDS = ("unit_id", "document_id", "text", "level", "item", "decis
 
 
 def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], header: list[str], codebook: Codebook,
-                       unit_ids: set[str], coder: str, coder_items) -> tuple[list[str], list[Coding]]:
+                       unit_ids: set[str], coder: str, coder_items,
+                       rename: dict[str, str]) -> tuple[list[str], list[Coding]]:
     """An adjudication sheet -> (units in the sheet, the settled codings)."""
     pair = [h for h in header if h and h not in ADJUDICATION_FIELDS]
     if len(pair) != 2:
@@ -200,7 +202,7 @@ def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], head
     if coder_items is None:
         raise CodingError("an adjudication sheet is settled against the two coders in a project store; "
                           "import it into the store that holds them", path)
-    sheet = _Sheet(codebook, header, pair, unit_ids, path)
+    sheet = _Sheet(codebook, header, pair, unit_ids, path, rename)
     for lineno, row in zip(lines[1:], rows[1:]):
         if any(cell.strip() for cell in row):
             sheet.add(row, lineno)
@@ -223,9 +225,11 @@ class _Sheet:
     """The rows of an adjudication sheet: decisions per (unit, item) with the
     two coders' values as the sheet shows them."""
 
-    def __init__(self, codebook: Codebook, header: list[str], pair: list[str], unit_ids: set[str], path):
+    def __init__(self, codebook: Codebook, header: list[str], pair: list[str], unit_ids: set[str], path,
+                 rename: dict[str, str]):
         self.col = {h: i for i, h in enumerate(header)}
         self.width, self.pair, self.unit_ids, self.path = len(header), pair, unit_ids, path
+        self.rename = rename  # the sheet's unit ids -> the ids of the units with their text now
         self.variables, self.codes = set(codebook.variable_ids), set(codebook.code_ids)
         self.decided: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
         self.seen: list[str] = []
@@ -241,6 +245,7 @@ class _Sheet:
         if len(row) != self.width:
             raise CodingError(f"expected {self.width} fields, found {len(row)}", self.path, lineno)
         uid, item = self._cell(row, "unit_id"), self._cell(row, "item")
+        uid = self.rename.get(uid, uid)
         if uid not in self.unit_ids:
             self.bad_units.add(uid)
             return
@@ -398,8 +403,25 @@ def read_person_file(path: StrPath, codebook: Codebook, coder: str, store: Store
     the store's units); an adjudication sheet needs ``store``."""
     path = Path(path)
     items = store.coder_items if store is not None else None
-    seen, codings = read_coder_file(path, codebook, _AnyUnit(), coder, coder_items=items)
-    return PersonFile(path, coder, file_hash(path), seen, codings, file_anchors(path, set(seen)))
+    anchors = file_anchors(path, _AnyUnit())
+    rename = _sheet_units(path, anchors, store) if store is not None else {}
+    seen, codings = read_coder_file(path, codebook, _AnyUnit(), coder, coder_items=items, rename=rename)
+    anchors = {rename.get(u, u): a for u, a in anchors.items()}
+    return PersonFile(path, coder, file_hash(path), seen, codings, {u: anchors.get(u) for u in seen})
+
+
+def _sheet_units(path: Path, anchors: dict[str, Anchor | None], store: Store) -> dict[str, str]:
+    """An adjudication sheet's unit ids -> the ids its units' text has now
+    (a sheet is settled against the two coders' stored codings, which
+    followed their text); a unit whose text is gone is an error."""
+    header = _read_table(path)[2]
+    if "item" not in header or "decision" not in header:
+        return {}
+    placed = place({u: a for u, a in anchors.items() if a is not None}, store, store.segmentation())
+    if placed.orphans:
+        raise CodingError(f"the text of unit(s) {_first(placed.orphans)} changed since the sheet was written; "
+                          "make a new sheet ('coding reconcile')", path)
+    return placed.units
 
 
 def file_anchors(path: Path, unit_ids: set[str]) -> dict[str, Anchor | None]:

@@ -112,6 +112,7 @@ def test_reconcile_never_writes_over_a_coder_file(tiny, capsys):
     assert main(["reconcile", "--coders", "human-1,human-2", "--out", str(out / "sheet.csv"), "--store", db]) == 0
 
 
+@pytest.mark.report
 def test_a_run_records_the_codebook_it_read_even_if_the_file_changes_meanwhile(tiny, monkeypatch):
     corpus, codebook, out = tiny
     text = codebook.read_text(encoding="utf-8")

@@ -16,6 +16,12 @@ A coder file is a CSV in one of two shapes:
 Every unit listed counts as seen by the coder (so "absent" differs from
 "not coded"); a code implies its variable.
 
+Each unit a file names is anchored to its text (:mod:`coding.anchors`): by
+its ``text_hash`` column, else the hash of its ``text`` column, else the text
+the unit has in the store when the file is checked. An import places every
+row on the unit with that text, wherever its id has moved, and keeps rows
+whose text is gone aside as orphans.
+
 An adjudication sheet alone does not say what the two coders agreed on, so
 reading one needs ``coder_items`` (see :func:`read_coder_file`). The coder
 it yields covers exactly the units in the sheet, and on each of them every

@@ -64,11 +64,11 @@ def test_run_imports_corpus_coders_and_agree_reads_them(tiny, tmp_path):
     assert read_csv(out / "agreement.csv")[0]["krippendorff_alpha"] == "0.5333"
 
 
-def imported(project, *names):
+def imported(project, *names, replace=False):
     db, files = project
     with Store(db) as store:
         for name in names:
-            import_coder(store, files / f"{name}.csv", name)
+            import_coder(store, files / f"{name}.csv", name, replace=replace)
     return db
 
 
@@ -103,7 +103,9 @@ def test_reimport_replaces_the_coder(project):
     db, files = project
     imported(project, "h1")
     (files / "h1.csv").write_text("unit_id,variable\nb:p0002,strategic\n", encoding="utf-8")
-    imported(project, "h1")
+    with Store(db) as store, pytest.raises(CodingError, match="already in the store .4 codings.; add --replace"):
+        import_coder(store, files / "h1.csv", "h1")
+    imported(project, "h1", replace=True)
     with Store(db) as store:
         assert ("h1", 1, 1) in store.coders()
         _, _, codings = store.frames(coder="h1")
@@ -216,7 +218,8 @@ def test_reconcile_round_trip(project, tmp_path, capsys):
     sheet = tmp_path / "adjudication.csv"
     assert main(["reconcile", "--coders", "h1,h2", "--out", str(sheet), "--store", str(db)]) == 0
     rows = read_csv(sheet)
-    assert list(rows[0]) == ["unit_id", "document_id", "text", "level", "item", "h1", "h2", "decision"]
+    assert list(rows[0]) == ["unit_id", "document_id", "text", "level", "item", "h1", "h2", "decision", "start", "end",
+                            "text_hash"]
     assert [(r["unit_id"], r["item"], r["h1"], r["h2"], r["decision"]) for r in rows] == [
         ("a:p0002", "regional_security", "0", "1", ""),
         ("a:p0003", "economic", "1", "0", ""),
@@ -254,7 +257,7 @@ def test_stale_or_incomplete_sheet_is_refused(project, tmp_path):
             import_coder(store, path, "consensus")
         write_frame(path, sheet)
     (files / "h4.csv").write_text("unit_id,variable\na:p0001,economic\n", encoding="utf-8")
-    imported(project, "h4")  # h4 changed after the sheet was written
+    imported(project, "h4", replace=True)  # h4 changed after the sheet was written
     with Store(db) as store:
         with pytest.raises(CodingError, match="no longer matches"):
             import_coder(store, path, "consensus")

@@ -77,7 +77,8 @@ def test_with_text_adds_label_and_text_columns_that_import_ignores(tiny, tmp_pat
     assert main(["code", str(tmp_path / "u.jsonl"), "--out", str(out), "--codebook", str(codebook),
                  "--with-text"]) == 0
     rows = _rows(out)
-    assert list(rows[0]) == ["unit_id", "variable", "code", "evidence", "label", "text"]
+    assert list(rows[0]) == ["unit_id", "variable", "code", "evidence", "label", "text", "document_id", "start", "end",
+                            "text_hash"]
     assert [(r["unit_id"], r["code"], r["label"], r["text"]) for r in rows] == [
         ("u1", "energy", "Energy", "Gas and trade."), ("u1", "trade", "Trade", "Gas and trade."),
         ("u2", "", "", "Nothing.")]

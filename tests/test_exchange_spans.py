@@ -217,7 +217,8 @@ def test_nvivo_shaped_partial_selections_authors_deep_tree_and_new_codes(tmp_pat
         assert low.users["Lee"].mapped == 2 and _pairs(store, "lee-low") == [
             ("long:p0001", "economic", "energy"), ("long:p0001", "regional_security", "terrorism")]
 
-    args = ["import", str(qdpx), "--coder", "lee", "--user", "Lee", "--store", str(db), "--codebook", str(codebook)]
+    args = ["import", str(qdpx), "--coder", "lee", "--user", "Lee", "--store", str(db), "--codebook", str(codebook),
+            "--replace"]  # "lee" is in the store from the library calls above
     assert main(args) == 1  # a code that matches nothing is refused, never dropped with exit 0
     assert "1 coding(s) of 1 code(s) not in the codebook were refused" in capsys.readouterr().err
     assert main([*args, "--new-codes"]) == 0

@@ -170,7 +170,8 @@ def test_suggest_writes_a_sheet_that_imports(project, capsys):
     rows = (root / "corpus" / "coders" / "person.csv").read_text(encoding="utf-8").splitlines()
     half = [rows[0]] + [r for r in rows[1:] if r.split(",")[0] < "d4"]
     (root / "half.csv").write_text("\n".join(half) + "\n", encoding="utf-8")
-    assert main(["coders", "import", str(root / "half.csv"), "--coder", "person", "--store", str(store)]) == 0
+    assert main(["coders", "import", str(root / "half.csv"), "--coder", "person", "--store", str(store),
+                 "--replace"]) == 0
     assert main(["suggest", "--model", str(root / "m.json"), "--codebook", str(codebook), "--store", str(store),
                  "--n", "5", "--random", "2", "--out", str(sheet)]) == 0
     with open(sheet, newline="", encoding="utf-8") as fh:

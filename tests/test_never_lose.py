@@ -75,7 +75,7 @@ def test_unchanged_units_keep_codings_and_changed_ones_are_kept_aside(tiny, caps
     assert _people(out / "project.sqlite") == (before, seen_before) and summary.orphans == []
 
 
-def test_coder_file_is_reimported_when_the_units_it_names_change(tiny):
+def test_coder_file_is_not_applied_again_by_id_when_documents_change(tiny):
     corpus, codebook, out = tiny
     (corpus / "coders").mkdir()
     (corpus / "coders" / "h.csv").write_text("unit_id,variable\na:p0001,economic\nb:p0002,strategic\n",
@@ -83,9 +83,10 @@ def test_coder_file_is_reimported_when_the_units_it_names_change(tiny):
     assert _run(corpus, codebook, out).coders_imported == ["h"]
     _edit(corpus, "b", DOCS["b"][3].rstrip("\n") + " Trade resumed.\n")
     summary = _run(corpus, codebook, out)
-    assert summary.coders_imported == ["h"]
+    # not put by id on b:p0002's new text: the coding of its old text is kept aside
+    assert summary.coders_imported == [] and summary.orphans == [("h", 1, 1)]
     with Store(out / "project.sqlite") as store:
-        assert store.coders() == [("auto", 5, 8), ("h", 2, 2)]
+        assert store.coders() == [("auto", 5, 8), ("h", 1, 1)]
     assert _run(corpus, codebook, out).coders_imported == []
 
 

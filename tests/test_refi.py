@@ -579,6 +579,6 @@ def test_import_reads_the_units_each_coder_saw(tmp_path, capsys):
                  "--seen", "documents"]) == 1
     assert "1 coding(s) of 1 code(s) not in the codebook were refused" in capsys.readouterr().err
     assert main(["import", str(other), "--coder", "cli", "--store", str(store_path), "--codebook", str(codebook),
-                 "--seen", "documents", "--new-codes"]) == 0
+                 "--seen", "documents", "--new-codes", "--replace"]) == 0  # the codes it knew were kept
     printed = capsys.readouterr().out
     assert "warning: the project does not record which units cli saw" in printed and "--seen" in printed

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from coding.agreement import agreement_table_from_values
+from coding.anchors import text_hash
 from coding.coder_files import ADJUDICATION_FIELDS
 from coding.errors import CodingError
 from coding.files import write_frame
@@ -269,11 +270,12 @@ def _differences(store, coders: list[str], level: str, seen_rule: str = "coded-d
     differing = {unit_ids[u]: sorted(items[i] for i in np.nonzero(differs[:, u])[0])
                  for u in np.nonzero(differs.any(axis=0))[0]}
     rows, texts = [], []
-    for uid, document_id, *_, text, _doc_type, _speaker in store.unit_rows():
+    for uid, document_id, _ordinal, _type, start, end, text, _doc_type, _speaker in store.unit_rows():
         if uid in differing:
             rows.append((uid, differing[uid]))
-            texts.append((uid, document_id, text))
-    return pd.DataFrame(texts, columns=["unit_id", "document_id", "text"]).set_index("unit_id"), coded, rows
+            texts.append((uid, document_id, text, start, end))
+    frame = pd.DataFrame(texts, columns=["unit_id", "document_id", "text", "start", "end"]).set_index("unit_id")
+    return frame, coded, rows
 
 
 def disagreements(store: Store, coders: list[str], level: str = "variable",
@@ -299,8 +301,9 @@ def reconcile_sheet(store: Store, coders: list[str], level: str = "variable") ->
 
     Columns: ``unit_id``, ``document_id``, ``text`` (whitespace collapsed to
     single spaces), ``level``, ``item``, the two coders' 0/1 values (one
-    column each, named after the coder) and an empty ``decision`` to fill
-    with 1 (coded) or 0 (not coded).  Items both coders agree on have no
+    column each, named after the coder), an empty ``decision`` to fill
+    with 1 (coded) or 0 (not coded), and the unit's ``start``, ``end`` and
+    ``text_hash`` (see :mod:`coding.anchors`).  Items both coders agree on have no
     row.  Import the filled sheet with :func:`import_coder`; the resulting
     coder covers exactly the units of the sheet, with every item of the
     level on them: the decision where the two differed, their common value
@@ -313,10 +316,13 @@ def reconcile_sheet(store: Store, coders: list[str], level: str = "variable") ->
     records = []
     for uid, differ in rows:
         text = " ".join(str(units.at[uid, "text"]).split())
+        # the unit's fingerprint: the import places the decisions on this text, wherever its id goes
+        where = [int(units.at[uid, "start"]), int(units.at[uid, "end"]), text_hash(text)]
         for item in differ:
             records.append([uid, units.at[uid, "document_id"], text, level, item,
-                            int(item in coded[a].get(uid, ())), int(item in coded[b].get(uid, ())), ""])
-    return pd.DataFrame(records, columns=["unit_id", "document_id", "text", "level", "item", a, b, "decision"])
+                            int(item in coded[a].get(uid, ())), int(item in coded[b].get(uid, ())), "", *where])
+    return pd.DataFrame(records, columns=["unit_id", "document_id", "text", "level", "item", a, b, "decision",
+                                          "start", "end", "text_hash"])
 
 
 # -- output files -----------------------------------------------------------

@@ -79,11 +79,13 @@ def _cmd_run(args) -> int:
     if summary.coders_imported:
         print(f"imported coders: {', '.join(summary.coders_imported)}")
     if summary.coders_skipped:
-        print(f"coder files not used in this segmentation: {', '.join(summary.coders_skipped)}")
+        print(f"coder files not imported: {', '.join(summary.coders_skipped)}")
+    for note in summary.coders_replaced:
+        print(f"imported coder {note}")
     if summary.removed_documents:
         print(f"removed from the store (no longer in the manifest): {', '.join(summary.removed_documents)}")
     for coder, units, codings in summary.orphans:
-        print(f"kept aside: {coder}'s codings of {units} unit(s) whose text is gone ({codings} codings; "
+        print(f"kept aside: {coder}'s codings of {units} unit(s) whose text changed or is gone ({codings} codings; "
               "'coding coders list' shows them)")
     for path in summary.outputs.values():
         print(f"wrote {path}")
@@ -224,11 +226,15 @@ def format_validation(table: pd.DataFrame) -> str:
 
 
 def _cmd_coders_import(args) -> int:
-    from coding.coder_files import import_coder
+    from coding.coder_files import import_person
 
     with open_store(args.store) as store:
-        units, codings = import_coder(store, args.file, args.coder)
-    print(f"imported coder {args.coder.strip()}: {units} units, {codings} codings from {args.file}")
+        done = import_person(store, args.file, args.coder, replace=args.replace)
+    replaced = f", replacing its {done.replaced} earlier codings" if args.replace else ""
+    print(f"imported coder {done.coder}: {done.units} units, {done.codings} codings from {args.file}{replaced}")
+    if done.orphaned_units:
+        print(f"kept aside: {done.orphaned_units} unit(s) of the file ({done.orphaned_codings} codings) whose text "
+              "is no longer in the corpus ('coding coders list' shows them)")
     return 0
 
 
@@ -270,9 +276,11 @@ def _coder_list(text: str) -> list[str]:
 
 def _cmd_agree(args) -> int:
     from coding.audit import write_agreement
+    from coding.files import check_output
 
     coders = _coder_list(args.coders)
     with open_store(args.store, args.out) as store:
+        check_output(args.out, [store.path])
         if args.unitized:  # first: an error here leaves no file written
             from coding.span_agreement import format_unitized, unitized_agreement
 
@@ -310,9 +318,11 @@ def _print_inferred_seen(store, coders: list[str], rule: str) -> dict[str, str]:
 
 
 def _cmd_validate(args) -> int:
+    from coding.files import check_output
     from coding.validation import write_validation
 
     with open_store(args.store, args.out) as store:
+        check_output(args.out, [store.path])
         table, paths = write_validation(store, args.coder, args.out, predicted=args.predicted)
     print(f"{args.predicted} against {args.coder} (precision: share of {args.predicted}'s codings "
           f"the person shares; recall: share of the person's codings {args.predicted} finds)")
@@ -328,12 +338,21 @@ def _cmd_reconcile(args) -> int:
 
     coders = _coder_list(args.coders)
     with open_store(args.store) as store:
+        _check_sheet_output(args.out, store)
         sheet = reconcile_sheet(store, coders, args.level)
     write_frame(args.out, sheet)
     print(f"{len(sheet)} disputed item(s) on {sheet['unit_id'].nunique()} unit(s) -> {args.out}")
     print("fill 'decision' with 1 (coded) or 0 (not coded), then: "
           f"coding coders import {args.out} --coder consensus")
     return 0
+
+
+def _check_sheet_output(out, store, *inputs) -> None:
+    """A sheet to fill never replaces the store, a person's coder file (any
+    file a coder in the store was imported from) or another input."""
+    from coding.files import check_output
+
+    check_output(out, [store.path, *store.coder_sources(), *inputs])
 
 
 def _add_audit_commands(sub) -> None:
@@ -347,6 +366,8 @@ def _add_audit_commands(sub) -> None:
                                   "or adjudication sheet (from 'coding reconcile')")
     imp.add_argument("--coder", required=True, help="coder name")
     imp.add_argument("--store", default="outputs/project.sqlite", help=store_help)
+    imp.add_argument("--replace", action="store_true",
+                     help="replace the codings of a coder already in the store (says how many)")
     imp.set_defaults(func=_cmd_coders_import)
     ls = cosub.add_parser("list", help="coders with their numbers of units and codings")
     ls.add_argument("--store", default="outputs/project.sqlite", help=store_help)
@@ -397,7 +418,10 @@ def _cmd_report(args) -> int:
     skip = [t.strip() for part in (args.skip_speaker or []) for t in part.split(",") if t.strip()] or None
     out = args.out or filtered_folder("outputs", doc_types, args.year_from, args.year_to, speakers, skip)
     coders = _coder_list(args.coders) if args.coders else None
+    from coding.files import check_output
+
     with open_store(args.store, args.out or "outputs") as store:
+        check_output(out, [store.path])
         try:
             files = build_report(store, out, coder=args.coder, doc_types=doc_types, year_from=args.year_from,
                                  year_to=args.year_to, exemplars=args.exemplars, coders=coders, speakers=speakers,
@@ -437,8 +461,11 @@ def _positive(value: str) -> int:
 
 def _cmd_learn(args) -> int:
     from coding.codebook import load_codebook
+    from coding.files import check_output
     from coding.training import Examples, from_store, from_table, learn
 
+    tables = [p for spec in args.table or [] for p in spec.partition("=")[::2]]
+    check_output(args.out, [args.codebook, args.store if args.coders else None, *tables])
     codebook = load_codebook(args.codebook)
     examples = Examples()
     if args.coders:
@@ -479,6 +506,7 @@ def _cmd_suggest(args) -> int:
     if args.coder != "learned":
         raise CodingError("suggestions come from the learned coder (--coder learned)")
     with open_store(args.store) as store:
+        _check_sheet_output(args.out, store, args.model, args.codebook)
         coder, _ = _coder(args)
         sheet = suggest(store, coder, args.n, args.random, args.seed)
     write_frame(args.out, sheet)
@@ -602,8 +630,10 @@ def _add_codebook_command(sub) -> None:
 
 def _cmd_export_codebook(args) -> int:
     from coding.codebook import load_codebook
+    from coding.files import check_output
     from coding.refi import export_codebook, validate_schema
 
+    check_output(args.out, [args.codebook])
     path = export_codebook(load_codebook(args.codebook), args.out)
     validate_schema(path)
     print(f"wrote {path}")
@@ -614,7 +644,10 @@ def _cmd_export_project(args) -> int:
     from coding.refi import export_project, validate_schema
 
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
+    from coding.files import check_output
+
     with open_store(args.store, Path(args.out).parent) as store:
+        check_output(args.out, [store.path])
         path = export_project(store, args.out, coders=coders, active_coder=args.active_coder)
     validate_schema(path)
     print(f"wrote {path}")
@@ -633,6 +666,9 @@ def _cmd_import(args) -> int:
         out = args.out or "codebook.yaml"
         if Path(out).exists() and not args.force:
             raise CodingError("file exists; choose another --out or add --force", out)
+        from coding.files import check_output
+
+        check_output(out, [args.path])
         # the current codebook lends its ids to items with its labels (QDA programs write new GUIDs)
         current_path = args.codebook or ("codebook.yaml" if Path("codebook.yaml").is_file() else None)
         try:
@@ -655,8 +691,11 @@ def _cmd_import(args) -> int:
         raise CodingError("cannot import this file type (expected .qdpx or .qdc)", args.path)
     if not args.coder:
         raise CodingError("importing a project needs --coder NAME", args.path)
+    from coding.coder_files import check_person_name, check_replace
+
     codebook = load_codebook(args.codebook or "codebook.yaml")
     with open_store(args.store) as store:
+        check_replace(store, check_person_name(args.coder, args.path), args.replace, args.path)
         report = import_project(store, args.path, args.coder, codebook, min_overlap=args.min_overlap,
                                 user=args.user, seen=args.seen, new_codes=args.new_codes)
     for line in report.lines():
@@ -712,6 +751,8 @@ def _add_exchange_commands(sub) -> None:
                                        "its ids for codes with its labels")
     im.add_argument("--out", help="codebook YAML to write (.qdc; default: codebook.yaml)")
     im.add_argument("--force", action="store_true", help="overwrite --out if it exists (.qdc)")
+    im.add_argument("--replace", action="store_true",
+                    help="replace the codings of a coder already in the store (.qdpx)")
     im.set_defaults(func=_cmd_import)
 
 

@@ -16,6 +16,12 @@ A coder file is a CSV in one of two shapes:
 Every unit listed counts as seen by the coder (so "absent" differs from
 "not coded"); a code implies its variable.
 
+Each unit a file names is anchored to its text (:mod:`coding.anchors`): by
+its ``text_hash`` column, else the hash of its ``text`` column, else the text
+the unit has in the store when the file is checked. An import places every
+row on the unit with that text, wherever its id has moved, and keeps rows
+whose text is gone aside as orphans.
+
 An adjudication sheet alone does not say what the two coders agreed on, so
 reading one needs ``coder_items`` (see :func:`read_coder_file`). The coder
 it yields covers exactly the units in the sheet, and on each of them every
@@ -29,9 +35,12 @@ import csv
 import hashlib
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from coding.anchors import Anchor, place, text_hash
 from coding.codebook import Codebook
 from coding.errors import CodingError
 from coding.files import raise_csv_field_limit, read_utf8
@@ -43,7 +52,8 @@ if TYPE_CHECKING:
 #: Columns a coder file may carry for the person's convenience (the unit's
 #: text, a suggestion, from ``coding suggest`` or ``coding code --with-text``):
 #: never read as codes.
-IGNORED_COLUMNS = ("document_id", "text", "label", "suggested", "uncertainty", "picked", "note")
+IGNORED_COLUMNS = ("document_id", "text", "label", "suggested", "uncertainty", "picked", "note",
+                   "start", "end", "text_hash")
 _TRUE = {"1", "1.0", "true", "yes", "x"}
 _FALSE = {"0", "0.0", "false", "no", ""}
 
@@ -71,7 +81,8 @@ CoderItems = Callable[[str, str], tuple[set[str], set[tuple[str, str]]]]
 
 
 def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: set[str], coder: str, *,
-                    coder_items: CoderItems | None = None) -> tuple[list[str], list[Coding]]:
+                    coder_items: CoderItems | None = None,
+                    rename: dict[str, str] | None = None) -> tuple[list[str], list[Coding]]:
     """Read a coder CSV; return (units seen, codings), validated.
 
     Unknown unit ids, codes or variables raise one CodingError that names
@@ -88,7 +99,7 @@ def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: set[str], coder
     path = Path(path)
     rows, lines, header = _read_table(path)
     if "item" in header and "decision" in header:
-        return _read_adjudication(path, rows, lines, header, codebook, unit_ids, coder, coder_items)
+        return _read_adjudication(path, rows, lines, header, codebook, unit_ids, coder, coder_items, rename or {})
     reader = _LongRows(codebook) if ("code" in header or "variable" in header) else _WideRows(codebook, header, path)
     col = {h: i for i, h in enumerate(header)}
     seen: dict[str, None] = {}
@@ -183,11 +194,12 @@ class _WideRows:
 
 
 #: Columns of an adjudication sheet other than the two coders' value columns.
-ADJUDICATION_FIELDS = ("unit_id", "document_id", "text", "level", "item", "decision")
+ADJUDICATION_FIELDS = ("unit_id", "document_id", "text", "level", "item", "decision", "start", "end", "text_hash")
 
 
 def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], header: list[str], codebook: Codebook,
-                       unit_ids: set[str], coder: str, coder_items) -> tuple[list[str], list[Coding]]:
+                       unit_ids: set[str], coder: str, coder_items,
+                       rename: dict[str, str]) -> tuple[list[str], list[Coding]]:
     """An adjudication sheet -> (units in the sheet, the settled codings)."""
     pair = [h for h in header if h and h not in ADJUDICATION_FIELDS]
     if len(pair) != 2:
@@ -196,7 +208,7 @@ def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], head
     if coder_items is None:
         raise CodingError("an adjudication sheet is settled against the two coders in a project store; "
                           "import it into the store that holds them", path)
-    sheet = _Sheet(codebook, header, pair, unit_ids, path)
+    sheet = _Sheet(codebook, header, pair, unit_ids, path, rename)
     for lineno, row in zip(lines[1:], rows[1:]):
         if any(cell.strip() for cell in row):
             sheet.add(row, lineno)
@@ -219,9 +231,11 @@ class _Sheet:
     """The rows of an adjudication sheet: decisions per (unit, item) with the
     two coders' values as the sheet shows them."""
 
-    def __init__(self, codebook: Codebook, header: list[str], pair: list[str], unit_ids: set[str], path):
+    def __init__(self, codebook: Codebook, header: list[str], pair: list[str], unit_ids: set[str], path,
+                 rename: dict[str, str]):
         self.col = {h: i for i, h in enumerate(header)}
         self.width, self.pair, self.unit_ids, self.path = len(header), pair, unit_ids, path
+        self.rename = rename  # the sheet's unit ids -> the ids of the units with their text now
         self.variables, self.codes = set(codebook.variable_ids), set(codebook.code_ids)
         self.decided: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
         self.seen: list[str] = []
@@ -237,6 +251,7 @@ class _Sheet:
         if len(row) != self.width:
             raise CodingError(f"expected {self.width} fields, found {len(row)}", self.path, lineno)
         uid, item = self._cell(row, "unit_id"), self._cell(row, "item")
+        uid = self.rename.get(uid, uid)
         if uid not in self.unit_ids:
             self.bad_units.add(uid)
             return
@@ -305,23 +320,197 @@ def file_hash(path: StrPath) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def import_coder(store: Store, path: StrPath, coder: str) -> tuple[int, int]:
-    """Import a coder's CSV (long, wide or adjudication sheet) as ``coder``.
+def import_coder(store: Store, path: StrPath, coder: str, replace: bool = False) -> tuple[int, int]:
+    """Import a coder's CSV (long, wide or adjudication sheet) as ``coder``;
+    returns (units seen, codings). See :func:`import_person`."""
+    result = import_person(store, path, coder, replace=replace)
+    return result.units, result.codings
 
-    The file is validated in full before the store is touched; then the
-    coder's previous codings and coverage are replaced in one transaction.
-    Returns (units seen, codings).
-    """
+
+@dataclass
+class CoderImport:
+    """What an import of a person's coder file did."""
+
+    coder: str
+    units: int = 0
+    codings: int = 0
+    #: codings the coder had before (all codebook versions), replaced by this import
+    replaced: int = 0
+    #: units of the file, and their codings, kept aside: their text is no longer in the corpus
+    orphaned_units: int = 0
+    orphaned_codings: int = 0
+
+
+def check_person_name(coder: str, path: StrPath | None = None) -> str:
+    """The coder name stripped; an empty or reserved (automatic coder) name is an error."""
     coder = coder.strip()
     if not coder:
-        raise CodingError("the coder name is empty")
+        raise CodingError("the coder name is empty", path)
     if coder in AUTOMATIC_CODERS:
-        raise CodingError(f"'{coder}' is an automatic coder; choose another name", item=coder)
+        raise CodingError(f"'{coder}' is the name of an automatic coder; a person's codings need another name",
+                          path, item=coder)
+    return coder
+
+
+def check_replace(store: Store, coder: str, replace: bool, path: StrPath | None = None) -> int:
+    """How many codings ``coder`` has in the store (0 for a new coder); a
+    coder already there is an error unless ``replace``."""
+    existing = store.coder_codings(coder)
+    if existing is not None and not replace:
+        raise CodingError(f"coder '{coder}' is already in the store ({existing} codings); add --replace to "
+                          "replace them with this file", path)
+    return existing or 0
+
+
+def import_person(store: Store, path: StrPath, coder: str, replace: bool = False) -> CoderImport:
+    """Import a coder's CSV (long, wide or adjudication sheet) as ``coder``.
+
+    A coder already in the store is replaced only with ``replace``. The file
+    is validated in full and its rows placed on the units whose text they
+    were coded on (see :mod:`coding.anchors`) before the store is touched;
+    then the coder's previous codings and coverage are replaced in one
+    transaction, and rows whose text is gone are kept aside as orphans.
+    """
+    coder = check_person_name(coder, path)
+    existing = check_replace(store, coder, replace, path)
     codebook = store.codebook()
-    seen, codings = read_coder_file(path, codebook, store.unit_ids(), coder,
-                                    coder_items=store.coder_items)
-    if not seen:
+    person = read_person_file(path, codebook, coder, store)
+    if not person.seen:
         raise CodingError("the file lists no unit", path)
-    digest = f"{file_hash(path)}:{codebook.version}:{store.segmentation()}"
-    store.replace_coder(coder, seen, codings, codebook.version, "human", str(path), digest)
-    return len(seen), len(codings)
+    anchors = anchor_rows(person, store, store.segmentation())
+    result = store_person(store, person, anchors, codebook.version, store.segmentation(), str(Path(path).resolve()))
+    result.replaced = existing
+    return result
+
+
+@dataclass
+class PersonFile:
+    """A person's coder file, read and checked against the codebook; its
+    unit ids are the file's, not yet placed on the store's units."""
+
+    path: Path
+    coder: str
+    file_hash: str
+    seen: list[str]
+    codings: list[Coding]
+    #: unit id -> its anchor from the file's own columns (None: the file names the unit by id alone)
+    anchors: dict[str, Anchor | None]
+
+
+class _AnyUnit:
+    """Every unit id, while reading a file whose ids are placed afterwards."""
+
+    def __contains__(self, unit_id) -> bool:
+        return isinstance(unit_id, str) and unit_id != ""
+
+
+def read_person_file(path: StrPath, codebook: Codebook, coder: str, store: Store | None = None) -> PersonFile:
+    """Read and check a coder file against the codebook (not yet against
+    the store's units); an adjudication sheet needs ``store``."""
+    path = Path(path)
+    items = store.coder_items if store is not None else None
+    anchors = file_anchors(path, _AnyUnit())
+    rename = _sheet_units(path, anchors, store) if store is not None else {}
+    seen, codings = read_coder_file(path, codebook, _AnyUnit(), coder, coder_items=items, rename=rename)
+    anchors = {rename.get(u, u): a for u, a in anchors.items()}
+    return PersonFile(path, coder, file_hash(path), seen, codings, {u: anchors.get(u) for u in seen})
+
+
+def _sheet_units(path: Path, anchors: dict[str, Anchor | None], store: Store) -> dict[str, str]:
+    """An adjudication sheet's unit ids -> the ids its units' text has now
+    (a sheet is settled against the two coders' stored codings, which
+    followed their text); a unit whose text is gone is an error."""
+    header = _read_table(path)[2]
+    if "item" not in header or "decision" not in header:
+        return {}
+    placed = place({u: a for u, a in anchors.items() if a is not None}, store, store.segmentation())
+    if placed.orphans:
+        raise CodingError(f"the text of unit(s) {_first(placed.orphans)} changed since the sheet was written; "
+                          "make a new sheet ('coding reconcile')", path)
+    return placed.units
+
+
+def file_anchors(path: Path, unit_ids: set[str]) -> dict[str, Anchor | None]:
+    """Anchors that a coder file carries: ``text_hash`` where there is one,
+    else the hash of its ``text``; ``document_id`` and ``start`` when given
+    (else the document named by the unit id)."""
+    rows, _lines, header = _read_table(path)
+    col = {h: i for i, h in enumerate(header)}
+    anchors: dict[str, Anchor | None] = {}
+    for row in rows[1:]:
+        if len(row) != len(header):
+            continue
+        uid = row[col["unit_id"]].strip()
+        if uid not in unit_ids or anchors.get(uid) is not None:
+            continue
+        cell = {name: row[col[name]] for name in ("text_hash", "text", "document_id", "start", "end") if name in col}
+        digest = cell.get("text_hash", "").strip() or (text_hash(cell["text"]) if cell.get("text", "").strip() else "")
+        if not digest:
+            anchors[uid] = None
+            continue
+        document = cell.get("document_id", "").strip() or uid.rsplit(":", 1)[0]
+        start, end = (int(v) if v.strip().isdigit() else 0 for v in (cell.get("start", ""), cell.get("end", "")))
+        anchors[uid] = Anchor(document, start, end, digest.lower(), cell.get("text", ""))
+    return anchors
+
+
+def anchor_rows(person: PersonFile, store: Store, segmentation: str) -> dict[str, Anchor | None]:
+    """The anchors of a file's units, completed from the store before it
+    changes: a file imported before keeps the anchors recorded then; the
+    units of a file that names them by id alone take the text they have in
+    the store now -- unless that is not the text they had when the coder's
+    codings were last imported (the ids have shifted since), which is an
+    error: such a file cannot say which text its ids meant."""
+    anchors = dict(person.anchors)
+    by_id = [u for u, a in anchors.items() if a is None]
+    if not by_id:
+        return anchors
+    prior = {u: a for u, a in store.anchors(person.coder).items() if a[1] == segmentation}
+    record = store.coder_import(person.coder)
+    if record is not None and record[1] == person.file_hash:
+        for u in by_id:  # the same file again: its ids mean what they meant when it was imported
+            if u in prior:
+                doc, _seg, start, end, digest, text = prior[u]
+                anchors[u] = Anchor(doc, start, end, digest, text)
+    by_id = [u for u in by_id if anchors[u] is None]
+    current = store.units_by_ids(by_id, segmentation)
+    shifted = [u for u in by_id if u in prior and (u not in current or text_hash(current[u][3]) != prior[u][4])]
+    if shifted:
+        raise CodingError(f"unit id(s) {_first(shifted)} no longer name the text {person.coder} coded when last "
+                          "imported (the documents changed since); this file names units by id alone, so it "
+                          "cannot say which text it means: code a sheet written since (it carries text_hash), "
+                          f"or remove the coder first ('coding coders remove {person.coder}')", person.path)
+    for u in by_id:
+        if u in current:
+            doc, start, end, text = current[u]
+            anchors[u] = Anchor(doc, start, end, text_hash(text), text)
+    return anchors
+
+
+def store_person(store: Store, person: PersonFile, anchors: dict[str, Anchor | None], codebook_version: str,
+                 segmentation: str, source: str) -> CoderImport:
+    """Place a checked file's rows on the units with their text and replace
+    the coder's codings with them (rows whose text is gone kept aside)."""
+    placed = place(anchors, store, segmentation)
+    if placed.unknown:
+        raise CodingError(f"unknown unit id(s): {_first(placed.unknown)}", person.path)
+    units = store.units_by_ids(set(placed.units.values()), segmentation)
+    seen = [placed.units[u] for u in person.seen if u in placed.units]
+    codings = [dc_replace(c, unit_id=placed.units[c.unit_id]) for c in person.codings if c.unit_id in placed.units]
+    orphans = [(u, placed.orphans[u].document_id, segmentation, placed.orphans[u].text, "", "")
+               for u in person.seen if u in placed.orphans]
+    orphans += [(c.unit_id, placed.orphans[c.unit_id].document_id, segmentation, placed.orphans[c.unit_id].text,
+                 c.variable, c.code) for c in person.codings if c.unit_id in placed.orphans]
+    rows = []
+    for u in person.seen:
+        if u in placed.units:
+            doc, start, end, text = units[placed.units[u]]
+            rows.append((u, doc, segmentation, start, end, text_hash(text), text))
+        else:
+            a = placed.orphans[u]
+            rows.append((u, a.document_id, segmentation, a.start, a.end, a.text_hash, a.text))
+    store.replace_person(person.coder, seen, codings, codebook_version, source=source,
+                         content_hash=f"{person.file_hash}:{codebook_version}:{segmentation}",
+                         file_hash=person.file_hash, anchors=rows, orphans=orphans)
+    return CoderImport(person.coder, len(seen), len(codings), orphaned_units=len(placed.orphans),
+                       orphaned_codings=len(orphans) - len(placed.orphans))

@@ -38,10 +38,10 @@ from pathlib import Path
 
 from coding.codebook import load_codebook
 from coding.errors import CodingError
-from coding.files import remove_stale_temporaries, write_text
+from coding.files import check_output, remove_stale_temporaries, write_text
 from coding.records import Coder, StrPath
 from coding.shard_job import FORMAT_VERSION, ShardResult, ShardTask, code_shard, coder_identity
-from coding.shards import file_sha256, shard_files
+from coding.shards import expand_paths, shard_files
 
 MANIFEST = "_manifest.json"
 SUCCESS = "_SUCCESS"
@@ -142,6 +142,7 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
     tasks = plan(paths, out, batch_rows)
     if not tasks:
         raise CodingError("no input paths")
+    check_output(out, [*expand_paths(paths), *(t.source for t in tasks)], folder=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
@@ -162,16 +163,16 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
     remove_stale_temporaries(out)  # of workers killed while writing
     order = {t.name: i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order[r.name])
-    manifest = write_manifest(out, results, coder, cb.version, _file_sha256_or_empty(cb.path))
+    manifest = write_manifest(out, results, coder, cb.version, _codebook_sha256(cb))
     return ShardRun(results, manifest)
 
 
-def _file_sha256_or_empty(path) -> str:
-    """The codebook file's SHA-256, or "" for a codebook that came from elsewhere (a model)."""
-    try:
-        return file_sha256(path) if path else ""
-    except OSError:
-        return ""
+def _codebook_sha256(cb) -> str:
+    """The SHA-256 of the codebook text this run read (once: the file may
+    have changed since), or "" for a codebook without its text."""
+    import hashlib
+
+    return hashlib.sha256(cb.content.encode("utf-8")).hexdigest() if cb.content else ""
 
 
 def _progress(total: int, progress: bool | None):

@@ -63,6 +63,7 @@ def write_if_changed(path: StrPath, write: Callable[[IO], Any], *, binary: bool 
 
 
 def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep_same: bool) -> bool:
+    path = writable_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}{_TEMP_MARK}", dir=path.parent)
     try:
@@ -83,6 +84,57 @@ def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
+
+
+def writable_path(path: StrPath) -> Path:
+    """The file an output at ``path`` goes to: a symlink is written through
+    (its target is replaced, the link stays); a named pipe, socket or device
+    is refused, since renaming a file over it would silently replace it."""
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise CodingError("not a regular file (a named pipe, socket or device): refusing to write over it", path)
+    return path
+
+
+def corpus_holding(path: StrPath) -> Path | None:
+    """The corpus folder (one with a manifest.csv) that ``path`` is, or is inside; None if none."""
+    target = Path(path).resolve()
+    for folder in (target, *target.parents):
+        if (folder / "manifest.csv").is_file():
+            return folder
+    return None
+
+
+def check_output(out: StrPath, inputs: Iterable[StrPath | None] = (), *, what: str = "--out",
+                 folder: bool = False) -> Path:
+    """Refuse an output that would clobber an input, before anything is
+    written: ``out`` the same file as one of ``inputs`` (a symlink counts as
+    its target), inside an input folder (a corpus, a folder of shards being
+    read), inside any corpus folder (one with a manifest.csv), or a named
+    pipe or device; with ``folder`` (``out`` is a folder of files named
+    after the inputs), also a folder that holds an input. Every command that
+    writes checks its ``--out`` here. Returns ``out``."""
+    out = Path(out)
+    writable_path(out)
+    target = out.resolve()
+    for given in inputs:
+        if given is None or str(given) == "":
+            continue
+        source = Path(given).resolve()
+        if target == source:
+            raise CodingError(f"{what} is an input of this command ({given}); choose another {what}", out)
+        if source.is_dir() and target.is_relative_to(source):
+            raise CodingError(f"{what} is inside the input folder {given}; choose another {what}", out)
+        if folder and source.is_relative_to(target):
+            raise CodingError(f"{what} holds the input {given}, which its outputs would replace; choose another "
+                              f"{what}", out)
+    corpus = corpus_holding(target)
+    if corpus is not None:
+        raise CodingError(f"{what} is inside the corpus folder {corpus} (it holds manifest.csv); outputs never go "
+                          f"into a corpus: choose another {what}", out)
+    return out
 
 
 def _same_bytes(new: StrPath, old: Path) -> bool:

@@ -11,14 +11,16 @@ import tempfile
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from coding.anchors import FINGERPRINT_COLUMNS, fingerprint
 from coding.codebook import Codebook, load_codebook
-from coding.coder_files import file_hash, read_coder_file
+from coding.coder_files import PersonFile, anchor_rows, check_person_name, read_person_file, store_person
 from coding.corpus import (
     READERS,
     document_from_file,
@@ -29,6 +31,7 @@ from coding.corpus import (
 from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
 from coding.files import (
+    check_output,
     jsonl_record,
     raise_csv_field_limit,
     read_utf8,
@@ -60,6 +63,7 @@ class RunSummary:
     units_per_variable: dict[str, int] = field(default_factory=dict)
     coders_imported: list[str] = field(default_factory=list)
     coders_skipped: list[str] = field(default_factory=list)
+    coders_replaced: list[str] = field(default_factory=list)
     orphans: list[tuple[str, int, int]] = field(default_factory=list)
     errors: list[CodingError] = field(default_factory=list)
     codebook_version: str = ""
@@ -67,51 +71,76 @@ class RunSummary:
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
-def _listed_units(path: Path) -> list[str]:
-    raise_csv_field_limit()
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        return sorted({(row.get("unit_id") or "").strip() for row in csv.DictReader(fh)} - {""})
-
-
-class _StoredUnits:
-    """The ids of the store's units as a container that asks SQLite: a
-    coder file names some hundred units, the store may hold millions."""
-
-    def __init__(self, store: Store):
-        self.store, self.segmentation = store, store.segmentation()
-
-    def __contains__(self, unit_id) -> bool:
-        return isinstance(unit_id, str) and self.store.has_unit(unit_id, self.segmentation)
-
-
-def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: RunSummary | None = None) -> list[str]:
-    """Import every ``<coders_dir>/<name>.csv`` as coder ``name`` when changed.
-
-    A file is imported again when its bytes, the codebook, the segmentation
-    or the text of any unit it names changed. A file none of whose units
-    exist in the current segmentation (units coded as paragraphs, in a run
-    by sentences) is skipped and listed in ``summary.coders_skipped``; a
-    file with some unknown units is an error.
-    """
+def read_coder_files(coders_dir, codebook: Codebook) -> list[PersonFile]:
+    """Every ``<coders_dir>/<name>.csv`` read and checked against the
+    codebook, as coder ``name``: done before the store is opened, so that a
+    bad file stops a run before anything changes. A reserved name (an
+    automatic coder's, e.g. ``auto.csv``) is an error."""
     coders_dir = Path(coders_dir)
     if not coders_dir.is_dir():
         return []
-    unit_ids = _StoredUnits(store)
-    imported = []
-    for path in sorted(coders_dir.glob("*.csv")):
-        name = path.stem
-        listed = _listed_units(path)
-        digest = (f"{file_hash(path)}:{codebook.version}:{store.segmentation()}:"
-                  f"{store.units_fingerprint(listed)}")
-        if store.coder_hash(name) == digest:
+    return [read_person_file(path, codebook, check_person_name(path.stem, path))
+            for path in sorted(coders_dir.glob("*.csv"))]
+
+
+def _newer_import(store: Store, person: PersonFile) -> str | None:
+    """Why the store's codings of ``person.coder`` win over the file, or None
+    when the file may be imported: the later of the two wins, and a file
+    saved before the store's import of that coder from another file is the
+    older one."""
+    source = store.coder_source(person.coder)
+    if source is None or not source or Path(source).resolve() == person.path.resolve():
+        return None
+    record = store.coder_import(person.coder)
+    if record is not None:
+        saved = datetime.fromtimestamp(person.path.stat().st_mtime, UTC)
+        if saved > datetime.fromisoformat(record[2]):
+            return None
+    return f"{person.coder} (the store holds a later import of this coder, from {source})"
+
+
+def check_coder_files(store: Store, people: list[PersonFile], codebook_version: str, unit: str,
+                      document_ids: set[str], summary: RunSummary | None = None) -> list[tuple[PersonFile, dict]]:
+    """The coder files a run imports, with their anchors, decided before
+    the store changes (see :func:`coding.coder_files.anchor_rows`). A file
+    is imported again when its bytes, the codebook or the segmentation
+    changed: not when documents changed (the stored codings follow their
+    text, see :meth:`Store.save_document`), and never over a later import of
+    the same coder from another file (listed in ``summary.coders_skipped``)."""
+    plans = []
+    for person in people:
+        if store.coder_hash(person.coder) == f"{person.file_hash}:{codebook_version}:{unit}":
             continue
-        if store.segmentation() != "paragraph" and not any(u in unit_ids for u in listed):
+        newer = _newer_import(store, person)
+        if newer is not None:
             if summary is not None:
-                summary.coders_skipped.append(f"{name} (codes units of another segmentation)")
+                summary.coders_skipped.append(newer)
             continue
-        seen, codings = read_coder_file(path, codebook, unit_ids, name)
-        store.replace_coder(name, seen, codings, codebook.version, "human", str(path), digest)
-        imported.append(name)
+        anchors = anchor_rows(person, store, unit)
+        unknown = [u for u, a in anchors.items() if a is None and u.rsplit(":", 1)[0] not in document_ids]
+        if unknown:
+            raise CodingError(f"unknown unit id(s): {', '.join(sorted(unknown)[:5])}", person.path)
+        plans.append((person, anchors))
+    return plans
+
+
+def apply_coder_files(store: Store, plans: list[tuple[PersonFile, dict]], codebook_version: str, unit: str,
+                      summary: RunSummary | None = None) -> list[str]:
+    """Import the files :func:`check_coder_files` chose, each row on the
+    unit with its text (rows whose text is gone kept aside). A file none of
+    whose units exist in this segmentation (units coded as paragraphs, in a
+    run by sentences) is skipped and listed in ``summary.coders_skipped``."""
+    imported = []
+    for person, anchors in plans:
+        if unit != "paragraph" and not store.units_by_ids(person.seen, unit):
+            if summary is not None:
+                summary.coders_skipped.append(f"{person.coder} (codes units of another segmentation)")
+            continue
+        replaced = store.coder_source(person.coder)
+        store_person(store, person, anchors, codebook_version, unit, str(person.path.resolve()))
+        if summary is not None and replaced and Path(replaced).resolve() != person.path.resolve():
+            summary.coders_replaced.append(f"{person.coder} (the file is newer than the import from {replaced})")
+        imported.append(person.coder)
     if summary is not None:
         summary.coders_imported = imported
     return imported
@@ -165,16 +194,21 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     """
     if unit not in UNIT_TYPES:
         raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")
-    cb = load_codebook(codebook)
     corpus, out = Path(corpus), Path(out)
+    check_output(out, [corpus, codebook])
+    cb = load_codebook(codebook)  # read once: the store and manifest.json record this text
     coder = coder or DictionaryCoder(cb)
     if getattr(coder, "codebook", cb).version != cb.version:
         raise CodingError(f"the coder works with codebook version {coder.codebook.version}, not {cb.version}")
     summary = RunSummary(codebook_version=cb.version, coder=coder.name)
     manifest = load_manifest(corpus, allow_outside)  # validate before touching the store
+    people = read_coder_files(corpus / "coders", cb)
     with Store(out / "project.sqlite") as store, store.lock():
         remove_stale_temporaries(out)
         store.check_removal([d.id for d in manifest], prune)
+        # every coder file is checked against the store as it is, before the run changes it
+        plans = check_coder_files(store, people, cb.version, unit, {d.id for d in manifest}, summary)
+        del people
         store.save_codebook(cb)
         store.set_current_codebook(cb.version)
         store.set_segmentation(unit)
@@ -184,7 +218,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         # the outputs need neither the manifest nor the coder: on a large corpus they hold ~100 MB
         del manifest, coder, ids
         summary.removed_documents = store.remove_documents_except(keep, prune)
-        import_coder_files(store, cb, corpus / "coders", summary)
+        apply_coder_files(store, plans, cb.version, unit, summary)
+        del plans
         summary.orphans = store.orphans()
         if report:
             from coding.reports import project
@@ -199,7 +234,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
                 summary.outputs = export_tables(store, out)
                 summary.outputs["report"] = project.build_report(store, out, coder=summary.coder)["report.html"]
                 project.record_digest(out, digest)
-            summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store)
+            summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store,
+                                                                 codebook_text=cb.content)
         else:
             summary.outputs = export_tables(store, out)
         _count_codings(store, summary.coder, cb, summary)
@@ -398,8 +434,9 @@ def _code_item(job: _CodeJob, item) -> tuple[bytes, int, int, str | None]:
         units = payload
     rows = coding_rows(job.coder, units)
     if job.labels is not None:
-        text = {u.id: u.text for u in units}
-        rows = [r + [job.labels.get(r[2] or r[1], ""), text[r[0]]] for r in rows]
+        # the unit's text and fingerprint: a coder file made from these rows stays on this text
+        text = {u.id: [u.text, *fingerprint(u.document_id, u.start, u.end, u.text)] for u in units}
+        rows = [r + [job.labels.get(r[2] or r[1], ""), *text[r[0]]] for r in rows]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue().encode("utf-8"), len(units), sum(1 for r in rows if r[1]), None
@@ -465,8 +502,9 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     ``coder`` is any :class:`coding.records.Coder` (default: the dictionary
     coder of ``codebook``). ``encoding`` is that of plain-text files
     without a declared one; ``with_text`` adds the columns ``label`` (of the
-    code, else the variable) and ``text`` (of the unit), which a coder-file
-    import ignores. Returns counts of units and codings.
+    code, else the variable), ``text`` (of the unit) and the unit's
+    fingerprint (``document_id``, ``start``, ``end``, ``text_hash``), by which
+    a coder-file import places the rows on the text they were coded on. Returns counts of units and codings.
 
     A file that cannot be read raises CodingError and nothing is written;
     with an ``errors`` list its message is appended there instead and the
@@ -485,6 +523,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     paths = expand_paths(paths)  # 'shards/*.parquet' given in quotes
     if not paths:
         raise CodingError("no input paths")
+    check_output(out, [*paths, codebook if coder is None else None])
     for p in paths:
         if not p.exists():
             raise CodingError("no such file or folder", p)
@@ -492,7 +531,8 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     disable = (not sys.stderr.isatty()) if progress is None else not progress
 
     def _write(fh):
-        fh.write((",".join(CODE_OUTPUT_COLUMNS + (["label", "text"] if with_text else [])) + "\n").encode())
+        extra = ["label", "text", *FINGERPRINT_COLUMNS] if with_text else []
+        fh.write((",".join(CODE_OUTPUT_COLUMNS + extra) + "\n").encode())
         items = _work_items(paths, batch_size)
         bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
         if jobs > 1:

@@ -86,11 +86,23 @@ CREATE TABLE IF NOT EXISTS orphans (
     evidence TEXT NOT NULL, created_at TEXT NOT NULL, orphaned_at TEXT NOT NULL, reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orphans_by_document ON orphans(document_id, segmentation);
+-- What each unit id of a person's last imported coder file meant: the unit's document, offsets,
+-- text and a hash of it. A re-import of the same file places its rows by this text, not by id.
+CREATE TABLE IF NOT EXISTS anchors (
+    coder TEXT NOT NULL, unit_id TEXT NOT NULL, document_id TEXT NOT NULL, segmentation TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text_hash TEXT NOT NULL, text TEXT NOT NULL,
+    PRIMARY KEY (coder, unit_id)
+);
+-- Where and when a person's codings were last imported from (which of two imports is newer).
+CREATE TABLE IF NOT EXISTS coder_imports (
+    coder TEXT PRIMARY KEY, source TEXT NOT NULL, file_hash TEXT NOT NULL, imported_at TEXT NOT NULL
+);
 """
 
 #: Changes from one schema version to the next, applied in order to older stores.
 MIGRATIONS = {
     1: "ALTER TABLE coded ADD COLUMN coder_version TEXT NOT NULL DEFAULT '';",
+    # 3 (anchors and coder_imports) and 4 (span_codings, exchange_notes) add tables only: SCHEMA makes them
     # how a coder's seen units came to be: 'recorded', 'inferred-coded', 'inferred-documents'; '' = not
     # known (stored before this was kept)
     5: "ALTER TABLE coders ADD COLUMN seen TEXT NOT NULL DEFAULT '';",
@@ -489,21 +501,90 @@ class Store:
         """Replace all of a coder's codings and coverage atomically; ``seen``
         says how ``unit_ids`` are known (see :data:`SEEN_INFERRED`)."""
         with self.transaction():
-            self.db.execute("DELETE FROM codings WHERE coder=? AND codebook_version=?", (coder, codebook_version))
-            self.db.execute("DELETE FROM coverage WHERE coder=? AND codebook_version=?", (coder, codebook_version))
-            self.db.executemany("INSERT INTO coverage VALUES (?,?,?)", [(coder, u, codebook_version) for u in unit_ids])
-            now = _now()
+            self._replace_coder_rows(coder, unit_ids, codings, codebook_version, kind, source, content_hash, seen)
+
+    def _replace_coder_rows(self, coder: str, unit_ids: list[str], codings: list[Coding], codebook_version: str,
+                            kind: str, source: str, content_hash: str, seen: str = SEEN_RECORDED) -> None:
+        self.db.execute("DELETE FROM codings WHERE coder=? AND codebook_version=?", (coder, codebook_version))
+        self.db.execute("DELETE FROM coverage WHERE coder=? AND codebook_version=?", (coder, codebook_version))
+        self.db.executemany("INSERT INTO coverage VALUES (?,?,?)", [(coder, u, codebook_version) for u in unit_ids])
+        now = _now()
+        self.db.executemany(
+            "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
+            [(c.unit_id, c.code, c.variable, coder, codebook_version, evidence_json(c), now) for c in codings],
+        )
+        self.db.execute("INSERT OR REPLACE INTO coders (name, kind, source, content_hash, seen) VALUES (?,?,?,?,?)",
+                        (coder, kind, source, content_hash, seen))
+        # a full import is the coder's whole current state: what was set aside before is superseded, and
+        # so are spans and notes of an earlier exchange file (an exchange import adds its own after)
+        for table in ("orphans", "anchors", "coder_imports", "span_codings", "exchange_notes"):
+            self.db.execute(f"DELETE FROM {table} WHERE coder=?", (coder,))
+
+    def replace_person(self, coder: str, unit_ids: list[str], codings: list[Coding], codebook_version: str, *,
+                       source: str, content_hash: str, file_hash: str, anchors: list[tuple],
+                       orphans: list[tuple]) -> None:
+        """:meth:`replace_coder` for a person's coder file, in one transaction
+        with what anchors it: ``anchors`` (unit_id as the file names it,
+        document_id, segmentation, start, end, text_hash, text) replace the
+        coder's anchors; ``orphans`` (unit_id, document_id, segmentation, text,
+        variable, code) are rows of the file whose text is no longer in the
+        corpus, kept aside (an empty variable: the person saw the unit); the
+        import is recorded with its source and time."""
+        now = _now()
+        with self.transaction():
+            self._replace_coder_rows(coder, unit_ids, codings, codebook_version, "human", source, content_hash)
+            self.db.executemany("INSERT OR REPLACE INTO anchors VALUES (?,?,?,?,?,?,?,?)",
+                                [(coder, *row) for row in anchors])
             self.db.executemany(
-                "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
-                [(c.unit_id, c.code, c.variable, coder, codebook_version, evidence_json(c), now) for c in codings],
-            )
-            self.db.execute("INSERT OR REPLACE INTO coders (name, kind, source, content_hash, seen) VALUES (?,?,?,?,?)",
-                            (coder, kind, source, content_hash, seen))
-            # a full import is the coder's whole current state: what was set aside before is superseded
-            self.db.execute("DELETE FROM orphans WHERE coder=?", (coder,))
-            # and so are spans and notes of an earlier exchange file (an exchange import adds its own after)
-            self.db.execute("DELETE FROM span_codings WHERE coder=?", (coder,))
-            self.db.execute("DELETE FROM exchange_notes WHERE coder=?", (coder,))
+                "INSERT INTO orphans VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(coder, uid, doc, seg, text, variable, code, codebook_version, "[]", now, now,
+                  "text changed since the coder coded it") for uid, doc, seg, text, variable, code in orphans])
+            self.db.execute("INSERT OR REPLACE INTO coder_imports VALUES (?,?,?,?)",
+                            (coder, source, file_hash, datetime.now(UTC).isoformat()))
+
+    def anchors(self, coder: str) -> dict[str, tuple]:
+        """unit_id -> (document_id, segmentation, start, end, text_hash, text) of
+        the units that ``coder``'s last imported file named, as they were then."""
+        return {r[0]: r[1:] for r in self.db.execute(
+            'SELECT unit_id, document_id, segmentation, start, "end", text_hash, text FROM anchors WHERE coder=?',
+            (coder,))}
+
+    def coder_import(self, coder: str) -> tuple[str, str, str] | None:
+        """(source, file_hash, imported_at) of ``coder``'s last file import, or None."""
+        return self.db.execute("SELECT source, file_hash, imported_at FROM coder_imports WHERE coder=?",
+                               (coder,)).fetchone()
+
+    def coder_source(self, coder: str) -> str | None:
+        """Where ``coder``'s codings came from (a file path; '' when not known), or None for no such coder."""
+        row = self.db.execute("SELECT source FROM coders WHERE name=?", (coder,)).fetchone()
+        return row[0] if row else None
+
+    def coder_sources(self) -> list[str]:
+        """The files the store's coders were imported from (as recorded), for
+        commands that must not write over them."""
+        return [r[0] for r in self.db.execute(
+            "SELECT source FROM coders WHERE source<>'' UNION SELECT source FROM coder_imports ORDER BY 1")]
+
+    def coder_codings(self, coder: str) -> int | None:
+        """How many codings ``coder`` has (every codebook version), or None when
+        the store knows no such coder."""
+        known = self.db.execute("SELECT 1 FROM coders WHERE name=? UNION ALL SELECT 1 FROM coverage WHERE coder=? "
+                                "LIMIT 1", (coder, coder)).fetchone()
+        if known is None:
+            return None
+        return self.db.execute("SELECT COUNT(*) FROM codings WHERE coder=?", (coder,)).fetchone()[0]
+
+    def units_by_ids(self, unit_ids: Iterable[str], segmentation: str | None = None) -> dict[str, tuple]:
+        """unit_id -> (document_id, start, end, text) of those of ``unit_ids``
+        that exist in the current (or given) segmentation."""
+        seg = segmentation or self.segmentation()
+        found = {}
+        for uid in unit_ids:
+            row = self.db.execute('SELECT document_id, start, "end", text FROM units WHERE id=? AND segmentation=?',
+                                  (uid, seg)).fetchone()
+            if row is not None:
+                found[uid] = row
+        return found
 
     def coder_hash(self, coder: str) -> str | None:
         row = self.db.execute("SELECT content_hash FROM coders WHERE name=?", (coder,)).fetchone()
@@ -973,7 +1054,8 @@ class Store:
         units = self.db.execute("SELECT COUNT(DISTINCT unit_id) FROM coverage WHERE coder=?", (coder,)).fetchone()[0]
         codings = self.db.execute("SELECT COUNT(*) FROM codings WHERE coder=?", (coder,)).fetchone()[0]
         with self.transaction():
-            for table in ("codings", "coverage", "orphans", "coded", "span_codings", "exchange_notes"):
+            for table in ("codings", "coverage", "orphans", "coded", "span_codings", "exchange_notes", "anchors",
+                          "coder_imports"):
                 self.db.execute(f"DELETE FROM {table} WHERE coder=?", (coder,))
             self.db.execute("DELETE FROM coders WHERE name=?", (coder,))
         return units, codings

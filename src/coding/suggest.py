@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from coding.anchors import text_hash
 from coding.errors import CodingError
 from coding.records import AUTOMATIC_CODERS
 
@@ -57,7 +58,8 @@ def suggest(store: Store, coder: LearnedCoder, n: int = 50, n_random: int = 10, 
     Columns: ``unit_id``, one empty column per variable, then ``document_id``,
     ``text``, ``suggested`` (the variables the coder gives, ``;``-joined),
     ``uncertainty`` (the log-odds margin; smaller is less sure) and
-    ``picked`` (``uncertain`` or ``random``).
+    ``picked`` (``uncertain`` or ``random``), then the unit's ``start``,
+    ``end`` and ``text_hash`` (its fingerprint, see :mod:`coding.anchors`).
     """
     if n < 0 or n_random < 0:
         raise CodingError("the numbers of units to suggest must be 0 or more")
@@ -75,6 +77,7 @@ def suggest(store: Store, coder: LearnedCoder, n: int = 50, n_random: int = 10, 
         suggested = ";".join(v for v, p, t in zip(variables, probs[i], thresholds) if p >= t)
         rows.append([u.id, *[""] * len(variables), u.document_id, " ".join(u.text.split()), suggested,
                      round(float(margins[i]), 4) if math.isfinite(margins[i]) else "",
-                     "uncertain" if rank < n else "random"])
-    columns = ["unit_id", *variables, "document_id", "text", "suggested", "uncertainty", "picked"]
+                     "uncertain" if rank < n else "random", u.start, u.end, text_hash(u.text)])
+    columns = ["unit_id", *variables, "document_id", "text", "suggested", "uncertainty", "picked",
+               "start", "end", "text_hash"]
     return pd.DataFrame(rows, columns=columns)

@@ -325,9 +325,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_manifest(out, corpus, codebook, unit: str, store, argv=None) -> Path:
+def write_manifest(out, corpus, codebook, unit: str, store, argv=None, codebook_text: str | None = None) -> Path:
     """Write ``<out>/manifest.json``: inputs with hashes, codebook version,
-    coders, unit type, versions of the software, seeds and command line."""
+    coders, unit type, versions of the software, seeds and command line.
+    ``codebook_text`` is the codebook as the run read it: its hash is
+    recorded, not that of the file now on disk (which may have changed
+    since)."""
     from coding import __version__
     from coding.corpus import find_manifest, load_manifest
 
@@ -337,7 +340,10 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None) -> Path:
     files = [manifest_file, Path(codebook)] + [corpus / d.path for d in load_manifest(corpus, allow_outside=True)]
     files += sorted((corpus / "coders").glob("*.csv")) if (corpus / "coders").is_dir() else []
     for f in files:
-        if f.is_file():
+        if codebook_text is not None and f == Path(codebook):
+            data = codebook_text.encode("utf-8")
+            inputs.append({"path": f.as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+        elif f.is_file():
             inputs.append({"path": f.as_posix(), "sha256": _sha256(f), "bytes": f.stat().st_size})
     versions = {}
     for lib in LIBRARIES:

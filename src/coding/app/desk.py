@@ -106,7 +106,7 @@ class Workbench:
     def codebook_view(self) -> dict:
         """The codebook as the page shows it: variables with their colour and
         codes with their number key, label, definition, include, exclude and examples."""
-        from coding.reports.figures import variable_colours
+        from coding.codebook import variable_colours
 
         cb = self.codebook
         colours = variable_colours(cb.variable_ids, cb.settings.variable_colours)

@@ -180,6 +180,7 @@ def serve(store: StrPath, options: Options | None = None, *, host: str = "127.0.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # a browser opened at once waits in the queue instead of being refused
     except OSError as exc:
         raise CodingError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/?token={token}"

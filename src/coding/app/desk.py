@@ -145,11 +145,10 @@ class Workbench:
         else:
             size = n if n is not None else o.n
             plan = make_plan(store, order, size, o.seed if seed is None else seed)
-        desk = Desk(self, person, coder, mode, order, plan, coders)
+        desk = Desk(self, person, coder, mode, order, plan, coders, seen=store.seen_units(coder, self.version))
         if order == "active" and mode != "adjudicate":
             desk.ranker = Ranker(self, size or 50, o.seed if seed is None else seed)
-            desk.plan = desk.ranker.rank(store, desk.plan_seen())
-        desk.seen = store.seen_units(coder, self.version)
+            desk.set_plan(desk.ranker.rank(store, desk.plan_seen()))
         with self._lock:
             self.desks[desk.id] = desk
         return desk
@@ -186,12 +185,12 @@ def make_plan(store, order: str, n: int, seed: int) -> list[str]:
     when given), or a random sample of ``n`` (default 100) drawn with
     ``seed``, in document order. Active learning starts from every unit
     (the :class:`Ranker` orders them)."""
-    import numpy as np
-
     units = store.unit_order()
     if order == "documents":
         return units[:n] if n else units
     if order == "random":
+        import numpy as np
+
         rng = np.random.default_rng(seed)
         picked = rng.choice(len(units), size=min(n or 100, len(units)), replace=False)
         return [units[i] for i in sorted(picked)]
@@ -276,8 +275,7 @@ class Ranker:
             return
         self.trained += 1
         self.status = f"retrained on {len(examples.units)} units ({self.trained} time(s))"
-        with desk.lock:
-            desk.plan = plan
+        desk.set_plan(plan)
 
 
 @dataclass
@@ -297,15 +295,29 @@ class Desk:
     id: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self):
+        self.set_plan(self.plan)
+
+    def set_plan(self, plan: list[str], seen: set[str] | None = None) -> None:
+        """Put ``plan`` in place, with what is counted over it (once: a plan may hold every unit of the store)."""
+        with self.lock:
+            if seen is not None:
+                self.seen = seen
+            self.plan = plan
+            self.planned = set(plan)
+            self.coded = len(self.planned & self.seen)
+            self._next = 0
+
     def plan_seen(self) -> list[str]:
         """The planned units this desk's coder decided already, in plan order."""
         return [u for u in self.plan if u in self.seen]
 
     def progress(self) -> dict:
         with self.lock:
-            coded = sum(1 for u in self.plan if u in self.seen)
-            resume = next((i for i, u in enumerate(self.plan) if u not in self.seen), len(self.plan))
-            return {"coded": coded, "planned": len(self.plan), "next": resume,
+            # the first undecided unit only moves forward (a decision never unmarks a unit)
+            while self._next < len(self.plan) and self.plan[self._next] in self.seen:
+                self._next += 1
+            return {"coded": self.coded, "planned": len(self.plan), "next": self._next,
                     "status": self.ranker.status if self.ranker else ""}
 
     def describe(self) -> dict:
@@ -365,7 +377,7 @@ class Desk:
         write under someone else's name)."""
         if coder != self.coder:
             raise PermissionError(f"this page codes as '{self.coder}', not '{coder}'")
-        if unit_id not in self.plan:
+        if unit_id not in self.planned:
             raise CodingError("the unit is not in this plan", item=unit_id)
         reason = " ".join(str(reason or "").split())
         if self.mode == "adjudicate" and not reason:
@@ -381,7 +393,9 @@ class Desk:
                                          person=self.person, proposer=proposer, proposal=proposal,
                                          reason=reason, source=SOURCE)
         with self.lock:
-            self.seen.add(unit_id)
+            if unit_id not in self.seen:
+                self.seen.add(unit_id)
+                self.coded += 1
         if self.ranker:
             self.ranker.decided(self)
         return self.progress()

@@ -178,6 +178,9 @@ def serve(store: StrPath, options: Options | None = None, *, host: str = "127.0.
               "its token can read and code this store", file=sys.stderr)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # connections accepted from it inherit this: a response's headers and body go out at once instead of the
+    # body waiting for the browser's delayed ACK of the headers (~40 ms a request on a kept-alive connection)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
         sock.listen(128)  # a browser opened at once waits in the queue instead of being refused

@@ -206,3 +206,52 @@ def test_a_schema_2_store_gains_the_decisions_table(project):
         assert store.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (
             str(SCHEMA_VERSION),)
         assert store.app_decision_counts("ann") == {}
+
+
+@pytest.fixture
+def learning(tmp_path):
+    """A project of 128 invented paragraphs in 16 documents, half coded by a person, and a model learned from them."""
+    from conftest import TINY_CODEBOOK
+    from test_learn_cli import _paragraphs
+
+    corpus = tmp_path / "corpus"
+    (corpus / "docs").mkdir(parents=True)
+    (corpus / "coders").mkdir()
+    rows, coder_rows = ["id,title,doc_type,date,source,path"], ["unit_id,variable"]
+    paragraphs = _paragraphs(128)
+    for d in range(16):
+        mine = paragraphs[8 * d:8 * d + 8]  # every mix of the three themes in each document
+        (corpus / "docs" / f"d{d}.txt").write_text("\n\n".join(t for t, _ in mine) + "\n", encoding="utf-8")
+        rows.append(f"d{d},Doc {d},news,2020,s,docs/d{d}.txt")
+        for j in (1, 3, 6, 8):  # half of them coded, each theme present in two
+            coder_rows += [f"d{d}:p{j:04d},{v}" for v in sorted(mine[j - 1][1])] or [f"d{d}:p{j:04d},"]
+    (corpus / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (corpus / "coders" / "person.csv").write_text("\n".join(coder_rows) + "\n", encoding="utf-8")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(TINY_CODEBOOK, encoding="utf-8")
+    store, model = tmp_path / "out" / "project.sqlite", tmp_path / "model.json"
+    assert cli.main(["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(tmp_path / "out"),
+                     "--no-report"]) == 0
+    assert cli.main(["learn", "--coders", "person", "--codebook", str(codebook), "--store", str(store),
+                     "--out", str(model), "--folds", "2", "--repeats", "1"]) == 0
+    return store, codebook, model
+
+
+def test_active_learning_follows_suggest_and_retrains_in_the_background(learning):
+    from coding.coder_choice import make_coder
+    from coding.suggest import suggest
+
+    store, codebook, model = learning
+    bench = Workbench(store, Options(order="active", n=10, seed=3, codebook=codebook, model=model, retrain_every=3))
+    desk = bench.open_desk("ann")
+    with Store(store) as s:
+        expected = list(suggest(s, make_coder("learned", codebook, model)[0], 8, 2, 3)["unit_id"])
+        person = s.seen_units("person")
+    assert desk.plan == expected and not set(desk.plan) & person
+    for i in range(3):
+        unit = desk.view(i)
+        desk.decide(unit["unit_id"], [["economic", "energy"]] if i else [], unit["text_hash"], "ann")
+    desk.ranker._thread.join(timeout=120)
+    assert desk.ranker.trained == 1 and desk.ranker.status.startswith("retrained on 67 units")
+    assert desk.plan[:3] == expected[:3] and desk.progress()["next"] == 3
+    assert not set(desk.plan[3:]) & (person | set(expected[:3]))

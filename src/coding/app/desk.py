@@ -139,7 +139,7 @@ class Workbench:
         coder = stored_name(person, mode, o.consensus)
         source = store.coder_source(coder)
         if source not in (None, SOURCE):
-            raise CodingError(f"'{coder}' holds codings imported from {source}; code under another name")
+            raise CodingError(f"'{coder}' holds codings imported from {source or 'elsewhere'}; code under another name")
         if mode == "adjudicate":
             plan = adjudication_plan(store, coders)
         else:

@@ -4,10 +4,11 @@ through Starlette's test client."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
-from conftest import DOCS, coded_tiny, write_corpus
+from conftest import DOCS, REPO, coded_tiny, write_corpus
 
 from coding import cli, pipeline
 from coding.app.desk import Options, Workbench, make_plan
@@ -255,3 +256,49 @@ def test_active_learning_follows_suggest_and_retrains_in_the_background(learning
     assert desk.ranker.trained == 1 and desk.ranker.status.startswith("retrained on 67 units")
     assert desk.plan[:3] == expected[:3] and desk.progress()["next"] == 3
     assert not set(desk.plan[3:]) & (person | set(expected[:3]))
+
+
+def test_several_people_write_at_once_without_locking_errors(project):
+    import threading
+
+    errors: list[BaseException] = []
+
+    def code(person: str) -> None:
+        try:
+            d = Workbench(project).open_desk(person)  # a connection of its own, as another server has
+            for _ in range(10):
+                for i, unit_id in enumerate(d.plan):
+                    d.decide(unit_id, [["economic", "trade"]], content_hash(d.view(i)["text"]), person)
+        except BaseException as exc:  # noqa: B036 (any failure in the thread must reach the test)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=code, args=(name,)) for name in ("p1", "p2", "p3", "p4")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Store(project) as store:
+        assert [store.app_decision_counts(p) for p in ("p1", "p4")] == [{"blind": 5}] * 2
+
+
+def test_the_command_line_binds_where_asked_and_warns_off_this_machine(project, capsys):
+    import socket
+    import subprocess
+    import sys
+
+    assert cli.main(["serve", "--store", str(project.parent / "none.sqlite"), "--no-browser"]) == 2
+    assert "no project store here" in capsys.readouterr().err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for host, warned in (("127.0.0.1", False), ("0.0.0.0", True)):
+        proc = subprocess.Popen([sys.executable, "-m", "coding.cli", "serve", "--store", str(project), "--no-browser",
+                                 "--host", host, "--port", str(port)], cwd=project.parent, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+        line = proc.stdout.readline()
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+        assert f"http://{host}:{port}/?token=" in line
+        assert ("warning: serving on 0.0.0.0" in err) is warned

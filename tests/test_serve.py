@@ -302,3 +302,23 @@ def test_the_command_line_binds_where_asked_and_warns_off_this_machine(project, 
         _, err = proc.communicate(timeout=30)
         assert f"http://{host}:{port}/?token=" in line
         assert ("warning: serving on 0.0.0.0" in err) is warned
+
+
+def test_the_report_is_served_but_not_the_store(client, project):
+    c, _ = client
+    headers = {"X-Token": TOKEN}
+    (project.parent / "report.html").write_text("<p>the report</p>", encoding="utf-8")
+    assert c.get("/report/report.html", headers=headers).text == "<p>the report</p>"
+    assert c.get("/report/report.html").status_code == 403
+    for name in ("project.sqlite", "project.sqlite-wal", "../codebook.yaml", "nothing.html"):
+        assert c.get(f"/report/{name}", headers=headers).status_code == 404, name
+
+
+def test_a_machine_coder_that_cannot_be_made_is_said_when_review_starts(project):
+    from starlette.testclient import TestClient
+
+    bench = Workbench(project, Options(codebook=project.parent / "missing.yaml"))
+    with TestClient(make_app(bench, TOKEN)) as c:
+        answer = c.post("/api/desk", json={"person": "ann", "mode": "review"}, headers={"X-Token": TOKEN})
+        assert answer.status_code == 400 and "missing.yaml" in answer.json()["error"]
+        assert c.post("/api/desk", json={"person": "ann"}, headers={"X-Token": TOKEN}).status_code == 200

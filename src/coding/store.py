@@ -109,6 +109,10 @@ MIGRATIONS = {
 
 
 
+class UnitChanged(CodingError):
+    """A decision on a unit whose text changed (or that is gone) since it was shown: refused."""
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -987,9 +991,10 @@ class Store:
         with self.transaction():
             row = self.db.execute("SELECT text FROM units WHERE id=? AND segmentation=?", (unit_id, seg)).fetchone()
             if row is None:
-                raise CodingError("no such unit in the store (the corpus changed since it was shown)", item=unit_id)
+                raise UnitChanged("the unit is no longer in the store (the corpus changed since it was shown); "
+                                  "nothing was saved", item=unit_id)
             if content_hash(row[0]) != text_hash:
-                raise CodingError("the unit's text changed since it was shown; nothing was saved, look at it again",
+                raise UnitChanged("the unit's text changed since it was shown; nothing was saved, look at it again",
                                   item=unit_id)
             self.db.execute("DELETE FROM codings WHERE coder=? AND codebook_version=? AND unit_id=?",
                             (coder, version, unit_id))

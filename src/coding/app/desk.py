@@ -140,6 +140,8 @@ class Workbench:
         source = store.coder_source(coder)
         if source not in (None, SOURCE):
             raise CodingError(f"'{coder}' holds codings imported from {source or 'elsewhere'}; code under another name")
+        if mode == "review":
+            self.machine()  # a machine coder that cannot be made is said on the first page
         if mode == "adjudicate":
             plan = adjudication_plan(store, coders)
         else:

@@ -21,6 +21,7 @@ from pathlib import Path
 from coding.app.desk import Options, Workbench, agreement_rows
 from coding.errors import CodingError
 from coding.records import StrPath
+from coding.store import UnitChanged
 
 COOKIE = "coding_token"
 STATIC = ("app.js", "app.css")
@@ -97,9 +98,10 @@ def _json(bench: Workbench, handler):
             return JSONResponse({"error": str(exc)}, 403)
         except LookupError as exc:
             return JSONResponse({"error": str(exc.args[0])}, 404)
+        except UnitChanged as exc:
+            return JSONResponse({"error": str(exc)}, 409)
         except CodingError as exc:
-            status = 409 if "changed" in exc.message else 400
-            return JSONResponse({"error": str(exc)}, status)
+            return JSONResponse({"error": str(exc)}, 400)
         except (TypeError, ValueError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, 400)
     return route
@@ -158,7 +160,7 @@ def _report(bench: Workbench):
 
     def report(request):
         path = (root / request.path_params["path"]).resolve()
-        if root not in path.parents or not path.is_file() or path.suffix == ".sqlite":
+        if root not in path.parents or not path.is_file() or ".sqlite" in path.name:  # the store is not a page
             return PlainTextResponse("not found", 404)
         return FileResponse(path)
     return report

@@ -103,6 +103,7 @@ def test_another_coder_cannot_overwrite(client, project):
 def test_a_unit_whose_text_changed_is_refused(client, project):
     c, _ = client
     d = desk(c, "ann")
+    assert decide(c, d, get_unit(c, d, 0), [["economic", "energy"]]).status_code == 200
     shown = get_unit(c, d, 2)
     title, doc_type, date, text = DOCS["a"]
     root = project.parent.parent
@@ -111,7 +112,10 @@ def test_a_unit_whose_text_changed_is_refused(client, project):
     refused = decide(c, d, shown, [["economic", "trade"]])
     assert refused.status_code == 409 and "changed" in refused.json()["error"]
     with Store(project) as store:
-        assert store.seen_units("ann") == set() and store.app_decision("ann", shown["unit_id"]) is None
+        assert store.seen_units("ann") == {"a:p0001"} and store.app_decision("ann", shown["unit_id"]) is None
+        # the unchanged unit keeps its coding, coverage and the record of its decision
+        assert store.app_decision("ann", "a:p0001")[0] == "blind"
+        assert [r[1:3] for r in store.unit_codings("a:p0001", ["ann"])] == [("economic", "energy")]
     again = get_unit(c, d, 2)
     assert "Nothing else" in again["text"] and decide(c, d, again, []).status_code == 200
 
@@ -189,6 +193,10 @@ def test_the_apps_coders_are_listed_and_agreed_on(project, capsys):
     assert cli.main(["coders", "list", "--store", str(project)]) == 0
     listed = capsys.readouterr().out
     assert "ann" in listed and "bob" in listed
+    assert cli.main(["coders", "remove", "bob", "--store", str(project)]) == 0
+    with Store(project) as store:
+        assert store.app_decision_counts("bob") == {} and store.app_decision_counts("ann") == {"blind": 5}
+    bench.open_desk("bob").decide("a:p0001", [["economic", "trade"]], content_hash(d.view(0)["text"]), "bob")
     assert cli.main(["agree", "--coders", "ann,bob", "--store", str(project), "--out", str(project.parent / "agree"),
                      "--resamples", "20"]) == 0
     assert "economic" in capsys.readouterr().out

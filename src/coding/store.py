@@ -88,9 +88,10 @@ CREATE INDEX IF NOT EXISTS orphans_by_document ON orphans(document_id, segmentat
 """ + """
 -- Decisions made in the coding app (coding serve), one per coder and unit: how (blind, review or
 -- adjudicate), by whom, what a machine coder proposed when one was shown (kept here, apart from the
--- person's codings), the reason given, and the hash of the unit text the person read.
+-- person's codings), the reason given, and the hash of the unit text the person read. A record, not a
+-- coding: it outlives changes to its unit (no foreign key), and the hash tells which text it was about.
 CREATE TABLE IF NOT EXISTS app_decisions (
-    coder TEXT NOT NULL, unit_id TEXT NOT NULL REFERENCES units(id) ON DELETE CASCADE,
+    coder TEXT NOT NULL, unit_id TEXT NOT NULL,
     codebook_version TEXT NOT NULL, mode TEXT NOT NULL, person TEXT NOT NULL, proposer TEXT NOT NULL,
     proposal TEXT NOT NULL, reason TEXT NOT NULL, text_hash TEXT NOT NULL, decided_at TEXT NOT NULL,
     PRIMARY KEY (coder, codebook_version, unit_id)
@@ -101,8 +102,8 @@ CREATE TABLE IF NOT EXISTS app_decisions (
 MIGRATIONS = {
     1: "ALTER TABLE coded ADD COLUMN coder_version TEXT NOT NULL DEFAULT '';",
     # the coding app's decisions (a new table only: harmless to run again under another number)
-    6: "CREATE TABLE IF NOT EXISTS app_decisions (coder TEXT NOT NULL, unit_id TEXT NOT NULL REFERENCES units(id) "
-       "ON DELETE CASCADE, codebook_version TEXT NOT NULL, mode TEXT NOT NULL, person TEXT NOT NULL, "
+    6: "CREATE TABLE IF NOT EXISTS app_decisions (coder TEXT NOT NULL, unit_id TEXT NOT NULL, "
+       "codebook_version TEXT NOT NULL, mode TEXT NOT NULL, person TEXT NOT NULL, "
        "proposer TEXT NOT NULL, proposal TEXT NOT NULL, reason TEXT NOT NULL, text_hash TEXT NOT NULL, "
        "decided_at TEXT NOT NULL, PRIMARY KEY (coder, codebook_version, unit_id));",
 }
@@ -892,7 +893,7 @@ class Store:
         units = self.db.execute("SELECT COUNT(DISTINCT unit_id) FROM coverage WHERE coder=?", (coder,)).fetchone()[0]
         codings = self.db.execute("SELECT COUNT(*) FROM codings WHERE coder=?", (coder,)).fetchone()[0]
         with self.transaction():
-            for table in ("codings", "coverage", "orphans", "coded"):
+            for table in ("codings", "coverage", "orphans", "coded", "app_decisions"):
                 self.db.execute(f"DELETE FROM {table} WHERE coder=?", (coder,))
             self.db.execute("DELETE FROM coders WHERE name=?", (coder,))
         return units, codings

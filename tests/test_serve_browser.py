@@ -69,6 +69,14 @@ def browser():
         chromium.close()
 
 
+def new_page(browser, **options):
+    """A page in a context of its own (its own cookies, as another person's browser) that collects script errors."""
+    page = browser.new_context(**options).new_page()
+    page.script_errors = []
+    page.on("pageerror", lambda error: page.script_errors.append(error))
+    return page
+
+
 def stored(root: Path, coder: str) -> dict[str, list[list[str]]]:
     """{unit: [[variable, code], ...]} of every unit ``coder`` saw."""
     with Store(root / "out" / "project.sqlite") as store:
@@ -94,7 +102,7 @@ UNITS = ["a:p0001", "a:p0002", "a:p0003", "b:p0001", "b:p0002"]
 
 def test_blind_coding_by_keyboard_only(project, browser):
     root, url = project
-    page = browser.new_page()
+    page = new_page(browser)
     page.goto(url)
     page.wait_for_function("document.activeElement && document.activeElement.id === 'person'")
     page.keyboard.type("ann")
@@ -127,6 +135,7 @@ def test_blind_coding_by_keyboard_only(project, browser):
     assert page.locator("#help").is_visible()
     page.keyboard.press("Escape")
     assert not page.locator("#help").is_visible()
+    assert page.script_errors == []
     page.close()
     assert stored(root, "ann") == {
         "a:p0001": [["economic", "energy"], ["economic", "trade"]],
@@ -139,7 +148,7 @@ def test_blind_coding_by_keyboard_only(project, browser):
 
 def test_review_shows_the_machine_and_keeps_its_proposal_apart(project, browser):
     root, url = project
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = new_page(browser, viewport={"width": 1280, "height": 800})
     start(page, url, "rae", "review")
     unit_shown(page, 1)
     assert page.locator("#unit-text mark").all_inner_texts() == ["Gas", "pipelines", "trade"]
@@ -152,6 +161,7 @@ def test_review_shows_the_machine_and_keeps_its_proposal_apart(project, browser)
     page.keyboard.press("3")  # add defence
     page.keyboard.press("Enter")
     unit_shown(page, 2)
+    assert page.script_errors == []
     page.close()
     assert stored(root, "rae-review") == {"a:p0001": [["economic", "trade"], ["strategic", "defence"]]}
     assert stored(root, "rae") == {}  # the person's blind coding is untouched
@@ -168,7 +178,7 @@ def test_adjudicating_a_disagreement(project, browser):
         for name, codes in (("h1", ["energy"]), ("h2", ["trade"])):
             store.replace_coder(name, UNITS[:2], [Coding("a:p0001", c, "economic", name, version) for c in codes]
                                 + [Coding("a:p0002", "defence", "strategic", name, version)], version)
-    page = browser.new_page()
+    page = new_page(browser)
     start(page, url, "judge", "adjudicate", "h1,h2")
     unit_shown(page, 1)
     assert "of 1:" in page.inner_text("#unit-title")  # only the unit they differ on
@@ -179,6 +189,7 @@ def test_adjudicating_a_disagreement(project, browser):
     page.keyboard.type("trade is named; no energy source is")
     page.keyboard.press("Enter")
     page.wait_for_selector("#done:not([hidden])")
+    assert page.script_errors == []
     page.close()
     assert stored(root, "consensus") == {"a:p0001": [["economic", "trade"]]}
     with Store(root / "out" / "project.sqlite") as store:
@@ -190,7 +201,7 @@ def test_two_people_at_once_and_agreement_from_their_decisions(project, browser)
     from coding.audit import agreement
 
     root, url = project
-    lee, max_ = browser.new_context().new_page(), browser.new_context().new_page()
+    lee, max_ = new_page(browser), new_page(browser)
     start(lee, url, "lee")
     start(max_, url, "max")
     for number in range(1, 6):
@@ -211,6 +222,7 @@ def test_two_people_at_once_and_agreement_from_their_decisions(project, browser)
     max_.click("text=Agreement of max with lee")
     max_.wait_for_selector("#agreement table")
     assert "economic" in max_.inner_text("#agreement")
+    assert lee.script_errors == [] and max_.script_errors == []
     assert stored(root, "lee") == {u: [["economic", "energy"]] for u in UNITS}
     assert stored(root, "max") == {u: [["economic", "energy"]] if i % 2 == 0 else [["strategic", "defence"]]
                                    for i, u in enumerate(UNITS)}
@@ -222,7 +234,7 @@ def test_two_people_at_once_and_agreement_from_their_decisions(project, browser)
 def test_resume_after_the_server_is_killed(tmp_path, browser):
     coded_tiny(tmp_path)
     proc, url = start_server(tmp_path, "--coder", "kim")
-    page = browser.new_page()
+    page = new_page(browser)
     page.goto(url)
     page.wait_for_function("document.activeElement && document.activeElement.id === 'start-button'")
     page.keyboard.press("Enter")

@@ -522,7 +522,8 @@ def _add_serve_command(sub) -> None:
     sv.add_argument("--seed", type=int, default=0, help="seed of the random sample (default: 0)")
     sv.add_argument("--coders", help="the two coders to adjudicate, e.g. human-1,human-2")
     sv.add_argument("--consensus", default="consensus", help="coder name of adjudicated decisions")
-    sv.add_argument("--machine", default="auto", help="the machine coder shown in review mode (default: auto)")
+    sv.add_argument("--machine", default="", help="the machine coder shown in review mode (default: the default "
+                                                   "coder, auto)")
     sv.add_argument("--codebook", default=None, help="codebook of the machine coder (default: codebook.yaml)")
     sv.add_argument("--model", default=None, help="learned coder's model (default: the shipped one)")
     sv.add_argument("--retrain-every", type=_non_negative, default=20,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coding.errors import CodingError
-from coding.records import AUTO, AUTOMATIC_CODERS, LEARNED, Coding, StrPath, content_hash
+from coding.records import AUTOMATIC_CODERS, LEARNED, Coding, StrPath, content_hash
 
 MODES = ("blind", "review", "adjudicate")
 ORDERS = ("documents", "random", "active")
@@ -51,7 +51,7 @@ class Options:
     seed: int = 0
     coders: tuple[str, ...] = ()  # the two coders to adjudicate
     consensus: str = "consensus"
-    machine: str = AUTO
+    machine: str = ""  # the machine coder of review mode; "": coding.coder_choice's default
     codebook: StrPath | None = None
     model: StrPath | None = None
     retrain_every: int = 20
@@ -96,7 +96,9 @@ class Workbench:
             if self._machine is None:
                 from coding.coder_choice import make_coder
 
-                coder, codebook = make_coder(self.options.machine, self.options.codebook, self.options.model)
+                o = self.options
+                named = {"name": o.machine} if o.machine else {}  # else the default coder, whichever it is
+                coder, codebook = make_coder(**named, codebook=o.codebook, model=o.model)
                 if codebook.version != self.version:
                     raise CodingError(f"the machine coder's codebook is version {codebook.version}, the store's "
                                       f"{self.version}: give the store's codebook (--codebook)")
@@ -323,8 +325,9 @@ class Desk:
                     "status": self.ranker.status if self.ranker else ""}
 
     def describe(self) -> dict:
+        machine = self.bench.machine().name if self.mode == "review" else ""
         return {"desk": self.id, "person": self.person, "coder": self.coder, "mode": self.mode,
-                "order": self.order, "coders": list(self.coders), **self.progress()}
+                "order": self.order, "coders": list(self.coders), "machine": machine, **self.progress()}
 
     def view(self, index: int) -> dict:
         """What the page shows of the ``index``-th unit of the plan."""
@@ -388,7 +391,7 @@ class Desk:
         proposer, proposal = "", "[]"
         if self.mode == "review":
             unit = self.bench.store().unit_in_context(unit_id, 0)
-            proposer = self.bench.options.machine
+            proposer = self.bench.machine().name
             proposal = json.dumps([{k: p[k] for k in ("variable", "code", "probability")}
                                    for p in self.proposal(unit[0])], sort_keys=True) if unit else "[]"
         self.bench.store().save_decision(self.coder, unit_id, codings, text_hash, mode=self.mode,

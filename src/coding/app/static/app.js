@@ -283,7 +283,6 @@ async function start(event) {
   try {
     state.desk = null;
     state.desk = await call("POST", "/api/desk", body);
-    state.desk.machine = state.setup.machine;
     $("who").textContent = `${state.desk.person} · ${state.desk.mode} · coding as ${state.desk.coder}`;
     progress(state.desk);
     show("work");

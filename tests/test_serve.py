@@ -330,3 +330,16 @@ def test_a_machine_coder_that_cannot_be_made_is_said_when_review_starts(project)
         answer = c.post("/api/desk", json={"person": "ann", "mode": "review"}, headers={"X-Token": TOKEN})
         assert answer.status_code == 400 and "missing.yaml" in answer.json()["error"]
         assert c.post("/api/desk", json={"person": "ann"}, headers={"X-Token": TOKEN}).status_code == 200
+
+
+def test_review_by_the_learned_coder_shows_its_probabilities(learning):
+    store, codebook, model = learning
+    bench = Workbench(store, Options(machine="learned", codebook=codebook, model=model))
+    desk = bench.open_desk("ann", mode="review")
+    assert desk.describe()["machine"] == "learned"
+    proposals = [p for i in range(8) for p in desk.view(i)["machine"]]
+    assert proposals and all(0 < p["probability"] <= 1 for p in proposals)
+    unit = desk.view(0)
+    desk.decide(unit["unit_id"], unit["mine"], unit["text_hash"], "ann-review")
+    with Store(store) as s:
+        assert s.app_decision("ann-review", unit["unit_id"])[2] == "learned"

@@ -731,3 +731,16 @@ def load_codebook(path: StrPath) -> Codebook:
     except UnicodeDecodeError as exc:
         raise CodingError(f"not UTF-8 (byte {exc.start})", path) from None
     return parse_codebook(content, str(path))
+
+
+#: colours of variables the codebook gives none (settings.variable_colours), in order
+SPARE_COLOURS = ["#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#666666"]
+
+
+def variable_colours(variables: list[str], configured=None) -> dict[str, str]:
+    """Fixed colour per variable id: those the codebook's settings give keep
+    theirs, the others take spare colours in order (the reports, the coding
+    app and exchange files use the same)."""
+    configured = configured or {}
+    spare = iter(SPARE_COLOURS * (1 + len(variables) // len(SPARE_COLOURS)))
+    return {v: configured.get(v) or next(spare) for v in variables}

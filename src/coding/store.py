@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coding.errors import CodingError
-from coding.records import AUTOMATIC_CODERS, Coding, Document, StrPath, Unit
+from coding.records import AUTOMATIC_CODERS, Coding, Document, StrPath, Unit, content_hash
 from coding.records import evidence_json as _evidence_json
 
 if TYPE_CHECKING:
     from coding.codebook import Codebook
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: Written into the SQLite header of every store this program creates, so
 #: that it never writes into a database another program made.
 APPLICATION_ID = 0x436F6465  # "Code"
@@ -97,12 +97,23 @@ CREATE TABLE IF NOT EXISTS anchors (
 CREATE TABLE IF NOT EXISTS coder_imports (
     coder TEXT PRIMARY KEY, source TEXT NOT NULL, file_hash TEXT NOT NULL, imported_at TEXT NOT NULL
 );
+-- Decisions made in the coding app (coding serve), one per coder and unit: how (blind, review or
+-- adjudicate), by whom, what a machine coder proposed when one was shown (kept here, apart from the
+-- person's codings), the reason given, and the hash of the unit text the person read. A record, not a
+-- coding: it outlives changes to its unit (no foreign key), and the hash tells which text it was about.
+CREATE TABLE IF NOT EXISTS app_decisions (
+    coder TEXT NOT NULL, unit_id TEXT NOT NULL,
+    codebook_version TEXT NOT NULL, mode TEXT NOT NULL, person TEXT NOT NULL, proposer TEXT NOT NULL,
+    proposal TEXT NOT NULL, reason TEXT NOT NULL, text_hash TEXT NOT NULL, decided_at TEXT NOT NULL,
+    PRIMARY KEY (coder, codebook_version, unit_id)
+);
 """
 
 #: Changes from one schema version to the next, applied in order to older stores.
 MIGRATIONS = {
     1: "ALTER TABLE coded ADD COLUMN coder_version TEXT NOT NULL DEFAULT '';",
-    # 3 (anchors and coder_imports) and 4 (span_codings, exchange_notes) add tables only: SCHEMA makes them
+    # 3 (anchors, coder_imports), 4 (span_codings, exchange_notes) and 6 (app_decisions) add tables
+    # only: SCHEMA makes them
     # how a coder's seen units came to be: 'recorded', 'inferred-coded', 'inferred-documents'; '' = not
     # known (stored before this was kept)
     5: "ALTER TABLE coders ADD COLUMN seen TEXT NOT NULL DEFAULT '';",
@@ -130,6 +141,10 @@ SCHEMA += SPAN_SCHEMA
 # idempotent, so that it holds whatever number it is given among the other steps
 MIGRATIONS[4] = SPAN_SCHEMA.split(";")[0] + ";"
 
+
+
+class UnitChanged(CodingError):
+    """A decision on a unit whose text changed (or that is gone) since it was shown: refused."""
 
 
 def _now() -> str:
@@ -1055,7 +1070,7 @@ class Store:
         codings = self.db.execute("SELECT COUNT(*) FROM codings WHERE coder=?", (coder,)).fetchone()[0]
         with self.transaction():
             for table in ("codings", "coverage", "orphans", "coded", "span_codings", "exchange_notes", "anchors",
-                          "coder_imports"):
+                          "coder_imports", "app_decisions"):
                 self.db.execute(f"DELETE FROM {table} WHERE coder=?", (coder,))
             self.db.execute("DELETE FROM coders WHERE name=?", (coder,))
         return units, codings
@@ -1074,6 +1089,97 @@ class Store:
                 "AND variable=? AND code=?", rows)
             return self.db.total_changes - before
 
+    # -- the coding app (coding serve) ------------------------------------
+    def wait_when_busy(self, milliseconds: int) -> None:
+        """Wait up to ``milliseconds`` for another writer's transaction to
+        end instead of failing with 'database is locked' (several people
+        coding the same store at once)."""
+        self.db.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
+
+    def unit_order(self, segmentation: str | None = None) -> list[str]:
+        """The ids of every unit of the current (or given) segmentation, in
+        document and unit order (no texts)."""
+        seg = segmentation or self.segmentation()
+        return [r[0] for r in self.db.execute(
+            "SELECT u.id FROM units u JOIN documents d ON d.id=u.document_id WHERE u.segmentation=? "
+            "ORDER BY d.position, u.ordinal", (seg,))]
+
+    def seen_units(self, coder: str, codebook_version: str | None = None) -> set[str]:
+        """The ids of the units ``coder`` saw under the current (or given) codebook version."""
+        version = codebook_version or self.current_codebook()
+        return {r[0] for r in self.db.execute(
+            "SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?", (coder, version))}
+
+    def unit_in_context(self, unit_id: str, around: int = 2, segmentation: str | None = None):
+        """(unit, document, neighbours) of one unit: the :class:`Unit`, its
+        :class:`Document` without text, and (ordinal, text) of the units up to
+        ``around`` before and after it; None when there is no such unit."""
+        seg = segmentation or self.segmentation()
+        r = self.db.execute(
+            'SELECT u.id, u.document_id, u.ordinal, u.unit_type, u.start, u."end", u.text, d.title, d.doc_type, '
+            "d.date, d.source, d.path, d.speaker, d.content_hash FROM units u JOIN documents d "
+            "ON d.id=u.document_id WHERE u.id=? AND u.segmentation=?", (unit_id, seg)).fetchone()
+        if r is None:
+            return None
+        unit = Unit(*r[:7])
+        document = Document(id=r[1], title=r[7], doc_type=r[8], date=r[9], source=r[10], path=r[11],
+                            speaker=r[12], content_hash=r[13])
+        neighbours = self.db.execute(
+            "SELECT ordinal, text FROM units WHERE document_id=? AND segmentation=? AND ordinal BETWEEN ? AND ? "
+            "AND ordinal<>? ORDER BY ordinal", (unit.document_id, seg, unit.ordinal - around,
+                                                unit.ordinal + around, unit.ordinal)).fetchall()
+        return unit, document, neighbours
+
+    def unit_codings(self, unit_id: str, coders: list[str], codebook_version: str | None = None) -> list[tuple]:
+        """(coder, variable, code, evidence JSON) of ``coders``' codings of one unit."""
+        version = codebook_version or self.current_codebook()
+        marks = ",".join("?" * len(coders))
+        return self.db.execute(
+            f"SELECT coder, variable, code, evidence FROM codings WHERE unit_id=? AND codebook_version=? "
+            f"AND coder IN ({marks}) ORDER BY coder, variable, code", [unit_id, version, *coders]).fetchall()
+
+    def app_decision(self, coder: str, unit_id: str, codebook_version: str | None = None) -> tuple | None:
+        """(mode, person, proposer, proposal JSON, reason, text_hash, decided_at) of the decision the
+        coding app stored for ``coder`` on a unit, or None."""
+        version = codebook_version or self.current_codebook()
+        return self.db.execute(
+            "SELECT mode, person, proposer, proposal, reason, text_hash, decided_at FROM app_decisions "
+            "WHERE coder=? AND codebook_version=? AND unit_id=?", (coder, version, unit_id)).fetchone()
+
+    def app_decision_counts(self, coder: str, codebook_version: str | None = None) -> dict[str, int]:
+        """{mode: decisions} the coding app stored for ``coder``."""
+        version = codebook_version or self.current_codebook()
+        return dict(self.db.execute("SELECT mode, COUNT(*) FROM app_decisions WHERE coder=? AND codebook_version=? "
+                                    "GROUP BY mode ORDER BY mode", (coder, version)).fetchall())
+
+    def save_decision(self, coder: str, unit_id: str, codings: list[Coding], text_hash: str, *, mode: str,
+                      person: str, proposer: str = "", proposal: str = "[]", reason: str = "",
+                      source: str = "coding serve") -> None:
+        """Store one person's decision on one unit in one transaction: the
+        unit marked seen, ``codings`` in place of the coder's earlier ones on
+        it, and the decision with how it was made. Refused (CodingError, nothing
+        written) when the unit is gone or its text no longer has ``text_hash``."""
+        version = self.current_codebook()
+        seg = self.segmentation()
+        with self.transaction():
+            row = self.db.execute("SELECT text FROM units WHERE id=? AND segmentation=?", (unit_id, seg)).fetchone()
+            if row is None:
+                raise UnitChanged("the unit is no longer in the store (the corpus changed since it was shown); "
+                                  "nothing was saved", item=unit_id)
+            if content_hash(row[0]) != text_hash:
+                raise UnitChanged("the unit's text changed since it was shown; nothing was saved, look at it again",
+                                  item=unit_id)
+            self.db.execute("DELETE FROM codings WHERE coder=? AND codebook_version=? AND unit_id=?",
+                            (coder, version, unit_id))
+            now = _now()
+            self.db.executemany("INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
+                                [(unit_id, c.code, c.variable, coder, version, evidence_json(c), now)
+                                 for c in codings])
+            self.db.execute("INSERT OR IGNORE INTO coverage VALUES (?,?,?)", (coder, unit_id, version))
+            self.db.execute("INSERT OR REPLACE INTO app_decisions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                            (coder, unit_id, version, mode, person, proposer, proposal, reason, text_hash, now))
+            self.db.execute("INSERT OR IGNORE INTO coders (name, kind, source, content_hash, seen) VALUES (?,?,?,?,?)",
+                            (coder, "human", source, "", SEEN_RECORDED))
 
     # -- spans and notes from exchange files ------------------------------
     def replace_exchange(self, coder: str, spans: list[tuple], notes: list[tuple]) -> None:

@@ -22,12 +22,12 @@ import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from coding.codebook import SPARE_COLOURS, variable_colours  # noqa: F401 (the reports' names for them)
+
 from .output import LongTable, Outputs, stage
 
 DPI = 150
 WIDTH = 8.0
-#: colours of variables the codebook gives none (settings.variable_colours), in order
-SPARE_COLOURS = ["#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#666666"]
 NO_CODINGS = "No codings"
 NO_CODES = "No code-level codings (the coder coded variables only)"
 
@@ -51,14 +51,6 @@ FIGURE_TITLES = {
 }
 #: figures of the Findings section (one per variable), not listed among the figures
 FINDINGS_PREFIX = "findings_"
-
-
-def variable_colours(variables: list[str], configured=None) -> dict[str, str]:
-    """Fixed colour per variable id: those the codebook's settings give keep
-    theirs, the others take spare colours in order."""
-    configured = configured or {}
-    spare = iter(SPARE_COLOURS * (1 + len(variables) // len(SPARE_COLOURS)))
-    return {v: configured.get(v) or next(spare) for v in variables}
 
 
 def _settings(data):

@@ -39,7 +39,7 @@ from coding.files import (
 from coding.records import AUTO, Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment, unit_speakers
 from coding.shards import expand_paths
-from coding.store import Store
+from coding.store import Store, run_lock
 
 SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "speaker", "text"]
 CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
@@ -172,7 +172,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         raise CodingError(f"the coder works with codebook version {coder.codebook.version}, not {cb.version}")
     summary = RunSummary(codebook_version=cb.version, coder=coder.name)
     manifest = load_manifest(corpus, allow_outside)  # validate before touching the store
-    with Store(out / "project.sqlite") as store, store.lock():
+    # the lock first: two runs started at once in a new folder must not both create the store
+    with run_lock(out / "project.sqlite"), Store(out / "project.sqlite") as store:
         remove_stale_temporaries(out)
         store.check_removal([d.id for d in manifest], prune)
         store.save_codebook(cb)

@@ -245,6 +245,9 @@ def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], sc
             client = distributed.Client(cluster)
     except OSError as exc:
         raise CodingError(f"cannot reach the Dask scheduler ({_first_line(exc)})", scheduler) from None
+    except (ValueError, TypeError) as exc:  # not an address at all
+        raise CodingError(f"not a Dask scheduler address ({_first_line(exc)}); give one like tcp://host:8786",
+                          scheduler) from None
     try:
         plugin = CoderPlugin(coder, identity)
         client.register_plugin(plugin)

@@ -189,6 +189,8 @@ def jsonl_record(line: str, path: StrPath, line_no: int) -> dict | None:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise CodingError(f"invalid JSON: {exc.msg}", path, line_no) from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise CodingError("invalid JSON: nested too deeply", path, line_no) from None
     if not isinstance(obj, dict):
         raise CodingError("each line must be a JSON object", path, line_no)
     missing = [c for c in ("id", "text") if c not in obj]

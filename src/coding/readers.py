@@ -287,11 +287,34 @@ def read_pdf(path: StrPath, encoding: str = "") -> str:
     return "\n\n".join(paragraphs) + "\n"
 
 
+#: A page's text is read from its content stream, which pypdf inflates and
+#: splits into many small objects (time and memory many times the stream's
+#: size): a PDF whose page streams inflate beyond these is refused before its
+#: text is read (pypdf's own bound is 75 MB per stream, which takes minutes).
+MAX_PDF_PAGE_BYTES = 10 * 1024 * 1024
+MAX_PDF_CONTENT_BYTES = 100 * 1024 * 1024
+
+
+def _bounded_page_lines(pages, path: Path) -> list[list[tuple[float, str]]]:
+    """The lines of each page, once the sizes of the inflated content streams are known to be within bounds."""
+    total, out = 0, []
+    for number, page in enumerate(pages, start=1):
+        contents = page.get_contents()
+        size = len(contents.get_data()) if contents is not None else 0
+        total += size
+        if size > MAX_PDF_PAGE_BYTES:
+            raise CodingError(f"page {number} of the PDF inflates to {size} bytes (limit {MAX_PDF_PAGE_BYTES})", path)
+        if total > MAX_PDF_CONTENT_BYTES:
+            raise CodingError(f"the PDF's pages inflate to more than {MAX_PDF_CONTENT_BYTES} bytes", path)
+        out.append(_page_lines(page))
+    return out
+
+
 def _pdf_page_lines(path: Path) -> list[list[tuple[float, str]]]:
     """The text lines of every page; an encrypted, empty or damaged file is
     a one-line error."""
     import pypdf
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 
     # pypdf logs repairs of damaged files as warnings, which would reach the
     # user's terminal as stray lines: what matters is said as a CodingError
@@ -309,9 +332,11 @@ def _pdf_page_lines(path: Path) -> list[list[tuple[float, str]]]:
         pages = list(reader.pages)
         if not pages:
             raise CodingError("the PDF has no pages", path)
-        return [_page_lines(p) for p in pages]
+        return _bounded_page_lines(pages, path)
     except CodingError:
         raise
+    except LimitReachedError as exc:  # a stream that inflates or splits past pypdf's own bounds
+        raise CodingError(f"the PDF is too large to read safely ({_first_line(exc)})", path) from None
     except FileNotDecryptedError:
         raise CodingError("the PDF is encrypted (password-protected); save an unprotected copy", path) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,

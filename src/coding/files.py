@@ -165,6 +165,45 @@ def remove_stale_temporaries(folder: StrPath) -> list[Path]:
     return removed
 
 
+def remove_stale_temporaries_of(path: StrPath) -> list[Path]:
+    """Delete the temporaries of the one output file ``path`` (beside it,
+    not below) that a process no longer running left; returns what was removed."""
+    path = Path(path)
+    removed = []
+    if path.parent.is_dir():
+        for tmp in sorted(path.parent.glob(f".{glob_escape(path.name)}.*{_TEMP_MARK}*")):
+            m = _TEMP_NAME.match(tmp.name)
+            if m and tmp.name.startswith(f".{path.name}.") and tmp.is_file() and not _alive(int(m.group(1))):
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with the characters that glob reads as patterns escaped."""
+    import glob
+
+    return glob.escape(name)
+
+
+def remove_stale_folders(folder: StrPath, prefix: str) -> list[Path]:
+    """Delete the folders ``<prefix><pid>-*`` in ``folder`` whose process no
+    longer runs (temporary folders of a killed run); returns what was removed.
+    Folders of a running process, or named otherwise, are never touched."""
+    import shutil
+
+    folder = Path(folder)
+    removed = []
+    if folder.is_dir():
+        pattern = re.compile(re.escape(prefix) + r"(\d+)-")
+        for path in sorted(folder.glob(glob_escape(prefix) + "*")):
+            m = pattern.match(path.name)
+            if m and path.is_dir() and not path.is_symlink() and not _alive(int(m.group(1))):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
 def read_utf8(path: StrPath) -> str:
     """The text of an input file in UTF-8 (a byte-order mark dropped); a
     file that cannot be read or is not UTF-8 is a one-line error naming it."""

@@ -32,7 +32,9 @@ from coding.files import (
     jsonl_record,
     raise_csv_field_limit,
     read_utf8,
+    remove_stale_folders,
     remove_stale_temporaries,
+    remove_stale_temporaries_of,
     write_csv,
     write_with,
 )
@@ -40,6 +42,7 @@ from coding.records import AUTO, Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment, unit_speakers
 from coding.shards import expand_paths
 from coding.store import Store, run_lock
+from coding.workers import PARTS_PREFIX, children, note_item, watched
 
 SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "speaker", "text"]
 CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
@@ -324,7 +327,7 @@ def _work_items(paths: list[Path], batch_size: int):
                 if clash is not None:
                     raise CodingError(f"unit id '{clash}' is also in {table_ids[clash]}", p)
                 table_ids.update((u.id, p) for u in units)
-                yield ("units", units, None)
+                yield ("units", units, p)  # the table, named if a worker dies on this batch
         else:
             for _ in range(_count_files(p)):
                 yield ("file", *next(files))
@@ -418,11 +421,20 @@ def _init_worker(job: _CodeJob, folder: str) -> None:
     _WORKER, _PARTS_FOLDER = job, folder
 
 
+def _describe(item) -> str:
+    """A work item as named in a message: the file, or the table and the units of a batch."""
+    kind, payload, *rest = item
+    if kind == "file" or not payload:
+        return str(payload if kind == "file" else rest[0])
+    return f"{rest[0]} (units {payload[0].id} to {payload[-1].id})"
+
+
 def _code_in_worker(item) -> tuple[str, int, int, int, int, str | None]:
     """Code one item; its rows go to this worker's own file, and only where
     they lie comes back: the parent would otherwise unpickle and write every
     byte of them, on the cores the workers need."""
     global _PART
+    note_item(_PARTS_FOLDER, _describe(item))
     text, n_units, n_codings, error = _code_item(_WORKER, item)
     if _PART is None:
         _PART = open(os.path.join(_PARTS_FOLDER, f"{os.getpid()}.csv"), "ab")
@@ -491,6 +503,9 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
             raise CodingError("no such file or folder", p)
     counts = Counter()
     disable = (not sys.stderr.isatty()) if progress is None else not progress
+    # what killed runs left beside the output: their workers' folders and the output's temporaries
+    remove_stale_folders(Path(out).parent, PARTS_PREFIX)
+    remove_stale_temporaries_of(out)
 
     def _write(fh):
         fh.write((",".join(CODE_OUTPUT_COLUMNS + (["label", "text"] if with_text else [])) + "\n").encode())
@@ -499,11 +514,13 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
         if jobs > 1:
             # workers read, segment and code whole files into files of their own, copied here in input order
             ctx = get_context("fork" if sys.platform != "win32" else "spawn")
-            with tempfile.TemporaryDirectory(prefix=".coding-parts-", dir=Path(out).parent) as parts, \
+            before = children()  # to tell this pool's workers from other children, to see one die
+            # the folder carries this process's id: a later run removes it if this one is killed
+            with tempfile.TemporaryDirectory(prefix=f"{PARTS_PREFIX}{os.getpid()}-", dir=Path(out).parent) as parts, \
                     ctx.Pool(jobs, initializer=_init_worker, initargs=(job, parts)) as pool, ExitStack() as files:
                 sources: dict[str, Any] = {}
-                for name, offset, length, n_units, n_codings, error in pool.imap(_code_in_worker, items,
-                                                                                 chunksize=1):
+                for name, offset, length, n_units, n_codings, error in watched(
+                        pool.imap(_code_in_worker, items, chunksize=1), before, parts):
                     if name not in sources:
                         sources[name] = files.enter_context(open(name, "rb"))
                     _copy_range(fh, sources[name], offset, length)

@@ -211,3 +211,92 @@ def test_a_scheduler_that_is_not_an_address(here, capsys):
     err = one_line(capsys, ["code", "s.csv", "--out", "coded", "--format", "parquet", "--engine", "dask",
                             "--scheduler", "notanaddress"])
     assert "notanaddress: not a Dask scheduler address" in err
+
+
+# ---------------------------------------------------------------- shards and tables
+
+def _shards(root: Path, damaged: str | None = None) -> Path:
+    """Three Parquet shards of 20,000 units in row groups of 5,000; ``damaged`` has bytes overwritten mid-file."""
+    import pandas as pd
+
+    folder = root / "shards"
+    folder.mkdir()
+    for i in range(3):
+        pd.DataFrame({"id": [f"s{i}-{k}" for k in range(20_000)],
+                      "text": [f"Gas pipelines and trade grew. {k}" for k in range(20_000)]}).to_parquet(
+            folder / f"s{i}.parquet", row_group_size=5000)
+    if damaged:
+        data = bytearray((folder / damaged).read_bytes())
+        middle = len(data) // 2
+        data[middle:middle + 3000] = bytes(b ^ 0x55 for b in data[middle:middle + 3000])
+        (folder / damaged).write_bytes(bytes(data))
+    return folder
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_one_damaged_shard_among_good_ones_with_csv_output(here, capsys, monkeypatch, jobs):
+    """The other shards are coded, the damaged one is named and none of its
+    rows stay in the output (not even those read before the damage)."""
+    import csv
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    _shards(here, damaged="s1.parquet")
+    assert main(["code", "shards/*.parquet", "--out", "o.csv", "--jobs", jobs]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "shards/s1.parquet: cannot be read as Parquet at row" in captured.err
+    assert "40000 units, 80000 codings" in captured.out
+    with open("o.csv", newline="", encoding="utf-8") as fh:
+        ids = {row["unit_id"].split("-")[0] for row in csv.DictReader(fh)}
+    assert ids == {"s0", "s2"}
+
+
+def test_a_damaged_input_page_is_blamed_on_the_input_not_the_output(here, capsys):
+    _shards(here, damaged="s1.parquet")
+    assert main(["code", "shards", "--out", "coded", "--format", "parquet"]) == 1
+    err = capsys.readouterr().err
+    assert "shards/s1.parquet: cannot be read as Parquet at row" in err and "cannot be written" not in err
+    assert sorted(p.name for p in Path("coded").glob("*.parquet")) == ["s0.parquet", "s2.parquet"]
+
+
+def test_a_nan_id_in_a_parquet_shard_names_the_shard_and_row(here, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": [1.0, float("nan"), 3.0], "text": ["gas", "trade", "export"]}), "s.parquet")
+    err = one_line(capsys, ["code", "s.parquet", "--out", "o.csv"])
+    assert "s.parquet: row 2: 'id' must be a non-empty text or number" in err
+    assert main(["code", "s.parquet", "--out", "coded", "--format", "parquet"]) == 1
+    assert "s.parquet: row 2: 'id' must be a non-empty text or number" in capsys.readouterr().err
+
+
+def test_a_nan_id_in_a_table_of_units_is_refused(here, capsys):
+    Path("u.jsonl").write_text('{"id": "a", "text": "gas"}\n{"id": NaN, "text": "trade"}\n', encoding="utf-8")
+    assert "u.jsonl:2: 'id' must be a non-empty text or number" in one_line(capsys, ["code", "u.jsonl", "--out",
+                                                                                       "o.csv"])
+
+
+def test_a_spreadsheet_given_as_a_coder_file_is_called_a_spreadsheet(tmp_path, capsys):
+    import zipfile
+
+    from conftest import coded_tiny
+
+    store = coded_tiny(tmp_path)
+    sheet = tmp_path / "h1.xlsx"
+    with zipfile.ZipFile(sheet, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "\u00ff" * 200 + "<workbook/>")
+    err = one_line(capsys, ["coders", "import", str(sheet), "--coder", "h1", "--store", str(store)])
+    assert f"{sheet}: this is a spreadsheet, not a CSV file: save it as CSV (UTF-8)" in err
+    assert "UTF-8 at byte" not in err
+
+
+def test_an_input_error_while_an_output_is_written_names_the_input(tmp_path):
+    from coding.files import write_with
+
+    def failing(fh):
+        raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "input.csv"))
+
+    with pytest.raises(OSError) as err:
+        write_with(tmp_path / "out.csv", failing)
+    assert err.value.filename == str(tmp_path / "input.csv")
+    assert list(tmp_path.iterdir()) == []  # nor a temporary left

@@ -77,6 +77,8 @@ def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
+        if exc.filename and str(exc.filename) != tmp and not exc.filename2:
+            raise  # about another file (an input being read): its own name is the right one
         # name the output the user asked for, not the hidden temporary
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
     except BaseException:
@@ -212,7 +214,22 @@ def read_utf8(path: StrPath) -> str:
     except OSError as exc:
         raise CodingError(f"cannot read: {exc.strerror}", path) from None
     except UnicodeDecodeError as exc:
+        if _is_spreadsheet(path):
+            raise CodingError("this is a spreadsheet, not a CSV file: save it as CSV (UTF-8) and give that file",
+                              path) from None
         raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
+
+
+def _is_spreadsheet(path: StrPath) -> bool:
+    """Whether a file that is not text is an Excel or OpenDocument workbook (by its first bytes)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    suffix = Path(path).suffix.lower()
+    zipped = head.startswith(b"PK\x03\x04") and suffix in (".xlsx", ".xlsm", ".ods", ".csv", ".txt", "")
+    return zipped or (head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" and suffix in (".xls", ".csv", ".txt", ""))
 
 
 def jsonl_record(line: str, path: StrPath, line_no: int) -> dict | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
+import zlib
 from itertools import pairwise
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def _table_rows(table) -> list[str]:
 def read_docx(path: StrPath, encoding: str = "") -> str:
     """Text of a ``.docx`` file: paragraphs and table rows in body order."""
     path = Path(path)
-    head = path.read_bytes()[:8]
+    with open(path, "rb") as fh:  # eight bytes, not the whole file
+        head = fh.read(8)
     if head == _OLE_MAGIC:
         raise CodingError("password-protected or old-format Word file (save it unprotected as .docx)", path)
     if not zipfile.is_zipfile(path):
@@ -96,6 +98,13 @@ def read_docx(path: StrPath, encoding: str = "") -> str:
 #: more than a few hundred MB.
 MAX_DOCX_BYTES = 200 * 1024 * 1024
 MAX_DOCX_XML_BYTES = 40 * 1024 * 1024
+#: What an XML tree costs is its number of elements (some 200 bytes each once
+#: parsed, however short their text): the elements of every XML part are
+#: counted, without parsing, before python-docx reads them. A long thesis has
+#: a few hundred thousand.
+MAX_DOCX_ELEMENTS = 1_500_000
+#: and the XML parts together: their trees and texts are held at once
+MAX_DOCX_XML_TOTAL = 100 * 1024 * 1024
 
 
 def _check_package_size(path: Path) -> None:
@@ -111,6 +120,32 @@ def _check_package_size(path: Path) -> None:
     if big_xml:
         raise CodingError(f"the .docx part {big_xml[0].filename} expands to {big_xml[0].file_size} bytes "
                           f"(limit {MAX_DOCX_XML_BYTES})", path)
+    xml = [i for i in infos if i.filename.endswith((".xml", ".rels"))]
+    xml_total = sum(i.file_size for i in xml)
+    if xml_total > MAX_DOCX_XML_TOTAL:
+        raise CodingError(f"the .docx file's XML parts expand to {xml_total} bytes (limit {MAX_DOCX_XML_TOTAL})",
+                          path)
+    _check_elements(path, xml)
+
+
+def _check_elements(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a package whose XML parts hold more than MAX_DOCX_ELEMENTS
+    elements in all: start tags counted in a stream, a megabyte at a time."""
+    elements = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in infos:
+                with zf.open(info) as fh:
+                    last = b""
+                    while chunk := fh.read(1 << 20):
+                        both = last + chunk  # a "</" cut between two chunks
+                        elements += both.count(b"<") - both.count(b"</") - (last.count(b"<") - last.count(b"</"))
+                        last = chunk[-1:]
+                if elements > MAX_DOCX_ELEMENTS:
+                    raise CodingError(f"the .docx file has more than {MAX_DOCX_ELEMENTS} XML elements "
+                                      f"({elements} up to {info.filename}); too many to read safely", path)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
+        raise CodingError(f"cannot read the .docx file ({_first_line(exc)})", path) from None
 
 
 def _first_line(exc: BaseException) -> str:

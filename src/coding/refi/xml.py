@@ -57,6 +57,10 @@ def parse_xml(data: bytes, path: StrPath) -> ET.Element:
     import defusedxml.ElementTree as DET
     from defusedxml import DefusedXmlException
 
+    # a tree costs hundreds of bytes per element however short: count them before parsing
+    elements = data.count(b"<") - data.count(b"</") if isinstance(data, bytes) else None
+    if elements is not None and elements > MAX_ELEMENTS:
+        raise CodingError(f"XML with {elements} elements (limit {MAX_ELEMENTS}); too many to read safely", path)
     try:
         root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -71,6 +75,8 @@ def parse_xml(data: bytes, path: StrPath) -> ET.Element:
 #: Deeper trees are refused: code trees are walked recursively, and no real
 #: project nests elements this deep.
 MAX_DEPTH = 200
+#: More elements are refused before parsing (a project of 50,000 codings has some 200,000).
+MAX_ELEMENTS = 1_000_000
 
 
 def _check_depth(root: ET.Element, path) -> None:

@@ -300,3 +300,12 @@ def test_an_input_error_while_an_output_is_written_names_the_input(tmp_path):
         write_with(tmp_path / "out.csv", failing)
     assert err.value.filename == str(tmp_path / "input.csv")
     assert list(tmp_path.iterdir()) == []  # nor a temporary left
+
+
+def test_an_output_inside_a_file_says_so(tmp_path):
+    from coding.errors import CodingError
+    from coding.files import write_text
+
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    with pytest.raises(CodingError, match="afile: is a file, so the output cannot go in it"):
+        write_text(tmp_path / "afile" / "o.csv", "rows")

@@ -63,7 +63,10 @@ def write_if_changed(path: StrPath, write: Callable[[IO], Any], *, binary: bool 
 
 
 def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep_same: bool) -> bool:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:  # a file where a folder of the path should be
+        raise CodingError("is a file, so the output cannot go in it: give another --out", exc.filename) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}{_TEMP_MARK}", dir=path.parent)
     try:
         mode = "wb" if binary else "w"

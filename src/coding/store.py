@@ -999,13 +999,15 @@ def _pandas_database_error(exc: BaseException | None) -> bool:
     return type(exc).__name__ == "DatabaseError" and isinstance(exc.__cause__ or exc.__context__, sqlite3.Error)
 
 
-def store_error(exc: BaseException, path: StrPath) -> CodingError:
-    """A one-line error naming the store for an SQLite error ``exc``."""
+def store_error(exc: BaseException, path: StrPath, waited: float | None = None) -> CodingError:
+    """A one-line error naming the store for an SQLite error ``exc`` (after
+    ``waited`` seconds for a lock, when the command waited)."""
     if _pandas_database_error(exc):
         exc = exc.__cause__ or exc.__context__
     kind = _kind(exc)
+    waiting = f" (waited {waited:g} s)" if waited is not None else ""
     message = {
-        "busy": f"another run holds the store (waited {STORE_WAIT_SECONDS:g} s); try again when it has finished",
+        "busy": f"another run holds the store{waiting}; try again when it has finished",
         "readonly": "the store cannot be written (read-only file or folder)",
         "full": f"the store could not be written ({exc}: disk full or file-size limit?); it keeps every "
                 "document committed so far",
@@ -1031,7 +1033,7 @@ class _Transaction:
             try:
                 self.db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as again:
-                raise store_error(again, self.path) from None
+                raise store_error(again, self.path, STORE_WAIT_SECONDS) from None
             finally:
                 self.db.execute(f"PRAGMA busy_timeout={int(min(1.0, STORE_WAIT_SECONDS) * 1000)}")
         return self.db

@@ -5,6 +5,7 @@ traceback or a wait without end."""
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import subprocess
 import sys
@@ -119,7 +120,7 @@ def test_two_runs_started_together_in_a_new_folder(tmp_path):
     write_corpus(tmp_path)
     (tmp_path / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")
     cmd = [sys.executable, "-m", "coding.cli", "run", "--out", "fresh", "--no-report"]
-    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     runs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
     results = [(r.wait(120), r.stderr.read()) for r in runs]
@@ -159,7 +160,7 @@ def test_a_full_disk_during_a_run_is_one_line(tmp_path):
     code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (60000, 60000)); "
             "from coding.cli import main; sys.exit(main(['run', '--out', 'out']))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
+                         env={**os.environ, "PYTHONPATH": str(REPO / "src")})
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
     assert out.stderr.startswith("coding: error: out/project.sqlite: the store could not be written")

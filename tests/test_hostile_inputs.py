@@ -218,3 +218,18 @@ def test_line_ends_of_a_source_are_kept_compactly():
     text, removed = decode_source(b"a\r\nb\r\nc\rd")
     assert text == "a\nb\nc\nd" and list(removed) == [1, 4] and removed.itemsize == 8
     assert [raw_to_norm(p, removed) for p in (0, 3, 6)] == [0, 2, 4]
+
+
+def test_the_element_bound_is_for_untrusted_projects_not_for_checking_an_export(tmp_path, monkeypatch):
+    from conftest import coded_tiny
+
+    from coding.refi import xml as refi_xml
+    from coding.store import Store
+
+    store = coded_tiny(tmp_path)
+    with Store(store) as s:
+        path = refi.export_project(s, tmp_path / "p.qdpx")
+    monkeypatch.setattr(refi_xml, "MAX_ELEMENTS", 10)
+    refi.validate_schema(path, own=True)  # what 'coding export project' checks after writing
+    with pytest.raises(CodingError, match="elements \\(limit 10\\)"):
+        refi.validate_schema(path)

@@ -604,7 +604,7 @@ def _cmd_export_codebook(args) -> int:
     from coding.refi import export_codebook, validate_schema
 
     path = export_codebook(load_codebook(args.codebook), args.out)
-    validate_schema(path)
+    validate_schema(path, own=True)
     print(f"wrote {path}")
     return 0
 
@@ -615,7 +615,7 @@ def _cmd_export_project(args) -> int:
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
     with open_store(args.store, Path(args.out).parent) as store:
         path = export_project(store, args.out, coders=coders)
-    validate_schema(path)
+    validate_schema(path, own=True)
     print(f"wrote {path}")
     return 0
 

@@ -73,7 +73,7 @@ def read_member(zf: zipfile.ZipFile, name: str, path: StrPath) -> bytes:
     if info.file_size > MAX_MEMBER_BYTES:
         raise CodingError(f"archive member {name!r} is {info.file_size} bytes (limit {MAX_MEMBER_BYTES})", path)
     total = _read_so_far.get(zf, 0) + info.file_size
-    if total > MAX_READ_BYTES:
+    if zf in _read_so_far and total > MAX_READ_BYTES:  # one member alone is bounded by MAX_MEMBER_BYTES
         raise CodingError(f"the project's XML and source texts expand to more than {MAX_READ_BYTES} bytes "
                           f"(at member {name!r}); too large to read safely", path)
     _read_so_far[zf] = total

@@ -309,3 +309,16 @@ def test_an_output_inside_a_file_says_so(tmp_path):
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     with pytest.raises(CodingError, match="afile: is a file, so the output cannot go in it"):
         write_text(tmp_path / "afile" / "o.csv", "rows")
+
+
+def test_an_output_error_never_names_the_hidden_temporary(tmp_path, capsys):
+    from coding.files import write_with
+
+    def failing(fh):  # a writer whose message quotes the file it writes
+        raise OSError(f"cannot write {next(tmp_path.glob('.o.csv.*'))}: disk quota exceeded")
+
+    out = tmp_path / "o.csv"
+    with pytest.raises(OSError) as err:
+        write_with(out, failing)
+    assert err.value.filename == str(out) and ".tmp-" not in str(err.value)
+    assert f"cannot write {out}: disk quota exceeded" in str(err.value)

@@ -82,8 +82,8 @@ def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep
         Path(tmp).unlink(missing_ok=True)
         if exc.filename and str(exc.filename) != tmp and not exc.filename2:
             raise  # about another file (an input being read): its own name is the right one
-        # name the output the user asked for, not the hidden temporary
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        # name the output the user asked for, not the hidden temporary (in the message either)
+        raise OSError(exc.errno, (exc.strerror or str(exc)).replace(tmp, str(path)), str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

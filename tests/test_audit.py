@@ -60,7 +60,7 @@ def test_run_imports_corpus_coders_and_agree_reads_them(tiny, tmp_path):
     (corpus / "coders").mkdir()
     (corpus / "coders" / "h1.csv").write_text(H1, encoding="utf-8")
     pipeline.run(corpus, codebook, out, progress=False)
-    assert main(["agree", "--coders", "auto,h1", "--out", str(out), "--resamples", "20"]) == 0
+    assert main(["agree", "--coders", "auto,h1", "--out", str(out), "--resamples", "100"]) == 0
     assert read_csv(out / "agreement.csv")[0]["krippendorff_alpha"] == "0.5333"
 
 
@@ -138,7 +138,7 @@ def test_agreement_values_by_hand_and_missing_units(project):
 def test_agree_writes_tables_disagreements_and_figure(project, capsys, tmp_path):
     db = imported(project, "h1")
     out = tmp_path / "audit"
-    argv = ["agree", "--coders", "auto,h1", "--store", str(db), "--out", str(out), "--resamples", "50"]
+    argv = ["agree", "--coders", "auto,h1", "--store", str(db), "--out", str(out), "--resamples", "100"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "economic" in printed and "0.750" in printed and "ALL" in printed

@@ -49,7 +49,7 @@ def test_every_output_gets_the_mode_of_a_normally_created_file(tiny, tmp_path, u
     commands = [
         ["code", str(tmp_path / "texts"), "--out", str(out / "coded.csv"), *common],
         ["coders", "import", str(coder_file), "--coder", "h", "--store", store],
-        ["agree", "--coders", "auto,h", "--out", str(out), "--resamples", "20"],
+        ["agree", "--coders", "auto,h", "--out", str(out), "--resamples", "100"],
         ["validate", "--coder", "h", "--out", str(out)],
         ["reconcile", "--coders", "auto,h", "--out", str(out / "sheet.csv"), "--store", store],
         ["export", "codebook", "--out", str(out / "book.qdc"), *common],

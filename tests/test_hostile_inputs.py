@@ -131,3 +131,105 @@ def test_a_damaged_pdf_gives_no_stray_lines_on_stderr(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and "gas and trade" in out.stdout
     assert out.stderr == ""
+
+
+# ---------------------------------------------------------------- sizes checked before inflating
+
+W_NS = "xmlns:w='http://schemas.openxmlformats.org/wordprocessingml/2006/main'"
+
+
+def hostile_docx(path, part_bytes: int, filler: bytes):
+    """A .docx whose document, styles, numbering and header parts are each
+    ``part_bytes`` of ``filler`` elements (small on disk: they deflate well)."""
+    body = filler * (part_bytes // len(filler))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        for part, tag in (("document", "document"), ("styles", "styles"), ("numbering", "numbering"),
+                          ("header1", "hdr")):
+            zf.writestr(f"word/{part}.xml", f"<w:{tag} {W_NS}>".encode() + body + f"</w:{tag}>".encode())
+    return path
+
+
+def test_a_docx_of_four_large_xml_parts_is_refused_before_it_is_inflated(tmp_path):
+    """Four XML parts each under the per-part bound (the file is 0.3 MB):
+    together they once took 1.9 GB; now the sum is refused from the sizes."""
+    from coding.readers import MAX_DOCX_XML_BYTES, MAX_DOCX_XML_TOTAL, read_docx
+
+    docx = hostile_docx(tmp_path / "big.docx", 39_000_000, b"<w:p><w:r><w:t>" + b"x" * 2000 + b"</w:t></w:r></w:p>")
+    assert docx.stat().st_size < 1_000_000 and 39_000_000 < MAX_DOCX_XML_BYTES
+    with pytest.raises(CodingError, match=f"XML parts expand to .* bytes \\(limit {MAX_DOCX_XML_TOTAL}\\)") as err:
+        read_docx(docx)
+    assert "\n" not in str(err.value) and "big.docx" in str(err.value)
+
+
+def test_a_docx_of_millions_of_small_elements_is_refused_before_it_is_parsed(tmp_path):
+    """Small parts of tiny elements: the bytes are within bounds, the
+    elements (hundreds of bytes each in a tree) are counted first."""
+    from coding.readers import MAX_DOCX_ELEMENTS, read_docx
+
+    docx = hostile_docx(tmp_path / "many.docx", 2_400_000, b"<w:p/>")
+    with pytest.raises(CodingError, match=f"more than {MAX_DOCX_ELEMENTS} XML elements"):
+        read_docx(docx)
+
+
+def test_elements_cut_between_two_chunks_are_counted_once(tmp_path, monkeypatch):
+    from coding import readers
+
+    docx = hostile_docx(tmp_path / "cut.docx", 3 * 2**20, b"<w:p>a</w:p>")  # chunks of 1 MiB cut tags
+    per_part = (3 * 2**20) // len(b"<w:p>a</w:p>") + 1
+    total = 1 + 4 * per_part  # and <Types/>
+    monkeypatch.setattr(readers, "MAX_DOCX_ELEMENTS", total - 1)
+    with pytest.raises(CodingError, match=f"\\({total} up to word/header1.xml\\)"):
+        readers.read_docx(docx)
+
+
+def _qdpx(path, members: int, size: int, filler: bytes = b"word "):
+    sources = "".join(f"<TextSource guid='0000000{i}-0000-0000-0000-000000000000' name='s{i}' "
+                      f"plainTextPath='internal://s{i}.txt'/>" for i in range(members))
+    body = filler * (size // len(filler))
+    return _zip(path, {"project.qde": f"<Project xmlns='urn:QDA-XML:project:1.0' name='x'><Sources>{sources}"
+                                      "</Sources></Project>",
+                       **{f"sources/s{i}.txt": body for i in range(members)}})
+
+
+def test_a_qdpx_of_large_sources_is_refused_before_they_add_up(tmp_path, capsys):
+    """Each source under the per-member bound, together past what is read
+    from one archive (four 99 MB members once took 2 GB, CRLFs 8 GB)."""
+    from conftest import coded_tiny
+
+    store = coded_tiny(tmp_path)
+    qdpx = _qdpx(tmp_path / "big.qdpx", 4, 20_000_000, b"\r\n")
+    assert main(["import", str(qdpx), "--coder", "q", "--store", str(store),
+                 "--codebook", str(tmp_path / "codebook.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "big.qdpx: the project's XML and source texts expand to more than" in err
+
+
+def test_project_xml_of_too_many_elements_is_refused_before_it_is_parsed(tmp_path):
+    from coding.refi.xml import MAX_ELEMENTS, parse_xml
+
+    with pytest.raises(CodingError, match=f"XML with {MAX_ELEMENTS + 1} elements \\(limit {MAX_ELEMENTS}\\)"):
+        parse_xml(b"<Project>" + b"<a/>" * MAX_ELEMENTS + b"</Project>", "p.qdpx!project.qde")
+
+
+def test_line_ends_of_a_source_are_kept_compactly():
+    from coding.refi.archive import decode_source, raw_to_norm
+
+    text, removed = decode_source(b"a\r\nb\r\nc\rd")
+    assert text == "a\nb\nc\nd" and list(removed) == [1, 4] and removed.itemsize == 8
+    assert [raw_to_norm(p, removed) for p in (0, 3, 6)] == [0, 2, 4]
+
+
+def test_the_element_bound_is_for_untrusted_projects_not_for_checking_an_export(tmp_path, monkeypatch):
+    from conftest import coded_tiny
+
+    from coding.refi import xml as refi_xml
+    from coding.store import Store
+
+    store = coded_tiny(tmp_path)
+    with Store(store) as s:
+        path = refi.export_project(s, tmp_path / "p.qdpx")
+    monkeypatch.setattr(refi_xml, "MAX_ELEMENTS", 10)
+    refi.validate_schema(path, own=True)  # what 'coding export project' checks after writing
+    with pytest.raises(CodingError, match="elements \\(limit 10\\)"):
+        refi.validate_schema(path)

@@ -89,7 +89,7 @@ def test_learned_codings_are_stored_beside_auto_with_evidence(project, capsys):
     assert learned and {r["coder"] for r in rows} >= {"auto", "learned", "person"}
     assert all(json.loads(r["evidence"]) for r in learned)
     assert main(["agree", "--coders", "learned,person", "--out", str(root / "agree"), "--store", str(store),
-                 "--resamples", "20"]) == 0
+                 "--resamples", "100"]) == 0
 
 
 @pytest.mark.parametrize("argv, message", [

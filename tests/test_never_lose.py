@@ -193,11 +193,14 @@ def test_a_schema_1_store_is_migrated_and_keeps_its_codings(tiny):
     assert summary.coded_documents == 2  # coded again once: the old rows carry no coder version
 
 
-def test_a_second_run_on_the_same_store_is_told_another_is_running(tiny):
+def test_a_second_run_on_the_same_store_is_told_another_is_running(tiny, monkeypatch):
+    from coding import store as store_module
+
+    monkeypatch.setattr(store_module, "STORE_WAIT_SECONDS", 0.2)
     corpus, codebook, out = tiny
     _run(corpus, codebook, out)
     with Store(out / "project.sqlite") as store, store.lock():
-        with pytest.raises(CodingError, match="another run is using this store"):
+        with pytest.raises(CodingError, match="another run holds the store"):
             _run(corpus, codebook, out)
     _run(corpus, codebook, out)  # free again
 

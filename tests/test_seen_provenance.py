@@ -59,7 +59,7 @@ def test_inferred_seen_sets_are_flagged_and_taken_by_rule(tmp_path, capsys):
     capsys.readouterr()
     out = tmp_path / "agree"
     assert main(["agree", "--coders", "auto,reviewer", "--store", str(path), "--out", str(out),
-                 "--resamples", "50", "--seen", "coded-units"]) == 0
+                 "--resamples", "100", "--seen", "coded-units"]) == 0
     printed = capsys.readouterr().out
     assert ("note: the units reviewer saw were inferred at import (--seen documents), not recorded; "
             "taken here as --seen coded-units (the other choice: --seen coded-documents)") in printed
@@ -143,7 +143,7 @@ def test_unitized_agreement_of_unit_codings(tmp_path, capsys):
 
     out = tmp_path / "agree"
     assert main(["agree", "--coders", "auto,reviewer", "--store", str(path), "--out", str(out),
-                 "--resamples", "50", "--unitized"]) == 0
+                 "--resamples", "100", "--unitized"]) == 0
     printed = capsys.readouterr().out
     assert "unitized agreement" in printed and "agreement_unitized.csv" in printed
     written = pd.read_csv(out / "agreement_unitized.csv")

@@ -198,7 +198,7 @@ def test_the_apps_coders_are_listed_and_agreed_on(project, capsys):
         assert store.app_decision_counts("bob") == {} and store.app_decision_counts("ann") == {"blind": 5}
     bench.open_desk("bob").decide("a:p0001", [["economic", "trade"]], content_hash(d.view(0)["text"]), "bob")
     assert cli.main(["agree", "--coders", "ann,bob", "--store", str(project), "--out", str(project.parent / "agree"),
-                     "--resamples", "20"]) == 0
+                     "--resamples", "100"]) == 0
     assert "economic" in capsys.readouterr().out
     # a coder imported from a file is not written to by the app
     with Store(project) as store:

@@ -692,8 +692,12 @@ def _bootstrap(matrix: np.ndarray, domain: np.ndarray, level: str, alpha: float,
     pairable = _pairable(matrix)
     m = pairable.shape[1]
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, m, size=(int(n_resamples), m))
-    alphas = np.array([_alpha(pairable[:, idx], domain, level) for idx in draws])
+    # drawn a block of resamples at a time (the same numbers as one draw): memory stays ~32 MB at any count
+    block = max(1, 2**22 // max(m, 1))
+    alphas = np.empty(int(n_resamples))
+    for lo in range(0, int(n_resamples), block):
+        draws = rng.integers(0, m, size=(min(block, int(n_resamples) - lo), m))
+        alphas[lo:lo + len(draws)] = [_alpha(pairable[:, idx], domain, level) for idx in draws]
     defined = alphas[~np.isnan(alphas)]
     dropped = 1 - defined.size / alphas.size
     if defined.size == 0 or dropped > max_dropped:

@@ -384,7 +384,9 @@ def _add_audit_commands(sub) -> None:
     ag.add_argument("--level", default="variable", choices=["variable", "code"])
     ag.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     ag.add_argument("--store", default=None, help=found_help)
-    ag.add_argument("--resamples", type=int, default=1000, help="bootstrap samples for alpha's interval")
+    ag.add_argument("--resamples", type=_resamples, default=1000,
+                    help=f"bootstrap samples for alpha's interval (default: 1000; {MIN_RESAMPLES} to "
+                         f"{MAX_RESAMPLES:,})")
     ag.add_argument("--seed", type=int, default=12345, help="bootstrap seed")
     ag.add_argument("--unitized", action="store_true",
                     help="also Krippendorff's unitizing alphas (uα, |uα, cuα, Cuα, (k)uα) of the codings as spans, "
@@ -459,6 +461,34 @@ def _positive(value: str) -> int:
     return n
 
 
+#: bounds of ``agree --resamples``: fewer give no usable interval, more take minutes per item for nothing
+MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000
+
+
+def _resamples(value: str) -> int:
+    """argparse type: a number of bootstrap samples from MIN_RESAMPLES to MAX_RESAMPLES."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if not MIN_RESAMPLES <= n <= MAX_RESAMPLES:
+        raise argparse.ArgumentTypeError(f"must be a whole number from {MIN_RESAMPLES} to {MAX_RESAMPLES}, "
+                                         f"not {value!r}")
+    return n
+
+
+def _folds(value: str) -> int:
+    """argparse type: a number of cross-validation folds, at least 2 (at most
+    the number of documents, checked once they are known)."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 2, not {value!r}")
+    return n
+
+
 def _cmd_learn(args) -> int:
     from coding.codebook import load_codebook
     from coding.files import check_output
@@ -478,6 +508,12 @@ def _cmd_learn(args) -> int:
         examples = examples + from_table(units, labels, codebook)
     if not examples.units:
         raise CodingError("nothing to learn from: name coders in the store (--coders) or tables (--table)")
+    n_groups = len(set(examples.groups.values()))
+    if args.folds > n_groups:  # checked before any training: a fold needs a document of its own
+        raise CodingError(f"--folds {args.folds} needs at least {args.folds} documents (groups) to hold out, "
+                          f"the examples come from {n_groups}: give --folds 2 to {n_groups}" if n_groups >= 2 else
+                          f"cross-validation needs units of at least 2 documents (groups), the examples come "
+                          f"from {n_groups}")
     model, cv = learn(examples, codebook, args.out, level=args.level, folds=args.folds, repeats=args.repeats)
     print(f"learned from {len(examples.units)} units of {len(set(examples.groups.values()))} documents "
           f"({', '.join(examples.coders)}); grouped {args.folds}-fold cross-validation, {args.repeats} repeats:")
@@ -526,7 +562,8 @@ def _add_learning_commands(sub) -> None:
     le.add_argument("--out", default="models/learned.json", help="model file to write (default: models/learned.json)")
     le.add_argument("--codebook", default="codebook.yaml")
     le.add_argument("--store", default="outputs/project.sqlite")
-    le.add_argument("--folds", type=_positive, default=5, help="cross-validation folds (default: 5)")
+    le.add_argument("--folds", type=_folds, default=5,
+                    help="cross-validation folds (default: 5; from 2 to the number of documents)")
     le.add_argument("--repeats", type=_positive, default=3, help="cross-validation repeats (default: 3)")
     le.set_defaults(func=_cmd_learn)
     sg = sub.add_parser("suggest", help="the units people should code next (active learning)")
@@ -681,7 +718,7 @@ def _cmd_export_codebook(args) -> int:
 
     check_output(args.out, [args.codebook])
     path = export_codebook(load_codebook(args.codebook), args.out)
-    validate_schema(path)
+    validate_schema(path, own=True)
     print(f"wrote {path}")
     return 0
 
@@ -695,7 +732,7 @@ def _cmd_export_project(args) -> int:
     with open_store(args.store, Path(args.out).parent) as store:
         check_output(args.out, [store.path])
         path = export_project(store, args.out, coders=coders, active_coder=args.active_coder)
-    validate_schema(path)
+    validate_schema(path, own=True)
     print(f"wrote {path}")
     return 0
 

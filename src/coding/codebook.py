@@ -488,6 +488,11 @@ def _check_keys(mapping, allowed, path, what, item=None):
         )
 
 
+def _short(pattern: str, limit: int = 80) -> str:
+    """A pattern as quoted in a message: a very long one is cut, so that the message stays one readable line."""
+    return pattern if len(pattern) <= limit else pattern[:limit] + "..."
+
+
 def check_pattern(pattern: str, path: StrPath, line: int, item: str) -> None:
     """Raise CodingError if a pattern is empty or its regex does not compile."""
     if not isinstance(pattern, str) or not pattern.strip():
@@ -499,11 +504,13 @@ def check_pattern(pattern: str, path: StrPath, line: int, item: str) -> None:
         try:
             re.compile(body, re.IGNORECASE)  # the syntax accepted is Python's
             compiled = compile_regex(body)
-        except (re.error, regex.error) as exc:
-            raise CodingError(f"pattern {pattern!r} does not compile: {exc}", path, line, item) from None
-        if compiled.search("") is not None:
-            raise CodingError(f"pattern {pattern!r} matches the empty string", path, line, item)
-        risk = backtracking_risk(body)
+            if compiled.search("") is not None:
+                raise CodingError(f"pattern {_short(pattern)!r} matches the empty string", path, line, item)
+            risk = backtracking_risk(body)
+        except (re.error, regex.error, OverflowError) as exc:  # OverflowError: a repeat count past 2**32
+            raise CodingError(f"pattern {_short(pattern)!r} does not compile: {exc}", path, line, item) from None
+        except RecursionError:
+            raise CodingError(f"pattern {_short(pattern)!r} nests its groups too deeply", path, line, item) from None
         if risk:
             raise CodingError(f"pattern {pattern!r} could take exponential time: {risk}", path, line, item)
     else:

@@ -61,4 +61,8 @@ def _learned(codebook: StrPath | None, model: StrPath | None) -> tuple[Coder, ob
         if fitted.codebook_version != cb.version:
             raise CodingError(f"model made for codebook version {fitted.codebook_version}, the codebook "
                               f"{cb.path} is version {cb.version}: train the model again", path)
-    return LearnedCoder(fitted, cb), cb
+    try:
+        return LearnedCoder(fitted, cb), cb
+    except CodingError as exc:  # what is wrong with the model: say which file
+        exc.path = exc.path or str(path)
+        raise CodingError(exc.message, exc.path, exc.line, exc.item) from None

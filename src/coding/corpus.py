@@ -145,9 +145,13 @@ def load_manifest(corpus_dir: StrPath, allow_outside: bool = False) -> list[Docu
 def _check_path(manifest: Path, path: str, allow_outside: bool, line: int, doc_id: str) -> None:
     """A document file must exist and, unless allowed, lie inside the corpus folder."""
     target = manifest.parent / path
+    try:
+        resolved = target.resolve()
+    except (RuntimeError, OSError):  # a loop of symbolic links (RuntimeError before Python 3.13)
+        raise CodingError(f"path '{path}' is a loop of symbolic links", manifest, line, doc_id) from None
     if not allow_outside:
         root = manifest.parent.resolve()
-        if Path(path).is_absolute() or not target.resolve().is_relative_to(root):
+        if Path(path).is_absolute() or not resolved.is_relative_to(root):
             raise CodingError(f"path '{path}' leaves the corpus folder (reading outside it must be allowed explicitly)",
                               manifest, line, doc_id)
     if not target.is_file():

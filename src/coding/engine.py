@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -38,10 +39,11 @@ from pathlib import Path
 
 from coding.codebook import load_codebook
 from coding.errors import CodingError
-from coding.files import check_output, remove_stale_temporaries, write_text
+from coding.files import check_output, remove_stale_folders, remove_stale_temporaries, write_text
 from coding.records import Coder, StrPath
 from coding.shard_job import FORMAT_VERSION, ShardResult, ShardTask, code_shard, coder_identity
 from coding.shards import expand_paths, shard_files
+from coding.workers import PARTS_PREFIX, children, note_item, watched
 
 MANIFEST = "_manifest.json"
 SUCCESS = "_SUCCESS"
@@ -146,6 +148,7 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
+    remove_stale_folders(out, PARTS_PREFIX)  # of killed runs with --jobs N
     (out / SUCCESS).unlink(missing_ok=True)  # until this run has coded every shard
     identity = coder_identity(coder, cb.version)
     bar = _progress(len(tasks), progress)
@@ -185,13 +188,17 @@ def _progress(total: int, progress: bool | None):
 _LOCAL: tuple[Coder, dict[str, str]] | None = None
 
 
-def _init_local(coder: Coder, identity: dict[str, str]) -> None:
+def _init_local(coder: Coder, identity: dict[str, str], notes: str = "") -> None:
     # the coder is built once in the parent and handed to each worker once
-    global _LOCAL
-    _LOCAL = (coder, identity)
+    global _LOCAL, _NOTES
+    _LOCAL, _NOTES = (coder, identity), notes
+
+
+_NOTES = ""  # a worker's folder for the note of the shard it codes (see coding.workers)
 
 
 def _code_in_pool(task: ShardTask) -> ShardResult:
+    note_item(_NOTES, task.source)
     return code_shard(task, *_LOCAL)
 
 
@@ -205,10 +212,18 @@ def _run_local(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], j
             done(results[-1])
         return results
     ctx = get_context("fork" if sys.platform != "win32" else "spawn")
-    with ctx.Pool(jobs, initializer=_init_local, initargs=(coder, identity)) as pool:
-        for result in pool.imap_unordered(_code_in_pool, tasks, chunksize=1):
-            results.append(result)
-            done(result)
+    before = children()  # to tell this pool's workers from other children, to see one die
+    out = Path(tasks[0].output).parent
+    with tempfile.TemporaryDirectory(prefix=f"{PARTS_PREFIX}{os.getpid()}-", dir=out) as notes, \
+            ctx.Pool(jobs, initializer=_init_local, initargs=(coder, identity, notes)) as pool:
+        try:
+            for result in watched(pool.imap_unordered(_code_in_pool, tasks, chunksize=1), before, notes, "shard"):
+                results.append(result)
+                done(result)
+        finally:
+            pool.terminate()
+            pool.join()
+            remove_stale_temporaries(out)  # what workers stopped in the middle were writing
     return results
 
 
@@ -246,6 +261,9 @@ def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], sc
             client = distributed.Client(cluster)
     except OSError as exc:
         raise CodingError(f"cannot reach the Dask scheduler ({_first_line(exc)})", scheduler) from None
+    except (ValueError, TypeError) as exc:  # not an address at all
+        raise CodingError(f"not a Dask scheduler address ({_first_line(exc)}); give one like tcp://host:8786",
+                          scheduler) from None
     try:
         plugin = CoderPlugin(coder, identity)
         client.register_plugin(plugin)

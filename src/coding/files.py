@@ -64,7 +64,10 @@ def write_if_changed(path: StrPath, write: Callable[[IO], Any], *, binary: bool 
 
 def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep_same: bool) -> bool:
     path = writable_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:  # a file where a folder of the path should be
+        raise CodingError("is a file, so the output cannot go in it: give another --out", exc.filename) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}{_TEMP_MARK}", dir=path.parent)
     try:
         mode = "wb" if binary else "w"
@@ -78,8 +81,10 @@ def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        # name the output the user asked for, not the hidden temporary
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        if exc.filename and str(exc.filename) != tmp and not exc.filename2:
+            raise  # about another file (an input being read): its own name is the right one
+        # name the output the user asked for, not the hidden temporary (in the message either)
+        raise OSError(exc.errno, (exc.strerror or str(exc)).replace(tmp, str(path)), str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -217,6 +222,45 @@ def remove_stale_temporaries(folder: StrPath) -> list[Path]:
     return removed
 
 
+def remove_stale_temporaries_of(path: StrPath) -> list[Path]:
+    """Delete the temporaries of the one output file ``path`` (beside it,
+    not below) that a process no longer running left; returns what was removed."""
+    path = Path(path)
+    removed = []
+    if path.parent.is_dir():
+        for tmp in sorted(path.parent.glob(f".{glob_escape(path.name)}.*{_TEMP_MARK}*")):
+            m = _TEMP_NAME.match(tmp.name)
+            if m and tmp.name.startswith(f".{path.name}.") and tmp.is_file() and not _alive(int(m.group(1))):
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with the characters that glob reads as patterns escaped."""
+    import glob
+
+    return glob.escape(name)
+
+
+def remove_stale_folders(folder: StrPath, prefix: str) -> list[Path]:
+    """Delete the folders ``<prefix><pid>-*`` in ``folder`` whose process no
+    longer runs (temporary folders of a killed run); returns what was removed.
+    Folders of a running process, or named otherwise, are never touched."""
+    import shutil
+
+    folder = Path(folder)
+    removed = []
+    if folder.is_dir():
+        pattern = re.compile(re.escape(prefix) + r"(\d+)-")
+        for path in sorted(folder.glob(glob_escape(prefix) + "*")):
+            m = pattern.match(path.name)
+            if m and path.is_dir() and not path.is_symlink() and not _alive(int(m.group(1))):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
 def read_utf8(path: StrPath) -> str:
     """The text of an input file in UTF-8 (a byte-order mark dropped); a
     file that cannot be read or is not UTF-8 is a one-line error naming it."""
@@ -225,7 +269,22 @@ def read_utf8(path: StrPath) -> str:
     except OSError as exc:
         raise CodingError(f"cannot read: {exc.strerror}", path) from None
     except UnicodeDecodeError as exc:
+        if _is_spreadsheet(path):
+            raise CodingError("this is a spreadsheet, not a CSV file: save it as CSV (UTF-8) and give that file",
+                              path) from None
         raise CodingError(f"not UTF-8 at byte {exc.start}", path) from None
+
+
+def _is_spreadsheet(path: StrPath) -> bool:
+    """Whether a file that is not text is an Excel or OpenDocument workbook (by its first bytes)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    suffix = Path(path).suffix.lower()
+    zipped = head.startswith(b"PK\x03\x04") and suffix in (".xlsx", ".xlsm", ".ods", ".csv", ".txt", "")
+    return zipped or (head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" and suffix in (".xls", ".csv", ".txt", ""))
 
 
 def jsonl_record(line: str, path: StrPath, line_no: int) -> dict | None:
@@ -241,6 +300,8 @@ def jsonl_record(line: str, path: StrPath, line_no: int) -> dict | None:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise CodingError(f"invalid JSON: {exc.msg}", path, line_no) from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise CodingError("invalid JSON: nested too deeply", path, line_no) from None
     if not isinstance(obj, dict):
         raise CodingError("each line must be a JSON object", path, line_no)
     missing = [c for c in ("id", "text") if c not in obj]

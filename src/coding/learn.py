@@ -629,6 +629,8 @@ def _model_from_dict(d: dict) -> Model:
         raise ValueError(f"{len(idf)} idf values for {len(vocab)} features")
     if d["level"] not in LEVELS:
         raise ValueError(f"unknown level {d['level']!r}")
+    if dict(d["settings"]).get("ngram", 2) not in (1, 2):
+        raise ValueError(f"settings: ngram must be 1 or 2, not {d['settings']['ngram']!r}")
     return Model(str(d["codebook_version"]), d["level"], dict(d["settings"]), vocab, idf, tuple(targets),
                  tuple(d["skipped"]), dict(d["training"]), dict(d["libraries"]), tuple(d["cv"]),
                  str(d.get("codebook", "")))

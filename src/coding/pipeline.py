@@ -8,7 +8,7 @@ import io
 import os
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,14 +35,17 @@ from coding.files import (
     jsonl_record,
     raise_csv_field_limit,
     read_utf8,
+    remove_stale_folders,
     remove_stale_temporaries,
+    remove_stale_temporaries_of,
     write_csv,
     write_with,
 )
 from coding.records import AUTO, Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment, unit_speakers
 from coding.shards import expand_paths
-from coding.store import Store
+from coding.store import Store, run_lock
+from coding.workers import PARTS_PREFIX, children, note_item, watched
 
 SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "speaker", "text"]
 CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
@@ -203,7 +206,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     summary = RunSummary(codebook_version=cb.version, coder=coder.name)
     manifest = load_manifest(corpus, allow_outside)  # validate before touching the store
     people = read_coder_files(corpus / "coders", cb)
-    with Store(out / "project.sqlite") as store, store.lock():
+    # the lock first: two runs started at once in a new folder must not both create the store
+    with run_lock(out / "project.sqlite"), Store(out / "project.sqlite") as store:
         remove_stale_temporaries(out)
         store.check_removal([d.id for d in manifest], prune)
         # every coder file is checked against the store as it is, before the run changes it
@@ -285,7 +289,7 @@ def _units_from_table(path: Path) -> list[Unit]:
         if None in row:
             raise CodingError("more fields than the header has", path, line)
         uid, text = row.get("id"), row.get("text")
-        if isinstance(uid, (dict, list, bool)) or uid is None or str(uid).strip() == "":
+        if isinstance(uid, (dict, list, bool)) or uid is None or uid != uid or str(uid).strip() == "":  # NaN
             raise CodingError("'id' must be a non-empty text or number", path, line)
         if not isinstance(text, str):
             raise CodingError("'text' must be a string", path, line, str(uid))
@@ -354,15 +358,30 @@ def _work_items(paths: list[Path], batch_size: int):
     table_ids: dict[str, Path] = {}
     for p in paths:
         if p.suffix.lower() in TABLE_SUFFIXES and not p.is_dir():
-            for units in _table_batches(p, batch_size):
-                clash = next((u.id for u in units if u.id in table_ids), None)
-                if clash is not None:
-                    raise CodingError(f"unit id '{clash}' is also in {table_ids[clash]}", p)
-                table_ids.update((u.id, p) for u in units)
-                yield ("units", units, None)
+            yield from _table_items(p, batch_size, table_ids)
         else:
             for _ in range(_count_files(p)):
                 yield ("file", *next(files))
+
+
+def _table_items(path: Path, batch_size: int, table_ids: dict[str, Path]):
+    """The work items of one table: its batches, then ("failed", message,
+    path) if it turns out damaged part-way (the other tables are still
+    coded). An id that another table has is an error for the whole input."""
+    batches = _table_batches(path, batch_size)
+    while True:
+        try:
+            units = next(batches, None)
+        except CodingError as exc:
+            yield ("failed", str(exc), path)
+            return
+        if units is None:
+            return
+        clash = next((u.id for u in units if u.id in table_ids), None)
+        if clash is not None:
+            raise CodingError(f"unit id '{clash}' is also in {table_ids[clash]}", path)
+        table_ids.update((u.id, path) for u in units)
+        yield ("units", units, path)  # the table, named if a worker dies on this batch
 
 
 def _table_batches(path: Path, batch_size: int):
@@ -423,6 +442,8 @@ def _code_item(job: _CodeJob, item) -> tuple[bytes, int, int, str | None]:
     the error message of a file that could not be read (else None). Bytes,
     so that the parent of worker processes only copies them to the file."""
     kind, payload, *rest = item
+    if kind == "failed":
+        return b"", 0, 0, payload
     if kind == "file":
         root, doc_id = rest
         try:
@@ -454,11 +475,20 @@ def _init_worker(job: _CodeJob, folder: str) -> None:
     _WORKER, _PARTS_FOLDER = job, folder
 
 
+def _describe(item) -> str:
+    """A work item as named in a message: the file, or the table and the units of a batch."""
+    kind, payload, *rest = item
+    if kind != "units" or not payload:
+        return str(payload if kind == "file" else rest[0])
+    return f"{rest[0]} (units {payload[0].id} to {payload[-1].id})"
+
+
 def _code_in_worker(item) -> tuple[str, int, int, int, int, str | None]:
     """Code one item; its rows go to this worker's own file, and only where
     they lie comes back: the parent would otherwise unpickle and write every
     byte of them, on the cores the workers need."""
     global _PART
+    note_item(_PARTS_FOLDER, _describe(item))
     text, n_units, n_codings, error = _code_item(_WORKER, item)
     if _PART is None:
         _PART = open(os.path.join(_PARTS_FOLDER, f"{os.getpid()}.csv"), "ab")
@@ -529,35 +559,78 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
             raise CodingError("no such file or folder", p)
     counts = Counter()
     disable = (not sys.stderr.isatty()) if progress is None else not progress
+    # what killed runs left beside the output: their workers' folders and the output's temporaries
+    remove_stale_folders(Path(out).parent, PARTS_PREFIX)
+    remove_stale_temporaries_of(out)
 
     def _write(fh):
         extra = ["label", "text", *FINGERPRINT_COLUMNS] if with_text else []
         fh.write((",".join(CODE_OUTPUT_COLUMNS + extra) + "\n").encode())
-        items = _work_items(paths, batch_size)
+        tables = _Tables(fh, counts)
+        items = tables.tag(_work_items(paths, batch_size))
         bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
         if jobs > 1:
             # workers read, segment and code whole files into files of their own, copied here in input order
             ctx = get_context("fork" if sys.platform != "win32" else "spawn")
-            with tempfile.TemporaryDirectory(prefix=".coding-parts-", dir=Path(out).parent) as parts, \
+            before = children()  # to tell this pool's workers from other children, to see one die
+            # the folder carries this process's id: a later run removes it if this one is killed
+            with tempfile.TemporaryDirectory(prefix=f"{PARTS_PREFIX}{os.getpid()}-", dir=Path(out).parent) as parts, \
                     ctx.Pool(jobs, initializer=_init_worker, initargs=(job, parts)) as pool, ExitStack() as files:
                 sources: dict[str, Any] = {}
-                for name, offset, length, n_units, n_codings, error in pool.imap(_code_in_worker, items,
-                                                                                 chunksize=1):
+                for name, offset, length, n_units, n_codings, error in watched(
+                        pool.imap(_code_in_worker, items, chunksize=1), before, parts):
                     if name not in sources:
                         sources[name] = files.enter_context(open(name, "rb"))
+                    table = tables.next(error)
                     _copy_range(fh, sources[name], offset, length)
                     _count(counts, bar, n_units, n_codings, error, errors)
+                    tables.done(table, error)
         else:
             for item in items:
                 text, n_units, n_codings, error = _code_item(job, item)
+                table = tables.next(error)
                 fh.write(text)
                 _count(counts, bar, n_units, n_codings, error, errors)
+                tables.done(table, error)
         bar.close()
         if errors and not counts["units"]:
             raise CodingError(errors[0])  # nothing could be read: no output at all
 
     write_with(out, _write, binary=True)
     return dict(counts)
+
+
+class _Tables:
+    """Where each table's rows begin in the output, so that a table found
+    damaged part-way (its earlier batches already written) is taken out
+    whole: its rows and its counts. Results come back in input order, and a
+    table's batches one after another."""
+
+    def __init__(self, fh, counts: Counter):
+        self.fh, self.counts = fh, counts
+        self.keys: deque = deque()
+        self.start: dict[str, tuple[int, int, int]] = {}
+
+    def tag(self, items):
+        for item in items:
+            self.keys.append(str(item[2]) if item[0] in ("units", "failed") else None)
+            yield item
+
+    def next(self, error: str | None) -> str | None:
+        """The table of the next result (None for a document file); notes where its rows begin."""
+        key = self.keys.popleft()
+        if key is not None and key not in self.start:
+            self.fh.flush()
+            self.start[key] = (self.fh.tell(), self.counts["units"], self.counts["codings"])
+        return key
+
+    def done(self, key: str | None, error: str | None) -> None:
+        if key is not None and error is not None:
+            offset, units, codings = self.start[key]
+            self.fh.flush()
+            self.fh.seek(offset)
+            self.fh.truncate()
+            self.counts["units"], self.counts["codings"] = units, codings
 
 
 def _count(counts, bar, n_units: int, n_codings: int, error: str | None, errors: list | None) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
+import zlib
 from itertools import pairwise
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def _table_rows(table) -> list[str]:
 def read_docx(path: StrPath, encoding: str = "") -> str:
     """Text of a ``.docx`` file: paragraphs and table rows in body order."""
     path = Path(path)
-    head = path.read_bytes()[:8]
+    with open(path, "rb") as fh:  # eight bytes, not the whole file
+        head = fh.read(8)
     if head == _OLE_MAGIC:
         raise CodingError("password-protected or old-format Word file (save it unprotected as .docx)", path)
     if not zipfile.is_zipfile(path):
@@ -96,6 +98,13 @@ def read_docx(path: StrPath, encoding: str = "") -> str:
 #: more than a few hundred MB.
 MAX_DOCX_BYTES = 200 * 1024 * 1024
 MAX_DOCX_XML_BYTES = 40 * 1024 * 1024
+#: What an XML tree costs is its number of elements (some 200 bytes each once
+#: parsed, however short their text): the elements of every XML part are
+#: counted, without parsing, before python-docx reads them. A long thesis has
+#: a few hundred thousand.
+MAX_DOCX_ELEMENTS = 1_500_000
+#: and the XML parts together: their trees and texts are held at once
+MAX_DOCX_XML_TOTAL = 100 * 1024 * 1024
 
 
 def _check_package_size(path: Path) -> None:
@@ -111,6 +120,32 @@ def _check_package_size(path: Path) -> None:
     if big_xml:
         raise CodingError(f"the .docx part {big_xml[0].filename} expands to {big_xml[0].file_size} bytes "
                           f"(limit {MAX_DOCX_XML_BYTES})", path)
+    xml = [i for i in infos if i.filename.endswith((".xml", ".rels"))]
+    xml_total = sum(i.file_size for i in xml)
+    if xml_total > MAX_DOCX_XML_TOTAL:
+        raise CodingError(f"the .docx file's XML parts expand to {xml_total} bytes (limit {MAX_DOCX_XML_TOTAL})",
+                          path)
+    _check_elements(path, xml)
+
+
+def _check_elements(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a package whose XML parts hold more than MAX_DOCX_ELEMENTS
+    elements in all: start tags counted in a stream, a megabyte at a time."""
+    elements = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in infos:
+                with zf.open(info) as fh:
+                    last = b""
+                    while chunk := fh.read(1 << 20):
+                        both = last + chunk  # a "</" cut between two chunks
+                        elements += both.count(b"<") - both.count(b"</") - (last.count(b"<") - last.count(b"</"))
+                        last = chunk[-1:]
+                if elements > MAX_DOCX_ELEMENTS:
+                    raise CodingError(f"the .docx file has more than {MAX_DOCX_ELEMENTS} XML elements "
+                                      f"({elements} up to {info.filename}); too many to read safely", path)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
+        raise CodingError(f"cannot read the .docx file ({_first_line(exc)})", path) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -287,11 +322,34 @@ def read_pdf(path: StrPath, encoding: str = "") -> str:
     return "\n\n".join(paragraphs) + "\n"
 
 
+#: A page's text is read from its content stream, which pypdf inflates and
+#: splits into many small objects (time and memory many times the stream's
+#: size): a PDF whose page streams inflate beyond these is refused before its
+#: text is read (pypdf's own bound is 75 MB per stream, which takes minutes).
+MAX_PDF_PAGE_BYTES = 10 * 1024 * 1024
+MAX_PDF_CONTENT_BYTES = 100 * 1024 * 1024
+
+
+def _bounded_page_lines(pages, path: Path) -> list[list[tuple[float, str]]]:
+    """The lines of each page, once the sizes of the inflated content streams are known to be within bounds."""
+    total, out = 0, []
+    for number, page in enumerate(pages, start=1):
+        contents = page.get_contents()
+        size = len(contents.get_data()) if contents is not None else 0
+        total += size
+        if size > MAX_PDF_PAGE_BYTES:
+            raise CodingError(f"page {number} of the PDF inflates to {size} bytes (limit {MAX_PDF_PAGE_BYTES})", path)
+        if total > MAX_PDF_CONTENT_BYTES:
+            raise CodingError(f"the PDF's pages inflate to more than {MAX_PDF_CONTENT_BYTES} bytes", path)
+        out.append(_page_lines(page))
+    return out
+
+
 def _pdf_page_lines(path: Path) -> list[list[tuple[float, str]]]:
     """The text lines of every page; an encrypted, empty or damaged file is
     a one-line error."""
     import pypdf
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 
     # pypdf logs repairs of damaged files as warnings, which would reach the
     # user's terminal as stray lines: what matters is said as a CodingError
@@ -309,9 +367,11 @@ def _pdf_page_lines(path: Path) -> list[list[tuple[float, str]]]:
         pages = list(reader.pages)
         if not pages:
             raise CodingError("the PDF has no pages", path)
-        return [_page_lines(p) for p in pages]
+        return _bounded_page_lines(pages, path)
     except CodingError:
         raise
+    except LimitReachedError as exc:  # a stream that inflates or splits past pypdf's own bounds
+        raise CodingError(f"the PDF is too large to read safely ({_first_line(exc)})", path) from None
     except FileNotDecryptedError:
         raise CodingError("the PDF is encrypted (password-protected); save an unprotected copy", path) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,

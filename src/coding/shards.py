@@ -150,8 +150,9 @@ def _parquet_batches(path: Path, pf, batch_rows: int) -> Iterator[UnitBatch]:
             units = _units(path, ids, texts, row, seen)
             row += len(units)
             yield UnitBatch(units, batch.drop_columns(["id", "text"]))
-    except pa.ArrowException as exc:
-        raise CodingError(f"cannot be read as Parquet ({_first_line(exc)})", path) from None
+    except (pa.ArrowException, OSError) as exc:  # a damaged page: the input's fault, named as such
+        raise CodingError(f"cannot be read as Parquet at row {row + 1} or after ({_first_line(exc)})",
+                          path) from None
     if not row:
         raise CodingError("no units in the file", path)
 
@@ -160,7 +161,7 @@ def _units(path: Path, ids: list, texts: list, row: int, seen: set[str]) -> list
     """Units of one batch, checked; rows are numbered from 1 in the shard."""
     units = []
     for i, (uid, text) in enumerate(zip(ids, texts), start=row + 1):
-        if uid is None or isinstance(uid, (bool, dict, list)) or str(uid).strip() == "":
+        if uid is None or isinstance(uid, (bool, dict, list)) or uid != uid or str(uid).strip() == "":  # NaN
             raise CodingError(f"row {i}: 'id' must be a non-empty text or number", path)
         if not isinstance(text, str):
             raise CodingError(f"row {i}: 'text' must be a string", path, None, str(uid))

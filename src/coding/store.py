@@ -9,6 +9,8 @@ lets readers open the file while a run writes.
 from __future__ import annotations
 
 import sqlite3
+import sys
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +111,11 @@ CREATE TABLE IF NOT EXISTS app_decisions (
 );
 """
 
+#: How long a command waits for another run to let go of the store before it
+#: gives up with "another run holds the store" (seconds; said on stderr when
+#: it starts waiting).
+STORE_WAIT_SECONDS = 30.0
+
 #: Changes from one schema version to the next, applied in order to older stores.
 MIGRATIONS = {
     1: "ALTER TABLE coded ADD COLUMN coder_version TEXT NOT NULL DEFAULT '';",
@@ -166,7 +173,8 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = None
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None)
+            # a short first wait: a longer one is announced on stderr (see _Transaction)
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=min(1.0, STORE_WAIT_SECONDS))
             if exists:
                 self._check_and_migrate()
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -176,8 +184,8 @@ class Store:
                 self._create()
         except sqlite3.OperationalError as exc:
             self.close()
-            if "readonly" in str(exc) or "read-only" in str(exc):
-                raise CodingError("the store cannot be written (read-only file or folder)", self.path) from None
+            if _kind(exc) in ("busy", "readonly", "full"):
+                raise store_error(exc, self.path) from None
             raise CodingError(f"not a usable project store: {exc}", self.path) from None
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -231,8 +239,11 @@ class Store:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.close()
+        if isinstance(exc, sqlite3.Error) or _pandas_database_error(exc):
+            # a damaged page, a full disk, a lock held too long: one line naming the store
+            raise store_error(exc, self.path) from None
 
     def close(self) -> None:
         if self.db is not None:
@@ -243,11 +254,11 @@ class Store:
         """A context manager that holds this store for one run: a second
         run on the same store is told that another run is in progress
         instead of racing it (an advisory lock on ``<store>.lock``)."""
-        return _RunLock(self.path.with_name(self.path.name + ".lock"))
+        return run_lock(self.path)
 
     def transaction(self):
         """A context manager: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
-        return _Transaction(self.db)
+        return _Transaction(self.db, self.path)
 
     # -- codebooks --------------------------------------------------------
     def save_codebook(self, codebook: Codebook) -> None:
@@ -270,14 +281,16 @@ class Store:
             )
 
     def set_current_codebook(self, version: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('current_codebook', ?)", (version,))
+        with self.transaction():  # waits for another writer as every write does
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('current_codebook', ?)", (version,))
 
     def current_codebook(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key='current_codebook'").fetchone()
         return row[0] if row else None
 
     def set_segmentation(self, unit_type: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('segmentation', ?)", (unit_type,))
+        with self.transaction():  # waits for another writer as every write does
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('segmentation', ?)", (unit_type,))
 
     def segmentation(self) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key='segmentation'").fetchone()
@@ -353,13 +366,14 @@ class Store:
 
     def update_document_metadata(self, document: Document, position: int) -> None:
         """Refresh manifest fields (title, date...) of an unchanged document."""
-        self.db.execute(
-            "UPDATE documents SET position=?, title=?, doc_type=?, date=?, source=?, path=?, speaker=? "
-            "WHERE id=? AND (position, title, doc_type, date, source, path, speaker) IS NOT (?,?,?,?,?,?,?)",
-            (position, document.title, document.doc_type, document.date, document.source, document.path,
-             document.speaker, document.id, position, document.title, document.doc_type, document.date,
-             document.source, document.path, document.speaker),
-        )
+        with self.transaction():
+            self.db.execute(
+                "UPDATE documents SET position=?, title=?, doc_type=?, date=?, source=?, path=?, speaker=? "
+                "WHERE id=? AND (position, title, doc_type, date, source, path, speaker) IS NOT (?,?,?,?,?,?,?)",
+                (position, document.title, document.doc_type, document.date, document.source, document.path,
+                 document.speaker, document.id, position, document.title, document.doc_type, document.date,
+                 document.source, document.path, document.speaker),
+            )
 
     def _replace_units(self, document_id: str, segmentation: str, units: list[Unit]) -> bool:
         """Store a document's units of one segmentation; True when they changed."""
@@ -1239,9 +1253,19 @@ def match_units(old: list[tuple[str, str, int]], new: list[Unit]) -> dict[str, s
     return moved
 
 
+def run_lock(store: StrPath):
+    """The advisory lock of one run on the store at ``store`` (taken before
+    the store is opened, so that two runs started at once in a new folder do
+    not both create it): a second run waits up to :data:`STORE_WAIT_SECONDS`,
+    saying so on stderr, then stops with "another run holds the store"."""
+    store = Path(store)
+    return _RunLock(store.with_name(store.name + ".lock"), store)
+
+
 class _RunLock:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, store: Path):
         self.path = path
+        self.store = store
         self.fh = None
 
     def __enter__(self):
@@ -1249,14 +1273,21 @@ class _RunLock:
             import fcntl
         except ImportError:  # no advisory locks on this platform: runs are not guarded
             return self
-        self.fh = open(self.path, "a+")
         try:
-            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.fh.close()
-            self.fh = None
-            raise CodingError("another run is using this store; wait for it to finish",
-                              self.path.with_suffix("")) from None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fh = open(self.path, "a+")
+        except OSError as exc:
+            raise CodingError(f"the store's folder cannot be written ({exc.strerror})", self.store) from None
+        if not _try_flock(fcntl, self.fh):
+            _say_waiting(self.store)
+            deadline = time.monotonic() + STORE_WAIT_SECONDS
+            while not _try_flock(fcntl, self.fh):
+                if time.monotonic() >= deadline:
+                    self.fh.close()
+                    self.fh = None
+                    raise CodingError(f"another run holds the store (waited {STORE_WAIT_SECONDS:g} s); try again "
+                                      "when it has finished", self.store)
+                time.sleep(0.1)
         return self
 
     def __exit__(self, *exc):
@@ -1265,18 +1296,77 @@ class _RunLock:
         return False
 
 
+def _try_flock(fcntl, fh) -> bool:
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _say_waiting(store: Path) -> None:
+    print(f"coding: another run holds {store}; waiting up to {STORE_WAIT_SECONDS:g} s for it", file=sys.stderr)
+
+
+def _kind(exc: BaseException) -> str:
+    """What an SQLite error means for the user: busy, readonly, full, damaged or other."""
+    text = str(exc).lower()
+    for kind, words in (("busy", ("locked", "busy")), ("readonly", ("readonly", "read-only")),
+                        ("full", ("disk is full", "disk i/o error")),
+                        ("damaged", ("malformed", "not a database", "corrupt"))):
+        if any(w in text for w in words):
+            return kind
+    return "other"
+
+
+def _pandas_database_error(exc: BaseException | None) -> bool:
+    # pandas wraps SQLite's errors in its own DatabaseError (with the SQL text)
+    return type(exc).__name__ == "DatabaseError" and isinstance(exc.__cause__ or exc.__context__, sqlite3.Error)
+
+
+def store_error(exc: BaseException, path: StrPath, waited: float | None = None) -> CodingError:
+    """A one-line error naming the store for an SQLite error ``exc`` (after
+    ``waited`` seconds for a lock, when the command waited)."""
+    if _pandas_database_error(exc):
+        exc = exc.__cause__ or exc.__context__
+    kind = _kind(exc)
+    waiting = f" (waited {waited:g} s)" if waited is not None else ""
+    message = {
+        "busy": f"another run holds the store{waiting}; try again when it has finished",
+        "readonly": "the store cannot be written (read-only file or folder)",
+        "full": f"the store could not be written ({exc}: disk full or file-size limit?); it keeps every "
+                "document committed so far",
+        "damaged": f"the store is damaged ({exc}); restore it from a copy, or code into a new --out",
+    }.get(kind, f"the store cannot be used: {exc}")
+    return CodingError(message, path)
+
+
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: sqlite3.Connection, path: Path):
         self.db = db
+        self.path = path
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _kind(exc) != "busy":
+                raise
+            # another process writes: wait the documented time, saying so, then give up in one line
+            _say_waiting(self.path)
+            self.db.execute(f"PRAGMA busy_timeout={int(STORE_WAIT_SECONDS * 1000)}")
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as again:
+                raise store_error(again, self.path, STORE_WAIT_SECONDS) from None
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout={int(min(1.0, STORE_WAIT_SECONDS) * 1000)}")
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self.db.execute("COMMIT")
-        else:
+        elif self.db.in_transaction:  # SQLite has rolled back by itself after some errors (a full disk)
             self.db.execute("ROLLBACK")
         return False
 

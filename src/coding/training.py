@@ -121,6 +121,8 @@ def _table_rows(path: Path) -> list[tuple[str, str, str]]:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise CodingError(f"invalid JSON: {exc.msg}", path, i) from None
+                except RecursionError:  # arrays or objects nested thousands deep
+                    raise CodingError("invalid JSON: nested too deeply", path, i) from None
     out = []
     for i, r in enumerate(records, start=1):
         if not isinstance(r, dict) or not isinstance(r.get("text"), str) or not str(r.get("id", "")).strip():

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import bisect
 import re
+import weakref
 import zipfile
 import zlib
+from array import array
 from pathlib import Path, PurePosixPath
 
 from coding.errors import CodingError
@@ -19,6 +21,12 @@ from coding.records import StrPath
 MAX_ARCHIVE_BYTES = 400 * 1024 * 1024
 MAX_MEMBER_BYTES = 100 * 1024 * 1024
 MAX_ARCHIVE_MEMBERS = 10_000
+#: The members read from one archive (the project XML and the source texts,
+#: held at once with their decoded and normalised copies) together: a few
+#: large members each under MAX_MEMBER_BYTES must not add up to gigabytes.
+MAX_READ_BYTES = 64 * 1024 * 1024
+
+_read_so_far: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def read_limited(path: Path) -> bytes:
     try:
@@ -64,6 +72,11 @@ def read_member(zf: zipfile.ZipFile, name: str, path: StrPath) -> bytes:
     info = zf.getinfo(name)
     if info.file_size > MAX_MEMBER_BYTES:
         raise CodingError(f"archive member {name!r} is {info.file_size} bytes (limit {MAX_MEMBER_BYTES})", path)
+    total = _read_so_far.get(zf, 0) + info.file_size
+    if zf in _read_so_far and total > MAX_READ_BYTES:  # one member alone is bounded by MAX_MEMBER_BYTES
+        raise CodingError(f"the project's XML and source texts expand to more than {MAX_READ_BYTES} bytes "
+                          f"(at member {name!r}); too large to read safely", path)
+    _read_so_far[zf] = total
     try:
         with zf.open(info) as fh:
             # the declared size may lie: never inflate more than the bound
@@ -98,14 +111,15 @@ def find_qde(zf: zipfile.ZipFile, path: StrPath) -> str:
     raise CodingError(f"several .qde files in the archive ({', '.join(sorted(qde))})", path)
 
 
-def decode_source(data: bytes) -> tuple[str, list[int]]:
+def decode_source(data: bytes) -> tuple[str, array]:
     """Text of a source file and the raw indices of the CRs that LF
     normalisation removes (positions refer to the raw text, BOM excluded)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raw = data.decode("utf-16")
     else:
         raw = data.decode("utf-8-sig")
-    removed = [m.start() for m in re.finditer("\r\n", raw)]
+    # an array, not a list: a text of CRLFs would otherwise take ~36 bytes per line end
+    removed = array("q", (m.start() for m in re.finditer("\r\n", raw)))
     return raw.replace("\r\n", "\n").replace("\r", "\n"), removed
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,8 @@ from coding.refi.variables import METADATA, parse_ranges, read_variables, seen_v
 from coding.refi.xml import child, children, local, name_key, norm_guid, parse_xml
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from coding.store import Store
 
 # -- project import ---------------------------------------------------------------
@@ -158,7 +161,7 @@ class _Source(NamedTuple):
     name: str
     element: ET.Element            # holds the PlainTextSelections and Codings
     text: str | None               # normalised (LF) text, None when not available
-    raw_to_text: list[int] | None  # positions of removed CRs, for mapping positions
+    raw_to_text: Sequence[int] | None  # positions of removed CRs, for mapping positions
     problem: str
 
 
@@ -183,7 +186,11 @@ def _source_text(el: ET.Element, zf, lookup, path) -> tuple[str | None, list[int
 
 
 def _squash(text: str) -> str:
-    return " ".join(text.split())
+    # one copy of the text, not a list of its words (tens of bytes each on a large source)
+    return _SPACES.sub(" ", text).strip()
+
+
+_SPACES = re.compile(r"\s+")
 
 
 class _Doc(NamedTuple):

@@ -22,9 +22,11 @@ def _schema(name: str):
         return xmlschema.XMLSchema(str(p))
 
 
-def validate_schema(path: StrPath) -> None:
+def validate_schema(path: StrPath, *, own: bool = False) -> None:
     """Validate a ``.qdc`` codebook, or the ``project.qde`` of a ``.qdpx``
-    (or a bare ``.qde``), against the REFI-QDA schema.
+    (or a bare ``.qde``), against the REFI-QDA schema. ``own``: a file this
+    program has just written, whose number of XML elements is not bounded
+    (a large project exports more than an untrusted file may hold).
 
     Raises CodingError with the first problem; returns None when valid.
     """
@@ -41,7 +43,7 @@ def validate_schema(path: StrPath) -> None:
         schema, where = _schema("Project-mrt2019.xsd"), f"{path}!{name}"
     else:
         raise CodingError("not a REFI-QDA file (expected .qdc, .qdpx or .qde)", path)
-    root = parse_xml(data, where)
+    root = parse_xml(data, where, bounded=not own)
     for err in schema.iter_errors(root):
         reason = " ".join((err.reason or str(err)).split())
         raise CodingError(f"not valid REFI-QDA: {reason}", where, None, err.path)

@@ -51,12 +51,17 @@ def xml_bytes(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
-def parse_xml(data: bytes, path: StrPath) -> ET.Element:
+def parse_xml(data: bytes, path: StrPath, bounded: bool = True) -> ET.Element:
     """Parse untrusted XML: DTDs, entity declarations and external
-    references are refused (defusedxml)."""
+    references are refused (defusedxml); with ``bounded``, so is XML of more
+    than :data:`MAX_ELEMENTS` elements."""
     import defusedxml.ElementTree as DET
     from defusedxml import DefusedXmlException
 
+    # a tree costs hundreds of bytes per element however short: count them before parsing
+    elements = data.count(b"<") - data.count(b"</") if bounded and isinstance(data, bytes) else 0
+    if elements > MAX_ELEMENTS:
+        raise CodingError(f"XML with {elements} elements (limit {MAX_ELEMENTS}); too many to read safely", path)
     try:
         root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -71,6 +76,8 @@ def parse_xml(data: bytes, path: StrPath) -> ET.Element:
 #: Deeper trees are refused: code trees are walked recursively, and no real
 #: project nests elements this deep.
 MAX_DEPTH = 200
+#: More elements are refused before parsing (a project of 50,000 codings has some 200,000).
+MAX_ELEMENTS = 1_000_000
 
 
 def _check_depth(root: ET.Element, path) -> None:

@@ -15,10 +15,13 @@ place, so an interrupted run never leaves a half-written file.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from coding.files import remove_stale_folders
 
 from .figures import write_figures
 from .html import write_html
@@ -37,6 +40,10 @@ __all__ = [
     "write_report",
     "write_tables",
 ]
+
+
+#: temporary folders of a report in the system's temporary folder: ``<prefix><pid>-<random>``
+SPILL_PREFIX = "coding-report-"
 
 
 def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_count: int = 1,
@@ -63,7 +70,9 @@ def write_report(data: ReportData, out_dir, *, exemplars: int = 3, min_pair_coun
     out.mkdir(parents=True, exist_ok=True)
     outputs = outputs if outputs is not None else Outputs()
     # the key words in context of a large corpus wait here (not in memory) until written to their CSV
-    with tempfile.TemporaryDirectory(prefix="coding-report-") as spill:
+    # named with this process's id: a later report removes the folders of killed runs (only theirs)
+    remove_stale_folders(tempfile.gettempdir(), SPILL_PREFIX)
+    with tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-") as spill:
         with stage("tables", 2, progress) as bar:
             tables = compute_tables(data, exemplars=exemplars, min_pair_count=min_pair_count, spill=Path(spill),
                                     progress=progress)

@@ -28,20 +28,26 @@ WIDE_COLUMNS = 9
 #: tables shown in the report, with the columns shown (None: all); others are linked only
 SHOWN_TABLES = {
     "frequencies": ["level", "variable", "code", "label", "units_total", "units_coded", "unit_share",
-                    "unit_share_ci_low", "unit_share_ci_high", "documents_total", "documents_coded", "document_share",
+                    "unit_share_cl_low", "unit_share_cl_high", "documents_total", "documents_coded", "document_share",
                     "evidence_matches", "units_coded_per_1000_words", "units_coded_per_1000_words_ci_low",
                     "units_coded_per_1000_words_ci_high"],
     "frequencies_by_doc_type": ["doc_type", "level", "label", "units_total", "units_coded", "unit_share",
-                                "unit_share_ci_low", "unit_share_ci_high", "units_coded_per_1000_words"],
+                                "unit_share_cl_low", "unit_share_cl_high", "units_coded_per_1000_words"],
     "frequencies_by_document_year": ["document_year", "level", "label", "units_total", "units_coded",
-                                     "unit_share", "unit_share_ci_low", "unit_share_ci_high",
+                                     "unit_share", "unit_share_cl_low", "unit_share_cl_high",
                                      "units_coded_per_1000_words"],
     "frequencies_by_referenced_year": ["referenced_year", "level", "label", "units_total", "units_coded",
-                                       "unit_share", "unit_share_ci_low", "unit_share_ci_high",
+                                       "unit_share", "unit_share_cl_low", "unit_share_cl_high",
                                        "units_coded_per_1000_words"],
     "cooccurrence_pairs": ["level", "context", "label_a", "label_b", "n_a", "n_b", "n_ab", "expected", "lift",
                            "jaccard", "ochiai", "p_b_given_a", "p_a_given_b", "phi", "fisher_p",
-                           "jaccard_misleading"],
+                           "expected_within", "p_within"],
+    "comparisons": ["comparison", "label", "group_a", "units_a", "documents_a", "share_a", "group_b", "units_b",
+                    "documents_b", "share_b", "difference", "difference_cl_low", "difference_cl_high", "verdict",
+                    "note"],
+    "crosstab_tests": ["attribute", "label", "groups", "units", "documents", "test", "statistic", "df", "p",
+                       "p_units"],
+    "unit_types": None,
     "cooc_variables_units": None,
     "cooc_variables_documents": None,
 }
@@ -49,7 +55,9 @@ AGREEMENT_COEFFICIENTS = ["coders", "item", "n_units", "percent_agreement", "coh
                           "brennan_prediger", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high",
                           "gwet_ac1", "reading", "paradox"]
 AGREEMENT_COUNTS = ["coders", "item", "n_units", "prevalence", "alpha_resamples_dropped", "n11", "n10", "n01", "n00"]
-LINKED_ONLY = ["frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
+#: tables shown at the variable level only (code rows are in their CSV)
+VARIABLE_ROWS_ONLY = ("comparisons", "crosstab_tests")
+LINKED_ONLY = ["crosstabs", "frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
                "unit_by_code", "kwic", "exemplars", "corpus_by_doc_type", "codebook"]
 
 
@@ -78,6 +86,9 @@ def _shown_tables(data, tables: dict[str, pd.DataFrame]) -> list[dict]:
         if name not in tables:
             continue
         df, note = tables[name], ""
+        if name in VARIABLE_ROWS_ONLY and len(df):
+            df = df[df["level"] == "variable"]
+            note = f"Variables: {len(df)} of {len(tables[name])} rows; the codes' rows are in the CSV."
         if name == "frequencies_by_referenced_year" and period is not None:
             years = df["referenced_year"]
             df = df[(years >= period[0]) & (years <= period[1])]

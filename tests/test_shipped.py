@@ -128,3 +128,18 @@ def test_shipped_project_exports_valid_refi_files(shipped, tmp_path):
     with Store(out / "project.sqlite") as store:
         qdpx = refi.export_project(store, tmp_path / "project.qdpx", coders=["auto", "human-1"])
     refi.validate_schema(qdpx)
+
+
+def test_report_reads_shares_over_prose_and_says_which_comparisons_are_empty(shipped):
+    out, _ = shipped
+    html = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    types = pd.read_csv(out / "tables" / "unit_types.csv").set_index("unit_type")
+    headings = int(types.loc["heading", "units"])
+    assert headings > 50 and f"leave out {headings} headings" in html
+    # the thesis chapters and the interview are dated 2024: no comparison by document year
+    dated_other = int(types["units"].sum() - headings) - int(
+        pd.read_csv(out / "tables" / "frequencies_by_document_year.csv").query("document_year == 2024")
+        ["units_total"].iloc[0])
+    assert f"All but {dated_other} units are dated 2024; no comparison by document year." in html
+    assert "By document type, Economic is coded in" in html and "0.0% of 5 units of interview" in html
+    assert "documents resampled" in html

@@ -66,6 +66,8 @@ def _two_sides(ctx, name: str, label_a: str, label_b: str, side_a: np.ndarray, s
     (positions; a unit may be on both sides)."""
     docs = ctx.units["_doc"].to_numpy().astype(np.int64)
     (ua, da), (ub, db) = _side(side_a, docs), _side(side_b, docs)
+    if not note and not ua and not ub:
+        note = "no unit falls on either side"
     if not note and (_short(ua, da) or _short(ub, db)):
         note = (f"too few to compare: {ua} units in {da} documents against {ub} in {db} "
                 f"(each side needs {MIN_UNITS} units in {MIN_DOCUMENTS} documents)")

@@ -161,6 +161,10 @@ def _method_view(ctx: _Context, data) -> dict:
         "first_date": first, "last_date": last, "codings": len(ctx.codings),
         "filters": describe_filters(data.filters), "all_units": _all_units(data),
         "partial": data.seen is not None and len(units) < _all_units(data),
+        "type_counts": [f"{n:,} {t}{'s' if n != 1 else ''}" for t, n in ctx.type_counts.items()],
+        "left_out": [f"{n:,} {t}{'s' if n != 1 else ''}" for t, n in ctx.type_counts.items()
+                     if t in set(ctx.left_out["unit_type"])],
+        "included_types": list(ctx.included_types),
     }
 
 

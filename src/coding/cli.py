@@ -362,6 +362,10 @@ def _cmd_report(args) -> int:
     skip = [t.strip() for part in (args.skip_speaker or []) for t in part.split(",") if t.strip()] or None
     out = args.out or filtered_folder("outputs", doc_types, args.year_from, args.year_to, speakers, skip)
     coders = _coder_list(args.coders) if args.coders else None
+    found = find_store(args.store, args.out or "outputs")
+    if args.out and not args.store and found == DEFAULT_STORE and found.is_file():
+        # said aloud: which store answers must never depend silently on the folder the command runs in
+        print(f"coding: no store in {args.out}; reading {found}", file=sys.stderr)
     with open_store(args.store, args.out or "outputs") as store:
         try:
             files = build_report(store, out, coder=args.coder, doc_types=doc_types, year_from=args.year_from,
@@ -420,11 +424,16 @@ def _cmd_learn(args) -> int:
     print(f"learned from {len(examples.units)} units of {len(set(examples.groups.values()))} documents "
           f"({', '.join(examples.coders)}); grouped {args.folds}-fold cross-validation, {args.repeats} repeats:")
     print(format_cv(cv))
-    skipped = ", ".join(s.get("id", "?") for s in model.skipped)
+    skipped = skipped_codes(model.skipped)
     if skipped:
         print(f"codes without enough labelled units for their own classifier: {skipped}")
     print(f"wrote {args.out} (model {model.sha256[:12]})")
     return 0
+
+
+def skipped_codes(skipped) -> str:
+    """The codes a model skipped for want of labelled units, by id (``coding.learn`` records them under "code")."""
+    return ", ".join(str(s.get("code", "?")) for s in skipped)
 
 
 def format_cv(cv: pd.DataFrame) -> str:

@@ -424,10 +424,11 @@ class Store:
         if with_people:
             raise CodingError(f"the manifest no longer lists {len(gone)} stored document(s), among them "
                               f"{', '.join(with_people[:5])} with people's codings; nothing was changed "
-                              "(pruning them keeps those codings aside as orphans)", self.path)
+                              "(give --prune to remove them: their people's codings are kept aside as orphans)",
+                              self.path)
         if 2 * len(gone) > len(stored):
             raise CodingError(f"the manifest no longer lists {len(gone)} of the {len(stored)} stored documents; "
-                              "nothing was changed", self.path)
+                              "nothing was changed (give --prune to remove them)", self.path)
         return gone
 
     def remove_documents_except(self, document_ids: Iterable[str], prune: bool = False) -> list[str]:

@@ -150,6 +150,12 @@ def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
         units = units[who.isin({s.casefold() for s in speakers})].reset_index(drop=True)
         who = units["speaker"].fillna("").astype(str).str.casefold()
     if skip_speakers:
+        # a speaker to leave out that speaks nowhere is a typing error, not a filter that removes nothing
+        unknown = [s for s in skip_speakers if s.casefold() not in set(who)]
+        if unknown:
+            from coding.errors import CodingError
+
+            raise CodingError(f"--skip-speaker '{unknown[0]}' matches no unit's speaker; nothing was written")
         units = units[~who.isin({s.casefold() for s in skip_speakers})].reset_index(drop=True)
     if _keyed_by_row(units, data.codings):  # frames read lean from the store: keyed by unit_row
         codings = data.codings[data.codings["unit_row"].isin(units["unit_row"])].reset_index(drop=True)

@@ -50,3 +50,36 @@ def test_the_refusal_of_an_emptied_manifest_names_prune(project):
 def test_codes_a_model_skipped_are_named_by_id():
     skipped = [{"code": "energy", "positives": 1, "negatives": 30}, {"code": "arms", "positives": 0, "negatives": 31}]
     assert skipped_codes(skipped) == "energy, arms"
+
+
+def test_an_unchanged_rerun_says_nothing_changed_and_wrote_nothing(tmp_path, monkeypatch, capsys):
+    corpus = write_corpus(tmp_path)
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(TINY_CODEBOOK, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", "out"]
+    assert main(args) == 0
+    assert "wrote out/report.html" in capsys.readouterr().out
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "wrote" not in printed
+    assert "nothing changed in out/segments.csv, out/codings.csv, out/report.html, out/manifest.json" in printed
+
+
+class _Quiet:
+    """A coder that codes nothing (any coder fits where the dictionary coder does)."""
+
+    name, version = "quiet", "1"
+
+    def code(self, units):
+        return []
+
+
+def test_a_run_with_another_coder_writes_its_own_report_folder(tiny):
+    corpus, codebook, out = tiny
+    pipeline.run(corpus, codebook, out, progress=False)
+    main_report = (out / "report.html").read_bytes()
+    summary = pipeline.run(corpus, codebook, out, progress=False, coder=_Quiet())
+    assert summary.outputs["report"] == out / "reports" / "coder-quiet" / "report.html"
+    assert summary.outputs["report"].is_file()
+    assert (out / "report.html").read_bytes() == main_report  # the main report is left alone

@@ -85,8 +85,12 @@ def _cmd_run(args) -> int:
     for coder, units, codings in summary.orphans:
         print(f"kept aside: {coder}'s codings of {units} unit(s) whose text is gone ({codings} codings; "
               "'coding coders list' shows them)")
-    for path in summary.outputs.values():
-        print(f"wrote {path}")
+    unchanged = [path for name, path in summary.outputs.items() if name in summary.unchanged_outputs]
+    for name, path in summary.outputs.items():
+        if name not in summary.unchanged_outputs:
+            print(f"wrote {path}")
+    if unchanged:
+        print(f"nothing changed in {', '.join(map(str, unchanged))}")
     if summary.errors:
         return _failures("document(s) could not be read",
                          [_advise(str(err), "in the manifest column encoding") for err in summary.errors])

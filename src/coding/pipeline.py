@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -65,6 +66,8 @@ class RunSummary:
     codebook_version: str = ""
     coder: str = AUTO
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: the names among ``outputs`` whose files a rerun left as they were
+    unchanged_outputs: list[str] = field(default_factory=list)
 
 
 def _listed_units(path: Path) -> list[str]:
@@ -191,15 +194,27 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
 
             # an unchanged rerun (same store content, outputs in place) skips the report: seconds, not minutes
             digest = project.run_digest(store, summary.coder)
-            if project.report_is_current(out, digest):
+            if summary.coder != AUTO:
+                # another coder's report goes to a folder of its own: the main report stays the default coder's
+                summary.outputs = export_tables(store, out)
+                folder = out / "reports" / ("coder-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", summary.coder))
+                files = project.build_report(store, folder, coder=summary.coder)
+                summary.outputs["report"] = files["report.html"]
+                if not files.written:
+                    summary.unchanged_outputs.append("report")
+            elif project.report_is_current(out, digest):
                 summary.outputs = {"segments": out / "segments.csv", "codings": out / "codings.csv",
                                    "report": out / "report.html"}
+                summary.unchanged_outputs = list(summary.outputs)
             else:
                 project.forget_digest(out)
                 summary.outputs = export_tables(store, out)
                 summary.outputs["report"] = project.build_report(store, out, coder=summary.coder)["report.html"]
                 project.record_digest(out, digest)
+            before = (out / "manifest.json").read_bytes() if (out / "manifest.json").is_file() else None
             summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store)
+            if before == summary.outputs["manifest"].read_bytes():
+                summary.unchanged_outputs.append("manifest")
         else:
             summary.outputs = export_tables(store, out)
         _count_codings(store, summary.coder, cb, summary)

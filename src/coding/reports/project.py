@@ -17,6 +17,8 @@ import pandas as pd
 from coding.errors import CodingError
 from coding.segment import unit_speakers
 
+from . import design
+
 if TYPE_CHECKING:
     from coding.store import Store
 
@@ -306,7 +308,8 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None) -> Path:
         "codebook": {"path": str(codebook), "version": store.current_codebook()},
         "unit": unit,
         "coders": [{"name": name, "units": units, "codings": codings} for name, units, codings in store.coders()],
-        "random_seeds": {"bootstrap_alpha": SEED, "resamples": RESAMPLES},
+        "random_seeds": {"bootstrap_alpha": SEED, "resamples": RESAMPLES, "report_design": design.SEED,
+                         "report_resamples": design.RESAMPLES, "report_permutations": design.PERMUTATIONS},
         "inputs": inputs,
     }
 

@@ -204,8 +204,8 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     given doc types and document years (inclusive) and apply to every
     section, agreement included; a filter that matches no unit raises
     :class:`EmptySelection` before anything is written. ``coders`` chooses
-    the coders of the agreement section (default: all) and of the document
-    pages (default: the reported coder); ``speakers``/``skip_speakers``
+    the coders of the agreement section and of the document pages (default:
+    every coder, the reported one first); ``speakers``/``skip_speakers``
     keep or leave out units by speaker (interviewer turns). An unknown
     coder is an error. Files whose bytes would not change are not rewritten.
     """
@@ -230,10 +230,15 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
             )
     paths = write_report(data, out, exemplars=exemplars, min_pair_count=min_pair_count, agreement=agreement,
                          extra_figures=extra, outputs=outputs, progress=progress,
-                         pages=page_source(store, coders or [coder]))
+                         pages=page_source(store, coders or _every_coder(store, coder)))
     files = ReportFiles(paths)
     files.written, files.unchanged = outputs.written, outputs.unchanged
     return files
+
+
+def _every_coder(store, coder: str) -> list[str]:
+    """The reported coder, then every other coder in the store (the document pages show them all)."""
+    return [coder] + sorted(name for name, *_ in store.coders() if name != coder)
 
 
 #: the files of ``coding run``'s outputs whose presence (and report.html's bytes) a skipped rerun needs

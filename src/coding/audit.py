@@ -285,9 +285,12 @@ def write_agreement(store: Store, coders: list[str], out: StrPath, level: str = 
                     seed: int = 12345) -> tuple[pd.DataFrame, dict[str, Path]]:
     """Agreement table plus ``agreement.csv``, ``disagreements.csv`` and
     ``agreement_alpha.png`` in the comparison's own folder (see :func:`agreement_folder`)."""
+    from coding.provenance import notes
     from coding.reports.figures import alpha_figure
 
     table = agreement(store, coders, level, n_resamples=n_resamples, seed=seed)
+    # in-sample figures say so in the file too (see coding.provenance)
+    table["provenance"] = " ".join(notes(store, coders))
     diffs = disagreements(store, coders, level)
     out = agreement_folder(out, coders, level)
     paths = {

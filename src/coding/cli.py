@@ -279,9 +279,17 @@ def _cmd_agree(args) -> int:
     print(f"{' vs '.join(coders)}, {args.level} level (Krippendorff's alpha: >= .800 reliable, "
           f".667-.800 tentative, < .667 unreliable)")
     print(format_agreement(table))
+    _print_provenance(table)
     for path in paths.values():
         print(f"wrote {path}")
     return 0
+
+
+def _print_provenance(table: pd.DataFrame) -> None:
+    """The in-sample warning of an agreement or validation table, next to its figures."""
+    note = str(table["provenance"].iloc[0]) if len(table) and "provenance" in table else ""
+    if note:
+        print(f"note: {note}")
 
 
 def _cmd_validate(args) -> int:
@@ -292,6 +300,7 @@ def _cmd_validate(args) -> int:
     print(f"{args.predicted} against {args.coder} (precision: share of {args.predicted}'s codings "
           f"the person shares; recall: share of the person's codings {args.predicted} finds)")
     print(format_validation(table))
+    _print_provenance(table)
     for path in paths.values():
         print(f"wrote {path}")
     return 0

@@ -99,6 +99,9 @@ def import_coder_files(store: Store, codebook: Codebook, coders_dir, summary: Ru
     coders_dir = Path(coders_dir)
     if not coders_dir.is_dir():
         return []
+    from coding.provenance import read_development_coders
+
+    store.set_development_coders(read_development_coders(coders_dir))
     unit_ids = _StoredUnits(store)
     imported = []
     for path in sorted(coders_dir.glob("*.csv")):

@@ -8,6 +8,7 @@ lets readers open the file while a run writes.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -219,6 +220,19 @@ class Store:
     def segmentation(self) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key='segmentation'").fetchone()
         return row[0] if row else "paragraph"
+
+    def set_development_coders(self, coders: list[str]) -> None:
+        """Record the people whose units the codebook was tuned on (see coding.provenance)."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('development_coders', ?)", (json.dumps(sorted(coders)),))
+
+    def development_coders(self) -> list[str]:
+        row = self.db.execute("SELECT value FROM meta WHERE key='development_coders'").fetchone()
+        return json.loads(row[0]) if row else []
+
+    def coder_versions(self, coder: str) -> list[str]:
+        """The versions of an automatic coder that coded the stored documents."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT coder_version FROM coded WHERE coder=? "
+                                              "ORDER BY coder_version", (coder,))]
 
     # -- documents and automatic codings ----------------------------------
     def is_coded(self, document: Document, segmentation: str, coder: str, codebook_version: str,

@@ -126,6 +126,11 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
                         "level) of each pair of coders sharing units, and of all of them together" + scope),
             _table_view("agreement", table, AGREEMENT_COUNTS, caption="The same units: prevalence, bootstrap "
                         "resamples dropped for alpha's interval, and (two coders) the 2x2 counts" + scope)]
+    notes = []
+    if agreement is not None and "provenance" in agreement.columns:
+        for coders, note in agreement[["coders", "provenance"]].drop_duplicates().itertuples(index=False):
+            if note:
+                notes.append({"coders": coders, "text": note})
     name = getattr(codebook, "name", "") or "Content analysis report"
     return {
         "title": f"{name}: {filters}" if filters else name,
@@ -140,6 +145,7 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "figures": _figures_view(figures),
         "exemplars": _exemplars_view(ctx, tables["exemplars"], pages),
         "agreement": agreement_view,
+        "agreement_notes": notes,
         "study_period": _period(data),
         "referenced_years": _referenced(data),
         "findings": _link_quotes(_findings_view(ctx, tables, figures, data), pages),

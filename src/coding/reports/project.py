@@ -47,6 +47,7 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
 
     from coding.agreement import agreement_table_from_codes
     from coding.audit import check_coders, items_of, presence_codes
+    from coding.provenance import notes
 
     from .output import stage
 
@@ -72,6 +73,7 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
             table = agreement_table_from_codes(codes[[row[c] for c in group]], group, items, "variable",
                                                n_resamples=n_resamples, seed=seed)
             table.insert(0, "coders", " vs ".join(group))
+            table["provenance"] = " ".join(notes(store, group))  # in-sample figures say so
             frames.append(table)
             bar.update()
     return pd.concat(frames, ignore_index=True)
@@ -298,6 +300,7 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None) -> Path:
     manifest_file = find_manifest(corpus)
     files = [manifest_file, Path(codebook)] + [corpus / d.path for d in load_manifest(corpus, allow_outside=True)]
     files += sorted((corpus / "coders").glob("*.csv")) if (corpus / "coders").is_dir() else []
+    files += [corpus / "coders" / "provenance.yaml"]  # the codebook's development coders (when there)
     for f in files:
         if f.is_file():
             inputs.append({"path": f.as_posix(), "sha256": _sha256(f), "bytes": f.stat().st_size})

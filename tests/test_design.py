@@ -140,3 +140,15 @@ def test_the_findings_of_a_second_corpus_claim_nothing_the_tables_do_not_support
     assert "mentions fall in" not in text and "ranges from" not in text
     # the dates of this corpus spread over the study period: a comparison by document year is made
     assert "Compared by the documents' own dates" in text
+
+
+@pytest.mark.report
+def test_quotations_come_from_every_document_type(small):
+    html = (small / "report.html").read_text(encoding="utf-8")
+    for var in ("trade", "environment"):
+        part = html[html.index(f'id="finding-{var}"'):]
+        part = part[:part.index("</section>")]
+        cites = re.findall(r"<cite>(.*?)</cite>", part)
+        assert any(", news, " in c for c in cites) and any(", report, " in c for c in cites), cites
+    exemplars = pd.read_csv(small / "tables" / "exemplars.csv")
+    assert (exemplars.groupby("code")["doc_type"].nunique() == 2).all()

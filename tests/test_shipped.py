@@ -147,3 +147,5 @@ def test_report_reads_shares_over_prose_and_says_which_comparisons_are_empty(shi
     assert f"All but {dated_other} units are dated 2024; no comparison by document year." in html
     assert "By document type, Economic is coded in" in html and "0.0% of 5 units of interview" in html
     assert "documents resampled" in html
+    findings = html[html.index('<section id="findings">'):html.index('<section id="method">')]
+    assert "Interview excerpt" in findings  # quotations stratified by document type: the interviews speak too

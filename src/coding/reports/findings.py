@@ -237,6 +237,13 @@ def quotations(var: dict, exemplars: pd.DataFrame, lead: list[str], texts: dict,
     ex = exemplars[exemplars["variable"] == var["id"]] if len(exemplars) else exemplars
     ranked = sorted(ex.itertuples(index=False), key=lambda r: (r.rank, lead.index(r.code) if r.code in lead
                                                                else len(lead)))
+    # one quotation from each document type first (interviews speak too), then by rank
+    first, seen_types = [], set()
+    for r in ranked:
+        if r.doc_type not in seen_types:
+            seen_types.add(r.doc_type)
+            first.append(r)
+    ranked = first + [r for r in ranked if r not in first]
     for r in ranked:
         if r.unit_id in used:
             continue

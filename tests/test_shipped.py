@@ -149,3 +149,10 @@ def test_report_reads_shares_over_prose_and_says_which_comparisons_are_empty(shi
     assert "documents resampled" in html
     findings = html[html.index('<section id="findings">'):html.index('<section id="method">')]
     assert "Interview excerpt" in findings  # quotations stratified by document type: the interviews speak too
+    # long tables go to an appendix at the end, their variables' rows only; the CSV and workbook keep every row
+    assert html.index('id="exemplars"') < html.index('id="tables"')
+    pairs = html[html.index('id="table-cooccurrence_pairs"'):]
+    pairs = pairs[:pairs.index("</section>")]
+    assert "every row is in tables/cooccurrence_pairs.csv and tables.xlsx" in pairs
+    assert '<th scope="row">variable</th>' in pairs and '<th scope="row">code</th>' not in pairs
+    assert "50.4%" in html  # proportions as percentages with one decimal

@@ -55,6 +55,8 @@ AGREEMENT_COEFFICIENTS = ["coders", "item", "n_units", "percent_agreement", "coh
                           "brennan_prediger", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high",
                           "gwet_ac1", "reading", "paradox"]
 AGREEMENT_COUNTS = ["coders", "item", "n_units", "prevalence", "alpha_resamples_dropped", "n11", "n10", "n01", "n00"]
+#: a table of more rows shows its variables' rows only (on paper the long tables took half the pages)
+APPENDIX_ROWS = 60
 #: tables shown at the variable level only (code rows are in their CSV)
 VARIABLE_ROWS_ONLY = ("comparisons", "crosstab_tests")
 LINKED_ONLY = ["crosstabs", "frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
@@ -86,14 +88,15 @@ def _shown_tables(data, tables: dict[str, pd.DataFrame]) -> list[dict]:
         if name not in tables:
             continue
         df, note = tables[name], ""
-        if name in VARIABLE_ROWS_ONLY and len(df):
+        if (name in VARIABLE_ROWS_ONLY or len(df) > APPENDIX_ROWS) and len(df) and "level" in df.columns:
             df = df[df["level"] == "variable"]
-            note = f"Variables: {len(df)} of {len(tables[name])} rows; the codes' rows are in the CSV."
+            note = (f"Variables: {len(df)} of {len(tables[name])} rows; every row is in tables/{name}.csv and "
+                    "tables.xlsx.")
         if name == "frequencies_by_referenced_year" and period is not None:
             years = df["referenced_year"]
             df = df[(years >= period[0]) & (years <= period[1])]
-            note = (f"Years of the study period {period[0]}-{period[1]}: {len(df)} of {len(tables[name])} rows; "
-                    "every year is in the CSV.")
+            note = (f"Years of the study period {period[0]}-{period[1]}" + (", variables only" if note else "")
+                    + f": {len(df)} of {len(tables[name])} rows; every row is in the CSV.")
         views.append(_table_view(name, df, cols, note=note))
     return views
 

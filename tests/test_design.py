@@ -152,3 +152,15 @@ def test_quotations_come_from_every_document_type(small):
         assert any(", news, " in c for c in cites) and any(", report, " in c for c in cites), cites
     exemplars = pd.read_csv(small / "tables" / "exemplars.csv")
     assert (exemplars.groupby("code")["doc_type"].nunique() == 2).all()
+
+
+@pytest.mark.report
+def test_crosstabs_take_any_column_a_user_adds_to_the_manifest(small):
+    tests = pd.read_csv(small / "tables" / "crosstab_tests.csv")
+    bank = tests[(tests["attribute"] == "bank") & (tests["level"] == "variable")]
+    assert len(bank) == 2 and set(bank["groups"]) == {2}
+    shares = pd.read_csv(small / "tables" / "crosstabs.csv")
+    assert set(shares.loc[shares["attribute"] == "bank", "group"]) == {"east", "north"}
+    assert "By bank, Trade is coded in" in _findings(small)
+    sheets = pd.ExcelFile(small / "tables.xlsx").sheet_names
+    assert {"crosstabs", "crosstab_tests", "comparisons", "unit_types"} <= set(sheets)

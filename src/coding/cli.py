@@ -368,7 +368,7 @@ def _add_audit_commands(sub) -> None:
 
 
 def _cmd_report(args) -> int:
-    from coding.reports.project import EmptySelection, build_report, filtered_folder
+    from coding.reports.project import EmptySelection, build_report, filtered_folder, manifest_attributes
 
     doc_types = [t.strip() for part in (args.doc_type or []) for t in part.split(",") if t.strip()] or None
     speakers = [t.strip() for part in (args.speaker or []) for t in part.split(",") if t.strip()] or None
@@ -381,9 +381,10 @@ def _cmd_report(args) -> int:
         print(f"coding: no store in {args.out}; reading {found}", file=sys.stderr)
     with open_store(args.store, args.out or "outputs") as store:
         try:
+            attributes = manifest_attributes(args.corpus) if args.corpus else None
             files = build_report(store, out, coder=args.coder, doc_types=doc_types, year_from=args.year_from,
                                  year_to=args.year_to, exemplars=args.exemplars, coders=coders, speakers=speakers,
-                                 skip_speakers=skip)
+                                 skip_speakers=skip, attributes=attributes)
         except EmptySelection as exc:
             print(f"coding: error: {exc}", file=sys.stderr)
             return 1
@@ -564,6 +565,8 @@ def _add_report_command(sub) -> None:
                          "manifest's speaker; repeat or comma-separate)")
     rp.add_argument("--skip-speaker", action="append",
                     help="leave out units spoken by these speakers, e.g. --skip-speaker Interviewer")
+    rp.add_argument("--corpus", default=None,
+                    help="corpus folder whose manifest's extra columns the crosstabs take (coding run does this)")
     rp.add_argument("--exemplars", type=_non_negative, default=3, help="quotations per code (default: 3)")
     rp.add_argument("--coders", help="comma-separated coders shown in the agreement section and on the document "
                                      "pages (default: every coder)")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import re
@@ -196,12 +197,15 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
             from coding.reports import project
 
             # an unchanged rerun (same store content, outputs in place) skips the report: seconds, not minutes
-            digest = project.run_digest(store, summary.coder)
+            attributes = project.manifest_attributes(corpus)
+            # the manifest's extra columns shape the report too, though the store does not hold them
+            digest = project.run_digest(store, summary.coder) + (
+                "" if attributes is None else ":" + hashlib.sha256(attributes.to_csv().encode()).hexdigest()[:16])
             if summary.coder != AUTO:
                 # another coder's report goes to a folder of its own: the main report stays the default coder's
                 summary.outputs = export_tables(store, out)
                 folder = out / "reports" / ("coder-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", summary.coder))
-                files = project.build_report(store, folder, coder=summary.coder)
+                files = project.build_report(store, folder, coder=summary.coder, attributes=attributes)
                 summary.outputs["report"] = files["report.html"]
                 if not files.written:
                     summary.unchanged_outputs.append("report")
@@ -212,7 +216,8 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
             else:
                 project.forget_digest(out)
                 summary.outputs = export_tables(store, out)
-                summary.outputs["report"] = project.build_report(store, out, coder=summary.coder)["report.html"]
+                summary.outputs["report"] = project.build_report(store, out, coder=summary.coder,
+                                                                 attributes=attributes)["report.html"]
                 project.record_digest(out, digest)
             before = (out / "manifest.json").read_bytes() if (out / "manifest.json").is_file() else None
             summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store)

@@ -147,6 +147,14 @@ CROSSTAB_GROUPS = 6
 CROSSTAB_WORDS = {"doc_type": "document type", "speaker": "speaker"}
 
 
+def _attributes(tests: pd.DataFrame) -> list[str]:
+    """The attributes read aloud: document type, speaker, then any extra manifest column (document
+    years are compared by halves of the study period instead)."""
+    extra = [] if not len(tests) else \
+        [a for a in dict.fromkeys(tests["attribute"]) if a not in CROSSTAB_WORDS and a != "document_year"]
+    return [*CROSSTAB_WORDS, *extra]
+
+
 def by_attribute(var: dict, shares: pd.DataFrame, tests: pd.DataFrame, attribute: str) -> list[dict]:
     """The variable's share in each group of an attribute (the largest
     groups first) and the verdict of the test that fits the design."""
@@ -279,8 +287,8 @@ def build_findings(variables: dict, codes: dict, tables: dict[str, pd.DataFrame]
             "movement": over_referenced_years(var, tables["frequencies_by_referenced_year"], period)
             + compared(var, tables["comparisons"], "referenced_year")
             + compared(var, tables["comparisons"], "document_year"),
-            "groups": [s for a in CROSSTAB_WORDS for s in by_attribute(var, tables["crosstabs"],
-                                                                        tables["crosstab_tests"], a)],
+            "groups": [s for a in _attributes(tables["crosstab_tests"]) for s in by_attribute(
+                var, tables["crosstabs"], tables["crosstab_tests"], a)],
             "figure": figures.get(var_id),
             "cooccurrence": cooccurrence(var, variables, tables["cooccurrence_pairs"],
                                          tables["cooc_variables_units"]),

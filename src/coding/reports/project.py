@@ -197,9 +197,22 @@ def page_source(store, coders: list[str]):
     return PageSource(coders=list(coders), source=StoreSource(store))
 
 
+def manifest_attributes(corpus) -> pd.DataFrame | None:
+    """The extra columns of a corpus's manifest (beyond id, title, doc_type,
+    date, source, path, speaker, encoding) with ``document_id``; None when it has none."""
+    from coding.corpus import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, find_manifest
+
+    frame = pd.read_csv(find_manifest(corpus), dtype=str, keep_default_na=False)
+    extra = [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if not extra:
+        return None
+    return frame[["id", *extra]].rename(columns={"id": "document_id"})
+
+
 def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None, year_to=None,
                  exemplars: int = 3, min_pair_count: int = 1, coders: list[str] | None = None,
-                 progress: bool | None = None, speakers=None, skip_speakers=None) -> ReportFiles:
+                 progress: bool | None = None, speakers=None, skip_speakers=None,
+                 attributes: pd.DataFrame | None = None) -> ReportFiles:
     """Write tables, figures and ``report.html`` for one coder's codings.
 
     Shares are over the units the coder saw. Filters keep documents of the
@@ -216,6 +229,7 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     from .output import Outputs
 
     data = report_data(store, coder, doc_types, year_from, year_to, speakers, skip_speakers)
+    data.attributes = attributes  # the manifest's extra columns, crossed with the codes
     units = set(data.units["unit_id"]) if data.filters else None
     agreement = agreement_summary(store, units=units, coders=coders, progress=progress)
     outputs = Outputs()

@@ -102,6 +102,9 @@ class ReportData:
     seen: Any = None
     #: the filters applied (see :func:`filter_data`), for the report to state them
     filters: dict = field(default_factory=dict)
+    #: document attributes beyond the known ones (a manifest's extra columns): ``document_id`` and one
+    #: column each, crossed with the codes in the crosstabs; None: none
+    attributes: Any = None
     #: where unit texts and evidence are read, one document at a time
     #: (:mod:`coding.reports.source`); None: the ``text`` and ``evidence``
     #: columns of ``units`` and ``codings``
@@ -260,6 +263,9 @@ class _Context:
         codings = data.codings if data.codings is not None else _frame(None, CODING_COLUMNS)
         self.source = data.source if data.source is not None else \
             FrameSource(_frame(units, UNIT_COLUMNS), _frame(codings, CODING_COLUMNS))
+        self.attributes = data.attributes
+        self.attribute_names = [c for c in data.attributes.columns if c != "document_id"] \
+            if data.attributes is not None else []
         self._units(units, data.seen)
         self._codings(codings)
         self._items(data.codebook)

@@ -152,6 +152,7 @@ def _plain_summary(store, units=None, n_resamples=200):
         presence = audit.presence(codings, coverage, items, group, "variable")
         table = ag.agreement_table(presence, group, "variable", n_resamples=n_resamples, seed=12345)
         table.insert(0, "coders", " vs ".join(group))
+        table["provenance"] = ""  # no development coders named, no learned coder: nothing in-sample
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
 

@@ -54,7 +54,8 @@ SHOWN_TABLES = {
 AGREEMENT_COEFFICIENTS = ["coders", "item", "n_units", "percent_agreement", "cohen_kappa", "scott_pi",
                           "brennan_prediger", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high",
                           "gwet_ac1", "reading", "paradox"]
-AGREEMENT_COUNTS = ["coders", "item", "n_units", "prevalence", "alpha_resamples_dropped", "n11", "n10", "n01", "n00"]
+AGREEMENT_COUNTS = ["coders", "item", "n_units", "prevalence", "alpha_resamples_dropped", "alpha_interval_note", "n11",
+                    "n10", "n01", "n00"]
 #: a table of more rows shows its variables' rows only (on paper the long tables took half the pages)
 APPENDIX_ROWS = 60
 #: tables shown at the variable level only (code rows are in their CSV)
@@ -128,7 +129,8 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
             _table_view("agreement", table, AGREEMENT_COEFFICIENTS, caption="Inter-coder agreement (variable "
                         "level) of each pair of coders sharing units, and of all of them together" + scope),
             _table_view("agreement", table, AGREEMENT_COUNTS, caption="The same units: prevalence, bootstrap "
-                        "resamples dropped for alpha's interval, and (two coders) the 2x2 counts" + scope)]
+                        "resamples dropped for alpha's interval (and why an interval is withheld), and (two "
+                        "coders) the 2x2 counts" + scope)]
     notes = []
     if agreement is not None and "provenance" in agreement.columns:
         for coders, note in agreement[["coders", "provenance"]].drop_duplicates().itertuples(index=False):

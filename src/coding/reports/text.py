@@ -50,7 +50,8 @@ COLUMN_LABELS = {
     "difference_cl_low": "Difference: 95% low", "difference_cl_high": "Difference: 95% high",
     "verdict": "Verdict", "note": "Note", "attribute": "Attribute", "group": "Group", "groups": "Groups",
     "test": "Test", "statistic": "Chi-square", "df": "df", "p": "p", "p_units": "p (units independent)",
-    "unit_type": "Unit type", "in_shares": "In shares",
+    "unit_type": "Unit type", "in_shares": "In shares", "alpha_interval_note": "Alpha's interval",
+    "provenance": "Provenance",
 }
 
 #: proportions, shown as percentages with one decimal (the CSVs keep proportions)

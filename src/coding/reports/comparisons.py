@@ -191,7 +191,7 @@ def crosstabs(ctx) -> tuple[pd.DataFrame, pd.DataFrame]:
                                "label": label, "units_total": int(units_g[g]), "documents_total": int(docs_g[g]),
                                "units_coded": int(coded_g[g]), "unit_share": coded_g[g] / units_g[g],
                                "unit_share_cl_low": low[g, j], "unit_share_cl_high": high[g, j]})
-        note = _dominant(values.iloc[known], "of") if len(groups) > 1 else f"one value only ({groups[0]})"
+        note = _dominant(values.iloc[known], f"of {name}") if len(groups) > 1 else f"one value only ({groups[0]})"
         results = design.crosstab_test(member, docs[known], coded, len(groups)) if len(groups) > 1 else \
             [{"test": "none", "statistic": math.nan, "df": 0, "p": math.nan, "p_units": math.nan}] * len(items)
         for (level, var, code, label, _), res in zip(items, results):

@@ -394,7 +394,9 @@ def test_an_adjudication_sheet_made_before_ids_shifted_settles_the_same_text(tin
     _edit(corpus, "a", ["An opening paragraph inserted later."] + PARAS_A)
     _run(corpus, codebook, out)
     assert main(["coders", "import", str(sheet), "--coder", "consensus", "--store", str(db)]) == 0
+    # the consensus covers the units both saw, agreed ones too (PARAS_A[1]: strategic for both)
     assert _coded(db, "consensus") == {(PARAS_A[0], "economic"), (PARAS_A[0], "strategic"), (PARAS_A[0], ""),
+                                       (PARAS_A[1], "strategic"), (PARAS_A[1], ""),
                                        (PARAS_A[2], "economic"), (PARAS_A[2], "")}
     # a sheet whose text has changed since cannot be settled against the coders: refused, nothing stored
     _edit(corpus, "a", ["An opening paragraph inserted later.", PARAS_A[0] + " Rewritten.", *PARAS_A[1:]])

@@ -61,7 +61,7 @@ def test_run_imports_corpus_coders_and_agree_reads_them(tiny, tmp_path):
     (corpus / "coders" / "h1.csv").write_text(H1, encoding="utf-8")
     pipeline.run(corpus, codebook, out, progress=False)
     assert main(["agree", "--coders", "auto,h1", "--out", str(out), "--resamples", "100"]) == 0
-    assert read_csv(out / "agreement.csv")[0]["krippendorff_alpha"] == "0.5333"
+    assert read_csv(out / "agreement" / "auto-vs-h1-variable" / "agreement.csv")[0]["krippendorff_alpha"] == "0.5333"
 
 
 def imported(project, *names, replace=False):
@@ -142,6 +142,7 @@ def test_agree_writes_tables_disagreements_and_figure(project, capsys, tmp_path)
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "economic" in printed and "0.750" in printed and "ALL" in printed
+    out = out / "agreement" / "auto-vs-h1-variable"
     rows = read_csv(out / "agreement.csv")
     assert [r["item"] for r in rows] == ["economic", "regional_security", "strategic", "ALL"]
     assert rows[0]["krippendorff_alpha"] == "0.5333" and rows[0]["paradox"] in ("true", "false")
@@ -155,6 +156,17 @@ def test_agree_writes_tables_disagreements_and_figure(project, capsys, tmp_path)
     assert first["agreement_alpha.png"].startswith(b"\x89PNG")
     assert main(argv) == 0
     assert first == {p: (out / p).read_bytes() for p in first}  # deterministic, figure included
+
+
+def test_each_pair_of_coders_keeps_its_own_agreement_files(project, tmp_path):
+    db = imported(project, "h1", "h2")
+    out = tmp_path / "audit"
+    for pair in ("auto,h1", "h1,h2"):
+        assert main(["agree", "--coders", pair, "--store", str(db), "--out", str(out), "--resamples", "100"]) == 0
+    first = read_csv(out / "agreement" / "auto-vs-h1-variable" / "agreement.csv")
+    second = read_csv(out / "agreement" / "h1-vs-h2-variable" / "agreement.csv")
+    assert first != second  # the second pair did not overwrite the first
+    assert first[0]["krippendorff_alpha"] == "0.5333" and second[1]["krippendorff_alpha"] == "0.0000"
 
 
 def test_three_coders_use_fleiss(project):
@@ -234,13 +246,15 @@ def test_reconcile_round_trip(project, tmp_path, capsys):
         w.writerows(rows)
     assert main(["coders", "import", str(sheet), "--coder", "consensus", "--store", str(db)]) == 0
     with Store(db) as store:
-        assert ("consensus", 2, 2) in store.coders()
+        # every unit both saw, the ones they agreed on (a:p0001, b:p0001) too
+        assert ("consensus", 4, 4) in store.coders()
         _, _, codings = store.frames(coder="consensus")
         # a:p0002: regional_security as decided, strategic as both coders had it; a:p0003: nothing
-        assert list(zip(codings["unit_id"], codings["variable"], codings["code"])) == [
-            ("a:p0002", "regional_security", ""), ("a:p0002", "strategic", "")]
+        assert sorted(zip(codings["unit_id"], codings["variable"], codings["code"])) == [
+            ("a:p0001", "economic", ""), ("a:p0002", "regional_security", ""), ("a:p0002", "strategic", ""),
+            ("b:p0001", "economic", "")]
         cov = store.coverage()
-    assert sorted(cov.loc[cov["coder"] == "consensus", "unit_id"]) == ["a:p0002", "a:p0003"]
+    assert sorted(cov.loc[cov["coder"] == "consensus", "unit_id"]) == ["a:p0001", "a:p0002", "a:p0003", "b:p0001"]
 
 
 def test_stale_or_incomplete_sheet_is_refused(project, tmp_path):

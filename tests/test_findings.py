@@ -49,12 +49,19 @@ def test_findings_come_first_one_part_per_variable_in_codebook_order(tmp_path):
 
 
 def test_prevalence_and_leading_codes_are_the_tables_numbers(tmp_path):
-    _, html = _report(tmp_path)
+    import pandas as pd
+
+    paths, html = _report(tmp_path)
     text = _text(_findings(html))
     # economic: u1..u5 of 6 units, in both documents (see test_reports.make_data)
-    lo, hi = wilson_interval(5, 6)
-    assert (f"Economic is coded in 5 of 6 units (83.3%; 95% interval {100 * lo[()]:.1f}% to "
-            f"{100 * hi[()]:.1f}%) and in 2 of 2 documents.") in text
+    freq = pd.read_csv(paths["tables/frequencies"])
+    row = freq[(freq["level"] == "variable") & (freq["variable"] == "economic")].iloc[0]
+    interval = ("no interval: too few documents or no spread between them" if pd.isna(row.unit_share_cl_low) else
+                f"95% interval, documents resampled, {100 * row.unit_share_cl_low:.1f}% to "
+                f"{100 * row.unit_share_cl_high:.1f}%")
+    assert f"Economic is coded in 5 of 6 units (83.3%; {interval}) and in 2 of 2 documents." in text
+    lo, hi = wilson_interval(5, 6)  # the interval that takes units as independent is not the one quoted
+    assert f"{100 * lo[()]:.1f}% to {100 * hi[()]:.1f}%" not in text
     assert ("Its 2 leading codes are Trade and investment (4 units, 66.7%) and Energy (3 units, 50.0%).") in text
     assert "Its leading code is Defence cooperation (2 units, 33.3%)." in text
 
@@ -65,33 +72,57 @@ def test_movement_over_referenced_and_document_years(tmp_path):
     # economic units mention 2014 (u1, u2) and 2018 (u2, u5): each year 2 of 2 units
     assert ("Of the years 2012-2023, units coded Economic refer to 2; most often to 2014 "
             "(2 of the 2 units that mention it, 100.0%).") in text
-    assert "Counted once per year mentioned, 2 such mentions fall in 2012-2017 and 2 in 2018-2023." in text
-    # document years 2015 (3 units, economic in 3) and 2020 (3 units, economic in 2)
-    assert ("the share of units coded Economic ranges from 66.7% of 3 units (2020) to 100.0% of 3 units "
-            "(2015)") not in text  # fewer than five units a year: no range is claimed
+    # counts of mentions are no longer read as a trend
+    assert "such mentions fall in" not in text
+    # 2 units in 1 document against 2 in 2: too few for any comparison, and the report says so
+    assert "No comparison by the years units refer to: too few to compare: 2 units in 1 documents against 2 in 2" \
+        in text
+    # document years 2015 (3 units) and 2020 (3 units): too few as well
+    assert "No comparison by the documents&#39; own dates: too few to compare: 3 units in 1 documents" in \
+        _findings(html).replace("\n", " ") or "No comparison by the documents' own dates: too few" in text
     assert "figures/findings_economic.png" in html
 
 
-def test_range_over_document_years_uses_years_with_enough_units():
+def _comparison(**values):
     import pandas as pd
 
-    from coding.reports.findings import over_document_years
-
-    table = pd.DataFrame({"level": "variable", "variable": "economic", "document_year": [2014, 2015, 2016],
-                          "units_total": [10, 4, 20], "unit_share": [0.1, 0.0, 0.55]})
-    (sentence,) = over_document_years({"id": "economic", "label": "Economic"}, table)
-    assert str(sentence["html"]) == ("By the documents&#39; own dates (years with at least 5 units), the share of "
-                                     "units coded Economic ranges from 10.0% of 10 units (2014) to 55.0% of 20 "
-                                     "units (2016).")
-    assert sentence["ref"] == "#table-frequencies_by_document_year"
+    row = {"comparison": "document_year", "level": "variable", "variable": "economic", "code": "", "label": "Economic",
+           "group_a": "2012-2017", "group_b": "2018-2023", "units_a": 40, "documents_a": 8, "coded_a": 10,
+           "share_a": 0.25, "units_b": 50, "documents_b": 9, "coded_b": 30, "share_b": 0.6, "difference": 0.35,
+           "difference_cl_low": 0.1, "difference_cl_high": 0.55, "verdict": "higher", "note": ""}
+    row.update(values)
+    return pd.DataFrame([row])
 
 
-def test_cooccurrence_states_lift_phi_and_p(tmp_path):
-    _, html = _report(tmp_path)
+def test_comparisons_say_higher_lower_or_no_clear_difference_as_the_interval_allows():
+    from coding.reports.findings import compared
+
+    var = {"id": "economic", "label": "Economic"}
+    (s,) = compared(var, _comparison(), "document_year")
+    assert str(s["html"]).startswith("Compared by the documents&#39; own dates, the share coded Economic is higher "
+                                     "in 2018-2023 than in 2012-2017: 30 of 50 units of documents dated 2018-2023 "
+                                     "(60.0%, 9 documents) against 10 of 40")
+    assert "difference +35.0 points, 95% interval with documents resampled +10.0 points to +55.0 points" in s["html"]
+    (s,) = compared(var, _comparison(verdict="no clear difference", difference_cl_low=-0.05), "document_year")
+    assert "no clear difference" in s["html"] and "higher" not in s["html"]
+    (s,) = compared(var, _comparison(verdict="", note="all but 17 units are dated 2024; no comparison by "
+                                     "document year"), "document_year")
+    assert str(s["html"]) == "All but 17 units are dated 2024; no comparison by document year."
+    assert s["ref"] == "#table-comparisons"
+
+
+def test_cooccurrence_is_tested_within_documents(tmp_path):
+    import pandas as pd
+
+    paths, html = _report(tmp_path)
     text = _text(_findings(html))
-    # economic (5) and strategic (2) share u2 u3: expected 10/6, lift 1.2, phi 0.3162, Fisher p = 1
-    assert ("Economic and Strategic share 2 units, about as often as chance would give: 1.7 expected, "
-            "lift 1.20, phi 0.32, p = 1.0000.") in text
+    pairs = pd.read_csv(paths["tables/cooccurrence_pairs"])
+    r = pairs[(pairs["level"] == "variable") & (pairs["context"] == "unit")].iloc[0]
+    # economic (5) and strategic (2) share u2 u3; no document varies in both, so nothing can be tested
+    assert pd.isna(r.p_within)
+    assert (f"Economic and Strategic share 2 of 6 units (33.3%), which cannot be tested against their documents' "
+            f"shares: {r.expected_within:.1f} expected within documents, p undefined") in text.replace("&#39;", "'")
+    assert "chance would give" not in text
 
 
 def test_every_sentence_links_to_a_table_of_the_report(tmp_path):

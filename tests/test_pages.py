@@ -134,3 +134,13 @@ def test_one_coder_named_shows_its_codes_on_the_pages_without_agreement(project)
     assert 'id="agreement"' not in html
     unit = _unit((folder / "documents" / "a.html").read_text(encoding="utf-8"), "a:p0001")
     assert "Economic" in unit and "Energy" not in unit  # human-1's variable, not auto's codes
+
+
+def test_document_pages_show_every_coder_unless_coders_narrows(project):
+    # the run's own report: no --coders, so the person's coding is on the page beside auto's
+    page = (project / "documents" / "b.html").read_text(encoding="utf-8")
+    unit = _unit(page, "b:p0001")
+    assert "auto: Trade" in unit and "human-1: no code" in unit
+    assert main(["report", "--coders", "auto", "--out", "only-auto"]) == 0
+    page = (project.parent / "only-auto" / "documents" / "b.html").read_text(encoding="utf-8")
+    assert "human-1" not in page

@@ -55,6 +55,27 @@ MEASURE = """
 })()
 """
 
+# A header word laid out on more than one line was broken inside the word (a break after a hyphen is fine).
+BROKEN = """
+(() => {
+  const wide = %(wide)s, bad = [];
+  for (const th of document.querySelectorAll('th')) {
+    if (!!th.closest('.wide') !== wide) continue;
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/[^\\s\\-\u2013/]+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (tops.size > 1) bad.push(m[0] + ' in ' + th.textContent.trim());
+      }
+    }
+  }
+  return bad.slice(0, 15);
+})()
+"""
+
 
 class Chromium:
     """A headless Chromium driven over --remote-debugging-pipe (fd 3: commands in, fd 4: replies out)."""
@@ -120,6 +141,13 @@ class Chromium:
         script = MEASURE % {"limit": int(width), "wide": "true" if wide else "false"}
         result = self.send("Runtime.evaluate", {"expression": script, "returnByValue": True}, session=True)
         return tuple(result["result"]["value"])
+
+    def broken_words(self, width: float, wide: bool) -> list[str]:
+        """Header words broken across lines when the page is laid out for print at ``width``."""
+        self.overflow(width, wide)  # the print layout at that width
+        script = BROKEN % {"wide": "true" if wide else "false"}
+        return self.send("Runtime.evaluate", {"expression": script, "returnByValue": True}, session=True)[
+            "result"]["value"]
 
     def pdf(self) -> bytes:
         self.send("Emulation.clearDeviceMetricsOverride", session=True)
@@ -187,3 +215,10 @@ def test_the_pdf_is_a4_and_holds_every_column(printed):
     # the agreement table's last columns, clipped at the page edge before
     for label in ("Gwet's AC1", "Reading", "Paradox", "Neither", "Alpha: 95% high"):
         assert _squash(label) in text, label
+
+
+def test_no_header_is_broken_inside_a_word(printed):
+    out, browser = printed
+    browser.open(out / "report.html")
+    assert browser.broken_words(PORTRAIT, wide=False) == []
+    assert browser.broken_words(LANDSCAPE, wide=True) == []

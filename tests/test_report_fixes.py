@@ -121,9 +121,19 @@ def test_html_tables_are_complete_with_readable_headers(project):
     assert "First " not in section
     freq = _freq(project / "outputs")
     assert section.count("<tr><th scope=\"row\">") == len(freq)
-    assert '<th scope="col" title="unit_share_ci_low">Share: 95% low</th>' in section
-    assert ">unit_share_ci_low<" not in html
+    # the interval shown is the one that resamples documents; the CSV keeps the Wilson interval too
+    assert '<th scope="col" title="unit_share_cl_low">Share: 95% low (by document)</th>' in section
+    assert ">unit_share_cl_low<" not in html and ">unit_share_ci_low<" not in html
     assert "unit_share_ci_low" in (project / "outputs" / "tables" / "frequencies.csv").read_text()
+
+
+def test_proportions_print_as_percentages_with_one_decimal():
+    from coding.reports.text import format_cell
+
+    assert format_cell(0.50431, "unit_share") == "50.4%"
+    assert format_cell(0.0, "share_a") == "0.0%"
+    assert format_cell(-0.1128, "difference") == "-11.3 pts"
+    assert format_cell(1.2345678, "lift") == "1.2346"  # not a proportion
 
 
 def test_tiny_p_values_print_as_less_than():

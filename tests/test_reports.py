@@ -216,7 +216,7 @@ def test_invariants(tables):
             if col.endswith("_share") or col.startswith("p_") or col in ("jaccard", "ochiai"):
                 vals = df[col].dropna()
                 assert ((vals >= 0) & (vals <= 1)).all(), (name, col)
-        if "unit_share" in df.columns:
+        if "unit_share_ci_low" in df.columns:
             sub = df[df.units_total > 0]
             assert (sub.unit_share_ci_low <= sub.unit_share).all() and (sub.unit_share <= sub.unit_share_ci_high).all()
             assert (sub.units_coded_per_1000_words_ci_low <= sub.units_coded_per_1000_words).all()

@@ -80,6 +80,7 @@ def test_corpus_without_codings_gives_an_empty_report(tiny):
     assert len(pd.read_csv(out / "tables" / "kwic.csv")) == 0
 
 
-def test_report_without_a_store_is_a_clear_error(tmp_path, capsys):
-    assert main(["report", "--out", str(tmp_path)]) == 2
+def test_report_without_a_store_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no outputs/project.sqlite here, whatever folder the tests run from
+    assert main(["report", "--out", str(tmp_path / "report")]) == 2
     assert "no project store" in capsys.readouterr().err

@@ -63,7 +63,7 @@ def test_inferred_seen_sets_are_flagged_and_taken_by_rule(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert ("note: the units reviewer saw were inferred at import (--seen documents), not recorded; "
             "taken here as --seen coded-units (the other choice: --seen coded-documents)") in printed
-    table = pd.read_csv(out / "agreement.csv")
+    table = pd.read_csv(out / "agreement" / "auto-vs-reviewer-variable" / "agreement.csv")
     assert _all_row(table)["n_units"] == 6
 
 
@@ -146,7 +146,7 @@ def test_unitized_agreement_of_unit_codings(tmp_path, capsys):
                  "--resamples", "100", "--unitized"]) == 0
     printed = capsys.readouterr().out
     assert "unitized agreement" in printed and "agreement_unitized.csv" in printed
-    written = pd.read_csv(out / "agreement_unitized.csv")
+    written = pd.read_csv(out / "agreement" / "auto-vs-reviewer-variable" / "agreement_unitized.csv")
     assert list(written["item"]) == list(guessed["item"])
     assert written["u_alpha"].tolist() == pytest.approx(guessed["u_alpha"].tolist(), nan_ok=True)
 

@@ -46,8 +46,10 @@ def test_whole_corpus_is_coded(shipped):
 def test_frequencies_equal_a_recount_of_codings_csv(shipped):
     out, _ = shipped
     codings = pd.read_csv(out / "codings.csv", keep_default_na=False)
-    auto = codings[codings["coder"] == "auto"]
-    n_units = len(pd.read_csv(out / "segments.csv"))
+    segments = pd.read_csv(out / "segments.csv")
+    prose = set(segments.loc[segments["unit_type"] != "heading", "unit_id"])  # shares leave headings out
+    auto = codings[(codings["coder"] == "auto") & codings["unit_id"].isin(prose)]
+    n_units = len(prose)
     freq = pd.read_csv(out / "tables" / "frequencies.csv", keep_default_na=False)
     for row in freq.itertuples():
         key = "variable" if row.level == "variable" else "code"
@@ -68,7 +70,9 @@ def test_cooccurrence_matrices(shipped, name, key):
     values = matrix.to_numpy()
     assert np.array_equal(values, values.T)
     codings = pd.read_csv(out / "codings.csv", keep_default_na=False)
-    auto = codings[codings["coder"] == "auto"]
+    segments = pd.read_csv(out / "segments.csv")
+    prose = set(segments.loc[segments["unit_type"] != "heading", "unit_id"])  # headings are counted apart
+    auto = codings[(codings["coder"] == "auto") & codings["unit_id"].isin(prose)]
     sets = {item: set(auto.loc[auto[key] == item, "unit_id"]) for item in matrix.index}
     for a in matrix.index:
         for b in matrix.columns:
@@ -128,3 +132,27 @@ def test_shipped_project_exports_valid_refi_files(shipped, tmp_path):
     with Store(out / "project.sqlite") as store:
         qdpx = refi.export_project(store, tmp_path / "project.qdpx", coders=["auto", "human-1"])
     refi.validate_schema(qdpx)
+
+
+def test_report_reads_shares_over_prose_and_says_which_comparisons_are_empty(shipped):
+    out, _ = shipped
+    html = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    types = pd.read_csv(out / "tables" / "unit_types.csv").set_index("unit_type")
+    headings = int(types.loc["heading", "units"])
+    assert headings > 50 and f"leave out {headings} headings" in html
+    # the thesis chapters and the interview are dated 2024: no comparison by document year
+    dated_other = int(types["units"].sum() - headings) - int(
+        pd.read_csv(out / "tables" / "frequencies_by_document_year.csv").query("document_year == 2024")
+        ["units_total"].iloc[0])
+    assert f"All but {dated_other} units are dated 2024; no comparison by document year." in html
+    assert "By document type, Economic is coded in" in html and "0.0% of 5 units of interview" in html
+    assert "documents resampled" in html
+    findings = html[html.index('<section id="findings">'):html.index('<section id="method">')]
+    assert "Interview excerpt" in findings  # quotations stratified by document type: the interviews speak too
+    # long tables go to an appendix at the end, their variables' rows only; the CSV and workbook keep every row
+    assert html.index('id="exemplars"') < html.index('id="tables"')
+    pairs = html[html.index('id="table-cooccurrence_pairs"'):]
+    pairs = pairs[:pairs.index("</section>")]
+    assert "every row is in tables/cooccurrence_pairs.csv and tables.xlsx" in pairs
+    assert '<th scope="row">variable</th>' in pairs and '<th scope="row">code</th>' not in pairs
+    assert "50.4%" in html  # proportions as percentages with one decimal

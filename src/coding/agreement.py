@@ -114,7 +114,7 @@ TABLE_COLUMNS = [
     "level", "item", "n_units", "prevalence", "percent_agreement",
     "cohen_kappa", "scott_pi", "brennan_prediger", "fleiss_kappa",
     "krippendorff_alpha", "alpha_low", "alpha_high", "alpha_resamples_dropped", "gwet_ac1",
-    "reading", "paradox", "n11", "n10", "n01", "n00",
+    "reading", "paradox", "n11", "n10", "n01", "n00", "alpha_interval_note",
 ]
 
 
@@ -1029,7 +1029,55 @@ def agreement_table_from_codes(codes: np.ndarray, coders: Sequence[str], items: 
     # the pooled row: every (item, unit) one unit, in the order of their ids as text
     pooled = (codes[:, i] if pooled_order is None else codes[:, i][:, pooled_order] for i in _order(items, str))
     records.append(_table_row(_scan(pooled, len(coders)), level_name, "ALL", n_resamples, seed, ci))
+    # ... but its interval resamples units with all their items: the items of a unit are not independent
+    records[-1].update(_pooled_interval(codes, n_resamples, seed, ci))
+    for record in records:
+        _withhold_point(record)
     return _format_table(records)
+
+
+def _pooled_interval(codes: np.ndarray, n_resamples: int, seed: int, ci: float, max_dropped: float = 0.10) -> dict:
+    """The bootstrap interval of the pooled alpha with units resampled, each
+    with every item (``codes``: coders x items x units, -1 not seen)."""
+    seen = (codes >= 0).sum(axis=0).max(axis=0) >= 2  # units that two coders saw (for some item)
+    units = np.flatnonzero(seen)
+    if len(units) < 2:
+        return {"alpha_low": NAN, "alpha_high": NAN, "alpha_resamples_dropped": NAN}
+    values = np.where(codes[:, :, units] >= 0, codes[:, :, units], np.nan).astype(float)
+    rng = np.random.default_rng(seed)
+    alphas = []
+    for _ in range(int(n_resamples)):
+        draw = values[:, :, rng.integers(0, len(units), len(units))]
+        alphas.append(_pooled_alpha(draw.reshape(draw.shape[0], -1)))
+    alphas = np.array(alphas)
+    dropped = float(np.isnan(alphas).mean())
+    if dropped > max_dropped or dropped == 1.0:
+        return {"alpha_low": NAN, "alpha_high": NAN, "alpha_resamples_dropped": dropped}
+    low, high = np.quantile(alphas[~np.isnan(alphas)], [(1 - ci) / 2, (1 + ci) / 2])
+    return {"alpha_low": float(low), "alpha_high": float(high), "alpha_resamples_dropped": dropped}
+
+
+def _pooled_alpha(matrix: np.ndarray) -> float:
+    """Nominal alpha of a coders x units matrix (NaN: missing), NaN where undefined."""
+    codes, domain = _alpha_matrix(matrix, "nominal")
+    try:
+        return float(_alpha(codes, domain, "nominal"))
+    except (ZeroDivisionError, FloatingPointError):
+        return NAN
+
+
+def _withhold_point(record: dict) -> None:
+    """An interval that collapses to one point (a rare code whose every
+    resample agrees perfectly) covers nothing: withheld, with the reason;
+    so is one withheld for undefined resamples."""
+    low, high, dropped = record["alpha_low"], record["alpha_high"], record["alpha_resamples_dropped"]
+    record["alpha_interval_note"] = ""
+    if not np.isnan(low) and low == high:
+        record["alpha_low"] = record["alpha_high"] = NAN
+        record["alpha_interval_note"] = "withheld: every resample gives the same alpha (too few coded units)"
+    elif np.isnan(low) and not np.isnan(dropped) and dropped > 0:
+        record["alpha_interval_note"] = (f"withheld: alpha undefined in {100 * dropped:.0f}% of resamples "
+                                         "(a rare item drawn without its positives)")
 
 
 def _format_table(records: list[dict]) -> pd.DataFrame:

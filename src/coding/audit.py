@@ -305,8 +305,8 @@ def reconcile_sheet(store: Store, coders: list[str], level: str = "variable") ->
     with 1 (coded) or 0 (not coded), and the unit's ``start``, ``end`` and
     ``text_hash`` (see :mod:`coding.anchors`).  Items both coders agree on have no
     row.  Import the filled sheet with :func:`import_coder`; the resulting
-    coder covers exactly the units of the sheet, with every item of the
-    level on them: the decision where the two differed, their common value
+    coder covers every unit both coders saw, with every item of the level
+    on them: the decision where the two differed, their common value
     elsewhere.
     """
     if len(coders) != 2:
@@ -328,14 +328,27 @@ def reconcile_sheet(store: Store, coders: list[str], level: str = "variable") ->
 # -- output files -----------------------------------------------------------
 
 
+def agreement_folder(out: StrPath, coders: list[str], level: str = "variable") -> Path:
+    """Where the files of one comparison go: ``<out>/agreement/<a>-vs-<b>[-vs-<c>]-<level>``,
+    so that the audit of one pair of coders never overwrites another's."""
+    import re
+
+    name = "-vs-".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", c) for c in coders) + f"-{level}"
+    return Path(out) / "agreement" / name
+
+
 def write_agreement(store: Store, coders: list[str], out: StrPath, level: str = "variable", *, n_resamples: int = 1000,
                     seed: int = 12345, seen_rule: str = "coded-documents") -> tuple[pd.DataFrame, dict[str, Path]]:
-    """Agreement table plus ``agreement.csv``, ``disagreements.csv`` and ``agreement_alpha.png`` in ``out``."""
+    """Agreement table plus ``agreement.csv``, ``disagreements.csv`` and
+    ``agreement_alpha.png`` in the comparison's own folder (see :func:`agreement_folder`)."""
+    from coding.provenance import notes
     from coding.reports.figures import alpha_figure
 
     table = agreement(store, coders, level, n_resamples=n_resamples, seed=seed, seen_rule=seen_rule)
+    # in-sample figures say so in the file too (see coding.provenance)
+    table["provenance"] = " ".join(notes(store, coders))
     diffs = disagreements(store, coders, level, seen_rule)
-    out = Path(out)
+    out = agreement_folder(out, coders, level)
     paths = {
         "agreement": write_frame(out / "agreement.csv", table),
         "disagreements": write_frame(out / "disagreements.csv", diffs),

@@ -87,8 +87,12 @@ def _cmd_run(args) -> int:
     for coder, units, codings in summary.orphans:
         print(f"kept aside: {coder}'s codings of {units} unit(s) whose text changed or is gone ({codings} codings; "
               "'coding coders list' shows them)")
-    for path in summary.outputs.values():
-        print(f"wrote {path}")
+    unchanged = [path for name, path in summary.outputs.items() if name in summary.unchanged_outputs]
+    for name, path in summary.outputs.items():
+        if name not in summary.unchanged_outputs:
+            print(f"wrote {path}")
+    if unchanged:
+        print(f"nothing changed in {', '.join(map(str, unchanged))}")
     if summary.errors:
         return _failures("document(s) could not be read",
                          [_advise(str(err), "in the manifest column encoding") for err in summary.errors])
@@ -291,11 +295,12 @@ def _cmd_agree(args) -> int:
         if args.unitized:
             from coding.files import write_frame
 
-            paths["unitized"] = write_frame(Path(args.out) / "agreement_unitized.csv", unitized)
+            paths["unitized"] = write_frame(paths["agreement"].parent / "agreement_unitized.csv", unitized)
         inferred = _print_inferred_seen(store, coders, args.seen)
     print(f"{' vs '.join(coders)}, {args.level} level (Krippendorff's alpha: >= .800 reliable, "
           f".667-.800 tentative, < .667 unreliable)")
     print(format_agreement(table))
+    _print_provenance(table)
     if args.unitized:
         print(f"\nunitized agreement (Krippendorff et al. 2016), unit codings as spans of their characters, "
               f"over the units all of them saw{'; seen sets by --seen ' + args.seen if inferred else ''}")
@@ -317,6 +322,13 @@ def _print_inferred_seen(store, coders: list[str], rule: str) -> dict[str, str]:
     return inferred
 
 
+def _print_provenance(table: pd.DataFrame) -> None:
+    """The in-sample warning of an agreement or validation table, next to its figures."""
+    note = str(table["provenance"].iloc[0]) if len(table) and "provenance" in table else ""
+    if note:
+        print(f"note: {note}")
+
+
 def _cmd_validate(args) -> int:
     from coding.files import check_output
     from coding.validation import write_validation
@@ -327,6 +339,7 @@ def _cmd_validate(args) -> int:
     print(f"{args.predicted} against {args.coder} (precision: share of {args.predicted}'s codings "
           f"the person shares; recall: share of the person's codings {args.predicted} finds)")
     print(format_validation(table))
+    _print_provenance(table)
     for path in paths.values():
         print(f"wrote {path}")
     return 0
@@ -413,7 +426,7 @@ def _add_audit_commands(sub) -> None:
 
 
 def _cmd_report(args) -> int:
-    from coding.reports.project import EmptySelection, build_report, filtered_folder
+    from coding.reports.project import EmptySelection, build_report, filtered_folder, manifest_attributes
 
     doc_types = [t.strip() for part in (args.doc_type or []) for t in part.split(",") if t.strip()] or None
     speakers = [t.strip() for part in (args.speaker or []) for t in part.split(",") if t.strip()] or None
@@ -422,12 +435,17 @@ def _cmd_report(args) -> int:
     coders = _coder_list(args.coders) if args.coders else None
     from coding.files import check_output
 
+    found = find_store(args.store, args.out or "outputs")
+    if args.out and not args.store and found == DEFAULT_STORE and found.is_file():
+        # said aloud: which store answers must never depend silently on the folder the command runs in
+        print(f"coding: no store in {args.out}; reading {found}", file=sys.stderr)
     with open_store(args.store, args.out or "outputs") as store:
         check_output(out, [store.path])
         try:
+            attributes = manifest_attributes(args.corpus) if args.corpus else None
             files = build_report(store, out, coder=args.coder, doc_types=doc_types, year_from=args.year_from,
                                  year_to=args.year_to, exemplars=args.exemplars, coders=coders, speakers=speakers,
-                                 skip_speakers=skip, seen_rule=args.seen)
+                                 skip_speakers=skip, seen_rule=args.seen, attributes=attributes)
         except EmptySelection as exc:
             print(f"coding: error: {exc}", file=sys.stderr)
             return 1
@@ -518,11 +536,16 @@ def _cmd_learn(args) -> int:
     print(f"learned from {len(examples.units)} units of {len(set(examples.groups.values()))} documents "
           f"({', '.join(examples.coders)}); grouped {args.folds}-fold cross-validation, {args.repeats} repeats:")
     print(format_cv(cv))
-    skipped = ", ".join(s.get("id", "?") for s in model.skipped)
+    skipped = skipped_codes(model.skipped)
     if skipped:
         print(f"codes without enough labelled units for their own classifier: {skipped}")
     print(f"wrote {args.out} (model {model.sha256[:12]})")
     return 0
+
+
+def skipped_codes(skipped) -> str:
+    """The codes a model skipped for want of labelled units, by id (``coding.learn`` records them under "code")."""
+    return ", ".join(str(s.get("code", "?")) for s in skipped)
 
 
 def format_cv(cv: pd.DataFrame) -> str:
@@ -688,6 +711,8 @@ def _add_report_command(sub) -> None:
                          "manifest's speaker; repeat or comma-separate)")
     rp.add_argument("--skip-speaker", action="append",
                     help="leave out units spoken by these speakers, e.g. --skip-speaker Interviewer")
+    rp.add_argument("--corpus", default=None,
+                    help="corpus folder whose manifest's extra columns the crosstabs take (coding run does this)")
     rp.add_argument("--exemplars", type=_non_negative, default=3, help="quotations per code (default: 3)")
     rp.add_argument("--coders", help="comma-separated coders shown in the agreement section and on the document "
                                      "pages (default: every coder)")

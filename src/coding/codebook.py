@@ -24,7 +24,7 @@ from coding.errors import CodingError
 from coding.records import StrPath
 
 TOP_KEYS = {"name", "description", "settings", "variables", "codes"}
-SETTINGS_KEYS = {"mask_patterns", "study_period", "referenced_years", "variable_colours"}
+SETTINGS_KEYS = {"mask_patterns", "study_period", "referenced_years", "variable_colours", "include_unit_types"}
 VARIABLE_KEYS = {"id", "label", "definition", "include", "exclude"}
 CODE_KEYS = {
     "id", "label", "variable", "definition", "include", "exclude",
@@ -104,12 +104,15 @@ class StudySettings:
     codebook gives none. ``referenced_years``: (first, last) of the years
     counted when texts mention years (default ``DEFAULT_REFERENCED_YEARS``).
     ``variable_colours``: variable id -> ``"#rrggbb"``, for the variables
-    given a colour (others: the reports' choice).
+    given a colour (others: the reports' choice). ``include_unit_types``:
+    the units other than prose (headings) that reports count in shares
+    (default: none; they are reported apart).
     """
 
     study_period: tuple[int, int] | None = None
     referenced_years: tuple[int, int] = DEFAULT_REFERENCED_YEARS
     variable_colours: Mapping[str, str] = field(default_factory=FrozenMap)
+    include_unit_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -666,12 +669,26 @@ def _variable_colours(settings: dict, var_ids: set[str], path) -> FrozenMap:
     return FrozenMap(colours)
 
 
+def _unit_types(settings: dict, path) -> tuple[str, ...]:
+    """``settings.include_unit_types``: unit types other than prose counted in shares."""
+    from coding.segment import NON_PROSE_TYPES
+
+    value = settings.get("include_unit_types")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(t, str) and t in NON_PROSE_TYPES for t in value):
+        raise CodingError(f"must be a list of unit types among: {', '.join(NON_PROSE_TYPES)}",
+                          path, settings.get(_LINE), "settings.include_unit_types")
+    return tuple(sorted(set(value)))
+
+
 def _study_settings(settings: dict, var_ids: set[str], path) -> StudySettings:
     """The validated study settings of the codebook's ``settings:``."""
     return StudySettings(
         study_period=_year_range(settings, "study_period", path),
         referenced_years=_year_range(settings, "referenced_years", path) or DEFAULT_REFERENCED_YEARS,
         variable_colours=_variable_colours(settings, var_ids, path),
+        include_unit_types=_unit_types(settings, path),
     )
 
 

@@ -24,9 +24,9 @@ whose text is gone aside as orphans.
 
 An adjudication sheet alone does not say what the two coders agreed on, so
 reading one needs ``coder_items`` (see :func:`read_coder_file`). The coder
-it yields covers exactly the units in the sheet, and on each of them every
-item of the sheet's level: a disputed item takes the decision, every other
-item the value both coders gave it.
+it yields covers every unit both coders saw, and on each of them every item
+of the sheet's level: a disputed item takes the decision, every other item
+the value both coders gave it.
 """
 
 from __future__ import annotations
@@ -215,16 +215,20 @@ def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], head
     level = sheet.level()
     items = codebook.variable_ids if level == "variable" else codebook.code_ids
     stored = {name: coder_items(name, level)[1] for name in pair}
-    _check_sheet(sheet, items, {name: coder_items(name, level)[0] for name in pair}, stored, path)
+    seen = {name: coder_items(name, level)[0] for name in pair}
+    # the consensus covers every unit both coders saw: the units they agreed on too, not only the sheet's
+    listed = set(sheet.seen)
+    units = sheet.seen + sorted((set(seen[pair[0]]) & set(seen[pair[1]])) - listed)
+    _check_sheet(sheet, items, seen, stored, path, units)
     code_var = {c.id: c.variable for c in codebook.codes}
     coded = []
-    for uid in sheet.seen:
+    for uid in units:
         for item in items:
             # the decision where the two differed, their common value elsewhere
             value = sheet.decided[(uid, item)][0] if (uid, item) in sheet.decided else (uid, item) in stored[pair[0]]
             if value:
                 coded.append((uid, item, "") if level == "variable" else (uid, code_var[item], item))
-    return sheet.seen, codings_from_triples(coded, sheet.seen, coder, codebook.version)
+    return units, codings_from_triples(coded, units, coder, codebook.version)
 
 
 class _Sheet:
@@ -297,8 +301,10 @@ class _Sheet:
         return next(iter(self.levels))
 
 
-def _check_sheet(sheet: _Sheet, items: list[str], seen: dict[str, set], stored: dict[str, set], path) -> None:
-    """The sheet must still describe the stored codings of its two coders."""
+def _check_sheet(sheet: _Sheet, items: list[str], seen: dict[str, set], stored: dict[str, set], path,
+                 units: list[str]) -> None:
+    """The sheet must still describe the stored codings of its two coders
+    on ``units`` (every unit both saw)."""
     for name, units_seen in seen.items():
         unseen = [u for u in sheet.seen if u not in units_seen]
         if unseen:
@@ -309,7 +315,7 @@ def _check_sheet(sheet: _Sheet, items: list[str], seen: dict[str, set], stored: 
         raise CodingError(f"the sheet no longer matches the stored codings of {' and '.join(sheet.pair)} "
                           f"(make a new sheet): {_first(stale)}", path)
     a, b = sheet.pair
-    unlisted = [f"{uid} {item}" for uid in sheet.seen for item in items
+    unlisted = [f"{uid} {item}" for uid in units for item in items
                 if ((uid, item) in stored[a]) != ((uid, item) in stored[b]) and (uid, item) not in sheet.decided]
     if unlisted:
         raise CodingError(f"the coders differ on item(s) without a row in the sheet: {_first(unlisted)}", path)

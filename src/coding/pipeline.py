@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
+import re
 import sys
 import tempfile
 from collections import Counter, deque
@@ -41,6 +43,7 @@ from coding.files import (
     write_csv,
     write_with,
 )
+from coding.provenance import read_development_coders
 from coding.records import AUTO, Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment, unit_speakers
 from coding.shards import expand_paths
@@ -72,6 +75,8 @@ class RunSummary:
     codebook_version: str = ""
     coder: str = AUTO
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: the names among ``outputs`` whose files a rerun left as they were
+    unchanged_outputs: list[str] = field(default_factory=list)
 
 
 def read_coder_files(coders_dir, codebook: Codebook) -> list[PersonFile]:
@@ -206,6 +211,7 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     summary = RunSummary(codebook_version=cb.version, coder=coder.name)
     manifest = load_manifest(corpus, allow_outside)  # validate before touching the store
     people = read_coder_files(corpus / "coders", cb)
+    development = read_development_coders(corpus / "coders")  # who the codebook was tuned on
     # the lock first: two runs started at once in a new folder must not both create the store
     with run_lock(out / "project.sqlite"), Store(out / "project.sqlite") as store:
         remove_stale_temporaries(out)
@@ -223,23 +229,40 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         del manifest, coder, ids
         summary.removed_documents = store.remove_documents_except(keep, prune)
         apply_coder_files(store, plans, cb.version, unit, summary)
+        store.set_development_coders(development)
         del plans
         summary.orphans = store.orphans()
         if report:
             from coding.reports import project
 
             # an unchanged rerun (same store content, outputs in place) skips the report: seconds, not minutes
-            digest = project.run_digest(store, summary.coder)
-            if project.report_is_current(out, digest):
+            attributes = project.manifest_attributes(corpus)
+            # the manifest's extra columns shape the report too, though the store does not hold them
+            digest = project.run_digest(store, summary.coder) + (
+                "" if attributes is None else ":" + hashlib.sha256(attributes.to_csv().encode()).hexdigest()[:16])
+            if summary.coder != AUTO:
+                # another coder's report goes to a folder of its own: the main report stays the default coder's
+                summary.outputs = export_tables(store, out)
+                folder = out / "reports" / ("coder-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", summary.coder))
+                files = project.build_report(store, folder, coder=summary.coder, attributes=attributes)
+                summary.outputs["report"] = files["report.html"]
+                if not files.written:
+                    summary.unchanged_outputs.append("report")
+            elif project.report_is_current(out, digest):
                 summary.outputs = {"segments": out / "segments.csv", "codings": out / "codings.csv",
                                    "report": out / "report.html"}
+                summary.unchanged_outputs = list(summary.outputs)
             else:
                 project.forget_digest(out)
                 summary.outputs = export_tables(store, out)
-                summary.outputs["report"] = project.build_report(store, out, coder=summary.coder)["report.html"]
+                summary.outputs["report"] = project.build_report(store, out, coder=summary.coder,
+                                                                 attributes=attributes)["report.html"]
                 project.record_digest(out, digest)
+            before = (out / "manifest.json").read_bytes() if (out / "manifest.json").is_file() else None
             summary.outputs["manifest"] = project.write_manifest(out, corpus, codebook, unit, store,
                                                                  codebook_text=cb.content)
+            if before == summary.outputs["manifest"].read_bytes():
+                summary.unchanged_outputs.append("manifest")
         else:
             summary.outputs = export_tables(store, out)
         _count_codings(store, summary.coder, cb, summary)

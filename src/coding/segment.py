@@ -24,6 +24,13 @@ from coding.records import Document, Unit
 
 UNIT_TYPES = ("paragraph", "sentence")
 _TYPE_LETTER = {"paragraph": "p", "turn": "t", "sentence": "s"}
+#: unit types that are not running prose: reports leave them out of shares unless the codebook's
+#: ``settings.include_unit_types`` names them (see :func:`is_heading`)
+NON_PROSE_TYPES = ("heading",)
+#: a heading has at most this many words
+HEADING_WORDS = 15
+# a line that ends a sentence or a lead-in ("...as follows:") is prose, not a heading
+_PROSE_END = re.compile(r"[.!?:;,\u2026][\"'\u201d\u2019)\]]*\s*$")
 
 _BLOCK_SPLIT = re.compile(r"\n[ \t\f\v\u00a0]*\n\s*")
 # A speaker label at the start of a line: "Interviewer:", "Dr Sohail Ahmed:", "Q:", "Émile:"
@@ -44,6 +51,19 @@ _LAST_SPACE = re.compile(r".*\s", re.DOTALL)
 def unit_id(document_id: str, unit_type: str, ordinal: int) -> str:
     """The stable id of a unit, e.g. ``ch3:p0012``."""
     return f"{document_id}:{_TYPE_LETTER[unit_type]}{ordinal:04d}"
+
+
+def is_heading(text: str) -> bool:
+    """Whether a paragraph is a heading: one line of at most
+    :data:`HEADING_WORDS` words that starts with a capital letter or a
+    digit, quotes no one (no double quotation marks) and does not end like
+    a sentence ("3.1 Shift in Global Power Dynamics", "CHAPTER ONE"). The
+    unit keeps its id, offsets and place; only its ``unit_type`` says
+    "heading"."""
+    line = text.strip()
+    if not line or "\n" in line or len(line.split()) > HEADING_WORDS or any(q in line for q in '"\u201c\u201d'):
+        return False
+    return (line[0].isupper() or line[0].isdigit()) and not _PROSE_END.search(line)
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -193,7 +213,11 @@ def segment(document: Document, unit: str = "paragraph") -> list[Unit]:
         spans = sentence_spans(text, spans)
         kind = "sentence"
     spans = capped_spans(text, spans)
+    # a heading keeps the id of the paragraph it is (people's coder files name units by id);
+    # a document of one paragraph has no heading
+    headings = kind == "paragraph" and len(spans) > 1
     return [
-        Unit(unit_id(document.id, kind, i), document.id, i, kind, s, e, text[s:e])
+        Unit(unit_id(document.id, kind, i), document.id, i,
+             "heading" if headings and is_heading(text[s:e]) else kind, s, e, text[s:e])
         for i, (s, e) in enumerate(spans, start=1)
     ]

@@ -8,6 +8,7 @@ lets readers open the file while a run writes.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 import time
@@ -296,6 +297,19 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key='segmentation'").fetchone()
         return row[0] if row else "paragraph"
 
+    def set_development_coders(self, coders: list[str]) -> None:
+        """Record the people whose units the codebook was tuned on (see coding.provenance)."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('development_coders', ?)", (json.dumps(sorted(coders)),))
+
+    def development_coders(self) -> list[str]:
+        row = self.db.execute("SELECT value FROM meta WHERE key='development_coders'").fetchone()
+        return json.loads(row[0]) if row else []
+
+    def coder_versions(self, coder: str) -> list[str]:
+        """The versions of an automatic coder that coded the stored documents."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT coder_version FROM coded WHERE coder=? "
+                                              "ORDER BY coder_version", (coder,))]
+
     # -- documents and automatic codings ----------------------------------
     def is_coded(self, document: Document, segmentation: str, coder: str, codebook_version: str,
                  coder_version: str = "") -> bool:
@@ -501,10 +515,11 @@ class Store:
         if with_people:
             raise CodingError(f"the manifest no longer lists {len(gone)} stored document(s), among them "
                               f"{', '.join(with_people[:5])} with people's codings; nothing was changed "
-                              "(pruning them keeps those codings aside as orphans)", self.path)
+                              "(give --prune to remove them: their people's codings are kept aside as orphans)",
+                              self.path)
         if 2 * len(gone) > len(stored):
             raise CodingError(f"the manifest no longer lists {len(gone)} of the {len(stored)} stored documents; "
-                              "nothing was changed", self.path)
+                              "nothing was changed (give --prune to remove them)", self.path)
         return gone
 
     def remove_documents_except(self, document_ids: Iterable[str], prune: bool = False) -> list[str]:

@@ -163,7 +163,11 @@ def _false_positive(level: str, item: str, uid: str, unit, rows: pd.DataFrame) -
 def write_validation(store: Store, truth: str, out: StrPath, predicted: str = "auto") -> tuple[pd.DataFrame,
                      dict[str, Path]]:
     """Validation table plus ``validation.csv`` and ``validation_errors.csv`` in ``out``."""
+    from coding.provenance import notes
+
     table, errors = validation(store, truth, predicted)
+    # in-sample figures say so in the file too (see coding.provenance)
+    table["provenance"] = " ".join(notes(store, [predicted, truth]))
     out = Path(out)
     return table, {"validation": write_frame(out / "validation.csv", table),
                    "errors": write_frame(out / "validation_errors.csv", errors)}

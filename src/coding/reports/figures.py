@@ -349,36 +349,44 @@ def _by_document_date(tables, colours: dict[str, str], dates: pd.Series):
     return fig
 
 
+def _share_points(ax, x, rows: pd.DataFrame, colour: str) -> None:
+    """Shares (%) at ``x`` with their document-clustered intervals (where given) and the units under each."""
+    share = rows["unit_share"].to_numpy(dtype=float) * 100
+    low = rows["unit_share_cl_low"].to_numpy(dtype=float) * 100
+    high = rows["unit_share_cl_high"].to_numpy(dtype=float) * 100
+    known = ~np.isnan(low)
+    err = np.vstack([share - low, high - share])[:, known].clip(min=0)
+    ax.errorbar(np.asarray(x)[known], share[known], yerr=err, fmt="none", ecolor="#555555", elinewidth=1,
+                capsize=3)
+    ax.scatter(x, share, s=30, color=colour, zorder=3)
+    for xi, si, n in zip(x, share, rows["units_total"].to_numpy()):
+        ax.annotate(f"n={int(n)}", (xi, si), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    ax.set_ylim(0, 105)
+
+
 def _variable_movement(tables, var: str, colours: dict[str, str], period):
-    """Small figure of one variable: units coded by referenced year (study
-    period) and share of units by document year, with Wilson intervals."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 2.6), layout="constrained")
+    """Small figure of one variable: its share of the units that refer to
+    each year of the study period, and its share by document type, each with
+    the document-clustered interval and the units it is a share of."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 3.4), layout="constrained")
     colour = colours.get(var, "#999999")
     ref = _freq(tables, "frequencies_by_referenced_year", "variable")
-    ref = ref[ref["variable"] == var]
+    ref = ref[(ref["variable"] == var) & (ref["units_total"] > 0)]
     if period is not None:
         ref = ref[(ref["referenced_year"] >= period[0]) & (ref["referenced_year"] <= period[1])]
-        years = np.arange(period[0], period[1] + 1)
-    else:
-        years = np.sort(ref["referenced_year"].dropna().astype(int).unique())
-    series = ref.set_index(ref["referenced_year"].astype(int))["units_coded"].reindex(years, fill_value=0)
-    left.bar(years, series.to_numpy(), color=colour, width=0.7)
-    left.set_title("By year referred to" + (f" ({period[0]}-{period[1]})" if period else ""), fontsize=9)
-    left.set_ylabel("Units coded")
+    ref = ref.sort_values("referenced_year", kind="mergesort")
+    _share_points(left, ref["referenced_year"].astype(int).to_numpy(), ref, colour)
+    left.set_title("By year referred to" + (f" ({period[0]}-{period[1]})" if period else ""), fontsize=10)
+    left.set_ylabel("% of the units that refer to the year", fontsize=9)
     left.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-    left.yaxis.set_major_locator(MaxNLocator(integer=True))
-    doc = _freq(tables, "frequencies_by_document_year", "variable")
-    doc = doc[(doc["variable"] == var) & doc["document_year"].notna() & (doc["units_total"] > 0)]
-    x = doc["document_year"].astype(int).to_numpy()
-    share = doc["unit_share"].to_numpy(dtype=float) * 100
-    err = np.vstack([share - doc["unit_share_ci_low"].to_numpy(dtype=float) * 100,
-                     doc["unit_share_ci_high"].to_numpy(dtype=float) * 100 - share]).clip(min=0)
-    right.errorbar(x, share, yerr=err, fmt="o", color=colour, ecolor="#555555", elinewidth=0.8, capsize=2,
-                   markersize=4)
-    right.set_title("By document year (95% Wilson interval)", fontsize=9)
-    right.set_ylabel("% of the year's units")
-    right.set_ylim(0, 100)
-    right.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    types = _freq(tables, "frequencies_by_doc_type", "variable")
+    types = types[(types["variable"] == var) & (types["units_total"] > 0)].sort_values("doc_type", kind="mergesort")
+    x = np.arange(len(types))
+    _share_points(right, x, types, colour)
+    right.set_xticks(x, [_wrap(str(t).replace("_", " "), 14) for t in types["doc_type"]], fontsize=9)
+    right.set_xlim(-0.6, len(types) - 0.4)
+    right.set_title("By document type", fontsize=10)
+    right.set_ylabel("% of the type's units", fontsize=9)
     return fig
 
 

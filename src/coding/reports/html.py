@@ -28,28 +28,39 @@ WIDE_COLUMNS = 9
 #: tables shown in the report, with the columns shown (None: all); others are linked only
 SHOWN_TABLES = {
     "frequencies": ["level", "variable", "code", "label", "units_total", "units_coded", "unit_share",
-                    "unit_share_ci_low", "unit_share_ci_high", "documents_total", "documents_coded", "document_share",
+                    "unit_share_cl_low", "unit_share_cl_high", "documents_total", "documents_coded", "document_share",
                     "evidence_matches", "units_coded_per_1000_words", "units_coded_per_1000_words_ci_low",
                     "units_coded_per_1000_words_ci_high"],
     "frequencies_by_doc_type": ["doc_type", "level", "label", "units_total", "units_coded", "unit_share",
-                                "unit_share_ci_low", "unit_share_ci_high", "units_coded_per_1000_words"],
+                                "unit_share_cl_low", "unit_share_cl_high", "units_coded_per_1000_words"],
     "frequencies_by_document_year": ["document_year", "level", "label", "units_total", "units_coded",
-                                     "unit_share", "unit_share_ci_low", "unit_share_ci_high",
+                                     "unit_share", "unit_share_cl_low", "unit_share_cl_high",
                                      "units_coded_per_1000_words"],
     "frequencies_by_referenced_year": ["referenced_year", "level", "label", "units_total", "units_coded",
-                                       "unit_share", "unit_share_ci_low", "unit_share_ci_high",
+                                       "unit_share", "unit_share_cl_low", "unit_share_cl_high",
                                        "units_coded_per_1000_words"],
     "cooccurrence_pairs": ["level", "context", "label_a", "label_b", "n_a", "n_b", "n_ab", "expected", "lift",
                            "jaccard", "ochiai", "p_b_given_a", "p_a_given_b", "phi", "fisher_p",
-                           "jaccard_misleading"],
+                           "expected_within", "p_within"],
+    "comparisons": ["comparison", "label", "group_a", "units_a", "documents_a", "share_a", "group_b", "units_b",
+                    "documents_b", "share_b", "difference", "difference_cl_low", "difference_cl_high", "verdict",
+                    "note"],
+    "crosstab_tests": ["attribute", "label", "groups", "units", "documents", "test", "statistic", "df", "p",
+                       "p_units"],
+    "unit_types": None,
     "cooc_variables_units": None,
     "cooc_variables_documents": None,
 }
 AGREEMENT_COEFFICIENTS = ["coders", "item", "n_units", "percent_agreement", "cohen_kappa", "scott_pi",
                           "brennan_prediger", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high",
                           "gwet_ac1", "reading", "paradox"]
-AGREEMENT_COUNTS = ["coders", "item", "n_units", "prevalence", "alpha_resamples_dropped", "n11", "n10", "n01", "n00"]
-LINKED_ONLY = ["frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
+AGREEMENT_COUNTS = ["coders", "item", "n_units", "prevalence", "alpha_resamples_dropped", "alpha_interval_note", "n11",
+                    "n10", "n01", "n00"]
+#: a table of more rows shows its variables' rows only (on paper the long tables took half the pages)
+APPENDIX_ROWS = 60
+#: tables shown at the variable level only (code rows are in their CSV)
+VARIABLE_ROWS_ONLY = ("comparisons", "crosstab_tests")
+LINKED_ONLY = ["crosstabs", "frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
                "unit_by_code", "kwic", "exemplars", "corpus_by_doc_type", "codebook"]
 
 
@@ -78,11 +89,15 @@ def _shown_tables(data, tables: dict[str, pd.DataFrame]) -> list[dict]:
         if name not in tables:
             continue
         df, note = tables[name], ""
+        if (name in VARIABLE_ROWS_ONLY or len(df) > APPENDIX_ROWS) and len(df) and "level" in df.columns:
+            df = df[df["level"] == "variable"]
+            note = (f"Variables: {len(df)} of {len(tables[name])} rows; every row is in tables/{name}.csv and "
+                    "tables.xlsx.")
         if name == "frequencies_by_referenced_year" and period is not None:
             years = df["referenced_year"]
             df = df[(years >= period[0]) & (years <= period[1])]
-            note = (f"Years of the study period {period[0]}-{period[1]}: {len(df)} of {len(tables[name])} rows; "
-                    "every year is in the CSV.")
+            note = (f"Years of the study period {period[0]}-{period[1]}" + (", variables only" if note else "")
+                    + f": {len(df)} of {len(tables[name])} rows; every row is in the CSV.")
         views.append(_table_view(name, df, cols, note=note))
     return views
 
@@ -115,7 +130,8 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
             _table_view("agreement", table, AGREEMENT_COEFFICIENTS, caption="Inter-coder agreement (variable "
                         "level) of each pair of coders sharing units, and of all of them together" + scope),
             _table_view("agreement", table, AGREEMENT_COUNTS, caption="The same units: prevalence, bootstrap "
-                        "resamples dropped for alpha's interval, and (two coders) the 2x2 counts" + scope)]
+                        "resamples dropped for alpha's interval (and why an interval is withheld), and (two "
+                        "coders) the 2x2 counts" + scope)]
     if agreement_view is not None and unitized is not None:
         agreement_view.append(_table_view(
             "agreement", unitized, None,
@@ -123,6 +139,11 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
                     "of characters over the units every coder of a group saw, per variable and overall; uα: where "
                     "units lie and what they are, |uα: coded or not, cuα: the codes where codings overlap, Cuα: "
                     "the variables there" + scope))
+    notes = []
+    if agreement is not None and "provenance" in agreement.columns:
+        for coders, note in agreement[["coders", "provenance"]].drop_duplicates().itertuples(index=False):
+            if note:
+                notes.append({"coders": coders, "text": note})
     name = getattr(codebook, "name", "") or "Content analysis report"
     return {
         "title": f"{name}: {filters}" if filters else name,
@@ -138,6 +159,7 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "exemplars": _exemplars_view(ctx, tables["exemplars"], pages),
         "agreement": agreement_view,
         "seen_notes": list(seen_notes or []) if agreement_view is not None else [],
+        "agreement_notes": notes,
         "study_period": _period(data),
         "referenced_years": _referenced(data),
         "findings": _link_quotes(_findings_view(ctx, tables, figures, data), pages),
@@ -159,6 +181,10 @@ def _method_view(ctx: _Context, data) -> dict:
         "first_date": first, "last_date": last, "codings": len(ctx.codings),
         "filters": describe_filters(data.filters), "all_units": _all_units(data),
         "partial": data.seen is not None and len(units) < _all_units(data),
+        "type_counts": [f"{n:,} {t}{'s' if n != 1 else ''}" for t, n in ctx.type_counts.items()],
+        "left_out": [f"{n:,} {t}{'s' if n != 1 else ''}" for t, n in ctx.type_counts.items()
+                     if t in set(ctx.left_out["unit_type"])],
+        "included_types": list(ctx.included_types),
     }
 
 

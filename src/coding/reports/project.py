@@ -17,6 +17,8 @@ import pandas as pd
 from coding.errors import CodingError
 from coding.segment import unit_speakers
 
+from . import design
+
 if TYPE_CHECKING:
     from coding.store import Store
 
@@ -46,6 +48,7 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
 
     from coding.agreement import agreement_table_from_codes
     from coding.audit import check_coders, items_of, presence_codes
+    from coding.provenance import notes
 
     from .output import stage
 
@@ -71,6 +74,7 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
             table = agreement_table_from_codes(codes[[row[c] for c in group]], group, items, "variable",
                                                n_resamples=n_resamples, seed=seed)
             table.insert(0, "coders", " vs ".join(group))
+            table["provenance"] = " ".join(notes(store, group))  # in-sample figures say so
             frames.append(table)
             bar.update()
     return pd.concat(frames, ignore_index=True)
@@ -233,18 +237,30 @@ def page_source(store, coders: list[str]):
     return PageSource(coders=list(coders), source=StoreSource(store))
 
 
+def manifest_attributes(corpus) -> pd.DataFrame | None:
+    """The extra columns of a corpus's manifest (beyond id, title, doc_type,
+    date, source, path, speaker, encoding) with ``document_id``; None when it has none."""
+    from coding.corpus import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, find_manifest
+
+    frame = pd.read_csv(find_manifest(corpus), dtype=str, keep_default_na=False)
+    extra = [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if not extra:
+        return None
+    return frame[["id", *extra]].rename(columns={"id": "document_id"})
+
+
 def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None, year_to=None,
                  exemplars: int = 3, min_pair_count: int = 1, coders: list[str] | None = None,
                  progress: bool | None = None, speakers=None, skip_speakers=None,
-                 seen_rule: str = "coded-documents") -> ReportFiles:
+                 seen_rule: str = "coded-documents", attributes: pd.DataFrame | None = None) -> ReportFiles:
     """Write tables, figures and ``report.html`` for one coder's codings.
 
     Shares are over the units the coder saw. Filters keep documents of the
     given doc types and document years (inclusive) and apply to every
     section, agreement included; a filter that matches no unit raises
     :class:`EmptySelection` before anything is written. ``coders`` chooses
-    the coders of the agreement section (default: all) and of the document
-    pages (default: the reported coder); ``speakers``/``skip_speakers``
+    the coders of the agreement section and of the document pages (default:
+    every coder, the reported one first); ``speakers``/``skip_speakers``
     keep or leave out units by speaker (interviewer turns). An unknown
     coder is an error. Files whose bytes would not change are not rewritten.
     Seen sets an import inferred are taken by ``seen_rule`` (see
@@ -256,6 +272,7 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     from .output import Outputs
 
     data = report_data(store, coder, doc_types, year_from, year_to, speakers, skip_speakers)
+    data.attributes = attributes  # the manifest's extra columns, crossed with the codes
     units = set(data.units["unit_id"]) if data.filters else None
     agreement = agreement_summary(store, units=units, coders=coders, progress=progress, seen_rule=seen_rule)
     unitized, seen_notes = unitized_summary(store, agreement, units, seen_rule)
@@ -273,10 +290,16 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
             )
     paths = write_report(data, out, exemplars=exemplars, min_pair_count=min_pair_count, agreement=agreement,
                          extra_figures=extra, outputs=outputs, progress=progress,
-                         pages=page_source(store, coders or [coder]), unitized=unitized, seen_notes=seen_notes)
+                         pages=page_source(store, coders or _every_coder(store, coder)), unitized=unitized,
+                         seen_notes=seen_notes)
     files = ReportFiles(paths)
     files.written, files.unchanged = outputs.written, outputs.unchanged
     return files
+
+
+def _every_coder(store, coder: str) -> list[str]:
+    """The reported coder, then every other coder in the store (the document pages show them all)."""
+    return [coder] + sorted(name for name, *_ in store.coders() if name != coder)
 
 
 #: the files of ``coding run``'s outputs whose presence (and report.html's bytes) a skipped rerun needs
@@ -339,6 +362,7 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None, codebook_
     manifest_file = find_manifest(corpus)
     files = [manifest_file, Path(codebook)] + [corpus / d.path for d in load_manifest(corpus, allow_outside=True)]
     files += sorted((corpus / "coders").glob("*.csv")) if (corpus / "coders").is_dir() else []
+    files += [corpus / "coders" / "provenance.yaml"]  # the codebook's development coders (when there)
     for f in files:
         if codebook_text is not None and f == Path(codebook):
             data = codebook_text.encode("utf-8")
@@ -357,7 +381,8 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None, codebook_
         "codebook": {"path": str(codebook), "version": store.current_codebook()},
         "unit": unit,
         "coders": [{"name": name, "units": units, "codings": codings} for name, units, codings in store.coders()],
-        "random_seeds": {"bootstrap_alpha": SEED, "resamples": RESAMPLES},
+        "random_seeds": {"bootstrap_alpha": SEED, "resamples": RESAMPLES, "report_design": design.SEED,
+                         "report_resamples": design.RESAMPLES, "report_permutations": design.PERMUTATIONS},
         "inputs": inputs,
     }
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .output import LongTable, stage
@@ -164,6 +165,11 @@ class _Pass:
         self.code_order = {c: i for i, c in enumerate(ctx.codes)}
         self.rows = _CodeRows(len(self.code_order), spill)
         self.best: dict[str, list[_Candidate]] = {c: [] for c in ctx.codes}
+        # the best unit of each document type and speaker, so that every kind of text can be quoted
+        self.strata: dict[str, dict[tuple, _Candidate]] = {c: {} for c in ctx.codes}
+        units = ctx.units
+        self.stratum_of = np.stack([_label_codes(units["doc_type"]), _label_codes(units["speaker"])], axis=1) \
+            if len(units) else np.zeros((0, 2), dtype=np.int64)
         self.page_units: dict[str, list[tuple[int, str, str, list]]] = {c: [] for c in ctx.codes}
         self.page_kwic: dict[str, list[tuple]] = {c: [] for c in ctx.codes}
 
@@ -212,6 +218,11 @@ class _Pass:
                                         text, spans))
 
     def _rank(self, code: str, candidate: _Candidate) -> None:
+        stratum = tuple(self.stratum_of[candidate.pos]) if len(self.stratum_of) else ()
+        strata = self.strata[code]
+        if self.n > 0 and (stratum in strata or len(strata) < MAX_STRATA) and \
+                (stratum not in strata or candidate < strata[stratum]):
+            strata[stratum] = candidate
         best = self.best[code]
         if self.n > 0 and (len(best) < self.n or candidate < best[-1]):
             bisect.insort(best, candidate)
@@ -225,6 +236,8 @@ class _Pass:
             for _pos, uid, text, code_spans in page:
                 texts[uid] = text
                 spans[(uid, code)] = code_spans
+        for code in self.best:
+            self.best[code] = stratified(self.best[code], self.strata[code], self.n)
         for best in self.best.values():
             for cand in best:
                 texts[cand.unit_id] = cand.text
@@ -253,6 +266,33 @@ class _Pass:
         if not rows:
             return pd.DataFrame({c: pd.Series(dtype="object") for c in EXEMPLAR_COLUMNS})
         return pd.DataFrame(rows)[EXEMPLAR_COLUMNS]
+
+
+#: document type and speaker pairs whose best unit is kept per code (a bound on memory)
+MAX_STRATA = 50
+
+
+def _label_codes(column: pd.Series) -> np.ndarray:
+    """An integer per distinct label of a column (categorical codes when it is one)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64)
+    return pd.factorize(column.fillna("").astype(str))[0].astype(np.int64)
+
+
+def stratified(best: list, strata: dict[tuple, Any], n: int) -> list:
+    """``n`` exemplars, in rank order: the best unit of each document type
+    first (best first), then of each other speaker, then the best of the rest."""
+    by_type: dict = {}
+    for stratum, cand in sorted(strata.items(), key=lambda kv: kv[1]):
+        by_type.setdefault(stratum[0] if stratum else None, cand)
+    chosen, ids = [], set()
+    for cand in [*sorted(by_type.values()), *sorted(strata.values()), *best]:
+        if len(chosen) >= n:
+            break
+        if cand.unit_id not in ids:
+            chosen.append(cand)
+            ids.add(cand.unit_id)
+    return sorted(chosen)
 
 
 def scan_quotations(ctx, exemplars: int = 3, width: int = KWIC_CONTEXT, spill: Path | None = None,

@@ -16,8 +16,13 @@ Vocabulary used in column names
     unit's text within the codebook's ``settings.referenced_years``. A unit
     mentioning 2014 and 2018 counts once under each, so the
     by-year table draws the timeline of events from the text itself.
+``unit_share_cl_low`` / ``unit_share_cl_high``
+    the document-clustered 95% interval of the share: documents resampled
+    with replacement, all of a document's units together (see
+    :mod:`coding.reports.design`); blank where withheld (a group in fewer
+    than two documents, or every resample giving the same share).
 ``*_ci_low`` / ``*_ci_high``
-    95% intervals. Shares use the Wilson score interval; the rate
+    95% intervals that take units as independent. Shares use the Wilson score interval; the rate
     ``units_coded_per_1000_words`` uses the exact (Garwood) Poisson interval on
     the count of coded units, scaled by the words in the group.
 ``expected`` / ``lift``
@@ -31,7 +36,13 @@ Vocabulary used in column names
     always occurs with the other; read ``ochiai`` and the conditional shares
     ``p_b_given_a`` / ``p_a_given_b`` instead.
 ``phi`` / ``fisher_p``
-    the phi coefficient of the 2x2 table and the two-sided Fisher exact test.
+    the phi coefficient of the 2x2 table and the two-sided Fisher exact test
+    (units taken as independent).
+``expected_within`` / ``p_within``
+    (unit pairs) the units with both that the documents' own shares of each
+    would give, and the Cochran-Mantel-Haenszel p-value with documents as
+    strata: whether two items go together in units beyond what their
+    documents explain (see :mod:`coding.reports.design`).
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from . import comparisons, design
 from .output import LongTable, frame_pieces, piece_bounds, write_csv_pieces
 from .quotes import KWIC_CONTEXT, parse_evidence, scan_quotations
 from .source import FrameSource
@@ -90,6 +102,9 @@ class ReportData:
     seen: Any = None
     #: the filters applied (see :func:`filter_data`), for the report to state them
     filters: dict = field(default_factory=dict)
+    #: document attributes beyond the known ones (a manifest's extra columns): ``document_id`` and one
+    #: column each, crossed with the codes in the crosstabs; None: none
+    attributes: Any = None
     #: where unit texts and evidence are read, one document at a time
     #: (:mod:`coding.reports.source`); None: the ``text`` and ``evidence``
     #: columns of ``units`` and ``codings``
@@ -138,6 +153,12 @@ def filter_data(data: ReportData, doc_types: Iterable[str] | None = None,
         units = units[who.isin({s.casefold() for s in speakers})].reset_index(drop=True)
         who = units["speaker"].fillna("").astype(str).str.casefold()
     if skip_speakers:
+        # a speaker to leave out that speaks nowhere is a typing error, not a filter that removes nothing
+        unknown = [s for s in skip_speakers if s.casefold() not in set(who)]
+        if unknown:
+            from coding.errors import CodingError
+
+            raise CodingError(f"--skip-speaker '{unknown[0]}' matches no unit's speaker; nothing was written")
         units = units[~who.isin({s.casefold() for s in skip_speakers})].reset_index(drop=True)
     if _keyed_by_row(units, data.codings):  # frames read lean from the store: keyed by unit_row
         codings = data.codings[data.codings["unit_row"].isin(units["unit_row"])].reset_index(drop=True)
@@ -242,6 +263,9 @@ class _Context:
         codings = data.codings if data.codings is not None else _frame(None, CODING_COLUMNS)
         self.source = data.source if data.source is not None else \
             FrameSource(_frame(units, UNIT_COLUMNS), _frame(codings, CODING_COLUMNS))
+        self.attributes = data.attributes
+        self.attribute_names = [c for c in data.attributes.columns if c != "document_id"] \
+            if data.attributes is not None else []
         self._units(units, data.seen)
         self._codings(codings)
         self._items(data.codebook)
@@ -258,6 +282,7 @@ class _Context:
             self.documents = self.documents[self.documents["id"].isin(set(units.loc[keep, "document_id"]))]
             self.documents = self.documents.reset_index(drop=True)
             self.doc_order = {d: i for i, d in enumerate(self.documents["id"])}
+        keep = self._prose(units, keep)
         columns = [c for c in units.columns if c != "text"]
         units = (units.loc[keep, columns] if not keep.all() else units[columns]).reset_index(drop=True)
         for col in (c for c in UNIT_COLUMNS if c not in units.columns and c != "text"):
@@ -283,6 +308,24 @@ class _Context:
         # the units of document i are rows doc_bounds[i]:doc_bounds[i + 1] (units are sorted by document)
         self.doc_bounds = np.searchsorted(units["_doc"].to_numpy(), np.arange(len(self.documents) + 1))
 
+    def _prose(self, units: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
+        """``keep`` less the units that are not prose (headings), unless the
+        codebook's ``settings.include_unit_types`` counts them; the units left
+        out are kept aside (``self.left_out``: their key column and type) to
+        be reported apart."""
+        from coding.segment import NON_PROSE_TYPES
+
+        settings = getattr(self.codebook, "settings", None)
+        self.included_types = tuple(getattr(settings, "include_unit_types", ()) or ())
+        self.type_counts = _type_counts(units["unit_type"], keep)
+        apart = [t for t in NON_PROSE_TYPES if t not in self.included_types]
+        out = keep & ~units["unit_type"].isin(apart).to_numpy() if apart else keep
+        key = "unit_row" if "unit_row" in units else "unit_id"
+        self.left_out = pd.DataFrame({"key": units.loc[keep & ~out, key].to_numpy(),
+                                      "unit_type": units.loc[keep & ~out, "unit_type"].astype(str).to_numpy()})
+        self.left_out_key = key
+        return out
+
     def positions(self, doc_id: str, unit_ids: list[str]) -> list[int]:
         """Positions of a document's units in the report's unit order (-1: not in the report).
         A lookup within the document's rows: a per-call lookup in the index of every unit costs
@@ -299,6 +342,7 @@ class _Context:
         if self.coder is not None and len(codings):
             mine = (codings["coder"] == self.coder).to_numpy()
             codings = codings if mine.all() else codings[mine]  # read for this coder alone: no copy
+        self.left_out_coded = _left_out_coded(codings, self.left_out, self.left_out_key)
         columns = ["code", "variable", "coder", "codebook_version"]
         out = pd.DataFrame({c: codings[c] if c in codings else pd.Series(dtype="object") for c in columns})
         out["n_evidence"] = codings["n_evidence"] if "n_evidence" in codings else \
@@ -407,6 +451,26 @@ class _Context:
         return sorted({str(v) for v in self.codings["codebook_version"].dropna().unique()})
 
 
+def _left_out_coded(codings: pd.DataFrame, left_out: pd.DataFrame, key: str) -> dict[tuple[str, str], int]:
+    """(unit type, variable or "") -> distinct units left out of shares that carry it ("": any)."""
+    if not len(left_out) or not len(codings) or key not in codings:
+        return {}
+    types = dict(zip(left_out["key"], left_out["unit_type"]))
+    mine = codings[codings[key].isin(left_out["key"])]
+    rows = pd.DataFrame({"unit": mine[key].to_numpy(), "variable": mine["variable"].astype(str).to_numpy()})
+    rows["unit_type"] = rows["unit"].map(types)
+    out = {(t, ""): int(g["unit"].nunique()) for t, g in rows.groupby("unit_type")}
+    out.update({(t, v): int(g["unit"].nunique()) for (t, v), g in rows.groupby(["unit_type", "variable"])})
+    return out
+
+
+def _type_counts(types: pd.Series, keep: np.ndarray) -> dict[str, int]:
+    """Units of each type among those kept (missing types count as "paragraph")."""
+    kept = types[keep]
+    kept = kept.astype(object).where(kept.notna(), "paragraph").astype(str)
+    return {str(t): int(n) for t, n in sorted(kept.value_counts().items())}
+
+
 def _per_unit(documents: pd.Series, doc: np.ndarray, index: pd.Index, own: pd.Series | None = None) -> pd.Series:
     """A document label for each unit (``doc``: the unit's document row) as a
     categorical over ``index``; where ``own`` gives a unit a non-empty label
@@ -502,7 +566,7 @@ def pair_statistics(n_a: int, n_b: int, n_ab: int, n_total: int) -> dict[str, fl
 
 FREQ_VALUE_COLUMNS = [
     "units_total", "words_total", "documents_total",
-    "units_coded", "unit_share", "unit_share_ci_low", "unit_share_ci_high",
+    "units_coded", "unit_share", "unit_share_ci_low", "unit_share_ci_high", "unit_share_cl_low", "unit_share_cl_high",
     "documents_coded", "document_share", "document_share_ci_low", "document_share_ci_high",
     "evidence_matches",
     "units_coded_per_1000_words", "units_coded_per_1000_words_ci_low", "units_coded_per_1000_words_ci_high",
@@ -577,7 +641,8 @@ def _coded_counts(matrix: np.ndarray, evidence: sparse.csr_matrix, member_group:
 
 
 def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarray, member_pos: np.ndarray,
-                     group_cols: list[str], levels: tuple[str, ...] = ("variable", "code")) -> pd.DataFrame:
+                     group_cols: list[str], levels: tuple[str, ...] = ("variable", "code"),
+                     clustered: bool = True) -> pd.DataFrame:
     """Long frequency table: one row per level x group x item, in that order.
 
     ``groups`` has one row per group (its ``group_cols`` values); unit
@@ -591,12 +656,18 @@ def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarr
             "words_total": _sum_by(member_group, ctx.units["words"].to_numpy()[member_pos], n_groups),
             "documents_total": np.bincount(pair_group, minlength=n_groups).astype(np.int64)}
     frames = []
+    member_doc = ctx.units["_doc"].to_numpy()[member_pos].astype(np.int64)
     for level, ids, variables, labels, matrix, evidence in _level_items(ctx):
         k = len(ids)
         if not k or not n_groups or level not in levels:
             continue
         units_coded, docs_coded, matches = _coded_counts(matrix, evidence, member_group, member_pos, pair,
                                                          pair_group, n_groups)
+        if clustered:  # documents resampled, all of a document's units together (see coding.reports.design)
+            cl_low, cl_high = design.share_intervals(member_group, member_doc, matrix[member_pos], n_groups,
+                                                     len(ctx.documents))
+        else:
+            cl_low = cl_high = np.full((n_groups, k), np.nan)
         take = np.repeat(np.arange(n_groups), k)
         frame = pd.DataFrame({"level": [level] * (n_groups * k), "variable": variables * n_groups,
                               "code": (ids if level == "code" else [""] * k) * n_groups, "label": labels * n_groups})
@@ -605,6 +676,7 @@ def _frequency_table(ctx: _Context, groups: pd.DataFrame, member_group: np.ndarr
         for col, values in base.items():
             frame[col] = values[take]
         frame["units_coded"] = units_coded.ravel()
+        frame["unit_share_cl_low"], frame["unit_share_cl_high"] = cl_low.ravel(), cl_high.ravel()
         frame["documents_coded"] = docs_coded.ravel()
         frame["evidence_matches"] = matches.ravel()
         frames.append(frame)
@@ -652,8 +724,9 @@ def frequencies_by_document(ctx: _Context) -> LongTable:
 
     def piece(level: str, first: int, last: int) -> pd.DataFrame:
         lo, hi = int(ctx.doc_bounds[first]), int(ctx.doc_bounds[last])  # the units of these documents
+        # within one document there is no spread between documents to resample: no clustered interval
         table = _frequency_table(ctx, groups.iloc[first:last].reset_index(drop=True), doc_codes[lo:hi] - first,
-                                 np.arange(lo, hi, dtype=np.int64), columns[4:], levels=(level,))
+                                 np.arange(lo, hi, dtype=np.int64), columns[4:], levels=(level,), clustered=False)
         table["document_year"] = table["document_year"].astype("Int64")
         return _finish(table)
 
@@ -707,7 +780,7 @@ PAIR_COLUMNS = [
     "level", "context", "item_a", "item_b", "label_a", "label_b", "variable_a", "variable_b",
     "n_a", "n_b", "n_ab", "n_total", "units_ab",
     "expected", "lift", "jaccard", "ochiai", "p_b_given_a", "p_a_given_b",
-    "phi", "fisher_p", "frequency_ratio", "jaccard_misleading",
+    "phi", "fisher_p", "frequency_ratio", "jaccard_misleading", "expected_within", "p_within",
 ]
 
 
@@ -747,6 +820,7 @@ def cooccurrence_tables(ctx: _Context, min_pair_count: int = 1) -> dict[str, pd.
     rows = []
     names = {("code", "unit"): "cooc_codes_units", ("code", "document"): "cooc_codes_documents",
              ("variable", "unit"): "cooc_variables_units", ("variable", "document"): "cooc_variables_documents"}
+    unit_docs = ctx.units["_doc"].to_numpy().astype(np.int64)
     for level, context, ids, variables, labels, presence, unit_matrix in _context_matrices(ctx):
         counts = _gram(presence)
         unit_counts = counts if presence is unit_matrix else _gram(unit_matrix)
@@ -761,11 +835,14 @@ def cooccurrence_tables(ctx: _Context, min_pair_count: int = 1) -> dict[str, pd.
                     continue
                 n_a, n_b = int(counts[i, i]), int(counts[j, j])
                 st = pair_statistics(n_a, n_b, n_ab, n_total)
+                # within units: against the documents' own shares (documents as strata), see design.within_documents
+                within = design.within_documents(presence[:, i], presence[:, j], unit_docs) if context == "unit" \
+                    else {"expected_within": math.nan, "p_within": math.nan}
                 rows.append({"level": level, "context": context, "item_a": ids[i], "item_b": ids[j],
                              "label_a": labels[i], "label_b": labels[j],
                              "variable_a": variables[i], "variable_b": variables[j],
                              "n_a": n_a, "n_b": n_b, "n_ab": n_ab, "n_total": n_total,
-                             "units_ab": int(unit_counts[i, j]), **st,
+                             "units_ab": int(unit_counts[i, j]), **st, **within,
                              "jaccard_misleading": bool(st["frequency_ratio"] > JACCARD_RATIO_WARNING)})
     if rows:
         pairs = pd.DataFrame(rows)[PAIR_COLUMNS]
@@ -847,6 +924,29 @@ def corpus_by_doc_type(ctx: _Context) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols) if rows else _typed_empty(cols)
 
 
+def unit_types_table(ctx: _Context) -> pd.DataFrame:
+    """Units of each type: whether shares count them, how many there are,
+    how many carry any code and each variable (units left out of shares,
+    such as headings, are counted here and nowhere else)."""
+    rows = []
+    kept_types = ctx.units["unit_type"].astype(object).where(ctx.units["unit_type"].notna(), "paragraph")
+    kept_types = kept_types.astype(str).to_numpy()
+    coded = ctx.var_matrix.any(axis=1) if len(ctx.variables) else np.zeros(len(ctx.units), dtype=bool)
+    for unit_type, n in ctx.type_counts.items():
+        mask = kept_types == unit_type
+        in_shares = bool(mask.any()) or unit_type not in set(ctx.left_out["unit_type"])
+        row = {"unit_type": unit_type, "in_shares": in_shares, "units": n}
+        if in_shares:
+            row["units_coded"] = int(coded[mask].sum())
+            row.update({f"variable_{v}": int(ctx.var_matrix[mask, j].sum()) for j, v in enumerate(ctx.variables)})
+        else:
+            row["units_coded"] = ctx.left_out_coded.get((unit_type, ""), 0)
+            row.update({f"variable_{v}": ctx.left_out_coded.get((unit_type, v), 0) for v in ctx.variables})
+        rows.append(row)
+    cols = ["unit_type", "in_shares", "units", "units_coded", *(f"variable_{v}" for v in ctx.variables)]
+    return pd.DataFrame(rows, columns=cols) if rows else _typed_empty(cols)
+
+
 def codebook_table(ctx: _Context) -> pd.DataFrame:
     """Variables and their codes with labels and definitions, in codebook order."""
     rows = []
@@ -887,8 +987,25 @@ TABLE_DESCRIPTIONS = {
     "kwic": "Keyword in context: every evidence match with about 60 characters either side.",
     "exemplars": "Exemplar quotations: per code, the units with the most distinct evidence terms.",
     "corpus_by_doc_type": "Documents, units, words and coded units per doc_type.",
+    "comparisons": "Shares compared between two halves of the study period, by the years units refer to and by "
+                   "the documents' dates: units, documents and coded units on each side, the difference of the "
+                   "shares (b - a) with its document-clustered 95% interval and the verdict it allows; a "
+                   "comparison the data cannot carry has no verdict and says why (note).",
+    "crosstabs": "Share of units carrying each variable and code in each group of an attribute (doc_type, speaker, "
+                 "document_year and any extra manifest column), with its document-clustered 95% interval.",
+    "crosstab_tests": "Per attribute and item: the test that fits the design and the counts (documents permuted "
+                      "when the attribute belongs to documents, permuted within documents when it varies inside "
+                      "them, chi-square or Fisher exact when no document has two units), its chi-square statistic, "
+                      "df and p; p_units is the test that takes units as independent.",
+    "unit_types": "Units of each type (paragraph, turn, sentence, heading): whether shares count them (in_shares; "
+                  "headings are left out unless the codebook's settings.include_unit_types names them), how many "
+                  "there are and how many carry any code and each variable.",
     "codebook": "Variables and codes with their definitions.",
 }
+
+
+#: p-values whose names do not end in "_p"
+P_COLUMNS = ("p", "p_units", "p_within")
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
@@ -897,7 +1014,7 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
     p-value must not print as 0)."""
     for col in df.columns:  # in place: the tables are the report's own (a copy would double a large one)
         if pd.api.types.is_float_dtype(df[col]):
-            if col.endswith("_p"):
+            if col.endswith("_p") or col in P_COLUMNS:
                 df[col] = df[col].map(lambda v: v if pd.isna(v) else float(f"{v:.4g}"))
             else:
                 df[col] = df[col].round(4)
@@ -926,6 +1043,10 @@ def compute_tables(data: ReportData, *, exemplars: int = 3, min_pair_count: int 
     tables["kwic"] = ctx.quotations.kwic
     tables["exemplars"] = ctx.quotations.exemplars
     tables["corpus_by_doc_type"] = corpus_by_doc_type(ctx)
+    period = getattr(getattr(data.codebook, "settings", None), "study_period", None)
+    tables["comparisons"] = comparisons.comparisons(ctx, period)
+    tables["crosstabs"], tables["crosstab_tests"] = comparisons.crosstabs(ctx)
+    tables["unit_types"] = unit_types_table(ctx)
     tables["codebook"] = codebook_table(ctx)
     if spill is None:
         tables = {k: t.frame() if isinstance(t, LongTable) else t for k, t in tables.items()}

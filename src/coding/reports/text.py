@@ -42,7 +42,28 @@ COLUMN_LABELS = {
     "alpha_resamples_dropped": "Resamples dropped", "gwet_ac1": "Gwet's AC1", "reading": "Reading",
     "paradox": "Paradox", "n11": "Both coded", "n10": "First only", "n01": "Second only", "n00": "Neither",
     "total": "Total", "speaker": "Speaker", "date": "Date", "citation": "Citation", "rank": "Rank",
+    "unit_share_cl_low": "Share: 95% low (by document)", "unit_share_cl_high": "Share: 95% high (by document)",
+    "expected_within": "Expected within documents", "p_within": "p within documents",
+    "comparison": "Comparison", "group_a": "Side a", "group_b": "Side b", "units_a": "Units a",
+    "documents_a": "Documents a", "coded_a": "Coded a", "share_a": "Share a", "units_b": "Units b",
+    "documents_b": "Documents b", "coded_b": "Coded b", "share_b": "Share b", "difference": "Difference (b - a)",
+    "difference_cl_low": "Difference: 95% low", "difference_cl_high": "Difference: 95% high",
+    "verdict": "Verdict", "note": "Note", "attribute": "Attribute", "group": "Group", "groups": "Groups",
+    "test": "Test", "statistic": "Chi-square", "df": "df", "p": "p", "p_units": "p (units independent)",
+    "unit_type": "Unit type", "in_shares": "In shares", "alpha_interval_note": "Alpha's interval",
+    "provenance": "Provenance",
 }
+
+#: proportions, shown as percentages with one decimal (the CSVs keep proportions)
+PERCENT_COLUMNS = frozenset({
+    "unit_share", "unit_share_ci_low", "unit_share_ci_high", "unit_share_cl_low", "unit_share_cl_high",
+    "document_share", "document_share_ci_low", "document_share_ci_high", "p_b_given_a", "p_a_given_b",
+    "share_a", "share_b", "prevalence", "percent_agreement",
+})
+#: differences of proportions, shown in percentage points
+POINTS_COLUMNS = frozenset({"difference", "difference_cl_low", "difference_cl_high"})
+#: p-values whose names do not end in "_p"
+P_NAMES = frozenset({"p", "p_units", "p_within"})
 
 
 def column_label(name: str) -> str:
@@ -51,8 +72,9 @@ def column_label(name: str) -> str:
 
 
 def format_cell(value, column: str = "") -> str:
-    """Display text of one cell: four decimals for floats, "< 0.0001" for a
-    tiny p-value, en dash for missing, yes/no for booleans."""
+    """Display text of one cell: proportions as percentages with one decimal
+    (differences in points), four decimals for other floats, "< 0.0001" for
+    a tiny p-value, en dash for missing, yes/no for booleans."""
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()  # numpy scalar
     if value is None or value is pd.NA:
@@ -62,8 +84,12 @@ def format_cell(value, column: str = "") -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "\u2013"
-        if column.endswith("_p"):
+        if column.endswith("_p") or column in P_NAMES:
             return f"< {P_FLOOR:.4f}" if value < P_FLOOR else f"{value:.4f}"
+        if column in PERCENT_COLUMNS:
+            return f"{100 * value:.1f}%"
+        if column in POINTS_COLUMNS:
+            return f"{100 * value:+.1f} pts"
         if value % 1 == 0:
             return f"{value:.0f}"
         return f"{value:.4f}".rstrip("0").rstrip(".")

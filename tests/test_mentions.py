@@ -1,0 +1,257 @@
+"""The mention coder: candidates, multiple-instance training, calibration,
+the protocol's splits, language detection, model files. Every text here is
+invented for the tests."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from coding.codebook import parse_codebook
+from coding.errors import CodingError
+from coding.language_id import is_english
+from coding.mention_training import (
+    Labelled,
+    best_threshold,
+    code_labels,
+    collection_folds,
+    design,
+    expected_calibration_error,
+    fit,
+    fit_code,
+    inner_folds,
+    platt,
+    predict,
+    to_model,
+)
+from coding.mentions import Extractor, MentionCoder, load_model, save_model, sentences
+from coding.records import Coder, Unit
+
+CODEBOOK = """
+name: invented
+description: a codebook for the mention coder's tests
+variables:
+  - {id: economic, label: Economic}
+  - {id: strategic, label: Strategic}
+  - {id: regional_security, label: Regional security}
+codes:
+  - id: energy
+    label: Energy
+    variable: economic
+    patterns: [gas, pipeline]
+  - id: trade
+    label: Trade
+    variable: economic
+    patterns: [trade, export]
+  - id: defence
+    label: Defence
+    variable: strategic
+    patterns: [joint exercise, helicopter]
+  - id: militancy
+    label: Militancy
+    variable: regional_security
+    patterns: [militant, insurgent]
+"""
+
+# "gas" in a deal is energy, in a kitchen it is not: only the sentence tells.
+ENERGY = ["The ministry of {p} signed a gas contract with the state utility.",
+          "A new gas pipeline will feed power plants across {p}.",
+          "Officials in {p} agreed on gas supplies for the winter."]
+KITCHEN = ["The cook in {p} lowered the gas under the soup.",
+           "On a small gas flame the baker of {p} simmered the stew.",
+           "Grandmother lit the gas stove in {p} for the lentils."]
+DEFENCE = ["Pilots from {p} flew helicopters in a joint exercise.", "A joint exercise was held near {p}."]
+MILITANCY = ["Militants attacked a checkpoint outside {p}.", "Insurgents crossed the hills near {p} at night."]
+FILLER = ["Rain fell over {p} on the weekend.", "The museum of {p} reopened its doors.",
+          "Schoolchildren in {p} planted trees.", "A festival in {p} drew large crowds."]
+PLACES = ["Vantor", "Quell", "Miren", "Tallis", "Brezno", "Oruk", "Sela", "Dunmor"]
+
+
+@pytest.fixture(scope="module")
+def codebook():
+    return parse_codebook(CODEBOOK, "invented.yaml")
+
+
+def invented(n: int, seed: int, codebook, collections="ABC") -> list[Labelled]:
+    """Units of two to four sentences: energy, kitchen gas, defence,
+    militancy and filler at random; code labels known for every code."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        parts, codes = [rng.choice(FILLER)], set()
+        r = rng.random()
+        if r < 0.35:
+            parts.append(rng.choice(ENERGY))
+            codes.add("energy")
+        elif r < 0.7:
+            parts.append(rng.choice(KITCHEN))
+        if rng.random() < 0.3:
+            parts.append(rng.choice(DEFENCE))
+            codes.add("defence")
+        if rng.random() < 0.3:
+            parts.append(rng.choice(MILITANCY))
+            codes.add("militancy")
+        rng.shuffle(parts)
+        text = " ".join(p.format(p=rng.choice(PLACES)) for p in parts)
+        variables = {codebook.code(c).variable for c in codes}
+        out.append(Labelled(f"{collections[i % len(collections)]}{i:03d}", collections[i % len(collections)],
+                            f"page-{i // 2}", text, frozenset(variables), code_labels(variables, codes, codebook)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(codebook):
+    units = invented(150, 1, codebook)
+    d = design(Extractor(codebook), [u.text for u in units])
+    codes = [c.id for c in codebook.codes]
+    fitted = fit(d, units, np.arange(len(units)), codes, {"C_grid": (0.3, 1.0), "rounds": 2})
+    model = to_model(d, fitted, codebook, {"units": len(units)})
+    return units, d, fitted, model
+
+
+def test_sentences_split_at_ends_and_keep_offsets():
+    text = 'One sentence here. "Another one!" And a third? yes, lower case goes on.'
+    spans = sentences(text)
+    assert [text[s:e] for s, e in spans] == ["One sentence here.", '"Another one!"',
+                                             "And a third? yes, lower case goes on."]
+
+
+def test_candidates_carry_hits_cues_and_position(codebook):
+    text = "The cook did not light the gas. Militants attacked a checkpoint in Quell."
+    cand = Extractor(codebook).analyse(text)
+    assert len(cand.spans) == 2 and not cand.short and cand.english
+    first, second = cand.features
+    assert {"hit:energy", "term:gas", "neg", "neg+hit:energy", "first", "near:militancy"} <= set(first)
+    assert {"hit:militancy", "last"} <= set(second) and "neg" not in second
+    assert cand.hits["energy"][0][3] == 0 and cand.hits["militancy"][0][3] == 1
+    assert "u:cook" in cand.unit and "uhit:militancy" in cand.unit
+    assert Extractor(codebook).analyse("Gas prices").short
+
+
+def test_multiple_instance_training_finds_the_mention_not_the_word(codebook, trained):
+    """Trained on unit labels only, the coder tells a gas deal from a gas
+    stove in units it has not seen, and names the sentence that carried it."""
+    _, _, _, model = trained
+    coder = MentionCoder(model, codebook)
+    assert isinstance(coder, Coder)
+    test = invented(80, 7, codebook)
+    units = [Unit(u.id, "d", 0, "paragraph", 100, 100 + len(u.text), u.text) for u in test]
+    got = {c.unit_id for c in coder.code(units) if c.code == "energy"}
+    truth = {u.id for u in test if u.codes["energy"]}
+    kitchen = {u.id for u in test if "gas" in u.text and not u.codes["energy"]}
+    assert kitchen and len(got & truth) >= 0.9 * len(truth) and len(got & kitchen) <= 0.1 * len(kitchen)
+    for c in coder.code(units):
+        mention = c.evidence[0]
+        assert mention.pattern == f"mention:{c.code}" and mention.weight == pytest.approx(c.probability, abs=1e-4)
+        assert c.variable == codebook.code(c.code).variable
+        unit = next(u for u in units if u.id == c.unit_id)
+        assert unit.text[mention.start - 100:mention.end - 100] == mention.term
+        assert all(unit.start <= e.start < e.end <= unit.end for e in c.evidence)
+
+
+def test_a_fixed_clause_is_the_positive_instance(codebook):
+    """A reader's clause fixes the positive sentence: without it, the
+    dictionary hit would be taken as the first positive."""
+    units = invented(60, 3, codebook, "A")
+    d = design(Extractor(codebook), [u.text for u in units])
+    i = next(k for k, u in enumerate(units) if u.codes["energy"])
+    from coding.mention_training import _seed_rows
+
+    clause = units[i].text[d.candidates[i].spans[-1][0]:d.candidates[i].spans[-1][1]][:12]
+    rows, fixed = _seed_rows(d, i, "energy", [clause], units[i].text)
+    assert fixed and rows == [int(d.offsets[i]) + len(d.candidates[i].spans) - 1]
+    rows, fixed = _seed_rows(d, i, "energy", [], units[i].text)
+    assert not fixed and all(d.candidates[i].hits["energy"][0][3] + d.offsets[i] == r for r in rows[:1])
+    mask = np.ones(d.X.shape[1], dtype=bool)
+    w, b = fit_code(d, units, np.arange(len(units)), "energy", 1.0, mask, 2)
+    assert w[d.columns.index("hit:energy")] > 0
+
+
+def test_calibration_and_thresholds():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-2 * scores))).astype(int)
+    a, c = platt(scores, y)
+    assert a == pytest.approx(2.0, abs=0.3) and c == pytest.approx(0.0, abs=0.2)
+    p = 1 / (1 + np.exp(-(a * scores + c)))
+    assert expected_calibration_error(p, y) < 0.03
+    assert expected_calibration_error(np.clip(p + 0.3, 0, 1), y) > 0.2
+    thr, alpha = best_threshold(np.array([0.1, 0.2, 0.7, 0.9]), np.array([0, 0, 1, 1]))
+    assert alpha == 1.0 and 0.2 < thr <= 0.7
+
+
+def test_settings_chosen_inside_the_training_data(codebook, trained):
+    units, d, fitted, _ = trained
+    folds = inner_folds(units, np.arange(len(units)))
+    assert len(folds) == 3  # one per collection
+    for tr, te in folds:
+        assert not {units[i].collection for i in tr} & {units[i].collection for i in te}
+    two = np.array([i for i, u in enumerate(units) if u.collection != "C"])
+    for tr, te in inner_folds(units, two):  # two collections: folds by page
+        assert not {units[i].group for i in tr} & {units[i].group for i in te}
+    assert set(fitted.chosen) == {c.id for c in codebook.codes}
+    assert all(v["option"] == "dictionary" or v["option"][0] in (0.3, 1.0) for v in fitted.chosen.values())
+
+
+def test_protocol_splits_never_share_a_page(codebook):
+    """Collections are the outer folds; a unit of another collection on a
+    page of the held-out one is left out of training."""
+    units = invented(60, 5, codebook)  # pages of two units, collections in turn: pages straddle them
+    splits = collection_folds(units, np.arange(len(units)))
+    assert [units[te[0]].collection for _, te in splits] == ["A", "B", "C"]
+    for train, test in splits:
+        assert {units[i].collection for i in test} == {units[test[0]].collection}
+        assert not {units[i].group for i in train} & {units[i].group for i in test}
+        assert not set(train) & set(test) and len(train) > 0
+    dropped = sum(len(units) - len(tr) - len(te) for tr, te in splits)
+    assert dropped > 0  # the straddling pages were really removed
+
+
+def test_headings_and_other_languages(codebook, trained):
+    _, _, _, model = trained
+    coder = MentionCoder(model, codebook)
+    assert coder.decide("Защита трубопроводов и газовые поставки в регионе обсуждались долго") == []
+    assert coder.not_english == 1
+    assert not is_english("Ceci est une phrase en français sur le commerce et les routes de la région")
+    assert is_english("The ministry signed a gas contract with the utility of the region.")
+    assert is_english("Gas")
+    # a one-line text with no hit of a code gets no coding of it, whatever the model says
+    coder._thr[:] = 0.0
+    coded = {code for _, code, _, _ in coder.decide("Officials agreed on supplies")}
+    assert coded == set()
+    assert {code for _, code, _, _ in coder.decide("Gas supplies agreed")} == {"energy"}
+
+
+def test_min_probability_and_predict_agree(codebook, trained):
+    units, d, fitted, model = trained
+    loose = MentionCoder(model, codebook)
+    probs, accepted = predict(loose, d, np.arange(len(units)))
+    assert probs.shape == accepted.shape == (len(units), len(model.codes))
+    floor = float(np.median(probs[accepted == 1]))
+    strict = predict(MentionCoder(model, codebook, min_probability=floor), d, np.arange(len(units)))[1]
+    assert 0 < strict.sum() < accepted.sum()
+    assert (strict == (accepted & (probs >= floor))).all()
+    k = model.codes.index("energy")
+    assert all(bool(accepted[i, k]) == any(c == "energy" for _, c, _, _ in loose.decide(u.text))
+               for i, u in enumerate(units))
+
+
+def test_model_file_round_trip_is_deterministic_and_checked(codebook, trained, tmp_path):
+    _, _, _, model = trained
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    save_model(model, a)
+    save_model(model, b)
+    assert a.read_bytes() == b.read_bytes()
+    back = load_model(a)
+    assert back.codes == model.codes and back.vocabulary == model.vocabulary
+    text = "A new gas pipeline will feed power plants across Quell."
+    assert MentionCoder(back, codebook).decide(text) == MentionCoder(load_model(b), codebook).decide(text)
+    raw = bytearray(a.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (tmp_path / "bad.npz").write_bytes(bytes(raw))
+    with pytest.raises(CodingError):
+        load_model(tmp_path / "bad.npz")
+    with pytest.raises(CodingError, match="no model file"):
+        load_model(tmp_path / "none.npz")

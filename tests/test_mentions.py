@@ -255,3 +255,93 @@ def test_model_file_round_trip_is_deterministic_and_checked(codebook, trained, t
         load_model(tmp_path / "bad.npz")
     with pytest.raises(CodingError, match="no model file"):
         load_model(tmp_path / "none.npz")
+
+
+@pytest.fixture(scope="module")
+def model_file(codebook, tmp_path_factory):
+    """A model made by hand: a hit of energy scores 2 (probability .881), of
+    defence 0.5 (.622), of militancy 1 (.731); "cook" takes 4 off energy."""
+    from coding.mentions import MentionModel
+
+    codes = tuple(c.id for c in codebook.codes)
+    vocab = ("hit:energy", "hit:defence", "hit:militancy", "u:cook")
+    W = np.zeros((len(vocab), len(codes)))
+    W[0, codes.index("energy")], W[1, codes.index("defence")], W[2, codes.index("militancy")] = 4.0, 2.5, 3.0
+    W[3, codes.index("energy")] = -4.0
+    n = len(codes)
+    model = MentionModel(codebook.version, codes, vocab, W, np.full(n, -2.0), np.ones(n), np.zeros(n),
+                         np.full(n, 0.5), {}, {})
+    path = tmp_path_factory.mktemp("model") / "mentions.npz"
+    save_model(model, path)
+    return path
+
+
+def _project(root, codebook_text):
+    """A corpus of two documents of invented paragraphs, its codebook, and the out folder."""
+    from conftest import write_corpus
+
+    docs = {"a": ("Doc A", "news", "2020", "A new gas pipeline will feed power plants across Quell.\n\n"
+                  "The cook in Miren lowered the gas under the soup.\n\nRain fell over Sela on the weekend.\n"),
+            "b": ("Doc B", "news", "2021", "Militants attacked a checkpoint outside Oruk.\n\n"
+                  "Pilots from Tallis flew helicopters in a joint exercise.\n")}
+    corpus = write_corpus(root, docs)
+    (root / "codebook.yaml").write_text(codebook_text, encoding="utf-8")
+    return corpus, root / "codebook.yaml", root / "out"
+
+
+def test_code_command_writes_probabilities_and_min_probability_trades_recall(model_file, tmp_path, capsys):
+    import csv
+
+    from coding.cli import main
+
+    corpus, cb, _ = _project(tmp_path, CODEBOOK)
+    base = ["code", str(corpus / "docs"), "--codebook", str(cb), "--coder", "mentions", "--model", str(model_file)]
+    assert main([*base, "--out", str(tmp_path / "all.csv")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "all.csv", encoding="utf-8")))
+    assert list(rows[0]) == ["unit_id", "variable", "code", "evidence", "probability"]
+    coded = [r for r in rows if r["code"]]
+    assert {r["code"] for r in coded} == {"energy", "militancy", "defence"}
+    assert all(0 < float(r["probability"]) <= 1 for r in coded)
+    assert all(r["probability"] == "" for r in rows if not r["code"])
+    assert not any("cook" in r["evidence"] for r in coded)  # the kitchen's gas is no mention of energy
+    assert {r["code"]: r["probability"] for r in coded} == {"energy": "0.8808", "defence": "0.6225",
+                                                              "militancy": "0.7311"}
+    assert main([*base, "--out", str(tmp_path / "sure.csv"), "--min-probability", "0.7"]) == 0
+    sure = [r for r in csv.DictReader(open(tmp_path / "sure.csv", encoding="utf-8")) if r["code"]]
+    assert {r["code"] for r in sure} == {"energy", "militancy"}
+    assert main(["code", str(corpus / "docs"), "--codebook", str(cb), "--out", str(tmp_path / "x.csv"),
+                 "--min-probability", "0.5"]) != 0
+    assert "--min-probability is for the mention coder" in capsys.readouterr().err
+
+
+def test_run_keeps_each_codings_probability_in_the_store(model_file, tmp_path):
+    from coding.cli import main
+    from coding.store import SCHEMA_VERSION, Store
+
+    corpus, cb, out = _project(tmp_path, CODEBOOK)
+    assert main(["run", "--corpus", str(corpus), "--codebook", str(cb), "--out", str(out), "--no-report",
+                 "--coder", "mentions", "--model", str(model_file)]) == 0
+    with Store(out / "project.sqlite") as store:
+        probs = store.coding_probabilities("mentions")
+        auto = store.coding_probabilities("auto")
+        version = store.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION)
+    assert probs and all(p is not None and 0 < p <= 1 for p in probs.values())
+    assert {c for _, _, c in probs} == {"energy", "militancy", "defence"}
+    assert not auto or all(p is None for p in auto.values())
+
+
+def test_an_older_store_gets_the_probability_column(tmp_path):
+    import sqlite3
+
+    from coding.store import Store
+
+    with Store(tmp_path / "p.sqlite"):
+        pass
+    db = sqlite3.connect(tmp_path / "p.sqlite")
+    db.executescript("ALTER TABLE codings DROP COLUMN probability; "
+                     "UPDATE meta SET value='2' WHERE key='schema_version';")
+    db.close()
+    with Store(tmp_path / "p.sqlite") as store:
+        cols = [r[1] for r in store.db.execute("PRAGMA table_info(codings)")]
+    assert cols[-1] == "probability"

@@ -55,15 +55,20 @@ def _coder(args, codebook_optional: bool = False):
     from coding.coder_choice import make_coder
 
     given = args.codebook if (args.codebook != "codebook.yaml" or not codebook_optional) else None
-    return make_coder(args.coder, given, args.model)
+    return make_coder(args.coder, given, args.model, getattr(args, "min_probability", None))
 
 
 def _add_coder_options(parser) -> None:
-    parser.add_argument("--coder", default="auto", choices=["auto", "learned"],
+    parser.add_argument("--coder", default="auto", choices=["auto", "learned", "mentions"],
                         help="auto: the codebook's patterns (default); learned: the model trained on people's "
-                             "coding, with its evidence")
+                             "coding, with its evidence; mentions: each mention read in its sentence, with "
+                             "a calibrated probability")
     parser.add_argument("--model", default=None,
-                        help="model file of the learned coder (default: the one that ships with the package)")
+                        help="model file of the learned or mention coder (default: the one that ships with the "
+                             "package)")
+    parser.add_argument("--min-probability", type=float, default=None, metavar="P",
+                        help="mention coder: keep only codings with at least this probability (fewer, surer "
+                             "codings; default: each code's own threshold)")
 
 
 def _cmd_run(args) -> int:

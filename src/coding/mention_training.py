@@ -34,7 +34,7 @@ from coding.codebook import Codebook
 from coding.mentions import Candidates, Extractor, MentionCoder, MentionModel
 
 #: Settings of the learner; the grid of C is searched per code inside the training data.
-DEFAULTS = {"C_grid": (0.1, 0.5, 2.5), "dictionary_scale_grid": (1.0, 3.0), "min_df": 2, "rounds": 2}
+DEFAULTS = {"C_grid": (0.03, 0.1, 0.3), "dictionary_scale_grid": (1.0,), "min_df": 2, "rounds": 2}
 #: Thresholds tried on the calibrated probability.
 THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(37))
 

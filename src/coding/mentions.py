@@ -54,10 +54,8 @@ from coding.dictionary import MATCHER_VERSION, DictionaryCoder
 from coding.errors import CodingError
 from coding.language import fold
 from coding.language_id import is_english
-from coding.records import Coding, Evidence, StrPath, Unit, evidence_json
+from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit, evidence_json
 
-#: Name under which the mention coder's codings are stored.
-MENTIONS = "mentions"
 FORMAT = "coding-mention-model"
 FORMAT_VERSION = 1
 #: A unit of at most this many words in one sentence is a heading or one-line text.
@@ -319,6 +317,9 @@ class MentionCoder:
         self._hash = model.sha256 or model_hash(model)
         self.not_english = 0
 
+    #: Column written by ``coding code`` after the evidence.
+    output_columns = ("probability",)
+
     @property
     def version(self) -> str:
         """The model's hash and the matcher's version: a new model recodes."""
@@ -367,15 +368,16 @@ class MentionCoder:
         return list(self.model.codes), probs, self._thr.copy()
 
     def code_rows(self, units: Iterable[Unit]) -> list[list[str]]:
-        """Rows ``unit_id, variable, code, evidence`` (offsets in the unit
-        text), one row per coding, one empty row for a unit with no coding."""
+        """Rows ``unit_id, variable, code, evidence, probability`` (offsets
+        in the unit text), one row per coding, one row with empty variable,
+        code and probability for a unit with no coding."""
         rows = []
         for unit in units:
             decided = self.decide(unit.text)
             if not decided:
-                rows.append([unit.id, "", "", ""])
-            for v, code, _, ev in decided:
-                rows.append([unit.id, v, code, evidence_json(ev)])
+                rows.append([unit.id, "", "", "", ""])
+            for v, code, p, ev in decided:
+                rows.append([unit.id, v, code, evidence_json(ev), f"{p:.4f}"])
         return rows
 
     def code(self, units: Iterable[Unit]) -> list[Coding]:

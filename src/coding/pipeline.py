@@ -492,7 +492,9 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     disable = (not sys.stderr.isatty()) if progress is None else not progress
 
     def _write(fh):
-        fh.write((",".join(CODE_OUTPUT_COLUMNS + (["label", "text"] if with_text else [])) + "\n").encode())
+        # a coder may add columns after the evidence (the mention coder: its probability)
+        extra = list(getattr(job.coder, "output_columns", ()))
+        fh.write((",".join(CODE_OUTPUT_COLUMNS + extra + (["label", "text"] if with_text else [])) + "\n").encode())
         items = _work_items(paths, batch_size)
         bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
         if jobs > 1:

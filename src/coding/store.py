@@ -21,7 +21,7 @@ from coding.records import evidence_json as _evidence_json
 if TYPE_CHECKING:
     from coding.codebook import Codebook
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Written into the SQLite header of every store this program creates, so
 #: that it never writes into a database another program made.
 APPLICATION_ID = 0x436F6465  # "Code"
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS codings (
     unit_id TEXT NOT NULL REFERENCES units(id) ON DELETE CASCADE,
     code TEXT NOT NULL, variable TEXT NOT NULL, coder TEXT NOT NULL,
     codebook_version TEXT NOT NULL, evidence TEXT NOT NULL, created_at TEXT NOT NULL,
+    probability REAL,
     PRIMARY KEY (unit_id, coder, codebook_version, variable, code)
 );
 CREATE INDEX IF NOT EXISTS codings_by_coder ON codings(coder, codebook_version);
@@ -90,6 +91,8 @@ CREATE INDEX IF NOT EXISTS orphans_by_document ON orphans(document_id, segmentat
 #: Changes from one schema version to the next, applied in order to older stores.
 MIGRATIONS = {
     1: "ALTER TABLE coded ADD COLUMN coder_version TEXT NOT NULL DEFAULT '';",
+    # a coder's probability of each coding (the mention and learned coders); NULL for the others
+    2: "ALTER TABLE codings ADD COLUMN probability REAL;",
 }
 
 
@@ -281,8 +284,10 @@ class Store:
                         (coder, codebook_version, document_id, segmentation))
         now = _now()
         self.db.executemany(
-            "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
-            [(c.unit_id, c.code, c.variable, c.coder, c.codebook_version, evidence_json(c), now) for c in codings],
+            "INSERT INTO codings (unit_id, code, variable, coder, codebook_version, evidence, created_at, "
+            "probability) VALUES (?,?,?,?,?,?,?,?)",
+            [(c.unit_id, c.code, c.variable, c.coder, c.codebook_version, evidence_json(c), now, c.probability)
+             for c in codings],
         )
         self.db.execute(f"DELETE FROM coverage WHERE coder=? AND codebook_version=? AND {in_doc}",
                         (coder, codebook_version, document_id, segmentation))
@@ -364,7 +369,8 @@ class Store:
             if unit_id not in moved:
                 continue
             if variable:
-                self.db.execute("INSERT OR IGNORE INTO codings VALUES (?,?,?,?,?,?,?)",
+                self.db.execute("INSERT OR IGNORE INTO codings (unit_id, code, variable, coder, codebook_version, "
+                                "evidence, created_at) VALUES (?,?,?,?,?,?,?)",
                                 (moved[unit_id], code, variable, coder, version, evidence, created))
             else:
                 self.db.execute("INSERT OR IGNORE INTO coverage VALUES (?,?,?)", (coder, moved[unit_id], version))
@@ -457,7 +463,8 @@ class Store:
             self.db.executemany("INSERT INTO coverage VALUES (?,?,?)", [(coder, u, codebook_version) for u in unit_ids])
             now = _now()
             self.db.executemany(
-                "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO codings (unit_id, code, variable, coder, codebook_version, evidence, created_at) "
+                "VALUES (?,?,?,?,?,?,?)",
                 [(c.unit_id, c.code, c.variable, coder, codebook_version, evidence_json(c), now) for c in codings],
             )
             self.db.execute("INSERT OR REPLACE INTO coders VALUES (?,?,?,?)", (coder, kind, source, content_hash))
@@ -515,6 +522,14 @@ class Store:
         seen = {r[0] for r in self.db.execute(
             "SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?", (coder, version))}
         return seen, {(u, i) for u, i in rows}
+
+    def coding_probabilities(self, coder: str) -> dict[tuple[str, str, str], float | None]:
+        """(unit_id, variable, code) -> the probability the coder gave that
+        coding (None for a coder without one), under the current codebook."""
+        rows = self.db.execute(
+            "SELECT unit_id, variable, code, probability FROM codings WHERE coder=? AND codebook_version="
+            "(SELECT value FROM meta WHERE key='current_codebook') ORDER BY 1, 2, 3", (coder,)).fetchall()
+        return {(u, v, c): p for u, v, c, p in rows}
 
     def coder_names(self, codebook_version: str | None = None) -> list[str]:
         """Coders with codings or coverage under a codebook version, by name."""

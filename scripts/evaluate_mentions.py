@@ -42,7 +42,7 @@ def pooled_protocol(units, d, codebook, settings=None, log=print):
     for train, test in collection_folds(units, np.arange(len(units))):
         start = time.process_time()
         c = units[test[0]].collection
-        fitted = fit(d, units, train, codes, settings)
+        fitted = fit(d, units, train, codes, settings, {c.id: c.variable for c in codebook.codes})
         coder = MentionCoder(to_model(d, fitted, codebook, {}, settings), codebook)
         probs[test], accepted[test] = predict(coder, d, test)
         log(f"  held out {c}: {len(test)} units, trained on {len(train)} ({time.process_time() - start:.0f} CPU-s)")

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     units = load_real_texts(real, cb, REPO / "evaluation" / "real" / "consensus.csv") + thesis_units(REPO, cb)
     d = design(Extractor(cb), [u.text for u in units])
     codes = [c.id for c in cb.codes]
-    fitted = fit(d, units, np.arange(len(units)), codes)
+    fitted = fit(d, units, np.arange(len(units)), codes, variable_of={c.id: c.variable for c in cb.codes})
     counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
     training = {"units": len(units), "collections": counts,
                 "sources": ["real-texts/units.jsonl (evaluation/real/sources.csv)", "corpus/coders/human-1.csv",

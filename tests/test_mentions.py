@@ -345,3 +345,35 @@ def test_an_older_store_gets_the_probability_column(tmp_path):
     with Store(tmp_path / "p.sqlite") as store:
         cols = [r[1] for r in store.db.execute("PRAGMA table_info(codings)")]
     assert cols[-1] == "probability"
+
+
+def test_code_command_counts_units_not_in_english(model_file, tmp_path, capsys):
+    from coding.cli import main
+
+    corpus, cb, _ = _project(tmp_path, CODEBOOK)
+    (corpus / "docs" / "a.txt").write_text("A new gas pipeline will feed power plants across Quell.\n\n"
+                                           "Газопровод и поставки газа обсуждались на встрече министров.\n",
+                                           encoding="utf-8")
+    assert main(["code", str(corpus / "docs"), "--codebook", str(cb), "--coder", "mentions", "--model",
+                 str(model_file), "--out", str(tmp_path / "o.csv")]) == 0
+    assert "1 unit(s) not in English: not coded" in capsys.readouterr().out
+
+
+def test_options_are_revised_for_the_variables_alpha(codebook):
+    """A code whose model adds false positives to its variable (which the
+    sibling code already covers) falls back to the dictionary's decision."""
+    from coding.mention_training import _by_variable
+
+    n = 8
+    units = [Labelled(f"u{i}", "A", f"p{i}", "", frozenset({"economic"} if i < 4 else ()), {}) for i in range(n)]
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    model_energy = np.array([1, 1, 0, 0, 0, 0, 1, 0], dtype=bool)  # one false positive
+    dict_energy = np.array([1, 1, 0, 0, 0, 0, 0, 0], dtype=bool)
+    per = {("energy", (1.0, 1.0)): (0.9, 1, 0, 0.5, model_energy),
+           ("energy", "dictionary"): (0.8, 1, 0, 0.5, dict_energy),
+           ("trade", (1.0, 1.0)): (0.9, 1, 0, 0.5, y.copy()), ("trade", "dictionary"): (0.5, 1, 0, 0.5, y.copy())}
+    options = [(1.0, 1.0), "dictionary"]
+    pick = {"energy": (1.0, 1.0), "trade": (1.0, 1.0)}
+    got = _by_variable(units, np.arange(n), ["energy", "trade"], options, per, pick,
+                       {"energy": "economic", "trade": "economic"})
+    assert got == {"energy": "dictionary", "trade": (1.0, 1.0)}

@@ -437,12 +437,13 @@ def _choose(scores: np.ndarray, y: np.ndarray) -> tuple[float, float, float, flo
 
 
 def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence[str],
-        settings: Mapping | None = None) -> Fitted:
+        settings: Mapping | None = None, variable_of: Mapping[str, str] | None = None) -> Fitted:
     """Train every code on the ``train`` units, its settings chosen by the
     inner folds (:func:`inner_folds`) only: per code the option (C and
     dictionary scale, or the dictionary's own decision) with the highest
     alpha on the inner out-of-fold predictions, their calibration and
-    threshold."""
+    threshold. With ``variable_of`` (code -> variable) the options are then
+    revised for the alpha of each variable (:func:`_by_variable`)."""
     settings = {**DEFAULTS, **(settings or {})}
     folds = inner_folds(units, train)
     options = _options(settings)
@@ -452,18 +453,41 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
             W, b, _ = _fit_all(d, units, tr, codes, dict.fromkeys(codes, o), settings)
             oof[o][te] = best_scores(d, te, W, b)
     tested = np.concatenate([te for _, te in folds])
-    chosen, cal = {}, {}
+    # per code and option: (alpha, scale, shift, threshold) and the out-of-fold decisions
+    per = {}
     for k, code in enumerate(codes):
         known, y = _truth(units, tested, code)
-        best = max(((_choose(oof[o][tested, k][known], y[known]), -n) for n, o in enumerate(options)),
-                   key=lambda t: (round(t[0][0], 9), t[1]))
-        (alpha, a, c, thr), n = best
-        cal[code] = (options[-n], a, c, thr)
-        chosen[code] = {"option": "dictionary" if options[-n] == "dictionary" else list(options[-n]),
-                        "threshold": thr, "inner_alpha": round(alpha, 4)}
-    W, b, mask = _fit_all(d, units, train, codes, {c: cal[c][0] for c in codes}, settings)
-    return Fitted(list(codes), W, b, np.array([cal[c][1] for c in codes]), np.array([cal[c][2] for c in codes]),
-                  np.array([cal[c][3] for c in codes]), chosen, mask)
+        for o in options:
+            alpha, a, c, thr = _choose(oof[o][tested, k][known], y[known])
+            per[code, o] = (alpha, a, c, thr, (a * oof[o][tested, k] + c) >= math.log(thr / (1 - thr)))
+    pick = {code: max(options, key=lambda o: (round(per[code, o][0], 9), -options.index(o))) for code in codes}
+    if variable_of:
+        pick = _by_variable(units, tested, codes, options, per, pick, variable_of)
+    chosen = {c: {"option": "dictionary" if pick[c] == "dictionary" else list(pick[c]),
+                  "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
+    W, b, mask = _fit_all(d, units, train, codes, pick, settings)
+    return Fitted(list(codes), W, b, *(np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3)),
+                  chosen, mask)
+
+
+def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: int = 2) -> dict:
+    """Options moved, one code at a time, to where the alpha of the code's
+    variable (coded when one of its codes is) is highest on the inner
+    out-of-fold decisions: a variable's figure counts the false positives of
+    all its codes, which a code's own alpha does not see."""
+    pick = dict(pick)
+    for v in sorted(set(variable_of.values())):
+        mine = [c for c in codes if variable_of.get(c) == v]
+        y = np.array([v in units[i].variables for i in tested], dtype=int)
+        for _ in range(passes):
+            for code in mine:
+                rest = np.zeros(len(tested), dtype=bool)
+                for other in mine:
+                    if other != code:
+                        rest |= per[other, pick[other]][4]
+                pick[code] = max(options, key=lambda o: (round(alpha2(y, (rest | per[code, o][4]).astype(int)), 9),
+                                                         o == pick[code], -options.index(o)))
+    return pick
 
 
 def to_model(d: Design, f: Fitted, codebook: Codebook, training: dict, settings: Mapping | None = None) -> MentionModel:

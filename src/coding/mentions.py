@@ -308,7 +308,9 @@ class MentionCoder:
         self.name = name
         self.extractor = Extractor(codebook)
         self._index = {f: j for j, f in enumerate(model.vocabulary)}
-        self._W = np.asarray(model.weights, dtype=np.float64)
+        # one row of zeros after the weights (see scores)
+        self._W = np.vstack([np.asarray(model.weights, dtype=np.float64), np.zeros((1, len(model.codes)))])
+        self._zero = len(model.vocabulary)
         self._b = np.asarray(model.intercepts, dtype=np.float64)
         self._a = np.asarray(model.scale, dtype=np.float64)
         self._c = np.asarray(model.shift, dtype=np.float64)
@@ -327,10 +329,16 @@ class MentionCoder:
 
     def scores(self, cand: Candidates) -> np.ndarray:
         """Sentences x codes raw scores (log-odds before calibration)."""
-        index = self._index
-        base = self._b + self._W[[index[f] for f in cand.unit if f in index]].sum(axis=0)
-        rows = [self._W[[index[f] for f in fs if f in index]].sum(axis=0) for fs in cand.features]
-        return np.vstack(rows) + base
+        get = self._index.get
+        zero = self._zero  # a row of zeros opens every sentence, so that none is empty
+        ids, starts = [], []
+        for fs in cand.features:
+            starts.append(len(ids))
+            ids.append(zero)
+            ids.extend(j for j in map(get, fs) if j is not None)
+        unit = [j for j in map(get, cand.unit) if j is not None]
+        base = self._b + self._W[unit].sum(axis=0)
+        return np.add.reduceat(self._W[ids], starts, axis=0) + base
 
     def probabilities_of(self, cand: Candidates) -> tuple[np.ndarray, np.ndarray]:
         """(calibrated probability per code, best sentence per code) of one unit."""

@@ -377,3 +377,21 @@ def test_options_are_revised_for_the_variables_alpha(codebook):
     got = _by_variable(units, np.arange(n), ["energy", "trade"], options, per, pick,
                        {"energy": "economic", "trade": "economic"})
     assert got == {"energy": "dictionary", "trade": (1.0, 1.0)}
+
+
+def test_suggest_ranks_by_the_mention_coders_code_level_uncertainty(model_file, tmp_path):
+    """The unit whose best code lies nearest its threshold comes first."""
+    import csv
+
+    from coding.cli import main
+
+    corpus, cb, out = _project(tmp_path, CODEBOOK)
+    assert main(["run", "--corpus", str(corpus), "--codebook", str(cb), "--out", str(out), "--no-report"]) == 0
+    assert main(["suggest", "--coder", "mentions", "--model", str(model_file), "--codebook", str(cb),
+                 "--store", str(out / "project.sqlite"), "--n", "5", "--random", "0",
+                 "--out", str(tmp_path / "next.csv")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "next.csv", encoding="utf-8")))
+    # by hand: defence .622 (margin .50), militancy .731 (1.00), energy .881 (2.00); the rest at .119 (2.00)
+    assert [r["suggested"] for r in rows[:2]] == ["strategic", "regional_security"]
+    assert float(rows[0]["uncertainty"]) == pytest.approx(0.5, abs=1e-3)
+    assert list(rows[0])[:4] == ["unit_id", "economic", "strategic", "regional_security"]

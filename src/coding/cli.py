@@ -454,8 +454,8 @@ def _cmd_suggest(args) -> int:
     from coding.files import write_frame
     from coding.suggest import suggest
 
-    if args.coder != "learned":
-        raise CodingError("suggestions come from the learned coder (--coder learned)")
+    if args.coder not in ("learned", "mentions"):
+        raise CodingError("suggestions come from the learned or mention coder (--coder learned or mentions)")
     with open_store(args.store) as store:
         coder, _ = _coder(args)
         sheet = suggest(store, coder, args.n, args.random, args.seed)
@@ -480,7 +480,8 @@ def _add_learning_commands(sub) -> None:
     le.add_argument("--repeats", type=_positive, default=3, help="cross-validation repeats (default: 3)")
     le.set_defaults(func=_cmd_learn)
     sg = sub.add_parser("suggest", help="the units people should code next (active learning)")
-    sg.add_argument("--coder", default="learned", choices=["learned"])
+    sg.add_argument("--coder", default="learned", choices=["learned", "mentions"],
+                    help="whose uncertainty ranks the units (mentions: at the level of codes)")
     sg.add_argument("--model", default=None, help="model file (default: the shipped one)")
     sg.add_argument("--n", type=_non_negative, default=50, help="least certain units (default: 50)")
     sg.add_argument("--random", type=_non_negative, default=10, help="units drawn at random besides (default: 10)")

@@ -370,13 +370,17 @@ def test_options_are_revised_for_the_variables_alpha(codebook):
     model_energy = np.array([1, 1, 0, 0, 0, 0, 1, 0], dtype=bool)  # one false positive
     dict_energy = np.array([1, 1, 0, 0, 0, 0, 0, 0], dtype=bool)
     per = {("energy", (1.0, 1.0)): (0.9, 1, 0, 0.5, model_energy),
-           ("energy", "dictionary"): (0.8, 1, 0, 0.5, dict_energy),
+           ("energy", "dictionary"): (0.88, 1, 0, 0.5, dict_energy),
            ("trade", (1.0, 1.0)): (0.9, 1, 0, 0.5, y.copy()), ("trade", "dictionary"): (0.5, 1, 0, 0.5, y.copy())}
     options = [(1.0, 1.0), "dictionary"]
     pick = {"energy": (1.0, 1.0), "trade": (1.0, 1.0)}
     got = _by_variable(units, np.arange(n), ["energy", "trade"], options, per, pick,
                        {"energy": "economic", "trade": "economic"})
     assert got == {"energy": "dictionary", "trade": (1.0, 1.0)}
+    # codes first: an option far worse for the code itself is not taken, whatever the variable gains
+    per["energy", "dictionary"] = (0.6, 1, 0, 0.5, dict_energy)
+    assert _by_variable(units, np.arange(n), ["energy", "trade"], options, per, pick,
+                        {"energy": "economic", "trade": "economic"})["energy"] == (1.0, 1.0)
 
 
 def test_suggest_ranks_by_the_mention_coders_code_level_uncertainty(model_file, tmp_path):

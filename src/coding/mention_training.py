@@ -35,6 +35,8 @@ from coding.mentions import Candidates, Extractor, MentionCoder, MentionModel
 
 #: Settings of the learner; the grid of C is searched per code inside the training data.
 DEFAULTS = {"C_grid": (0.03, 0.1, 0.3), "dictionary_scale_grid": (1.0,), "min_df": 2, "rounds": 2}
+#: How far below its best alpha a code may go when its options are revised for its variable's alpha.
+CODE_SLACK = 0.05
 #: Thresholds tried on the calibrated probability.
 THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(37))
 
@@ -474,7 +476,8 @@ def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: 
     """Options moved, one code at a time, to where the alpha of the code's
     variable (coded when one of its codes is) is highest on the inner
     out-of-fold decisions: a variable's figure counts the false positives of
-    all its codes, which a code's own alpha does not see."""
+    all its codes, which a code's own alpha does not see. A code keeps to
+    options within :data:`CODE_SLACK` of its own best alpha."""
     pick = dict(pick)
     for v in sorted(set(variable_of.values())):
         mine = [c for c in codes if variable_of.get(c) == v]
@@ -485,8 +488,11 @@ def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: 
                 for other in mine:
                     if other != code:
                         rest |= per[other, pick[other]][4]
-                pick[code] = max(options, key=lambda o: (round(alpha2(y, (rest | per[code, o][4]).astype(int)), 9),
-                                                         o == pick[code], -options.index(o)))
+                # codes first: only options nearly as good for the code itself
+                top = max(per[code, o][0] for o in options)
+                fair = [o for o in options if per[code, o][0] >= top - CODE_SLACK]
+                pick[code] = max(fair, key=lambda o: (round(alpha2(y, (rest | per[code, o][4]).astype(int)), 9),
+                                                      o == pick[code], -options.index(o)))
     return pick
 
 

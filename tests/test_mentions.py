@@ -399,3 +399,38 @@ def test_suggest_ranks_by_the_mention_coders_code_level_uncertainty(model_file, 
     assert [r["suggested"] for r in rows[:2]] == ["strategic", "regional_security"]
     assert float(rows[0]["uncertainty"]) == pytest.approx(0.5, abs=1e-3)
     assert list(rows[0])[:4] == ["unit_id", "economic", "strategic", "regional_security"]
+
+
+def test_the_default_coder_stays_the_dictionary_and_auto_keeps_its_name(tmp_path):
+    """Under leave-one-collection-out the mention coder is more than .02
+    below the dictionary on economic, so the default stays ``auto``."""
+    import csv
+
+    from coding.cli import build_parser, main
+
+    for command in (["code", "x", "--out", "o.csv"], ["run"]):
+        assert build_parser().parse_args(command).coder == "auto"
+    corpus, cb, _ = _project(tmp_path, CODEBOOK)
+    assert main(["code", str(corpus / "docs"), "--codebook", str(cb), "--out", str(tmp_path / "o.csv")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "o.csv", encoding="utf-8")))
+    assert list(rows[0]) == ["unit_id", "variable", "code", "evidence"]  # no probability column
+    assert {r["code"] for r in rows if r["code"]} == {"energy", "militancy", "defence"}
+    # the dictionary's reading: the kitchen's gas is energy too
+    assert ("a:p0002", "energy") in {(r["unit_id"], r["code"]) for r in rows}
+
+
+def test_the_shipped_model_codes_with_the_shipped_codebook():
+    from pathlib import Path
+
+    from coding.coder_choice import make_coder
+    from coding.records import MENTIONS
+
+    repo = Path(__file__).resolve().parents[1]
+    coder, cb = make_coder(MENTIONS, repo / "codebook.yaml")
+    assert coder.name == "mentions" and coder.model.codebook_version == cb.version
+    text = ("Pakistan and Russia signed an agreement on the construction of a gas pipeline from Karachi to "
+            "Lahore. The weather was mild that week.")
+    unit = Unit("u1", "d", 0, "paragraph", 0, len(text), text)
+    got = {c.code: c for c in coder.code([unit])}
+    assert "energy" in got and got["energy"].evidence[0].term.startswith("Pakistan and Russia signed")
+    assert all(c.variable == cb.code(c.code).variable for c in got.values())

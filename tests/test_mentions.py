@@ -428,9 +428,9 @@ def test_the_shipped_model_codes_with_the_shipped_codebook():
     repo = Path(__file__).resolve().parents[1]
     coder, cb = make_coder(MENTIONS, repo / "codebook.yaml")
     assert coder.name == "mentions" and coder.model.codebook_version == cb.version
-    text = ("Pakistan and Russia signed an agreement on the construction of a gas pipeline from Karachi to "
-            "Lahore. The weather was mild that week.")
+    text = ("Officials of Pakistan and Russia said the gas pipeline deal would bring cheaper fuel to their "
+            "factories. The weather was mild that week.")
     unit = Unit("u1", "d", 0, "paragraph", 0, len(text), text)
     got = {c.code: c for c in coder.code([unit])}
-    assert "energy" in got and got["energy"].evidence[0].term.startswith("Pakistan and Russia signed")
+    assert "energy" in got and got["energy"].evidence[0].term.startswith("Officials of Pakistan and Russia")
     assert all(c.variable == cb.code(c.code).variable for c in got.values())

@@ -11,10 +11,12 @@ code (scikit-learn, liblinear, balanced class weights, L2).
 
 Every setting is chosen inside the training data only, by
 leave-one-collection-out there (each training collection held out in turn):
-each code's regularisation C from a small grid, the Platt calibration of its
-unit score (the best sentence's) and its threshold on the calibrated
-probability, which maximises Krippendorff's alpha of the code on those
-out-of-fold predictions.
+each code's option (the regularisation C and the weight of the dictionary's
+features from a small grid, or the dictionary's own decision for that code),
+the Platt calibration of its unit score (the best sentence's) and its
+threshold on the calibrated probability, which maximises Krippendorff's
+alpha of the code on those out-of-fold predictions; options are then revised
+for the alpha of each code's variable.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ MAX_OTHER_SCRIPT = 0.5
 
 
 def _latin(word: str) -> bool:
-    return all(c < "\u0250" for c in word)
+    return max(word) < "\u0250"
 
 
 def is_english(text: str) -> bool:
@@ -35,11 +35,15 @@ def is_english(text: str) -> bool:
     words = _WORD.findall(text)
     if not words:
         return True
-    letters = sum(len(w) for w in words)
-    other = sum(len(w) for w in words if not _latin(w))
-    if other > MAX_OTHER_SCRIPT * letters:
-        return False
-    latin = [w.lower() for w in words if _latin(w)]
+    if text.isascii():  # every word is in the Latin script: only the stop words can tell
+        latin = words
+    else:
+        letters = sum(map(len, words))
+        other = sum(len(w) for w in words if not _latin(w))
+        if other > MAX_OTHER_SCRIPT * letters:
+            return False
+        latin = [w for w in words if _latin(w)]
     if len(latin) < MIN_WORDS:
         return True
-    return sum(w in STOP_WORDS for w in latin) >= MIN_STOP_SHARE * len(latin)
+    stop = STOP_WORDS
+    return sum(w.lower() in stop for w in latin) >= MIN_STOP_SHARE * len(latin)

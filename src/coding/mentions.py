@@ -130,10 +130,15 @@ class Extractor:
         located = {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in hits.items()}
         near = {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in context.items()}
         words: list[list[str]] = [[] for _ in spans]
-        k = 0
-        for start, tok in tokens:
-            k = _sentence_of(starts, start, k)
-            words[k].append(get(tok, tok))
+        k, last = 0, len(starts) - 1
+        nxt = starts[1] if last else len(text) + 1
+        current = words[0]
+        for start, tok in tokens:  # tokens in text order: the sentence index only moves on
+            while start >= nxt:
+                k += 1
+                current = words[k]
+                nxt = starts[k + 1] if k < last else len(text) + 1
+            current.append(get(tok, tok))
         n_words = len(tokens)
         short = len(spans) == 1 and n_words <= SHORT_WORDS
         features = [self._sentence_features(i, words, spans, located, near, text) for i in range(len(spans))]

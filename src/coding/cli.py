@@ -55,15 +55,20 @@ def _coder(args, codebook_optional: bool = False):
     from coding.coder_choice import make_coder
 
     given = args.codebook if (args.codebook != "codebook.yaml" or not codebook_optional) else None
-    return make_coder(args.coder, given, args.model)
+    return make_coder(args.coder, given, args.model, getattr(args, "min_probability", None))
 
 
 def _add_coder_options(parser) -> None:
-    parser.add_argument("--coder", default="auto", choices=["auto", "learned"],
+    parser.add_argument("--coder", default="auto", choices=["auto", "learned", "mentions"],
                         help="auto: the codebook's patterns (default); learned: the model trained on people's "
-                             "coding, with its evidence")
+                             "coding, with its evidence; mentions: each mention read in its sentence, with "
+                             "a calibrated probability")
     parser.add_argument("--model", default=None,
-                        help="model file of the learned coder (default: the one that ships with the package)")
+                        help="model file of the learned or mention coder (default: the one that ships with the "
+                             "package)")
+    parser.add_argument("--min-probability", type=float, default=None, metavar="P",
+                        help="mention coder: keep only codings with at least this probability (fewer, surer "
+                             "codings; default: each code's own threshold)")
 
 
 def _cmd_run(args) -> int:
@@ -131,12 +136,20 @@ def _cmd_code(args) -> int:
     except CodingError as exc:
         raise CodingError(_advise(str(exc), "with --encoding")) from None
     print(f"{counts.get('units', 0)} units, {counts.get('codings', 0)} codings -> {args.out}")
+    _report_not_english(coder)
     if errors:
         print(f"{len(errors)} file(s) could not be read:", file=sys.stderr)
         for err in errors:
             print(f"  {_advise(err, 'with --encoding')}", file=sys.stderr)
         return 1
     return 0
+
+
+def _report_not_english(coder) -> None:
+    """Say how many units the coder could not read (not English), rather than leave them silent zeros."""
+    n = getattr(coder, "not_english", 0)
+    if n:
+        print(f"{n} unit(s) not in English: not coded (their rows have no code)")
 
 
 def _check_engine_options(args) -> None:
@@ -562,8 +575,8 @@ def _cmd_suggest(args) -> int:
     from coding.files import write_frame
     from coding.suggest import suggest
 
-    if args.coder != "learned":
-        raise CodingError("suggestions come from the learned coder (--coder learned)")
+    if args.coder not in ("learned", "mentions"):
+        raise CodingError("suggestions come from the learned or mention coder (--coder learned or mentions)")
     with open_store(args.store) as store:
         _check_sheet_output(args.out, store, args.model, args.codebook)
         coder, _ = _coder(args)
@@ -590,7 +603,8 @@ def _add_learning_commands(sub) -> None:
     le.add_argument("--repeats", type=_positive, default=3, help="cross-validation repeats (default: 3)")
     le.set_defaults(func=_cmd_learn)
     sg = sub.add_parser("suggest", help="the units people should code next (active learning)")
-    sg.add_argument("--coder", default="learned", choices=["learned"])
+    sg.add_argument("--coder", default="learned", choices=["learned", "mentions"],
+                    help="whose uncertainty ranks the units (mentions: at the level of codes)")
     sg.add_argument("--model", default=None, help="model file (default: the shipped one)")
     sg.add_argument("--n", type=_non_negative, default=50, help="least certain units (default: 50)")
     sg.add_argument("--random", type=_non_negative, default=10, help="units drawn at random besides (default: 10)")

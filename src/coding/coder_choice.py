@@ -1,6 +1,6 @@
-"""Which coder codes: the dictionary coder (``auto``, the default) or the
-learned coder (``learned``) with its model file, and the codebook each
-needs.
+"""Which coder codes: the dictionary coder (``auto``, the default), the
+learned coder (``learned``) or the mention coder (``mentions``) with their
+model files, and the codebook each needs.
 
 The learned coder's model keeps a copy of the codebook it was trained with:
 without a codebook at hand it codes with that copy, and a codebook given (or
@@ -13,9 +13,11 @@ from importlib import resources
 from pathlib import Path
 
 from coding.errors import CodingError
-from coding.records import AUTO, LEARNED, Coder, StrPath
+from coding.records import AUTO, LEARNED, MENTIONS, Coder, StrPath
 
-CODERS = (AUTO, LEARNED)
+CODERS = (AUTO, LEARNED, MENTIONS)
+#: Coders that take a model file.
+MODEL_CODERS = (LEARNED, MENTIONS)
 DEFAULT_CODEBOOK = "codebook.yaml"
 
 
@@ -24,26 +26,43 @@ def shipped_model() -> Path:
     return Path(str(resources.files("coding") / "models" / "learned.json"))
 
 
-def make_coder(name: str = AUTO, codebook: StrPath | None = None, model: StrPath | None = None):
+def make_coder(name: str = AUTO, codebook: StrPath | None = None, model: StrPath | None = None,
+               min_probability: float | None = None):
     """(coder, codebook) for coder ``name``.
 
     ``codebook`` is a path; None means ``codebook.yaml`` in the current
     folder, which the learned coder may do without (it then uses the copy
-    in its model). ``model`` is the learned coder's model file (default:
-    the shipped one).
+    in its model). ``model`` is the learned or mention coder's model file
+    (default: the shipped one). ``min_probability`` (mention coder only)
+    raises every code's threshold to at least that probability.
     """
     from coding.codebook import load_codebook
 
     if name not in CODERS:
         raise CodingError(f"unknown coder '{name}' (use one of: {', '.join(CODERS)})")
-    if model is not None and name != LEARNED:
-        raise CodingError("a model file is for the learned coder only", model)
+    if model is not None and name not in MODEL_CODERS:
+        raise CodingError("a model file is for the learned coder only (and the mention coder)", model)
+    if min_probability is not None and name != MENTIONS:
+        raise CodingError("--min-probability is for the mention coder (--coder mentions)")
+    if min_probability is not None and not 0.0 <= min_probability <= 1.0:
+        raise CodingError(f"--min-probability must lie between 0 and 1, got {min_probability}")
     if name == AUTO:
         from coding.dictionary import DictionaryCoder
 
         cb = load_codebook(codebook or DEFAULT_CODEBOOK)
         return DictionaryCoder(cb), cb
+    if name == MENTIONS:
+        return _mentions(codebook, model, min_probability or 0.0)
     return _learned(codebook, model)
+
+
+def _mentions(codebook: StrPath | None, model: StrPath | None, min_probability: float) -> tuple[Coder, object]:
+    from coding.codebook import load_codebook
+    from coding.mentions import MentionCoder, load_model, shipped_model_path
+
+    fitted = load_model(Path(model) if model is not None else shipped_model_path())
+    cb = load_codebook(codebook or DEFAULT_CODEBOOK)
+    return MentionCoder(fitted, cb, min_probability=min_probability), cb
 
 
 def _learned(codebook: StrPath | None, model: StrPath | None) -> tuple[Coder, object]:

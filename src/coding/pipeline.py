@@ -587,7 +587,9 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     remove_stale_temporaries_of(out)
 
     def _write(fh):
-        extra = ["label", "text", *FINGERPRINT_COLUMNS] if with_text else []
+        # a coder may add columns after the evidence (the mention coder: its probability)
+        extra = list(getattr(job.coder, "output_columns", ()))
+        extra += ["label", "text", *FINGERPRINT_COLUMNS] if with_text else []
         fh.write((",".join(CODE_OUTPUT_COLUMNS + extra) + "\n").encode())
         tables = _Tables(fh, counts)
         items = tables.tag(_work_items(paths, batch_size))

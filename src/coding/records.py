@@ -23,9 +23,11 @@ StrPath = str | os.PathLike
 AUTO = "auto"
 #: Name of the coder that learns from human coding.
 LEARNED = "learned"
+#: Name of the coder that reads each mention in context (coding.mentions).
+MENTIONS = "mentions"
 #: Coders whose codings are made by software; every other coder is a person
 #: (or a file from another program) and its codings are never thrown away.
-AUTOMATIC_CODERS = (AUTO, LEARNED)
+AUTOMATIC_CODERS = (AUTO, LEARNED, MENTIONS)
 #: The two levels at which coders code and agreement is measured.
 CODING_LEVELS = ("variable", "code")
 

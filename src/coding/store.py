@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS codings (
     unit_id TEXT NOT NULL REFERENCES units(id) ON DELETE CASCADE,
     code TEXT NOT NULL, variable TEXT NOT NULL, coder TEXT NOT NULL,
     codebook_version TEXT NOT NULL, evidence TEXT NOT NULL, created_at TEXT NOT NULL,
+    probability REAL,
     PRIMARY KEY (unit_id, coder, codebook_version, variable, code)
 );
 CREATE INDEX IF NOT EXISTS codings_by_coder ON codings(coder, codebook_version);
@@ -125,6 +126,8 @@ MIGRATIONS = {
     # how a coder's seen units came to be: 'recorded', 'inferred-coded', 'inferred-documents'; '' = not
     # known (stored before this was kept)
     5: "ALTER TABLE coders ADD COLUMN seen TEXT NOT NULL DEFAULT '';",
+    # a coder's probability of each coding (the mention and learned coders); NULL for the others
+    2: "ALTER TABLE codings ADD COLUMN probability REAL;",
 }
 #: How the units a coder saw came to be known (the ``seen`` column of ``coders``): recorded (by this
 #: program, a coder file, a project's ``units seen by`` attribute) or inferred by an import.
@@ -371,8 +374,10 @@ class Store:
                         (coder, codebook_version, document_id, segmentation))
         now = _now()
         self.db.executemany(
-            "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
-            [(c.unit_id, c.code, c.variable, c.coder, c.codebook_version, evidence_json(c), now) for c in codings],
+            "INSERT INTO codings (unit_id, code, variable, coder, codebook_version, evidence, created_at, "
+            "probability) VALUES (?,?,?,?,?,?,?,?)",
+            [(c.unit_id, c.code, c.variable, c.coder, c.codebook_version, evidence_json(c), now, c.probability)
+             for c in codings],
         )
         self.db.execute(f"DELETE FROM coverage WHERE coder=? AND codebook_version=? AND {in_doc}",
                         (coder, codebook_version, document_id, segmentation))
@@ -455,7 +460,8 @@ class Store:
             if unit_id not in moved:
                 continue
             if variable:
-                self.db.execute("INSERT OR IGNORE INTO codings VALUES (?,?,?,?,?,?,?)",
+                self.db.execute("INSERT OR IGNORE INTO codings (unit_id, code, variable, coder, codebook_version, "
+                                "evidence, created_at) VALUES (?,?,?,?,?,?,?)",
                                 (moved[unit_id], code, variable, coder, version, evidence, created))
             else:
                 self.db.execute("INSERT OR IGNORE INTO coverage VALUES (?,?,?)", (coder, moved[unit_id], version))
@@ -554,7 +560,8 @@ class Store:
         self.db.executemany("INSERT INTO coverage VALUES (?,?,?)", [(coder, u, codebook_version) for u in unit_ids])
         now = _now()
         self.db.executemany(
-            "INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO codings (unit_id, code, variable, coder, codebook_version, evidence, created_at) "
+            "VALUES (?,?,?,?,?,?,?)",
             [(c.unit_id, c.code, c.variable, coder, codebook_version, evidence_json(c), now) for c in codings],
         )
         self.db.execute("INSERT OR REPLACE INTO coders (name, kind, source, content_hash, seen) VALUES (?,?,?,?,?)",
@@ -741,6 +748,14 @@ class Store:
         seen = {r[0] for r in self.db.execute(
             "SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?", (coder, version))}
         return seen, {(u, i) for u, i in rows}
+
+    def coding_probabilities(self, coder: str) -> dict[tuple[str, str, str], float | None]:
+        """(unit_id, variable, code) -> the probability the coder gave that
+        coding (None for a coder without one), under the current codebook."""
+        rows = self.db.execute(
+            "SELECT unit_id, variable, code, probability FROM codings WHERE coder=? AND codebook_version="
+            "(SELECT value FROM meta WHERE key='current_codebook') ORDER BY 1, 2, 3", (coder,)).fetchall()
+        return {(u, v, c): p for u, v, c, p in rows}
 
     def coder_names(self, codebook_version: str | None = None) -> list[str]:
         """Coders with codings or coverage under a codebook version, by name."""
@@ -1201,7 +1216,8 @@ class Store:
             self.db.execute("DELETE FROM codings WHERE coder=? AND codebook_version=? AND unit_id=?",
                             (coder, version, unit_id))
             now = _now()
-            self.db.executemany("INSERT INTO codings VALUES (?,?,?,?,?,?,?)",
+            self.db.executemany("INSERT INTO codings (unit_id, code, variable, coder, codebook_version, evidence, "
+                                "created_at) VALUES (?,?,?,?,?,?,?)",
                                 [(unit_id, c.code, c.variable, coder, version, evidence_json(c), now)
                                  for c in codings])
             self.db.execute("INSERT OR IGNORE INTO coverage VALUES (?,?,?)", (coder, unit_id, version))

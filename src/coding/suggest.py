@@ -1,8 +1,9 @@
 """Active learning: the next batch of units for people to code.
 
-The learned coder scores every unit no person has coded yet; the units it is
-least sure about (the probability of some variable closest to that
-variable's threshold, on the log-odds scale) come first, plus a few drawn at
+The learned or mention coder scores every unit no person has coded yet; the
+units it is least sure about (the probability of some variable -- for the
+mention coder, of some code -- closest to its threshold, on the log-odds
+scale) come first, plus a few drawn at
 random so that a later estimate of agreement is not biased towards hard
 units. The batch is a coder sheet that ``coding coders import`` reads: one
 row per unit, a 0/1 column per variable left empty to fill (an empty cell
@@ -51,6 +52,23 @@ def pick(margins: np.ndarray, n: int, n_random: int, seed: int = 0) -> list[int]
     return chosen + sorted(int(i) for i in extra)
 
 
+def _scored(coder, units) -> tuple[list[str], np.ndarray, list[list[str]]]:
+    """(variables, each unit's margin, the variables the coder gives each unit).
+
+    The mention coder is judged at the level of codes (its decisions are
+    made there: the margin is that of the code nearest its threshold); the
+    learned coder at the level of variables."""
+    if hasattr(coder, "code_probabilities"):
+        codes, probs, thresholds = coder.code_probabilities(units)
+        variable_of = {c.id: c.variable for c in coder.codebook.codes}
+        variables = list(coder.codebook.variable_ids)
+        given = [{variable_of[c] for c, p, t in zip(codes, row, thresholds) if p >= t} for row in probs]
+        return variables, uncertainty(probs, thresholds), [[v for v in variables if v in g] for g in given]
+    variables, probs, thresholds = coder.probabilities(units)
+    given = [[v for v, p, t in zip(variables, row, thresholds) if p >= t] for row in probs]
+    return variables, uncertainty(probs, thresholds), given
+
+
 def suggest(store: Store, coder: LearnedCoder, n: int = 50, n_random: int = 10, seed: int = 0) -> pd.DataFrame:
     """The next units for people to code, as a coder sheet (see the module doc).
 
@@ -68,13 +86,12 @@ def suggest(store: Store, coder: LearnedCoder, n: int = 50, n_random: int = 10, 
     units = [u for u in store.units() if u.id not in coded]
     if not units:
         raise CodingError("every unit in the store has been coded by a person", store.path)
-    variables, probs, thresholds = coder.probabilities(units)
-    margins = uncertainty(probs, thresholds)
+    variables, margins, suggestions = _scored(coder, units)
     chosen = pick(margins, n, n_random, seed)
     rows = []
     for rank, i in enumerate(chosen):
         u = units[i]
-        suggested = ";".join(v for v, p, t in zip(variables, probs[i], thresholds) if p >= t)
+        suggested = ";".join(suggestions[i])
         rows.append([u.id, *[""] * len(variables), u.document_id, " ".join(u.text.split()), suggested,
                      round(float(margins[i]), 4) if math.isfinite(margins[i]) else "",
                      "uncertain" if rank < n else "random", u.start, u.end, text_hash(u.text)])

@@ -1,0 +1,154 @@
+"""The mention coder and the dictionary coder on real text they were not tuned on.
+
+Leave-one-collection-out: the real published paragraphs beside the project
+(``../shared/real-texts``) come in five collections (the first letter of an
+id) and the thesis paragraphs a person coded are a sixth. Each collection is
+held out in turn; the mention coder is trained on the other five, every
+setting (C per code, calibration, threshold) chosen by leave-one-collection-out
+inside those five only, then codes the held-out collection. The out-of-fold
+predictions are pooled over the five real collections and compared with the
+readers' labels: Krippendorff's alpha (nominal) per variable and per code
+(codes: the units with code labels from two of three readers, E, S, R, D),
+with 95% intervals from 1,000 bootstrap resamples of pages (a page's
+paragraphs stay together), the dictionary coder beside it, and the expected
+calibration error of the code probabilities. The thesis, held out the same
+way, is reported on its own line.
+
+    python scripts/evaluate_mentions.py [--real ../shared/real-texts] [--resamples 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "real-texts"
+
+
+def pooled_protocol(units, d, codebook, settings=None, log=print):
+    """Out-of-fold (probabilities, accepted) of the mention coder for every
+    unit, each collection held out in turn."""
+    from coding.mention_training import collection_folds, fit, predict, to_model
+    from coding.mentions import MentionCoder
+
+    codes = [c.id for c in codebook.codes]
+    probs = np.zeros((len(units), len(codes)))
+    accepted = np.zeros((len(units), len(codes)), dtype=int)
+    for train, test in collection_folds(units, np.arange(len(units))):
+        start = time.process_time()
+        c = units[test[0]].collection
+        fitted = fit(d, units, train, codes, settings, {c.id: c.variable for c in codebook.codes})
+        coder = MentionCoder(to_model(d, fitted, codebook, {}, settings), codebook)
+        probs[test], accepted[test] = predict(coder, d, test)
+        log(f"  held out {c}: {len(test)} units, trained on {len(train)} ({time.process_time() - start:.0f} CPU-s)")
+    return probs, accepted
+
+
+def dictionary_codes(d, codebook) -> np.ndarray:
+    """Units x codes: the dictionary coder's codes (its hits)."""
+    codes = [c.id for c in codebook.codes]
+    return np.array([[c in cand.hits for c in codes] for cand in d.candidates], dtype=int)
+
+
+def to_variables(codes01: np.ndarray, codebook) -> np.ndarray:
+    """Units x variables: a variable is coded when one of its codes is."""
+    of = [c.variable for c in codebook.codes]
+    return np.column_stack([codes01[:, [k for k, v in enumerate(of) if v == var]].max(axis=1)
+                            for var in codebook.variable_ids])
+
+
+def clustered_alpha(y, pred, groups, resamples: int, seed: int = 0) -> tuple[float, float, float]:
+    """Alpha of pred against y and a 95% interval from resampling groups."""
+    from coding.mention_training import alpha2
+
+    names, g = np.unique(np.asarray(groups), return_inverse=True)
+    n = np.bincount(g, minlength=len(names)).astype(float)
+    ones = np.bincount(g, weights=y + pred, minlength=len(names))
+    diff = np.bincount(g, weights=(y != pred).astype(float), minlength=len(names))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        k = np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))
+        tot, on = 2 * (k @ n), k @ ones
+        off = tot - on
+        if on > 0 and off > 0:
+            draws.append(1 - (tot - 1) * (k @ diff) / (on * off))
+    lo, hi = (np.percentile(draws, [2.5, 97.5]) if draws else (float("nan"),) * 2)
+    return alpha2(y, pred), float(lo), float(hi)
+
+
+def _cell(a) -> str:
+    point, lo, hi = a
+    return f"{point:.3f} ({lo:.2f}-{hi:.2f})".replace("0.", ".")
+
+
+def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -> None:
+    """The variable, code and calibration tables."""
+    from coding.mention_training import expected_calibration_error
+
+    real = np.array([u.collection != "T" for u in units])
+    groups = np.array([u.group for u in units])
+    truth_v = np.array([[v in u.variables for v in codebook.variable_ids] for u in units], dtype=int)
+    mv, dv = to_variables(accepted, codebook), to_variables(dict_codes, codebook)
+    print("\n| variable | units | positives | mentions (pooled, 95% CI) | dictionary (`auto`) "
+          "| mentions - dictionary |")
+    print("|---|---|---|---|---|---|")
+    for j, v in enumerate(codebook.variable_ids):
+        for label, rows in (("", real), (" (thesis)", ~real)):
+            if not rows.any():
+                continue
+            m = clustered_alpha(truth_v[rows, j], mv[rows, j], groups[rows], resamples)
+            dd = clustered_alpha(truth_v[rows, j], dv[rows, j], groups[rows], resamples)
+            print(f"| {v}{label} | {rows.sum()} | {truth_v[rows, j].sum()} | {_cell(m)} | {_cell(dd)} | "
+                  f"{m[0] - dd[0]:+.3f} |")
+    coded = np.array([u.collection in "ESRD" for u in units])
+    print("\n| code | positives | mentions (pooled, 95% CI) | dictionary (`auto`) |")
+    print("|---|---|---|---|")
+    all_p, all_y = [], []
+    for k, code in enumerate(c.id for c in codebook.codes):
+        rows = coded & np.array([code in u.codes for u in units])
+        y = np.array([units[i].codes.get(code, 0) for i in np.flatnonzero(rows)])
+        all_p.append(probs[rows, k])
+        all_y.append(y)
+        m = clustered_alpha(y, accepted[rows, k], groups[rows], resamples)
+        dd = clustered_alpha(y, dict_codes[rows, k], groups[rows], resamples)
+        print(f"| {code} | {y.sum()} | {_cell(m)} | {_cell(dd)} |")
+    p, y = np.concatenate(all_p), np.concatenate(all_y)
+    print(f"\nexpected calibration error of the code probabilities (10 bins, {len(p)} unit-code pairs): "
+          f"{expected_calibration_error(p, y):.3f}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--real", default=str(REAL), help="folder of the real texts (units.jsonl, consensus.csv, ...)")
+    p.add_argument("--resamples", type=int, default=1000)
+    args = p.parse_args(argv)
+    real = Path(args.real)
+    if not (real / "units.jsonl").is_file():
+        print(f"skipped: no real texts at {real} (units.jsonl missing)")
+        return 0
+    from coding.codebook import load_codebook
+    from coding.mention_training import design, load_real_texts, silence_convergence, thesis_units
+    from coding.mentions import Extractor
+
+    silence_convergence()
+    cb = load_codebook(REPO / "codebook.yaml")
+    units = load_real_texts(real, cb, REPO / "evaluation" / "real" / "consensus.csv") + thesis_units(REPO, cb)
+    d = design(Extractor(cb), [u.text for u in units])
+    counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
+    print(f"units: {len(units)} ({', '.join(f'{c} {n}' for c, n in counts.items())}); "
+          f"{len({u.group for u in units})} pages or documents; {d.X.shape[0]} sentences")
+    start = time.process_time()
+    probs, accepted = pooled_protocol(units, d, cb)
+    print(f"protocol: {time.process_time() - start:.0f} CPU-s")
+    print_tables(units, probs, accepted, dictionary_codes(d, cb), cb, args.resamples)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Train the mention coder that ships inside the package.
+
+    python scripts/train_mentions.py [--real ../shared/real-texts] [--out src/coding/models/mentions.npz]
+
+It learns from every labelled unit the protocol of ``scripts/evaluate_mentions.py``
+tests on: the real published paragraphs beside the project (read where they
+lie; labels from their readers, see :func:`coding.mention_training.load_real_texts`)
+and the thesis paragraphs a person coded. Every setting is chosen by
+leave-one-collection-out over those six collections, as inside each fold of
+the protocol. The model file holds the vocabulary of features and the
+weights only; the same inputs give a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", default=str(REPO.parent / "shared" / "real-texts"))
+    parser.add_argument("--out", default=str(REPO / "src" / "coding" / "models" / "mentions.npz"))
+    args = parser.parse_args(argv)
+    real = Path(args.real)
+    if not (real / "units.jsonl").is_file():
+        print(f"skipped: no real texts at {real} (units.jsonl missing)")
+        return 0
+    from coding.codebook import load_codebook
+    from coding.mention_training import design, fit, load_real_texts, silence_convergence, thesis_units, to_model
+    from coding.mentions import Extractor, save_model
+
+    silence_convergence()
+    cb = load_codebook(REPO / "codebook.yaml")
+    units = load_real_texts(real, cb, REPO / "evaluation" / "real" / "consensus.csv") + thesis_units(REPO, cb)
+    d = design(Extractor(cb), [u.text for u in units])
+    codes = [c.id for c in cb.codes]
+    fitted = fit(d, units, np.arange(len(units)), codes, variable_of={c.id: c.variable for c in cb.codes})
+    counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
+    training = {"units": len(units), "collections": counts,
+                "sources": ["real-texts/units.jsonl (evaluation/real/sources.csv)", "corpus/coders/human-1.csv",
+                            "evaluation/heldout/holdout-1.csv"]}
+    model = to_model(d, fitted, cb, training)
+    digest = save_model(model, args.out)
+    for code in codes:
+        print(f"  {code}: {fitted.chosen[code]}")
+    print(f"wrote {args.out}: {len(model.vocabulary)} features x {len(codes)} codes (model {digest[:12]}, "
+          f"codebook {cb.version})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

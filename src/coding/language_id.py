@@ -1,0 +1,49 @@
+"""Is a text in English? A dependency-free test by script and stop words.
+
+The coders read English: a paragraph in Urdu, Russian or any other language
+gets no coding from them, and that must be said rather than left as a silent
+zero. A text counts as not English when most of its letters are outside the
+Latin script, or when it is long enough to judge and almost none of its words
+are common English function words.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[^\W\d_]+")
+#: Common English function words: a sentence of English has several.
+STOP_WORDS = frozenset(
+    "a about after all also an and are as at be been but by can could for from had has have he her his i "
+    "if in into is it its more not of on or our over said she should that the their them there these they "
+    "this those to was we were what when which while who will with would you".split())
+#: Words a text needs before its share of stop words is judged.
+MIN_WORDS = 8
+#: Below this share of English stop words, a text of enough words is not English.
+MIN_STOP_SHARE = 0.08
+#: Above this share of letters outside the Latin script, a text is not English.
+MAX_OTHER_SCRIPT = 0.5
+
+
+def _latin(word: str) -> bool:
+    return max(word) < "\u0250"
+
+
+def is_english(text: str) -> bool:
+    """True unless ``text`` is clearly in another language (see the module
+    docstring); a text too short to judge counts as English."""
+    words = _WORD.findall(text)
+    if not words:
+        return True
+    if text.isascii():  # every word is in the Latin script: only the stop words can tell
+        latin = words
+    else:
+        letters = sum(map(len, words))
+        other = sum(len(w) for w in words if not _latin(w))
+        if other > MAX_OTHER_SCRIPT * letters:
+            return False
+        latin = [w for w in words if _latin(w)]
+    if len(latin) < MIN_WORDS:
+        return True
+    stop = STOP_WORDS
+    return sum(w.lower() in stop for w in latin) >= MIN_STOP_SHARE * len(latin)

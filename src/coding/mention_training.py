@@ -1,0 +1,534 @@
+"""Training the mention coder (:mod:`coding.mentions`) from unit and code labels.
+
+Multiple-instance learning: a unit is a bag of candidate sentences. Every
+sentence of a unit without a code is a negative example of that code; a unit
+with the code has at least one positive sentence. Where a reader marked the
+clause that decided a code, the sentences holding it are the positives;
+elsewhere the first round takes the sentences with a dictionary hit of the
+code (or all sentences when none has one) and each later round the unit's
+best-scoring sentence under the current model. One logistic regression per
+code (scikit-learn, liblinear, balanced class weights, L2).
+
+Every setting is chosen inside the training data only, by
+leave-one-collection-out there (each training collection held out in turn):
+each code's option (the regularisation C and the weight of the dictionary's
+features from a small grid, or the dictionary's own decision for that code),
+the Platt calibration of its unit score (the best sentence's) and its
+threshold on the calibrated probability, which maximises Krippendorff's
+alpha of the code on those out-of-fold predictions; options are then revised
+for the alpha of each code's variable.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from coding.codebook import Codebook
+from coding.mentions import Candidates, Extractor, MentionCoder, MentionModel
+
+#: Settings of the learner; the grid of C is searched per code inside the training data.
+DEFAULTS = {"C_grid": (0.03, 0.1, 0.3), "dictionary_scale_grid": (1.0,), "min_df": 2, "rounds": 2}
+#: How far below its best alpha a code may go when its options are revised for its variable's alpha.
+CODE_SLACK = 0.05
+#: Thresholds tried on the calibrated probability.
+THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(37))
+
+
+@dataclass
+class Labelled:
+    """A unit to learn from: its text, collection (one letter or ``T`` for the
+    thesis), group (the page or document: never on both sides of a split),
+    variables coded, and the codes known to be present (1) or absent (0);
+    ``clauses``: code -> the exact words a reader marked as deciding it."""
+
+    id: str
+    collection: str
+    group: str
+    text: str
+    variables: frozenset[str]
+    codes: dict[str, int]
+    clauses: dict[str, list[str]] = field(default_factory=dict)
+
+
+def code_labels(variables: set[str], codes: set[str] | None, codebook: Codebook) -> dict[str, int]:
+    """Known code labels: with ``codes`` given, every code is known; without,
+    only the codes of variables not coded (absent)."""
+    out = {}
+    for c in codebook.codes:
+        if codes is not None:
+            out[c.id] = int(c.id in codes)
+        elif c.variable not in variables:
+            out[c.id] = 0
+    return out
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_real_texts(folder: Path, codebook: Codebook, variable_labels: Path | None = None) -> list[Labelled]:
+    """The real published paragraphs with their labels: codes from
+    ``consensus.csv`` (two of three readers), for the units without (the Y
+    collection) variables from ``variable_labels`` (default: units where
+    ``reader-a.csv`` and ``reader-b.csv`` agree) and codes of coded variables
+    from a third reader's file ``reader-c.csv`` beside ``variable_labels``
+    when it names codes of exactly those variables."""
+    variables_ids = codebook.variable_ids
+    units = [json.loads(line) for line in (folder / "units.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    consensus = {r["unit_id"]: r for r in _read_csv(folder / "consensus.csv")}
+    var_rows = _variable_rows(folder, variable_labels)
+    extra_codes = _reader_c(variable_labels, codebook)
+    clauses = _clauses(folder / "evidence.jsonl")
+    out = []
+    for u in units:
+        uid = u["id"]
+        if uid in consensus:
+            codes = {c for c in consensus[uid]["codes"].split(";") if c}
+            variables = {v for v in variables_ids if consensus[uid].get(v) == "1"}
+        elif uid in var_rows:
+            variables = var_rows[uid]
+            codes = extra_codes.get(uid)
+            if codes is not None and {codebook.code(c).variable for c in codes} != variables:
+                codes = None
+        else:
+            continue  # readers disagree and nothing settles it
+        out.append(Labelled(uid, uid[0], u["url"], u["text"], frozenset(variables),
+                            code_labels(variables, codes, codebook), clauses.get(uid, {})))
+    return out
+
+
+def _variable_rows(folder: Path, given: Path | None) -> dict[str, set[str]]:
+    if given is not None and given.is_file():
+        rows = _read_csv(given)
+        return {r["unit_id"]: {k for k, v in r.items() if k != "unit_id" and v == "1"} for r in rows}
+    a = {r["unit_id"]: r for r in _read_csv(folder / "reader-a.csv")}
+    b = {r["unit_id"]: r for r in _read_csv(folder / "reader-b.csv")}
+    return {u: {k for k, v in r.items() if k != "unit_id" and v == "1"} for u, r in a.items()
+            if u in b and r == b[u]}
+
+
+def _reader_c(variable_labels: Path | None, codebook: Codebook) -> dict[str, set[str]]:
+    path = variable_labels.with_name("reader-c.csv") if variable_labels is not None else None
+    if path is None or not path.is_file():
+        return {}
+    known = {c.id for c in codebook.codes}
+    out: dict[str, set[str]] = {}
+    for r in _read_csv(path):
+        out.setdefault(r["unit_id"], set())
+        if r["code"] in known:
+            out[r["unit_id"]].add(r["code"])
+    return out
+
+
+def _clauses(path: Path) -> dict[str, dict[str, list[str]]]:
+    out: dict[str, dict[str, list[str]]] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            for code, clause in r["evidence"].items():
+                out.setdefault(r["id"], {}).setdefault(code, []).append(clause)
+    return out
+
+
+def thesis_units(root: Path, codebook: Codebook) -> list[Labelled]:
+    """Thesis paragraphs a person coded (``corpus/coders/human-1.csv`` and
+    ``evaluation/heldout/holdout-1.csv``), collection ``T``, grouped by document."""
+    from coding.coder_files import read_coder_file
+    from coding.corpus import iter_documents
+    from coding.segment import segment
+    from coding.training import labels_of
+
+    units = {u.id: u for d in iter_documents(root / "corpus") for u in segment(d)}
+    out = []
+    for path in (root / "corpus" / "coders" / "human-1.csv", root / "evaluation" / "heldout" / "holdout-1.csv"):
+        seen, codings = read_coder_file(path, codebook, set(units), path.stem)
+        for uid, items in labels_of(seen, codings).items():
+            variables = {i for i in items if i in codebook.variable_ids}
+            codes = {i for i in items if i not in codebook.variable_ids} or None
+            u = units[uid]
+            out.append(Labelled(uid, "T", u.document_id, u.text, frozenset(variables),
+                                code_labels(variables, codes, codebook)))
+    return out
+
+
+# --------------------------------------------------------------------------
+# the design matrix
+
+
+@dataclass
+class Design:
+    """Candidates of a list of units as one sparse matrix: a row per sentence
+    (its features and its unit's), ``offsets[i]:offsets[i + 1]`` the rows of
+    unit i, ``columns`` the feature of each column."""
+
+    candidates: list[Candidates]
+    X: sparse.csr_matrix
+    offsets: np.ndarray
+    columns: list[str]
+
+    def rows_of(self, units: np.ndarray) -> np.ndarray:
+        """Row indexes of the given units."""
+        return np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in units]) \
+            if len(units) else np.empty(0, dtype=np.int64)
+
+
+def design(extractor: Extractor, texts: Sequence[str]) -> Design:
+    """The design matrix of ``texts``."""
+    candidates = [extractor.analyse(t) for t in texts]
+    index: dict[str, int] = {}
+    cols: list[int] = []
+    indptr = [0]
+    offsets = [0]
+    for cand in candidates:
+        unit_cols = [index.setdefault(f, len(index)) for f in cand.unit]
+        for fs in cand.features:
+            cols.extend(sorted({index.setdefault(f, len(index)) for f in fs} | set(unit_cols)))
+            indptr.append(len(cols))
+        offsets.append(offsets[-1] + len(cand.features))
+    X = sparse.csr_matrix((np.ones(len(cols)), np.array(cols, dtype=np.int64), np.array(indptr)),
+                          shape=(len(indptr) - 1, len(index)))
+    columns = [""] * len(index)
+    for f, j in index.items():
+        columns[j] = f
+    return Design(candidates, X, np.array(offsets), columns)
+
+
+def _column_mask(d: Design, units: np.ndarray, min_df: int) -> np.ndarray:
+    """Columns present in at least ``min_df`` of the given units."""
+    rows = d.rows_of(units)
+    owner = np.repeat(np.arange(len(units)), np.diff(d.offsets)[units])
+    S = sparse.csr_matrix((np.ones(len(rows)), (owner, rows)), shape=(len(units), d.X.shape[0]))
+    df = np.asarray(((S @ d.X) > 0).sum(axis=0)).ravel()
+    return df >= min_df
+
+
+# --------------------------------------------------------------------------
+# multiple-instance training of one code
+
+
+def _lr(C: float):
+    from sklearn.linear_model import LogisticRegression
+
+    # the dual problem: far fewer sentences than features, 25 times faster than the primal here
+    return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000,
+                              random_state=0)
+
+
+def _seed_rows(d: Design, unit_idx: int, code: str, clauses: Sequence[str], text: str) -> tuple[list[int], bool]:
+    """First positive rows of a unit with ``code``: the sentences holding a
+    reader's clause (fixed), else those with a hit of the code, else all."""
+    cand = d.candidates[unit_idx]
+    base = int(d.offsets[unit_idx])
+    rows = set()
+    for clause in clauses:
+        at = text.find(clause)
+        if at >= 0:
+            rows |= {base + i for i, (s, e) in enumerate(cand.spans) if s < at + len(clause) and at < e}
+    if rows:
+        return sorted(rows), True
+    hit = sorted({base + j for _, _, _, j in cand.hits.get(code, [])})
+    return (hit or list(range(base, base + len(cand.spans)))), False
+
+
+def fit_code(d: Design, units: Sequence[Labelled], train: np.ndarray, code: str, C: float,
+             mask: np.ndarray, rounds: int, Xm: sparse.csr_matrix | None = None) -> tuple[np.ndarray, float]:
+    """Weights (over all columns, zero outside ``mask``) and intercept of
+    ``code`` learnt by multiple-instance rounds from the ``train`` units.
+    ``Xm``: the design's columns in ``mask``, when the caller has them."""
+    known = [i for i in train if code in units[i].codes]
+    pos = [i for i in known if units[i].codes[code]]
+    neg = np.array([i for i in known if not units[i].codes[code]], dtype=np.int64)
+    neg_rows = d.rows_of(neg)
+    if not pos or not len(neg_rows):
+        prior = (len(pos) + 0.5) / (len(known) + 1.0)
+        return np.zeros(d.X.shape[1]), math.log(prior / (1 - prior))
+    seeds = {i: _seed_rows(d, i, code, units[i].clauses.get(code, ()), units[i].text) for i in pos}
+    chosen = {i: rows for i, (rows, _) in seeds.items()}
+    if Xm is None:
+        Xm = d.X[:, np.flatnonzero(mask)]
+    free = [i for i, (_, fixed) in seeds.items() if not fixed]
+    free_rows = d.rows_of(np.array(free, dtype=np.int64))
+    w = b = None
+    for r in range(max(1, rounds)):
+        pos_rows = np.array(sorted(j for rows in chosen.values() for j in rows), dtype=np.int64)
+        rows = np.concatenate([pos_rows, neg_rows])
+        y = np.r_[np.ones(len(pos_rows)), np.zeros(len(neg_rows))]
+        clf = _lr(C).fit(Xm[rows], y)
+        w, b = clf.coef_[0], float(clf.intercept_[0])
+        if r + 1 < rounds and free:
+            # each free unit's positive becomes its best-scoring sentence
+            s = Xm[free_rows] @ w
+            bounds = np.cumsum([0] + [int(d.offsets[i + 1] - d.offsets[i]) for i in free])
+            for k, i in enumerate(free):
+                chosen[i] = [int(d.offsets[i] + np.argmax(s[bounds[k]:bounds[k + 1]]))]
+    full = np.zeros(d.X.shape[1])
+    full[np.flatnonzero(mask)] = w
+    return full, b
+
+
+def best_scores(d: Design, units: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Units x codes: each unit's best sentence score per code."""
+    if not len(units):
+        return np.empty((0, W.shape[1]))
+    rows = d.rows_of(units)
+    s = d.X[rows] @ W + b
+    starts = np.cumsum(np.r_[0, np.diff(d.offsets)[units][:-1]])
+    return np.maximum.reduceat(s, starts, axis=0)
+
+
+# --------------------------------------------------------------------------
+# calibration, thresholds, settings
+
+
+def alpha2(y: np.ndarray, pred: np.ndarray) -> float:
+    """Krippendorff's alpha (nominal) of two coders on 0/1 data."""
+    from coding.learn import _alpha2
+
+    return _alpha2(np.asarray(y, dtype=int), np.asarray(pred, dtype=int))
+
+
+def platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(scale, shift) of a logistic fit of ``y`` on ``scores``."""
+    if len(set(y.tolist())) < 2:
+        prior = (y.sum() + 0.5) / (len(y) + 1.0)
+        return 0.0, math.log(prior / (1 - prior))
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=100.0, solver="lbfgs", max_iter=1000).fit(scores.reshape(-1, 1), y)
+    return float(clf.coef_[0, 0]), float(clf.intercept_[0])
+
+
+def best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(threshold, alpha) maximising alpha of y against p >= threshold; ties
+    go to the threshold nearest .5."""
+    best = (-2.0, 0.5)
+    for t in sorted(THRESHOLDS, key=lambda t: abs(t - 0.5)):
+        a = alpha2(y, (p >= t).astype(int))
+        if not math.isnan(a) and a > best[0] + 1e-9:
+            best = (a, t)
+    return best[1], best[0]
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the weighted mean over equal-width bins of
+    |mean probability - share positive|."""
+    p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    if not len(p):
+        return float("nan")
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for k in range(bins):
+        m = which == k
+        if m.any():
+            total += m.sum() * abs(p[m].mean() - y[m].mean())
+    return total / len(p)
+
+
+def _without_pages_of(units: Sequence[Labelled], train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """``train`` less the units on a page that ``test`` also has."""
+    pages = {units[i].group for i in test}
+    return np.array([i for i in train if units[i].group not in pages], dtype=np.int64)
+
+
+def collection_folds(units: Sequence[Labelled], idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) per collection of the units ``idx``: the collection is
+    the test side; a unit of another collection on one of its pages is left
+    out of training, so no page is on both sides."""
+    coll = np.array([units[i].collection for i in idx])
+    return [(_without_pages_of(units, idx[coll != c], idx[coll == c]), idx[coll == c]) for c in sorted(set(coll))]
+
+
+def inner_folds(units: Sequence[Labelled], train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds inside ``train``: one per collection held out when there are at
+    least three collections, else three folds by page; never a page on both
+    sides."""
+    if len({units[i].collection for i in train}) >= 3:
+        return collection_folds(units, train)
+    groups = sorted({units[i].group for i in train})
+    fold_of = {g: k % 3 for k, g in enumerate(groups)}
+    f = np.array([fold_of[units[i].group] for i in train])
+    return [(train[f != k], train[f == k]) for k in range(3) if (f == k).any() and (f != k).any()]
+
+
+@dataclass
+class Fitted:
+    """What :func:`fit` learnt: per code weights, intercept, calibration,
+    threshold and the settings chosen, over the design's columns."""
+
+    codes: list[str]
+    W: np.ndarray
+    b: np.ndarray
+    scale: np.ndarray
+    shift: np.ndarray
+    thresholds: np.ndarray
+    chosen: dict
+    mask: np.ndarray
+
+
+#: Prefixes of the features that come from the dictionary's hits.
+DICTIONARY_FEATURES = ("hit:", "term:", "near:", "ctx:", "neg+hit:", "modal+hit:", "uhit:")
+#: Raw score of a unit with (+) and without (-) a hit, for a code that keeps the dictionary's decision.
+DICTIONARY_SCORE = 5.0
+
+
+def _column_scale(d: Design, factor: float) -> np.ndarray:
+    """Per column: ``factor`` for dictionary features, 1 for the others.
+    A larger value of a feature is a weaker penalty on its weight: the
+    learner leans on the dictionary's hits more."""
+    return np.array([factor if c.startswith(DICTIONARY_FEATURES) else 1.0 for c in d.columns])
+
+
+def _dictionary_weights(d: Design, code: str) -> tuple[np.ndarray, float]:
+    """Weights that give a unit +DICTIONARY_SCORE when a sentence has a hit of
+    ``code``, else -DICTIONARY_SCORE: the dictionary's decision as a model."""
+    w = np.zeros(d.X.shape[1])
+    if "hit:" + code in d.columns:
+        w[d.columns.index("hit:" + code)] = 2 * DICTIONARY_SCORE
+    return w, -DICTIONARY_SCORE
+
+
+def _fit_all(d, units, train, codes, options, settings):
+    """Weights (dictionary scale folded in) and intercepts of every code at
+    its option (``options``: code -> (C, dictionary scale) or "dictionary")
+    on ``train``, and the columns known there."""
+    mask = _column_mask(d, train, settings["min_df"])
+    cols = np.flatnonzero(mask)
+    W, b = np.zeros((d.X.shape[1], len(codes))), np.zeros(len(codes))
+    for factor in sorted({o[1] for o in options.values() if o != "dictionary"}):
+        scale = _column_scale(d, factor)
+        Xm = (d.X[:, cols] @ sparse.diags(scale[cols])).tocsr()
+        for k, code in enumerate(codes):
+            if options[code] != "dictionary" and options[code][1] == factor:
+                w, b[k] = fit_code(d, units, train, code, options[code][0], mask, settings["rounds"], Xm)
+                W[:, k] = w * scale
+    for k, code in enumerate(codes):
+        if options[code] == "dictionary":
+            W[:, k], b[k] = _dictionary_weights(d, code)
+    return W, b, mask
+
+
+def _truth(units, idx, code) -> tuple[np.ndarray, np.ndarray]:
+    """(known mask, 0/1 labels) of ``code`` over the units ``idx``."""
+    known = np.array([code in units[i].codes for i in idx], dtype=bool)
+    y = np.array([units[i].codes.get(code, 0) for i in idx], dtype=int)
+    return known, y
+
+
+def _options(settings: Mapping) -> list:
+    """The options a code chooses among: (C, dictionary scale) pairs and the dictionary alone."""
+    return [(C, f) for C in settings["C_grid"] for f in settings["dictionary_scale_grid"]] + ["dictionary"]
+
+
+def _choose(scores: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """(alpha, scale, shift, threshold) of out-of-fold scores: Platt
+    calibration, then the threshold that maximises alpha."""
+    a, c = platt(scores, y)
+    thr, alpha = best_threshold(1 / (1 + np.exp(-(a * scores + c))), y)
+    return alpha, a, c, thr
+
+
+def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence[str],
+        settings: Mapping | None = None, variable_of: Mapping[str, str] | None = None) -> Fitted:
+    """Train every code on the ``train`` units, its settings chosen by the
+    inner folds (:func:`inner_folds`) only: per code the option (C and
+    dictionary scale, or the dictionary's own decision) with the highest
+    alpha on the inner out-of-fold predictions, their calibration and
+    threshold. With ``variable_of`` (code -> variable) the options are then
+    revised for the alpha of each variable (:func:`_by_variable`)."""
+    settings = {**DEFAULTS, **(settings or {})}
+    folds = inner_folds(units, train)
+    options = _options(settings)
+    oof = {o: np.zeros((len(units), len(codes))) for o in options}
+    for o in options:
+        for tr, te in folds:
+            W, b, _ = _fit_all(d, units, tr, codes, dict.fromkeys(codes, o), settings)
+            oof[o][te] = best_scores(d, te, W, b)
+    tested = np.concatenate([te for _, te in folds])
+    # per code and option: (alpha, scale, shift, threshold) and the out-of-fold decisions
+    per = {}
+    for k, code in enumerate(codes):
+        known, y = _truth(units, tested, code)
+        for o in options:
+            alpha, a, c, thr = _choose(oof[o][tested, k][known], y[known])
+            per[code, o] = (alpha, a, c, thr, (a * oof[o][tested, k] + c) >= math.log(thr / (1 - thr)))
+    pick = {code: max(options, key=lambda o: (round(per[code, o][0], 9), -options.index(o))) for code in codes}
+    if variable_of:
+        pick = _by_variable(units, tested, codes, options, per, pick, variable_of)
+    chosen = {c: {"option": "dictionary" if pick[c] == "dictionary" else list(pick[c]),
+                  "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
+    W, b, mask = _fit_all(d, units, train, codes, pick, settings)
+    return Fitted(list(codes), W, b, *(np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3)),
+                  chosen, mask)
+
+
+def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: int = 2) -> dict:
+    """Options moved, one code at a time, to where the alpha of the code's
+    variable (coded when one of its codes is) is highest on the inner
+    out-of-fold decisions: a variable's figure counts the false positives of
+    all its codes, which a code's own alpha does not see. A code keeps to
+    options within :data:`CODE_SLACK` of its own best alpha."""
+    pick = dict(pick)
+    for v in sorted(set(variable_of.values())):
+        mine = [c for c in codes if variable_of.get(c) == v]
+        y = np.array([v in units[i].variables for i in tested], dtype=int)
+        for _ in range(passes):
+            for code in mine:
+                rest = np.zeros(len(tested), dtype=bool)
+                for other in mine:
+                    if other != code:
+                        rest |= per[other, pick[other]][4]
+                # codes first: only options nearly as good for the code itself
+                top = max(per[code, o][0] for o in options)
+                fair = [o for o in options if per[code, o][0] >= top - CODE_SLACK]
+                pick[code] = max(fair, key=lambda o: (round(alpha2(y, (rest | per[code, o][4]).astype(int)), 9),
+                                                      o == pick[code], -options.index(o)))
+    return pick
+
+
+def to_model(d: Design, f: Fitted, codebook: Codebook, training: dict, settings: Mapping | None = None) -> MentionModel:
+    """A :class:`MentionModel` of the columns with a weight."""
+    keep = np.flatnonzero(np.abs(f.W).max(axis=1) > 1e-6)
+    return MentionModel(codebook.version, tuple(f.codes), tuple(d.columns[j] for j in keep), f.W[keep], f.b,
+                        f.scale, f.shift, f.thresholds,
+                        settings={**{k: list(v) if isinstance(v, tuple) else v
+                                     for k, v in {**DEFAULTS, **(settings or {})}.items()}, "chosen": f.chosen},
+                        training=training)
+
+
+def predict(coder: MentionCoder, d: Design, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(units x codes calibrated probabilities, accepted 0/1) by the coder's
+    own rules (thresholds, headings and one-line texts, units not in English)."""
+    n = len(coder.model.codes)
+    probs = np.zeros((len(units), n))
+    accepted = np.zeros((len(units), n), dtype=int)
+    for k, i in enumerate(units):
+        cand = d.candidates[i]
+        p, _ = coder.probabilities_of(cand)
+        probs[k] = p
+        if not cand.english:
+            continue
+        ok = p >= coder._thr
+        if cand.short:
+            ok &= np.array([c in cand.hits for c in coder.model.codes])
+        accepted[k] = ok
+    return probs, accepted
+
+
+def silence_convergence() -> None:
+    """liblinear may warn on a hard fold; the folds' figures say how it went."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)

@@ -1,0 +1,410 @@
+"""The mention coder: each sentence read as a candidate mention of each code.
+
+Readers code a unit when it explicitly refers to a dimension, even briefly:
+they decide at the level of the mention, not of what a paragraph is mostly
+about. This coder does the same. Its candidates are the unit's sentences
+(every dictionary hit lies in one, and a sentence without a hit can still
+mention a code); each is scored for every code in its context by a linear
+model, and a code applies to the unit when its best candidate is accepted.
+A variable is coded exactly when one of its codes is, so the two levels never
+contradict each other.
+
+Features of a candidate (all binary, from :class:`Extractor`)
+    the lemmas and lemma bigrams of the sentence; the dictionary hits in it
+    (``hit:<code>``, ``term:<pattern>``, context patterns ``ctx:<code>``) and
+    in the neighbouring sentences (``near:<code>``); negation and modality
+    cues, alone and with each hit (``neg+hit:<code>``); the actors named
+    (Pakistan, Russia, both); its position and length (first, last, only,
+    short, heading); and the unit's words and hits (``u:`` prefix), which
+    say what the whole unit is about.
+
+Model
+    per code a weight vector and intercept over one shared vocabulary, a
+    Platt calibration (``a * score + b``) of the unit's best score, and a
+    threshold on the calibrated probability. Trained by
+    :mod:`coding.mention_training`. Stored as a compressed ``.npz`` of arrays
+    only (vocabulary of features, weights, settings as JSON text): no
+    sentence of any training text is kept, and nothing is pickled.
+
+Every coding names its mention: the sentence (pattern ``mention:<code>``,
+offsets, weight = the probability) and the code's dictionary hits in it.
+A heading or a one-line text is coded only where it has a hit of the code
+itself; a unit not in English is not coded and is counted
+(:attr:`MentionCoder.not_english`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+import zipfile
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from coding.codebook import Codebook
+from coding.dictionary import MATCHER_VERSION, DictionaryCoder
+from coding.errors import CodingError
+from coding.language import fold
+from coding.language_id import is_english
+from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit, evidence_json
+
+FORMAT = "coding-mention-model"
+FORMAT_VERSION = 1
+#: A unit of at most this many words in one sentence is a heading or one-line text.
+SHORT_WORDS = 12
+
+_TOKEN = re.compile(r"[^\W_]+")
+# a sentence ends at . ! ? (and closing quotes or brackets) before white space and a capital, digit or quote
+_SENTENCE_END = re.compile(r"([.!?][\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
+_NEGATION = frozenset("not no never without nor neither cannot nothing none".split())
+_MODAL = frozenset("may might could would should will shall plan plans planned propose proposed hope hopes "
+                   "expect expected expects possible possibly likely potential intend intends".split())
+_ACTORS = {"pk": frozenset("pakistan pakistani pakistanis islamabad".split()),
+           "ru": frozenset("russia russian russians moscow kremlin".split())}
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of ``text``, white space trimmed."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((start, m.end(1)))
+        start = m.end()
+    spans.append((start, len(text.rstrip())))
+    return [(s, e) for s, e in spans if e > s]
+
+
+@dataclass
+class Candidates:
+    """A unit's candidates: sentence spans, each sentence's features, the
+    unit's own features and the dictionary hits (code -> [(pattern, start,
+    end, sentence index)])."""
+
+    spans: list[tuple[int, int]]
+    features: list[list[str]]
+    unit: list[str]
+    hits: dict[str, list[tuple[str, int, int, int]]]
+    short: bool
+    english: bool
+
+
+class Extractor:
+    """Turns a unit's text into candidates, the same way in training and coding."""
+
+    def __init__(self, codebook: Codebook):
+        from coding.learn import _context_coders, _lemmas
+
+        self.codebook = codebook
+        self.coder = DictionaryCoder(codebook)
+        self._context = _context_coders(codebook)
+        self._lemmas = _lemmas()
+        self._codes = [c.id for c in self.coder.codes]
+
+    def _hits(self, text: str) -> tuple[dict[str, list], dict[str, list]]:
+        """Dictionary hits per code id, and context-pattern hits of codes without hits."""
+        codes = self._codes
+        hits = {codes[i]: h for i, h in self.coder.match(text).items()}
+        context: dict[str, list] = {}
+        if self._context is not None and self._context[0].match(text):
+            ctx_codes = self._context[1].codes
+            for i, h in self._context[1].match(text).items():
+                if ctx_codes[i].id not in hits:
+                    context[ctx_codes[i].id] = h
+        return hits, context
+
+    def analyse(self, text: str) -> Candidates:
+        """The candidates of one unit's text."""
+        spans = sentences(text) or [(0, len(text))]
+        folded = fold(text)
+        get = self._lemmas.get
+        tokens = [(m.start(), m.group()) for m in _TOKEN.finditer(folded)]
+        hits, context = self._hits(text)
+        starts = [s for s, _ in spans]
+        located = {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in hits.items()}
+        near = {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in context.items()}
+        words: list[list[str]] = [[] for _ in spans]
+        k, last = 0, len(starts) - 1
+        nxt = starts[1] if last else len(text) + 1
+        current = words[0]
+        for start, tok in tokens:  # tokens in text order: the sentence index only moves on
+            while start >= nxt:
+                k += 1
+                current = words[k]
+                nxt = starts[k + 1] if k < last else len(text) + 1
+            current.append(get(tok, tok))
+        n_words = len(tokens)
+        short = len(spans) == 1 and n_words <= SHORT_WORDS
+        features = [self._sentence_features(i, words, spans, located, near, text) for i in range(len(spans))]
+        unit = sorted({"u:" + w for ws in words for w in ws} | {"uhit:" + c for c in located})
+        if short:
+            unit.append("oneline")
+        return Candidates(spans, features, unit, located, short, is_english(text))
+
+    @staticmethod
+    def _sentence_features(i, words, spans, located, near, text) -> list[str]:  # noqa: C901 - one flat list of cues
+        ws = words[i]
+        out = set(ws)
+        out.update(a + " " + b for a, b in zip(ws, ws[1:]))
+        mine = [(code, p) for code, h in located.items() for p, _, _, k in h if k == i]
+        neg = any(w in _NEGATION for w in ws) or any(w == "t" and p.endswith("n") for p, w in zip(ws, ws[1:]))
+        modal = any(w in _MODAL for w in ws)
+        for code, pattern in mine:
+            out.update(("hit:" + code, "term:" + pattern))
+            if neg:
+                out.add("neg+hit:" + code)
+            if modal:
+                out.add("modal+hit:" + code)
+        for code, h in located.items():
+            if any(abs(k - i) == 1 for _, _, _, k in h):
+                out.add("near:" + code)
+        out.update("ctx:" + code for code, h in near.items() if any(k == i for _, _, _, k in h))
+        if neg:
+            out.add("neg")
+        if modal:
+            out.add("modal")
+        actors = [a for a, names in _ACTORS.items() if any(w in names for w in ws)]
+        out.update("actor:" + a for a in actors)
+        if len(actors) == 2:
+            out.add("actor:both")
+        last = len(spans) - 1
+        out.add("only" if last == 0 else "first" if i == 0 else "last" if i == last else "middle")
+        if len(ws) < 8:
+            out.add("short")
+        if text[spans[i][1] - 1] not in ".!?\"'\u201d)" and len(ws) < 15:
+            out.add("heading")
+        return sorted(out)
+
+
+def _sentence_of(starts: Sequence[int], offset: int, lo: int = 0) -> int:
+    """Index of the sentence that holds ``offset`` (sentences from ``lo`` on)."""
+    k = lo
+    while k + 1 < len(starts) and starts[k + 1] <= offset:
+        k += 1
+    return k
+
+
+# --------------------------------------------------------------------------
+# the model
+
+
+@dataclass(frozen=True)
+class MentionModel:
+    """Weights of the mention coder: ``weights`` is features x codes,
+    ``intercepts``, calibration ``scale``/``shift`` and ``thresholds`` one per
+    code of ``codes``; ``settings`` and ``training`` describe how it was made."""
+
+    codebook_version: str
+    codes: tuple[str, ...]
+    vocabulary: tuple[str, ...]
+    weights: np.ndarray
+    intercepts: np.ndarray
+    scale: np.ndarray
+    shift: np.ndarray
+    thresholds: np.ndarray
+    settings: dict
+    training: dict
+    sha256: str = ""
+
+
+def model_hash(model: MentionModel) -> str:
+    """SHA-256 of the model's contents (arrays and metadata)."""
+    h = hashlib.sha256()
+    h.update(json.dumps(_meta(model), sort_keys=True).encode("utf-8"))
+    h.update("\n".join(model.vocabulary).encode("utf-8"))
+    for a in (model.weights, model.intercepts, model.scale, model.shift, model.thresholds):
+        h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+def _meta(model: MentionModel) -> dict:
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "codebook_version": model.codebook_version,
+            "codes": list(model.codes), "settings": model.settings, "training": model.training}
+
+
+def save_model(model: MentionModel, path: StrPath) -> str:
+    """Write ``model`` as a compressed .npz of arrays (no pickle); returns its hash."""
+    from coding.files import write_bytes
+
+    model = _as_float32(model)
+    digest = model_hash(model)
+    meta = json.dumps({**_meta(model), "sha256": digest}, sort_keys=True)
+    arrays = {"meta": np.array(meta), "vocabulary": np.array("\n".join(model.vocabulary)),
+              "weights": model.weights, "intercepts": model.intercepts, "scale": model.scale,
+              "shift": model.shift, "thresholds": model.thresholds}
+    buf = io.BytesIO()
+    # written member by member with a fixed date, so the same model gives the same bytes
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, array in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+            zf.writestr(zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), member.getvalue(),
+                        compress_type=zipfile.ZIP_DEFLATED)
+    write_bytes(path, buf.getvalue())
+    return digest
+
+
+def _as_float32(model: MentionModel) -> MentionModel:
+    return replace(model, weights=np.asarray(model.weights, dtype=np.float32),
+                   intercepts=np.asarray(model.intercepts, dtype=np.float32),
+                   scale=np.asarray(model.scale, dtype=np.float32),
+                   shift=np.asarray(model.shift, dtype=np.float32),
+                   thresholds=np.asarray(model.thresholds, dtype=np.float32))
+
+
+def load_model(path: StrPath) -> MentionModel:
+    """Read a model written by :func:`save_model`; a damaged or altered file
+    is a CodingError."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+            vocab = str(npz["vocabulary"])
+            arrays = {k: npz[k] for k in ("weights", "intercepts", "scale", "shift", "thresholds")}
+    except FileNotFoundError:
+        raise CodingError("no model file here (train one first)", path) from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise CodingError(f"not a mention model: {exc}", path) from None
+    if meta.get("format") != FORMAT:
+        raise CodingError("not a mention model", path)
+    model = MentionModel(meta["codebook_version"], tuple(meta["codes"]), tuple(vocab.split("\n")) if vocab else (),
+                         settings=meta["settings"], training=meta["training"], **arrays)
+    if model_hash(model) != meta.get("sha256"):
+        raise CodingError("hash mismatch: the model file was altered or damaged", path)
+    return replace(model, sha256=meta["sha256"])
+
+
+def shipped_model_path() -> Path:
+    """The mention model that ships inside the package."""
+    return Path(str(resources.files("coding") / "models" / "mentions.npz"))
+
+
+# --------------------------------------------------------------------------
+# the coder
+
+
+class MentionCoder:
+    """Codes units with a :class:`MentionModel`.
+
+    >>> coder = MentionCoder(load_model(shipped_model_path()), codebook)
+    >>> codings = coder.code(units)
+
+    ``min_probability`` raises every code's threshold to at least that value
+    (fewer, surer codings). ``not_english`` counts the units seen that are not
+    in English (they get no coding).
+    """
+
+    def __init__(self, model: MentionModel, codebook: Codebook, name: str = MENTIONS,
+                 min_probability: float = 0.0):
+        if model.codebook_version != codebook.version:
+            raise CodingError(f"model made for codebook version {model.codebook_version}, the codebook is "
+                              f"version {codebook.version}: train the model again")
+        known = {c.id for c in codebook.codes}
+        if set(model.codes) - known:
+            raise CodingError(f"the model knows codes the codebook lacks: {sorted(set(model.codes) - known)}")
+        self.model = model
+        self.codebook = codebook
+        self.name = name
+        self.extractor = Extractor(codebook)
+        self._index = {f: j for j, f in enumerate(model.vocabulary)}
+        # one row of zeros after the weights (see scores)
+        self._W = np.vstack([np.asarray(model.weights, dtype=np.float64), np.zeros((1, len(model.codes)))])
+        self._zero = len(model.vocabulary)
+        self._b = np.asarray(model.intercepts, dtype=np.float64)
+        self._a = np.asarray(model.scale, dtype=np.float64)
+        self._c = np.asarray(model.shift, dtype=np.float64)
+        self._thr = np.maximum(np.asarray(model.thresholds, dtype=np.float64), float(min_probability))
+        self._variable = {c.id: c.variable for c in codebook.codes}
+        self._hash = model.sha256 or model_hash(model)
+        self.not_english = 0
+
+    #: Column written by ``coding code`` after the evidence.
+    output_columns = ("probability",)
+
+    @property
+    def version(self) -> str:
+        """The model's hash and the matcher's version: a new model recodes."""
+        return f"{self._hash[:12]}+m{MATCHER_VERSION}"
+
+    def scores(self, cand: Candidates) -> np.ndarray:
+        """Sentences x codes raw scores (log-odds before calibration)."""
+        get = self._index.get
+        zero = self._zero  # a row of zeros opens every sentence, so that none is empty
+        ids, starts = [], []
+        for fs in cand.features:
+            starts.append(len(ids))
+            ids.append(zero)
+            ids.extend(j for j in map(get, fs) if j is not None)
+        unit = [j for j in map(get, cand.unit) if j is not None]
+        base = self._b + self._W[unit].sum(axis=0)
+        return np.add.reduceat(self._W[ids], starts, axis=0) + base
+
+    def probabilities_of(self, cand: Candidates) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated probability per code, best sentence per code) of one unit."""
+        s = self.scores(cand)
+        best = s.argmax(axis=0)
+        top = s[best, np.arange(s.shape[1])]
+        return 1.0 / (1.0 + np.exp(-(self._a * top + self._c))), best
+
+    def decide(self, text: str) -> list[tuple[str, str, float, list[tuple]]]:
+        """(variable, code, probability, evidence) of one text, evidence
+        (term, pattern, start, end[, weight]) in offsets of the text."""
+        cand = self.extractor.analyse(text)
+        if not cand.english:
+            self.not_english += 1
+            return []
+        p, best = self.probabilities_of(cand)
+        out = []
+        for k, code in enumerate(self.model.codes):
+            if p[k] < self._thr[k]:
+                continue
+            own = cand.hits.get(code, [])
+            if cand.short and not own:
+                continue  # a heading or one-line text: only an explicit mention codes it
+            i = int(best[k])
+            s, e = cand.spans[i]
+            ev = [(text[hs:he], pattern, hs, he) for pattern, hs, he, j in own if j == i]
+            ev.insert(0, (text[s:e], "mention:" + code, s, e, round(float(p[k]), 4)))
+            out.append((self._variable[code], code, float(p[k]), ev))
+        return out
+
+    def code_probabilities(self, units: Iterable[Unit]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(code ids, units x codes calibrated probabilities, thresholds)."""
+        rows = [self.probabilities_of(self.extractor.analyse(u.text))[0] for u in units]
+        probs = np.vstack(rows) if rows else np.empty((0, len(self.model.codes)))
+        return list(self.model.codes), probs, self._thr.copy()
+
+    def code_rows(self, units: Iterable[Unit]) -> list[list[str]]:
+        """Rows ``unit_id, variable, code, evidence, probability`` (offsets
+        in the unit text), one row per coding, one row with empty variable,
+        code and probability for a unit with no coding."""
+        rows = []
+        for unit in units:
+            decided = self.decide(unit.text)
+            if not decided:
+                rows.append([unit.id, "", "", "", ""])
+            for v, code, p, ev in decided:
+                rows.append([unit.id, v, code, evidence_json(ev), f"{p:.4f}"])
+        return rows
+
+    def code(self, units: Iterable[Unit]) -> list[Coding]:
+        """Code units; evidence offsets are document offsets."""
+        out = []
+        for unit in units:
+            for v, code, p, ev in self.decide(unit.text):
+                evidence = tuple(Evidence(t, pat, unit.start + s, unit.start + e, e5[0] if e5 else None)
+                                 for t, pat, s, e, *e5 in ev)
+                out.append(Coding(unit.id, code, v, self.name, self.codebook.version, evidence,
+                                  float(f"{p:.6g}")))
+        return out
+
+
+def unit_probability(score: float, scale: float, shift: float) -> float:
+    """Calibrated probability of a raw best-sentence score."""
+    return 1.0 / (1.0 + math.exp(-(scale * score + shift)))

@@ -1,0 +1,436 @@
+"""The mention coder: candidates, multiple-instance training, calibration,
+the protocol's splits, language detection, model files. Every text here is
+invented for the tests."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from coding.codebook import parse_codebook
+from coding.errors import CodingError
+from coding.language_id import is_english
+from coding.mention_training import (
+    Labelled,
+    best_threshold,
+    code_labels,
+    collection_folds,
+    design,
+    expected_calibration_error,
+    fit,
+    fit_code,
+    inner_folds,
+    platt,
+    predict,
+    to_model,
+)
+from coding.mentions import Extractor, MentionCoder, load_model, save_model, sentences
+from coding.records import Coder, Unit
+
+CODEBOOK = """
+name: invented
+description: a codebook for the mention coder's tests
+variables:
+  - {id: economic, label: Economic}
+  - {id: strategic, label: Strategic}
+  - {id: regional_security, label: Regional security}
+codes:
+  - id: energy
+    label: Energy
+    variable: economic
+    patterns: [gas, pipeline]
+  - id: trade
+    label: Trade
+    variable: economic
+    patterns: [trade, export]
+  - id: defence
+    label: Defence
+    variable: strategic
+    patterns: [joint exercise, helicopter]
+  - id: militancy
+    label: Militancy
+    variable: regional_security
+    patterns: [militant, insurgent]
+"""
+
+# "gas" in a deal is energy, in a kitchen it is not: only the sentence tells.
+ENERGY = ["The ministry of {p} signed a gas contract with the state utility.",
+          "A new gas pipeline will feed power plants across {p}.",
+          "Officials in {p} agreed on gas supplies for the winter."]
+KITCHEN = ["The cook in {p} lowered the gas under the soup.",
+           "On a small gas flame the baker of {p} simmered the stew.",
+           "Grandmother lit the gas stove in {p} for the lentils."]
+DEFENCE = ["Pilots from {p} flew helicopters in a joint exercise.", "A joint exercise was held near {p}."]
+MILITANCY = ["Militants attacked a checkpoint outside {p}.", "Insurgents crossed the hills near {p} at night."]
+FILLER = ["Rain fell over {p} on the weekend.", "The museum of {p} reopened its doors.",
+          "Schoolchildren in {p} planted trees.", "A festival in {p} drew large crowds."]
+PLACES = ["Vantor", "Quell", "Miren", "Tallis", "Brezno", "Oruk", "Sela", "Dunmor"]
+
+
+@pytest.fixture(scope="module")
+def codebook():
+    return parse_codebook(CODEBOOK, "invented.yaml")
+
+
+def invented(n: int, seed: int, codebook, collections="ABC") -> list[Labelled]:
+    """Units of two to four sentences: energy, kitchen gas, defence,
+    militancy and filler at random; code labels known for every code."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        parts, codes = [rng.choice(FILLER)], set()
+        r = rng.random()
+        if r < 0.35:
+            parts.append(rng.choice(ENERGY))
+            codes.add("energy")
+        elif r < 0.7:
+            parts.append(rng.choice(KITCHEN))
+        if rng.random() < 0.3:
+            parts.append(rng.choice(DEFENCE))
+            codes.add("defence")
+        if rng.random() < 0.3:
+            parts.append(rng.choice(MILITANCY))
+            codes.add("militancy")
+        rng.shuffle(parts)
+        text = " ".join(p.format(p=rng.choice(PLACES)) for p in parts)
+        variables = {codebook.code(c).variable for c in codes}
+        out.append(Labelled(f"{collections[i % len(collections)]}{i:03d}", collections[i % len(collections)],
+                            f"page-{i // 2}", text, frozenset(variables), code_labels(variables, codes, codebook)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(codebook):
+    units = invented(150, 1, codebook)
+    d = design(Extractor(codebook), [u.text for u in units])
+    codes = [c.id for c in codebook.codes]
+    fitted = fit(d, units, np.arange(len(units)), codes, {"C_grid": (0.3, 1.0), "rounds": 2})
+    model = to_model(d, fitted, codebook, {"units": len(units)})
+    return units, d, fitted, model
+
+
+def test_sentences_split_at_ends_and_keep_offsets():
+    text = 'One sentence here. "Another one!" And a third? yes, lower case goes on.'
+    spans = sentences(text)
+    assert [text[s:e] for s, e in spans] == ["One sentence here.", '"Another one!"',
+                                             "And a third? yes, lower case goes on."]
+
+
+def test_candidates_carry_hits_cues_and_position(codebook):
+    text = "The cook did not light the gas. Militants attacked a checkpoint in Quell."
+    cand = Extractor(codebook).analyse(text)
+    assert len(cand.spans) == 2 and not cand.short and cand.english
+    first, second = cand.features
+    assert {"hit:energy", "term:gas", "neg", "neg+hit:energy", "first", "near:militancy"} <= set(first)
+    assert {"hit:militancy", "last"} <= set(second) and "neg" not in second
+    assert cand.hits["energy"][0][3] == 0 and cand.hits["militancy"][0][3] == 1
+    assert "u:cook" in cand.unit and "uhit:militancy" in cand.unit
+    assert Extractor(codebook).analyse("Gas prices").short
+
+
+def test_multiple_instance_training_finds_the_mention_not_the_word(codebook, trained):
+    """Trained on unit labels only, the coder tells a gas deal from a gas
+    stove in units it has not seen, and names the sentence that carried it."""
+    _, _, _, model = trained
+    coder = MentionCoder(model, codebook)
+    assert isinstance(coder, Coder)
+    test = invented(80, 7, codebook)
+    units = [Unit(u.id, "d", 0, "paragraph", 100, 100 + len(u.text), u.text) for u in test]
+    got = {c.unit_id for c in coder.code(units) if c.code == "energy"}
+    truth = {u.id for u in test if u.codes["energy"]}
+    kitchen = {u.id for u in test if "gas" in u.text and not u.codes["energy"]}
+    assert kitchen and len(got & truth) >= 0.9 * len(truth) and len(got & kitchen) <= 0.1 * len(kitchen)
+    for c in coder.code(units):
+        mention = c.evidence[0]
+        assert mention.pattern == f"mention:{c.code}" and mention.weight == pytest.approx(c.probability, abs=1e-4)
+        assert c.variable == codebook.code(c.code).variable
+        unit = next(u for u in units if u.id == c.unit_id)
+        assert unit.text[mention.start - 100:mention.end - 100] == mention.term
+        assert all(unit.start <= e.start < e.end <= unit.end for e in c.evidence)
+
+
+def test_a_fixed_clause_is_the_positive_instance(codebook):
+    """A reader's clause fixes the positive sentence: without it, the
+    dictionary hit would be taken as the first positive."""
+    units = invented(60, 3, codebook, "A")
+    d = design(Extractor(codebook), [u.text for u in units])
+    i = next(k for k, u in enumerate(units) if u.codes["energy"])
+    from coding.mention_training import _seed_rows
+
+    clause = units[i].text[d.candidates[i].spans[-1][0]:d.candidates[i].spans[-1][1]][:12]
+    rows, fixed = _seed_rows(d, i, "energy", [clause], units[i].text)
+    assert fixed and rows == [int(d.offsets[i]) + len(d.candidates[i].spans) - 1]
+    rows, fixed = _seed_rows(d, i, "energy", [], units[i].text)
+    assert not fixed and all(d.candidates[i].hits["energy"][0][3] + d.offsets[i] == r for r in rows[:1])
+    mask = np.ones(d.X.shape[1], dtype=bool)
+    w, b = fit_code(d, units, np.arange(len(units)), "energy", 1.0, mask, 2)
+    assert w[d.columns.index("hit:energy")] > 0
+
+
+def test_calibration_and_thresholds():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-2 * scores))).astype(int)
+    a, c = platt(scores, y)
+    assert a == pytest.approx(2.0, abs=0.3) and c == pytest.approx(0.0, abs=0.2)
+    p = 1 / (1 + np.exp(-(a * scores + c)))
+    assert expected_calibration_error(p, y) < 0.03
+    assert expected_calibration_error(np.clip(p + 0.3, 0, 1), y) > 0.2
+    thr, alpha = best_threshold(np.array([0.1, 0.2, 0.7, 0.9]), np.array([0, 0, 1, 1]))
+    assert alpha == 1.0 and 0.2 < thr <= 0.7
+
+
+def test_settings_chosen_inside_the_training_data(codebook, trained):
+    units, d, fitted, _ = trained
+    folds = inner_folds(units, np.arange(len(units)))
+    assert len(folds) == 3  # one per collection
+    for tr, te in folds:
+        assert not {units[i].collection for i in tr} & {units[i].collection for i in te}
+    two = np.array([i for i, u in enumerate(units) if u.collection != "C"])
+    for tr, te in inner_folds(units, two):  # two collections: folds by page
+        assert not {units[i].group for i in tr} & {units[i].group for i in te}
+    assert set(fitted.chosen) == {c.id for c in codebook.codes}
+    assert all(v["option"] == "dictionary" or v["option"][0] in (0.3, 1.0) for v in fitted.chosen.values())
+
+
+def test_protocol_splits_never_share_a_page(codebook):
+    """Collections are the outer folds; a unit of another collection on a
+    page of the held-out one is left out of training."""
+    units = invented(60, 5, codebook)  # pages of two units, collections in turn: pages straddle them
+    splits = collection_folds(units, np.arange(len(units)))
+    assert [units[te[0]].collection for _, te in splits] == ["A", "B", "C"]
+    for train, test in splits:
+        assert {units[i].collection for i in test} == {units[test[0]].collection}
+        assert not {units[i].group for i in train} & {units[i].group for i in test}
+        assert not set(train) & set(test) and len(train) > 0
+    dropped = sum(len(units) - len(tr) - len(te) for tr, te in splits)
+    assert dropped > 0  # the straddling pages were really removed
+
+
+def test_headings_and_other_languages(codebook, trained):
+    _, _, _, model = trained
+    coder = MentionCoder(model, codebook)
+    assert coder.decide("Защита трубопроводов и газовые поставки в регионе обсуждались долго") == []
+    assert coder.not_english == 1
+    assert not is_english("Ceci est une phrase en français sur le commerce et les routes de la région")
+    assert is_english("The ministry signed a gas contract with the utility of the region.")
+    assert is_english("Gas")
+    # a one-line text with no hit of a code gets no coding of it, whatever the model says
+    coder._thr[:] = 0.0
+    coded = {code for _, code, _, _ in coder.decide("Officials agreed on supplies")}
+    assert coded == set()
+    assert {code for _, code, _, _ in coder.decide("Gas supplies agreed")} == {"energy"}
+
+
+def test_min_probability_and_predict_agree(codebook, trained):
+    units, d, fitted, model = trained
+    loose = MentionCoder(model, codebook)
+    probs, accepted = predict(loose, d, np.arange(len(units)))
+    assert probs.shape == accepted.shape == (len(units), len(model.codes))
+    floor = float(np.median(probs[accepted == 1]))
+    strict = predict(MentionCoder(model, codebook, min_probability=floor), d, np.arange(len(units)))[1]
+    assert 0 < strict.sum() < accepted.sum()
+    assert (strict == (accepted & (probs >= floor))).all()
+    k = model.codes.index("energy")
+    assert all(bool(accepted[i, k]) == any(c == "energy" for _, c, _, _ in loose.decide(u.text))
+               for i, u in enumerate(units))
+
+
+def test_model_file_round_trip_is_deterministic_and_checked(codebook, trained, tmp_path):
+    _, _, _, model = trained
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    save_model(model, a)
+    save_model(model, b)
+    assert a.read_bytes() == b.read_bytes()
+    back = load_model(a)
+    assert back.codes == model.codes and back.vocabulary == model.vocabulary
+    text = "A new gas pipeline will feed power plants across Quell."
+    assert MentionCoder(back, codebook).decide(text) == MentionCoder(load_model(b), codebook).decide(text)
+    raw = bytearray(a.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (tmp_path / "bad.npz").write_bytes(bytes(raw))
+    with pytest.raises(CodingError):
+        load_model(tmp_path / "bad.npz")
+    with pytest.raises(CodingError, match="no model file"):
+        load_model(tmp_path / "none.npz")
+
+
+@pytest.fixture(scope="module")
+def model_file(codebook, tmp_path_factory):
+    """A model made by hand: a hit of energy scores 2 (probability .881), of
+    defence 0.5 (.622), of militancy 1 (.731); "cook" takes 4 off energy."""
+    from coding.mentions import MentionModel
+
+    codes = tuple(c.id for c in codebook.codes)
+    vocab = ("hit:energy", "hit:defence", "hit:militancy", "u:cook")
+    W = np.zeros((len(vocab), len(codes)))
+    W[0, codes.index("energy")], W[1, codes.index("defence")], W[2, codes.index("militancy")] = 4.0, 2.5, 3.0
+    W[3, codes.index("energy")] = -4.0
+    n = len(codes)
+    model = MentionModel(codebook.version, codes, vocab, W, np.full(n, -2.0), np.ones(n), np.zeros(n),
+                         np.full(n, 0.5), {}, {})
+    path = tmp_path_factory.mktemp("model") / "mentions.npz"
+    save_model(model, path)
+    return path
+
+
+def _project(root, codebook_text):
+    """A corpus of two documents of invented paragraphs, its codebook, and the out folder."""
+    from conftest import write_corpus
+
+    docs = {"a": ("Doc A", "news", "2020", "A new gas pipeline will feed power plants across Quell.\n\n"
+                  "The cook in Miren lowered the gas under the soup.\n\nRain fell over Sela on the weekend.\n"),
+            "b": ("Doc B", "news", "2021", "Militants attacked a checkpoint outside Oruk.\n\n"
+                  "Pilots from Tallis flew helicopters in a joint exercise.\n")}
+    corpus = write_corpus(root, docs)
+    (root / "codebook.yaml").write_text(codebook_text, encoding="utf-8")
+    return corpus, root / "codebook.yaml", root / "out"
+
+
+def test_code_command_writes_probabilities_and_min_probability_trades_recall(model_file, tmp_path, capsys):
+    import csv
+
+    from coding.cli import main
+
+    corpus, cb, _ = _project(tmp_path, CODEBOOK)
+    base = ["code", str(corpus / "docs"), "--codebook", str(cb), "--coder", "mentions", "--model", str(model_file)]
+    assert main([*base, "--out", str(tmp_path / "all.csv")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "all.csv", encoding="utf-8")))
+    assert list(rows[0]) == ["unit_id", "variable", "code", "evidence", "probability"]
+    coded = [r for r in rows if r["code"]]
+    assert {r["code"] for r in coded} == {"energy", "militancy", "defence"}
+    assert all(0 < float(r["probability"]) <= 1 for r in coded)
+    assert all(r["probability"] == "" for r in rows if not r["code"])
+    assert not any("cook" in r["evidence"] for r in coded)  # the kitchen's gas is no mention of energy
+    assert {r["code"]: r["probability"] for r in coded} == {"energy": "0.8808", "defence": "0.6225",
+                                                              "militancy": "0.7311"}
+    assert main([*base, "--out", str(tmp_path / "sure.csv"), "--min-probability", "0.7"]) == 0
+    sure = [r for r in csv.DictReader(open(tmp_path / "sure.csv", encoding="utf-8")) if r["code"]]
+    assert {r["code"] for r in sure} == {"energy", "militancy"}
+    assert main(["code", str(corpus / "docs"), "--codebook", str(cb), "--out", str(tmp_path / "x.csv"),
+                 "--min-probability", "0.5"]) != 0
+    assert "--min-probability is for the mention coder" in capsys.readouterr().err
+
+
+def test_run_keeps_each_codings_probability_in_the_store(model_file, tmp_path):
+    from coding.cli import main
+    from coding.store import SCHEMA_VERSION, Store
+
+    corpus, cb, out = _project(tmp_path, CODEBOOK)
+    assert main(["run", "--corpus", str(corpus), "--codebook", str(cb), "--out", str(out), "--no-report",
+                 "--coder", "mentions", "--model", str(model_file)]) == 0
+    with Store(out / "project.sqlite") as store:
+        probs = store.coding_probabilities("mentions")
+        auto = store.coding_probabilities("auto")
+        version = store.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION)
+    assert probs and all(p is not None and 0 < p <= 1 for p in probs.values())
+    assert {c for _, _, c in probs} == {"energy", "militancy", "defence"}
+    assert not auto or all(p is None for p in auto.values())
+
+
+def test_an_older_store_gets_the_probability_column(tmp_path):
+    import sqlite3
+
+    from coding.store import Store
+
+    with Store(tmp_path / "p.sqlite"):
+        pass
+    db = sqlite3.connect(tmp_path / "p.sqlite")
+    db.executescript("ALTER TABLE codings DROP COLUMN probability; "
+                     "UPDATE meta SET value='2' WHERE key='schema_version';")
+    db.close()
+    with Store(tmp_path / "p.sqlite") as store:
+        cols = [r[1] for r in store.db.execute("PRAGMA table_info(codings)")]
+    assert cols[-1] == "probability"
+
+
+def test_code_command_counts_units_not_in_english(model_file, tmp_path, capsys):
+    from coding.cli import main
+
+    corpus, cb, _ = _project(tmp_path, CODEBOOK)
+    (corpus / "docs" / "a.txt").write_text("A new gas pipeline will feed power plants across Quell.\n\n"
+                                           "Газопровод и поставки газа обсуждались на встрече министров.\n",
+                                           encoding="utf-8")
+    assert main(["code", str(corpus / "docs"), "--codebook", str(cb), "--coder", "mentions", "--model",
+                 str(model_file), "--out", str(tmp_path / "o.csv")]) == 0
+    assert "1 unit(s) not in English: not coded" in capsys.readouterr().out
+
+
+def test_options_are_revised_for_the_variables_alpha(codebook):
+    """A code whose model adds false positives to its variable (which the
+    sibling code already covers) falls back to the dictionary's decision."""
+    from coding.mention_training import _by_variable
+
+    n = 8
+    units = [Labelled(f"u{i}", "A", f"p{i}", "", frozenset({"economic"} if i < 4 else ()), {}) for i in range(n)]
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    model_energy = np.array([1, 1, 0, 0, 0, 0, 1, 0], dtype=bool)  # one false positive
+    dict_energy = np.array([1, 1, 0, 0, 0, 0, 0, 0], dtype=bool)
+    per = {("energy", (1.0, 1.0)): (0.9, 1, 0, 0.5, model_energy),
+           ("energy", "dictionary"): (0.88, 1, 0, 0.5, dict_energy),
+           ("trade", (1.0, 1.0)): (0.9, 1, 0, 0.5, y.copy()), ("trade", "dictionary"): (0.5, 1, 0, 0.5, y.copy())}
+    options = [(1.0, 1.0), "dictionary"]
+    pick = {"energy": (1.0, 1.0), "trade": (1.0, 1.0)}
+    got = _by_variable(units, np.arange(n), ["energy", "trade"], options, per, pick,
+                       {"energy": "economic", "trade": "economic"})
+    assert got == {"energy": "dictionary", "trade": (1.0, 1.0)}
+    # codes first: an option far worse for the code itself is not taken, whatever the variable gains
+    per["energy", "dictionary"] = (0.6, 1, 0, 0.5, dict_energy)
+    assert _by_variable(units, np.arange(n), ["energy", "trade"], options, per, pick,
+                        {"energy": "economic", "trade": "economic"})["energy"] == (1.0, 1.0)
+
+
+def test_suggest_ranks_by_the_mention_coders_code_level_uncertainty(model_file, tmp_path):
+    """The unit whose best code lies nearest its threshold comes first."""
+    import csv
+
+    from coding.cli import main
+
+    corpus, cb, out = _project(tmp_path, CODEBOOK)
+    assert main(["run", "--corpus", str(corpus), "--codebook", str(cb), "--out", str(out), "--no-report"]) == 0
+    assert main(["suggest", "--coder", "mentions", "--model", str(model_file), "--codebook", str(cb),
+                 "--store", str(out / "project.sqlite"), "--n", "5", "--random", "0",
+                 "--out", str(tmp_path / "next.csv")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "next.csv", encoding="utf-8")))
+    # by hand: defence .622 (margin .50), militancy .731 (1.00), energy .881 (2.00); the rest at .119 (2.00)
+    assert [r["suggested"] for r in rows[:2]] == ["strategic", "regional_security"]
+    assert float(rows[0]["uncertainty"]) == pytest.approx(0.5, abs=1e-3)
+    assert list(rows[0])[:4] == ["unit_id", "economic", "strategic", "regional_security"]
+
+
+def test_the_default_coder_stays_the_dictionary_and_auto_keeps_its_name(tmp_path):
+    """Under leave-one-collection-out the mention coder is more than .02
+    below the dictionary on economic, so the default stays ``auto``."""
+    import csv
+
+    from coding.cli import build_parser, main
+
+    for command in (["code", "x", "--out", "o.csv"], ["run"]):
+        assert build_parser().parse_args(command).coder == "auto"
+    corpus, cb, _ = _project(tmp_path, CODEBOOK)
+    assert main(["code", str(corpus / "docs"), "--codebook", str(cb), "--out", str(tmp_path / "o.csv")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "o.csv", encoding="utf-8")))
+    assert list(rows[0]) == ["unit_id", "variable", "code", "evidence"]  # no probability column
+    assert {r["code"] for r in rows if r["code"]} == {"energy", "militancy", "defence"}
+    # the dictionary's reading: the kitchen's gas is energy too
+    assert ("a:p0002", "energy") in {(r["unit_id"], r["code"]) for r in rows}
+
+
+def test_the_shipped_model_codes_with_the_shipped_codebook():
+    from pathlib import Path
+
+    from coding.coder_choice import make_coder
+    from coding.records import MENTIONS
+
+    repo = Path(__file__).resolve().parents[1]
+    coder, cb = make_coder(MENTIONS, repo / "codebook.yaml")
+    assert coder.name == "mentions" and coder.model.codebook_version == cb.version
+    text = ("Officials of Pakistan and Russia said the gas pipeline deal would bring cheaper fuel to their "
+            "factories. The weather was mild that week.")
+    unit = Unit("u1", "d", 0, "paragraph", 0, len(text), text)
+    got = {c.code: c for c in coder.code([unit])}
+    assert "energy" in got and got["energy"].evidence[0].term.startswith("Officials of Pakistan and Russia")
+    assert all(c.variable == cb.code(c.code).variable for c in got.values())

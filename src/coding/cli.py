@@ -470,54 +470,28 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def _non_negative(value: str) -> int:
-    """argparse type: a whole number of at least 0."""
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, not {value!r}")
-    return n
+def _whole_number(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` (to ``high``, when given)."""
 
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            n = None
+        if n is None or n < low or (high is not None and n > high):
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, not {value!r}")
+        return n
 
-def _positive(value: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
-    return n
+    return parse
 
 
 #: bounds of ``agree --resamples``: fewer give no usable interval, more take minutes per item for nothing
 MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000
-
-
-def _resamples(value: str) -> int:
-    """argparse type: a number of bootstrap samples from MIN_RESAMPLES to MAX_RESAMPLES."""
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if not MIN_RESAMPLES <= n <= MAX_RESAMPLES:
-        raise argparse.ArgumentTypeError(f"must be a whole number from {MIN_RESAMPLES} to {MAX_RESAMPLES}, "
-                                         f"not {value!r}")
-    return n
-
-
-def _folds(value: str) -> int:
-    """argparse type: a number of cross-validation folds, at least 2 (at most
-    the number of documents, checked once they are known)."""
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 2:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 2, not {value!r}")
-    return n
+_non_negative, _positive = _whole_number(0), _whole_number(1)
+_resamples = _whole_number(MIN_RESAMPLES, MAX_RESAMPLES)
+#: cross-validation folds: at least 2 (at most the number of documents, checked once they are known)
+_folds = _whole_number(2)
 
 
 def _cmd_learn(args) -> int:

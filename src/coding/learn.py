@@ -151,14 +151,7 @@ class Features:
         counts = Counter(lemmas)
         if self.ngram == 2 and len(lemmas) > 1:
             counts.update(map(" ".join, zip(lemmas, lemmas[1:])))
-        codes = self._codes
-        hits = {codes[i]: h for i, h in self.coder.match(text).items()}
-        context: dict[str, list] = {}
-        if self._context is not None and self._context[0].match(text):
-            ctx_codes = self._context[1].codes
-            for i, h in self._context[1].match(text).items():
-                if ctx_codes[i].id not in hits:
-                    context[ctx_codes[i].id] = h
+        hits, context = dictionary_hits(self.coder, self._context, self._codes, text)
         for code, h in hits.items():
             counts["code:" + code] += len(h)
             counts["var:" + self._variable[code]] += len(h)
@@ -679,6 +672,20 @@ def load_model(path: StrPath, codebook: Codebook | None = None) -> Model:
 
 # --------------------------------------------------------------------------
 # the coder
+
+
+def dictionary_hits(coder, context_coders, codes: list[str], text: str) -> tuple[dict[str, list], dict[str, list]]:
+    """The dictionary's hits in ``text`` per code id, and the context
+    patterns' hits (``context_coders``, see :func:`_context_coders`) of codes
+    the dictionary did not find."""
+    hits = {codes[i]: h for i, h in coder.match(text).items()}
+    context: dict[str, list] = {}
+    if context_coders is not None and context_coders[0].match(text):
+        ctx_codes = context_coders[1].codes
+        for i, h in context_coders[1].match(text).items():
+            if ctx_codes[i].id not in hits:
+                context[ctx_codes[i].id] = h
+    return hits, context
 
 
 class LearnedCoder:

@@ -99,8 +99,9 @@ class Extractor:
     """Turns a unit's text into candidates, the same way in training and coding."""
 
     def __init__(self, codebook: Codebook):
-        from coding.learn import _context_coders, _lemmas
+        from coding.learn import _context_coders, _lemmas, dictionary_hits
 
+        self._dictionary_hits = dictionary_hits  # imported here: coding.learn loads scikit-learn
         self.codebook = codebook
         self.coder = DictionaryCoder(codebook)
         self._context = _context_coders(codebook)
@@ -109,15 +110,7 @@ class Extractor:
 
     def _hits(self, text: str) -> tuple[dict[str, list], dict[str, list]]:
         """Dictionary hits per code id, and context-pattern hits of codes without hits."""
-        codes = self._codes
-        hits = {codes[i]: h for i, h in self.coder.match(text).items()}
-        context: dict[str, list] = {}
-        if self._context is not None and self._context[0].match(text):
-            ctx_codes = self._context[1].codes
-            for i, h in self._context[1].match(text).items():
-                if ctx_codes[i].id not in hits:
-                    context[ctx_codes[i].id] = h
-        return hits, context
+        return self._dictionary_hits(self.coder, self._context, self._codes, text)
 
     def analyse(self, text: str) -> Candidates:
         """The candidates of one unit's text."""

@@ -166,3 +166,28 @@ def test_two_more_figures(tmp_path):
     for name in ("code_by_document", "units_by_document_date", "findings_economic", "findings_strategic"):
         assert paths[f"figures/{name}"].stat().st_size > 1000
     assert 'id="figure-code_by_document"' in html and 'id="figure-units_by_document_date"' in html
+
+
+def test_the_document_date_figure_shows_shares_per_variable_with_documents_of_one_date_apart():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from coding.reports.figures import _by_document_date
+
+    by_doc = pd.DataFrame({
+        "level": "variable", "variable": ["economic", "economic", "economic", "strategic", "strategic", "strategic"],
+        "document_id": ["a", "b", "c"] * 2, "units_coded": [1, 0, 30, 1, 1, 10], "units_total": [1, 2, 60] * 2})
+    freq = pd.DataFrame({"level": "variable", "variable": ["economic", "strategic"], "label": ["Economic", "Strategic"],
+                         "units_coded": [31, 12]})
+    dates = pd.Series({"a": "2024", "b": "2024", "c": "2019-05-01"})
+    fig = _by_document_date({"frequencies_by_document": by_doc, "frequencies": freq}, {}, dates)
+    axes = fig.get_axes()
+    assert [ax.get_title(loc="left") for ax in axes] == ["Economic", "Strategic"]  # a panel per variable
+    points = axes[0].collections[0].get_offsets()
+    assert sorted(round(float(y), 1) for y in points[:, 1]) == [0.0, 50.0, 100.0]  # shares, not counts
+    xs = sorted(float(x) for x in points[:, 0])
+    assert xs[2] - xs[1] > 0.1  # the two documents of 2024 side by side, not on one spot
+    sizes = axes[0].collections[0].get_sizes()
+    assert sizes[2] > sizes[0]  # a longer document is a larger point

@@ -47,7 +47,7 @@ FIGURE_TITLES = {
     "frequencies_by_doc_type": "Share of units coded per variable, by document type",
     "agreement_alpha": "Krippendorff's alpha per variable and pair of coders, with the .667 and .800 thresholds",
     "code_by_document": "Units coded per code and document",
-    "units_by_document_date": "Coded units per variable in each document, by the document's date",
+    "units_by_document_date": "Share of each document's units coded, by the document's date",
 }
 #: figures of the Findings section (one per variable), not listed among the figures
 FINDINGS_PREFIX = "findings_"
@@ -319,33 +319,40 @@ def _document_dates(data) -> pd.Series:
 
 
 def _by_document_date(tables, colours: dict[str, str], dates: pd.Series):
-    """Coded units per variable in each document, placed at the document's date."""
-    # three columns: a large corpus has a row per document and variable
-    f = _freq(tables, "frequencies_by_document", "variable", ["document_id", "variable", "units_coded"])
-    fig, ax = plt.subplots(figsize=(WIDTH + 1, 4.2), layout="constrained")
-    ax.set_title(FIGURE_TITLES["units_by_document_date"])
-    ax.set_xlabel("Document date")
-    ax.set_ylabel("Units coded in the document")
-    if not _has_codings(tables) or f.empty:
-        _no_codings(ax)
-        return fig
-    f = f.assign(x=f["document_id"].map(dates).map(_date_number)).dropna(subset=["x"])
+    """The share of each document's units coded for each variable, one panel
+    per variable, at the document's date; a point's area grows with the
+    document's units, so a one-paragraph statement and a chapter both show."""
+    # four columns: a large corpus has a row per document and variable
+    f = _freq(tables, "frequencies_by_document", "variable", ["document_id", "variable", "units_coded", "units_total"])
     labels = dict(zip(_freq(tables, "frequencies", "variable")["variable"],
                       _freq(tables, "frequencies", "variable")["label"]))
-    for k, (var, sub) in enumerate(f.groupby("variable", sort=False)):
-        sub = sub.sort_values("x", kind="mergesort")
-        # variables side by side at one date, so that equal counts stay visible
-        ax.scatter(sub["x"] + (k - 1) * 0.06, sub["units_coded"], s=18, color=colours.get(var, "#999999"),
-                   label=labels.get(var, var), alpha=0.85, edgecolors="none")
-    # a long chapter and a one-paragraph statement on one scale: symmetric log keeps both readable
-    ax.set_yscale("symlog", linthresh=2)
-    top = max(2.0, float(f["units_coded"].max()))
-    ticks = [t for t in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if t <= top * 1.5]
-    ax.set_yticks(ticks, [str(t) for t in ticks])
-    ax.set_ylim(-0.3, top * 1.5)
-    ax.set_ylabel("Units coded in the document (symmetric log scale)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(title="Variable", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    variables = list(dict.fromkeys(f["variable"])) if not f.empty else []
+    fig, axes = plt.subplots(max(1, len(variables)), 1, figsize=(WIDTH + 1, 1.9 * max(1, len(variables)) + 0.8),
+                             layout="constrained", sharex=True, squeeze=False)
+    fig.suptitle(FIGURE_TITLES["units_by_document_date"], fontweight="bold")
+    if not _has_codings(tables) or f.empty:
+        _no_codings(axes[0, 0])
+        return fig
+    f = f.assign(x=f["document_id"].map(dates).map(_date_number)).dropna(subset=["x"])
+    # documents of one date side by side, in their order, so that they do not hide each other
+    order = f.drop_duplicates("document_id")[["document_id", "x"]]
+    order["k"] = order.groupby("x").cumcount()
+    order["n"] = order.groupby("x")["k"].transform("size")
+    spread = dict(zip(order["document_id"], (order["k"] - (order["n"] - 1) / 2) * (0.6 / order["n"].clip(lower=1))))
+    f = f.assign(x=f["x"] + f["document_id"].map(spread), share=100 * f["units_coded"] / f["units_total"].clip(lower=1))
+    biggest = max(1.0, float(f["units_total"].max()))
+    for ax, var in zip(axes[:, 0], variables):
+        sub = f[f["variable"] == var]
+        ax.scatter(sub["x"], sub["share"], s=12 + 140 * np.sqrt(sub["units_total"] / biggest),
+                   color=colours.get(var, "#999999"), alpha=0.7, edgecolors="white", linewidths=0.5)
+        ax.set_ylim(-8, 108)
+        ax.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
+        ax.set_title(labels.get(var, var), loc="left", fontsize=10, color=colours.get(var, "black"))
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[-1, 0].set_xlabel("Document date (a point is a document; its area grows with the document's units)")
+    fig.supylabel("Share of the document's units coded", fontsize=10)
     return fig
 
 

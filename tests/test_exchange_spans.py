@@ -489,3 +489,20 @@ def test_a_code_labelled_like_its_parent_is_not_folded_silently(tmp_path, capsys
     out = capsys.readouterr().out
     assert "note: code 'Economic' is named like its parent: taken as the parent (its codings code the parent)" in out
     assert "fill in the patterns of 1 code(s) before use" in out
+
+
+@pytest.mark.shipped
+def test_the_shipped_codebook_survives_its_own_qdc_round_trip(tmp_path):
+    from conftest import REPO
+
+    cb = load_codebook(REPO / "codebook.yaml")
+    qdc = refi.export_codebook(cb, tmp_path / "codebook.qdc")
+    refi.validate_schema(qdc)
+    refi.import_codebook(qdc, tmp_path / "back.yaml", codebook=cb)
+    back = load_codebook(tmp_path / "back.yaml")
+    fields = ("id", "label", "variable", "definition", "include", "exclude", "examples", "counterexamples",
+              "patterns", "exclude_patterns", "context_patterns")
+    assert [[getattr(c, f) for f in fields] for c in back.codes] == [[getattr(c, f) for f in fields] for c in cb.codes]
+    assert [(v.id, v.label, v.definition, v.include, v.exclude) for v in back.variables] == [
+        (v.id, v.label, v.definition, v.include, v.exclude) for v in cb.variables]
+    assert (back.mask_patterns, back.settings, back.name) == (cb.mask_patterns, cb.settings, cb.name)

@@ -164,6 +164,8 @@ def test_perfect_agreement_and_continua_laid_end_to_end():
     shifted = [Span(c, "d", 3, 9, "a") for c in "AB"] + [Span(c, "d", 12, 16, "b") for c in "AB"]
     one = unitized_table(shifted, {"d": [(0, 22)]}, ["A", "B"], n_resamples=50)
     assert one.drop(columns=["u_low", "u_high"]).equals(table.drop(columns=["u_low", "u_high"]))
+    # a continuum given by its length is the whole of it
+    assert unitized_table(spans, {"d1": 12, "d2": 10}, ["A", "B"], n_resamples=50).equals(table)
 
 
 def test_only_sections_count_and_overlaps_of_one_coder():

@@ -78,12 +78,14 @@ class Unitized(NamedTuple):
 # laying the continua end to end
 
 
-def _offsets(sections: Mapping[str, Sequence[tuple[int, int]]]) -> tuple[dict, int]:
-    """{continuum: [(start, end, global start)]} of the sections kept, in order, and the total length."""
+def _offsets(sections: Mapping[str, Sequence[tuple[int, int]] | int]) -> tuple[dict, int]:
+    """{continuum: [(start, end, global start)]} of the sections kept, in order, and the total length.
+    A continuum given by its length is one section, the whole of it."""
     placed, total = {}, 0
     for continuum in sorted(sections):
         rows = []
-        for start, end in sorted(sections[continuum]):
+        stretches = sections[continuum]
+        for start, end in sorted([(0, stretches)] if isinstance(stretches, int) else stretches):
             if end <= start:
                 continue
             if rows and start < rows[-1][1]:
@@ -336,7 +338,7 @@ def _interval(blocks: _Blocks, n_resamples: int, seed: int, ci: float, max_dropp
 # the table
 
 
-def unitized_table(spans: Iterable[Span], sections: Mapping[str, Sequence[tuple[int, int]]],
+def unitized_table(spans: Iterable[Span], sections: Mapping[str, Sequence[tuple[int, int]] | int],
                    coders: Sequence[str], variable_of: Mapping[str, str] | None = None, *,
                    n_resamples: int = 1000, seed: int = 12345, ci: float = 0.95,
                    max_dropped: float = 0.10, decimals: int = 4) -> pd.DataFrame:
@@ -345,7 +347,8 @@ def unitized_table(spans: Iterable[Span], sections: Mapping[str, Sequence[tuple[
     row, with the columns of :data:`UNITIZED_COLUMNS`.
 
     ``sections`` gives, per continuum, the stretches ``(start, end)`` every
-    coder worked on; only the parts of spans inside them count. A code row
+    coder worked on, or the continuum's length when they worked on all of
+    it; only the parts of spans inside them count. A code row
     holds the agreement on that code against everything else (uα of the code
     alone, which is its |uα) and its (k)uα among all codes; a variable row
     uα, |uα and cuα of its codes; the ``ALL`` row those of every code and,

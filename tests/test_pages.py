@@ -1,4 +1,4 @@
-"""Coded documents, code retrieval and speakers (issue 11, section 2)."""
+"""Coded documents, code retrieval and speakers."""
 
 from __future__ import annotations
 

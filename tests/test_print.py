@@ -1,4 +1,4 @@
-"""Printing the report of the shipped corpus on A4 loses no column (issue 11).
+"""Printing the report of the shipped corpus on A4 loses no column.
 
 Checked the way a person would: headless Chromium prints the pages to PDF
 (A4, portrait, or landscape for the sections marked wide), and, with the

@@ -132,14 +132,9 @@ def main(argv=None) -> int:
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
         return 0
-    from coding.codebook import load_codebook
-    from coding.mention_training import design, load_real_texts, silence_convergence, thesis_units
-    from coding.mentions import Extractor
+    from coding.mention_training import training_set
 
-    silence_convergence()
-    cb = load_codebook(REPO / "codebook.yaml")
-    units = load_real_texts(real, cb, REPO / "evaluation" / "real" / "consensus.csv") + thesis_units(REPO, cb)
-    d = design(Extractor(cb), [u.text for u in units])
+    cb, units, d = training_set(REPO, real)
     counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
     print(f"units: {len(units)} ({', '.join(f'{c} {n}' for c, n in counts.items())}); "
           f"{len({u.group for u in units})} pages or documents; {d.X.shape[0]} sentences")

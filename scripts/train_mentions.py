@@ -31,14 +31,10 @@ def main(argv=None) -> int:
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
         return 0
-    from coding.codebook import load_codebook
-    from coding.mention_training import design, fit, load_real_texts, silence_convergence, thesis_units, to_model
-    from coding.mentions import Extractor, save_model
+    from coding.mention_training import fit, to_model, training_set
+    from coding.mentions import save_model
 
-    silence_convergence()
-    cb = load_codebook(REPO / "codebook.yaml")
-    units = load_real_texts(real, cb, REPO / "evaluation" / "real" / "consensus.csv") + thesis_units(REPO, cb)
-    d = design(Extractor(cb), [u.text for u in units])
+    cb, units, d = training_set(REPO, real)
     codes = [c.id for c in cb.codes]
     fitted = fit(d, units, np.arange(len(units)), codes, variable_of={c.id: c.variable for c in cb.codes})
     counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}

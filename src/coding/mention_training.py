@@ -532,3 +532,15 @@ def silence_convergence() -> None:
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.simplefilter("ignore", ConvergenceWarning)
+
+
+def training_set(repo: Path, real: Path):
+    """What the protocol and the shipped model learn from: the project's
+    codebook, the labelled units (the real texts in ``real``, then the
+    thesis's people's coding in ``repo``) and the design of their sentences."""
+    from coding.codebook import load_codebook
+
+    silence_convergence()
+    cb = load_codebook(Path(repo) / "codebook.yaml")
+    units = load_real_texts(real, cb, Path(repo) / "evaluation" / "real" / "consensus.csv") + thesis_units(repo, cb)
+    return cb, units, design(Extractor(cb), [u.text for u in units])

@@ -76,7 +76,7 @@ def make_corpus(folder: Path, size_mb: int) -> int:
 
 
 def task_coding(folder: str, codebook: str, jobs: int, out: Path) -> None:
-    from coding.pipeline import code_paths
+    from coding.jobs.pipeline import code_paths
 
     code_paths([folder], out, codebook=codebook, jobs=jobs, progress=False)
 
@@ -176,8 +176,7 @@ def task_naive(folder: str, codebook: str, out: Path) -> None:
 def child(args) -> None:
     """Run one task and print its wall time and peak memory as JSON."""
     import coding.codebook
-    import coding.language
-    import coding.pipeline  # noqa: F401
+    import coding.jobs.pipeline  # noqa: F401
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.csv"

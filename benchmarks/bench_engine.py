@@ -100,7 +100,7 @@ def make_shards(folder: Path, gb: float, shard_mb: int) -> dict:
 
 def child(args) -> None:
     """Code the shards once with one engine; print seconds and peaks as JSON."""
-    from coding.engine import code_shards
+    from coding.jobs.engine import code_shards
 
     engine, workers = TASKS[args.child]
     out = Path(args.out)

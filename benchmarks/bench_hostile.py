@@ -126,7 +126,7 @@ def _project(root: Path) -> tuple[Path, Path]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from conftest import TINY_CODEBOOK, write_corpus
 
-    from coding import pipeline
+    from coding.jobs import pipeline
 
     corpus = write_corpus(root)
     (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")

@@ -43,8 +43,8 @@ def make_corpus(folder: Path, size_mb: int) -> int:
 
 def child(coder_name: str, folder: str, out: str) -> None:
     """Build the coder, then time coding the folder; print JSON figures."""
-    from coding.coder_choice import make_coder
-    from coding.pipeline import code_paths
+    from coding.coders.coder_choice import make_coder
+    from coding.jobs.pipeline import code_paths
 
     coder, _ = make_coder(coder_name, str(REPO / "codebook.yaml"))
     start = time.perf_counter()

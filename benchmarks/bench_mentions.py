@@ -32,8 +32,8 @@ CODERS = ("auto", "mentions")
 
 def child(coder_name: str, folder: str, out: str) -> None:
     """Build the coder, then code the folder; print JSON figures."""
-    from coding.coder_choice import make_coder
-    from coding.pipeline import code_paths
+    from coding.coders.coder_choice import make_coder
+    from coding.jobs.pipeline import code_paths
 
     coder, _ = make_coder(coder_name, str(REPO / "codebook.yaml"))
     cpu, wall = time.process_time(), time.perf_counter()

@@ -26,8 +26,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="output folder (default: a scratch folder)")
     args = p.parse_args(argv)
 
-    from coding.audit import agreement
-    from coding.pipeline import run
+    from coding.agreement.audit import agreement
+    from coding.jobs.pipeline import run
     from coding.store import Store
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -43,7 +43,7 @@ def read_coder(path: Path) -> tuple[list[str], set[tuple[str, str]]]:
 
 def score(name: str, units: list[str], auto: set, human: set, variables: list[str]) -> pd.DataFrame:
     """Per-variable agreement of auto with the reader over ``units``."""
-    from coding.agreement import agreement_table, precision_recall_f1
+    from coding.agreement.coefficients import agreement_table, precision_recall_f1
 
     rows = [(u, coder, v, int((u, v) in pairs)) for coder, pairs in (("auto", auto), ("reader", human))
             for u in units for v in variables]
@@ -69,9 +69,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from coding.codebook import load_codebook
+    from coding.coders.dictionary import DictionaryCoder
     from coding.corpus import iter_documents
-    from coding.dictionary import DictionaryCoder
-    from coding.pipeline import code_paths
+    from coding.jobs.pipeline import code_paths
     from coding.segment import segment
 
     cb = load_codebook(args.codebook)

@@ -29,7 +29,7 @@ REAL = REPO.parent / "shared" / "real-texts"
 
 def real_set(folder: Path, labels_path: Path, codebook):
     """(units, labels, groups by page URL) of the real published texts."""
-    from coding.training import from_table
+    from coding.coders.training import from_table
 
     real = from_table(folder / "units.jsonl", labels_path, codebook)
     return real.units, real.labels, real.groups
@@ -81,13 +81,14 @@ def main(argv=None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="learner setting (C, min_df, ngram, inner_folds, threshold_metric)")
     p.add_argument("--extra-weight", type=float, default=None,
-                   help="weight of the thesis and written units in training (default: coding.learn.EXTRA_WEIGHT)")
+                   help="weight of the thesis and written units in training "
+                        "(default: coding.coders.learn.EXTRA_WEIGHT)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args(argv)
 
     from coding.codebook import load_codebook
-    from coding.learn import DEFAULTS, EXTRA_WEIGHT, cross_validate
+    from coding.coders.learn import DEFAULTS, EXTRA_WEIGHT, cross_validate
 
     cb = load_codebook(args.codebook)
     consensus = REPO / "evaluation/real/consensus.csv"

@@ -33,8 +33,8 @@ REAL = REPO.parent / "shared" / "real-texts"
 def pooled_protocol(units, d, codebook, settings=None, log=print):
     """Out-of-fold (probabilities, accepted) of the mention coder for every
     unit, each collection held out in turn."""
-    from coding.mention_training import collection_folds, fit, predict, to_model
-    from coding.mentions import MentionCoder
+    from coding.coders.mention_training import collection_folds, fit, predict, to_model
+    from coding.coders.mentions import MentionCoder
 
     codes = [c.id for c in codebook.codes]
     probs = np.zeros((len(units), len(codes)))
@@ -64,7 +64,7 @@ def to_variables(codes01: np.ndarray, codebook) -> np.ndarray:
 
 def clustered_alpha(y, pred, groups, resamples: int, seed: int = 0) -> tuple[float, float, float]:
     """Alpha of pred against y and a 95% interval from resampling groups."""
-    from coding.mention_training import alpha2
+    from coding.coders.mention_training import alpha2
 
     names, g = np.unique(np.asarray(groups), return_inverse=True)
     n = np.bincount(g, minlength=len(names)).astype(float)
@@ -89,7 +89,7 @@ def _cell(a) -> str:
 
 def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -> None:
     """The variable, code and calibration tables."""
-    from coding.mention_training import expected_calibration_error
+    from coding.coders.mention_training import expected_calibration_error
 
     real = np.array([u.collection != "T" for u in units])
     groups = np.array([u.group for u in units])
@@ -132,7 +132,7 @@ def main(argv=None) -> int:
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
         return 0
-    from coding.mention_training import training_set
+    from coding.coders.mention_training import training_set
 
     cb, units, d = training_set(REPO, real)
     counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}

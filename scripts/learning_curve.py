@@ -29,7 +29,7 @@ SEEDS = (0, 1, 2)
 
 
 def _predict(train_ex, test_units, codebook, extra):
-    from coding.learn import EXTRA_WEIGHT, LearnedCoder, train
+    from coding.coders.learn import EXTRA_WEIGHT, LearnedCoder, train
 
     everything = train_ex + extra
     model = train(everything.units, everything.labels, everything.groups, codebook,
@@ -40,7 +40,7 @@ def _predict(train_ex, test_units, codebook, extra):
 
 
 def _subset(ex, ids):
-    from coding.training import Examples
+    from coding.coders.training import Examples
 
     keep = set(ids)
     units = [u for u in ex.units if u.id in keep]
@@ -49,7 +49,7 @@ def _subset(ex, ids):
 
 def _curve(real, extra, codebook, folds, strategy: str, seed: int) -> dict[int, np.ndarray]:
     """Held-out predictions (units x variables) at each size, pooled over folds."""
-    from coding.suggest import uncertainty
+    from coding.coders.suggest import uncertainty
 
     rng = np.random.default_rng(seed)
     pred = {n: np.zeros((len(real.units), len(codebook.variable_ids)), dtype=int) for n in SIZES}
@@ -84,10 +84,10 @@ def main() -> int:
     sys.path.insert(0, str(REPO / "scripts"))
     from train_model import thesis_examples, written_examples
 
-    from coding.agreement import krippendorff_alpha
+    from coding.agreement.coefficients import krippendorff_alpha
     from coding.codebook import load_codebook
-    from coding.learn import grouped_folds
-    from coding.training import from_table
+    from coding.coders.learn import grouped_folds
+    from coding.coders.training import from_table
 
     codebook = load_codebook(REPO / "codebook.yaml")
     real = from_table(Path(args.real) / "units.jsonl", REPO / "evaluation" / "real" / "consensus.csv", codebook)

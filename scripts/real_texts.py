@@ -98,7 +98,7 @@ def write_kept(units: list[dict], store) -> None:
 
 
 def print_agreement(store) -> None:
-    from coding.audit import agreement
+    from coding.agreement.audit import agreement
 
     for coders in (["reader-a", "reader-b"], ["consensus", "reader-c"]):
         table = agreement(store, coders, "variable", n_resamples=200)

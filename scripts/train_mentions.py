@@ -4,7 +4,7 @@
 
 It learns from every labelled unit the protocol of ``scripts/evaluate_mentions.py``
 tests on: the real published paragraphs beside the project (read where they
-lie; labels from their readers, see :func:`coding.mention_training.load_real_texts`)
+lie; labels from their readers, see :func:`coding.coders.mention_training.load_real_texts`)
 and the thesis paragraphs a person coded. Every setting is chosen by
 leave-one-collection-out over those six collections, as inside each fold of
 the protocol. The model file holds the vocabulary of features and the
@@ -31,8 +31,8 @@ def main(argv=None) -> int:
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
         return 0
-    from coding.mention_training import fit, to_model, training_set
-    from coding.mentions import save_model
+    from coding.coders.mention_training import fit, to_model, training_set
+    from coding.coders.mentions import save_model
 
     cb, units, d = training_set(REPO, real)
     codes = [c.id for c in cb.codes]

@@ -8,7 +8,7 @@ What it learns from:
   read where they lie; labels: ``evaluation/real/consensus.csv``), grouped
   by page: the text the coder is meant for, at full weight, and the only
   units the cross-validation tests on;
-* as extra training units at a tenth of the weight (:data:`coding.learn.EXTRA_WEIGHT`):
+* as extra training units at a tenth of the weight (:data:`coding.coders.learn.EXTRA_WEIGHT`):
   the thesis paragraphs coded by a person (``corpus/coders/human-1.csv`` and
   ``evaluation/heldout/holdout-1.csv``, grouped by document) and the
   news-style texts the project wrote (``evaluation/news*/``, each text its
@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 def thesis_examples(codebook):
     """Thesis paragraphs a person coded, grouped by document."""
     from coding.coder_files import read_coder_file
+    from coding.coders.training import Examples, labels_of
     from coding.corpus import iter_documents
     from coding.segment import segment
-    from coding.training import Examples, labels_of
 
     units = {u.id: u for d in iter_documents(REPO / "corpus") for u in segment(d)}
     examples = Examples()
@@ -48,7 +48,7 @@ def thesis_examples(codebook):
 
 def written_examples(codebook):
     """The news-style texts the project wrote, with their reader's labels."""
-    from coding.training import Examples, from_table
+    from coding.coders.training import Examples, from_table
 
     examples = Examples()
     for folder in sorted((REPO / "evaluation").glob("news*")):
@@ -66,7 +66,7 @@ def main() -> int:
     args = parser.parse_args()
     from coding.cli import format_cv
     from coding.codebook import load_codebook
-    from coding.training import from_table, learn
+    from coding.coders.training import from_table, learn
 
     codebook = load_codebook(REPO / "codebook.yaml")
     real = from_table(Path(args.real) / "units.jsonl", REPO / "evaluation" / "real" / "consensus.csv",

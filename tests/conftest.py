@@ -75,7 +75,7 @@ def write_corpus(root: Path, docs=DOCS) -> Path:
 def coded_tiny(root: Path) -> Path:
     """Write the tiny corpus and codebook under ``root``, code them with
     ``coding run`` and return the project store's path."""
-    from coding import pipeline
+    from coding.jobs import pipeline
 
     corpus = write_corpus(root)
     (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from coding.agreement import (
+from coding.agreement.coefficients import (
     TABLE_COLUMNS,
     agreement_table,
     bootstrap_alpha,
@@ -351,7 +351,7 @@ def test_interpret_alpha_reads_the_value_as_printed(alpha, printed, reading, unr
 
 
 def test_agreement_table_reading_follows_the_printed_alpha(monkeypatch):
-    import coding.agreement as agreement
+    import coding.agreement.coefficients as agreement
 
     monkeypatch.setattr(agreement, "krippendorff_alpha", lambda data, level="nominal": 0.79996)
     x = agreement_table(_tiny_frame(), ["A", "B"], "code", n_resamples=20).iloc[0]

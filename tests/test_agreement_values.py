@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import coded_tiny
 
-from coding import agreement as ag
-from coding import audit
+from coding.agreement import audit
+from coding.agreement import coefficients as ag
 from coding.coder_files import import_coder
 from coding.errors import CodingError
 from coding.reports.project import agreement_summary

@@ -13,10 +13,10 @@ from conftest import DOCS, TINY_CODEBOOK, write_corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coding import pipeline
 from coding.cli import main
 from coding.coder_files import import_coder
 from coding.errors import CodingError
+from coding.jobs import pipeline
 from coding.store import Store
 
 H1 = "unit_id,variable\na:p0001,economic\na:p0002,strategic\na:p0003,\nb:p0002,regional_security\n"

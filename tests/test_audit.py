@@ -15,11 +15,12 @@ import shutil
 import pytest
 from conftest import coded_tiny
 
-from coding import audit, pipeline, validation
+from coding.agreement import audit, validation
 from coding.cli import main
 from coding.coder_files import import_coder
 from coding.errors import CodingError
 from coding.files import write_frame
+from coding.jobs import pipeline
 from coding.store import Store
 
 # h1 never saw b:p0002; differs from auto on a:p0002 (no regional_security) and a:p0003 (economic)

@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO, TINY_CODEBOOK
 
 from coding.codebook import load_codebook, parse_codebook
-from coding.dictionary import DictionaryCoder
+from coding.coders.dictionary import DictionaryCoder
 from coding.errors import CodingError
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import TINY_CODEBOOK, write_corpus
 
-from coding import pipeline
 from coding.cli import main, skipped_codes
 from coding.errors import CodingError
+from coding.jobs import pipeline
 
 
 @pytest.fixture

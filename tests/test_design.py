@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coding import pipeline
+from coding.jobs import pipeline
 from coding.records import Document
 from coding.reports import design
 from coding.reports.tables import wilson_interval

@@ -5,8 +5,8 @@ from __future__ import annotations
 from conftest import TINY_CODEBOOK
 
 from coding.codebook import parse_codebook
+from coding.coders.dictionary import DictionaryCoder
 from coding.corpus import Document
-from coding.dictionary import DictionaryCoder
 from coding.language import term_variants
 from coding.segment import segment
 

@@ -20,11 +20,11 @@ from conftest import REPO  # noqa: E402
 
 from coding.cli import main  # noqa: E402
 from coding.corpus import iter_documents  # noqa: E402
-from coding.engine import MANIFEST, SUCCESS, code_shards  # noqa: E402
 from coding.errors import CodingError  # noqa: E402
-from coding.pipeline import code_paths  # noqa: E402
+from coding.jobs.engine import MANIFEST, SUCCESS, code_shards  # noqa: E402
+from coding.jobs.pipeline import code_paths  # noqa: E402
+from coding.jobs.shards import open_shard  # noqa: E402
 from coding.segment import segment  # noqa: E402
-from coding.shards import open_shard  # noqa: E402
 
 CODEBOOK = REPO / "codebook.yaml"
 
@@ -200,7 +200,7 @@ def test_option_and_install_errors_are_one_line(tmp_path, units, monkeypatch, ca
     run = code_shards([tmp_path / "in"], tmp_path / "o2", codebook=CODEBOOK)
     assert "Parquet needs pyarrow" in run.failed[0].error
     monkeypatch.setitem(sys.modules, "distributed", None)
-    from coding.engine import need_dask
+    from coding.jobs.engine import need_dask
 
     with pytest.raises(CodingError, match=r"--engine dask needs dask and distributed"):
         need_dask()

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import DOCS, TINY_CODEBOOK, write_corpus
 
-from coding import refi
+from coding import exchange as refi
 from coding.cli import main
 from coding.codebook import load_codebook
-from coding.pipeline import run
+from coding.jobs.pipeline import run
 from coding.store import Store
 
 G = "00000000-0000-0000-0000-{:012d}"

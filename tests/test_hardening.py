@@ -163,8 +163,8 @@ def test_shipped_regexes_pass_the_check():
 def test_a_regex_that_takes_too_long_is_stopped(where, monkeypatch):
     import time
 
-    import coding.dictionary
-    from coding.dictionary import DictionaryCoder
+    import coding.coders.dictionary
+    from coding.coders.dictionary import DictionaryCoder
 
     # nested, but the outer repeat is bounded: not refused at load, slow all the same
     slow = r"(?:a+){1,30}$"
@@ -174,7 +174,7 @@ def test_a_regex_that_takes_too_long_is_stopped(where, monkeypatch):
     else:
         cb = parse_codebook(changed("  mask_patterns:\n", f"  mask_patterns:\n    - '{slow}'\n"), "cb.yaml")
         prefix = f"cb.yaml: settings.mask_patterns: pattern '{slow}' took too long"
-    monkeypatch.setattr(coding.dictionary, "REGEX_TIMEOUT", 0.2)
+    monkeypatch.setattr(coding.coders.dictionary, "REGEX_TIMEOUT", 0.2)
     coder = DictionaryCoder(cb)
     t = time.monotonic()
     with pytest.raises(CodingError) as err:
@@ -185,7 +185,7 @@ def test_a_regex_that_takes_too_long_is_stopped(where, monkeypatch):
 
 
 def test_regex_patterns_stay_case_insensitive_with_scoped_flags():
-    from coding.dictionary import DictionaryCoder
+    from coding.coders.dictionary import DictionaryCoder
 
     cb = parse_codebook(changed(TRADE_PATTERNS, 'patterns: [trade, "re:(?-i:USD)\\\\s?\\\\d+", "re:\\\\bbarter\\\\b"]'),
                         "cb.yaml")
@@ -199,7 +199,7 @@ def test_regex_patterns_stay_case_insensitive_with_scoped_flags():
 def test_a_megabyte_unit_with_many_overlapping_hits_codes_quickly():
     import time
 
-    from coding.dictionary import DictionaryCoder
+    from coding.coders.dictionary import DictionaryCoder
 
     cb = parse_codebook(TINY_CODEBOOK.replace("patterns: [gas, pipeline,", "patterns: [gas, pipeline, gas pipeline,"))
     piece = "gas pipelines, gas chamber and trade (Trade Review, 2019); "
@@ -232,7 +232,7 @@ def _reference_longest_first(hits):
 def test_fast_overlap_rules_choose_exactly_as_before():
     import random
 
-    from coding.dictionary import _longest_first, _outside
+    from coding.coders.dictionary import _longest_first, _outside
 
     rng = random.Random(7)
     for _ in range(2000):

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from coding import refi
+from coding import exchange as refi
 from coding.cli import main
 from coding.errors import CodingError
 
@@ -206,14 +206,14 @@ def test_a_qdpx_of_large_sources_is_refused_before_they_add_up(tmp_path, capsys)
 
 
 def test_project_xml_of_too_many_elements_is_refused_before_it_is_parsed(tmp_path):
-    from coding.refi.xml import MAX_ELEMENTS, parse_xml
+    from coding.exchange.xml import MAX_ELEMENTS, parse_xml
 
     with pytest.raises(CodingError, match=f"XML with {MAX_ELEMENTS + 1} elements \\(limit {MAX_ELEMENTS}\\)"):
         parse_xml(b"<Project>" + b"<a/>" * MAX_ELEMENTS + b"</Project>", "p.qdpx!project.qde")
 
 
 def test_line_ends_of_a_source_are_kept_compactly():
-    from coding.refi.archive import decode_source, raw_to_norm
+    from coding.exchange.archive import decode_source, raw_to_norm
 
     text, removed = decode_source(b"a\r\nb\r\nc\rd")
     assert text == "a\nb\nc\nd" and list(removed) == [1, 4] and removed.itemsize == 8
@@ -223,7 +223,7 @@ def test_line_ends_of_a_source_are_kept_compactly():
 def test_the_element_bound_is_for_untrusted_projects_not_for_checking_an_export(tmp_path, monkeypatch):
     from conftest import coded_tiny
 
-    from coding.refi import xml as refi_xml
+    from coding.exchange import xml as refi_xml
     from coding.store import Store
 
     store = coded_tiny(tmp_path)

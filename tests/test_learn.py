@@ -10,11 +10,10 @@ import random
 import numpy as np
 import pytest
 
-from coding.agreement import krippendorff_alpha
+from coding.agreement.coefficients import krippendorff_alpha
 from coding.codebook import parse_codebook
-from coding.dictionary import DictionaryCoder
-from coding.errors import CodingError
-from coding.learn import (
+from coding.coders.dictionary import DictionaryCoder
+from coding.coders.learn import (
     Features,
     LearnedCoder,
     _alpha2,
@@ -25,6 +24,7 @@ from coding.learn import (
     save_model,
     train,
 )
+from coding.errors import CodingError
 from coding.records import Coder, Unit
 
 CODEBOOK = """

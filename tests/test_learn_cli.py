@@ -12,8 +12,8 @@ from conftest import REPO, TINY_CODEBOOK
 
 from coding.cli import main
 from coding.codebook import load_codebook
-from coding.coder_choice import shipped_model
-from coding.learn import load_model
+from coding.coders.coder_choice import shipped_model
+from coding.coders.learn import load_model
 
 ECONOMIC = ["Gas pipeline talks went on.", "Trade rose by a fifth.", "An investment plan was signed."]
 STRATEGIC = ["A joint exercise was held.", "Helicopters were delivered.", "A defence agreement was agreed."]

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from coding.codebook import parse_codebook
-from coding.errors import CodingError
-from coding.language_id import is_english
-from coding.mention_training import (
+from coding.coders.language_id import is_english
+from coding.coders.mention_training import (
     Labelled,
     best_threshold,
     code_labels,
@@ -26,7 +25,8 @@ from coding.mention_training import (
     predict,
     to_model,
 )
-from coding.mentions import Extractor, MentionCoder, load_model, save_model, sentences
+from coding.coders.mentions import Extractor, MentionCoder, load_model, save_model, sentences
+from coding.errors import CodingError
 from coding.records import Coder, Unit
 
 CODEBOOK = """
@@ -157,7 +157,7 @@ def test_a_fixed_clause_is_the_positive_instance(codebook):
     units = invented(60, 3, codebook, "A")
     d = design(Extractor(codebook), [u.text for u in units])
     i = next(k for k, u in enumerate(units) if u.codes["energy"])
-    from coding.mention_training import _seed_rows
+    from coding.coders.mention_training import _seed_rows
 
     clause = units[i].text[d.candidates[i].spans[-1][0]:d.candidates[i].spans[-1][1]][:12]
     rows, fixed = _seed_rows(d, i, "energy", [clause], units[i].text)
@@ -261,7 +261,7 @@ def test_model_file_round_trip_is_deterministic_and_checked(codebook, trained, t
 def model_file(codebook, tmp_path_factory):
     """A model made by hand: a hit of energy scores 2 (probability .881), of
     defence 0.5 (.622), of militancy 1 (.731); "cook" takes 4 off energy."""
-    from coding.mentions import MentionModel
+    from coding.coders.mentions import MentionModel
 
     codes = tuple(c.id for c in codebook.codes)
     vocab = ("hit:energy", "hit:defence", "hit:militancy", "u:cook")
@@ -362,7 +362,7 @@ def test_code_command_counts_units_not_in_english(model_file, tmp_path, capsys):
 def test_options_are_revised_for_the_variables_alpha(codebook):
     """A code whose model adds false positives to its variable (which the
     sibling code already covers) falls back to the dictionary's decision."""
-    from coding.mention_training import _by_variable
+    from coding.coders.mention_training import _by_variable
 
     n = 8
     units = [Labelled(f"u{i}", "A", f"p{i}", "", frozenset({"economic"} if i < 4 else ()), {}) for i in range(n)]
@@ -422,7 +422,7 @@ def test_the_default_coder_stays_the_dictionary_and_auto_keeps_its_name(tmp_path
 def test_the_shipped_model_codes_with_the_shipped_codebook():
     from pathlib import Path
 
-    from coding.coder_choice import make_coder
+    from coding.coders.coder_choice import make_coder
     from coding.records import MENTIONS
 
     repo = Path(__file__).resolve().parents[1]

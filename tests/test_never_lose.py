@@ -13,10 +13,10 @@ from conftest import DOCS, write_corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coding import pipeline
 from coding.cli import main
 from coding.coder_files import import_coder
 from coding.errors import CodingError
+from coding.jobs import pipeline
 from coding.store import SCHEMA_VERSION, Store
 
 

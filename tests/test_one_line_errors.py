@@ -170,8 +170,8 @@ def test_more_folds_than_documents_are_refused_before_training(here, capsys):
 
 def _altered_model(path: Path, change) -> Path:
     """The shipped model with ``change`` applied and its hash made to match (a model that looks whole)."""
-    from coding.coder_choice import shipped_model
-    from coding.learn import _canonical
+    from coding.coders.coder_choice import shipped_model
+    from coding.coders.learn import _canonical
 
     d = json.loads(shipped_model().read_text(encoding="utf-8"))
     d.pop("sha256")

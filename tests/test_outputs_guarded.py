@@ -11,8 +11,8 @@ import os
 import pytest
 from conftest import write_corpus
 
-from coding import pipeline
 from coding.cli import main
+from coding.jobs import pipeline
 from coding.store import Store
 
 UNITS = "id,text\nu1,Gas pipelines and trade grew.\nu2,Militants crossed the border.\n"

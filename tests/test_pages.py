@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import DOCS, write_corpus
 
-from coding import pipeline
 from coding.cli import main
+from coding.jobs import pipeline
 
 pytestmark = pytest.mark.report
 

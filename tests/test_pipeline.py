@@ -8,9 +8,9 @@ import sqlite3
 
 import pytest
 
-from coding import pipeline
 from coding.cli import main
 from coding.errors import CodingError
+from coding.jobs import pipeline
 from coding.store import Store
 
 

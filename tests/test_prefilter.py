@@ -12,9 +12,9 @@ import regex
 from conftest import REPO
 
 from coding.codebook import compile_regex, load_codebook
-from coding.dictionary import DictionaryCoder, word_text
+from coding.coders.dictionary import DictionaryCoder, word_text
+from coding.coders.prefilter import UNFOLDED_ASCII_EQUIVALENTS, literal_text, may_match, required_literals
 from coding.language import fold
-from coding.prefilter import UNFOLDED_ASCII_EQUIVALENTS, literal_text, may_match, required_literals
 
 CODEBOOK = REPO / "codebook.yaml"
 
@@ -87,7 +87,7 @@ def test_prefilter_keeps_codings_of_the_shipped_corpus(tmp_path):
 
 
 def test_leading_literals():
-    from coding.prefilter import leading_literal
+    from coding.coders.prefilter import leading_literal
 
     assert leading_literal(r"\(\s*(?:19|20)\d\d\)") == "("
     assert leading_literal("(?-i:Abc)d") == "Abc"
@@ -149,7 +149,7 @@ def _reference_hits(coder: DictionaryCoder, text: str) -> dict[int, list[tuple[s
     key with no word character (alnum or "_") on either side."""
     import re
 
-    from coding.dictionary import _longest_first
+    from coding.coders.dictionary import _longest_first
 
     folded = fold(text)
     found: dict[int, list[tuple[str, int, int]]] = {}
@@ -186,7 +186,7 @@ def test_coding_paragraphs_never_imports_spacy(tmp_path):
     (tmp_path / "a.txt").write_text("Trade between Pakistan and Russia grew.\n\nA second paragraph.\n")
     script = textwrap.dedent(f"""
         import sys
-        from coding.pipeline import code_paths
+        from coding.jobs.pipeline import code_paths
         code_paths([{str(tmp_path / 'a.txt')!r}], {str(tmp_path / 'out.csv')!r}, progress=False)
         print('spacy' in sys.modules)
     """)

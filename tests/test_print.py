@@ -171,7 +171,7 @@ class Chromium:
 def printed(tmp_path_factory):
     if CHROMIUM is None:
         pytest.skip("no chromium binary on PATH (Debian: apt-get install chromium)")
-    from coding import pipeline
+    from coding.jobs import pipeline
 
     out = tmp_path_factory.mktemp("print")
     pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out, progress=False)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 from conftest import TINY_CODEBOOK, write_corpus
 
-from coding import pipeline, provenance
 from coding.cli import main
-from coding.coder_choice import shipped_model
-from coding.learn import load_model
+from coding.coders import provenance
+from coding.coders.coder_choice import shipped_model
+from coding.coders.learn import load_model
+from coding.jobs import pipeline
 
 H1 = "unit_id,variable\na:p0001,economic\na:p0002,strategic\na:p0003,economic\nb:p0001,economic\n"
 

@@ -12,8 +12,8 @@ matplotlib.use("pdf")
 from conftest import TINY_CODEBOOK
 
 from coding.codebook import parse_codebook
+from coding.coders.dictionary import DictionaryCoder
 from coding.corpus import Document, content_hash, read_file
-from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
 from coding.segment import segment
 
@@ -173,7 +173,7 @@ def test_image_only_and_empty_files(tmp_path):
 
 def test_run_reports_unreadable_documents_and_codes_the_rest(tiny, tmp_path):
     from coding.cli import main
-    from coding.pipeline import run
+    from coding.jobs.pipeline import run
 
     corpus, codebook, out = tiny
     write_docx(corpus / "docs" / "c.docx")

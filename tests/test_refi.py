@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import TINY_CODEBOOK, write_corpus
 
-from coding import refi
+from coding import exchange as refi
 from coding.cli import main
 from coding.codebook import load_codebook, parse_codebook
 from coding.errors import CodingError
-from coding.pipeline import run
+from coding.jobs.pipeline import run
 from coding.records import Coding
 from coding.store import Store
 

@@ -10,8 +10,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from coding import pipeline
 from coding.cli import main
+from coding.jobs import pipeline
 from coding.store import Store
 
 pytestmark = pytest.mark.report

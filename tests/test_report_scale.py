@@ -39,7 +39,7 @@ def test_workbook_leaves_too_wide_tables_to_csv(tmp_path, monkeypatch):
 
 
 def test_an_unchanged_rerun_skips_the_report_and_a_change_rebuilds_it(tiny, monkeypatch):
-    from coding import pipeline
+    from coding.jobs import pipeline
     from coding.reports import project
 
     corpus, codebook, out = tiny

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import DOCS, write_corpus
 
-from coding import pipeline
+from coding.jobs import pipeline
 from coding.reports import ReportData, compute_tables, output, quotes
 from coding.reports import tables as T
 from coding.reports.project import report_data, speakers_of

@@ -31,11 +31,11 @@ import pandas as pd
 import pytest
 from conftest import TINY_CODEBOOK, write_corpus
 
-from coding import refi
-from coding.audit import agreement
+from coding import exchange as refi
+from coding.agreement.audit import agreement
 from coding.codebook import load_codebook
 from coding.coder_files import import_coder
-from coding.pipeline import run
+from coding.jobs.pipeline import run
 from coding.store import Store
 
 NS = "urn:QDA-XML:project:1.0"

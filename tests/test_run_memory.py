@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from coding import pipeline
 from coding.errors import CodingError
+from coding.jobs import pipeline
 from coding.store import Store
 
 

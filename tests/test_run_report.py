@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from coding import pipeline
 from coding.cli import main
+from coding.jobs import pipeline
 
 pytestmark = pytest.mark.report
 

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from conftest import coded_tiny
 
-from coding import refi
-from coding.audit import agreement, coverage_by_rule, presence_codes
+from coding import exchange as refi
+from coding.agreement.audit import agreement, coverage_by_rule, presence_codes
+from coding.agreement.span_agreement import common_sections, spans_from_rows, unitized_agreement
+from coding.agreement.unitized import Span, unitized_table
 from coding.cli import main
 from coding.errors import CodingError
 from coding.records import Coding
-from coding.span_agreement import common_sections, spans_from_rows, unitized_agreement
 from coding.store import SCHEMA_VERSION, Store
-from coding.unitized import Span, unitized_table
 
 # a reviewer who recoded two units in another program, coding them as auto did
 REVIEWED = [("a:p0001", "economic", "energy"), ("a:p0001", "economic", "trade"),

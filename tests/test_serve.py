@@ -10,10 +10,11 @@ import sqlite3
 import pytest
 from conftest import DOCS, REPO, coded_tiny, write_corpus
 
-from coding import cli, pipeline
+from coding import cli
 from coding.app.desk import Options, Workbench, make_plan
 from coding.app.web import make_app
 from coding.errors import CodingError
+from coding.jobs import pipeline
 from coding.records import Coding, content_hash
 from coding.store import SCHEMA_VERSION, Store
 
@@ -247,8 +248,8 @@ def learning(tmp_path):
 
 
 def test_active_learning_follows_suggest_and_retrains_in_the_background(learning):
-    from coding.coder_choice import make_coder
-    from coding.suggest import suggest
+    from coding.coders.coder_choice import make_coder
+    from coding.coders.suggest import suggest
 
     store, codebook, model = learning
     bench = Workbench(store, Options(order="active", n=10, seed=3, codebook=codebook, model=model, retrain_every=3))

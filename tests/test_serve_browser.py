@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import DOCS, REPO, coded_tiny, write_corpus
 
-from coding import pipeline
+from coding.jobs import pipeline
 from coding.records import Coding
 from coding.store import Store
 
@@ -198,7 +198,7 @@ def test_adjudicating_a_disagreement(project, browser):
 
 
 def test_two_people_at_once_and_agreement_from_their_decisions(project, browser):
-    from coding.audit import agreement
+    from coding.agreement.audit import agreement
 
     root, url = project
     lee, max_ = new_page(browser), new_page(browser)

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from coding import pipeline, refi
+from coding import exchange as refi
 from coding.codebook import load_codebook
+from coding.jobs import pipeline
 from coding.store import Store
 
 pytestmark = pytest.mark.shipped
@@ -115,7 +116,7 @@ def test_manifest_records_inputs_with_hashes(shipped):
 
 
 def test_agreement_on_the_development_set(shipped):
-    from coding.audit import agreement
+    from coding.agreement.audit import agreement
 
     out, _ = shipped
     with Store(out / "project.sqlite") as store:

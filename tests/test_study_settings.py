@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from conftest import TINY_CODEBOOK
 
-from coding import pipeline, refi
+from coding import exchange as refi
 from coding.codebook import parse_codebook
+from coding.jobs import pipeline
 
 SETTINGS = """  study_period: [2019, 2021]
   referenced_years: [2015, 2025]

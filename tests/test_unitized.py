@@ -1,4 +1,4 @@
-"""Unitized agreement (coding.unitized) against the definitions of Krippendorff,
+"""Unitized agreement (coding.agreement.unitized) against the definitions of Krippendorff,
 Mathet, Bouvry and Widlöcher (2016, Quality & Quantity 50:2347-2364), computed
 here character by character with full coincidence matrices, against the
 ``krippendorff`` package where the data are ordinary reliability data, and
@@ -12,8 +12,8 @@ import krippendorff
 import numpy as np
 import pytest
 
+from coding.agreement.unitized import Span, coefficients, layer_units, unitized_table
 from coding.errors import CodingError
-from coding.unitized import Span, coefficients, layer_units, unitized_table
 
 VALUES = "abc"
 
@@ -171,7 +171,7 @@ def test_perfect_agreement_and_continua_laid_end_to_end():
 def test_only_sections_count_and_overlaps_of_one_coder():
     spans = [Span("A", "d", 0, 10, "a"), Span("A", "d", 5, 15, "a"), Span("A", "d", 12, 20, "b"),
              Span("B", "d", 0, 15, "a"), Span("B", "d", 30, 40, "b")]
-    from coding.unitized import _offsets, _placed_spans
+    from coding.agreement.unitized import _offsets, _placed_spans
 
     placed, length = _offsets({"d": [(0, 25)]})
     assert length == 25

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import TINY_CODEBOOK
 
-from coding import engine, pipeline
 from coding.cli import main
+from coding.jobs import engine, pipeline
 
 DEAD = 999_999_999  # above any pid_max: no such process
 

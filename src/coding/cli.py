@@ -52,7 +52,7 @@ def _coder(args, codebook_optional: bool = False):
     """The coder a command asked for, and its codebook. With the learned
     coder and no --codebook, ``codebook.yaml`` here is used when present,
     else the copy kept in the model."""
-    from coding.coder_choice import make_coder
+    from coding.coders.coder_choice import make_coder
 
     given = args.codebook if (args.codebook != "codebook.yaml" or not codebook_optional) else None
     return make_coder(args.coder, given, args.model, getattr(args, "min_probability", None))
@@ -72,7 +72,7 @@ def _add_coder_options(parser) -> None:
 
 
 def _cmd_run(args) -> int:
-    from coding.pipeline import run
+    from coding.jobs.pipeline import run
 
     # the coder is handed over, not kept here: run() lets it go before writing the report
     summary = run(args.corpus, args.codebook, args.out, unit=args.unit, prune=args.prune,
@@ -120,7 +120,7 @@ def _advise(message: str, how: str) -> str:
 
 
 def _cmd_code(args) -> int:
-    from coding.pipeline import code_paths
+    from coding.jobs.pipeline import code_paths
 
     errors: list[str] = []
     cpus = os.cpu_count() or 1
@@ -168,7 +168,7 @@ def _check_engine_options(args) -> None:
 
 
 def _code_shards(args, coder) -> int:
-    from coding.engine import code_shards
+    from coding.jobs.engine import code_shards
 
     run = code_shards(args.paths, args.out, codebook=args.codebook, coder=coder, engine=args.engine,
                       jobs=args.jobs, scheduler=args.scheduler, workers=args.workers)
@@ -182,10 +182,10 @@ def _code_shards(args, coder) -> int:
 
 def _cmd_codebook_check(args) -> int:
     from coding.codebook import load_codebook
-    from coding.dictionary import example_failures
+    from coding.coders.dictionary import example_failures
 
     cb = load_codebook(args.codebook)
-    from coding.refi.export import check_unique_labels
+    from coding.exchange.export import check_unique_labels
 
     check_unique_labels(cb)  # what an export would refuse
     failures = example_failures(cb)
@@ -292,14 +292,14 @@ def _coder_list(text: str) -> list[str]:
 
 
 def _cmd_agree(args) -> int:
-    from coding.audit import write_agreement
+    from coding.agreement.audit import write_agreement
     from coding.files import check_output
 
     coders = _coder_list(args.coders)
     with open_store(args.store, args.out) as store:
         check_output(args.out, [store.path])
         if args.unitized:  # first: an error here leaves no file written
-            from coding.span_agreement import format_unitized, unitized_agreement
+            from coding.agreement.span_agreement import format_unitized, unitized_agreement
 
             unitized = unitized_agreement(store, coders, seen_rule=args.seen, n_resamples=args.resamples,
                                           seed=args.seed)
@@ -325,7 +325,7 @@ def _cmd_agree(args) -> int:
 
 def _print_inferred_seen(store, coders: list[str], rule: str) -> dict[str, str]:
     """Say which coders' seen units an import inferred, and how they are taken."""
-    from coding.audit import inferred_coders
+    from coding.agreement.audit import inferred_coders
 
     inferred = inferred_coders(store, coders)
     for coder, how in inferred.items():
@@ -343,8 +343,8 @@ def _print_provenance(table: pd.DataFrame) -> None:
 
 
 def _cmd_validate(args) -> int:
+    from coding.agreement.validation import write_validation
     from coding.files import check_output
-    from coding.validation import write_validation
 
     with open_store(args.store, args.out) as store:
         check_output(args.out, [store.path])
@@ -359,7 +359,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_reconcile(args) -> int:
-    from coding.audit import reconcile_sheet
+    from coding.agreement.audit import reconcile_sheet
     from coding.files import write_frame
 
     coders = _coder_list(args.coders)
@@ -496,8 +496,8 @@ _folds = _whole_number(2)
 
 def _cmd_learn(args) -> int:
     from coding.codebook import load_codebook
+    from coding.coders.training import Examples, from_store, from_table, learn
     from coding.files import check_output
-    from coding.training import Examples, from_store, from_table, learn
 
     tables = [p for spec in args.table or [] for p in spec.partition("=")[::2]]
     check_output(args.out, [args.codebook, args.store if args.coders else None, *tables])
@@ -531,7 +531,8 @@ def _cmd_learn(args) -> int:
 
 
 def skipped_codes(skipped) -> str:
-    """The codes a model skipped for want of labelled units, by id (``coding.learn`` records them under "code")."""
+    """The codes a model skipped for want of labelled units, by id (``coding.coders.learn`` records
+    them under "code")."""
     return ", ".join(str(s.get("code", "?")) for s in skipped)
 
 
@@ -546,8 +547,8 @@ def format_cv(cv: pd.DataFrame) -> str:
 
 
 def _cmd_suggest(args) -> int:
+    from coding.coders.suggest import suggest
     from coding.files import write_frame
-    from coding.suggest import suggest
 
     if args.coder not in ("learned", "mentions"):
         raise CodingError("suggestions come from the learned or mention coder (--coder learned or mentions)")
@@ -726,8 +727,8 @@ def _add_codebook_command(sub) -> None:
 
 def _cmd_export_codebook(args) -> int:
     from coding.codebook import load_codebook
+    from coding.exchange import export_codebook, validate_schema
     from coding.files import check_output
-    from coding.refi import export_codebook, validate_schema
 
     check_output(args.out, [args.codebook])
     path = export_codebook(load_codebook(args.codebook), args.out)
@@ -737,7 +738,7 @@ def _cmd_export_codebook(args) -> int:
 
 
 def _cmd_export_project(args) -> int:
-    from coding.refi import export_project, validate_schema
+    from coding.exchange import export_project, validate_schema
 
     coders = [c.strip() for c in args.coders.split(",") if c.strip()] if args.coders else None
     from coding.files import check_output
@@ -751,7 +752,7 @@ def _cmd_export_project(args) -> int:
 
 
 def _cmd_import(args) -> int:
-    from coding.refi import import_codebook, import_project
+    from coding.exchange import import_codebook, import_project
 
     suffix = Path(args.path).suffix.lower()
     if suffix in (".qdc", ".qdpx") and not Path(args.path).is_file():

@@ -23,7 +23,7 @@ StrPath = str | os.PathLike
 AUTO = "auto"
 #: Name of the coder that learns from human coding.
 LEARNED = "learned"
-#: Name of the coder that reads each mention in context (coding.mentions).
+#: Name of the coder that reads each mention in context (coding.coders.mentions).
 MENTIONS = "mentions"
 #: Coders whose codings are made by software; every other coder is a person
 #: (or a file from another program) and its codings are never thrown away.

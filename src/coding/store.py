@@ -301,7 +301,7 @@ class Store:
         return row[0] if row else "paragraph"
 
     def set_development_coders(self, coders: list[str]) -> None:
-        """Record the people whose units the codebook was tuned on (see coding.provenance)."""
+        """Record the people whose units the codebook was tuned on (see coding.coders.provenance)."""
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('development_coders', ?)", (json.dumps(sorted(coders)),))
 
     def development_coders(self) -> list[str]:

@@ -51,7 +51,7 @@ class Options:
     seed: int = 0
     coders: tuple[str, ...] = ()  # the two coders to adjudicate
     consensus: str = "consensus"
-    machine: str = ""  # the machine coder of review mode; "": coding.coder_choice's default
+    machine: str = ""  # the machine coder of review mode; "": coding.coders.coder_choice's default
     codebook: StrPath | None = None
     model: StrPath | None = None
     retrain_every: int = 20
@@ -91,10 +91,10 @@ class Workbench:
         return store
 
     def machine(self):
-        """The machine coder of review mode, made by :func:`coding.coder_choice.make_coder`."""
+        """The machine coder of review mode, made by :func:`coding.coders.coder_choice.make_coder`."""
         with self._lock:
             if self._machine is None:
-                from coding.coder_choice import make_coder
+                from coding.coders.coder_choice import make_coder
 
                 o = self.options
                 named = {"name": o.machine} if o.machine else {}  # else the default coder, whichever it is
@@ -203,7 +203,7 @@ def make_plan(store, order: str, n: int, seed: int) -> list[str]:
 
 def adjudication_plan(store, coders: tuple[str, ...]) -> list[str]:
     """The units two coders both saw and coded differently, in document order."""
-    from coding.audit import disagreements
+    from coding.agreement.audit import disagreements
 
     if len(coders) != 2:
         raise CodingError("adjudication needs the two coders whose codings differ (--coders A,B)")
@@ -229,7 +229,7 @@ class Ranker:
 
     def _coder(self):
         if self.coder is None:
-            from coding.coder_choice import make_coder
+            from coding.coders.coder_choice import make_coder
 
             o = self.bench.options
             self.coder, _ = make_coder(LEARNED, o.codebook, o.model)
@@ -239,7 +239,7 @@ class Ranker:
         """``keep`` (units already decided at this desk) then the ranked units of the pool not in it."""
         import numpy as np
 
-        from coding.suggest import pick, uncertainty
+        from coding.coders.suggest import pick, uncertainty
 
         people_seen = set().union(*(store.seen_units(c) for c in store.coder_names() if c not in AUTOMATIC_CODERS))
         order = [u for u in store.unit_order() if u not in people_seen]
@@ -263,8 +263,8 @@ class Ranker:
             self._thread.start()
 
     def _retrain(self, desk: Desk) -> None:
-        from coding.learn import LearnedCoder, train
-        from coding.training import from_store
+        from coding.coders.learn import LearnedCoder, train
+        from coding.coders.training import from_store
 
         store = self.bench.store()
         people = [c for c in store.coder_names() if c not in AUTOMATIC_CODERS and not c.endswith(REVIEW_SUFFIX)]
@@ -435,7 +435,7 @@ def _pairs(rows) -> list[list[str]]:
 
 def agreement_rows(bench: Workbench, coders: list[str]) -> list[dict]:
     """The agreement table of ``coders`` (variable level) as the done page shows it."""
-    from coding.audit import agreement
+    from coding.agreement.audit import agreement
 
     table = agreement(bench.store(), coders, "variable", n_resamples=200)
     rows = []

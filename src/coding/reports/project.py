@@ -46,9 +46,9 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
     """
     from itertools import combinations
 
-    from coding.agreement import agreement_table_from_codes
-    from coding.audit import check_coders, items_of, presence_codes
-    from coding.provenance import notes
+    from coding.agreement.audit import check_coders, items_of, presence_codes
+    from coding.agreement.coefficients import agreement_table_from_codes
+    from coding.coders.provenance import notes
 
     from .output import stage
 
@@ -92,9 +92,9 @@ def unitized_summary(store, agreement: pd.DataFrame | None, units=None, seen_rul
     coders of the agreement section that holds a person, and a sentence for
     each coder of those groups whose seen units an import inferred.
     (None, []) without an agreement section."""
-    from coding.audit import inferred_coders
+    from coding.agreement.audit import inferred_coders
+    from coding.agreement.span_agreement import unitized_agreement
     from coding.records import AUTOMATIC_CODERS
-    from coding.span_agreement import unitized_agreement
 
     if agreement is None:
         return None, []
@@ -264,7 +264,7 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     keep or leave out units by speaker (interviewer turns). An unknown
     coder is an error. Files whose bytes would not change are not rewritten.
     Seen sets an import inferred are taken by ``seen_rule`` (see
-    :func:`coding.audit.coverage_by_rule`) and flagged in the agreement
+    :func:`coding.agreement.audit.coverage_by_rule`) and flagged in the agreement
     section, which also shows the unitized agreement (:func:`unitized_summary`).
     """
     from coding.reports import write_report

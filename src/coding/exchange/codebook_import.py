@@ -11,11 +11,11 @@ from typing import NamedTuple
 
 from coding.codebook import Codebook
 from coding.errors import CodingError
+from coding.exchange.archive import find_qde, open_archive, read_limited, read_member
+from coding.exchange.descriptions import split
+from coding.exchange.xml import child, children, colour, guid, local, name_key, norm_guid, parse_xml
 from coding.files import write_bytes
 from coding.records import StrPath
-from coding.refi.archive import find_qde, open_archive, read_limited, read_member
-from coding.refi.descriptions import split
-from coding.refi.xml import child, children, colour, guid, local, name_key, norm_guid, parse_xml
 
 # -- codebook import ---------------------------------------------------------------
 
@@ -308,7 +308,7 @@ def _yaml_str(value: str) -> str:
 
 def _described(description: str) -> list[str]:
     """YAML lines for a description; the parts this package's export writes
-    (see :mod:`coding.refi.descriptions`) go back to their own keys."""
+    (see :mod:`coding.exchange.descriptions`) go back to their own keys."""
     out = []
     for key, value in split(description).items():
         if isinstance(value, list):

@@ -22,7 +22,7 @@ Model
     per code a weight vector and intercept over one shared vocabulary, a
     Platt calibration (``a * score + b``) of the unit's best score, and a
     threshold on the calibrated probability. Trained by
-    :mod:`coding.mention_training`. Stored as a compressed ``.npz`` of arrays
+    :mod:`coding.coders.mention_training`. Stored as a compressed ``.npz`` of arrays
     only (vocabulary of features, weights, settings as JSON text): no
     sentence of any training text is kept, and nothing is pickled.
 
@@ -50,10 +50,10 @@ from pathlib import Path
 import numpy as np
 
 from coding.codebook import Codebook
-from coding.dictionary import MATCHER_VERSION, DictionaryCoder
+from coding.coders.dictionary import MATCHER_VERSION, DictionaryCoder
+from coding.coders.language_id import is_english
 from coding.errors import CodingError
 from coding.language import fold
-from coding.language_id import is_english
 from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit, evidence_json
 
 FORMAT = "coding-mention-model"
@@ -99,9 +99,9 @@ class Extractor:
     """Turns a unit's text into candidates, the same way in training and coding."""
 
     def __init__(self, codebook: Codebook):
-        from coding.learn import _context_coders, _lemmas, dictionary_hits
+        from coding.coders.learn import _context_coders, _lemmas, dictionary_hits
 
-        self._dictionary_hits = dictionary_hits  # imported here: coding.learn loads scikit-learn
+        self._dictionary_hits = dictionary_hits  # imported here: coding.coders.learn loads scikit-learn
         self.codebook = codebook
         self.coder = DictionaryCoder(codebook)
         self._context = _context_coders(codebook)

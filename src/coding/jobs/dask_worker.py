@@ -8,8 +8,8 @@ import uuid
 
 from distributed import WorkerPlugin, get_worker
 
+from coding.jobs.shard_job import ShardResult, ShardTask, code_shard
 from coding.records import Coder
-from coding.shard_job import ShardResult, ShardTask, code_shard
 
 PREFIX = "coding-coder-"
 

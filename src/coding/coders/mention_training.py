@@ -1,4 +1,4 @@
-"""Training the mention coder (:mod:`coding.mentions`) from unit and code labels.
+"""Training the mention coder (:mod:`coding.coders.mentions`) from unit and code labels.
 
 Multiple-instance learning: a unit is a bag of candidate sentences. Every
 sentence of a unit without a code is a negative example of that code; a unit
@@ -33,7 +33,7 @@ import numpy as np
 from scipy import sparse
 
 from coding.codebook import Codebook
-from coding.mentions import Candidates, Extractor, MentionCoder, MentionModel
+from coding.coders.mentions import Candidates, Extractor, MentionCoder, MentionModel
 
 #: Settings of the learner; the grid of C is searched per code inside the training data.
 DEFAULTS = {"C_grid": (0.03, 0.1, 0.3), "dictionary_scale_grid": (1.0,), "min_df": 2, "rounds": 2}
@@ -147,9 +147,9 @@ def thesis_units(root: Path, codebook: Codebook) -> list[Labelled]:
     """Thesis paragraphs a person coded (``corpus/coders/human-1.csv`` and
     ``evaluation/heldout/holdout-1.csv``), collection ``T``, grouped by document."""
     from coding.coder_files import read_coder_file
+    from coding.coders.training import labels_of
     from coding.corpus import iter_documents
     from coding.segment import segment
-    from coding.training import labels_of
 
     units = {u.id: u for d in iter_documents(root / "corpus") for u in segment(d)}
     out = []
@@ -295,7 +295,7 @@ def best_scores(d: Design, units: np.ndarray, W: np.ndarray, b: np.ndarray) -> n
 
 def alpha2(y: np.ndarray, pred: np.ndarray) -> float:
     """Krippendorff's alpha (nominal) of two coders on 0/1 data."""
-    from coding.learn import _alpha2
+    from coding.coders.learn import _alpha2
 
     return _alpha2(np.asarray(y, dtype=int), np.asarray(pred, dtype=int))
 

@@ -47,7 +47,7 @@ def make_coder(name: str = AUTO, codebook: StrPath | None = None, model: StrPath
     if min_probability is not None and not 0.0 <= min_probability <= 1.0:
         raise CodingError(f"--min-probability must lie between 0 and 1, got {min_probability}")
     if name == AUTO:
-        from coding.dictionary import DictionaryCoder
+        from coding.coders.dictionary import DictionaryCoder
 
         cb = load_codebook(codebook or DEFAULT_CODEBOOK)
         return DictionaryCoder(cb), cb
@@ -58,7 +58,7 @@ def make_coder(name: str = AUTO, codebook: StrPath | None = None, model: StrPath
 
 def _mentions(codebook: StrPath | None, model: StrPath | None, min_probability: float) -> tuple[Coder, object]:
     from coding.codebook import load_codebook
-    from coding.mentions import MentionCoder, load_model, shipped_model_path
+    from coding.coders.mentions import MentionCoder, load_model, shipped_model_path
 
     fitted = load_model(Path(model) if model is not None else shipped_model_path())
     cb = load_codebook(codebook or DEFAULT_CODEBOOK)
@@ -67,7 +67,7 @@ def _mentions(codebook: StrPath | None, model: StrPath | None, min_probability: 
 
 def _learned(codebook: StrPath | None, model: StrPath | None) -> tuple[Coder, object]:
     from coding.codebook import load_codebook
-    from coding.learn import LearnedCoder, load_model, model_codebook
+    from coding.coders.learn import LearnedCoder, load_model, model_codebook
 
     path = Path(model) if model is not None else shipped_model()
     if not path.is_file():

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from coding.codebook import Codebook
-    from coding.learn import Model
+    from coding.coders.learn import Model
     from coding.store import Store
 
 #: Columns of a unit table that name the unit's group (its document or page),
@@ -136,7 +136,7 @@ def _table_rows(path: Path) -> list[tuple[str, str, str]]:
 
 def check_counts(examples: Examples, codebook: Codebook) -> None:
     """Every variable needs enough coded and uncoded units to be learnt."""
-    from coding.learn import MIN_UNITS
+    from coding.coders.learn import MIN_UNITS
 
     for v in codebook.variable_ids:
         positives = sum(1 for u in examples.units if v in examples.labels[u.id])
@@ -155,11 +155,11 @@ def learn(examples: Examples, codebook: Codebook, out: StrPath, *, level: str = 
     model to ``out`` with the cross-validation figures in it.
 
     ``extra`` examples are added to every training set but never tested
-    on, with the lower weight :data:`coding.learn.EXTRA_WEIGHT` (text of
+    on, with the lower weight :data:`coding.coders.learn.EXTRA_WEIGHT` (text of
     another kind than the one the coder is meant for). Returns the model
     and the cross-validation table.
     """
-    from coding.learn import EXTRA_WEIGHT, cross_validate, save_model, train
+    from coding.coders.learn import EXTRA_WEIGHT, cross_validate, save_model, train
 
     if not examples.units:
         raise CodingError("no labelled units to learn from")

@@ -24,7 +24,7 @@ from coding.errors import CodingError
 from coding.records import AUTOMATIC_CODERS
 
 if TYPE_CHECKING:
-    from coding.learn import LearnedCoder
+    from coding.coders.learn import LearnedCoder
     from coding.store import Store
 
 

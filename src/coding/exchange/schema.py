@@ -8,9 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 from coding.errors import CodingError
+from coding.exchange.archive import find_qde, open_archive, read_limited, read_member
+from coding.exchange.xml import parse_xml
 from coding.records import StrPath
-from coding.refi.archive import find_qde, open_archive, read_limited, read_member
-from coding.refi.xml import parse_xml
 
 # -- validation ------------------------------------------------------------------
 

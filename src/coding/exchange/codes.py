@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ET
 from typing import NamedTuple
 
 from coding.codebook import Codebook
-from coding.refi.descriptions import split
-from coding.refi.xml import child, children, guid, name_key, norm_guid
+from coding.exchange.descriptions import split
+from coding.exchange.xml import child, children, guid, name_key, norm_guid
 
 
 class FileCode(NamedTuple):

@@ -21,17 +21,17 @@ QualCoder and others. What maps to what:
   parent code). Codings keep their times (``creationDateTime``) both ways.
 * Document metadata (title, doc_type, date, speaker, source) travels as
   project ``Variables`` with a value on each source (see
-  :mod:`~coding.refi.variables`); import reads and reports it.
+  :mod:`~coding.exchange.variables`); import reads and reports it.
 * Import keeps each coded selection as a span coding (as the person made
   it, with its memo) and maps it to the units of the matching corpus
   document: a unit counts as coded when the selection covers at least
   ``min_overlap`` of the unit's characters (0.5 by default: more than half
   of a paragraph). Every selection is accounted for per user (kept whole,
   mapped, partial, annotation, refused and why). Codes are matched by GUID,
-  label, then definition (:mod:`~coding.refi.codes`); memos, notes and
-  cases are kept and exported back (:mod:`~coding.refi.notes`). A code's
+  label, then definition (:mod:`~coding.exchange.codes`); memos, notes and
+  cases are kept and exported back (:mod:`~coding.exchange.notes`). A code's
   examples, patterns and the codebook's settings travel in descriptions
-  (:mod:`~coding.refi.descriptions`). Positions count the characters of the source's text
+  (:mod:`~coding.exchange.descriptions`). Positions count the characters of the source's text
   file, CRs included, unless the selections' names show that they count
   CRLF as one character (QualCoder's export for MAXQDA).
 * Which units a coder saw, coded or not, is exported as a project variable
@@ -40,29 +40,29 @@ QualCoder and others. What maps to what:
   units of the documents the user coded, or of every matched document
   (``seen=``), with a warning in the report.
 
-The package is split by job: :mod:`~coding.refi.xml` (namespaces, GUIDs,
-safe parsing), :mod:`~coding.refi.archive` (safe archive reading),
-:mod:`~coding.refi.schema` (validation against the shipped XSDs),
-:mod:`~coding.refi.variables` (document variables), :mod:`~coding.refi.codes`, :mod:`~coding.refi.notes`,
-:mod:`~coding.refi.descriptions`, :mod:`~coding.refi.export`, :mod:`~coding.refi.codebook_import` and
-:mod:`~coding.refi.project_import`.
+The package is split by job: :mod:`~coding.exchange.xml` (namespaces, GUIDs,
+safe parsing), :mod:`~coding.exchange.archive` (safe archive reading),
+:mod:`~coding.exchange.schema` (validation against the shipped XSDs),
+:mod:`~coding.exchange.variables` (document variables), :mod:`~coding.exchange.codes`, :mod:`~coding.exchange.notes`,
+:mod:`~coding.exchange.descriptions`, :mod:`~coding.exchange.export`, :mod:`~coding.exchange.codebook_import` and
+:mod:`~coding.exchange.project_import`.
 
 Imported files are untrusted: archive members may not leave the archive,
 the archive's size and member count are bounded, and XML with a DTD or
 entity declarations is refused.
 """
 
-from coding.refi.codebook_import import (
+from coding.exchange.codebook_import import (
     ImportedCode,
     import_codebook,
     read_codebook_codes,
     reuse_ids,
     write_codebook_skeleton,
 )
-from coding.refi.export import export_codebook, export_project
-from coding.refi.project_import import ImportReport, import_project
-from coding.refi.schema import validate_schema
-from coding.refi.xml import colour, guid, parse_xml
+from coding.exchange.export import export_codebook, export_project
+from coding.exchange.project_import import ImportReport, import_project
+from coding.exchange.schema import validate_schema
+from coding.exchange.xml import colour, guid, parse_xml
 
 __all__ = [
     "ImportReport",

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from coding.agreement import precision_recall_f1
-from coding.audit import check_coders, items_of, joined
+from coding.agreement.audit import check_coders, items_of, joined
+from coding.agreement.coefficients import precision_recall_f1
 from coding.errors import CodingError
 from coding.files import write_frame
 from coding.records import CODING_LEVELS, StrPath
@@ -163,10 +163,10 @@ def _false_positive(level: str, item: str, uid: str, unit, rows: pd.DataFrame) -
 def write_validation(store: Store, truth: str, out: StrPath, predicted: str = "auto") -> tuple[pd.DataFrame,
                      dict[str, Path]]:
     """Validation table plus ``validation.csv`` and ``validation_errors.csv`` in ``out``."""
-    from coding.provenance import notes
+    from coding.coders.provenance import notes
 
     table, errors = validation(store, truth, predicted)
-    # in-sample figures say so in the file too (see coding.provenance)
+    # in-sample figures say so in the file too (see coding.coders.provenance)
     table["provenance"] = " ".join(notes(store, [predicted, truth]))
     out = Path(out)
     return table, {"validation": write_frame(out / "validation.csv", table),

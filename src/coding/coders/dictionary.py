@@ -31,9 +31,9 @@ import ahocorasick
 import regex
 
 from coding.codebook import CASE_PREFIX, REGEX_PREFIX, Codebook, compile_regex
+from coding.coders.prefilter import leading_literal, literal_text, may_match, required_literals
 from coding.errors import CodingError
 from coding.language import fold, term_variants
-from coding.prefilter import leading_literal, literal_text, may_match, required_literals
 from coding.records import AUTO, Coding, Evidence, Unit
 
 #: Changes whenever matching changes in a way that can change codings, so
@@ -247,7 +247,7 @@ class DictionaryCoder:
         """Spans of the masks that can cover a hit ending at or before ``last_end``:
         a mask whose required literals are not in the text cannot match it, nor
         can one whose matches start with a literal first found after the last
-        hit ends (see coding.prefilter)."""
+        hit ends (see coding.coders.prefilter)."""
         spans = []
         for pattern, rx, literals, lead in self._masks:
             if may_match(text, folded, literals) and not (lead and text.find(lead) >= last_end):

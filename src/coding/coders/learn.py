@@ -1,6 +1,6 @@
 """The learned coder: logistic regression on words and dictionary hits.
 
-The dictionary coder (:mod:`coding.dictionary`) finds codebook terms but not
+The dictionary coder (:mod:`coding.coders.dictionary`) finds codebook terms but not
 their context: "to the west" is not alignment with the West, "oil" in a
 recipe is not energy. This coder learns from human coding when such a hit
 counts.
@@ -50,7 +50,7 @@ import pandas as pd
 from scipy import sparse
 
 from coding.codebook import Codebook
-from coding.dictionary import MATCHER_VERSION, DictionaryCoder
+from coding.coders.dictionary import MATCHER_VERSION, DictionaryCoder
 from coding.errors import CodingError
 from coding.language import fold, lemma_table
 from coding.records import LEARNED, Coding, Evidence, StrPath, Unit, evidence_json
@@ -872,7 +872,7 @@ _METRICS = ("precision", "recall", "f1", "alpha")
 
 
 def _scores(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    from coding.agreement import krippendorff_alpha, precision_recall_f1
+    from coding.agreement.coefficients import krippendorff_alpha, precision_recall_f1
 
     p, r, f1 = precision_recall_f1(truth.tolist(), pred.tolist())
     return {"precision": p, "recall": r, "f1": f1, "alpha": krippendorff_alpha([truth.tolist(), pred.tolist()])}

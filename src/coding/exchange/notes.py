@@ -28,8 +28,8 @@ import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
-from coding.refi.archive import decode_source, read_member
-from coding.refi.xml import child, children, guid, norm_guid, sub
+from coding.exchange.archive import decode_source, read_member
+from coding.exchange.xml import child, children, guid, norm_guid, sub
 
 KINDS = ("project memo", "document memo", "annotation", "document note", "journal", "case")
 
@@ -122,7 +122,7 @@ def project_notes(root: ET.Element, notes: dict[str, Note], docs: dict[str, str]
     cases = child(root, "Cases")
     for case in (children(cases, "Case") if cases is not None else []):
         if case.get("name") is None:
-            continue  # MAXQDA's nameless one-source cases are document variables (coding.refi.variables)
+            continue  # MAXQDA's nameless one-source cases are document variables (coding.exchange.variables)
         members = [docs[g] for r in children(case, "SourceRef") if (g := norm_guid(r.get("targetGUID"))) in docs]
         rows.append(("case", "\n".join(members), case.get("name") or "", _case_text(case, variables), "", ""))
     return rows

@@ -4,7 +4,7 @@ batch at a time, and Parquet files of codings written atomically.
 A shard has the columns ``id`` and ``text`` (each row a unit) and any
 others (date, outlet, author...), which pass through to the codings. A
 Parquet shard is read in record batches, so a large one never sits whole in
-memory; CSV and JSON Lines shards are read as :mod:`coding.pipeline` reads
+memory; CSV and JSON Lines shards are read as :mod:`coding.jobs.pipeline` reads
 tables of units, with their extra fields as text.
 
 pyarrow is imported only here and only when a Parquet file is read or

@@ -1,7 +1,7 @@
 """Coding shards into Parquet: one output file per input shard, on this
 machine (one process or a pool) or on a Dask cluster.
 
-Each shard (see :mod:`coding.shards`) is one task: its units are read a
+Each shard (see :mod:`coding.jobs.shards`) is one task: its units are read a
 batch at a time, coded, and written with their passed-through columns to
 ``<out>/<shard path>.parquet`` under a temporary name that is renamed when
 complete, so no partial file ever stays. The footer of each output records
@@ -19,7 +19,7 @@ workers or the order in which shards finish: a run on a cluster gives the
 same bytes as a local run.
 
 On Dask the coder is built once in the client and handed to every worker
-once, by a worker plugin (:mod:`coding.dask_worker`; a worker that
+once, by a worker plugin (:mod:`coding.jobs.dask_worker`; a worker that
 replaces a killed one gets it too); each task only names its shard. dask
 and distributed are imported only when that engine is used. The workers
 must see the shards and the output folder at the same paths as the client
@@ -40,10 +40,10 @@ from pathlib import Path
 from coding.codebook import load_codebook
 from coding.errors import CodingError
 from coding.files import check_output, remove_stale_folders, remove_stale_temporaries, write_text
+from coding.jobs.shard_job import FORMAT_VERSION, ShardResult, ShardTask, code_shard, coder_identity
+from coding.jobs.shards import expand_paths, shard_files
+from coding.jobs.workers import PARTS_PREFIX, children, note_item, watched
 from coding.records import Coder, StrPath
-from coding.shard_job import FORMAT_VERSION, ShardResult, ShardTask, code_shard, coder_identity
-from coding.shards import expand_paths, shard_files
-from coding.workers import PARTS_PREFIX, children, note_item, watched
 
 MANIFEST = "_manifest.json"
 SUCCESS = "_SUCCESS"
@@ -138,7 +138,7 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
     # a coder brings its own codebook (the learned coder may carry one in its model)
     cb = coder.codebook if coder is not None and hasattr(coder, "codebook") else load_codebook(codebook)
     if coder is None:
-        from coding.dictionary import DictionaryCoder
+        from coding.coders.dictionary import DictionaryCoder
 
         coder = DictionaryCoder(cb)
     tasks = plan(paths, out, batch_rows)
@@ -194,7 +194,7 @@ def _init_local(coder: Coder, identity: dict[str, str], notes: str = "") -> None
     _LOCAL, _NOTES = (coder, identity), notes
 
 
-_NOTES = ""  # a worker's folder for the note of the shard it codes (see coding.workers)
+_NOTES = ""  # a worker's folder for the note of the shard it codes (see coding.jobs.workers)
 
 
 def _code_in_pool(task: ShardTask) -> ShardResult:
@@ -243,7 +243,7 @@ def need_dask():
 def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], scheduler: str | None,
               workers: int | None, done: Callable[[ShardResult], None]) -> list[ShardResult]:
     distributed = need_dask()
-    from coding.dask_worker import CoderPlugin, code_on_worker
+    from coding.jobs.dask_worker import CoderPlugin, code_on_worker
 
     cluster = None
     try:

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from coding.codebook import Codebook
 from coding.errors import CodingError
-from coding.records import StrPath, codings_from_triples, content_hash
-from coding.refi.archive import (
+from coding.exchange.archive import (
     decode_source,
     find_qde,
     member_lookup,
@@ -23,10 +22,11 @@ from coding.refi.archive import (
     raw_to_norm,
     read_member,
 )
-from coding.refi.codes import CodeMatcher, file_codes
-from coding.refi.notes import Note, project_notes, read_notes, selection_memo
-from coding.refi.variables import METADATA, parse_ranges, read_variables, seen_variable, source_values
-from coding.refi.xml import child, children, local, name_key, norm_guid, parse_xml
+from coding.exchange.codes import CodeMatcher, file_codes
+from coding.exchange.notes import Note, project_notes, read_notes, selection_memo
+from coding.exchange.variables import METADATA, parse_ranges, read_variables, seen_variable, source_values
+from coding.exchange.xml import child, children, local, name_key, norm_guid, parse_xml
+from coding.records import StrPath, codings_from_triples, content_hash
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -110,7 +110,7 @@ class ImportReport:
     not_stored: str = "no source matched"   # why nothing was stored
     #: where the units seen come from: "project" (its record of them), else how they were inferred
     seen_from: str = ""
-    #: document id -> manifest field -> value, as the project's variables give them (see coding.refi.variables)
+    #: document id -> manifest field -> value, as the project's variables give them (see coding.exchange.variables)
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     #: (document id, field, value in the project, value in the store) where the two differ
     metadata_differences: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -330,7 +330,7 @@ class _Corpus:
 
 class _Codes:
     """Which codes of the codebook a project's codings refer to (see
-    :mod:`coding.refi.codes`), and whose codings are imported."""
+    :mod:`coding.exchange.codes`), and whose codings are imported."""
 
     def __init__(self, root: ET.Element, codebook: Codebook, user: str | None, path, new_codes: bool = False):
         self.matcher = CodeMatcher(codebook, file_codes(root), new_codes)
@@ -680,14 +680,14 @@ def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, 
     with its memo) and codes the units it covers by at least
     ``min_overlap`` of their characters. Codes are matched to codes or
     variables of ``codebook`` by GUID, label or id, then definition (see
-    :mod:`coding.refi.codes`); codings of a code that matches nothing are
+    :mod:`coding.exchange.codes`); codings of a code that matches nothing are
     refused and counted in ``unknown_codes``, or with ``new_codes`` kept as
     span codings under a new code. A project whose codings come from
     several users needs ``user`` (a User's name or GUID): only that user's
     codings are imported (a coding's user is its own ``creatingUser``, else
     its selection's); the report accounts for every selection of every user
     (:class:`UserTally`). Memos, notes and cases are kept (see
-    :mod:`coding.refi.notes`). Pictures,
+    :mod:`coding.exchange.notes`). Pictures,
     audio, video and PDFs without text are skipped and reported. The
     coder's codings under the codebook version are replaced (kind
     ``import``) unless no source matched, in which case nothing is stored.
@@ -696,7 +696,7 @@ def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, 
 
     The units the coder saw (coded or not) are read from the project's
     ``units seen by <user>`` variable, which this package's export writes
-    (see :mod:`coding.refi.variables`). Files from other programs have no
+    (see :mod:`coding.exchange.variables`). Files from other programs have no
     such record; then ``seen`` says what counts as seen, with a warning in
     the report: ``"coded"`` (the default) every unit of the documents in
     which the user made codings, since a document without any of the

@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING
 from coding import __version__
 from coding.codebook import Codebook
 from coding.errors import CodingError
-from coding.files import write_bytes, write_with
-from coding.records import AUTOMATIC_CODERS, StrPath
-from coding.refi.codebook_import import SETTINGS_SET
-from coding.refi.descriptions import compose
-from coding.refi.notes import case_variables, note_guids, write_cases, write_notes
-from coding.refi.variables import seen_ranges, write_values, write_variables
-from coding.refi.xml import (
+from coding.exchange.codebook_import import SETTINGS_SET
+from coding.exchange.descriptions import compose
+from coding.exchange.notes import case_variables, note_guids, write_cases, write_notes
+from coding.exchange.variables import seen_ranges, write_values, write_variables
+from coding.exchange.xml import (
     NS_CODEBOOK,
     NS_PROJECT,
     colour,
@@ -28,6 +26,8 @@ from coding.refi.xml import (
     sub,
     xml_bytes,
 )
+from coding.files import write_bytes, write_with
+from coding.records import AUTOMATIC_CODERS, StrPath
 
 if TYPE_CHECKING:
     from coding.store import Store
@@ -261,7 +261,7 @@ def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = N
     ``coders``: names to export (default: every coder with codings or
     coverage under the codebook version). The documents' manifest fields
     and the units each coder saw travel as variables (see
-    :mod:`coding.refi.variables`). Sources are
+    :mod:`coding.exchange.variables`). Sources are
     created by the user
     :data:`PROGRAM_USER`, at the time of their earliest exported coding
     (else the project's earliest). Output is deterministic: the same store
@@ -272,7 +272,7 @@ def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = N
     selections an import kept as made) are written as they are, in place of
     the unit codings they overlap; memos, notes, annotations and cases
     read by an import go back where they came from (see
-    :mod:`coding.refi.notes`).
+    :mod:`coding.exchange.notes`).
     """
     codebook = store.codebook(codebook_version)
     check_unique_labels(codebook)

@@ -23,6 +23,8 @@ from tqdm import tqdm
 from coding.anchors import FINGERPRINT_COLUMNS, fingerprint
 from coding.codebook import Codebook, load_codebook
 from coding.coder_files import PersonFile, anchor_rows, check_person_name, read_person_file, store_person
+from coding.coders.dictionary import DictionaryCoder
+from coding.coders.provenance import read_development_coders
 from coding.corpus import (
     READERS,
     document_from_file,
@@ -30,7 +32,6 @@ from coding.corpus import (
     load_manifest,
     loose_document_id,
 )
-from coding.dictionary import DictionaryCoder
 from coding.errors import CodingError
 from coding.files import (
     check_output,
@@ -43,12 +44,11 @@ from coding.files import (
     write_csv,
     write_with,
 )
-from coding.provenance import read_development_coders
+from coding.jobs.shards import expand_paths
+from coding.jobs.workers import PARTS_PREFIX, children, note_item, watched
 from coding.records import AUTO, Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment, unit_speakers
-from coding.shards import expand_paths
 from coding.store import Store, run_lock
-from coding.workers import PARTS_PREFIX, children, note_item, watched
 
 SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "speaker", "text"]
 CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
@@ -411,7 +411,7 @@ def _table_batches(path: Path, batch_size: int):
     """Units of a table in batches: a Parquet file is read a record batch
     at a time (never whole), CSV and JSON Lines as before."""
     if path.suffix.lower() == ".parquet":
-        from coding.shards import open_shard
+        from coding.jobs.shards import open_shard
 
         _columns, batches = open_shard(path, batch_size)
         for batch in batches:

@@ -1,5 +1,5 @@
 """One shard coded into its Parquet file: the task a worker runs, whether
-in a local pool or on a Dask worker (see :mod:`coding.engine`)."""
+in a local pool or on a Dask worker (see :mod:`coding.jobs.engine`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coding.errors import CodingError
+from coding.jobs.shards import codings_table, file_sha256, footer_metadata, open_shard, output_schema, write_parquet
 from coding.records import Coder
-from coding.shards import codings_table, file_sha256, footer_metadata, open_shard, output_schema, write_parquet
 
 #: Changes when the layout of the output files changes, so that a rerun
 #: recodes shards written by an older layout.
@@ -56,7 +56,7 @@ def code_shard(task: ShardTask, coder: Coder, identity: dict[str, str]) -> Shard
     """Code one shard into its Parquet file, or keep the file an earlier run
     wrote from the same input with the same coder. Bad input (and an output
     that cannot be written) gives a failed result, not an exception."""
-    from coding.pipeline import coding_rows
+    from coding.jobs.pipeline import coding_rows
 
     result = ShardResult(task.name, task.label, "failed")
     try:

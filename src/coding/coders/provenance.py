@@ -44,8 +44,8 @@ def learned_training(store) -> list[str] | None:
     """The coders the stored learned coder was trained on, from its model
     file (the shipped model when its hash is the stored coder's version);
     None when the model is not known here."""
-    from coding.coder_choice import shipped_model
-    from coding.learn import load_model
+    from coding.coders.coder_choice import shipped_model
+    from coding.coders.learn import load_model
 
     versions = store.coder_versions(LEARNED)
     if not versions:

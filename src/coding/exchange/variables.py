@@ -26,8 +26,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 
 from coding.errors import CodingError
+from coding.exchange.xml import child, children, guid, local, norm_guid, sub
 from coding.records import Document, StrPath, Unit
-from coding.refi.xml import child, children, guid, local, norm_guid, sub
 
 #: Document fields exchanged as variables, in this order.
 METADATA = ("title", "doc_type", "date", "speaker", "source")

@@ -3,9 +3,9 @@
 A coding of a unit is a span over the unit's characters ``[start, end)`` in
 its document; free selections (span codings) are spans as they were made. The
 continuum compared is made of the units every named coder saw (their seen
-sets, inferred ones taken by the seen rule of :mod:`coding.audit`); the parts
+sets, inferred ones taken by the seen rule of :mod:`coding.agreement.audit`); the parts
 of spans outside it do not count. The coefficients are those of
-:mod:`coding.unitized`.
+:mod:`coding.agreement.unitized`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from coding.audit import SEEN_RULES, check_coders, inferred_coders
+from coding.agreement.audit import SEEN_RULES, check_coders, inferred_coders
+from coding.agreement.unitized import Span, unitized_table
 from coding.errors import CodingError
 from coding.records import AUTOMATIC_CODERS
-from coding.unitized import Span, unitized_table
 
 if TYPE_CHECKING:
     from coding.store import Store
@@ -66,7 +66,7 @@ def unitized_agreement(store: Store, coders: list[str], *, seen_rule: str = "cod
                        n_resamples: int = 1000, seed: int = 12345, spans: Iterable[tuple] = (),
                        units=None) -> pd.DataFrame:
     """The unitized agreement table of ``coders`` (see
-    :func:`coding.unitized.unitized_table`) over the units they all saw (of
+    :func:`coding.agreement.unitized.unitized_table`) over the units they all saw (of
     ``units``, unit ids, when given), from their unit codings and ``spans``
     (further span rows, as :func:`spans_from_rows` takes them)."""
     check_coders(store.coverage(), coders)

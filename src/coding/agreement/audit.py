@@ -1,12 +1,12 @@
 """The agreement audit over the store: coders' codings turned into
-presence/absence data and fed to :mod:`coding.agreement`.
+presence/absence data and fed to :mod:`coding.agreement.coefficients`.
 
 Only units a coder saw count for that coder: a unit in the coder's coverage
 without a coding of an item is "absent" (0); a unit outside it is missing.
 
 Besides the agreement table this module lists the units on which coders
 differ and writes the adjudication sheet that settles them. Validation of
-one coder against a person is :mod:`coding.validation`.
+one coder against a person is :mod:`coding.agreement.validation`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from coding.agreement import agreement_table_from_values
+from coding.agreement.coefficients import agreement_table_from_values
 from coding.anchors import text_hash
 from coding.coder_files import ADJUDICATION_FIELDS
 from coding.errors import CodingError
@@ -341,11 +341,11 @@ def write_agreement(store: Store, coders: list[str], out: StrPath, level: str = 
                     seed: int = 12345, seen_rule: str = "coded-documents") -> tuple[pd.DataFrame, dict[str, Path]]:
     """Agreement table plus ``agreement.csv``, ``disagreements.csv`` and
     ``agreement_alpha.png`` in the comparison's own folder (see :func:`agreement_folder`)."""
-    from coding.provenance import notes
+    from coding.coders.provenance import notes
     from coding.reports.figures import alpha_figure
 
     table = agreement(store, coders, level, n_resamples=n_resamples, seed=seed, seen_rule=seen_rule)
-    # in-sample figures say so in the file too (see coding.provenance)
+    # in-sample figures say so in the file too (see coding.coders.provenance)
     table["provenance"] = " ".join(notes(store, coders))
     diffs = disagreements(store, coders, level, seen_rule)
     out = agreement_folder(out, coders, level)

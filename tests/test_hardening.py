@@ -131,7 +131,7 @@ def test_hanging_mask_pattern_is_refused_at_load():
     r"(?:ab|[a-z]b)+", r"(?:(?:a|a)x)*$", r"(?i:(?-i:a)|A)+",
 ])
 def test_shapes_that_backtrack_exponentially(body):
-    from coding.codebook import backtracking_risk
+    from coding.patterns import backtracking_risk
 
     assert backtracking_risk(body)
 
@@ -142,7 +142,7 @@ def test_shapes_that_backtrack_exponentially(body):
     r"\$\s?\d[\d,.]*\s*-?\s*(?:million|billion)\b",
 ])
 def test_ordinary_shapes_are_accepted(body):
-    from coding.codebook import backtracking_risk
+    from coding.patterns import backtracking_risk
 
     assert backtracking_risk(body) is None
 
@@ -150,7 +150,8 @@ def test_ordinary_shapes_are_accepted(body):
 def test_shipped_regexes_pass_the_check():
     from conftest import REPO
 
-    from coding.codebook import backtracking_risk, load_codebook
+    from coding.codebook import load_codebook
+    from coding.patterns import backtracking_risk
 
     cb = load_codebook(REPO / "codebook.yaml")
     bodies = [p[3:] for c in cb.codes for p in c.patterns + c.exclude_patterns + c.context_patterns

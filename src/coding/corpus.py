@@ -95,6 +95,31 @@ def find_manifest(corpus_dir: StrPath) -> Path:
     raise CodingError("no manifest.csv in the corpus folder", corpus_dir)
 
 
+def _manifest_row(row: dict, manifest: Path, i: int, seen: dict[str, int]) -> Document:
+    """One manifest row (starting on line ``i``) checked and read as a document."""
+    if None in row or any(v is None for v in row.values()):
+        raise CodingError("wrong number of fields", manifest, i)
+    row = {k: (v or "").strip() for k, v in row.items()}
+    doc_id = row["id"]
+    if not doc_id:
+        raise CodingError("empty id", manifest, i)
+    if not _ID.match(doc_id):
+        raise CodingError("ids may hold letters, digits, '_', '.', '-' only", manifest, i, doc_id)
+    if doc_id in seen:
+        raise CodingError(f"duplicate id (first on line {seen[doc_id]})", manifest, i, doc_id)
+    seen[doc_id] = i
+    for col in ("doc_type", "path"):
+        if not row[col]:
+            raise CodingError(f"empty '{col}'", manifest, i, doc_id)
+    if row["date"] and not _DATE.match(row["date"]):
+        raise CodingError(f"date '{row['date']}' is not YYYY, YYYY-MM or YYYY-MM-DD", manifest, i, doc_id)
+    return Document(
+        id=doc_id, title=row["title"] or doc_id, doc_type=row["doc_type"], date=row["date"],
+        source=row["source"], path=row["path"], speaker=row.get("speaker", ""),
+        encoding=row.get("encoding", ""),
+    )
+
+
 def load_manifest(corpus_dir: StrPath, allow_outside: bool = False) -> list[Document]:
     """Read and validate the manifest; documents come without their text.
 
@@ -115,28 +140,9 @@ def load_manifest(corpus_dir: StrPath, allow_outside: bool = False) -> list[Docu
     last = reader.line_num
     for row in reader:
         i, last = last + 1, reader.line_num  # the line the row starts on
-        if None in row or any(v is None for v in row.values()):
-            raise CodingError("wrong number of fields", manifest, i)
-        row = {k: (v or "").strip() for k, v in row.items()}
-        doc_id = row["id"]
-        if not doc_id:
-            raise CodingError("empty id", manifest, i)
-        if not _ID.match(doc_id):
-            raise CodingError("ids may hold letters, digits, '_', '.', '-' only", manifest, i, doc_id)
-        if doc_id in seen:
-            raise CodingError(f"duplicate id (first on line {seen[doc_id]})", manifest, i, doc_id)
-        seen[doc_id] = i
-        for col in ("doc_type", "path"):
-            if not row[col]:
-                raise CodingError(f"empty '{col}'", manifest, i, doc_id)
-        if row["date"] and not _DATE.match(row["date"]):
-            raise CodingError(f"date '{row['date']}' is not YYYY, YYYY-MM or YYYY-MM-DD", manifest, i, doc_id)
-        docs.append(Document(
-            id=doc_id, title=row["title"] or doc_id, doc_type=row["doc_type"], date=row["date"],
-            source=row["source"], path=row["path"], speaker=row.get("speaker", ""),
-            encoding=row.get("encoding", ""),
-        ))
-        _check_path(manifest, row["path"], allow_outside, i, doc_id)
+        doc = _manifest_row(row, manifest, i, seen)
+        docs.append(doc)
+        _check_path(manifest, doc.path, allow_outside, i, doc.id)
     if not docs:
         raise CodingError("the manifest lists no documents", manifest)
     return docs

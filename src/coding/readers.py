@@ -359,9 +359,9 @@ def _pdf_page_lines(path: Path) -> list[list[tuple[float, str]]]:
         if reader.is_encrypted:
             try:
                 # files with only an owner password open with an empty user password
-                ok = reader.decrypt("")
+                ok = bool(reader.decrypt(""))
             except (DependencyError, NotImplementedError):
-                ok = 0
+                ok = False
             if not ok:
                 raise FileNotDecryptedError("encrypted")
         pages = list(reader.pages)

@@ -20,7 +20,8 @@ end to end into one continuum; every term of the coefficients is a sum over
 stretches, so this is what computing them on one long text would give.
 
 Overlapping spans of one coder: spans of the same code that overlap are
-joined; where spans of different codes overlap the stretch takes the set of
+joined (two that only touch stay two units, as does a span cut by the end
+of a section); where spans of different codes overlap the stretch takes the set of
 codes as its value ("a+b"), so that two coders agree on a stretch when they
 applied the same codes there. A coder without overlaps is taken as it stands.
 
@@ -202,7 +203,12 @@ def _pieces(units: dict[str, list], length: int):
 def _blocks(units: dict[str, list], length: int) -> _Blocks:
     """The additive sums of every block: length, and per value the observed
     agreement o_cc, the margin l_c, the coincidences with gaps o_c0, the
-    within-unit pairs S_c of uα's expected term and S'_c of cuα's."""
+    within-unit pairs S_c of uα's expected term and S'_c of cuα's.
+
+    S'_c is read as: over every unit of value c of every coder i and every
+    other coder j, the squared length of the part of that unit that j's
+    valued units overlap; the expected term divides it by m - 1, as the
+    observed coincidences are."""
     values, lengths, unit, value, (u_value, u_coder, u_length, u_piece) = _pieces(units, length)
     m, n_pieces, n_values = unit.shape[0], lengths.size, len(values)
     # a block ends where no coder's unit runs on into the next piece and that piece is not all gap

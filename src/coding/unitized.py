@@ -180,16 +180,14 @@ def _pieces(units: dict[str, list], length: int):
     starts, lengths = cuts[:-1], np.diff(cuts)
     unit = np.full((len(coders), starts.size), -1, dtype=np.int64)  # unit number per coder, -1 gap
     value = np.zeros((len(coders), starts.size), dtype=np.int64)
-    unit_value, unit_coder, unit_length, unit_start = [], [], [], []
+    unit_value: list[int] = []
+    unit_coder: list[int] = []
+    unit_length: list[int] = []
+    unit_start: list[int] = []
     for i, coder in enumerate(coders):
         rows = units[coder]
         if rows:
-            u_start = np.array([r[0] for r in rows], dtype=np.int64)
-            u_end = np.array([r[1] for r in rows], dtype=np.int64)
-            k = np.searchsorted(u_start, starts, side="right") - 1
-            inside = (k >= 0) & (starts < u_end[np.maximum(k, 0)])
-            unit[i, inside] = k[inside] + len(unit_value)
-            value[i, inside] = np.array([index[r[2]] for r in rows], dtype=np.int64)[k[inside]]
+            _place(rows, starts, [index[r[2]] for r in rows], len(unit_value), unit[i], value[i])
         unit_value += [index[r[2]] for r in rows]
         unit_coder += [i] * len(rows)
         unit_length += [r[1] - r[0] for r in rows]
@@ -198,6 +196,17 @@ def _pieces(units: dict[str, list], length: int):
     return [GAP, *labels], lengths, unit, value, (np.array(unit_value, dtype=np.int64),
                                                    np.array(unit_coder, dtype=np.int64),
                                                    np.array(unit_length, dtype=np.float64), first_piece)
+
+
+def _place(rows: list, starts: np.ndarray, values: list[int], first: int, unit: np.ndarray,
+           value: np.ndarray) -> None:
+    """Fill one coder's row of unit numbers (from ``first``) and values over the pieces starting at ``starts``."""
+    u_start = np.array([r[0] for r in rows], dtype=np.int64)
+    u_end = np.array([r[1] for r in rows], dtype=np.int64)
+    k = np.searchsorted(u_start, starts, side="right") - 1
+    inside = (k >= 0) & (starts < u_end[np.maximum(k, 0)])
+    unit[inside] = k[inside] + first
+    value[inside] = np.array(values, dtype=np.int64)[k[inside]]
 
 
 def _blocks(units: dict[str, list], length: int) -> _Blocks:

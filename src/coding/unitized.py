@@ -84,7 +84,7 @@ def _offsets(sections: Mapping[str, Sequence[tuple[int, int]] | int]) -> tuple[d
     A continuum given by its length is one section, the whole of it."""
     placed, total = {}, 0
     for continuum in sorted(sections):
-        rows = []
+        rows: list[tuple[int, int, int]] = []
         stretches = sections[continuum]
         for start, end in sorted([(0, stretches)] if isinstance(stretches, int) else stretches):
             if end <= start:
@@ -145,7 +145,9 @@ def layer_units(placed: Iterable[tuple[str, int, int, str]], coders: Sequence[st
 def _split(edges: list) -> list[tuple[int, int, str]]:
     """Stretches between consecutive edges, valued with the codes open there."""
     edges.sort(key=lambda e: (e[0], e[1]))
-    out, open_codes, last = [], {}, None
+    out: list[tuple[int, int, str]] = []
+    open_codes: dict[str, int] = {}
+    last = None
     for position, step, code in edges:
         if open_codes and last is not None and position > last:
             out.append((last, position, "+".join(sorted(open_codes))))
@@ -172,11 +174,11 @@ def _pieces(units: dict[str, list], length: int):
     coders = list(units)
     labels = sorted({v for rows in units.values() for *_, v in rows})
     index = {v: k + 1 for k, v in enumerate(labels)}
-    cuts = {0, length}
+    boundaries = {0, length}
     for rows in units.values():
         for start, end, _ in rows:
-            cuts.update((start, end))
-    cuts = np.array(sorted(c for c in cuts if 0 <= c <= length), dtype=np.int64)
+            boundaries.update((start, end))
+    cuts = np.array(sorted(c for c in boundaries if 0 <= c <= length), dtype=np.int64)
     starts, lengths = cuts[:-1], np.diff(cuts)
     unit = np.full((len(coders), starts.size), -1, dtype=np.int64)  # unit number per coder, -1 gap
     value = np.zeros((len(coders), starts.size), dtype=np.int64)

@@ -185,8 +185,8 @@ def _code_tree(root: ET.Element, sets: ET.Element | None = None, extras: Extras 
             codes: list[tuple[str, str]] = []
             _codes_below(top, _name(top), codes, (), extras)
             tree.append((_name(top), _folded_description(top), codes))
-            if colour(top.get("color")):
-                extras.colours[name_key(_name(top))] = colour(top.get("color"))
+            if top_colour := colour(top.get("color")):
+                extras.colours[name_key(_name(top))] = top_colour
         else:
             loose.append(top)
     deep = len(extras.chains)
@@ -202,7 +202,7 @@ def _renamed(tree: _Tree, reused: list[list[str | None]], codebook: Codebook, ex
     after a rename), else with the same definition; said in ``extras.notes``."""
     left = {c.id: c for c in codebook.codes} if codebook else {}
     for ids in reused:
-        for cid in ids:
+        for cid in filter(None, ids):
             left.pop(cid, None)
     by_guid = {guid("code", cid): cid for cid in left}
     definitions: dict[str, list[str]] = {}
@@ -331,14 +331,14 @@ def _described(description: str) -> list[str]:
         if isinstance(value, list):
             if key != "patterns":
                 out.append(f"    {key}: [" + ", ".join(_yaml_str(v) for v in value) + "]")
-        elif value.strip() or key == "definition":
+        elif isinstance(value, str) and (value.strip() or key == "definition"):
             out.append(f"    {key}: {_yaml_str(value)}")
     return out
 
 
 def _patterns(description: str) -> str:
     patterns = split(description).get("patterns")
-    if patterns:
+    if isinstance(patterns, list) and patterns:
         return "    patterns: [" + ", ".join(_yaml_str(p) for p in patterns) + "]"
     return "    patterns: []  # TO FILL: terms or 're:' regexes for this code"
 

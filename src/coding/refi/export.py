@@ -22,6 +22,7 @@ from coding.refi.variables import seen_ranges, write_values, write_variables
 from coding.refi.xml import (
     NS_CODEBOOK,
     NS_PROJECT,
+    child,
     colour,
     guid,
     name_key,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member dates: the same project gives the same bytes
 
-def _variable_colours(codebook: Codebook) -> dict[str, str]:
+def _variable_colours(codebook: Codebook) -> dict[str, str | None]:
     from coding.reports.figures import variable_colours
 
     configured = codebook.settings.variable_colours
@@ -208,7 +209,9 @@ def _extra_codes(book: ET.Element, spans: list[tuple], codebook: Codebook) -> di
     code tree under their variable, named by the last part of their label)."""
     known = {(c.variable, c.id): guid("code", c.id) for c in codebook.codes}
     known.update({(v.id, ""): guid("variable", v.id) for v in codebook.variables})
-    codes_el = book.find("Codes")
+    codes_el = child(book, "Codes")
+    if codes_el is None:  # _code_tree writes one
+        raise CodingError("the project's code book has no <Codes>")
     nodes = {el.get("guid"): el for el in codes_el.iter("Code")}
     for *_head, code, variable, _created, _memo, _status, label in spans:
         if (variable, code) in known:

@@ -92,7 +92,7 @@ class _Codes:
         found = []
         for cod in codings:
             ref = child(cod, "CodeRef")
-            target = ref.get("targetGUID") if ref is not None else ""
+            target = (ref.get("targetGUID") or "") if ref is not None else ""
             hit = self.matcher.match(target)
             if hit is None:
                 if report is not None:
@@ -152,7 +152,7 @@ def _spans(source: Source, doc: Doc):
     limit = len(source.text) if source.text is not None else len(doc.text)
     for sel in children(source.element, "PlainTextSelection"):
         try:
-            raw_start, raw_end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+            raw_start, raw_end = int(sel.get("startPosition") or ""), int(sel.get("endPosition") or "")
         except (TypeError, ValueError):
             yield 0, 0, children(sel, "Coding"), sel, "no valid positions"
             continue

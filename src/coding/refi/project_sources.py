@@ -30,7 +30,7 @@ class Source(NamedTuple):
     problem: str
 
 
-def _source_text(el: ET.Element, zf, lookup, path) -> tuple[str | None, list[int] | None, str]:
+def _source_text(el: ET.Element, zf, lookup, path) -> tuple[str | None, Sequence[int] | None, str]:
     content = child(el, "PlainTextContent")
     if content is not None and content.text:
         text, removed = decode_source(content.text.encode("utf-8"))
@@ -120,8 +120,7 @@ def read_sources(zf, root: ET.Element, path, report: ImportReport) -> list[Sourc
         if kind == "TextSource":
             text, removed, problem = _source_text(el, zf, lookup, path)
             sources.append(Source(kind, norm_guid(el.get("guid")), name, el, text, removed, problem))
-        elif kind == "PDFSource" and child(el, "Representation") is not None:
-            rep = child(el, "Representation")
+        elif kind == "PDFSource" and (rep := child(el, "Representation")) is not None:
             text, removed, problem = _source_text(rep, zf, lookup, path)
             sources.append(Source(kind, norm_guid(el.get("guid")), name, rep, text, removed, problem))
             n = len(children(el, "PDFSelection"))
@@ -178,7 +177,7 @@ def counts_crs(source: Source) -> bool:
     votes = [0, 0]  # (CRs counted, not counted)
     for sel in children(source.element, "PlainTextSelection")[:500]:
         try:
-            start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+            start, end = int(sel.get("startPosition") or ""), int(sel.get("endPosition") or "")
         except (TypeError, ValueError):
             continue
         name = sel.get("name") or ""

@@ -613,9 +613,13 @@ def test_maxqda_shaped_project_every_selection_per_user_renames_memos_and_back(t
         assert sorted((n[1], n[4]) for n in notes) == [
             ("annotation", "a citation, not a finding"), ("document note", "chapter draft, checked twice"),
             ("journal", "second pass planned"), ("project memo", "pilot coding of two documents")]
-        # document variables: the manifest's are read and compared; others, and document sets, are not kept
+        # document variables: the manifest's are read and compared; others, and document sets, are not
+        # kept, and the report says so
         assert report.metadata == {"b": {"doc_type": "official_statement"}}
         assert not [n for n in notes if "South Asia" in n[4] or "Statements" in n[3]]
+        lines = "\n".join(report.lines())
+        assert "skipped document variable 'region': values on 1 matched document(s) are not kept" in lines
+        assert "skipped document set 'Statements': sets of documents are not kept" in lines
         assert any("does not record which units maria saw" in w for w in report.warnings)
 
         other = refi.import_project(store, qdpx, "jonas", cb, user="jonas")

@@ -17,7 +17,7 @@ from coding.refi.codes import CodeMatcher, file_codes
 from coding.refi.import_report import KEPT, ImportReport, UserTally
 from coding.refi.notes import Note, project_notes, read_notes, selection_memo
 from coding.refi.project_sources import Corpus, Doc, Source, counts_crs, position_mapper, read_sources
-from coding.refi.variables import METADATA, parse_ranges, read_variables, seen_variable, source_values
+from coding.refi.variables import METADATA, SEEN_PREFIX, parse_ranges, read_variables, seen_variable, source_values
 from coding.refi.xml import child, children, local, norm_guid, parse_xml
 
 if TYPE_CHECKING:
@@ -431,6 +431,7 @@ def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, 
     collected = _Collected(notes)
     matched = _match_sources(sources, corpus, codes, values, min_overlap, report, collected)
     _explain_authors(codes, report)
+    _say_not_kept(root, values, matched, report)
     if not matched:
         return report
     units = _seen_units(record if record in variables.values() else None, seen, values, matched, corpus,
@@ -444,6 +445,25 @@ def import_project(store: Store, path: StrPath, coder: str, codebook: Codebook, 
     _store(store, path, coder, codebook, units, collected, kept,
            f"{codebook.version}:{corpus.segmentation}:{min_overlap}:{seen}:{new_codes}", report)
     return report
+
+
+def _say_not_kept(root: ET.Element, values: dict[str, dict[str, str]], matched: list[tuple[Source, Doc]],
+                  report: ImportReport) -> None:
+    """Name what the project says of the matched documents that the store
+    does not keep: document variables other than the manifest's fields (and
+    the seen records), and sets of documents."""
+    unread: dict[str, int] = {}
+    for source, _doc in matched:
+        for name in values.get(source.guid, {}):
+            if name not in METADATA and not name.startswith(SEEN_PREFIX):
+                unread[name] = unread.get(name, 0) + 1
+    report.skipped += [("document variable", name, f"values on {n} matched document(s) are not kept (only "
+                        f"{', '.join(METADATA)} are read)") for name, n in sorted(unread.items())]
+    guids = {source.guid for source, _doc in matched}
+    sets = child(root, "Sets")
+    report.skipped += [("document set", (s.get("name") or "").strip(), "sets of documents are not kept")
+                       for s in (children(sets, "Set") if sets is not None else [])
+                       if any(norm_guid(m.get("targetGUID")) in guids for m in children(s, "MemberSource"))]
 
 
 def _check_arguments(min_overlap: float, coder: str, seen: str) -> None:

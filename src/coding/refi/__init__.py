@@ -44,8 +44,9 @@ The package is split by job: :mod:`~coding.refi.xml` (namespaces, GUIDs,
 safe parsing), :mod:`~coding.refi.archive` (safe archive reading),
 :mod:`~coding.refi.schema` (validation against the shipped XSDs),
 :mod:`~coding.refi.variables` (document variables), :mod:`~coding.refi.codes`, :mod:`~coding.refi.notes`,
-:mod:`~coding.refi.descriptions`, :mod:`~coding.refi.export`, :mod:`~coding.refi.codebook_import` and
-:mod:`~coding.refi.project_import`.
+:mod:`~coding.refi.descriptions`, :mod:`~coding.refi.export`, :mod:`~coding.refi.codebook_import`,
+:mod:`~coding.refi.project_import`, with :mod:`~coding.refi.project_sources` (the sources read and
+matched to documents) and :mod:`~coding.refi.import_report` (what an import did, per user).
 
 Imported files are untrusted: archive members may not leave the archive,
 the archive's size and member count are bounded, and XML with a DTD or

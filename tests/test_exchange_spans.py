@@ -506,3 +506,140 @@ def test_the_shipped_codebook_survives_its_own_qdc_round_trip(tmp_path):
     assert [(v.id, v.label, v.definition, v.include, v.exclude) for v in back.variables] == [
         (v.id, v.label, v.definition, v.include, v.exclude) for v in cb.variables]
     assert (back.mask_patterns, back.settings, back.name) == (cb.mask_patterns, cb.settings, cb.name)
+
+
+def _mx_sel(n: int, text: str, part: str, user: int, code: int | str | None, note: int | None = None) -> str:
+    """A coded segment as MAXQDA exports one: a selection of one code (a number, or a GUID), its memo a
+    Note it refers to."""
+    start = text.index(part)
+    target = G.format(code) if isinstance(code, int) else code
+    cod = (f'<Coding guid="{G.format(n * 10)}" creatingUser="{G.format(user)}" creationDateTime='
+           f'"2024-06-0{user}T12:00:00Z"><CodeRef targetGUID="{target}"/></Coding>' if code else "")
+    ref = f'<NoteRef targetGUID="{G.format(note)}"/>' if note else ""
+    return (f'<PlainTextSelection guid="{G.format(n)}" name="{G.format(n)[-4:]}" startPosition="{start}" '
+            f'endPosition="{start + len(part)}" creatingUser="{G.format(user)}" '
+            f'creationDateTime="2024-06-0{user}T11:00:00Z">{cod}{ref}</PlainTextSelection>')
+
+
+def _maxqda_shaped(path: Path) -> Path:
+    """A project in the shape of MAXQDA's REFI-QDA export after two people
+    coded in it: one code per selection, memos as Notes the selections and
+    documents refer to, a free memo, code memos as descriptions, colours, a
+    four-level code tree, 'Energy' renamed 'Energy supply' under a new GUID
+    (its memo kept) and 'Trade' renamed 'Commerce' under the GUID this
+    program gave it, document variables as a nameless case of one document,
+    a document set, and a rich-text copy of each source beside the plain one."""
+    a, b = DOCS["a"][3], DOCS["b"][3]
+    maria, jonas = 1, 2
+    sels_a = (_mx_sel(600, a, "Gas pipelines and trade grew.", maria, 101, note=901)
+              + _mx_sel(601, a, "Militants crossed the Pak Afghan border", maria, 304)
+              + _mx_sel(602, a, "joint exercises", jonas, 201)
+              + _mx_sel(603, a, "Nothing to see here", maria, None, note=902))
+    trade = refi.guid("code", "trade").upper()
+    sels_b = (_mx_sel(610, b, "exports", maria, trade)
+              + _mx_sel(611, b, "The minister said exports\n\nrose by ten percent.", jonas, trade)
+              + _mx_sel(612, b, "Helicopters were sold. Terrorism fell.", jonas, 304)
+              + _mx_sel(613, b, "Helicopters were sold. Terrorism fell.", maria, 201))
+    return _write_qdpx(path, f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="pilot" origin="MAXQDA 2022">
+<Users><User guid="{G.format(maria)}" name="maria"/><User guid="{G.format(jonas)}" name="jonas"/></Users>
+<CodeBook><Codes>
+ <Code guid="{G.format(100)}" name="Economic" isCodable="true" color="#1B9E77">
+  <Code guid="{G.format(101)}" name="Energy supply" isCodable="true" color="#D95F02">
+   <Description>energy supply and deals</Description></Code>
+  <Code guid="{trade}" name="Commerce" isCodable="true" color="#7570B3"/></Code>
+ <Code guid="{G.format(200)}" name="Strategic" isCodable="true">
+  <Code guid="{G.format(201)}" name="Defence cooperation" isCodable="true"/></Code>
+ <Code guid="{G.format(300)}" name="Regional security" isCodable="true">
+  <Code guid="{G.format(302)}" name="Threats" isCodable="true">
+   <Code guid="{G.format(303)}" name="Inside" isCodable="true">
+    <Code guid="{G.format(304)}" name="Terrorism" isCodable="true"/></Code></Code></Code>
+</Codes></CodeBook>
+<Variables><Variable guid="{G.format(700)}" name="doc_type" typeOfVariable="Text"/>
+ <Variable guid="{G.format(701)}" name="region" typeOfVariable="Text"/></Variables>
+<Cases><Case guid="{G.format(710)}">
+ <VariableValue><VariableRef targetGUID="{G.format(700)}"/><TextValue>official_statement</TextValue></VariableValue>
+ <VariableValue><VariableRef targetGUID="{G.format(701)}"/><TextValue>South Asia</TextValue></VariableValue>
+ <SourceRef targetGUID="{G.format(11)}"/></Case></Cases>
+<Sources>
+ <TextSource guid="{G.format(10)}" name="Doc A" richTextPath="internal://{G.format(10)}.docx"
+   plainTextPath="internal://{G.format(10)}.txt" creatingUser="{G.format(maria)}">{sels_a}
+   <NoteRef targetGUID="{G.format(903)}"/></TextSource>
+ <TextSource guid="{G.format(11)}" name="Doc B" richTextPath="internal://{G.format(11)}.docx"
+   plainTextPath="internal://{G.format(11)}.txt" creatingUser="{G.format(maria)}">{sels_b}</TextSource>
+</Sources>
+<Notes>
+ <Note guid="{G.format(901)}" name="Memo" creatingUser="{G.format(maria)}" creationDateTime="2024-06-01T13:00:00Z">
+  <PlainTextContent>pipelines are energy</PlainTextContent></Note>
+ <Note guid="{G.format(902)}" name="Memo" creatingUser="{G.format(maria)}" creationDateTime="2024-06-01T13:05:00Z">
+  <PlainTextContent>a citation, not a finding</PlainTextContent></Note>
+ <Note guid="{G.format(903)}" name="Document memo" creatingUser="{G.format(maria)}"
+   creationDateTime="2024-06-01T13:10:00Z"><PlainTextContent>chapter draft, checked twice</PlainTextContent></Note>
+ <Note guid="{G.format(904)}" name="Free memo" creatingUser="{G.format(jonas)}"
+   creationDateTime="2024-06-02T09:00:00Z"><PlainTextContent>second pass planned</PlainTextContent></Note>
+</Notes>
+<Sets><Set guid="{G.format(720)}" name="Statements"><MemberSource targetGUID="{G.format(11)}"/></Set></Sets>
+<Description>pilot coding of two documents</Description>
+</Project>
+""", {10: a, 11: b})
+
+
+def test_maxqda_shaped_project_every_selection_per_user_renames_memos_and_back(tmp_path):
+    codebook, db = _project(tmp_path)
+    cb = load_codebook(codebook)
+    qdpx = _maxqda_shaped(tmp_path / "mx.qdpx")
+    refi.validate_schema(qdpx)  # the hand-made file is valid QDA-XML
+    with Store(db) as store:
+        report = refi.import_project(store, qdpx, "maria", cb, user="maria")
+        maria, jonas = report.users["maria"], report.users["jonas"]
+        # every selection accounted for, per user: 5 of maria's, 3 of jonas's, 8 in the file
+        assert (maria.imported, maria.whole, maria.mapped, maria.partial, maria.annotations, maria.refused) == (
+            True, 2, 1, 1, 1, {})
+        assert (jonas.imported, jonas.whole, jonas.mapped, jonas.partial, jonas.refused) == (False, 2, 0, 1, {})
+        assert report.selections == maria.selections + jonas.selections == 8
+        assert not report.authors_differ and not report.unknown_codes
+        # renamed codes: one by its definition (new GUID), one by the GUID this program wrote
+        assert report.code_matches == {"Economic > Energy supply": ("economic", "energy", "definition"),
+                                       "Economic > Commerce": ("economic", "trade", "GUID")}
+        assert _pairs(store, "maria") == [("a:p0001", "economic", "energy"),
+                                          ("a:p0002", "regional_security", "terrorism"),
+                                          ("b:p0002", "strategic", "defence")]
+        spans = store.span_codings("maria", with_status=True)
+        assert [(s[1], s[4], s[7], s[8]) for s in spans] == [
+            ("a", "energy", "pipelines are energy", "whole"), ("a", "terrorism", "", "mapped"),
+            ("b", "trade", "", "partial"), ("b", "defence", "", "whole")]
+        assert spans[1][9] == "Regional security > Threats > Inside > Terrorism"  # the deep tree's chain
+        notes = store.exchange_notes("maria")
+        assert sorted((n[1], n[4]) for n in notes) == [
+            ("annotation", "a citation, not a finding"), ("document note", "chapter draft, checked twice"),
+            ("journal", "second pass planned"), ("project memo", "pilot coding of two documents")]
+        # document variables: the manifest's are read and compared; others, and document sets, are not
+        # kept, and the report says so
+        assert report.metadata == {"b": {"doc_type": "official_statement"}}
+        assert not [n for n in notes if "South Asia" in n[4] or "Statements" in n[3]]
+        lines = "\n".join(report.lines())
+        assert "skipped document variable 'region': values on 1 matched document(s) are not kept" in lines
+        assert "skipped document set 'Statements': sets of documents are not kept" in lines
+        assert any("does not record which units maria saw" in w for w in report.warnings)
+
+        other = refi.import_project(store, qdpx, "jonas", cb, user="jonas")
+        assert other.users["jonas"].imported and other.users["maria"].selections == 5
+        assert _pairs(store, "jonas") == [("b:p0001", "economic", "trade"),  # its selection spans two paragraphs
+                                          ("b:p0002", "regional_security", "terrorism")]
+
+        out = refi.export_project(store, tmp_path / "back.qdpx", coders=["auto", "maria", "jonas"])
+        refi.validate_schema(out)
+        root = refi.parse_xml(zipfile.ZipFile(out).read("project.qde"), out)
+        users = [u.get("name") for u in root.iter("{urn:QDA-XML:project:1.0}User")]
+        assert users[:3] == ["maria", "jonas", "auto"]  # the people first: the program opens on a person
+        for coder in ("maria", "jonas"):
+            # one coder a file: the memos of a project go with each coder exported (see the README)
+            out = refi.export_project(store, tmp_path / f"{coder}.qdpx", coders=["auto", coder])
+            back = refi.import_project(store, out, f"{coder}-back", cb, user=coder)
+            assert back.seen_from == "project" and not back.unknown_codes
+            assert {how for *_vc, how in back.code_matches.values()} == {"GUID"}  # stable GUIDs
+            assert _pairs(store, f"{coder}-back") == _pairs(store, coder)
+            assert [s[1:] for s in store.span_codings(f"{coder}-back")] == [s[1:] for s in
+                                                                            store.span_codings(coder)]
+            assert sorted(n[1:] for n in store.exchange_notes(f"{coder}-back")) == sorted(
+                n[1:] for n in store.exchange_notes(coder))

@@ -255,7 +255,10 @@ def test_atlas_sample_imports_and_reports_what_it_skipped(tmp_path):
     with Store(tmp_path / "out" / "project.sqlite") as store:
         report = refi.import_project(store, SAMPLE, "atlas", cb)
         kinds = sorted({k for k, _n, _w in report.skipped})
-        assert kinds == ["AudioSource", "PDFSelection", "PictureSource", "VideoSource"]
+        assert kinds == ["AudioSource", "PDFSelection", "PictureSource", "VideoSource", "document set"]
+        # the document groups that hold the matched document are named, not dropped silently
+        sets = {n for k, n, _w in report.skipped if k == "document set"}
+        assert sets == {"Mabel", "Text files", "gender: female", "age: 25"}
         assert report.matched[0][:2] == ("Mabel.txt", "Mabel")
         unmatched = {unicodedata.normalize("NFC", n) for n, _why in report.unmatched}
         assert {"Simon.docx", "Mab\u00eal 2i\u00e8me.txt", "Kellogg's Passion for Nutrition.pdf"} <= unmatched

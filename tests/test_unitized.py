@@ -208,3 +208,75 @@ def test_bad_input_is_refused():
         unitized_table([], {"d": [(0, 10), (5, 12)]}, ["A", "B"])
     with pytest.raises(CodingError, match="ends before"):
         unitized_table([Span("A", "d", 6, 5, "a")], {"d": [(0, 10)]}, ["A", "B"])
+
+
+def _runs(values: list, breaks: list[bool]) -> list[tuple[int, int, str]]:
+    """(start, end, value) of the runs of equal values along a continuum, gaps ("") included; a run
+    also ends before a position where ``breaks`` is true."""
+    runs, start = [], 0
+    for p in range(1, len(values) + 1):
+        if p == len(values) or values[p] != values[start] or breaks[p]:
+            runs.append((start, p, values[start]))
+            start = p
+    return runs
+
+
+def _reference_u(codes_at: dict[str, list[set]], runs_on: dict[str, list[set]], keep: set | None) -> float:
+    """krippendorff-unitized-alpha's uα of each coder's units read character by character (the codes
+    in ``keep``, or all): a unit is a run of one set of codes, ended where one of them does not run on."""
+    from krippendorff_unitized_alpha.krippendorffs_unitized_alpha import (
+        EMPTY_TAG,
+        KrippendorffUnitizedAlpha,
+        Segment,
+    )
+
+    data = {}
+    for coder, row in codes_at.items():
+        kept = [codes if keep is None else codes & keep for codes in row]
+        values = ["+".join(sorted(codes)) for codes in kept]
+        breaks = [bool(kept[p] - runs_on[coder][p]) for p in range(len(row))]
+        data[coder] = [Segment(v or EMPTY_TAG, s, e) for s, e, v in _runs(values, breaks)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return round(float(KrippendorffUnitizedAlpha(data).result), 12)
+
+
+def test_table_equals_krippendorff_unitized_alpha_on_1000_random_span_datasets():
+    """The table as the command computes it, from raw spans (overlapping,
+    several documents, only some stretches worked on), against the package
+    fed each coder's units read character by character: a unit is a run of
+    one set of codes, ended where a section ends or where one of its codes'
+    spans only touch (two selections side by side are two units)."""
+    pytest.importorskip("krippendorff_unitized_alpha")
+    rng = np.random.default_rng(2364)
+    compared = 0
+    for _ in range(1000):
+        coders = [f"c{i}" for i in range(int(rng.integers(2, 4)))]
+        docs = {f"d{k}": int(rng.integers(5, 30)) for k in range(int(rng.integers(1, 4)))}
+        sections = {d: sorted({(0, n // 2), (n // 2 + int(rng.integers(0, 2)), n)}) for d, n in docs.items()}
+        spans = []
+        for coder in coders:
+            for _span in range(int(rng.integers(0, 6))):
+                doc = f"d{int(rng.integers(len(docs)))}"
+                start = int(rng.integers(0, docs[doc]))
+                spans.append(Span(coder, doc, start, start + int(rng.integers(1, 12)), VALUES[int(rng.integers(3))]))
+        # the characters inside the sections, documents laid end to end: each coder's codes there, and
+        # the codes whose span runs on from the character before
+        codes_at = {c: [] for c in coders}
+        runs_on = {c: [] for c in coders}
+        for doc in sorted(docs):
+            for s_start, s_end in sections[doc]:
+                for p in range(s_start, s_end):
+                    for c in coders:
+                        mine = [s for s in spans if s.coder == c and s.continuum == doc and s.start <= p < s.end]
+                        codes_at[c].append({s.code for s in mine if s.start <= p < s.end})
+                        runs_on[c].append({s.code for s in mine if s.start < p < s.end} if p > s_start else set())
+
+        table = unitized_table(spans, sections, coders, n_resamples=0, decimals=12).set_index("item")
+        inside = sorted(set().union(*(codes for row in codes_at.values() for codes in row)))
+        assert list(table.index) == [*inside, "ALL"]  # a code with no character inside the sections has no row
+        for code in inside:
+            assert _same(table.loc[code, "u_alpha"], _reference_u(codes_at, runs_on, {code})), (code, spans, sections)
+        if inside:
+            assert _same(table.loc["ALL", "u_alpha"], _reference_u(codes_at, runs_on, None)), (spans, sections)
+            compared += 1
+    assert compared > 900

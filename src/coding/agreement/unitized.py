@@ -20,7 +20,8 @@ end to end into one continuum; every term of the coefficients is a sum over
 stretches, so this is what computing them on one long text would give.
 
 Overlapping spans of one coder: spans of the same code that overlap are
-joined; where spans of different codes overlap the stretch takes the set of
+joined (two that only touch stay two units, as does a span cut by the end
+of a section); where spans of different codes overlap the stretch takes the set of
 codes as its value ("a+b"), so that two coders agree on a stretch when they
 applied the same codes there. A coder without overlaps is taken as it stands.
 
@@ -83,7 +84,7 @@ def _offsets(sections: Mapping[str, Sequence[tuple[int, int]] | int]) -> tuple[d
     A continuum given by its length is one section, the whole of it."""
     placed, total = {}, 0
     for continuum in sorted(sections):
-        rows = []
+        rows: list[tuple[int, int, int]] = []
         stretches = sections[continuum]
         for start, end in sorted([(0, stretches)] if isinstance(stretches, int) else stretches):
             if end <= start:
@@ -144,7 +145,9 @@ def layer_units(placed: Iterable[tuple[str, int, int, str]], coders: Sequence[st
 def _split(edges: list) -> list[tuple[int, int, str]]:
     """Stretches between consecutive edges, valued with the codes open there."""
     edges.sort(key=lambda e: (e[0], e[1]))
-    out, open_codes, last = [], {}, None
+    out: list[tuple[int, int, str]] = []
+    open_codes: dict[str, int] = {}
+    last = None
     for position, step, code in edges:
         if open_codes and last is not None and position > last:
             out.append((last, position, "+".join(sorted(open_codes))))
@@ -171,24 +174,22 @@ def _pieces(units: dict[str, list], length: int):
     coders = list(units)
     labels = sorted({v for rows in units.values() for *_, v in rows})
     index = {v: k + 1 for k, v in enumerate(labels)}
-    cuts = {0, length}
+    boundaries = {0, length}
     for rows in units.values():
         for start, end, _ in rows:
-            cuts.update((start, end))
-    cuts = np.array(sorted(c for c in cuts if 0 <= c <= length), dtype=np.int64)
+            boundaries.update((start, end))
+    cuts = np.array(sorted(c for c in boundaries if 0 <= c <= length), dtype=np.int64)
     starts, lengths = cuts[:-1], np.diff(cuts)
     unit = np.full((len(coders), starts.size), -1, dtype=np.int64)  # unit number per coder, -1 gap
     value = np.zeros((len(coders), starts.size), dtype=np.int64)
-    unit_value, unit_coder, unit_length, unit_start = [], [], [], []
+    unit_value: list[int] = []
+    unit_coder: list[int] = []
+    unit_length: list[int] = []
+    unit_start: list[int] = []
     for i, coder in enumerate(coders):
         rows = units[coder]
         if rows:
-            u_start = np.array([r[0] for r in rows], dtype=np.int64)
-            u_end = np.array([r[1] for r in rows], dtype=np.int64)
-            k = np.searchsorted(u_start, starts, side="right") - 1
-            inside = (k >= 0) & (starts < u_end[np.maximum(k, 0)])
-            unit[i, inside] = k[inside] + len(unit_value)
-            value[i, inside] = np.array([index[r[2]] for r in rows], dtype=np.int64)[k[inside]]
+            _place(rows, starts, [index[r[2]] for r in rows], len(unit_value), unit[i], value[i])
         unit_value += [index[r[2]] for r in rows]
         unit_coder += [i] * len(rows)
         unit_length += [r[1] - r[0] for r in rows]
@@ -199,10 +200,26 @@ def _pieces(units: dict[str, list], length: int):
                                                    np.array(unit_length, dtype=np.float64), first_piece)
 
 
+def _place(rows: list, starts: np.ndarray, values: list[int], first: int, unit: np.ndarray,
+           value: np.ndarray) -> None:
+    """Fill one coder's row of unit numbers (from ``first``) and values over the pieces starting at ``starts``."""
+    u_start = np.array([r[0] for r in rows], dtype=np.int64)
+    u_end = np.array([r[1] for r in rows], dtype=np.int64)
+    k = np.searchsorted(u_start, starts, side="right") - 1
+    inside = (k >= 0) & (starts < u_end[np.maximum(k, 0)])
+    unit[inside] = k[inside] + first
+    value[inside] = np.array(values, dtype=np.int64)[k[inside]]
+
+
 def _blocks(units: dict[str, list], length: int) -> _Blocks:
     """The additive sums of every block: length, and per value the observed
     agreement o_cc, the margin l_c, the coincidences with gaps o_c0, the
-    within-unit pairs S_c of uα's expected term and S'_c of cuα's."""
+    within-unit pairs S_c of uα's expected term and S'_c of cuα's.
+
+    S'_c is read as: over every unit of value c of every coder i and every
+    other coder j, the squared length of the part of that unit that j's
+    valued units overlap; the expected term divides it by m - 1, as the
+    observed coincidences are."""
     values, lengths, unit, value, (u_value, u_coder, u_length, u_piece) = _pieces(units, length)
     m, n_pieces, n_values = unit.shape[0], lengths.size, len(values)
     # a block ends where no coder's unit runs on into the next piece and that piece is not all gap

@@ -44,8 +44,9 @@ The package is split by job: :mod:`~coding.exchange.xml` (namespaces, GUIDs,
 safe parsing), :mod:`~coding.exchange.archive` (safe archive reading),
 :mod:`~coding.exchange.schema` (validation against the shipped XSDs),
 :mod:`~coding.exchange.variables` (document variables), :mod:`~coding.exchange.codes`, :mod:`~coding.exchange.notes`,
-:mod:`~coding.exchange.descriptions`, :mod:`~coding.exchange.export`, :mod:`~coding.exchange.codebook_import` and
-:mod:`~coding.exchange.project_import`.
+:mod:`~coding.exchange.descriptions`, :mod:`~coding.exchange.export`, :mod:`~coding.exchange.codebook_import`,
+:mod:`~coding.exchange.project_import`, with :mod:`~coding.exchange.project_sources` (the sources read and
+matched to documents) and :mod:`~coding.exchange.import_report` (what an import did, per user).
 
 Imported files are untrusted: archive members may not leave the archive,
 the archive's size and member count are bounded, and XML with a DTD or

@@ -11,9 +11,13 @@ import zipfile
 import zlib
 from array import array
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from coding.errors import CodingError
 from coding.records import StrPath
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: Bounds checked before anything is inflated, so that no archive can take
 #: more than a few hundred MB of memory: all members together, and one member
@@ -123,7 +127,7 @@ def decode_source(data: bytes) -> tuple[str, array]:
     return raw.replace("\r\n", "\n").replace("\r", "\n"), removed
 
 
-def raw_to_norm(pos: int, removed: list[int]) -> int:
+def raw_to_norm(pos: int, removed: Sequence[int]) -> int:
     """Map a position in the raw text to the LF-normalised text."""
     return pos - bisect.bisect_left(removed, pos)
 

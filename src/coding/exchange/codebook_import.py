@@ -131,32 +131,43 @@ def _grouped(loose: list[ET.Element], sets: list[tuple[str, str, list[str]]], ex
     placed: set[str] = set()
     tree: _Tree = []
     for name, desc, members in sets:
-        codes = []
-        for g in members:
-            el = by_guid.get(g)
-            if el is None or g in placed:
-                if el is not None:
-                    extras.notes.append(f"code {_name(el)!r} is also in code group {name!r}; it stays in its "
-                                        "first group")
-                continue
-            placed.add(g)
-            codes.append((_name(el), _description(el)))
-            extras.guids[(name_key(name), name_key(_name(el)))] = g
+        codes = _group_codes(name, members, by_guid, placed, extras)
         if codes:
             tree.append((name, desc, codes))
     for name, _desc, _members in sets:
-        twin = next((g for g, el in by_guid.items() if g not in placed and name_key(_name(el)) == name_key(name)),
-                    None)
-        at = next((i for i, (v, _d, _c) in enumerate(tree) if v == name), None)
-        if twin is not None and at is not None:
-            placed.add(twin)
-            v, d, c = tree[at]
-            tree[at] = (v, d or _description(by_guid[twin]), c)
-            extras.notes.append(f"code {name!r} is named like its code group: taken as the group")
+        _fold_twin(name, tree, by_guid, placed, extras)
     rest = [(_name(el), _description(el)) for g, el in by_guid.items() if g not in placed]
     if rest:
         tree.append(("General", "codes without a parent code", rest))
     return tree
+
+
+def _group_codes(name: str, members: list[str], by_guid: dict[str, ET.Element], placed: set[str],
+                 extras: Extras) -> list[tuple[str, str]]:
+    """(name, description) of the codes of one code group not placed in an earlier group."""
+    codes = []
+    for g in members:
+        el = by_guid.get(g)
+        if el is None:
+            continue
+        if g in placed:
+            extras.notes.append(f"code {_name(el)!r} is also in code group {name!r}; it stays in its first group")
+            continue
+        placed.add(g)
+        codes.append((_name(el), _description(el)))
+        extras.guids[(name_key(name), name_key(_name(el)))] = g
+    return codes
+
+
+def _fold_twin(name: str, tree: _Tree, by_guid: dict[str, ET.Element], placed: set[str], extras: Extras) -> None:
+    """A code named like the code group ``name`` is the group: its description goes to the group's variable."""
+    twin = next((g for g, el in by_guid.items() if g not in placed and name_key(_name(el)) == name_key(name)), None)
+    at = next((i for i, (v, _d, _c) in enumerate(tree) if v == name), None)
+    if twin is not None and at is not None:
+        placed.add(twin)
+        v, d, c = tree[at]
+        tree[at] = (v, d or _description(by_guid[twin]), c)
+        extras.notes.append(f"code {name!r} is named like its code group: taken as the group")
 
 
 def _code_tree(root: ET.Element, sets: ET.Element | None = None, extras: Extras | None = None) -> _Tree:
@@ -174,8 +185,8 @@ def _code_tree(root: ET.Element, sets: ET.Element | None = None, extras: Extras 
             codes: list[tuple[str, str]] = []
             _codes_below(top, _name(top), codes, (), extras)
             tree.append((_name(top), _folded_description(top), codes))
-            if colour(top.get("color")):
-                extras.colours[name_key(_name(top))] = colour(top.get("color"))
+            if top_colour := colour(top.get("color")):
+                extras.colours[name_key(_name(top))] = top_colour
         else:
             loose.append(top)
     deep = len(extras.chains)
@@ -191,7 +202,7 @@ def _renamed(tree: _Tree, reused: list[list[str | None]], codebook: Codebook, ex
     after a rename), else with the same definition; said in ``extras.notes``."""
     left = {c.id: c for c in codebook.codes} if codebook else {}
     for ids in reused:
-        for cid in ids:
+        for cid in filter(None, ids):
             left.pop(cid, None)
     by_guid = {guid("code", cid): cid for cid in left}
     definitions: dict[str, list[str]] = {}
@@ -204,14 +215,20 @@ def _renamed(tree: _Tree, reused: list[list[str | None]], codebook: Codebook, ex
                 continue
             hit, how = by_guid.get(extras.guids.get((name_key(vname), name_key(cname)), "")), "GUID"
             if hit is None or hit not in left:
-                key = " ".join(name_key(str(split(cdesc).get("definition", ""))).split())
-                same = definitions.get(key, []) if key else []
-                hit, how = (same[0], "definition") if len(same) == 1 and same[0] in left else (None, "")
+                hit, how = _same_definition(cdesc, definitions, left)
             if hit is not None:
                 ids[i] = hit
                 left.pop(hit)
                 extras.notes.append(f"code {cname!r} keeps the id {hit!r} of the current codebook (same {how})")
     extras.notes += [f"code {c.id!r} ({c.label}) of the current codebook is not in the file" for c in left.values()]
+
+
+def _same_definition(description: str, definitions: dict[str, list[str]], left: dict) -> tuple[str | None, str]:
+    """(id, "definition") of the one code not yet matched whose definition a
+    code's description gives, else (None, "")."""
+    key = " ".join(name_key(str(split(description).get("definition", ""))).split())
+    same = definitions.get(key, []) if key else []
+    return (same[0], "definition") if len(same) == 1 and same[0] in left else (None, "")
 
 
 def _assign_ids(tree: _Tree, codebook: Codebook | None, extras: Extras | None = None) -> list[ImportedCode]:
@@ -314,14 +331,14 @@ def _described(description: str) -> list[str]:
         if isinstance(value, list):
             if key != "patterns":
                 out.append(f"    {key}: [" + ", ".join(_yaml_str(v) for v in value) + "]")
-        elif value.strip() or key == "definition":
+        elif isinstance(value, str) and (value.strip() or key == "definition"):
             out.append(f"    {key}: {_yaml_str(value)}")
     return out
 
 
 def _patterns(description: str) -> str:
     patterns = split(description).get("patterns")
-    if patterns:
+    if isinstance(patterns, list) and patterns:
         return "    patterns: [" + ", ".join(_yaml_str(p) for p in patterns) + "]"
     return "    patterns: []  # TO FILL: terms or 're:' regexes for this code"
 

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from coding import __version__
 from coding.codebook import Codebook
@@ -20,6 +20,7 @@ from coding.exchange.variables import seen_ranges, write_values, write_variables
 from coding.exchange.xml import (
     NS_CODEBOOK,
     NS_PROJECT,
+    child,
     colour,
     guid,
     name_key,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member dates: the same project gives the same bytes
 
-def _variable_colours(codebook: Codebook) -> dict[str, str]:
+def _variable_colours(codebook: Codebook) -> dict[str, str | None]:
     from coding.reports.figures import variable_colours
 
     configured = codebook.settings.variable_colours
@@ -208,7 +209,9 @@ def _extra_codes(book: ET.Element, spans: list[tuple], codebook: Codebook) -> di
     code tree under their variable, named by the last part of their label)."""
     known = {(c.variable, c.id): guid("code", c.id) for c in codebook.codes}
     known.update({(v.id, ""): guid("variable", v.id) for v in codebook.variables})
-    codes_el = book.find("Codes")
+    codes_el = child(book, "Codes")
+    if codes_el is None:  # _code_tree writes one
+        raise CodingError("the project's code book has no <Codes>")
     nodes = {el.get("guid"): el for el in codes_el.iter("Code")}
     for *_head, code, variable, _created, _memo, _status, label in spans:
         if (variable, code) in known:
@@ -283,45 +286,72 @@ def export_project(store: Store, path: StrPath, coders: Sequence[str] | None = N
     by_doc: dict[str, list] = {}
     for row in store.export_rows(coders, codebook.version):
         by_doc.setdefault(row[0], []).append(row)
-    first_time = min((r[7] for rows in by_doc.values() for r in rows if r[7]), default="")
 
     root = ET.Element("Project", {"xmlns": NS_PROJECT, "name": codebook.name or store.path.stem,
                                   "origin": f"coding {__version__}"})
     spans = [s for c in coders for s in store.span_codings(c, with_status=True)]
     notes = [n for c in coders for n in store.exchange_notes(c)]
-    users = sub(root, "Users")
-    authors = [n[5] for n in notes if n[5]]  # the people who wrote notes, so that they keep their names
-    for name in dict.fromkeys([*_user_order(list(coders), active_coder), *authors, PROGRAM_USER]):
-        sub(users, "User", {"guid": guid("user", name), "name": name})
+    _write_users(root, list(coders), active_coder, notes)
     book = sub(root, "CodeBook")
     _code_tree(book, codebook)
     known = _extra_codes(book, spans, codebook)
     coverage, units = store.coverage(codebook.version), store.units()
     seen_by = {c: seen_ranges(units, set(coverage.loc[coverage["coder"] == c, "unit_id"])) for c in coders}
-    attributes = case_variables(notes)
-    guids = write_variables(root, docs, seen_by, attributes)
+    guids = write_variables(root, docs, seen_by, case_variables(notes))
     write_cases(root, notes, guids)
-    note_ids = note_guids(notes)
+    context = _SourceContext(codebook, spans, notes, note_guids(notes), known, seen_by, guids,
+                             min((r[7] for rows in by_doc.values() for r in rows if r[7]), default=""))
     sources = sub(root, "Sources")
-    files: list[tuple[str, bytes]] = []
-    for doc in docs:
-        rows = by_doc.get(doc.id, [])
-        sguid = guid("source", doc.id)
-        created = min((r[7] for r in rows if r[7]), default=first_time)
-        src = sub(sources, "TextSource", {
-            "guid": sguid, "name": doc.id, "plainTextPath": f"internal://{sguid}.txt",
-            "creatingUser": guid("user", PROGRAM_USER), "creationDateTime": _xsd_datetime(created)})
-        memo = "\n\n".join(dict.fromkeys(n[4] for n in notes if n[1] == "document memo" and n[2] == doc.id))
-        if memo or (doc.title and doc.title != doc.id):
-            sub(src, "Description", text=memo or doc.title)
-        doc_spans = [sp for sp in spans if sp[1] == doc.id]
-        _selections(src, _covered_by_spans(rows, doc_spans), codebook)
-        _span_selections(src, doc_spans, known)
-        _annotations(src, doc.id, notes)
-        for i, n in enumerate(notes):
-            if i in note_ids and n[1] == "document note" and n[2] == doc.id:
-                sub(src, "NoteRef", {"targetGUID": note_ids[i]})
-        write_values(src, doc, seen_by, guids)
-        files.append((f"sources/{sguid}.txt", doc.text.replace("\r\n", "\n").encode("utf-8")))
-    write_notes(root, notes, note_ids)
+    files = [_write_source(sources, doc, by_doc.get(doc.id, []), context) for doc in docs]
+    write_notes(root, notes, context.note_ids)
     return _write_archive(path, xml_bytes(root), files)
+
+
+def _write_users(root: ET.Element, coders: list[str], active_coder: str | None, notes: list[tuple]) -> None:
+    """``<Users>``: the coders in :func:`_user_order`, the authors of notes
+    (so that they keep their names), and the program."""
+    users = sub(root, "Users")
+    authors = [n[5] for n in notes if n[5]]
+    for name in dict.fromkeys([*_user_order(coders, active_coder), *authors, PROGRAM_USER]):
+        sub(users, "User", {"guid": guid("user", name), "name": name})
+
+
+class _SourceContext(NamedTuple):
+    """What every exported source draws on."""
+
+    codebook: Codebook
+    spans: list[tuple]
+    notes: list[tuple]
+    note_ids: dict[int, str]
+    known: dict[tuple[str, str], str]
+    seen_by: dict[str, dict[str, str]]
+    guids: dict[str, str]
+    first_time: str
+
+
+def _write_source(sources: ET.Element, doc, rows: list[tuple], context: _SourceContext) -> tuple[str, bytes]:
+    """One document as a ``TextSource`` with its selections, memos and
+    values; returns the archive member of its text."""
+    sguid = guid("source", doc.id)
+    created = min((r[7] for r in rows if r[7]), default=context.first_time)
+    src = sub(sources, "TextSource", {
+        "guid": sguid, "name": doc.id, "plainTextPath": f"internal://{sguid}.txt",
+        "creatingUser": guid("user", PROGRAM_USER), "creationDateTime": _xsd_datetime(created)})
+    notes = context.notes
+    memo = "\n\n".join(dict.fromkeys(n[4] for n in notes if n[1] == "document memo" and n[2] == doc.id))
+    if memo or (doc.title and doc.title != doc.id):
+        sub(src, "Description", text=memo or doc.title)
+    doc_spans = [sp for sp in context.spans if sp[1] == doc.id]
+    _selections(src, _covered_by_spans(rows, doc_spans), context.codebook)
+    _span_selections(src, doc_spans, context.known)
+    _annotations(src, doc.id, notes)
+    _note_refs(src, doc.id, notes, context.note_ids)
+    write_values(src, doc, context.seen_by, context.guids)
+    return f"sources/{sguid}.txt", doc.text.replace("\r\n", "\n").encode("utf-8")
+
+
+def _note_refs(src: ET.Element, doc_id: str, notes: list[tuple], note_ids: dict[int, str]) -> None:
+    """A ``NoteRef`` to each note on the document."""
+    for i, n in enumerate(notes):
+        if i in note_ids and n[1] == "document note" and n[2] == doc_id:
+            sub(src, "NoteRef", {"targetGUID": note_ids[i]})

@@ -106,19 +106,32 @@ def project_notes(root: ET.Element, notes: dict[str, Note], docs: dict[str, str]
     sources = child(root, "Sources")
     for src in (list(sources) if sources is not None else []):
         doc = docs.get(norm_guid(src.get("guid")))
-        if doc is None:
-            continue
-        memo = description(src)
-        if memo and " ".join(memo.split()) != " ".join(titles.get(doc, "").split()):
-            rows.append(("document memo", doc, "", memo, "", ""))  # the source's author is not the memo's
-        for ref in note_refs(src):
-            if ref in notes and ref not in used:
-                used.add(ref)
-                n = notes[ref]
-                rows.append(("document note", doc, n.name, n.text, users.get(n.author, ""), n.created))
+        if doc is not None:
+            rows += _source_notes(src, doc, titles.get(doc, ""), notes, used, users)
     for ref, n in notes.items():
         if ref not in used:
             rows.append(("journal", "", n.name, n.text, users.get(n.author, ""), n.created))
+    return rows + _cases(root, docs, variables)
+
+
+def _source_notes(src: ET.Element, doc: str, title: str, notes: dict[str, Note], used: set[str],
+                  users: dict[str, str]) -> list[tuple]:
+    """A source's memo (its description, unless that is its title) and the notes it refers to."""
+    rows: list[tuple] = []
+    memo = description(src)
+    if memo and " ".join(memo.split()) != " ".join(title.split()):
+        rows.append(("document memo", doc, "", memo, "", ""))  # the source's author is not the memo's
+    for ref in note_refs(src):
+        if ref in notes and ref not in used:
+            used.add(ref)
+            n = notes[ref]
+            rows.append(("document note", doc, n.name, n.text, users.get(n.author, ""), n.created))
+    return rows
+
+
+def _cases(root: ET.Element, docs: dict[str, str], variables: dict[str, str]) -> list[tuple]:
+    """The project's named cases as stored rows."""
+    rows: list[tuple] = []
     cases = child(root, "Cases")
     for case in (children(cases, "Case") if cases is not None else []):
         if case.get("name") is None:

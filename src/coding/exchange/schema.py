@@ -33,9 +33,9 @@ def validate_schema(path: StrPath, *, own: bool = False) -> None:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".qdc":
-        data, schema, where = read_limited(path), _schema("Codebook.xsd"), path
+        data, schema, where = read_limited(path), _schema("Codebook.xsd"), str(path)
     elif suffix == ".qde":
-        data, schema, where = read_limited(path), _schema("Project-mrt2019.xsd"), path
+        data, schema, where = read_limited(path), _schema("Project-mrt2019.xsd"), str(path)
     elif suffix == ".qdpx":
         with open_archive(path) as zf:
             name = find_qde(zf, path)

@@ -63,7 +63,7 @@ def parse_ranges(value: str, where: str, path: StrPath) -> list[tuple[int, int]]
     """The (start, end) ranges of a seen value; anything else is an error."""
     if not _RANGES.match(value):
         raise CodingError(f"{where} is not a list of character ranges like '0-57 59-130': {value[:60]!r}", path)
-    pairs = [tuple(int(n) for n in m.groups()) for m in re.finditer(r"(\d+)\s*-\s*(\d+)", value)]
+    pairs = [(int(m.group(1)), int(m.group(2))) for m in re.finditer(r"(\d+)\s*-\s*(\d+)", value)]
     bad = [f"{s}-{e}" for s, e in pairs if s >= e]
     if bad:
         raise CodingError(f"{where} has an empty or reversed range {bad[0]}", path)

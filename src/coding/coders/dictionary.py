@@ -31,7 +31,7 @@ import ahocorasick
 import regex
 
 from coding.codebook import CASE_PREFIX, REGEX_PREFIX, Codebook, compile_regex
-from coding.coders.prefilter import leading_literal, literal_text, may_match, required_literals
+from coding.coders.prefilter import Literals, leading_literal, literal_text, may_match, required_literals
 from coding.errors import CodingError
 from coding.language import fold, term_variants
 from coding.records import AUTO, Coding, Evidence, Unit
@@ -91,7 +91,7 @@ def _longest_first(hits: list[tuple[str, int, int]]) -> list[tuple[str, int, int
         return hits
     hits = sorted(hits, key=lambda h: (h[1] - h[2], h[1], h[0]))
     if len(hits) <= _FEW_HITS:
-        kept = []
+        kept: list[tuple[str, int, int]] = []
         for h in hits:
             s, e = h[1], h[2]
             for k in kept:
@@ -161,6 +161,47 @@ def _automaton(entries: dict[str, list[tuple[int, str, bool, str | None]]]) -> a
     return automaton
 
 
+def _term_hits(automaton: ahocorasick.Automaton, text: str, folded: str,
+               found: dict[int, list[tuple[str, int, int]]], excluded: dict[int, list[tuple[int, int]]]) -> None:
+    """Add the whole-word hits of the terms (see :func:`_automaton`) in
+    ``text`` to ``found`` (code index -> (pattern, start, end)) and
+    ``excluded`` (code index -> spans of its exclusions).
+
+    The hot loop of the coder: it runs once per occurrence of a term, so it
+    calls nothing but for the rare case-sensitive entries."""
+    for last, (length, alternatives) in automaton.iter(word_text(folded)):
+        # the word key ends at last + 1 with a space on each side, and the
+        # word text has one character more in front than the folded text
+        end = last - 1
+        start = end - length
+        for key, hits, excl, case in alternatives:
+            if folded[start:end] != key:
+                continue  # differs in a non-word character
+            for idx, pattern in hits:
+                mine = found.get(idx)
+                if mine is None:
+                    found[idx] = [(pattern, start, end)]
+                else:
+                    mine.append((pattern, start, end))
+            for idx in excl:
+                excluded.setdefault(idx, []).append((start, end))
+            if case:
+                _case_hits(case, text, start, end, found, excluded)
+
+
+def _case_hits(case: tuple[tuple[int, str, bool, str | None], ...], text: str, start: int, end: int,
+               found: dict[int, list[tuple[str, int, int]]], excluded: dict[int, list[tuple[int, int]]]) -> None:
+    """Add the case-sensitive entries ``case`` whose surface is
+    ``text[start:end]`` as written."""
+    for idx, pattern, is_excl, surface in case:
+        if text[start:end] != surface:
+            continue
+        if is_excl:
+            excluded.setdefault(idx, []).append((start, end))
+        else:
+            found.setdefault(idx, []).append((pattern, start, end))
+
+
 #: JSON of the start of an evidence item, by (term, pattern): the same
 #: terms fire again and again, and encoding them is most of the cost of a row.
 _EVIDENCE_HEADS: dict[tuple[str, str], str] = {}
@@ -200,7 +241,7 @@ class DictionaryCoder:
         # entries: folded term -> list of (code index, pattern, is_exclude, case-sensitive surface)
         entries: dict[str, list[tuple[int, str, bool, str | None]]] = {}
         # (code index, pattern, is_exclude, compiled, literals one of which a match needs)
-        self._regexes: list[tuple[int, str, bool, regex.Pattern, tuple[str, ...] | None]] = []
+        self._regexes: list[tuple[int, str, bool, regex.Pattern, Literals | None]] = []
         self._codes = list(codebook.codes)
         self.codes = self._codes
         for idx, code in enumerate(self._codes):
@@ -217,7 +258,6 @@ class DictionaryCoder:
                         for variant in term_variants(pattern):
                             entries.setdefault(variant, []).append((idx, pattern, is_excl, None))
         self._automaton = _automaton(entries)
-        self._has_terms = self._automaton is not None
         self._masks = [(m, compile_regex(m), required_literals(m), leading_literal(m))
                        for m in codebook.mask_patterns]
         self._context = [frozenset(c.context_patterns) for c in self._codes]
@@ -254,37 +294,29 @@ class DictionaryCoder:
                 spans += self._spans(rx, text, pattern, None)
         return spans
 
-    def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:  # noqa: C901 - the hot loop, kept inline for speed
+    def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:
         """Hits per code index in ``text``: lists of (pattern, start, end),
         after masks and exclusions, overlapping hits reduced to the longest."""
         found: dict[int, list[tuple[str, int, int]]] = {}
         excluded: dict[int, list[tuple[int, int]]] = {}
         folded = fold(text)  # for the terms and the literals of re: patterns
-        if self._has_terms:
-            for last, (length, alternatives) in self._automaton.iter(word_text(folded)):
-                # the word key ends at last + 1 with a space on each side, and the
-                # word text has one character more in front than the folded text
-                end = last - 1
-                start = end - length
-                for key, hits, excl, case in alternatives:
-                    if folded[start:end] != key:
-                        continue  # differs in a non-word character
-                    for idx, pattern in hits:
-                        mine = found.get(idx)
-                        if mine is None:
-                            found[idx] = [(pattern, start, end)]
-                        else:
-                            mine.append((pattern, start, end))
-                    for idx in excl:
-                        excluded.setdefault(idx, []).append((start, end))
-                    for idx, pattern, is_excl, surface in case:
-                        if text[start:end] != surface:
-                            continue
-                        if is_excl:
-                            excluded.setdefault(idx, []).append((start, end))
-                        else:
-                            found.setdefault(idx, []).append((pattern, start, end))
+        if self._automaton is not None:
+            _term_hits(self._automaton, text, folded, found, excluded)
         in_folded = literal_text(folded) if self._regexes or self._masks else folded
+        if self._regexes:
+            self._regex_hits(text, in_folded, found, excluded)
+        if not found:
+            return {}
+        if self._masks:  # only where something fired
+            masked = self._masked(text, in_folded, max(h[2] for hits in found.values() for h in hits))
+        else:
+            masked = []
+        return self._kept(found, excluded, masked)
+
+    def _regex_hits(self, text: str, in_folded: str, found: dict[int, list[tuple[str, int, int]]],
+                    excluded: dict[int, list[tuple[int, int]]]) -> None:
+        """Add the non-empty matches of the ``re:`` patterns to ``found`` and
+        ``excluded``; ``in_folded`` is :func:`literal_text` of the folded text."""
         for idx, pattern, is_excl, rx, literals in self._regexes:
             if literals is not None and not may_match(text, in_folded, literals):
                 continue  # cannot match: skip the call and the scan
@@ -294,12 +326,12 @@ class DictionaryCoder:
                         excluded.setdefault(idx, []).append((start, end))
                     else:
                         found.setdefault(idx, []).append((pattern, start, end))
-        if not found:
-            return {}
-        if self._masks:  # only where something fired
-            masked = self._masked(text, in_folded, max(h[2] for hits in found.values() for h in hits))
-        else:
-            masked = []
+
+    def _kept(self, found: dict[int, list[tuple[str, int, int]]], excluded: dict[int, list[tuple[int, int]]],
+              masked: list[tuple[int, int]]) -> dict[int, list[tuple[str, int, int]]]:
+        """The hits of each code that code the unit: outside masks and the
+        code's exclusions, overlaps reduced to the longest, and not context
+        patterns alone."""
         result = {}
         for idx, hits in found.items():
             bad = masked + excluded.get(idx, [])

@@ -21,11 +21,16 @@ Rules applied to every unit:
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import import_module
 from itertools import accumulate
 from json.encoder import encode_basestring as _json_str
+from pathlib import Path
 
 import ahocorasick
 import regex
@@ -36,15 +41,65 @@ from coding.errors import CodingError
 from coding.language import fold, term_variants
 from coding.records import AUTO, Coding, Evidence, Unit
 
-#: Changes whenever matching changes in a way that can change codings, so
-#: that stores recode what this coder coded before.
-MATCHER_VERSION = "1"
+#: Modules whose code decides what the matcher finds: how the codebook's
+#: patterns are read and compiled, folding and inflection, the prefilters
+#: and the matcher itself.
+MATCHING_MODULES = ("coding.codebook", "coding.language", "coding.coders.prefilter", "coding.coders.dictionary")
+#: Packages whose version decides it: the lemma lookup table the terms are
+#: inflected with, the regex engine of ``re:`` patterns and the automaton.
+#: (spaCy itself is not run by the matcher.)
+MATCHING_PACKAGES = ("spacy-lookups-data", "regex", "pyahocorasick")
 
 #: Seconds one ``re:`` pattern may take on a text of up to 100,000
 #: characters (longer texts get proportionally more). The shipped patterns
 #: take milliseconds on a megabyte; a pattern that backtracks exponentially
 #: is stopped and reported instead of hanging the run.
 REGEX_TIMEOUT = 1.0
+
+
+def version_of(sources: Iterable[bytes], packages: Mapping[str, str]) -> str:
+    """12 hex digits of the SHA-256 of ``sources`` (in order, line ends
+    read as "\\n", so a checkout with CRLF gives the same) and of the
+    ``packages``' versions (name -> version, in any order)."""
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(hashlib.sha256(source.replace(b"\r\n", b"\n")).digest())
+    for name, version in sorted(packages.items()):
+        digest.update(f"{name}={version}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def _installed(package: str) -> str:
+    """The installed version of ``package`` ("" when it has no metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return ""
+
+
+@cache
+def matcher_version() -> str:
+    """The matcher's version: :func:`version_of` the source of
+    :data:`MATCHING_MODULES`, the versions of :data:`MATCHING_PACKAGES` and
+    of the Unicode data that lower-casing and word characters follow.
+
+    Whatever changes what the matcher finds changes it, so a store recodes
+    what this coder (and the coders built on it) coded before; nobody bumps
+    it by hand. Computed once per process, on first use (reading package
+    metadata costs some milliseconds that coding nothing need not pay)."""
+    sources = [Path(str(import_module(name).__file__)).read_bytes() for name in MATCHING_MODULES]
+    packages = {name: _installed(name) for name in MATCHING_PACKAGES}
+    packages["unicodedata"] = unicodedata.unidata_version
+    return version_of(sources, packages)
+
+
+def __getattr__(name: str) -> str:
+    # MATCHER_VERSION, the name coders built on the matcher import, is computed on first use
+    if name == "MATCHER_VERSION":
+        return matcher_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _outside(hits: list[tuple[str, int, int]], bad: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
@@ -230,8 +285,9 @@ class DictionaryCoder:
     >>> coder = DictionaryCoder(load_codebook("codebook.yaml"))
     >>> codings = coder.code(units)
 
-    Its version is the codebook version with the matcher's own, so an edit
-    of either recodes the corpus.
+    Its version is the codebook version with the matcher's own (derived
+    from the matcher's code and libraries, :func:`matcher_version`), so a
+    change of either recodes the corpus.
     """
 
     def __init__(self, codebook: Codebook, name: str = AUTO):
@@ -264,7 +320,8 @@ class DictionaryCoder:
 
     @property
     def version(self) -> str:
-        return f"{self.codebook.version}+m{MATCHER_VERSION}"
+        """The codebook version with the matcher's (:func:`matcher_version`)."""
+        return f"{self.codebook.version}+m{matcher_version()}"
 
     def _spans(self, rx: regex.Pattern, text: str, pattern: str, code: int | None) -> list[tuple[int, int]]:
         """Spans of the matches of ``rx`` in ``text``; a CodingError naming

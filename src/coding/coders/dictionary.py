@@ -21,30 +21,85 @@ Rules applied to every unit:
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import import_module
 from itertools import accumulate
 from json.encoder import encode_basestring as _json_str
+from pathlib import Path
 
 import ahocorasick
 import regex
 
 from coding.codebook import CASE_PREFIX, REGEX_PREFIX, Codebook, compile_regex
-from coding.coders.prefilter import leading_literal, literal_text, may_match, required_literals
+from coding.coders.prefilter import Literals, leading_literal, literal_text, may_match, required_literals
 from coding.errors import CodingError
 from coding.language import fold, term_variants
 from coding.records import AUTO, Coding, Evidence, Unit
 
-#: Changes whenever matching changes in a way that can change codings, so
-#: that stores recode what this coder coded before.
-MATCHER_VERSION = "1"
+#: Modules whose code decides what the matcher finds: how the codebook's
+#: patterns are read and compiled, folding and inflection, the prefilters
+#: and the matcher itself.
+MATCHING_MODULES = ("coding.codebook", "coding.language", "coding.coders.prefilter", "coding.coders.dictionary")
+#: Packages whose version decides it: the lemma lookup table the terms are
+#: inflected with, the regex engine of ``re:`` patterns and the automaton.
+#: (spaCy itself is not run by the matcher.)
+MATCHING_PACKAGES = ("spacy-lookups-data", "regex", "pyahocorasick")
 
 #: Seconds one ``re:`` pattern may take on a text of up to 100,000
 #: characters (longer texts get proportionally more). The shipped patterns
 #: take milliseconds on a megabyte; a pattern that backtracks exponentially
 #: is stopped and reported instead of hanging the run.
 REGEX_TIMEOUT = 1.0
+
+
+def version_of(sources: Iterable[bytes], packages: Mapping[str, str]) -> str:
+    """12 hex digits of the SHA-256 of ``sources`` (in order, line ends
+    read as "\\n", so a checkout with CRLF gives the same) and of the
+    ``packages``' versions (name -> version, in any order)."""
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(hashlib.sha256(source.replace(b"\r\n", b"\n")).digest())
+    for name, version in sorted(packages.items()):
+        digest.update(f"{name}={version}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def _installed(package: str) -> str:
+    """The installed version of ``package`` ("" when it has no metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return ""
+
+
+@cache
+def matcher_version() -> str:
+    """The matcher's version: :func:`version_of` the source of
+    :data:`MATCHING_MODULES`, the versions of :data:`MATCHING_PACKAGES` and
+    of the Unicode data that lower-casing and word characters follow.
+
+    Whatever changes what the matcher finds changes it, so a store recodes
+    what this coder (and the coders built on it) coded before; nobody bumps
+    it by hand. Computed once per process, on first use (reading package
+    metadata costs some milliseconds that coding nothing need not pay)."""
+    sources = [Path(str(import_module(name).__file__)).read_bytes() for name in MATCHING_MODULES]
+    packages = {name: _installed(name) for name in MATCHING_PACKAGES}
+    packages["unicodedata"] = unicodedata.unidata_version
+    return version_of(sources, packages)
+
+
+def __getattr__(name: str) -> str:
+    # MATCHER_VERSION, the name coders built on the matcher import, is computed on first use
+    if name == "MATCHER_VERSION":
+        return matcher_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _outside(hits: list[tuple[str, int, int]], bad: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
@@ -91,7 +146,7 @@ def _longest_first(hits: list[tuple[str, int, int]]) -> list[tuple[str, int, int
         return hits
     hits = sorted(hits, key=lambda h: (h[1] - h[2], h[1], h[0]))
     if len(hits) <= _FEW_HITS:
-        kept = []
+        kept: list[tuple[str, int, int]] = []
         for h in hits:
             s, e = h[1], h[2]
             for k in kept:
@@ -161,6 +216,47 @@ def _automaton(entries: dict[str, list[tuple[int, str, bool, str | None]]]) -> a
     return automaton
 
 
+def _term_hits(automaton: ahocorasick.Automaton, text: str, folded: str,
+               found: dict[int, list[tuple[str, int, int]]], excluded: dict[int, list[tuple[int, int]]]) -> None:
+    """Add the whole-word hits of the terms (see :func:`_automaton`) in
+    ``text`` to ``found`` (code index -> (pattern, start, end)) and
+    ``excluded`` (code index -> spans of its exclusions).
+
+    The hot loop of the coder: it runs once per occurrence of a term, so it
+    calls nothing but for the rare case-sensitive entries."""
+    for last, (length, alternatives) in automaton.iter(word_text(folded)):
+        # the word key ends at last + 1 with a space on each side, and the
+        # word text has one character more in front than the folded text
+        end = last - 1
+        start = end - length
+        for key, hits, excl, case in alternatives:
+            if folded[start:end] != key:
+                continue  # differs in a non-word character
+            for idx, pattern in hits:
+                mine = found.get(idx)
+                if mine is None:
+                    found[idx] = [(pattern, start, end)]
+                else:
+                    mine.append((pattern, start, end))
+            for idx in excl:
+                excluded.setdefault(idx, []).append((start, end))
+            if case:
+                _case_hits(case, text, start, end, found, excluded)
+
+
+def _case_hits(case: tuple[tuple[int, str, bool, str | None], ...], text: str, start: int, end: int,
+               found: dict[int, list[tuple[str, int, int]]], excluded: dict[int, list[tuple[int, int]]]) -> None:
+    """Add the case-sensitive entries ``case`` whose surface is
+    ``text[start:end]`` as written."""
+    for idx, pattern, is_excl, surface in case:
+        if text[start:end] != surface:
+            continue
+        if is_excl:
+            excluded.setdefault(idx, []).append((start, end))
+        else:
+            found.setdefault(idx, []).append((pattern, start, end))
+
+
 #: JSON of the start of an evidence item, by (term, pattern): the same
 #: terms fire again and again, and encoding them is most of the cost of a row.
 _EVIDENCE_HEADS: dict[tuple[str, str], str] = {}
@@ -189,8 +285,9 @@ class DictionaryCoder:
     >>> coder = DictionaryCoder(load_codebook("codebook.yaml"))
     >>> codings = coder.code(units)
 
-    Its version is the codebook version with the matcher's own, so an edit
-    of either recodes the corpus.
+    Its version is the codebook version with the matcher's own (derived
+    from the matcher's code and libraries, :func:`matcher_version`), so a
+    change of either recodes the corpus.
     """
 
     def __init__(self, codebook: Codebook, name: str = AUTO):
@@ -200,7 +297,7 @@ class DictionaryCoder:
         # entries: folded term -> list of (code index, pattern, is_exclude, case-sensitive surface)
         entries: dict[str, list[tuple[int, str, bool, str | None]]] = {}
         # (code index, pattern, is_exclude, compiled, literals one of which a match needs)
-        self._regexes: list[tuple[int, str, bool, regex.Pattern, tuple[str, ...] | None]] = []
+        self._regexes: list[tuple[int, str, bool, regex.Pattern, Literals | None]] = []
         self._codes = list(codebook.codes)
         self.codes = self._codes
         for idx, code in enumerate(self._codes):
@@ -217,14 +314,14 @@ class DictionaryCoder:
                         for variant in term_variants(pattern):
                             entries.setdefault(variant, []).append((idx, pattern, is_excl, None))
         self._automaton = _automaton(entries)
-        self._has_terms = self._automaton is not None
         self._masks = [(m, compile_regex(m), required_literals(m), leading_literal(m))
                        for m in codebook.mask_patterns]
         self._context = [frozenset(c.context_patterns) for c in self._codes]
 
     @property
     def version(self) -> str:
-        return f"{self.codebook.version}+m{MATCHER_VERSION}"
+        """The codebook version with the matcher's (:func:`matcher_version`)."""
+        return f"{self.codebook.version}+m{matcher_version()}"
 
     def _spans(self, rx: regex.Pattern, text: str, pattern: str, code: int | None) -> list[tuple[int, int]]:
         """Spans of the matches of ``rx`` in ``text``; a CodingError naming
@@ -254,37 +351,29 @@ class DictionaryCoder:
                 spans += self._spans(rx, text, pattern, None)
         return spans
 
-    def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:  # noqa: C901 - the hot loop, kept inline for speed
+    def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:
         """Hits per code index in ``text``: lists of (pattern, start, end),
         after masks and exclusions, overlapping hits reduced to the longest."""
         found: dict[int, list[tuple[str, int, int]]] = {}
         excluded: dict[int, list[tuple[int, int]]] = {}
         folded = fold(text)  # for the terms and the literals of re: patterns
-        if self._has_terms:
-            for last, (length, alternatives) in self._automaton.iter(word_text(folded)):
-                # the word key ends at last + 1 with a space on each side, and the
-                # word text has one character more in front than the folded text
-                end = last - 1
-                start = end - length
-                for key, hits, excl, case in alternatives:
-                    if folded[start:end] != key:
-                        continue  # differs in a non-word character
-                    for idx, pattern in hits:
-                        mine = found.get(idx)
-                        if mine is None:
-                            found[idx] = [(pattern, start, end)]
-                        else:
-                            mine.append((pattern, start, end))
-                    for idx in excl:
-                        excluded.setdefault(idx, []).append((start, end))
-                    for idx, pattern, is_excl, surface in case:
-                        if text[start:end] != surface:
-                            continue
-                        if is_excl:
-                            excluded.setdefault(idx, []).append((start, end))
-                        else:
-                            found.setdefault(idx, []).append((pattern, start, end))
+        if self._automaton is not None:
+            _term_hits(self._automaton, text, folded, found, excluded)
         in_folded = literal_text(folded) if self._regexes or self._masks else folded
+        if self._regexes:
+            self._regex_hits(text, in_folded, found, excluded)
+        if not found:
+            return {}
+        if self._masks:  # only where something fired
+            masked = self._masked(text, in_folded, max(h[2] for hits in found.values() for h in hits))
+        else:
+            masked = []
+        return self._kept(found, excluded, masked)
+
+    def _regex_hits(self, text: str, in_folded: str, found: dict[int, list[tuple[str, int, int]]],
+                    excluded: dict[int, list[tuple[int, int]]]) -> None:
+        """Add the non-empty matches of the ``re:`` patterns to ``found`` and
+        ``excluded``; ``in_folded`` is :func:`literal_text` of the folded text."""
         for idx, pattern, is_excl, rx, literals in self._regexes:
             if literals is not None and not may_match(text, in_folded, literals):
                 continue  # cannot match: skip the call and the scan
@@ -294,12 +383,12 @@ class DictionaryCoder:
                         excluded.setdefault(idx, []).append((start, end))
                     else:
                         found.setdefault(idx, []).append((pattern, start, end))
-        if not found:
-            return {}
-        if self._masks:  # only where something fired
-            masked = self._masked(text, in_folded, max(h[2] for hits in found.values() for h in hits))
-        else:
-            masked = []
+
+    def _kept(self, found: dict[int, list[tuple[str, int, int]]], excluded: dict[int, list[tuple[int, int]]],
+              masked: list[tuple[int, int]]) -> dict[int, list[tuple[str, int, int]]]:
+        """The hits of each code that code the unit: outside masks and the
+        code's exclusions, overlaps reduced to the longest, and not context
+        patterns alone."""
         result = {}
         for idx, hits in found.items():
             bad = masked + excluded.get(idx, [])

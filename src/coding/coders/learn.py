@@ -1,71 +1,75 @@
-"""The learned coder: logistic regression on words and dictionary hits.
+"""Training the learned coder: logistic regression on words and dictionary hits.
 
 The dictionary coder (:mod:`coding.coders.dictionary`) finds codebook terms but not
 their context: "to the west" is not alignment with the West, "oil" in a
-recipe is not energy. This coder learns from human coding when such a hit
-counts.
+recipe is not energy. The learned coder learns from human coding when such
+a hit counts. Its parts:
 
-Features (deterministic, no spaCy pipeline per unit)
-    word unigrams and bigrams of lemmas of the folded, lower-cased tokens
-    (lemma by lookup in :func:`coding.language.lemma_table`), plus one
-    feature per dictionary hit: ``code:<id>`` per hit of a code,
-    ``var:<id>`` per hit of any code of a variable, ``ctx:<id>`` per hit of
-    a code's context patterns where the code itself has no hit (which kinds
-    are used is the setting ``dictionary``). Weighted by tf-idf (sublinear
-    tf, smoothed idf, rows l2-normalised); the vocabulary keeps features
-    found in at least ``min_df`` training units.
+Features (:mod:`coding.coders.learned_features`)
+    lemma unigrams and bigrams and dictionary hits, weighted by tf-idf; no
+    spaCy pipeline per unit, the same in training and coding.
 
-Model
+Training (this module)
     one logistic regression (scikit-learn, balanced class weights) per
     variable and, at level "code", per code with enough labelled units. Each
     target's decision threshold is chosen on the training data only, from
-    out-of-fold probabilities of an inner grouped cross-validation.
+    out-of-fold probabilities of an inner grouped cross-validation
+    (:func:`train`); repeated grouped cross-validation of the whole
+    procedure against the dictionary coder (:func:`cross_validate`).
 
-Model file
-    plain JSON (never pickle) with its own SHA-256, written with sorted keys
-    and floats rounded to 6 significant digits, so that the same data give
-    a byte-identical file: :func:`save_model`, :func:`load_model`.
+Model and model file (:mod:`coding.coders.learned_model`)
+    plain JSON (never pickle) with its own SHA-256, the same data giving a
+    byte-identical file: :func:`save_model`, :func:`load_model`.
 
-Coder
+Coder (:mod:`coding.coders.learned`)
     :class:`LearnedCoder` implements the :class:`coding.records.Coder`
     protocol; every coding carries evidence (dictionary hits and the
     model's strongest features present in the unit) and a probability.
+
+The names of those modules that callers use are importable from here too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from coding.codebook import Codebook
-from coding.coders.dictionary import MATCHER_VERSION, DictionaryCoder
+from coding.coders.dictionary import matcher_version
+from coding.coders.learned import EVIDENCE_FEATURES as EVIDENCE_FEATURES
+from coding.coders.learned import LearnedCoder as LearnedCoder
+from coding.coders.learned_features import _TOKEN, _matrix, _select, _vocabulary
+from coding.coders.learned_features import DICTIONARY_FEATURES as DICTIONARY_FEATURES
+from coding.coders.learned_features import Analysis as Analysis
+from coding.coders.learned_features import Features as Features
+from coding.coders.learned_features import _context_coders as _context_coders
+from coding.coders.learned_features import _lemmas as _lemmas
+from coding.coders.learned_features import dictionary_hits as dictionary_hits
+from coding.coders.learned_model import FORMAT as FORMAT
+from coding.coders.learned_model import FORMAT_VERSION as FORMAT_VERSION
+from coding.coders.learned_model import LEVELS as LEVELS
+from coding.coders.learned_model import Model as Model
+from coding.coders.learned_model import TargetModel as TargetModel
+from coding.coders.learned_model import _canonical as _canonical
+from coding.coders.learned_model import _cv_records, _round
+from coding.coders.learned_model import load_model as load_model
+from coding.coders.learned_model import model_codebook as model_codebook
+from coding.coders.learned_model import model_hash as model_hash
+from coding.coders.learned_model import model_probabilities as model_probabilities
+from coding.coders.learned_model import save_model as save_model
 from coding.errors import CodingError
-from coding.language import fold, lemma_table
-from coding.records import LEARNED, Coding, Evidence, StrPath, Unit, evidence_json
+from coding.records import Unit
 
-FORMAT = "coding-learned-model"
-FORMAT_VERSION = 1
-LEVELS = ("variable", "code")
 #: A variable needs at least this many positive and negative units.
 MIN_UNITS = 5
 #: A code gets its own classifier only with this many positive and negative units.
 MIN_CODE_UNITS = 20
-#: Model features named in the evidence of one coding.
-EVIDENCE_FEATURES = 3
-#: Kinds of dictionary features: hits per code, per variable, of context patterns alone.
-DICTIONARY_FEATURES = ("code", "var", "ctx")
 #: Settings of the learner; each may be passed to :func:`train`. Chosen by
 #: grouped cross-validation on real published text (scripts/evaluate_learned.py)
 #: among C 1-64, min_df 1-2, ngram 1-2, threshold by alpha or F1 and the
@@ -76,120 +80,6 @@ DEFAULTS = {"C": 16.0, "min_df": 2, "ngram": 2, "dictionary": ("var", "ctx"), "i
 #: Weight of training text of another kind than the text to code (thesis
 #: paragraphs and written sets when coding media text), chosen the same way.
 EXTRA_WEIGHT = 0.1
-
-_TOKEN = re.compile(r"[^\W_]+")
-_DICT_PREFIXES = ("code:", "var:", "ctx:")
-
-
-def _round(x: float) -> float:
-    """6 significant digits: the precision kept in a model file."""
-    return float(f"{float(x):.6g}")
-
-
-# --------------------------------------------------------------------------
-# features
-
-
-@lru_cache(maxsize=1)
-def _lemmas() -> dict[str, str]:
-    """Lower-case word form -> lower-case lemma."""
-    return {form.lower(): lemma.lower() for form, lemma in lemma_table().items()}
-
-
-def _context_coders(codebook: Codebook) -> tuple[DictionaryCoder, DictionaryCoder] | None:
-    """Dictionary coders whose patterns are the codebook's context patterns:
-    they find the hits that the dictionary coder keeps only beside a hit of
-    the code itself. The first ignores the codes' exclusions (a quick test:
-    exclusions only remove hits, and their regexes would scan every unit),
-    the second applies them."""
-    codes = tuple(replace(c, patterns=c.context_patterns, context_patterns=())
-                  for c in codebook.codes if c.context_patterns)
-    if not codes:
-        return None
-    quick = tuple(replace(c, exclude_patterns=()) for c in codes)
-    return DictionaryCoder(replace(codebook, codes=quick)), DictionaryCoder(replace(codebook, codes=codes))
-
-
-@dataclass
-class Analysis:
-    """A text's features and the dictionary hits behind them.
-
-    ``counts``: feature -> count; ``hits``: code id -> (pattern, start, end)
-    of the dictionary coder; ``context``: code id -> context-pattern hits of
-    codes without a hit of their own; ``lemmas``: the text's lemmas.
-    """
-
-    counts: Counter
-    hits: dict[str, list[tuple[str, int, int]]]
-    context: dict[str, list[tuple[str, int, int]]]
-    lemmas: list[str]
-
-
-class Features:
-    """Turns texts into feature counts, the same way in training and coding."""
-
-    def __init__(self, codebook: Codebook, *, ngram: int = 2):
-        if ngram not in (1, 2):
-            raise CodingError(f"ngram must be 1 or 2, got {ngram!r}")
-        self.ngram = ngram
-        self.coder = DictionaryCoder(codebook)
-        self._context = _context_coders(codebook)
-        self._lemmas = _lemmas()
-        self._codes = [c.id for c in self.coder.codes]
-        self._variable = {c.id: c.variable for c in codebook.codes}
-
-    def lemmas(self, text: str) -> list[str]:
-        """Lemmas of the tokens of ``text`` (folded, lower-cased)."""
-        get = self._lemmas.get
-        tokens = _TOKEN.findall(fold(text))
-        return list(map(get, tokens, tokens))
-
-    def analyse(self, text: str) -> Analysis:
-        """Features of ``text`` (every kind of dictionary feature) with the
-        dictionary hits behind them."""
-        lemmas = self.lemmas(text)
-        counts = Counter(lemmas)
-        if self.ngram == 2 and len(lemmas) > 1:
-            counts.update(map(" ".join, zip(lemmas, lemmas[1:])))
-        hits, context = dictionary_hits(self.coder, self._context, self._codes, text)
-        for code, h in hits.items():
-            counts["code:" + code] += len(h)
-            counts["var:" + self._variable[code]] += len(h)
-        for code, h in context.items():
-            counts["ctx:" + code] += len(h)
-        return Analysis(counts, hits, context, lemmas)
-
-
-def _select(counts: Counter, dictionary: Sequence[str]) -> Counter:
-    """Word features and the dictionary features of the given kinds."""
-    drop = tuple(f"{k}:" for k in DICTIONARY_FEATURES if k not in dictionary)
-    return Counter({f: n for f, n in counts.items() if not f.startswith(drop)}) if drop else counts
-
-
-def _vocabulary(bags: Sequence[Counter], min_df: int) -> tuple[list[str], np.ndarray]:
-    """Sorted features found in at least ``min_df`` bags, and their smoothed
-    idf, ln((1 + n) / (1 + df)) + 1."""
-    df = Counter()
-    for bag in bags:
-        df.update(bag.keys())
-    vocab = sorted(f for f, n in df.items() if n >= min_df)
-    n = len(bags)
-    idf = np.array([math.log((1 + n) / (1 + df[f])) + 1 for f in vocab], dtype=float)
-    return vocab, idf
-
-
-def _matrix(bags: Sequence[Counter], index: Mapping[str, int], idf: np.ndarray) -> sparse.csr_matrix:
-    """Rows of sublinear tf * idf, l2-normalised, over ``index``."""
-    data, cols, indptr = [], [], [0]
-    for bag in bags:
-        row = sorted((index[f], (1.0 + math.log(n)) * idf[index[f]]) for f, n in bag.items() if f in index)
-        norm = math.sqrt(sum(v * v for _, v in row)) or 1.0
-        cols.extend(j for j, _ in row)
-        data.extend(v / norm for _, v in row)
-        indptr.append(len(cols))
-    return sparse.csr_matrix((np.array(data, dtype=float), np.array(cols, dtype=np.int64), indptr),
-                             shape=(len(bags), len(index)))
-
 
 # --------------------------------------------------------------------------
 # targets and folds
@@ -255,7 +145,7 @@ def _targets(sets: Sequence[frozenset[str]], codebook: Codebook,
     return targets, skipped
 
 
-def grouped_folds(groups: Sequence[str], strata: Sequence[int], folds: int,
+def grouped_folds(groups: Sequence[str], strata: Sequence[int] | np.ndarray, folds: int,
                   seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) index arrays of a grouped, stratified k-fold split.
 
@@ -276,8 +166,10 @@ def grouped_folds(groups: Sequence[str], strata: Sequence[int], folds: int,
 
 def _strata(targets: Sequence[_Target]) -> np.ndarray:
     """One stratum per combination of variables."""
-    ys = [t.y for t in targets if t.kind == "variable"]
-    return sum(y << k for k, y in enumerate(ys))
+    strata = np.zeros(len(targets[0].y), dtype=int)
+    for k, y in enumerate(t.y for t in targets if t.kind == "variable"):
+        strata += y << k
+    return strata
 
 
 # --------------------------------------------------------------------------
@@ -365,58 +257,6 @@ def _thresholds(bags, targets, groups, weight, options, seed) -> list[float]:
     return out
 
 
-# --------------------------------------------------------------------------
-# the model
-
-
-@dataclass(frozen=True)
-class TargetModel:
-    """One classifier: a variable or a code, with its weights (aligned with
-    the model's vocabulary), intercept, decision threshold and the numbers
-    of positive and negative units it was trained on."""
-
-    id: str
-    kind: str
-    variable: str
-    weights: tuple[float, ...]
-    intercept: float
-    threshold: float
-    positives: int
-    negatives: int
-
-
-@dataclass(frozen=True)
-class Model:
-    """A trained learned coder, as stored in a model file.
-
-    ``settings`` holds the features and learner settings used, ``training``
-    the units, groups, coders and sources it learnt from, ``libraries`` the
-    versions of the libraries that made it, ``cv`` cross-validation figures
-    if given, ``sha256`` the hash of everything else (see
-    :func:`model_hash`).
-    """
-
-    codebook_version: str
-    level: str
-    settings: dict
-    vocabulary: tuple[str, ...]
-    idf: tuple[float, ...]
-    targets: tuple[TargetModel, ...]
-    skipped: tuple[dict, ...] = ()
-    training: dict = field(default_factory=dict)
-    libraries: dict = field(default_factory=dict)
-    cv: tuple[dict, ...] = ()
-    codebook_content: str = ""
-    sha256: str = ""
-
-    def target(self, target_id: str) -> TargetModel:
-        """The classifier of a variable or code id (KeyError if none)."""
-        for t in self.targets:
-            if t.id == target_id:
-                return t
-        raise KeyError(target_id)
-
-
 def _libraries() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -433,7 +273,7 @@ def _settings(options: Mapping) -> dict:
     """The settings recorded in a model: the learner's options and what the
     features are."""
     return {**options, "tokens": _TOKEN.pattern, "lemmas": "spacy-lookups-data en lemma_lookup",
-            "tf": "sublinear", "idf": "smooth", "norm": "l2", "matcher_version": MATCHER_VERSION}
+            "tf": "sublinear", "idf": "smooth", "norm": "l2", "matcher_version": matcher_version()}
 
 
 def _options(settings: Mapping) -> dict:
@@ -458,9 +298,9 @@ def _fit_model(bags: Sequence[Counter], sets: Sequence[frozenset], groups: Seque
                weight: Sequence[float] | None = None) -> Model:
     """Thresholds from an inner grouped CV, then weights on all units."""
     targets, skipped = _targets(sets, codebook, level)
-    weight = np.ones(len(bags)) if weight is None else np.asarray(weight, dtype=float)
-    thresholds = _thresholds(bags, targets, groups, weight, options, seed)
-    vocab, idf, _, fitted = _fit_weights(bags, targets, weight, np.arange(len(bags)), options, seed)
+    unit_weight = np.ones(len(bags)) if weight is None else np.asarray(weight, dtype=float)
+    thresholds = _thresholds(bags, targets, groups, unit_weight, options, seed)
+    vocab, idf, _, fitted = _fit_weights(bags, targets, unit_weight, np.arange(len(bags)), options, seed)
     models = tuple(
         TargetModel(t.id, t.kind, t.variable, tuple(_round(w) for w in weights), _round(b), _round(thr),
                     int(t.y[t.known].sum()), int(t.known.sum() - t.y[t.known].sum()))
@@ -523,346 +363,6 @@ def train(units: Sequence[Unit], labels: Mapping[str, Iterable[str]], groups: Ma
     return replace(model, sha256=model_hash(model))
 
 
-def model_codebook(model: Model, origin: str = "<model>") -> Codebook:
-    """The codebook a model was trained with, parsed from the copy it keeps."""
-    from coding.codebook import parse_codebook
-
-    if not model.codebook_content:
-        raise CodingError("the model keeps no copy of its codebook; give the codebook", origin)
-    return parse_codebook(model.codebook_content, f"{origin} (codebook {model.codebook_version})")
-
-
-def _json_value(v):
-    """A table cell as plain JSON: NaN as null, floats rounded."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return None if math.isnan(v) else _round(v)
-    return v
-
-
-def _cv_records(cv: pd.DataFrame | None) -> tuple[dict, ...]:
-    """Rows of a :func:`cross_validate` table as plain dicts."""
-    if cv is None:
-        return ()
-    return tuple({str(k): _json_value(v) for k, v in rec.items()} for rec in cv.to_dict("records"))
-
-
-def _model_arrays(model: Model) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """index, idf, weights (vocabulary x targets), intercepts, thresholds."""
-    index = {f: j for j, f in enumerate(model.vocabulary)}
-    idf = np.array(model.idf, dtype=float)
-    W = np.array([t.weights for t in model.targets], dtype=float).T.reshape(len(index), len(model.targets))
-    b = np.array([t.intercept for t in model.targets], dtype=float)
-    thr = np.array([t.threshold for t in model.targets], dtype=float)
-    return index, idf, W, b, thr
-
-
-def model_probabilities(model: Model, bags: Sequence[Counter]) -> np.ndarray:
-    """Units x targets probabilities of ``model`` for feature counts (from
-    :meth:`Features.analyse`), in the order of ``model.targets``."""
-    index, idf, W, b, _ = _model_arrays(model)
-    X = _matrix(bags, index, idf)
-    return 1.0 / (1.0 + np.exp(-(X @ W + b)))
-
-
-# --------------------------------------------------------------------------
-# the model file
-
-
-def _model_dict(model: Model) -> dict:
-    """The model as plain JSON data, without its hash."""
-    d = {
-        "format": FORMAT, "format_version": FORMAT_VERSION,
-        "codebook_version": model.codebook_version, "level": model.level, "settings": model.settings,
-        "vocabulary": list(model.vocabulary), "idf": list(model.idf),
-        "targets": [{"id": t.id, "kind": t.kind, "variable": t.variable, "weights": list(t.weights),
-                     "intercept": t.intercept, "threshold": t.threshold, "positives": t.positives,
-                     "negatives": t.negatives} for t in model.targets],
-        "skipped": list(model.skipped), "training": model.training, "libraries": model.libraries,
-        "cv": list(model.cv), "codebook": model.codebook_content,
-    }
-    return d
-
-
-def _canonical(d: dict) -> str:
-    """The JSON text that is hashed: sorted keys, no white space, ASCII."""
-    return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-
-
-def model_hash(model: Model) -> str:
-    """SHA-256 of the model's canonical JSON (sorted keys, no white space,
-    without the hash field)."""
-    return hashlib.sha256(_canonical(_model_dict(model)).encode("ascii")).hexdigest()
-
-
-def save_model(model: Model, path: StrPath) -> Path:
-    """Write ``model`` as JSON with its hash; the same model gives the same bytes."""
-    from coding.files import write_text
-
-    d = _model_dict(model)
-    d["sha256"] = model_hash(model)
-    text = json.dumps(d, sort_keys=True, indent=1, ensure_ascii=True, allow_nan=False) + "\n"
-    return write_text(path, text)
-
-
-def _model_from_dict(d: dict) -> Model:
-    """A Model from the parsed JSON; KeyError/TypeError/ValueError if malformed."""
-    vocab = tuple(str(f) for f in d["vocabulary"])
-    idf = tuple(float(x) for x in d["idf"])
-    targets = []
-    for t in d["targets"]:
-        weights = tuple(float(w) for w in t["weights"])
-        if len(weights) != len(vocab):
-            raise ValueError(f"target '{t['id']}' has {len(weights)} weights for {len(vocab)} features")
-        targets.append(TargetModel(str(t["id"]), str(t["kind"]), str(t["variable"]), weights,
-                                   float(t["intercept"]), float(t["threshold"]), int(t["positives"]),
-                                   int(t["negatives"])))
-    if len(idf) != len(vocab):
-        raise ValueError(f"{len(idf)} idf values for {len(vocab)} features")
-    if d["level"] not in LEVELS:
-        raise ValueError(f"unknown level {d['level']!r}")
-    if dict(d["settings"]).get("ngram", 2) not in (1, 2):
-        raise ValueError(f"settings: ngram must be 1 or 2, not {d['settings']['ngram']!r}")
-    return Model(str(d["codebook_version"]), d["level"], dict(d["settings"]), vocab, idf, tuple(targets),
-                 tuple(d["skipped"]), dict(d["training"]), dict(d["libraries"]), tuple(d["cv"]),
-                 str(d.get("codebook", "")))
-
-
-def load_model(path: StrPath, codebook: Codebook | None = None) -> Model:
-    """Read a model file written by :func:`save_model`.
-
-    Raises a one-line CodingError naming the file when it cannot be read,
-    is not valid JSON (e.g. truncated), is not a model of this format, does
-    not match its own hash (altered or damaged), or -- with ``codebook`` --
-    was made for another codebook version.
-    """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise CodingError(f"cannot read the model: {exc.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise CodingError("not a model file: not UTF-8 text", path) from None
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CodingError(f"not a model file: invalid JSON at line {exc.lineno} (truncated?)", path) from None
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise CodingError(f"not a learned-coder model (format is not '{FORMAT}')", path)
-    if d.get("format_version") != FORMAT_VERSION:
-        raise CodingError(f"model format version {d.get('format_version')!r} is not supported "
-                          f"(this program reads version {FORMAT_VERSION})", path)
-    stored = d.pop("sha256", None)
-    try:
-        actual = hashlib.sha256(_canonical(d).encode("ascii")).hexdigest()
-    except ValueError:  # NaN or infinity: not written by save_model
-        actual = ""
-    if stored != actual:
-        raise CodingError("hash mismatch: the model file was altered or damaged", path)
-    try:
-        model = _model_from_dict(d)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CodingError(f"malformed model: {exc}", path) from None
-    if codebook is not None and model.codebook_version != codebook.version:
-        raise CodingError(f"model made for codebook version {model.codebook_version}, the codebook is "
-                          f"version {codebook.version}: train the model again", path)
-    return replace(model, sha256=stored)
-
-
-# --------------------------------------------------------------------------
-# the coder
-
-
-def dictionary_hits(coder, context_coders, codes: list[str], text: str) -> tuple[dict[str, list], dict[str, list]]:
-    """The dictionary's hits in ``text`` per code id, and the context
-    patterns' hits (``context_coders``, see :func:`_context_coders`) of codes
-    the dictionary did not find."""
-    hits = {codes[i]: h for i, h in coder.match(text).items()}
-    context: dict[str, list] = {}
-    if context_coders is not None and context_coders[0].match(text):
-        ctx_codes = context_coders[1].codes
-        for i, h in context_coders[1].match(text).items():
-            if ctx_codes[i].id not in hits:
-                context[ctx_codes[i].id] = h
-    return hits, context
-
-
-class LearnedCoder:
-    """The learned coder: codes units with a trained :class:`Model`.
-
-    >>> coder = LearnedCoder(load_model("model.json", codebook), codebook)
-    >>> codings = coder.code(units)
-
-    A unit gets a variable when that variable's probability reaches its
-    threshold and there is evidence; a code of a coded variable when the
-    code's own classifier fires or the dictionary coder gives the code. A
-    coded variable without such a code gets one variable-level coding
-    (code ""). Evidence: the dictionary hits for the variable or code, then
-    up to :data:`EVIDENCE_FEATURES` word features of the model that raise
-    the probability most in this unit (pattern ``model:<feature>``, weight =
-    the feature's contribution to the log-odds, offsets of its first
-    occurrence). ``probability`` is the code's classifier's when it fired,
-    else the variable's.
-    """
-
-    def __init__(self, model: Model, codebook: Codebook, name: str = LEARNED):
-        if model.codebook_version != codebook.version:
-            raise CodingError(f"model made for codebook version {model.codebook_version}, the codebook "
-                              f"is version {codebook.version}: train the model again")
-        ids = {t.id for t in model.targets}
-        missing = [v for v in codebook.variable_ids if v not in ids]
-        if missing:
-            raise CodingError("the model has no classifier for this variable", item=missing[0])
-        self.model = model
-        self.codebook = codebook
-        self.name = name
-        self._hash = model.sha256 or model_hash(model)
-        settings = model.settings
-        # features the model lacks (other dictionary kinds) are ignored by lookup
-        self.features = Features(codebook, ngram=int(settings.get("ngram", 2)))
-        index, idf, W, self._b, self._thr = _model_arrays(model)
-        # feature -> (row, idf): one dict lookup per feature of a unit
-        self._table = {f: (j, float(idf[j])) for f, j in index.items()}
-        self._W = W
-        self._target = {t.id: k for k, t in enumerate(model.targets)}
-        self._codes = {v: [c.id for c in codebook.codes_of(v)] for v in codebook.variable_ids}
-        self._variables = codebook.variable_ids
-
-    @property
-    def version(self) -> str:
-        """A short hash of the model (with the matcher's version, which makes
-        its dictionary features): a new model recodes."""
-        return f"{self._hash[:12]}+m{MATCHER_VERSION}"
-
-    def _score(self, counts: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """Probabilities per target, with the rows and tf-idf values (before
-        l2 norm) of the unit's features and the norm."""
-        table, rows, values = self._table, [], []
-        log = math.log
-        for f, n in counts.items():
-            entry = table.get(f)
-            if entry is not None:
-                rows.append(entry[0])
-                values.append((1.0 + log(n)) * entry[1] if n > 1 else entry[1])
-        if not rows:
-            return 1.0 / (1.0 + np.exp(-self._b)), np.empty(0, int), np.empty(0), 1.0
-        x = np.array(values)
-        norm = math.sqrt(float(x @ x))
-        r = np.array(rows)
-        scores = self._b + (x @ self._W[r]) / norm
-        return 1.0 / (1.0 + np.exp(-scores)), r, x, norm
-
-    def _model_evidence(self, k: int, lemmas: list[str], spans: list[tuple[int, int]], rows: np.ndarray,
-                        x: np.ndarray, norm: float) -> list[tuple]:
-        """The word features that raise target ``k`` most in this unit:
-        (term, "model:<feature>", start, end, contribution to the log-odds)."""
-        if not len(rows):
-            return []
-        contribution = x * self._W[rows, k] / norm
-        out = []
-        for i in np.argsort(-contribution, kind="stable"):
-            if contribution[i] <= 0 or len(out) == EVIDENCE_FEATURES:
-                break
-            feature = self.model.vocabulary[rows[i]]
-            if feature.startswith(_DICT_PREFIXES):
-                continue  # dictionary features are shown by their hits
-            span = _occurrence(feature, lemmas, spans)
-            if span is not None:
-                out.append((span, "model:" + feature, float(contribution[i])))
-        return out
-
-    @staticmethod
-    def _hit_evidence(analysis: Analysis, codes: Iterable[str]) -> list[tuple]:
-        """Dictionary hits (including context-pattern hits) of ``codes``."""
-        hits = [h for c in codes for h in analysis.hits.get(c, []) + analysis.context.get(c, [])]
-        return sorted(hits, key=lambda h: (h[1], h[2], h[0]))
-
-    def _decide(self, text: str) -> list[tuple[str, str, float, list[tuple]]]:
-        """(variable, code, probability, evidence) of one text, evidence as
-        (term, pattern, start, end[, weight]) in offsets of the text."""
-        a = self.features.analyse(text)
-        p, rows, x, norm = self._score(a.counts)
-        thr, out, spans = self._thr, [], None
-        for v in self._variables:
-            k = self._target[v]
-            if p[k] < thr[k]:
-                continue
-            if spans is None:
-                spans = [m.span() for m in _TOKEN.finditer(fold(text))]
-            ev_model = self._model_evidence(k, a.lemmas, spans, rows, x, norm)
-            coded = []
-            for code in self._codes[v]:
-                kc = self._target.get(code)
-                fired = kc is not None and p[kc] >= thr[kc]
-                if not fired and code not in a.hits:
-                    continue
-                own = self._model_evidence(kc, a.lemmas, spans, rows, x, norm) if fired else ev_model
-                ev = _evidence(text, self._hit_evidence(a, [code]), own)
-                if ev:
-                    coded.append((v, code, float(p[kc] if fired else p[k]), ev))
-            if not coded:
-                ev = _evidence(text, self._hit_evidence(a, self._codes[v]), ev_model)
-                if ev:  # no evidence, no coding
-                    coded.append((v, "", float(p[k]), ev))
-            out.extend(coded)
-        return out
-
-    def probabilities(self, units: Iterable[Unit]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """(variable ids, probabilities as a units x variables array, the
-        variables' thresholds): how sure the model is, unit by unit."""
-        cols = [self._target[v] for v in self._variables]
-        rows = [self._score(self.features.analyse(u.text).counts)[0][cols] for u in units]
-        probs = np.vstack(rows) if rows else np.empty((0, len(cols)))
-        return list(self._variables), probs, np.asarray(self._thr)[cols]
-
-    def code_rows(self, units: Iterable[Unit]) -> list[list[str]]:
-        """Rows ``unit_id, variable, code, evidence`` as
-        :meth:`DictionaryCoder.code_rows` gives them: evidence offsets
-        relative to the unit text, one row per coding, one row with empty
-        variable and code for a unit with no coding."""
-        rows = []
-        for unit in units:
-            decided = self._decide(unit.text)
-            if not decided:
-                rows.append([unit.id, "", "", ""])
-            for v, code, _, ev in decided:
-                rows.append([unit.id, v, code, evidence_json(ev)])
-        return rows
-
-    def code(self, units: Iterable[Unit]) -> list[Coding]:
-        """Code units; evidence offsets are document offsets."""
-        out = []
-        for unit in units:
-            for v, code, p, ev in self._decide(unit.text):
-                evidence = tuple(Evidence(e[0], e[1], unit.start + e[2], unit.start + e[3],
-                                          e[4] if len(e) > 4 else None) for e in ev)
-                out.append(Coding(unit.id, code, v, self.name, self.codebook.version, evidence, _round(p)))
-        return out
-
-
-def _occurrence(feature: str, lemmas: list[str], spans: list[tuple[int, int]]) -> tuple[int, int] | None:
-    """Offsets of the first occurrence of a unigram or bigram feature."""
-    words = feature.split(" ")
-    if len(words) == 1:
-        try:
-            return spans[lemmas.index(feature)]
-        except ValueError:
-            return None
-    first, second = words
-    for i in range(len(lemmas) - 1):
-        if lemmas[i] == first and lemmas[i + 1] == second:
-            return spans[i][0], spans[i + 1][1]
-    return None
-
-
-def _evidence(text: str, hits: list[tuple[str, int, int]], model: list[tuple]) -> list[tuple]:
-    """Evidence tuples: dictionary hits, then model features."""
-    ev = [(text[s:e], pattern, s, e) for pattern, s, e in hits]
-    ev.extend((text[s:e], pattern, s, e, w) for (s, e), pattern, w in model)
-    return ev
-
-
 # --------------------------------------------------------------------------
 # cross-validation
 
@@ -893,17 +393,42 @@ def _predict_folds(bags, sets, groups, extra, codebook, split, seed, options, ex
     return pred
 
 
-def _prepared(features: Features, units, labels, groups, codebook) -> tuple[list[Counter], list, list[str]]:
+#: Further labelled units to train on, never tested on: (units, labels, groups).
+Extra = tuple[Sequence[Unit], Mapping[str, Iterable[str]], Mapping[str, str] | Sequence[str]]
+
+
+def _prepared(features: Features, units: Sequence[Unit], labels: Mapping[str, Iterable[str]],
+              groups: Mapping[str, str] | Sequence[str],
+              codebook: Codebook) -> tuple[list[Counter], list[frozenset[str]], list[str]]:
     """Feature counts, label sets and groups of labelled units."""
     units = list(units)
     sets = _label_sets(units, labels, codebook)
     return [features.analyse(u.text).counts for u in units], sets, _group_list(units, groups)
 
 
+def _prepared_extra(features: Features, units: Sequence[Unit], extra: Extra | None,
+                    codebook: Codebook) -> tuple[list[Counter], list[frozenset[str]], list[str]]:
+    """:func:`_prepared` of the extra training units (none without
+    ``extra``); a unit that is also among the tested ``units`` raises."""
+    if extra is None:
+        return [], [], []
+    extra_units = list(extra[0])
+    if {u.id for u in units} & {u.id for u in extra_units}:
+        raise CodingError("a unit is both in the tested units and in the extra training units")
+    return _prepared(features, extra_units, extra[1], extra[2], codebook)
+
+
+def _records(repeat: int, truth: np.ndarray, preds: Mapping[str, np.ndarray],
+             variables: list[str]) -> list[dict]:
+    """Scores of one repeat: one record per coder and variable."""
+    return [{"repeat": repeat, "variable": v, "coder": name, **_scores(truth[:, j], pred[:, j])}
+            for name, pred in preds.items() for j, v in enumerate(variables)]
+
+
 def cross_validate(units: Sequence[Unit], labels: Mapping[str, Iterable[str]],
                    groups: Mapping[str, str] | Sequence[str], codebook: Codebook, *,
                    folds: int = 5, repeats: int = 3, seeds: Sequence[int] = (0, 1, 2),
-                   extra: tuple | None = None, extra_weight: float = EXTRA_WEIGHT, **settings) -> pd.DataFrame:
+                   extra: Extra | None = None, extra_weight: float = EXTRA_WEIGHT, **settings) -> pd.DataFrame:
     """Repeated grouped cross-validation of the learned coder, per variable.
 
     Each repeat splits ``units`` into ``folds`` folds by group (no group in
@@ -928,16 +453,13 @@ def cross_validate(units: Sequence[Unit], labels: Mapping[str, Iterable[str]],
     features = Features(codebook, ngram=options["ngram"])
     units = list(units)
     bags, sets, group_list = _prepared(features, units, labels, groups, codebook)
-    extra = ([], {}, []) if extra is None else (list(extra[0]), *extra[1:])
-    if {u.id for u in units} & {u.id for u in extra[0]}:
-        raise CodingError("a unit is both in the tested units and in the extra training units")
-    ebags, esets, egroups = _prepared(features, *extra, codebook)
+    ebags, esets, egroups = _prepared_extra(features, units, extra, codebook)
     variables = codebook.variable_ids
     truth = np.array([[v in s for v in variables] for s in sets], dtype=int)
     # the dictionary coder codes a variable exactly when a var:<id> feature is present
     preds = {"dictionary": np.array([["var:" + v in b for v in variables] for b in bags], dtype=int)}
     strata = truth @ (1 << np.arange(len(variables)))
-    records = []
+    records: list[dict] = []
     for r, seed in enumerate(seeds[:repeats]):
         split = grouped_folds(group_list, strata, folds, seed)
         for name, kinds in (("learned-words", []), ("learned", options["dictionary"])):
@@ -945,9 +467,7 @@ def cross_validate(units: Sequence[Unit], labels: Mapping[str, Iterable[str]],
                 [_select(b, kinds) for b in bags], sets, group_list,
                 ([_select(b, kinds) for b in ebags], esets, egroups), codebook, split, seed,
                 {**options, "dictionary": kinds}, extra_weight)
-        for name, pred in preds.items():
-            for j, v in enumerate(variables):
-                records.append({"repeat": r, "variable": v, "coder": name, **_scores(truth[:, j], pred[:, j])})
+        records += _records(r, truth, preds, variables)
     return _summary(pd.DataFrame(records), truth, variables)
 
 

@@ -29,8 +29,9 @@ yields no usable literal gets no prefilter and is always run.
 
 from __future__ import annotations
 
-from re import _constants as sre
-from re import _parser as sre_parse
+# the parser that re itself uses; private, so typeshed has no stub for it
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 from coding.language import fold
 
@@ -73,7 +74,7 @@ def required_literals(pattern: str, ignore_case: bool = True) -> Literals | None
     return tuple(tuple(sorted(g, key=lambda lit: (-len(lit[0]), lit))) for g in best)
 
 
-def _rank(group: frozenset[tuple[str, bool]]):
+def _rank(group: frozenset[tuple[str, bool]]) -> tuple[bool, int, int, list[tuple[str, bool]]]:
     """How selective a set of literals is likely to be: sets whose literals
     all have three characters or more (rarer in text) first, then the ones
     with the fewest literals (each is a scan), then the longest shortest
@@ -123,7 +124,8 @@ def _needs_of(op, value, ignore_case: bool) -> list[frozenset[tuple[str, bool]]]
             groups = _needs(list(alternative), ignore_case)
             if not groups:
                 return []
-            union |= max(groups, key=_rank)
+            best: frozenset[tuple[str, bool]] = max(groups, key=_rank)
+            union |= best
         return [frozenset(union)]
     if op in _REPEATS:
         low, _high, sub = value

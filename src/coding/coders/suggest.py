@@ -62,8 +62,8 @@ def _scored(coder, units) -> tuple[list[str], np.ndarray, list[list[str]]]:
         codes, probs, thresholds = coder.code_probabilities(units)
         variable_of = {c.id: c.variable for c in coder.codebook.codes}
         variables = list(coder.codebook.variable_ids)
-        given = [{variable_of[c] for c, p, t in zip(codes, row, thresholds) if p >= t} for row in probs]
-        return variables, uncertainty(probs, thresholds), [[v for v in variables if v in g] for g in given]
+        fired = [{variable_of[c] for c, p, t in zip(codes, row, thresholds) if p >= t} for row in probs]
+        return variables, uncertainty(probs, thresholds), [[v for v in variables if v in g] for g in fired]
     variables, probs, thresholds = coder.probabilities(units)
     given = [[v for v, p, t in zip(variables, row, thresholds) if p >= t] for row in probs]
     return variables, uncertainty(probs, thresholds), given

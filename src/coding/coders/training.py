@@ -57,6 +57,16 @@ def labels_of(seen: Sequence[str], codings: Sequence[Coding]) -> dict[str, set[s
     return labels
 
 
+def _check_coders(store: Store, coders: Sequence[str]) -> None:
+    """Raise unless every one of ``coders`` is a person the store knows."""
+    known = set(store.coder_names())
+    for name in coders:
+        if name in AUTOMATIC_CODERS:
+            raise CodingError(f"'{name}' is an automatic coder; learn from people's codings", item=name)
+        if name not in known:
+            raise CodingError(f"unknown coder (known: {', '.join(sorted(known)) or 'none'})", store.path, item=name)
+
+
 def from_store(store: Store, coders: Sequence[str], level: str = "variable") -> Examples:
     """The units the named coders saw in the store, with their codings.
 
@@ -64,19 +74,14 @@ def from_store(store: Store, coders: Sequence[str], level: str = "variable") -> 
     (``consensus,human-1`` prefers the settled sheet). Automatic coders
     cannot be learnt from. Groups are documents.
     """
-    known = set(store.coder_names())
-    for name in coders:
-        if name in AUTOMATIC_CODERS:
-            raise CodingError(f"'{name}' is an automatic coder; learn from people's codings", item=name)
-        if name not in known:
-            raise CodingError(f"unknown coder (known: {', '.join(sorted(known)) or 'none'})", store.path, item=name)
+    _check_coders(store, coders)
     labels: dict[str, set[str]] = {}
     for name in coders:
         seen, coded = store.coder_items(name, "variable")
         if not seen:
             raise CodingError("the coder saw no unit in the store", store.path, item=name)
         codes = store.coder_items(name, "code")[1] if level == "code" else set()
-        mine = {u: set() for u in seen if u not in labels}
+        mine: dict[str, set[str]] = {u: set() for u in seen if u not in labels}
         for unit_id, item in coded | codes:
             if unit_id in mine:
                 mine[unit_id].add(item)

@@ -151,13 +151,7 @@ def _sentence_features(i, words, spans, located, near, text) -> set[str]:
     out.update(a + " " + b for a, b in zip(ws, ws[1:]))
     cues = [c for c, on in (("neg", _negated(ws)), ("modal", any(w in _MODAL for w in ws))) if on]
     out.update(cues)
-    for code, h in located.items():
-        for p, _, _, k in h:
-            if k == i:
-                out.update(("hit:" + code, "term:" + p, *(c + "+hit:" + code for c in cues)))
-        if any(abs(k - i) == 1 for _, _, _, k in h):
-            out.add("near:" + code)
-    out.update("ctx:" + code for code, h in near.items() if any(k == i for _, _, _, k in h))
+    out.update(_hit_features(i, located, near, cues))
     actors = [a for a, names in _ACTORS.items() if any(w in names for w in ws)]
     out.update("actor:" + a for a in actors)
     if len(actors) == 2:
@@ -167,6 +161,19 @@ def _sentence_features(i, words, spans, located, near, text) -> set[str]:
         out.add("short")
     if _is_heading(text, spans[i][1], len(ws)):
         out.add("heading")
+    return out
+
+
+def _hit_features(i, located, near, cues) -> set[str]:
+    """The features of sentence ``i`` from the hits in it and beside it."""
+    out: set[str] = set()
+    for code, h in located.items():
+        for p, _, _, k in h:
+            if k == i:
+                out.update(("hit:" + code, "term:" + p, *(c + "+hit:" + code for c in cues)))
+        if any(abs(k - i) == 1 for _, _, _, k in h):
+            out.add("near:" + code)
+    out.update("ctx:" + code for code, h in near.items() if any(k == i for _, _, _, k in h))
     return out
 
 
@@ -204,39 +211,41 @@ class CompiledFeatures:
         self.extractor = extractor
         self.n_columns = len(vocabulary)
         self.column = {f: j for j, f in enumerate(vocabulary)}
-        lemma_id: dict[str, int] = {}
-        cue_words = {"t", *_NEGATION, *_MODAL, *(w for names in _ACTORS.values() for w in names)}
-        for f in (*vocabulary, *cue_words):
-            lemma_id.setdefault(f[2:] if f.startswith("u:") else f, len(lemma_id))
         pairs = [(j, a, b) for f, j in self.column.items() for a, b in _splits(f)]
-        for _, a, b in pairs:
-            lemma_id.setdefault(a, len(lemma_id))
-            lemma_id.setdefault(b, len(lemma_id))
+        lemma_id = _lemma_numbers(vocabulary, pairs)
         self._n_lemmas = n = len(lemma_id)
-        lemmas = list(lemma_id)
-        # one more entry at the end for -1 (a lemma the vocabulary never uses)
-        self._word_column = np.array([self.column.get(w, -1) for w in lemmas] + [-1], dtype=np.int64)
-        self._unit_column = np.array([self.column.get("u:" + w, -1) for w in lemmas] + [-1], dtype=np.int64)
-        self._flags = {name: np.array([w in words for w in lemmas] + [False])
-                       for name, words in (("neg", _NEGATION), ("modal", _MODAL), *_ACTORS.items())}
-        self._ends_n = np.array([w.endswith("n") for w in lemmas] + [False])
+        self._lemma_arrays(list(lemma_id))
         self._t = lemma_id["t"]
         keys = np.array([lemma_id[a] * n + lemma_id[b] for _, a, b in pairs], dtype=np.int64)
         order = np.argsort(keys, kind="stable")
         self._pair_keys, self._pair_columns = keys[order], np.array([j for j, _, _ in pairs], dtype=np.int64)[order]
+        table = extractor.lemmas
+        self._form_id = {form: lemma_id[lemma] for form, lemma in table.items() if lemma in lemma_id}
+        self._form_id.update((w, i) for w, i in lemma_id.items() if w not in table)
+        self._hit_columns(extractor.codebook)
+
+    def _lemma_arrays(self, lemmas: list[str]) -> None:
+        """Per lemma number: its word and unit columns, its cues; one more
+        entry at the end for -1 (a lemma the vocabulary never uses)."""
+        self._word_column = np.array([self.col(w) for w in lemmas] + [-1], dtype=np.int64)
+        self._unit_column = np.array([self.col("u:" + w) for w in lemmas] + [-1], dtype=np.int64)
+        self._flags = {name: np.array([w in words for w in lemmas] + [False])
+                       for name, words in (("neg", _NEGATION), ("modal", _MODAL), *_ACTORS.items())}
+        self._ends_n = np.array([w.endswith("n") for w in lemmas] + [False])
+
+    def _hit_columns(self, codebook: Codebook) -> None:
+        """Columns of the hit features per code and pattern, and the context
+        coders of the codes whose ``ctx:`` feature has a weight (only they
+        need their context patterns matched)."""
         from coding.learn import _context_coders
 
-        table = extractor.lemmas
-        self._codes = [c.id for c in extractor.coder.codes]
+        self._codes = [c.id for c in self.extractor.coder.codes]
         self._term_columns = {f[5:]: j for f, j in self.column.items() if f.startswith("term:")}
         self._code_columns = {c: tuple(self.col(f + c) for f in ("hit:", "neg+hit:", "modal+hit:", "near:", "ctx:"))
                               for c in self._codes}
-        # context patterns matter only for the codes whose ctx: feature has a weight
-        with_context = tuple(c for c in extractor.codebook.codes if c.context_patterns and self.col("ctx:" + c.id) >= 0)
+        with_context = tuple(c for c in codebook.codes if c.context_patterns and self.col("ctx:" + c.id) >= 0)
         self._context_codes = {c.id for c in with_context}
-        self._context = _context_coders(replace(extractor.codebook, codes=with_context)) if with_context else None
-        self._form_id = {form: lemma_id[lemma] for form, lemma in table.items() if lemma in lemma_id}
-        self._form_id.update((w, i) for w, i in lemma_id.items() if w not in table)
+        self._context = _context_coders(replace(codebook, codes=with_context)) if with_context else None
 
     def col(self, feature: str) -> int:
         """Column of a feature, -1 when the vocabulary lacks it."""
@@ -246,7 +255,8 @@ class CompiledFeatures:
         """The features of ``texts`` (see :class:`Batch`)."""
         tokens: list[str] = []
         counts: list[int] = []
-        spans_of, hits_of, near_of, headings_end = [], [], [], []
+        spans_of, hits_of, near_of = [], [], []
+        headings_end: list[bool] = []
         for text in texts:
             spans = _spans(text)
             starts = [s for s, _ in spans]
@@ -371,6 +381,19 @@ class CompiledFeatures:
             rows.append(np.array([u for u, _ in extra], dtype=np.int64))
             out.append(np.array([j for _, j in extra], dtype=np.int64))
         return np.concatenate(rows), np.concatenate(out)
+
+
+def _lemma_numbers(vocabulary: Sequence[str], pairs: list[tuple[int, str, str]]) -> dict[str, int]:
+    """A number for every lemma the vocabulary can use: as a word, in the
+    unit (``u:``), in a bigram, or as a cue (negation, modality, actors)."""
+    lemma_id: dict[str, int] = {}
+    cue_words = sorted({"t", *_NEGATION, *_MODAL, *(w for names in _ACTORS.values() for w in names)})
+    for f in (*vocabulary, *cue_words):
+        lemma_id.setdefault(f[2:] if f.startswith("u:") else f, len(lemma_id))
+    for _, a, b in pairs:
+        lemma_id.setdefault(a, len(lemma_id))
+        lemma_id.setdefault(b, len(lemma_id))
+    return lemma_id
 
 
 def _splits(feature: str) -> list[tuple[str, str]]:

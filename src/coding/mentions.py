@@ -212,7 +212,8 @@ class MentionCoder:
         """Sentences x codes raw scores (log-odds before calibration)."""
         get = self._index.get
         zero = self._zero  # a row of zeros opens every sentence, so that none is empty
-        ids, starts = [], []
+        ids: list[int] = []
+        starts: list[int] = []
         for fs in cand.features:
             starts.append(len(ids))
             ids.append(zero)
@@ -245,8 +246,8 @@ class MentionCoder:
         out: list[list] = [[] for _ in texts]
         self.not_english += int((~b.english).sum())
         accept = (p >= self._thr) & b.english[:, None]
-        for u in np.flatnonzero(accept.any(axis=1)):
-            out[u] = self._evidence(texts[u], b, int(u), s[b.offsets[u]:b.offsets[u + 1]], p[u], accept[u])
+        for u in map(int, np.flatnonzero(accept.any(axis=1))):
+            out[u] = self._evidence(texts[u], b, u, s[b.offsets[u]:b.offsets[u + 1]], p[u], accept[u])
         return out
 
     def _evidence(self, text, b: Batch, u: int, s: np.ndarray, p: np.ndarray, accept: np.ndarray) -> list:
@@ -254,14 +255,14 @@ class MentionCoder:
         out = []
         hits = b.hits[u]
         for k in np.flatnonzero(accept):
-            code = self.model.codes[k]
+            code = self.model.codes[int(k)]
             own = hits.get(code, [])
             if b.short[u] and not own:
                 continue  # a heading or one-line text: only an explicit mention codes it
             i = int(s[:, k].argmax())
             start, end = b.spans[u][i]
-            ev = [(text[hs:he], pattern, hs, he) for pattern, hs, he, j in own if j == i]
-            ev.insert(0, (text[start:end], "mention:" + code, start, end, round(float(p[k]), 4)))
+            ev: list[tuple] = [(text[start:end], "mention:" + code, start, end, round(float(p[k]), 4))]
+            ev += [(text[hs:he], pattern, hs, he) for pattern, hs, he, j in own if j == i]
             out.append((self._variable[code], code, float(p[k]), ev))
         return out
 

@@ -73,3 +73,15 @@ def test_features_outside_the_vocabulary_are_not_made(texts):
     cook = [i for i, t in enumerate(texts[:50]) if "The cook" in t]
     assert cook and all(np.asarray(batch.sentences[batch.offsets[u]:batch.offsets[u + 1]].sum(axis=0))[0, 2] >= 1
                         for u in cook)
+
+
+def test_english_from_tokens_is_the_texts_own_test():
+    from coding.language import fold
+    from coding.language_id import is_english, is_english_tokens
+    from coding.mention_features import _ASCII_TOKEN
+
+    rng = random.Random(5)
+    vocab = ["the", "THE", "gas", "Ceci", "est", "une", "3rd", "2024", "x9y", "B52s", "rue", "de", "la", "pour", "dans"]
+    for _ in range(300):
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 30))) + rng.choice(["", ".", " 7"])
+        assert is_english_tokens(_ASCII_TOKEN.findall(fold(text))) == is_english(text), text

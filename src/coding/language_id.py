@@ -45,6 +45,21 @@ def is_english(text: str) -> bool:
         if other > MAX_OTHER_SCRIPT * len(letters):
             return False
         latin = [w for w in words if _latin(w)]
+    return _enough_stop_words(latin)
+
+
+def _enough_stop_words(latin: list[str]) -> bool:
     if len(latin) < MIN_WORDS:
         return True
     return sum(map(STOP_WORDS.__contains__, map(str.lower, latin))) >= MIN_STOP_SHARE * len(latin)
+
+
+def is_english_tokens(tokens: list[str]) -> bool:
+    """:func:`is_english` of a text of ASCII only, from its tokens: the runs
+    of letters and digits of the lower-cased text (a tokeniser has them
+    already; the words are their runs of letters)."""
+    words = [t for t in tokens if t.isalpha()]
+    for t in tokens:
+        if not t.isalpha():
+            words += _ASCII_WORD.findall(t)
+    return _enough_stop_words(words)

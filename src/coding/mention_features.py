@@ -33,7 +33,7 @@ from scipy import sparse
 from coding.codebook import Codebook
 from coding.dictionary import DictionaryCoder
 from coding.language import fold
-from coding.language_id import is_english
+from coding.language_id import is_english, is_english_tokens
 
 #: A unit of at most this many words in one sentence is a heading or one-line text.
 SHORT_WORDS = 12
@@ -257,15 +257,18 @@ class CompiledFeatures:
         counts: list[int] = []
         spans_of, hits_of, near_of = [], [], []
         headings_end: list[bool] = []
+        english: list[bool] = []
         for text in texts:
             spans = _spans(text)
             starts = [s for s, _ in spans]
             folded = fold(text)
             find = (_ASCII_TOKEN if folded.isascii() else _TOKEN).findall
+            first = len(tokens)
             for s, e in zip(starts, [*starts[1:], len(text)]):
                 found = find(folded, s, e)
                 tokens += found
                 counts.append(len(found))
+            english.append(is_english_tokens(tokens[first:]) if text.isascii() else is_english(text))
             located, near = self.hits(text, starts)
             spans_of.append(spans)
             hits_of.append(located)
@@ -286,7 +289,7 @@ class CompiledFeatures:
         return Batch(_binary(np.concatenate([rows, r2, r3]), np.concatenate([cols, c2, c3]), len(counts),
                              self.n_columns),
                      _binary(ur, uc, len(texts), self.n_columns), offsets, spans_of, hits_of, short,
-                     np.array([is_english(t) for t in texts], dtype=bool))
+                     np.array(english, dtype=bool))
 
     def _cues(self, words, sentence, tokens, n_sentences) -> dict[str, np.ndarray]:
         """Per sentence: a negation, a modal, each actor named."""

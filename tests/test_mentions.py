@@ -359,6 +359,22 @@ def test_code_command_counts_units_not_in_english(model_file, tmp_path, capsys):
     assert "1 unit(s) not in English: not coded" in capsys.readouterr().out
 
 
+def test_run_counts_units_not_in_english(model_file, tmp_path, capsys):
+    from coding.cli import main
+
+    corpus, cb, out = _project(tmp_path, CODEBOOK)
+    (corpus / "docs" / "b.txt").write_text("Militants attacked a checkpoint outside Oruk.\n\n"
+                                           "Боевики атаковали блокпост и газопровод на границе ночью.\n\n"
+                                           "Газопровод и поставки газа обсуждались на встрече министров.\n",
+                                           encoding="utf-8")
+    args = ["run", "--corpus", str(corpus), "--codebook", str(cb), "--out", str(out), "--no-report",
+            "--coder", "mentions", "--model", str(model_file)]
+    assert main(args) == 0
+    assert "2 unit(s) not in English: not coded" in capsys.readouterr().out
+    assert main(args) == 0  # nothing coded again: nothing to say
+    assert "not in English" not in capsys.readouterr().out
+
+
 def test_options_are_revised_for_the_variables_alpha(codebook):
     """A code whose model adds false positives to its variable (which the
     sibling code already covers) falls back to the dictionary's decision."""

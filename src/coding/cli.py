@@ -81,6 +81,8 @@ def _cmd_run(args) -> int:
           f"({summary.coded_documents} coded, {summary.skipped_documents} unchanged), {summary.units} units")
     for var, n in summary.units_per_variable.items():
         print(f"  {var}: {n} units, {summary.codings_per_variable[var]} codings")
+    if summary.not_english:
+        print(f"{summary.not_english} unit(s) not in English: not coded (no coding of theirs in the store)")
     if summary.coders_imported:
         print(f"imported coders: {', '.join(summary.coders_imported)}")
     if summary.coders_skipped:

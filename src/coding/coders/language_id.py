@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[^\W\d_]+")
+# the same words in a text of ASCII only, found about twice as fast
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
 #: Common English function words: a sentence of English has several.
 STOP_WORDS = frozenset(
     "a about after all also an and are as at be been but by can could for from had has have he her his i "
@@ -32,18 +34,32 @@ def _latin(word: str) -> bool:
 def is_english(text: str) -> bool:
     """True unless ``text`` is clearly in another language (see the module
     docstring); a text too short to judge counts as English."""
-    words = _WORD.findall(text)
+    words = (_ASCII_WORD if text.isascii() else _WORD).findall(text)
     if not words:
         return True
-    if text.isascii():  # every word is in the Latin script: only the stop words can tell
+    letters = "".join(words)
+    if letters.isascii() or max(letters) < "\u0250":  # every word is Latin: only the stop words can tell
         latin = words
     else:
-        letters = sum(map(len, words))
         other = sum(len(w) for w in words if not _latin(w))
-        if other > MAX_OTHER_SCRIPT * letters:
+        if other > MAX_OTHER_SCRIPT * len(letters):
             return False
         latin = [w for w in words if _latin(w)]
+    return _enough_stop_words(latin)
+
+
+def _enough_stop_words(latin: list[str]) -> bool:
     if len(latin) < MIN_WORDS:
         return True
-    stop = STOP_WORDS
-    return sum(w.lower() in stop for w in latin) >= MIN_STOP_SHARE * len(latin)
+    return sum(map(STOP_WORDS.__contains__, map(str.lower, latin))) >= MIN_STOP_SHARE * len(latin)
+
+
+def is_english_tokens(tokens: list[str]) -> bool:
+    """:func:`is_english` of a text of ASCII only, from its tokens: the runs
+    of letters and digits of the lower-cased text (a tokeniser has them
+    already; the words are their runs of letters)."""
+    words = [t for t in tokens if t.isalpha()]
+    for t in tokens:
+        if not t.isalpha():
+            words += _ASCII_WORD.findall(t)
+    return _enough_stop_words(words)

@@ -93,6 +93,7 @@ def load_real_texts(folder: Path, codebook: Codebook, variable_labels: Path | No
     out = []
     for u in units:
         uid = u["id"]
+        codes: set[str] | None
         if uid in consensus:
             codes = {c for c in consensus[uid]["codes"].split(";") if c}
             variables = {v for v in variables_ids if consensus[uid].get(v) == "1"}
@@ -243,6 +244,11 @@ def _seed_rows(d: Design, unit_idx: int, code: str, clauses: Sequence[str], text
     return (hit or list(range(base, base + len(cand.spans)))), False
 
 
+def _seeds(d: Design, units: Sequence[Labelled], pos: list[int], code: str) -> dict[int, tuple[list[int], bool]]:
+    """:func:`_seed_rows` of each positive unit."""
+    return {i: _seed_rows(d, i, code, units[i].clauses.get(code, ()), units[i].text) for i in pos}
+
+
 def fit_code(d: Design, units: Sequence[Labelled], train: np.ndarray, code: str, C: float,
              mask: np.ndarray, rounds: int, Xm: sparse.csr_matrix | None = None) -> tuple[np.ndarray, float]:
     """Weights (over all columns, zero outside ``mask``) and intercept of
@@ -250,18 +256,25 @@ def fit_code(d: Design, units: Sequence[Labelled], train: np.ndarray, code: str,
     ``Xm``: the design's columns in ``mask``, when the caller has them."""
     known = [i for i in train if code in units[i].codes]
     pos = [i for i in known if units[i].codes[code]]
-    neg = np.array([i for i in known if not units[i].codes[code]], dtype=np.int64)
-    neg_rows = d.rows_of(neg)
+    neg_rows = d.rows_of(np.array([i for i in known if not units[i].codes[code]], dtype=np.int64))
     if not pos or not len(neg_rows):
         prior = (len(pos) + 0.5) / (len(known) + 1.0)
         return np.zeros(d.X.shape[1]), math.log(prior / (1 - prior))
-    seeds = {i: _seed_rows(d, i, code, units[i].clauses.get(code, ()), units[i].text) for i in pos}
-    chosen = {i: rows for i, (rows, _) in seeds.items()}
     if Xm is None:
         Xm = d.X[:, np.flatnonzero(mask)]
+    w, b = _rounds(d, Xm, _seeds(d, units, pos, code), neg_rows, C, rounds)
+    full = np.zeros(d.X.shape[1])
+    full[np.flatnonzero(mask)] = w
+    return full, b
+
+
+def _rounds(d: Design, Xm: sparse.csr_matrix, seeds: dict[int, tuple[list[int], bool]], neg_rows: np.ndarray,
+            C: float, rounds: int) -> tuple[np.ndarray, float]:
+    """Weights and intercept after the multiple-instance rounds: the units
+    whose positives are not fixed take their best sentence after each."""
+    chosen = {i: rows for i, (rows, _) in seeds.items()}
     free = [i for i, (_, fixed) in seeds.items() if not fixed]
-    free_rows = d.rows_of(np.array(free, dtype=np.int64))
-    w = b = None
+    w, b = np.zeros(Xm.shape[1]), 0.0
     for r in range(max(1, rounds)):
         pos_rows = np.array(sorted(j for rows in chosen.values() for j in rows), dtype=np.int64)
         rows = np.concatenate([pos_rows, neg_rows])
@@ -269,14 +282,15 @@ def fit_code(d: Design, units: Sequence[Labelled], train: np.ndarray, code: str,
         clf = _lr(C).fit(Xm[rows], y)
         w, b = clf.coef_[0], float(clf.intercept_[0])
         if r + 1 < rounds and free:
-            # each free unit's positive becomes its best-scoring sentence
-            s = Xm[free_rows] @ w
-            bounds = np.cumsum([0] + [int(d.offsets[i + 1] - d.offsets[i]) for i in free])
-            for k, i in enumerate(free):
-                chosen[i] = [int(d.offsets[i] + np.argmax(s[bounds[k]:bounds[k + 1]]))]
-    full = np.zeros(d.X.shape[1])
-    full[np.flatnonzero(mask)] = w
-    return full, b
+            chosen.update(_best_rows(d, Xm, free, w))
+    return w, b
+
+
+def _best_rows(d: Design, Xm: sparse.csr_matrix, free: list[int], w: np.ndarray) -> dict[int, list[int]]:
+    """Each free unit's positive for the next round: its best-scoring sentence."""
+    s = Xm[d.rows_of(np.array(free, dtype=np.int64))] @ w
+    bounds = np.cumsum([0] + [int(d.offsets[i + 1] - d.offsets[i]) for i in free])
+    return {i: [int(d.offsets[i] + np.argmax(s[bounds[k]:bounds[k + 1]]))] for k, i in enumerate(free)}
 
 
 def best_scores(d: Design, units: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -470,8 +484,8 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
     chosen = {c: {"option": "dictionary" if pick[c] == "dictionary" else list(pick[c]),
                   "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
     W, b, mask = _fit_all(d, units, train, codes, pick, settings)
-    return Fitted(list(codes), W, b, *(np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3)),
-                  chosen, mask)
+    scale, shift, thresholds = (np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3))
+    return Fitted(list(codes), W, b, scale, shift, thresholds, chosen, mask)
 
 
 def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: int = 2) -> dict:

@@ -39,148 +39,30 @@ import hashlib
 import io
 import json
 import math
-import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from coding.codebook import Codebook
-from coding.coders.dictionary import MATCHER_VERSION, DictionaryCoder
-from coding.coders.language_id import is_english
+from coding.coders.dictionary import MATCHER_VERSION
+from coding.coders.mention_features import SHORT_WORDS, Batch, Candidates, CompiledFeatures, Extractor, sentences
 from coding.errors import CodingError
-from coding.language import fold
+
+# the candidates' names stay importable from here
+__all__ = ["SHORT_WORDS", "Candidates", "Extractor", "MentionCoder", "MentionModel", "load_model", "model_hash",
+           "save_model", "sentences", "shipped_model_path", "unit_probability"]
 from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit, evidence_json
 
 FORMAT = "coding-mention-model"
 FORMAT_VERSION = 1
-#: A unit of at most this many words in one sentence is a heading or one-line text.
-SHORT_WORDS = 12
-
-_TOKEN = re.compile(r"[^\W_]+")
-# a sentence ends at . ! ? (and closing quotes or brackets) before white space and a capital, digit or quote
-_SENTENCE_END = re.compile(r"([.!?][\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
-_NEGATION = frozenset("not no never without nor neither cannot nothing none".split())
-_MODAL = frozenset("may might could would should will shall plan plans planned propose proposed hope hopes "
-                   "expect expected expects possible possibly likely potential intend intends".split())
-_ACTORS = {"pk": frozenset("pakistan pakistani pakistanis islamabad".split()),
-           "ru": frozenset("russia russian russians moscow kremlin".split())}
-
-
-def sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of ``text``, white space trimmed."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.end(1)))
-        start = m.end()
-    spans.append((start, len(text.rstrip())))
-    return [(s, e) for s, e in spans if e > s]
-
-
-@dataclass
-class Candidates:
-    """A unit's candidates: sentence spans, each sentence's features, the
-    unit's own features and the dictionary hits (code -> [(pattern, start,
-    end, sentence index)])."""
-
-    spans: list[tuple[int, int]]
-    features: list[list[str]]
-    unit: list[str]
-    hits: dict[str, list[tuple[str, int, int, int]]]
-    short: bool
-    english: bool
-
-
-class Extractor:
-    """Turns a unit's text into candidates, the same way in training and coding."""
-
-    def __init__(self, codebook: Codebook):
-        from coding.coders.learn import _context_coders, _lemmas, dictionary_hits
-
-        self._dictionary_hits = dictionary_hits  # imported here: coding.coders.learn loads scikit-learn
-        self.codebook = codebook
-        self.coder = DictionaryCoder(codebook)
-        self._context = _context_coders(codebook)
-        self._lemmas = _lemmas()
-        self._codes = [c.id for c in self.coder.codes]
-
-    def _hits(self, text: str) -> tuple[dict[str, list], dict[str, list]]:
-        """Dictionary hits per code id, and context-pattern hits of codes without hits."""
-        return self._dictionary_hits(self.coder, self._context, self._codes, text)
-
-    def analyse(self, text: str) -> Candidates:
-        """The candidates of one unit's text."""
-        spans = sentences(text) or [(0, len(text))]
-        folded = fold(text)
-        get = self._lemmas.get
-        tokens = [(m.start(), m.group()) for m in _TOKEN.finditer(folded)]
-        hits, context = self._hits(text)
-        starts = [s for s, _ in spans]
-        located = {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in hits.items()}
-        near = {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in context.items()}
-        words: list[list[str]] = [[] for _ in spans]
-        k, last = 0, len(starts) - 1
-        nxt = starts[1] if last else len(text) + 1
-        current = words[0]
-        for start, tok in tokens:  # tokens in text order: the sentence index only moves on
-            while start >= nxt:
-                k += 1
-                current = words[k]
-                nxt = starts[k + 1] if k < last else len(text) + 1
-            current.append(get(tok, tok))
-        n_words = len(tokens)
-        short = len(spans) == 1 and n_words <= SHORT_WORDS
-        features = [self._sentence_features(i, words, spans, located, near, text) for i in range(len(spans))]
-        unit = sorted({"u:" + w for ws in words for w in ws} | {"uhit:" + c for c in located})
-        if short:
-            unit.append("oneline")
-        return Candidates(spans, features, unit, located, short, is_english(text))
-
-    @staticmethod
-    def _sentence_features(i, words, spans, located, near, text) -> list[str]:  # noqa: C901 - one flat list of cues
-        ws = words[i]
-        out = set(ws)
-        out.update(a + " " + b for a, b in zip(ws, ws[1:]))
-        mine = [(code, p) for code, h in located.items() for p, _, _, k in h if k == i]
-        neg = any(w in _NEGATION for w in ws) or any(w == "t" and p.endswith("n") for p, w in zip(ws, ws[1:]))
-        modal = any(w in _MODAL for w in ws)
-        for code, pattern in mine:
-            out.update(("hit:" + code, "term:" + pattern))
-            if neg:
-                out.add("neg+hit:" + code)
-            if modal:
-                out.add("modal+hit:" + code)
-        for code, h in located.items():
-            if any(abs(k - i) == 1 for _, _, _, k in h):
-                out.add("near:" + code)
-        out.update("ctx:" + code for code, h in near.items() if any(k == i for _, _, _, k in h))
-        if neg:
-            out.add("neg")
-        if modal:
-            out.add("modal")
-        actors = [a for a, names in _ACTORS.items() if any(w in names for w in ws)]
-        out.update("actor:" + a for a in actors)
-        if len(actors) == 2:
-            out.add("actor:both")
-        last = len(spans) - 1
-        out.add("only" if last == 0 else "first" if i == 0 else "last" if i == last else "middle")
-        if len(ws) < 8:
-            out.add("short")
-        if text[spans[i][1] - 1] not in ".!?\"'\u201d)" and len(ws) < 15:
-            out.add("heading")
-        return sorted(out)
-
-
-def _sentence_of(starts: Sequence[int], offset: int, lo: int = 0) -> int:
-    """Index of the sentence that holds ``offset`` (sentences from ``lo`` on)."""
-    k = lo
-    while k + 1 < len(starts) and starts[k + 1] <= offset:
-        k += 1
-    return k
+#: Units scored together: larger batches share the array work, memory grows with them.
+BATCH = 500
 
 
 # --------------------------------------------------------------------------
@@ -305,6 +187,7 @@ class MentionCoder:
         self.codebook = codebook
         self.name = name
         self.extractor = Extractor(codebook)
+        self._features = CompiledFeatures(self.extractor, model.vocabulary)
         self._index = {f: j for j, f in enumerate(model.vocabulary)}
         # one row of zeros after the weights (see scores)
         self._W = np.vstack([np.asarray(model.weights, dtype=np.float64), np.zeros((1, len(model.codes)))])
@@ -329,7 +212,8 @@ class MentionCoder:
         """Sentences x codes raw scores (log-odds before calibration)."""
         get = self._index.get
         zero = self._zero  # a row of zeros opens every sentence, so that none is empty
-        ids, starts = [], []
+        ids: list[int] = []
+        starts: list[int] = []
         for fs in cand.features:
             starts.append(len(ids))
             ids.append(zero)
@@ -345,31 +229,56 @@ class MentionCoder:
         top = s[best, np.arange(s.shape[1])]
         return 1.0 / (1.0 + np.exp(-(self._a * top + self._c))), best
 
-    def decide(self, text: str) -> list[tuple[str, str, float, list[tuple]]]:
-        """(variable, code, probability, evidence) of one text, evidence
-        (term, pattern, start, end[, weight]) in offsets of the text."""
-        cand = self.extractor.analyse(text)
-        if not cand.english:
-            self.not_english += 1
-            return []
-        p, best = self.probabilities_of(cand)
+    def _scored(self, texts: Sequence[str]) -> tuple[Batch, np.ndarray, np.ndarray]:
+        """(features, sentences x codes raw scores, units x codes calibrated
+        probabilities of the best sentences) of a batch of texts."""
+        b = self._features.batch(texts)
+        per_sentence = np.repeat(np.arange(len(texts)), np.diff(b.offsets))
+        s = b.sentences @ self._W[:-1] + (b.units @ self._W[:-1] + self._b)[per_sentence]
+        if not len(texts):
+            return b, s, np.empty((0, len(self.model.codes)))
+        top = np.maximum.reduceat(s, b.offsets[:-1], axis=0)
+        return b, s, 1.0 / (1.0 + np.exp(-(self._a * top + self._c)))
+
+    def _decisions(self, texts: Sequence[str]) -> list[list[tuple[str, str, float, list[tuple]]]]:
+        """:meth:`decide` of each of ``texts``, scored as one batch."""
+        b, s, p = self._scored(texts)
+        out: list[list] = [[] for _ in texts]
+        self.not_english += int((~b.english).sum())
+        accept = (p >= self._thr) & b.english[:, None]
+        for u in map(int, np.flatnonzero(accept.any(axis=1))):
+            out[u] = self._evidence(texts[u], b, u, s[b.offsets[u]:b.offsets[u + 1]], p[u], accept[u])
+        return out
+
+    def _evidence(self, text, b: Batch, u: int, s: np.ndarray, p: np.ndarray, accept: np.ndarray) -> list:
+        """(variable, code, probability, evidence) of the accepted codes of unit ``u``."""
         out = []
-        for k, code in enumerate(self.model.codes):
-            if p[k] < self._thr[k]:
-                continue
-            own = cand.hits.get(code, [])
-            if cand.short and not own:
+        hits = b.hits[u]
+        for k in np.flatnonzero(accept):
+            code = self.model.codes[int(k)]
+            own = hits.get(code, [])
+            if b.short[u] and not own:
                 continue  # a heading or one-line text: only an explicit mention codes it
-            i = int(best[k])
-            s, e = cand.spans[i]
-            ev = [(text[hs:he], pattern, hs, he) for pattern, hs, he, j in own if j == i]
-            ev.insert(0, (text[s:e], "mention:" + code, s, e, round(float(p[k]), 4)))
+            i = int(s[:, k].argmax())
+            start, end = b.spans[u][i]
+            ev: list[tuple] = [(text[start:end], "mention:" + code, start, end, round(float(p[k]), 4))]
+            ev += [(text[hs:he], pattern, hs, he) for pattern, hs, he, j in own if j == i]
             out.append((self._variable[code], code, float(p[k]), ev))
         return out
 
+    def decide(self, text: str) -> list[tuple[str, str, float, list[tuple]]]:
+        """(variable, code, probability, evidence) of one text, evidence
+        (term, pattern, start, end[, weight]) in offsets of the text."""
+        return self._decisions([text])[0]
+
+    def _batches(self, units: Iterable[Unit]) -> Iterator[list[Unit]]:
+        it = iter(units)
+        while batch := list(islice(it, BATCH)):
+            yield batch
+
     def code_probabilities(self, units: Iterable[Unit]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(code ids, units x codes calibrated probabilities, thresholds)."""
-        rows = [self.probabilities_of(self.extractor.analyse(u.text))[0] for u in units]
+        rows = [self._scored([u.text for u in batch])[2] for batch in self._batches(units)]
         probs = np.vstack(rows) if rows else np.empty((0, len(self.model.codes)))
         return list(self.model.codes), probs, self._thr.copy()
 
@@ -378,23 +287,24 @@ class MentionCoder:
         in the unit text), one row per coding, one row with empty variable,
         code and probability for a unit with no coding."""
         rows = []
-        for unit in units:
-            decided = self.decide(unit.text)
-            if not decided:
-                rows.append([unit.id, "", "", "", ""])
-            for v, code, p, ev in decided:
-                rows.append([unit.id, v, code, evidence_json(ev), f"{p:.4f}"])
+        for batch in self._batches(units):
+            for unit, decided in zip(batch, self._decisions([u.text for u in batch])):
+                if not decided:
+                    rows.append([unit.id, "", "", "", ""])
+                for v, code, p, ev in decided:
+                    rows.append([unit.id, v, code, evidence_json(ev), f"{p:.4f}"])
         return rows
 
     def code(self, units: Iterable[Unit]) -> list[Coding]:
         """Code units; evidence offsets are document offsets."""
         out = []
-        for unit in units:
-            for v, code, p, ev in self.decide(unit.text):
-                evidence = tuple(Evidence(t, pat, unit.start + s, unit.start + e, e5[0] if e5 else None)
-                                 for t, pat, s, e, *e5 in ev)
-                out.append(Coding(unit.id, code, v, self.name, self.codebook.version, evidence,
-                                  float(f"{p:.6g}")))
+        for batch in self._batches(units):
+            for unit, decided in zip(batch, self._decisions([u.text for u in batch])):
+                for v, code, p, ev in decided:
+                    evidence = tuple(Evidence(t, pat, unit.start + s, unit.start + e, e5[0] if e5 else None)
+                                     for t, pat, s, e, *e5 in ev)
+                    out.append(Coding(unit.id, code, v, self.name, self.codebook.version, evidence,
+                                      float(f"{p:.6g}")))
         return out
 
 

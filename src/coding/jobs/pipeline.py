@@ -77,6 +77,8 @@ class RunSummary:
     outputs: dict[str, Path] = field(default_factory=dict)
     #: the names among ``outputs`` whose files a rerun left as they were
     unchanged_outputs: list[str] = field(default_factory=list)
+    #: units coded in this run that the coder found not in English (and left uncoded)
+    not_english: int = 0
 
 
 def read_coder_files(coders_dir, codebook: Codebook) -> list[PersonFile]:
@@ -223,6 +225,7 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         store.set_current_codebook(cb.version)
         store.set_segmentation(unit)
         ids = _code_corpus(store, corpus, manifest, unit, coder, cb, summary, progress)
+        summary.not_english = getattr(coder, "not_english", 0)
         failed = {Path(e.path).resolve() for e in summary.errors if e.path}
         keep = ids + [d.id for d in manifest if (corpus / d.path).resolve() in failed]
         # the outputs need neither the manifest nor the coder: on a large corpus they hold ~100 MB

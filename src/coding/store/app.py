@@ -19,7 +19,6 @@ class UnitChanged(CodingError):
 class AppQueries(StoreBase):
     """The queries of :mod:`coding.app`."""
 
-    # -- the coding app (coding serve) ------------------------------------
     def wait_when_busy(self, milliseconds: int) -> None:
         """Wait up to ``milliseconds`` for another writer's transaction to
         end instead of failing with 'database is locked' (several people

@@ -18,7 +18,6 @@ class PeopleQueries(StoreBase):
     """The queries of coder imports (:mod:`coding.coder_files`, :mod:`coding.anchors`) and
     of ``coding coders``."""
 
-    # -- human coders -----------------------------------------------------
     def replace_coder(self, coder: str, unit_ids: list[str], codings: list[Coding], codebook_version: str,
                       kind: str = "human", source: str = "", content_hash: str = "", seen: str = SEEN_RECORDED) -> None:
         """Replace all of a coder's codings and coverage atomically; ``seen``

@@ -151,8 +151,9 @@ def test_the_import_graph_has_no_cycle():
 def test_no_sql_outside_the_store():
     pattern = ("SELECT ", "INSERT ", "DELETE FROM", "UPDATE ", ".db.execute", "CREATE TABLE")
     offenders = []
-    for p in sorted((REPO / "src" / "coding").rglob("*.py")):
-        if p.name == "store.py":
+    package = REPO / "src" / "coding"
+    for p in sorted(package.rglob("*.py")):
+        if p.relative_to(package).parts[0] == "store":  # the store's package: its schema and queries
             continue
         text = p.read_text(encoding="utf-8")
         offenders += [f"{p.name}: {s.strip()}" for s in pattern if s in text]

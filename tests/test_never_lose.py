@@ -17,7 +17,7 @@ from coding.cli import main
 from coding.coder_files import import_coder
 from coding.errors import CodingError
 from coding.jobs import pipeline
-from coding.store import SCHEMA_VERSION, Store
+from coding.store import SCHEMA_VERSION, Store, run_lock
 
 
 def _run(corpus, codebook, out, **kw):
@@ -200,7 +200,7 @@ def test_a_second_run_on_the_same_store_is_told_another_is_running(tiny, monkeyp
     monkeypatch.setattr(store_module, "STORE_WAIT_SECONDS", 0.2)
     corpus, codebook, out = tiny
     _run(corpus, codebook, out)
-    with Store(out / "project.sqlite") as store, store.lock():
+    with run_lock(out / "project.sqlite"):
         with pytest.raises(CodingError, match="another run holds the store"):
             _run(corpus, codebook, out)
     _run(corpus, codebook, out)  # free again

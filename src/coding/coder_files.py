@@ -34,7 +34,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from pathlib import Path
@@ -58,7 +58,7 @@ _TRUE = {"1", "1.0", "true", "yes", "x"}
 _FALSE = {"0", "0.0", "false", "no", ""}
 
 
-def _first(items, n=5) -> str:
+def _first(items: Iterable[str], n: int = 5) -> str:
     items = sorted(items)
     more = f" and {len(items) - n} more" if len(items) > n else ""
     return ", ".join(items[:n]) + more
@@ -80,7 +80,7 @@ def _rows_with_lines(text: str) -> tuple[list[list[str]], list[int]]:
 CoderItems = Callable[[str, str], tuple[set[str], set[tuple[str, str]]]]
 
 
-def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: set[str], coder: str, *,
+def read_coder_file(path: StrPath, codebook: Codebook, unit_ids: Container[str], coder: str, *,
                     coder_items: CoderItems | None = None,
                     rename: dict[str, str] | None = None) -> tuple[list[str], list[Coding]]:
     """Read a coder CSV; return (units seen, codings), validated.
@@ -143,7 +143,8 @@ class _LongRows:
         self.code_var = {c.id: c.variable for c in codebook.codes}
         self.bad_items: set[str] = set()
 
-    def triples(self, uid: str, row: list[str], col: dict, path, lineno: int) -> set[tuple[str, str, str]]:
+    def triples(self, uid: str, row: list[str], col: dict[str, int], path: Path,
+                lineno: int) -> set[tuple[str, str, str]]:
         code = row[col["code"]].strip() if "code" in col else ""
         var = row[col["variable"]].strip() if "variable" in col else ""
         if code and code not in self.code_var:
@@ -165,7 +166,7 @@ class _WideRows:
     """Rows of a wide file: ``unit_id`` plus one 0/1 column per code or variable.
     A unit listed twice must have the same values both times."""
 
-    def __init__(self, codebook: Codebook, header: list[str], path):
+    def __init__(self, codebook: Codebook, header: list[str], path: Path) -> None:
         self.variables = set(codebook.variable_ids)
         self.code_var = {c.id: c.variable for c in codebook.codes}
         self.columns = [h for h in header if h != "unit_id" and h and h not in IGNORED_COLUMNS]
@@ -177,14 +178,15 @@ class _WideRows:
         self.bad_items: set[str] = set()
         self.first: dict[str, tuple[int, tuple[int, ...]]] = {}
 
-    def triples(self, uid: str, row: list[str], col: dict, path, lineno: int) -> set[tuple[str, str, str]]:
-        values = []
+    def triples(self, uid: str, row: list[str], col: dict[str, int], path: Path,
+                lineno: int) -> set[tuple[str, str, str]]:
+        flags = []
         for h in self.columns:
             value = row[col[h]].strip().lower()
             if value not in _TRUE and value not in _FALSE:
                 raise CodingError(f"value '{row[col[h]]}' in column '{h}' is not 0/1", path, lineno, uid)
-            values.append(int(value in _TRUE))
-        values = tuple(values)
+            flags.append(int(value in _TRUE))
+        values = tuple(flags)
         first = self.first.setdefault(uid, (lineno, values))
         if first[1] != values:
             raise CodingError(f"unit listed twice with different values (first on line {first[0]})",
@@ -198,13 +200,10 @@ ADJUDICATION_FIELDS = ("unit_id", "document_id", "text", "level", "item", "decis
 
 
 def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], header: list[str], codebook: Codebook,
-                       unit_ids: set[str], coder: str, coder_items,
+                       unit_ids: Container[str], coder: str, coder_items: CoderItems | None,
                        rename: dict[str, str]) -> tuple[list[str], list[Coding]]:
     """An adjudication sheet -> (units in the sheet, the settled codings)."""
-    pair = [h for h in header if h and h not in ADJUDICATION_FIELDS]
-    if len(pair) != 2:
-        raise CodingError("an adjudication sheet needs exactly two coder value columns besides "
-                          f"{', '.join(ADJUDICATION_FIELDS)}; found: {', '.join(pair) or 'none'}", path, 1)
+    pair = _coder_pair(header, path)
     if coder_items is None:
         raise CodingError("an adjudication sheet is settled against the two coders in a project store; "
                           "import it into the store that holds them", path)
@@ -220,23 +219,41 @@ def _read_adjudication(path: Path, rows: list[list[str]], lines: list[int], head
     listed = set(sheet.seen)
     units = sheet.seen + sorted((set(seen[pair[0]]) & set(seen[pair[1]])) - listed)
     _check_sheet(sheet, items, seen, stored, path, units)
-    code_var = {c.id: c.variable for c in codebook.codes}
+    code_var = {c.id: c.variable for c in codebook.codes} if level == "code" else None
+    coded = _settled(sheet, units, items, stored[pair[0]], code_var)
+    return units, codings_from_triples(coded, units, coder, codebook.version)
+
+
+def _coder_pair(header: list[str], path: Path) -> list[str]:
+    """The two coders' value columns of an adjudication sheet."""
+    pair = [h for h in header if h and h not in ADJUDICATION_FIELDS]
+    if len(pair) != 2:
+        raise CodingError("an adjudication sheet needs exactly two coder value columns besides "
+                          f"{', '.join(ADJUDICATION_FIELDS)}; found: {', '.join(pair) or 'none'}", path, 1)
+    return pair
+
+
+def _settled(sheet: _Sheet, units: list[str], items: list[str], first: set[tuple[str, str]],
+             code_var: dict[str, str] | None) -> list[tuple[str, str, str]]:
+    """(unit, variable, code) of every item coded once the sheet is settled: the
+    decision where the two coders differed, their common value (that of the
+    ``first``) elsewhere. ``code_var`` (code -> variable) for a sheet of codes,
+    None for one of variables."""
     coded = []
     for uid in units:
         for item in items:
-            # the decision where the two differed, their common value elsewhere
-            value = sheet.decided[(uid, item)][0] if (uid, item) in sheet.decided else (uid, item) in stored[pair[0]]
-            if value:
-                coded.append((uid, item, "") if level == "variable" else (uid, code_var[item], item))
-    return units, codings_from_triples(coded, units, coder, codebook.version)
+            decided = sheet.decided.get((uid, item))
+            if decided[0] if decided is not None else (uid, item) in first:
+                coded.append((uid, item, "") if code_var is None else (uid, code_var[item], item))
+    return coded
 
 
 class _Sheet:
     """The rows of an adjudication sheet: decisions per (unit, item) with the
     two coders' values as the sheet shows them."""
 
-    def __init__(self, codebook: Codebook, header: list[str], pair: list[str], unit_ids: set[str], path,
-                 rename: dict[str, str]):
+    def __init__(self, codebook: Codebook, header: list[str], pair: list[str], unit_ids: Container[str], path: Path,
+                 rename: dict[str, str]) -> None:
         self.col = {h: i for i, h in enumerate(header)}
         self.width, self.pair, self.unit_ids, self.path = len(header), pair, unit_ids, path
         self.rename = rename  # the sheet's unit ids -> the ids of the units with their text now
@@ -301,7 +318,7 @@ class _Sheet:
         return next(iter(self.levels))
 
 
-def _check_sheet(sheet: _Sheet, items: list[str], seen: dict[str, set], stored: dict[str, set], path,
+def _check_sheet(sheet: _Sheet, items: list[str], seen: dict[str, set], stored: dict[str, set], path: Path,
                  units: list[str]) -> None:
     """The sheet must still describe the stored codings of its two coders
     on ``units`` (every unit both saw)."""
@@ -406,7 +423,7 @@ class PersonFile:
 class _AnyUnit:
     """Every unit id, while reading a file whose ids are placed afterwards."""
 
-    def __contains__(self, unit_id) -> bool:
+    def __contains__(self, unit_id: object) -> bool:
         return isinstance(unit_id, str) and unit_id != ""
 
 
@@ -436,7 +453,7 @@ def _sheet_units(path: Path, anchors: dict[str, Anchor | None], store: Store) ->
     return placed.units
 
 
-def file_anchors(path: Path, unit_ids: set[str]) -> dict[str, Anchor | None]:
+def file_anchors(path: Path, unit_ids: Container[str]) -> dict[str, Anchor | None]:
     """Anchors that a coder file carries: ``text_hash`` where there is one,
     else the hash of its ``text``; ``document_id`` and ``start`` when given
     (else the document named by the unit id)."""
@@ -474,23 +491,29 @@ def anchor_rows(person: PersonFile, store: Store, segmentation: str) -> dict[str
     prior = {u: a for u, a in store.anchors(person.coder).items() if a[1] == segmentation}
     record = store.coder_import(person.coder)
     if record is not None and record[1] == person.file_hash:
-        for u in by_id:  # the same file again: its ids mean what they meant when it was imported
-            if u in prior:
-                doc, _seg, start, end, digest, text = prior[u]
-                anchors[u] = Anchor(doc, start, end, digest, text)
+        # the same file again: its ids mean what they meant when it was imported
+        # (prior rows: document_id, segmentation, start, end, text_hash, text)
+        anchors.update({u: Anchor(prior[u][0], *prior[u][2:]) for u in by_id if u in prior})
     by_id = [u for u in by_id if anchors[u] is None]
     current = store.units_by_ids(by_id, segmentation)
+    _refuse_shifted(person, by_id, prior, current)
+    for u in by_id:
+        if u in current:
+            doc, start, end, text = current[u]
+            anchors[u] = Anchor(doc, start, end, text_hash(text), text)
+    return anchors
+
+
+def _refuse_shifted(person: PersonFile, by_id: list[str], prior: dict[str, tuple],
+                    current: dict[str, tuple]) -> None:
+    """A file naming units by id alone, whose ids no longer name the text
+    (``prior`` anchors) the coder coded when last imported: an error."""
     shifted = [u for u in by_id if u in prior and (u not in current or text_hash(current[u][3]) != prior[u][4])]
     if shifted:
         raise CodingError(f"unit id(s) {_first(shifted)} no longer name the text {person.coder} coded when last "
                           "imported (the documents changed since); this file names units by id alone, so it "
                           "cannot say which text it means: code a sheet written since (it carries text_hash), "
                           f"or remove the coder first ('coding coders remove {person.coder}')", person.path)
-    for u in by_id:
-        if u in current:
-            doc, start, end, text = current[u]
-            anchors[u] = Anchor(doc, start, end, text_hash(text), text)
-    return anchors
 
 
 def store_person(store: Store, person: PersonFile, anchors: dict[str, Anchor | None], codebook_version: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class CodingError(Exception):
     """Bad input, reported as one line: ``path:line: item: message``.
@@ -11,7 +13,8 @@ class CodingError(Exception):
     the problem without a traceback.
     """
 
-    def __init__(self, message: str, path=None, line: int | None = None, item: str | None = None):
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None, line: int | None = None,
+                 item: str | None = None) -> None:
         self.message = message
         self.path = None if path is None else str(path)
         self.line = line

@@ -24,7 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, SupportsFloat, cast
 
 from coding.errors import CodingError
 from coding.records import StrPath
@@ -70,9 +70,8 @@ def _write_atomically(path: Path, write: Callable[[IO], Any], binary: bool, keep
         raise CodingError("is a file, so the output cannot go in it: give another --out", exc.filename) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}{_TEMP_MARK}", dir=path.parent)
     try:
-        mode = "wb" if binary else "w"
-        kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
-        with os.fdopen(fd, mode, **kwargs) as fh:
+        fh: IO = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+        with fh:
             write(fh)
         if keep_same and _same_bytes(tmp, path):
             Path(tmp).unlink()
@@ -181,7 +180,8 @@ def format_value(value: object) -> str:
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return "true" if value else "false"
     if isinstance(value, float) or type(value).__name__.startswith("float"):
-        return "" if math.isnan(value) else f"{float(value):.4f}"
+        number = float(cast(SupportsFloat, value))  # a numpy float by its type's name: float() takes it
+        return "" if math.isnan(number) else f"{number:.4f}"
     return str(value)
 
 

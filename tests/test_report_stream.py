@@ -11,7 +11,7 @@ import pytest
 from conftest import DOCS, write_corpus
 
 from coding.jobs import pipeline
-from coding.reports import ReportData, compute_tables, output, quotes
+from coding.reports import ReportData, compute_tables, frequencies, output, quotes
 from coding.reports import tables as T
 from coding.reports.project import report_data, speakers_of
 from coding.store import Store
@@ -129,7 +129,7 @@ def test_frequencies_counted_in_blocks_equal_one_pass(project, monkeypatch):
     ([], []),
 ])
 def test_document_pairs_name_each_group_and_document_once(groups, docs):
-    pair_group, pair = T._document_pairs(np.array(groups, dtype=np.int64), np.array(docs, dtype=np.int64))
+    pair_group, pair = frequencies._document_pairs(np.array(groups, dtype=np.int64), np.array(docs, dtype=np.int64))
     members = list(zip(groups, docs))
     assert len(pair_group) == len(set(members))
     for i, (g, d) in enumerate(members):

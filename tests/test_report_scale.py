@@ -6,7 +6,7 @@ import openpyxl
 import pandas as pd
 
 from coding.reports import tables as T
-from coding.reports import write_report
+from coding.reports import workbook, write_report
 
 
 def _data():
@@ -17,7 +17,7 @@ def _data():
 
 def test_workbook_leaves_per_unit_and_oversized_tables_to_csv(tmp_path, monkeypatch):
     # a tiny row limit stands in for Excel's 1,048,576 rows
-    monkeypatch.setattr(T, "XLSX_MAX_ROWS", 4)
+    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 4)
     paths = write_report(_data(), tmp_path)
     book = openpyxl.load_workbook(paths["tables.xlsx"])
     for name in T.CSV_ONLY_TABLES:
@@ -32,7 +32,7 @@ def test_workbook_leaves_per_unit_and_oversized_tables_to_csv(tmp_path, monkeypa
 
 
 def test_workbook_leaves_too_wide_tables_to_csv(tmp_path, monkeypatch):
-    monkeypatch.setattr(T, "XLSX_MAX_COLUMNS", 3)
+    monkeypatch.setattr(workbook, "XLSX_MAX_COLUMNS", 3)
     paths = write_report(_data(), tmp_path)
     book = openpyxl.load_workbook(paths["tables.xlsx"])
     assert "code_by_document" not in book.sheetnames and "README" in book.sheetnames

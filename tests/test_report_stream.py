@@ -11,7 +11,7 @@ import pytest
 from conftest import DOCS, write_corpus
 
 from coding.jobs import pipeline
-from coding.reports import ReportData, compute_tables, output, quotes
+from coding.reports import ReportData, compute_tables, frequencies, output, quotes
 from coding.reports import tables as T
 from coding.reports.project import report_data, speakers_of
 from coding.store import Store
@@ -44,7 +44,7 @@ def test_streamed_tables_equal_tables_held_in_memory(project, tmp_path, monkeypa
     # tiny pieces and spill blocks, so that every table is written in several pieces
     monkeypatch.setattr(quotes, "SPILL_ROWS", 2)
     monkeypatch.setattr(output, "CSV_PIECE_ROWS", 3)
-    monkeypatch.setattr(T, "DOCUMENTS_PER_PIECE", 3)
+    monkeypatch.setattr(frequencies, "DOCUMENTS_PER_PIECE", 3)
     from coding.reports import write_report
 
     with Store(project / "project.sqlite") as store:
@@ -115,7 +115,7 @@ def test_the_report_lists_the_first_documents_of_a_large_corpus(project, tmp_pat
 def test_frequencies_counted_in_blocks_equal_one_pass(project, monkeypatch):
     with Store(project / "project.sqlite") as store:
         whole = compute_tables(report_data(store))
-        monkeypatch.setattr(T, "FREQUENCY_BLOCK", 3)  # many blocks of members, each group split across them
+        monkeypatch.setattr(frequencies, "FREQUENCY_BLOCK", 3)  # many blocks of members, each group split across them
         blocks = compute_tables(report_data(store))
     for name in ("frequencies", "frequencies_by_document", "frequencies_by_doc_type",
                  "frequencies_by_document_year", "frequencies_by_referenced_year"):
@@ -129,7 +129,7 @@ def test_frequencies_counted_in_blocks_equal_one_pass(project, monkeypatch):
     ([], []),
 ])
 def test_document_pairs_name_each_group_and_document_once(groups, docs):
-    pair_group, pair = T._document_pairs(np.array(groups, dtype=np.int64), np.array(docs, dtype=np.int64))
+    pair_group, pair = frequencies._document_pairs(np.array(groups, dtype=np.int64), np.array(docs, dtype=np.int64))
     members = list(zip(groups, docs))
     assert len(pair_group) == len(set(members))
     for i, (g, d) in enumerate(members):

@@ -316,7 +316,8 @@ def test_referenced_years_come_from_the_codebook_settings():
 
 
 def test_small_p_values_keep_significant_digits():
-    from coding.reports.tables import _finish, pair_statistics
+    from coding.reports.output import finish as _finish
+    from coding.reports.tables import pair_statistics
 
     p = pair_statistics(40, 40, 40, 400)["fisher_p"]
     assert 0 < p < 1e-20

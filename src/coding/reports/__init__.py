@@ -2,7 +2,7 @@
 
 ``write_report(data, out_dir)`` writes everything under ``out_dir``::
 
-    tables/<name>.csv      one CSV per table (see tables.TABLE_DESCRIPTIONS)
+    tables/<name>.csv      one CSV per table (see registry.TABLES)
     tables.xlsx            the same tables, one sheet each, plus a README sheet
     figures/<name>.png     see figures.FIGURE_TITLES
     report.html            method, corpus, codebook, tables, figures, quotations
@@ -23,16 +23,22 @@ import pandas as pd
 
 from coding.files import remove_stale_folders
 
+from .context import ReportContext
+from .data import ReportData, filter_data
 from .figures import write_figures
 from .html import write_html
 from .output import Outputs, stage
 from .pages import PageSource, write_pages
-from .tables import ReportData, compute_tables, filter_data, write_tables
+from .registry import TABLES, TableSpec
+from .tables import compute_tables, write_tables
 
 __all__ = [
     "Outputs",
     "PageSource",
+    "ReportContext",
     "ReportData",
+    "TABLES",
+    "TableSpec",
     "compute_tables",
     "filter_data",
     "write_figures",

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from . import design
+from .context import ReportContext
+from .output import empty_table
 
 #: a side of a comparison needs this many units ...
 MIN_UNITS = 10
@@ -42,9 +44,13 @@ TEST_COLUMNS = ["attribute", "level", "variable", "code", "label", "groups", "un
 ATTRIBUTES = ("doc_type", "speaker", "document_year")
 
 
-def _items(ctx):
+#: (level, variable, code, label, column of the unit matrix) of a reported item
+_Item = tuple[str, str, str, str, np.ndarray]
+
+
+def _items(ctx: ReportContext) -> list[_Item]:
     """(level, variable, code, label, column of the unit matrix) of every reported item."""
-    out = []
+    out: list[_Item] = []
     for j, (var, info) in enumerate(ctx.variables.items()):
         out.append(("variable", var, "", info["label"], ctx.var_matrix[:, j]))
     for j, (code, info) in enumerate(ctx.codes.items()):
@@ -60,7 +66,7 @@ def _short(side_units: int, side_docs: int) -> bool:
     return side_units < MIN_UNITS or side_docs < MIN_DOCUMENTS
 
 
-def _two_sides(ctx, name: str, label_a: str, label_b: str, side_a: np.ndarray, side_b: np.ndarray,
+def _two_sides(ctx: ReportContext, name: str, label_a: str, label_b: str, side_a: np.ndarray, side_b: np.ndarray,
                note: str = "") -> list[dict]:
     """One row per item comparing the units at ``side_a`` and ``side_b``
     (positions; a unit may be on both sides)."""
@@ -81,11 +87,11 @@ def _two_sides(ctx, name: str, label_a: str, label_b: str, side_a: np.ndarray, s
     rows = []
     for j, (level, var, code, label, column) in enumerate(items):
         ca, cb = int(column[side_a].sum()), int(column[side_b].sum())
+        share_a, share_b = ca / ua if ua else math.nan, cb / ub if ub else math.nan
         row = {"comparison": name, "level": level, "variable": var, "code": code, "label": label,
                "group_a": label_a, "group_b": label_b, "units_a": ua, "documents_a": da, "coded_a": ca,
-               "share_a": ca / ua if ua else math.nan, "units_b": ub, "documents_b": db, "coded_b": cb,
-               "share_b": cb / ub if ub else math.nan, "note": note}
-        row["difference"] = row["share_b"] - row["share_a"]
+               "share_a": share_a, "units_b": ub, "documents_b": db, "coded_b": cb,
+               "share_b": share_b, "note": note, "difference": share_b - share_a}
         if reps is None:
             row.update(difference_cl_low=math.nan, difference_cl_high=math.nan, verdict="")
         else:
@@ -116,7 +122,7 @@ def _halves(period, years: np.ndarray) -> tuple[int, int, int]:
     return int(known.min(initial=0)), mid, int(known.max(initial=0))
 
 
-def document_years(ctx, period) -> list[dict]:
+def document_years(ctx: ReportContext, period: tuple[int, int] | None) -> list[dict]:
     """Units of documents dated in the first half of the study period against the second."""
     years = ctx.units["document_year"]
     dated = years.notna().to_numpy()
@@ -132,7 +138,7 @@ def document_years(ctx, period) -> list[dict]:
     return _two_sides(ctx, "document_year", f"{first}-{mid}", b_label, side_a, side_b, note)
 
 
-def referenced_years(ctx, period) -> list[dict]:
+def referenced_years(ctx: ReportContext, period: tuple[int, int] | None) -> list[dict]:
     """Units mentioning a year of the first half of the study period against
     those mentioning one of the second (a unit mentioning both is on both sides)."""
     if period is None:
@@ -145,14 +151,18 @@ def referenced_years(ctx, period) -> list[dict]:
     return _two_sides(ctx, "referenced_year", f"{first}-{mid}", f"{mid + 1}-{last}", side_a, side_b)
 
 
-def comparisons(ctx, period) -> pd.DataFrame:
+def comparisons(ctx: ReportContext, period: tuple[int, int] | None = None) -> pd.DataFrame:
     """Every two-sided comparison of the report (see the module docstring)."""
     rows = referenced_years(ctx, period) + document_years(ctx, period)
-    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS) if rows else \
-        pd.DataFrame({c: pd.Series(dtype="object") for c in COMPARISON_COLUMNS})
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS) if rows else empty_table(COMPARISON_COLUMNS)
 
 
-def _attribute_values(ctx, name: str) -> pd.Series:
+def study_comparisons(ctx: ReportContext) -> pd.DataFrame:
+    """The comparisons over the codebook's study period (see :func:`comparisons`)."""
+    return comparisons(ctx, getattr(getattr(ctx.codebook, "settings", None), "study_period", None))
+
+
+def _attribute_values(ctx: ReportContext, name: str) -> pd.Series:
     """A unit's value of a document attribute as text ("" for none)."""
     units = ctx.units
     if name == "document_year":
@@ -166,40 +176,60 @@ def _attribute_values(ctx, name: str) -> pd.Series:
     return pd.Series("", index=units.index)
 
 
-def crosstabs(ctx) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(shares per attribute, group and item; one test per attribute and item)."""
-    names = list(ATTRIBUTES) + [c for c in getattr(ctx, "attribute_names", ()) if c not in ATTRIBUTES]
-    shares, tests = [], []
-    docs = ctx.units["_doc"].to_numpy().astype(np.int64)
+def crosstabs(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(shares per attribute, group and item; one test per attribute and item).
+    Computed once per context (two tables are cut from it)."""
+    return ctx.shared("crosstabs", lambda: _crosstabs(ctx))
+
+
+def crosstab_shares(ctx: ReportContext) -> pd.DataFrame:
+    """Shares per attribute, group and item (see :func:`crosstabs`)."""
+    return crosstabs(ctx)[0]
+
+
+def crosstab_tests(ctx: ReportContext) -> pd.DataFrame:
+    """One test per attribute and item (see :func:`crosstabs`)."""
+    return crosstabs(ctx)[1]
+
+
+def _crosstabs(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    names = list(ATTRIBUTES) + [c for c in ctx.attribute_names if c not in ATTRIBUTES]
+    shares: list[dict] = []
+    tests: list[dict] = []
     items = _items(ctx)
     for name in names:
         values = _attribute_values(ctx, name)
         known = np.flatnonzero((values != "").to_numpy())
-        groups = sorted(set(values.iloc[known]))
         if not items or not len(known):
             continue
-        index = {g: i for i, g in enumerate(groups)}
-        member = values.iloc[known].map(index).to_numpy(dtype=np.int64)
-        coded = np.stack([column[known] for *_, column in items], axis=1).astype(np.int64)
-        low, high = design.share_intervals(member, docs[known], coded, len(groups), len(ctx.documents))
-        units_g = np.bincount(member, minlength=len(groups))
-        docs_g = design.documents_per_group(member, docs[known], len(groups), len(ctx.documents))
-        for j, (level, var, code, label, _) in enumerate(items):
-            coded_g = np.bincount(member, weights=coded[:, j], minlength=len(groups)).astype(np.int64)
-            for g, group in enumerate(groups):
-                shares.append({"attribute": name, "group": group, "level": level, "variable": var, "code": code,
-                               "label": label, "units_total": int(units_g[g]), "documents_total": int(docs_g[g]),
-                               "units_coded": int(coded_g[g]), "unit_share": coded_g[g] / units_g[g],
-                               "unit_share_cl_low": low[g, j], "unit_share_cl_high": high[g, j]})
-        note = _dominant(values.iloc[known], f"of {name}") if len(groups) > 1 else f"one value only ({groups[0]})"
-        results = design.crosstab_test(member, docs[known], coded, len(groups)) if len(groups) > 1 else \
-            [{"test": "none", "statistic": math.nan, "df": 0, "p": math.nan, "p_units": math.nan}] * len(items)
-        for (level, var, code, label, _), res in zip(items, results):
-            tests.append({"attribute": name, "level": level, "variable": var, "code": code, "label": label,
-                          "groups": len(groups), "units": len(known), "documents": int(len(np.unique(docs[known]))),
-                          **res, "note": note})
-    share_frame = pd.DataFrame(shares, columns=CROSSTAB_COLUMNS) if shares else \
-        pd.DataFrame({c: pd.Series(dtype="object") for c in CROSSTAB_COLUMNS})
-    test_frame = pd.DataFrame(tests, columns=TEST_COLUMNS) if tests else \
-        pd.DataFrame({c: pd.Series(dtype="object") for c in TEST_COLUMNS})
+        _crosstab(ctx, name, values.iloc[known], known, items, shares, tests)
+    share_frame = pd.DataFrame(shares, columns=CROSSTAB_COLUMNS) if shares else empty_table(CROSSTAB_COLUMNS)
+    test_frame = pd.DataFrame(tests, columns=TEST_COLUMNS) if tests else empty_table(TEST_COLUMNS)
     return share_frame, test_frame
+
+
+def _crosstab(ctx: ReportContext, name: str, values: pd.Series, known: np.ndarray, items: list[_Item],
+              shares: list[dict], tests: list[dict]) -> None:
+    """Add the shares and tests of one attribute (``values``: those of the units at ``known``)."""
+    docs = ctx.units["_doc"].to_numpy().astype(np.int64)[known]
+    groups = sorted(set(values))
+    index = {g: i for i, g in enumerate(groups)}
+    member = values.map(index).to_numpy(dtype=np.int64)
+    coded = np.stack([column[known] for *_, column in items], axis=1).astype(np.int64)
+    low, high = design.share_intervals(member, docs, coded, len(groups), len(ctx.documents))
+    units_g = np.bincount(member, minlength=len(groups))
+    docs_g = design.documents_per_group(member, docs, len(groups), len(ctx.documents))
+    for j, (level, var, code, label, _) in enumerate(items):
+        coded_g = np.bincount(member, weights=coded[:, j], minlength=len(groups)).astype(np.int64)
+        for g, group in enumerate(groups):
+            shares.append({"attribute": name, "group": group, "level": level, "variable": var, "code": code,
+                           "label": label, "units_total": int(units_g[g]), "documents_total": int(docs_g[g]),
+                           "units_coded": int(coded_g[g]), "unit_share": coded_g[g] / units_g[g],
+                           "unit_share_cl_low": low[g, j], "unit_share_cl_high": high[g, j]})
+    note = _dominant(values, f"of {name}") if len(groups) > 1 else f"one value only ({groups[0]})"
+    results = design.crosstab_test(member, docs, coded, len(groups)) if len(groups) > 1 else \
+        [{"test": "none", "statistic": math.nan, "df": 0, "p": math.nan, "p_units": math.nan}] * len(items)
+    for (level, var, code, label, _), res in zip(items, results):
+        tests.append({"attribute": name, "level": level, "variable": var, "code": code, "label": label,
+                      "groups": len(groups), "units": len(known), "documents": int(len(np.unique(docs))),
+                      **res, "note": note})

@@ -182,7 +182,7 @@ def crosstab_test(group: np.ndarray, doc: np.ndarray, coded: np.ndarray, n_group
     out = []
     for j in range(k):
         name, _, p_units = _unit_test(coded_g[j], units_g)
-        row = {"statistic": float(observed[j]), "df": df, "p_units": p_units}
+        row: dict[str, float | int | str] = {"statistic": float(observed[j]), "df": df, "p_units": p_units}
         if df < 1 or name == "none":
             row.update(test="none", p=math.nan)
         elif clustered:

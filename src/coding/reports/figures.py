@@ -10,7 +10,10 @@ from __future__ import annotations
 import io
 import math
 import textwrap
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -19,6 +22,8 @@ matplotlib.use("Agg")  # no display; must precede the pyplot import
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
@@ -26,12 +31,15 @@ from coding.codebook import SPARE_COLOURS, variable_colours  # noqa: F401 (the r
 
 from .output import LongTable, Outputs, stage
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 DPI = 150
 WIDTH = 8.0
 NO_CODINGS = "No codings"
 NO_CODES = "No code-level codings (the coder coded variables only)"
 
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold",
     "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8,
     "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": DPI,
@@ -113,7 +121,7 @@ def _bars(tables, level: str, colours: dict[str, str]):
     ax.set_yticks(y, [_wrap(lbl, 34) for lbl in f["label"]])
     top = float(f["units_coded"].max())
     for yi, n, share in zip(y, f["units_coded"], f["unit_share"]):
-        ax.text(n + top * 0.01, yi, f"{int(n):,} ({share:.0%})", va="center", fontsize=8)
+        ax.text(n + top * 0.01, float(yi), f"{int(n):,} ({share:.0%})", va="center", fontsize=8)
     ax.set_xlim(0, top * 1.18)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if level == "code":
@@ -131,10 +139,7 @@ def _heatmap(tables, level: str, colours: dict[str, str]):
     m = tables[key]
     ids = list(m.columns[1:])
     counts = m[ids].to_numpy(dtype=float)
-    f = _freq(tables, "frequencies", level)
-    f = f.set_index(f[level].to_numpy())
-    labels = [_wrap(f.at[i, "label"] if i in f.index else i, 30) for i in ids]
-    var_of = [f.at[i, "variable"] if i in f.index else "" for i in ids]
+    labels, var_of = _item_labels(tables, level, ids)
     n = len(ids)
     empty = not _has_codings(tables) or n == 0
     side = 5.5 if empty or level != "code" else 3.2 + 0.42 * n
@@ -146,16 +151,40 @@ def _heatmap(tables, level: str, colours: dict[str, str]):
     if empty:
         _no_codings(ax, NO_CODES if _has_codings(tables) and n == 0 else NO_CODINGS)
         return fig
-    diag = np.diag(counts)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        union = diag[:, None] + diag[None, :] - counts
-        jac = np.where(union > 0, counts / np.where(union > 0, union, 1), 0.0)
+    jac = _jaccard(counts)
     shown = np.ma.masked_array(jac, mask=np.eye(n, dtype=bool))
     cmap = plt.get_cmap("Blues").with_extremes(bad="#e6e6e6")
     im = ax.imshow(shown, cmap=cmap, vmin=0, vmax=max(0.05, float(shown.max() or 0)), aspect="equal")
     bar = fig.colorbar(im, ax=ax, shrink=0.8)
     bar.set_label("Jaccard (c-coefficient)")
-    vmax = im.get_clim()[1]
+    _cell_counts(ax, counts, jac, im.get_clim()[1])
+    ax.set_xticks(range(n), labels, rotation=90 if level == "code" else 0)
+    ax.set_yticks(range(n), labels)
+    ax.spines[:].set_visible(False)
+    _variable_groups(ax, var_of, colours)
+    ax.set_xlabel(f"{level.capitalize()}  (cells: units coded with both; grey diagonal: units coded)")
+    return fig
+
+
+def _item_labels(tables, level: str, ids: list[str]) -> tuple[list[str], list[str]]:
+    """The wrapped label and the variable of each item (the id and "" for an item without frequencies)."""
+    f = _freq(tables, "frequencies", level)
+    f = f.set_index(f[level].to_numpy())
+    labels = [_wrap(f.at[i, "label"] if i in f.index else i, 30) for i in ids]
+    return labels, [f.at[i, "variable"] if i in f.index else "" for i in ids]
+
+
+def _jaccard(counts: np.ndarray) -> np.ndarray:
+    """Jaccard of each pair of a co-occurrence matrix whose diagonal holds the frequencies (0 where undefined)."""
+    diag = np.diag(counts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        union = diag[:, None] + diag[None, :] - counts
+        return np.where(union > 0, counts / np.where(union > 0, union, 1), 0.0)
+
+
+def _cell_counts(ax: Axes, counts: np.ndarray, jac: np.ndarray, vmax: float) -> None:
+    """The count in each cell of a heatmap, white on its darker cells, bold on the diagonal."""
+    n = len(counts)
     fontsize = 8 if n <= 12 else 7
     for i in range(n):
         for j in range(n):
@@ -163,20 +192,19 @@ def _heatmap(tables, level: str, colours: dict[str, str]):
             dark = i != j and jac[i, j] > 0.6 * vmax
             ax.text(j, i, f"{value:,}", ha="center", va="center", fontsize=fontsize,
                     fontweight="bold" if i == j else "normal", color="white" if dark else "black")
-    ax.set_xticks(range(n), labels, rotation=90 if level == "code" else 0)
-    ax.set_yticks(range(n), labels)
-    ax.spines[:].set_visible(False)
+
+
+def _variable_groups(ax: Axes, var_of: list[str], colours: dict[str, str]) -> None:
+    """Tick labels in their variable's colour, and lines between the variables' groups."""
     for tick, var in zip(ax.get_xticklabels(), var_of):
         tick.set_color(colours.get(var, "black"))
     for tick, var in zip(ax.get_yticklabels(), var_of):
         tick.set_color(colours.get(var, "black"))
     # separate the variable groups
-    for k in range(1, n):
+    for k in range(1, len(var_of)):
         if var_of[k] != var_of[k - 1]:
             ax.axhline(k - 0.5, color="black", linewidth=1)
             ax.axvline(k - 0.5, color="black", linewidth=1)
-    ax.set_xlabel(f"{level.capitalize()}  (cells: units coded with both; grey diagonal: units coded)")
-    return fig
 
 
 def _timeline(tables, colours: dict[str, str], period: tuple[int, int] | None):
@@ -311,7 +339,7 @@ def _date_number(date: str) -> float:
 
 def _document_dates(data) -> pd.Series:
     """document id -> date of the report's documents that have units."""
-    from .tables import context_of
+    from .context import context_of
 
     ctx = context_of(data)
     docs = ctx.documents[np.diff(ctx.doc_bounds) > 0]  # units are sorted by document
@@ -371,7 +399,7 @@ def _share_points(ax, x, rows: pd.DataFrame, colour: str) -> None:
     ax.set_ylim(0, 105)
 
 
-def _variable_movement(tables, var: str, colours: dict[str, str], period):
+def _variable_movement(tables, var: str, colours: dict[str, str], period: tuple[int, int] | None) -> Figure:
     """Small figure of one variable: its share of the units that refer to
     each year of the study period, and its share by document type, each with
     the document-clustered interval and the units it is a share of."""
@@ -411,7 +439,7 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir, outputs=None,
     colours = variable_colours(variables, settings.variable_colours)
     paths: dict[str, Path] = {}
     with plt.style.context("default"), matplotlib.rc_context(RC):
-        builders = {
+        builders: dict[str, Callable[[], Figure]] = {
             "variable_frequencies": lambda: _bars(tables, "variable", colours),
             "code_frequencies": lambda: _bars(tables, "code", colours),
             "cooccurrence_variables": lambda: _heatmap(tables, "variable", colours),
@@ -422,8 +450,7 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir, outputs=None,
             "units_by_document_date": lambda: _by_document_date(tables, colours, _document_dates(data)),
         }
         for var in variables:
-            builders[f"findings_{var}"] = (
-                lambda var=var: _variable_movement(tables, var, colours, settings.study_period))
+            builders[f"findings_{var}"] = partial(_variable_movement, tables, var, colours, settings.study_period)
         with stage("figures", len(builders), progress) as bar:
             for name, build in builders.items():
                 paths[f"figures/{name}"] = outputs.write(out / f"{name}.png", _png(build()))
@@ -433,6 +460,23 @@ def write_figures(data, tables: dict[str, pd.DataFrame], out_dir, outputs=None,
 
 READING_COLOURS = {"reliable": "#2b8a3e", "tentative": "#e8a317", "unreliable": "#c92a2a",
                    "undefined": "#adb5bd"}
+
+
+def _alpha_bar(ax: Axes, y: int, r: Any) -> None:
+    """One row of the alpha chart: its bar coloured by reading, its interval and its value."""
+    alpha = r.krippendorff_alpha
+    colour = READING_COLOURS.get(r.reading, READING_COLOURS["undefined"])
+    if pd.isna(alpha):
+        ax.text(0.01, y, "undefined (no variation or no shared unit)", va="center", fontsize=8,
+                color="#555555")
+        return
+    ax.barh(y, alpha, color=colour, height=0.6, hatch="//" if r.item == "ALL" else None,
+            edgecolor="white" if r.item != "ALL" else "#333333")
+    if not (pd.isna(r.alpha_low) or pd.isna(r.alpha_high)):
+        ax.errorbar(alpha, y, xerr=[[max(alpha - r.alpha_low, 0)], [max(r.alpha_high - alpha, 0)]],
+                    fmt="none", ecolor="#222222", capsize=3, lw=1)
+    end = alpha if pd.isna(r.alpha_high) else max(alpha, r.alpha_high)
+    ax.text(max(end, 0) + 0.015, y, f"{alpha:.3f} {r.reading}", va="center", fontsize=7, color="#222222")
 
 
 def alpha_figure(table: pd.DataFrame, path, title: str | None = None, outputs=None) -> Path:
@@ -449,19 +493,7 @@ def alpha_figure(table: pd.DataFrame, path, title: str | None = None, outputs=No
     fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.42 * max(n, 1)))
     ys = list(range(n))[::-1]
     for y, r in zip(ys, rows.itertuples()):
-        alpha = r.krippendorff_alpha
-        colour = READING_COLOURS.get(r.reading, READING_COLOURS["undefined"])
-        if pd.isna(alpha):
-            ax.text(0.01, y, "undefined (no variation or no shared unit)", va="center", fontsize=8,
-                    color="#555555")
-            continue
-        ax.barh(y, alpha, color=colour, height=0.6, hatch="//" if r.item == "ALL" else None,
-                edgecolor="white" if r.item != "ALL" else "#333333")
-        if not (pd.isna(r.alpha_low) or pd.isna(r.alpha_high)):
-            ax.errorbar(alpha, y, xerr=[[max(alpha - r.alpha_low, 0)], [max(r.alpha_high - alpha, 0)]],
-                        fmt="none", ecolor="#222222", capsize=3, lw=1)
-        end = alpha if pd.isna(r.alpha_high) else max(alpha, r.alpha_high)
-        ax.text(max(end, 0) + 0.015, y, f"{alpha:.3f} {r.reading}", va="center", fontsize=7, color="#222222")
+        _alpha_bar(ax, y, r)
     for x, label, side in ((0.667, ".667 ", "right"), (0.800, " .800", "left")):
         ax.axvline(x, color="#444444", ls="--", lw=1)
         ax.text(x, n - 0.45, label, ha=side, va="bottom", fontsize=7, color="#444444")

@@ -266,13 +266,13 @@ def quotations(var: dict, exemplars: pd.DataFrame, lead: list[str], texts: dict,
 
 
 def build_findings(variables: dict, codes: dict, tables: dict[str, pd.DataFrame], period, texts: dict,
-                   spans: dict, figures: dict[str, str]) -> list[dict]:
+                   spans: dict, figures: dict[str, dict[str, str]]) -> list[dict]:
     """One part per variable, in the codebook's order: its sentences (each
     with a link to its table), a small figure and quotations.
 
-    ``variables``/``codes`` are the report's items (``_Context``), ``texts``
+    ``variables``/``codes`` are the report's items (``ReportContext``), ``texts``
     unit id -> text, ``spans`` (unit id, code) -> evidence offsets in the
-    unit, ``figures`` variable id -> figure file (relative link).
+    unit, ``figures`` variable id -> its small figure (``src``: the image, ``file``: its relative link).
     """
     freq = tables["frequencies"]
     parts = []

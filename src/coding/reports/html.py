@@ -13,10 +13,12 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from .context import ReportContext, context_of
+from .data import describe_filters
 from .figures import FIGURE_TITLES, FINDINGS_PREFIX
 from .findings import build_findings
 from .output import Outputs
-from .tables import TABLE_DESCRIPTIONS, _Context, context_of, describe_filters
+from .registry import Shown, description, linked_tables, shown_tables
 from .text import citation, column_label, format_cell, highlight
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -25,32 +27,6 @@ LONG_ROWS = 25
 #: a table with more columns is printed on a landscape page
 WIDE_COLUMNS = 9
 
-#: tables shown in the report, with the columns shown (None: all); others are linked only
-SHOWN_TABLES = {
-    "frequencies": ["level", "variable", "code", "label", "units_total", "units_coded", "unit_share",
-                    "unit_share_cl_low", "unit_share_cl_high", "documents_total", "documents_coded", "document_share",
-                    "evidence_matches", "units_coded_per_1000_words", "units_coded_per_1000_words_ci_low",
-                    "units_coded_per_1000_words_ci_high"],
-    "frequencies_by_doc_type": ["doc_type", "level", "label", "units_total", "units_coded", "unit_share",
-                                "unit_share_cl_low", "unit_share_cl_high", "units_coded_per_1000_words"],
-    "frequencies_by_document_year": ["document_year", "level", "label", "units_total", "units_coded",
-                                     "unit_share", "unit_share_cl_low", "unit_share_cl_high",
-                                     "units_coded_per_1000_words"],
-    "frequencies_by_referenced_year": ["referenced_year", "level", "label", "units_total", "units_coded",
-                                       "unit_share", "unit_share_cl_low", "unit_share_cl_high",
-                                       "units_coded_per_1000_words"],
-    "cooccurrence_pairs": ["level", "context", "label_a", "label_b", "n_a", "n_b", "n_ab", "expected", "lift",
-                           "jaccard", "ochiai", "p_b_given_a", "p_a_given_b", "phi", "fisher_p",
-                           "expected_within", "p_within"],
-    "comparisons": ["comparison", "label", "group_a", "units_a", "documents_a", "share_a", "group_b", "units_b",
-                    "documents_b", "share_b", "difference", "difference_cl_low", "difference_cl_high", "verdict",
-                    "note"],
-    "crosstab_tests": ["attribute", "label", "groups", "units", "documents", "test", "statistic", "df", "p",
-                       "p_units"],
-    "unit_types": None,
-    "cooc_variables_units": None,
-    "cooc_variables_documents": None,
-}
 AGREEMENT_COEFFICIENTS = ["coders", "item", "n_units", "percent_agreement", "cohen_kappa", "scott_pi",
                           "brennan_prediger", "fleiss_kappa", "krippendorff_alpha", "alpha_low", "alpha_high",
                           "gwet_ac1", "reading", "paradox"]
@@ -58,10 +34,6 @@ AGREEMENT_COUNTS = ["coders", "item", "n_units", "prevalence", "alpha_resamples_
                     "n10", "n01", "n00"]
 #: a table of more rows shows its variables' rows only (on paper the long tables took half the pages)
 APPENDIX_ROWS = 60
-#: tables shown at the variable level only (code rows are in their CSV)
-VARIABLE_ROWS_ONLY = ("comparisons", "crosstab_tests")
-LINKED_ONLY = ["crosstabs", "frequencies_by_document", "cooc_codes_units", "cooc_codes_documents", "code_by_document",
-               "unit_by_code", "kwic", "exemplars", "corpus_by_doc_type", "codebook"]
 
 
 def _cell(value, column: str = "") -> str:
@@ -73,7 +45,7 @@ def _table_view(name: str, df: pd.DataFrame, columns: list[str] | None, caption:
                 note: str = "") -> dict:
     """Every row (as display strings) and metadata of a table for the template."""
     cols = [c for c in (columns or list(df.columns)) if c in df.columns]
-    return {"name": name, "caption": caption if caption is not None else TABLE_DESCRIPTIONS.get(name, ""),
+    return {"name": name, "caption": caption if caption is not None else description(name),
             "note": note, "columns": cols, "labels": [column_label(c) for c in cols],
             "rows": [[_cell(v, c) for v, c in zip(r, cols)] for r in df[cols].itertuples(index=False)],
             "total_rows": len(df), "csv": f"tables/{name}.csv", "total": None,
@@ -81,25 +53,26 @@ def _table_view(name: str, df: pd.DataFrame, columns: list[str] | None, caption:
 
 
 def _shown_tables(data, tables: dict[str, pd.DataFrame]) -> list[dict]:
-    """The tables of the report body, complete; the referenced-year table
+    """The tables of the report body, complete; a table of years by the text
     shows the years of the study period (all years are in its CSV)."""
-    views = []
     period = _settings(data).study_period
-    for name, cols in SHOWN_TABLES.items():
-        if name not in tables:
-            continue
-        df, note = tables[name], ""
-        if (name in VARIABLE_ROWS_ONLY or len(df) > APPENDIX_ROWS) and len(df) and "level" in df.columns:
-            df = df[df["level"] == "variable"]
-            note = (f"Variables: {len(df)} of {len(tables[name])} rows; every row is in tables/{name}.csv and "
-                    "tables.xlsx.")
-        if name == "frequencies_by_referenced_year" and period is not None:
-            years = df["referenced_year"]
-            df = df[(years >= period[0]) & (years <= period[1])]
-            note = (f"Years of the study period {period[0]}-{period[1]}" + (", variables only" if note else "")
-                    + f": {len(df)} of {len(tables[name])} rows; every row is in the CSV.")
-        views.append(_table_view(name, df, cols, note=note))
-    return views
+    return [_shown(spec.name, spec.shown, tables[spec.name], period) for spec in shown_tables()
+            if spec.shown is not None and spec.name in tables]
+
+
+def _shown(name: str, shown: Shown, table: pd.DataFrame, period: tuple[int, int] | None) -> dict:
+    """The view of one shown table: its variables' rows when long, the years of the study period."""
+    df, note = table, ""
+    if (shown.variable_rows or len(df) > APPENDIX_ROWS) and len(df) and "level" in df.columns:
+        df = df[df["level"] == "variable"]
+        note = f"Variables: {len(df)} of {len(table)} rows; every row is in tables/{name}.csv and tables.xlsx."
+    if shown.period_column is not None and period is not None:
+        years = df[shown.period_column]
+        df = df[(years >= period[0]) & (years <= period[1])]
+        note = (f"Years of the study period {period[0]}-{period[1]}" + (", variables only" if note else "")
+                + f": {len(df)} of {len(table)} rows; every row is in the CSV.")
+    columns = list(shown.columns) if shown.columns is not None else None
+    return _table_view(name, df, columns, note=note)
 
 
 def _settings(data):
@@ -120,30 +93,8 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
     ctx = context_of(data)  # built once, by compute_tables
     codebook = data.codebook
     filters = describe_filters(data.filters)
-    agreement_view = None
-    if agreement is not None:
-        scope = f", over the units of this report ({filters})." if filters else "."
-        table = agreement.reset_index(drop=True)
-        # two tables of readable width instead of one of 21 columns: the coefficients, then the counts
-        agreement_view = [_table_view("agreement", table, None, caption="Inter-coder agreement" + scope)] \
-            if "krippendorff_alpha" not in table.columns else [
-            _table_view("agreement", table, AGREEMENT_COEFFICIENTS, caption="Inter-coder agreement (variable "
-                        "level) of each pair of coders sharing units, and of all of them together" + scope),
-            _table_view("agreement", table, AGREEMENT_COUNTS, caption="The same units: prevalence, bootstrap "
-                        "resamples dropped for alpha's interval (and why an interval is withheld), and (two "
-                        "coders) the 2x2 counts" + scope)]
-    if agreement_view is not None and unitized is not None:
-        agreement_view.append(_table_view(
-            "agreement", unitized, None,
-            caption="Unitized agreement (Krippendorff, Mathet, Bouvry and Widlöcher 2016): the codings as spans "
-                    "of characters over the units every coder of a group saw, per variable and overall; uα: where "
-                    "units lie and what they are, |uα: coded or not, cuα: the codes where codings overlap, Cuα: "
-                    "the variables there" + scope))
-    notes = []
-    if agreement is not None and "provenance" in agreement.columns:
-        for coders, note in agreement[["coders", "provenance"]].drop_duplicates().itertuples(index=False):
-            if note:
-                notes.append({"coders": coders, "text": note})
+    agreement_view = _agreement_view(agreement, unitized, filters) if agreement is not None else None
+    notes = _agreement_notes(agreement)
     name = getattr(codebook, "name", "") or "Content analysis report"
     return {
         "title": f"{name}: {filters}" if filters else name,
@@ -153,8 +104,8 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
         "corpus": _corpus_view(tables["corpus_by_doc_type"]),
         "variables": _variables_view(ctx, tables["frequencies"], pages),
         "tables": _shown_tables(data, tables),
-        "linked": [{"name": n, "caption": TABLE_DESCRIPTIONS.get(n, ""), "csv": f"tables/{n}.csv",
-                    "rows": len(tables[n])} for n in LINKED_ONLY if n in tables],
+        "linked": [{"name": s.name, "caption": s.description, "csv": s.csv, "rows": len(tables[s.name])}
+                   for s in linked_tables() if s.name in tables],
         "figures": _figures_view(figures),
         "exemplars": _exemplars_view(ctx, tables["exemplars"], pages),
         "agreement": agreement_view,
@@ -167,7 +118,37 @@ def build_context(data, tables: dict[str, pd.DataFrame], figures: dict[str, Path
     }
 
 
-def _method_view(ctx: _Context, data) -> dict:
+def _agreement_view(agreement: pd.DataFrame, unitized: pd.DataFrame | None, filters: str) -> list[dict]:
+    """The tables of the agreement section: the coefficients, the counts, and unitized agreement."""
+    scope = f", over the units of this report ({filters})." if filters else "."
+    table = agreement.reset_index(drop=True)
+    # two tables of readable width instead of one of 21 columns: the coefficients, then the counts
+    view = [_table_view("agreement", table, None, caption="Inter-coder agreement" + scope)] \
+        if "krippendorff_alpha" not in table.columns else [
+        _table_view("agreement", table, AGREEMENT_COEFFICIENTS, caption="Inter-coder agreement (variable "
+                    "level) of each pair of coders sharing units, and of all of them together" + scope),
+        _table_view("agreement", table, AGREEMENT_COUNTS, caption="The same units: prevalence, bootstrap "
+                    "resamples dropped for alpha's interval (and why an interval is withheld), and (two "
+                    "coders) the 2x2 counts" + scope)]
+    if unitized is not None:
+        view.append(_table_view(
+            "agreement", unitized, None,
+            caption="Unitized agreement (Krippendorff, Mathet, Bouvry and Widlöcher 2016): the codings as spans "
+                    "of characters over the units every coder of a group saw, per variable and overall; uα: where "
+                    "units lie and what they are, |uα: coded or not, cuα: the codes where codings overlap, Cuα: "
+                    "the variables there" + scope))
+    return view
+
+
+def _agreement_notes(agreement: pd.DataFrame | None) -> list[dict]:
+    """Where each group of coders' codings came from, when the agreement table says."""
+    if agreement is None or "provenance" not in agreement.columns:
+        return []
+    return [{"coders": coders, "text": note}
+            for coders, note in agreement[["coders", "provenance"]].drop_duplicates().itertuples(index=False) if note]
+
+
+def _method_view(ctx: ReportContext, data) -> dict:
     docs, units = ctx.documents, ctx.units
     first, last = _date_range(docs["date"])
     version = getattr(data.codebook, "version", None)
@@ -224,7 +205,7 @@ def _unit_page(q: dict, pages: dict | None) -> str | None:
     return f"documents/{page_name(q['document_id'])}#{q['unit_id']}"
 
 
-def _variables_view(ctx: _Context, freq: pd.DataFrame, pages: dict | None = None) -> list[dict]:
+def _variables_view(ctx: ReportContext, freq: pd.DataFrame, pages: dict | None = None) -> list[dict]:
     code_freq = freq[freq["level"] == "code"].set_index("code")["units_coded"] if len(freq) else pd.Series(dtype=int)
     # with codes reported, a code never applied shows 0; a coder of variables only shows a dash
     missing = 0 if ctx.codes else None
@@ -242,9 +223,9 @@ def _corpus_view(corpus: pd.DataFrame) -> dict:
     return view
 
 
-def _exemplars_view(ctx: _Context, ex: pd.DataFrame, pages: dict | None = None) -> list[dict]:
+def _exemplars_view(ctx: ReportContext, ex: pd.DataFrame, pages: dict | None = None) -> list[dict]:
     # the texts and evidence spans of the quoted units, gathered by the pass over the texts
-    spans, texts = ctx.quotations.spans, ctx.quotations.texts
+    spans, texts = ctx.quotes.spans, ctx.quotes.texts
     out = []
     for code, info in ctx.codes.items():
         rows = ex[ex["code"] == code] if len(ex) else ex
@@ -264,16 +245,16 @@ def _quote(r, texts: dict[str, str], spans, pages: dict | None = None) -> dict:
     return q
 
 
-def _findings_view(ctx: _Context, tables: dict[str, pd.DataFrame], figures: dict[str, Path], data) -> list[dict]:
+def _findings_view(ctx: ReportContext, tables: dict[str, pd.DataFrame], figures: dict[str, Path], data) -> list[dict]:
     """The Findings section: one part per variable (see :mod:`coding.reports.findings`)."""
     small = {}
     for key, path in figures.items():
         name = key.split("/", 1)[-1]
         if name.startswith(FINDINGS_PREFIX):
             small[name[len(FINDINGS_PREFIX):]] = {"src": _data_uri(path), "file": f"figures/{name}.png"}
-    texts = ctx.quotations.texts
+    texts = ctx.quotes.texts
     return build_findings(ctx.variables, ctx.codes, tables, _settings(data).study_period, texts,
-                          ctx.quotations.spans, small)
+                          ctx.quotes.spans, small)
 
 
 def _data_uri(path) -> str:

@@ -113,3 +113,25 @@ def stage(desc: str, total: int, progress: bool | None):
     """A progress bar on standard error for one stage of a report (a no-op when not shown)."""
     return tqdm(total=total, desc=desc, unit="step", disable=not show_progress(progress), file=sys.stderr,
                 leave=False)
+
+
+#: p-values whose names do not end in "_p"
+P_COLUMNS = ("p", "p_units", "p_within")
+
+
+def finish(df: pd.DataFrame) -> pd.DataFrame:
+    """Round floats so that output does not depend on float noise: four
+    decimal places, but p-values to four significant digits (a small
+    p-value must not print as 0)."""
+    for col in df.columns:  # in place: the tables are the report's own (a copy would double a large one)
+        if pd.api.types.is_float_dtype(df[col]):
+            if col.endswith("_p") or col in P_COLUMNS:
+                df[col] = df[col].map(lambda v: v if pd.isna(v) else float(f"{v:.4g}"))
+            else:
+                df[col] = df[col].round(4)
+    return df.reset_index(drop=True)
+
+
+def empty_table(columns: list[str]) -> pd.DataFrame:
+    """A table with ``columns`` and no rows (every column of objects)."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})

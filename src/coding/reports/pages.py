@@ -25,11 +25,12 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from .context import ReportContext, context_of
 from .figures import variable_colours
 from .output import Outputs, stage
 from .quotes import parse_evidence
+from .registry import TABLES
 from .source import TextSource
-from .tables import _Context, context_of
 from .text import citation, highlight, page_name
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -65,7 +66,7 @@ def underline(text: str, spans) -> Markup:
                   .replace("</mark>", "</span>"))
 
 
-def _unit_codings(rows: list[tuple], ctx: _Context) -> dict[str, dict[str, list[dict]]]:
+def _unit_codings(rows: list[tuple], ctx: ReportContext) -> dict[str, dict[str, list[dict]]]:
     """unit id -> coder -> its codings (variable, code, evidence) of that unit."""
     out: dict[str, dict[str, list[dict]]] = {}
     known = set(ctx.variables)
@@ -76,7 +77,7 @@ def _unit_codings(rows: list[tuple], ctx: _Context) -> dict[str, dict[str, list[
     return out
 
 
-def _labels(codings: list[dict], ctx: _Context) -> list[str]:
+def _labels(codings: list[dict], ctx: ReportContext) -> list[str]:
     """Readable labels of one coder's codings of a unit, in codebook order."""
     order = {c: i for i, c in enumerate(ctx.all_codes)}
     vorder = {v: i for i, v in enumerate(ctx.variables)}
@@ -99,7 +100,7 @@ def _differs(by_coder: dict[str, list[dict]], coders: list[str], seen: dict, uni
     return len(set(variables.values())) > 1 or (with_codes and len(set(codes.values())) > 1)
 
 
-def _unit_view(unit: _Unit, by_coder: dict[str, list[dict]], ctx: _Context, source: PageSource,
+def _unit_view(unit: _Unit, by_coder: dict[str, list[dict]], ctx: ReportContext, shown: list[str],
                seen: dict[str, set], colours: dict[str, str]) -> dict:
     """One unit of a document page: stripes, labels per coder, text with evidence underlined."""
     start = int(unit.start)
@@ -107,16 +108,16 @@ def _unit_view(unit: _Unit, by_coder: dict[str, list[dict]], ctx: _Context, sour
     spans = [(int(e.get("start", 0)) - start, int(e.get("end", 0)) - start) for c in codings for e in c["evidence"]]
     variables = [v for v in ctx.variables if any(c["variable"] == v for c in codings)]
     coders = []
-    for coder in source.coders:
+    for coder in shown:
         saw = unit.unit_id in seen.get(coder, ()) or coder in by_coder
         coders.append({"name": coder, "seen": saw, "labels": _labels(by_coder.get(coder, []), ctx)})
     return {"id": unit.unit_id, "html": underline(unit.text, spans), "speaker": unit.speaker,
             "stripes": [{"colour": colours[v], "label": ctx.variables[v]["label"]} for v in variables],
             "coders": coders, "coded": bool(codings),
-            "differs": _differs(by_coder, source.coders, seen, unit.unit_id), "spans": []}
+            "differs": _differs(by_coder, shown, seen, unit.unit_id), "spans": []}
 
 
-def _span_view(row: tuple, text: str, ctx: _Context) -> dict:
+def _span_view(row: tuple, text: str, ctx: ReportContext) -> dict:
     """A span coding as its unit's margin lists it: coder, code, the text it covers."""
     coder, start, end, code, variable, status, label = row
     name = (ctx.all_codes.get(code, {}).get("label") if code else ctx.variables.get(variable, {}).get("label"))
@@ -125,7 +126,7 @@ def _span_view(row: tuple, text: str, ctx: _Context) -> dict:
             "text": covered if len(covered) <= 80 else covered[:77] + "..."}
 
 
-def _place_spans(blocks: list[dict], rows: list[tuple], text: str, ctx: _Context) -> None:
+def _place_spans(blocks: list[dict], rows: list[tuple], text: str, ctx: ReportContext) -> None:
     """List each span coding beside the unit where it starts (a person's
     selection, whether or not it reached the unit threshold)."""
     units = [b["unit"] for b in blocks if "unit" in b]
@@ -136,28 +137,29 @@ def _place_spans(blocks: list[dict], rows: list[tuple], text: str, ctx: _Context
             units[at]["spans"].append(_span_view(row, text, ctx))
 
 
-def document_view(doc, units: list[_Unit], ctx: _Context, source: PageSource, colours: dict[str, str]) -> dict:
+def document_view(doc: dict, units: list[_Unit], ctx: ReportContext, coders: list[str], texts: TextSource,
+                  colours: dict[str, str]) -> dict:
     """Everything a document page shows: the text between units as it is,
-    each unit as a block with its marks (codings and coverage are read for
-    this document alone)."""
-    texts = source.source
+    each unit as a block with its marks by ``coders`` (codings and coverage
+    are read from ``texts`` for this document alone)."""
     text = texts.text(doc["id"])
-    unit_codings = _unit_codings(texts.codings(doc["id"], source.coders), ctx)
+    unit_codings = _unit_codings(texts.codings(doc["id"], coders), ctx)
     seen: dict[str, set] = {}
-    for coder, unit_id in texts.coverage(doc["id"], source.coders):
+    for coder, unit_id in texts.coverage(doc["id"], coders):
         seen.setdefault(coder, set()).add(unit_id)
-    blocks, pos = [], 0
+    blocks: list[dict] = []
+    pos = 0
     for unit in sorted(units, key=lambda u: u.start):
         if unit.start > pos:
             blocks.append({"gap": text[pos:unit.start]})
-        view = _unit_view(unit, unit_codings.get(unit.unit_id, {}), ctx, source, seen, colours)
+        view = _unit_view(unit, unit_codings.get(unit.unit_id, {}), ctx, coders, seen, colours)
         blocks.append({"unit": {**view, "start": int(unit.start)}})
         pos = max(pos, unit.end)
     if pos < len(text):
         blocks.append({"gap": text[pos:]})
     spans = getattr(texts, "spans", None)  # a source of frames holds no span codings
-    if spans is not None and source.coders:
-        _place_spans(blocks, spans(doc["id"], source.coders), text, ctx)
+    if spans is not None and coders:
+        _place_spans(blocks, spans(doc["id"], coders), text, ctx)
     units_marked = [b["unit"] for b in blocks if "unit" in b]
     return {"id": doc["id"], "title": doc["title"] or doc["id"], "doc_type": doc["doc_type"],
             "date": doc["date"], "source": doc["source"], "speaker": doc["speaker"],
@@ -166,12 +168,12 @@ def document_view(doc, units: list[_Unit], ctx: _Context, source: PageSource, co
             "differ": sum(u["differs"] for u in units_marked)}
 
 
-def code_view(code: str, ctx: _Context) -> dict:
+def code_view(code: str, ctx: ReportContext) -> dict:
     """The units with ``code`` its page lists (document and position order)
     and its key words in context, as gathered by the pass over the texts."""
     info = ctx.all_codes[code]
     meta = ctx.documents.set_index("id")
-    quotes = ctx.quotations
+    quotes = ctx.quotes
     shown = quotes.code_units.get(code, [])
     units, on_page = [], set()
     for pos in shown:
@@ -191,10 +193,12 @@ def code_view(code: str, ctx: _Context) -> dict:
             for r in quotes.code_kwic.get(code, [])]
     return {"id": code, "label": info["label"], "definition": info["definition"],
             "variable": ctx.variables.get(info["variable"], {}).get("label", info["variable"]),
-            "units": units, "total_units": total_units, "kwic": kwic, "total_kwic": total_kwic}
+            "units": units, "total_units": total_units, "kwic": kwic, "total_kwic": total_kwic,
+            # every unit and every match are in these tables
+            "units_csv": TABLES["unit_by_code"].csv, "kwic_csv": TABLES["kwic"].csv}
 
 
-def _report_units(data, ctx: _Context):
+def _report_units(data, ctx: ReportContext):
     """A function giving, for a document id, the ids and speakers of its units
     in the report (every unit of the data, not only those the coder saw).
     Only the row numbers are grouped: the ids are read a document at a time."""
@@ -223,7 +227,8 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
     """Write ``documents/<id>.html`` for each document of the report and
     ``codes/<id>.html`` for each code; returns the index the report links:
     the codes and the first :data:`~coding.reports.html.REPORT_DOCUMENT_LINKS`
-    documents with their pages and counts, and ``documents_total``. Documents are read
+    documents with their pages and counts, ``documents_total`` and ``counts_csv`` (the table of every
+    document's counts). Documents are read
     one at a time, so the pages of a large corpus take no more memory than
     those of a small one."""
     from . import html as report
@@ -231,35 +236,37 @@ def write_pages(data, tables: dict[str, pd.DataFrame], source: PageSource, out_d
 
     outputs = outputs if outputs is not None else Outputs()
     ctx = context_of(data)  # built once, by compute_tables
-    source = PageSource(list(source.coders), source.source if source.source is not None else ctx.source)
+    coders = list(source.coders)
+    texts = source.source if source.source is not None else ctx.source
     out = Path(out_dir)
     env = _environment()
     colours = variable_colours(list(ctx.variables), _settings(data).variable_colours)
     report_units = _report_units(data, ctx)
     legend = [{"label": v["label"], "colour": colours[k]} for k, v in ctx.variables.items()]
-    index = {"documents": [], "documents_total": 0, "codes": [], "coders": list(source.coders)}
+    documents: list[dict] = []
+    codes: list[dict] = []
     with stage("pages", len(ctx.documents) + len(ctx.codes), progress) as bar:
         columns = list(ctx.documents.columns)
         for values in ctx.documents.itertuples(index=False, name=None):  # one dict at a time, not one per document
             doc = dict(zip(columns, values))
             speaker_of = report_units(doc["id"])
             units = [_Unit(r[0], int(r[1]), int(r[2]), r[3] or "", speaker_of[r[0]])
-                     for r in source.source.units(doc["id"]) if r[0] in speaker_of]
-            view = document_view(doc, units, ctx, source, colours)
-            html = env.get_template("document.html.j2").render(doc=view, legend=legend, coders=source.coders)
+                     for r in texts.units(doc["id"]) if r[0] in speaker_of]
+            view = document_view(doc, units, ctx, coders, texts, colours)
+            html = env.get_template("document.html.j2").render(doc=view, legend=legend, coders=coders)
             outputs.write_text(out / "documents" / page_name(doc["id"]), html)
             # the report lists the first documents: an entry per document of a large corpus costs ~50 MB
-            if index["documents_total"] < report.REPORT_DOCUMENT_LINKS:
-                index["documents"].append({"id": doc["id"], "title": view["title"], "units": view["units"],
-                                           "href": f"documents/{page_name(doc['id'])}", "coded": view["coded"],
-                                           "differ": view["differ"]})
-            index["documents_total"] += 1
+            if len(documents) < report.REPORT_DOCUMENT_LINKS:
+                documents.append({"id": doc["id"], "title": view["title"], "units": view["units"],
+                                  "href": f"documents/{page_name(doc['id'])}", "coded": view["coded"],
+                                  "differ": view["differ"]})
             bar.update()
         for code in ctx.codes:
             view = code_view(code, ctx)
             html = env.get_template("code.html.j2").render(code=view, coder=data.coder)
             outputs.write_text(out / "codes" / page_name(code), html)
-            index["codes"].append({"id": code, "label": view["label"], "href": f"codes/{page_name(code)}",
-                                   "units": view["total_units"], "variable": view["variable"]})
+            codes.append({"id": code, "label": view["label"], "href": f"codes/{page_name(code)}",
+                          "units": view["total_units"], "variable": view["variable"]})
             bar.update()
-    return index
+    return {"documents": documents, "documents_total": len(ctx.documents), "codes": codes, "coders": coders,
+            "counts_csv": TABLES["frequencies_by_document"].csv}

@@ -220,7 +220,7 @@ def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year
                            skip_speakers=skip_speakers)
         kept = len(data.units) if data.seen is None else int(data.units["unit_row"].isin(data.seen).sum())
         if not kept:
-            from .tables import describe_filters
+            from .data import describe_filters
 
             raise EmptySelection(f"no unit of coder {coder} matches the filters ({describe_filters(data.filters)}); "
                                  "nothing was written", store.path)
@@ -369,7 +369,7 @@ def write_manifest(out, corpus, codebook, unit: str, store, argv=None, codebook_
             inputs.append({"path": f.as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
         elif f.is_file():
             inputs.append({"path": f.as_posix(), "sha256": _sha256(f), "bytes": f.stat().st_size})
-    versions = {}
+    versions: dict[str, str | None] = {}
     for lib in LIBRARIES:
         try:
             versions[lib] = metadata.version(lib)

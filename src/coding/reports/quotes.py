@@ -19,12 +19,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from .output import LongTable, stage
+from .source import TextSource
 
 #: characters of context either side of a keyword-in-context match
 KWIC_CONTEXT = 60
@@ -103,7 +104,7 @@ class _CodeRows:
             self._flush(c)
 
     def _flush(self, c: int) -> None:
-        if self.rows[c]:
+        if self.rows[c] and self.folder is not None:
             with open(self.folder / f"{c}.csv", "a", encoding="utf-8", newline="") as fh:
                 csv.writer(fh, lineterminator="\n").writerows(self.rows[c])
             self.rows[c] = []
@@ -157,10 +158,24 @@ class Quotations:
     spans: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
 
 
+class Scanned(Protocol):
+    """What the pass reads of a report context (:class:`coding.reports.context.ReportContext`)."""
+
+    codes: dict[str, dict[str, str]]
+    units: pd.DataFrame
+    documents: pd.DataFrame
+    source: TextSource
+
+    @property
+    def coders(self) -> list[str] | None: ...
+
+    def positions(self, doc_id: str, unit_ids: list[str]) -> list[int]: ...
+
+
 class _Pass:
     """State of the pass: the rows, candidates and page lists gathered so far."""
 
-    def __init__(self, ctx, exemplars: int, width: int, spill: Path | None):
+    def __init__(self, ctx: Scanned, exemplars: int, width: int, spill: Path | None):
         self.ctx, self.n, self.width = ctx, exemplars, width
         self.code_order = {c: i for i, c in enumerate(ctx.codes)}
         self.rows = _CodeRows(len(self.code_order), spill)
@@ -279,13 +294,14 @@ def _label_codes(column: pd.Series) -> np.ndarray:
     return pd.factorize(column.fillna("").astype(str))[0].astype(np.int64)
 
 
-def stratified(best: list, strata: dict[tuple, Any], n: int) -> list:
+def stratified(best: list[_Candidate], strata: dict[tuple, _Candidate], n: int) -> list[_Candidate]:
     """``n`` exemplars, in rank order: the best unit of each document type
     first (best first), then of each other speaker, then the best of the rest."""
-    by_type: dict = {}
+    by_type: dict[Any, _Candidate] = {}
     for stratum, cand in sorted(strata.items(), key=lambda kv: kv[1]):
         by_type.setdefault(stratum[0] if stratum else None, cand)
-    chosen, ids = [], set()
+    chosen: list[_Candidate] = []
+    ids: set[str] = set()
     for cand in [*sorted(by_type.values()), *sorted(strata.values()), *best]:
         if len(chosen) >= n:
             break
@@ -295,7 +311,7 @@ def stratified(best: list, strata: dict[tuple, Any], n: int) -> list:
     return sorted(chosen)
 
 
-def scan_quotations(ctx, exemplars: int = 3, width: int = KWIC_CONTEXT, spill: Path | None = None,
+def scan_quotations(ctx: Scanned, exemplars: int = 3, width: int = KWIC_CONTEXT, spill: Path | None = None,
                     progress: bool | None = None) -> Quotations:
     """One pass over the coded units of a report context (document by
     document): every evidence match in context (about ``width`` characters

@@ -82,23 +82,28 @@ def format_cell(value, column: str = "") -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if math.isnan(value):
-            return "\u2013"
-        if column.endswith("_p") or column in P_NAMES:
-            return f"< {P_FLOOR:.4f}" if value < P_FLOOR else f"{value:.4f}"
-        if column in PERCENT_COLUMNS:
-            return f"{100 * value:.1f}%"
-        if column in POINTS_COLUMNS:
-            return f"{100 * value:+.1f} pts"
-        if value % 1 == 0:
-            return f"{value:.0f}"
-        return f"{value:.4f}".rstrip("0").rstrip(".")
+        return _float_cell(value, column)
     try:
         if pd.isna(value):
             return "\u2013"
     except (TypeError, ValueError):
         pass
     return str(value)
+
+
+def _float_cell(value: float, column: str) -> str:
+    """Display text of a float (see :func:`format_cell`)."""
+    if math.isnan(value):
+        return "\u2013"
+    if column.endswith("_p") or column in P_NAMES:
+        return f"< {P_FLOOR:.4f}" if value < P_FLOOR else f"{value:.4f}"
+    if column in PERCENT_COLUMNS:
+        return f"{100 * value:.1f}%"
+    if column in POINTS_COLUMNS:
+        return f"{100 * value:+.1f} pts"
+    if value % 1 == 0:
+        return f"{value:.0f}"
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 _TRAILING = re.compile(r"[\s.,;:]+$")

@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tqdm import tqdm
 
@@ -196,7 +196,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     remove_stale_folders(Path(out).parent, PARTS_PREFIX)
     remove_stale_temporaries_of(out)
 
-    def _write(fh):
+    def _write(fh: IO[bytes]) -> None:
         # a coder may add columns after the evidence (the mention coder: its probability)
         extra = list(getattr(job.coder, "output_columns", ()))
         extra += ["label", "text", *FINGERPRINT_COLUMNS] if with_text else []

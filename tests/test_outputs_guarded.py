@@ -12,7 +12,7 @@ import pytest
 from conftest import write_corpus
 
 from coding.cli import main
-from coding.jobs import pipeline
+from coding.jobs import pipeline, run
 from coding.store import Store
 
 UNITS = "id,text\nu1,Gas pipelines and trade grew.\nu2,Militants crossed the border.\n"
@@ -116,13 +116,13 @@ def test_reconcile_never_writes_over_a_coder_file(tiny, capsys):
 def test_a_run_records_the_codebook_it_read_even_if_the_file_changes_meanwhile(tiny, monkeypatch):
     corpus, codebook, out = tiny
     text = codebook.read_text(encoding="utf-8")
-    real = pipeline._code_corpus
+    real = run._code_corpus
 
     def replaced_meanwhile(*args, **kwargs):
         codebook.write_text(text + "# edited while the run was going\n", encoding="utf-8")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "_code_corpus", replaced_meanwhile)
+    monkeypatch.setattr(run, "_code_corpus", replaced_meanwhile)
     pipeline.run(corpus, codebook, out, progress=False)
     record = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     entry = next(i for i in record["inputs"] if i["path"] == codebook.as_posix())

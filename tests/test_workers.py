@@ -13,7 +13,7 @@ import pytest
 from conftest import TINY_CODEBOOK
 
 from coding.cli import main
-from coding.jobs import engine, pipeline
+from coding.jobs import code_paths, engine
 
 DEAD = 999_999_999  # above any pid_max: no such process
 
@@ -52,7 +52,7 @@ def _dies_on(name: str, real):
 
 
 def test_a_killed_worker_stops_code_with_csv_output(here, capsys, monkeypatch, no_hang):
-    monkeypatch.setattr(pipeline, "_code_item", _dies_on("t3.txt", pipeline._code_item))
+    monkeypatch.setattr(code_paths, "_code_item", _dies_on("t3.txt", code_paths._code_item))
     assert main(["code", "texts", "--out", "o.csv", "--jobs", "2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err

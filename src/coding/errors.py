@@ -27,3 +27,9 @@ class CodingError(Exception):
             where = self.path if self.line is None else f"{self.path}:{self.line}"
         parts = [p for p in (where, self.item) if p]
         return ": ".join(parts + [self.message])
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none), for a one-line error."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

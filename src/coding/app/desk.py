@@ -26,9 +26,13 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coding.errors import CodingError
 from coding.records import AUTOMATIC_CODERS, LEARNED, Coding, StrPath, content_hash
+
+if TYPE_CHECKING:
+    from coding.coders.learn import LearnedCoder
 
 MODES = ("blind", "review", "adjudicate")
 ORDERS = ("documents", "random", "active")
@@ -221,7 +225,7 @@ class Ranker:
 
     def __init__(self, bench: Workbench, n: int, seed: int):
         self.bench, self.n, self.seed = bench, n, seed
-        self.coder = None
+        self.coder: LearnedCoder | None = None
         self.status = "ranked by the learned coder"
         self.decisions = 0
         self._thread: threading.Thread | None = None

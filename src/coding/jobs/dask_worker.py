@@ -5,6 +5,7 @@ distributed), and by reference on the workers, which have this package."""
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from distributed import WorkerPlugin, get_worker
 
@@ -29,5 +30,6 @@ class CoderPlugin(WorkerPlugin):
 
 def code_on_worker(task: ShardTask, plugin: str) -> ShardResult:
     """Code one shard with the coder of this worker's plugin ``plugin``."""
-    held = get_worker().plugins[plugin]
+    # the plugin this run registered under that name (the worker types its plugins as any WorkerPlugin)
+    held = cast(CoderPlugin, get_worker().plugins[plugin])
     return code_shard(task, held.coder, held.identity)

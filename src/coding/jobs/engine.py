@@ -38,7 +38,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from coding.codebook import load_codebook
-from coding.errors import CodingError
+from coding.errors import CodingError, first_line
 from coding.files import check_output, remove_stale_folders, remove_stale_temporaries, write_text
 from coding.jobs.shard_job import FORMAT_VERSION, ShardResult, ShardTask, code_shard, coder_identity
 from coding.jobs.shards import expand_paths, shard_files
@@ -76,7 +76,8 @@ def plan(paths: list[StrPath], out: StrPath, batch_rows: int = 5000) -> list[Sha
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise CodingError("the Parquet output is a folder, and this is a file: give a folder", out)
-    tasks, by_output = [], {}
+    tasks: list[ShardTask] = []
+    by_output: dict[str, Path] = {}
     for source, relative in shard_files(paths):
         name = relative.with_suffix(".parquet").as_posix()
         if name in by_output:
@@ -91,7 +92,7 @@ def write_manifest(out: Path, results: list[ShardResult], coder: Coder, codebook
     """Write ``_manifest.json`` (and ``_SUCCESS`` when no shard failed)."""
     shards = []
     for r in results:
-        entry = {"input": r.source, "input_sha256": r.input_sha256}
+        entry: dict[str, str | int] = {"input": r.source, "input_sha256": r.input_sha256}
         if r.status == "failed":
             entry["error"] = r.error
         else:
@@ -199,6 +200,7 @@ _NOTES = ""  # a worker's folder for the note of the shard it codes (see coding.
 
 def _code_in_pool(task: ShardTask) -> ShardResult:
     note_item(_NOTES, task.source)
+    assert _LOCAL is not None, "set by _init_local when the pool starts"
     return code_shard(task, *_LOCAL)
 
 
@@ -260,9 +262,9 @@ def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], sc
                                                    dashboard_address="127.0.0.1:0", silence_logs=40)
             client = distributed.Client(cluster)
     except OSError as exc:
-        raise CodingError(f"cannot reach the Dask scheduler ({_first_line(exc)})", scheduler) from None
+        raise CodingError(f"cannot reach the Dask scheduler ({first_line(exc)})", scheduler) from None
     except (ValueError, TypeError) as exc:  # not an address at all
-        raise CodingError(f"not a Dask scheduler address ({_first_line(exc)}); give one like tcp://host:8786",
+        raise CodingError(f"not a Dask scheduler address ({first_line(exc)}); give one like tcp://host:8786",
                           scheduler) from None
     try:
         plugin = CoderPlugin(coder, identity)
@@ -279,11 +281,6 @@ def _run_dask(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], sc
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _result_of(future, task: ShardTask) -> ShardResult:

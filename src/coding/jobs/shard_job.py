@@ -56,7 +56,7 @@ def code_shard(task: ShardTask, coder: Coder, identity: dict[str, str]) -> Shard
     """Code one shard into its Parquet file, or keep the file an earlier run
     wrote from the same input with the same coder. Bad input (and an output
     that cannot be written) gives a failed result, not an exception."""
-    from coding.jobs.pipeline import coding_rows
+    from coding.jobs.code_paths import coding_rows
 
     result = ShardResult(task.name, task.label, "failed")
     try:

@@ -4,7 +4,7 @@ batch at a time, and Parquet files of codings written atomically.
 A shard has the columns ``id`` and ``text`` (each row a unit) and any
 others (date, outlet, author...), which pass through to the codings. A
 Parquet shard is read in record batches, so a large one never sits whole in
-memory; CSV and JSON Lines shards are read as :mod:`coding.jobs.pipeline` reads
+memory; CSV and JSON Lines shards are read as :mod:`coding.jobs.inputs` reads
 tables of units, with their extra fields as text.
 
 pyarrow is imported only here and only when a Parquet file is read or
@@ -20,10 +20,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from coding.errors import CodingError
+from coding.errors import CodingError, first_line
 from coding.files import jsonl_record
 from coding.records import StrPath, Unit
+
+if TYPE_CHECKING:
+    import pyarrow
 
 SHARD_SUFFIXES = (".parquet", ".csv", ".jsonl")
 #: The columns of the codings, in front of the passed-through ones.
@@ -95,7 +99,7 @@ class UnitBatch:
     of text (CSV, JSON Lines), one row per unit."""
 
     units: list[Unit]
-    meta: object
+    meta: dict[str, list[str]] | pyarrow.RecordBatch
 
 
 def open_shard(path: StrPath, batch_rows: int = 5000) -> tuple[list, Iterator[UnitBatch]]:
@@ -132,7 +136,7 @@ def _parquet_file(path: Path):
     try:
         pf = pa.parquet.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
-        raise CodingError(f"cannot be read as Parquet ({_first_line(exc)})", path) from None
+        raise CodingError(f"cannot be read as Parquet ({first_line(exc)})", path) from None
     names = pf.schema_arrow.names
     missing = [c for c in ("id", "text") if c not in names]
     if missing:
@@ -151,7 +155,7 @@ def _parquet_batches(path: Path, pf, batch_rows: int) -> Iterator[UnitBatch]:
             row += len(units)
             yield UnitBatch(units, batch.drop_columns(["id", "text"]))
     except (pa.ArrowException, OSError) as exc:  # a damaged page: the input's fault, named as such
-        raise CodingError(f"cannot be read as Parquet at row {row + 1} or after ({_first_line(exc)})",
+        raise CodingError(f"cannot be read as Parquet at row {row + 1} or after ({first_line(exc)})",
                           path) from None
     if not row:
         raise CodingError("no units in the file", path)
@@ -248,11 +252,6 @@ def _as_text(value) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 # -- writing -----------------------------------------------------------------------

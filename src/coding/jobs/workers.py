@@ -35,7 +35,7 @@ def note_item(folder: str, what: str) -> None:
 def children() -> set[int]:
     """The process ids of this process's live children (call before a pool
     starts, to tell its workers from other children afterwards)."""
-    return {p.pid for p in multiprocessing.active_children()}
+    return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
 
 
 def watched(results, before: set[int], folder: str, what: str = "file") -> Iterator:

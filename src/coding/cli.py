@@ -294,6 +294,7 @@ def _coder_list(text: str) -> list[str]:
 def _cmd_agree(args) -> int:
     from coding.agreement.audit import write_agreement
     from coding.files import check_output
+    from coding.reports.figures import alpha_figure
 
     coders = _coder_list(args.coders)
     with open_store(args.store, args.out) as store:
@@ -305,6 +306,8 @@ def _cmd_agree(args) -> int:
                                           seed=args.seed)
         table, paths = write_agreement(store, coders, args.out, args.level,
                                        n_resamples=args.resamples, seed=args.seed, seen_rule=args.seen)
+        paths["figure"] = alpha_figure(table, paths["agreement"].parent / "agreement_alpha.png",
+                                       f"{' vs '.join(coders)}: agreement per {args.level}")
         if args.unitized:
             from coding.files import write_frame
 

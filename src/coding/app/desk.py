@@ -435,9 +435,9 @@ def _pairs(rows) -> list[list[str]]:
 
 def agreement_rows(bench: Workbench, coders: list[str]) -> list[dict]:
     """The agreement table of ``coders`` (variable level) as the done page shows it."""
-    from coding.agreement.audit import agreement
+    from coding.agreement.audit import audit_agreement
 
-    table = agreement(bench.store(), coders, "variable", n_resamples=200)
+    table = audit_agreement(bench.store(), coders, "variable", n_resamples=200)
     rows = []
     for r in table.itertuples():
         rows.append({"item": r.item, "n_units": int(r.n_units), "percent_agreement": _number(r.percent_agreement),

@@ -13,7 +13,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 from coding.agreement import (
     TABLE_COLUMNS,
     agreement_table,
-    binary_alpha,
+    binary_pair_alpha,
     bootstrap_alpha,
     brennan_prediger,
     cohen_kappa,
@@ -104,7 +104,7 @@ def test_binary_alpha_is_krippendorffs_alpha_to_1e12():
     # balanced, rare and near-universal codes and small and large samples
     rng = np.random.default_rng(11)
     data = [[0, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]]  # Krippendorff (2011)
-    assert binary_alpha(*data) == pytest.approx(1 - 19 * 4 / 84, abs=1e-12)
+    assert binary_pair_alpha(*data) == pytest.approx(1 - 19 * 4 / 84, abs=1e-12)
     checked = 0
     for n, share, agree in [(10, 0.5, 0.6), (40, 0.5, 0.8), (500, 0.05, 0.9), (2000, 0.95, 0.97), (3, 0.5, 0.0)]:
         for _ in range(4):
@@ -112,10 +112,10 @@ def test_binary_alpha_is_krippendorffs_alpha_to_1e12():
             b = np.where(rng.random(n) < agree, a, (rng.random(n) < share).astype(int))
             expected = krippendorff_alpha([a.tolist(), b.tolist()])
             if math.isnan(expected):
-                assert math.isnan(binary_alpha(a, b))
+                assert math.isnan(binary_pair_alpha(a, b))
                 continue
-            assert abs(binary_alpha(a, b) - expected) < 1e-12
-            assert abs(binary_alpha(a.tolist(), b.astype(bool)) - expected) < 1e-12
+            assert abs(binary_pair_alpha(a, b) - expected) < 1e-12
+            assert abs(binary_pair_alpha(a.tolist(), b.astype(bool)) - expected) < 1e-12
             checked += 1
     assert checked >= 15
 
@@ -127,18 +127,18 @@ def test_binary_alpha_weights_count_units_that_many_times():
     weight = rng.integers(0, 4, 60)
     repeated = np.repeat(np.arange(60), weight)
     expected = krippendorff_alpha([a[repeated].tolist(), b[repeated].tolist()])
-    assert abs(binary_alpha(a, b, weight.astype(float)) - expected) < 1e-12
-    assert binary_alpha(a, b, np.ones(60)) == binary_alpha(a, b)
+    assert abs(binary_pair_alpha(a, b, weight.astype(float)) - expected) < 1e-12
+    assert binary_pair_alpha(a, b, np.ones(60)) == binary_pair_alpha(a, b)
 
 
 def test_binary_alpha_undefined_and_malformed():
-    assert math.isnan(binary_alpha([1, 1, 1], [1, 1, 1]))  # no variation
-    assert math.isnan(binary_alpha([], []))
+    assert math.isnan(binary_pair_alpha([1, 1, 1], [1, 1, 1]))  # no variation
+    assert math.isnan(binary_pair_alpha([], []))
     for a, b in [([0, 1], [0, 1, 1]), ([0, 2], [0, 1]), ([0, None], [0, 1]), ([[0, 1]], [[0, 1]])]:
         with pytest.raises(CodingError):
-            binary_alpha(a, b)
+            binary_pair_alpha(a, b)
     with pytest.raises(CodingError):
-        binary_alpha([0, 1], [0, 1], [1.0])
+        binary_pair_alpha([0, 1], [0, 1], [1.0])
 
 
 # ---------------------------------------------------------------- Fleiss

@@ -3,7 +3,7 @@
 :func:`krippendorff_alpha` takes any number of coders, missing data and the
 four levels of measurement, and leaves the arithmetic to the
 ``krippendorff`` package (coincidence matrices; its results reproduce
-Krippendorff's own worked examples). :func:`binary_alpha` is the same
+Krippendorff's own worked examples). :func:`binary_pair_alpha` is the same
 coefficient for the commonest case, two coders' complete 0/1 data, written
 out in closed form and with units that may count several times: fast enough
 to be evaluated at every candidate threshold of the learned coder, and equal
@@ -137,7 +137,7 @@ def _binary_array(values: Sequence[int] | np.ndarray, name: str) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def binary_alpha(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray,
+def binary_pair_alpha(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray,
                  weight: Sequence[float] | np.ndarray | None = None) -> float:
     """Krippendorff's alpha (nominal) of two coders' complete 0/1 data, in closed form.
 

@@ -204,6 +204,7 @@ def coverage_by_rule(store: Store, coverage: pd.DataFrame, coders: list[str],
 
 
 def check_coders(coverage: pd.DataFrame, coders: list[str], at_least: int = 2) -> None:
+    """A clear error unless ``coders`` are at least ``at_least`` distinct coders of ``coverage``."""
     known = set(coverage["coder"])
     if len(set(coders)) != len(coders):
         raise CodingError(f"a coder is named twice: {', '.join(coders)}")
@@ -244,6 +245,7 @@ def audit_agreement(store: Store, coders: list[str], level: str = "variable", *,
 
 
 def joined(items: Iterable[str]) -> str:
+    """Items sorted and ``;``-joined, as the disagreement and error tables show them."""
     return ";".join(sorted(items))
 
 

@@ -80,7 +80,7 @@ import pandas as pd
 from coding.agreement.alpha import (
     MEASUREMENT_LEVELS,
     REPORTED_DECIMALS,
-    binary_alpha,
+    binary_pair_alpha,
     interpret_alpha,
     krippendorff_alpha,
 )
@@ -100,7 +100,7 @@ __all__ = [
     "MEASUREMENT_LEVELS",
     "MISSING_RULES",
     "REPORTED_DECIMALS",
-    "binary_alpha",
+    "binary_pair_alpha",
     "brennan_prediger",
     "cohen_kappa",
     "confusion_2x2",

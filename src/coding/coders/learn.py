@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from coding.agreement.coefficients import binary_alpha
+from coding.agreement.coefficients import binary_pair_alpha
 from coding.codebook import Codebook
 from coding.coders.dictionary import MATCHER_VERSION, DictionaryCoder
 from coding.errors import CodingError
@@ -331,7 +331,7 @@ def _best_threshold(p: np.ndarray, y: np.ndarray, weight: np.ndarray, metric: st
     best, best_score = 0.5, -math.inf
     for t in sorted(candidates, key=lambda c: (abs(c - 0.5), c)):
         pred = (p >= t).astype(int)
-        score = _f1(y, pred, weight) if metric == "f1" else binary_alpha(y, pred, weight)
+        score = _f1(y, pred, weight) if metric == "f1" else binary_pair_alpha(y, pred, weight)
         score = -1.0 if math.isnan(score) else score
         if score > best_score + 1e-12:
             best, best_score = float(t), score

@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="output folder (default: a scratch folder)")
     args = p.parse_args(argv)
 
-    from coding.agreement.audit import agreement
+    from coding.agreement.audit import audit_agreement
     from coding.jobs.pipeline import run
     from coding.store import Store
 
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
         out = Path(args.out or scratch)
         run(args.corpus, args.codebook, out, progress=False, report=False)
         with Store(out / "project.sqlite") as store:
-            table = agreement(store, ["auto", args.coder], level="variable", n_resamples=200)
+            table = audit_agreement(store, ["auto", args.coder], level="variable", n_resamples=200)
     print(f"auto vs {args.coder}, variable level")
     print(f"{'variable':<18} {'units':>5} {'agree':>6} {'kappa':>6} {'alpha':>6}  {'FP':>3} {'FN':>3}  reading")
     worst = 1.0

@@ -43,7 +43,7 @@ def read_coder(path: Path) -> tuple[list[str], set[tuple[str, str]]]:
 
 def score(name: str, units: list[str], auto: set, human: set, variables: list[str]) -> pd.DataFrame:
     """Per-variable agreement of auto with the reader over ``units``."""
-    from coding.agreement.coefficients import agreement_table, precision_recall_f1
+    from coding.agreement import agreement_table, precision_recall_f1
 
     rows = [(u, coder, v, int((u, v) in pairs)) for coder, pairs in (("auto", auto), ("reader", human))
             for u in units for v in variables]

@@ -64,20 +64,17 @@ def to_variables(codes01: np.ndarray, codebook) -> np.ndarray:
 
 def clustered_alpha(y, pred, groups, resamples: int, seed: int = 0) -> tuple[float, float, float]:
     """Alpha of pred against y and a 95% interval from resampling groups."""
+    from coding.agreement.coefficients import binary_pair_alpha
     from coding.coders.mention_training import alpha2
 
     names, g = np.unique(np.asarray(groups), return_inverse=True)
-    n = np.bincount(g, minlength=len(names)).astype(float)
-    ones = np.bincount(g, weights=y + pred, minlength=len(names))
-    diff = np.bincount(g, weights=(y != pred).astype(float), minlength=len(names))
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(resamples):
         k = np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))
-        tot, on = 2 * (k @ n), k @ ones
-        off = tot - on
-        if on > 0 and off > 0:
-            draws.append(1 - (tot - 1) * (k @ diff) / (on * off))
+        draw = binary_pair_alpha(y, pred, k[g])  # each unit counts as often as its group was drawn
+        if not np.isnan(draw):  # NaN: the draw holds one value only
+            draws.append(draw)
     lo, hi = (np.percentile(draws, [2.5, 97.5]) if draws else (float("nan"),) * 2)
     return alpha2(y, pred), float(lo), float(hi)
 

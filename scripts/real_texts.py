@@ -98,10 +98,10 @@ def write_kept(units: list[dict], store) -> None:
 
 
 def print_agreement(store) -> None:
-    from coding.agreement.audit import agreement
+    from coding.agreement.audit import audit_agreement
 
     for coders in (["reader-a", "reader-b"], ["consensus", "reader-c"]):
-        table = agreement(store, coders, "variable", n_resamples=200)
+        table = audit_agreement(store, coders, "variable", n_resamples=200)
         figures = ", ".join(f"{r.item} {r.krippendorff_alpha:.3f} (n={r.n_units})" for r in table.itertuples())
         print(f"{' vs '.join(coders)}: alpha {figures}")
 

@@ -10,9 +10,10 @@ import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from coding.agreement.coefficients import (
+from coding.agreement import (
     TABLE_COLUMNS,
     agreement_table,
+    binary_pair_alpha,
     bootstrap_alpha,
     brennan_prediger,
     cohen_kappa,
@@ -95,6 +96,49 @@ def test_alpha_matches_scott_pi_relation_for_two_coders():
     b[:25] = a[:25]
     n = 2 * len(a)
     assert krippendorff_alpha([a, b]) == pytest.approx(1 - (1 - scott_pi(a, b)) * (n - 1) / n)
+
+
+
+def test_binary_alpha_is_krippendorffs_alpha_to_1e12():
+    # the closed form for two coders' 0/1 data against the krippendorff package, on
+    # balanced, rare and near-universal codes and small and large samples
+    rng = np.random.default_rng(11)
+    data = [[0, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]]  # Krippendorff (2011)
+    assert binary_pair_alpha(*data) == pytest.approx(1 - 19 * 4 / 84, abs=1e-12)
+    checked = 0
+    for n, share, agree in [(10, 0.5, 0.6), (40, 0.5, 0.8), (500, 0.05, 0.9), (2000, 0.95, 0.97), (3, 0.5, 0.0)]:
+        for _ in range(4):
+            a = (rng.random(n) < share).astype(int)
+            b = np.where(rng.random(n) < agree, a, (rng.random(n) < share).astype(int))
+            expected = krippendorff_alpha([a.tolist(), b.tolist()])
+            if math.isnan(expected):
+                assert math.isnan(binary_pair_alpha(a, b))
+                continue
+            assert abs(binary_pair_alpha(a, b) - expected) < 1e-12
+            assert abs(binary_pair_alpha(a.tolist(), b.astype(bool)) - expected) < 1e-12
+            checked += 1
+    assert checked >= 15
+
+
+def test_binary_alpha_weights_count_units_that_many_times():
+    rng = np.random.default_rng(12)
+    a, b = rng.integers(0, 2, 60), rng.integers(0, 2, 60)
+    b[:40] = a[:40]
+    weight = rng.integers(0, 4, 60)
+    repeated = np.repeat(np.arange(60), weight)
+    expected = krippendorff_alpha([a[repeated].tolist(), b[repeated].tolist()])
+    assert abs(binary_pair_alpha(a, b, weight.astype(float)) - expected) < 1e-12
+    assert binary_pair_alpha(a, b, np.ones(60)) == binary_pair_alpha(a, b)
+
+
+def test_binary_alpha_undefined_and_malformed():
+    assert math.isnan(binary_pair_alpha([1, 1, 1], [1, 1, 1]))  # no variation
+    assert math.isnan(binary_pair_alpha([], []))
+    for a, b in [([0, 1], [0, 1, 1]), ([0, 2], [0, 1]), ([0, None], [0, 1]), ([[0, 1]], [[0, 1]])]:
+        with pytest.raises(CodingError):
+            binary_pair_alpha(a, b)
+    with pytest.raises(CodingError):
+        binary_pair_alpha([0, 1], [0, 1], [1.0])
 
 
 # ---------------------------------------------------------------- Fleiss
@@ -351,7 +395,7 @@ def test_interpret_alpha_reads_the_value_as_printed(alpha, printed, reading, unr
 
 
 def test_agreement_table_reading_follows_the_printed_alpha(monkeypatch):
-    import coding.agreement.coefficients as agreement
+    import coding.agreement.tables as agreement
 
     monkeypatch.setattr(agreement, "krippendorff_alpha", lambda data, level="nominal": 0.79996)
     x = agreement_table(_tiny_frame(), ["A", "B"], "code", n_resamples=20).iloc[0]

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import coded_tiny
 
+import coding.agreement as ag
 from coding.agreement import audit
-from coding.agreement import coefficients as ag
 from coding.coder_files import import_coder
 from coding.errors import CodingError
 from coding.reports.project import agreement_summary
@@ -27,7 +27,7 @@ H2 = ("unit_id,economic,strategic,regional_security\n"
 @pytest.fixture
 def unrounded(monkeypatch):
     """Tables with every digit a float holds, so that equality means the same float."""
-    monkeypatch.setattr(ag, "REPORTED_DECIMALS", 15)
+    monkeypatch.setattr(ag.tables, "REPORTED_DECIMALS", 15)
 
 
 def _random_presence(seed: int, coders=("A", "B", "C"), n_units: int = 60) -> pd.DataFrame:
@@ -89,7 +89,7 @@ def test_pooled_row_equals_the_functions_read_in_small_chunks(unrounded, monkeyp
     """Most units seen by one coder only (as a full automatic coding beside a
     human sample) and units read a few at a time: the category shares summed
     chunk after chunk are those of the whole table, to the last bit."""
-    monkeypatch.setattr(ag, "SCAN_CHUNK", 7)
+    monkeypatch.setattr(ag.tables, "SCAN_CHUNK", 7)
     frame = _random_presence(5, n_units=400)
     alone = (frame["coder"] != "A") & (frame["unit_id"] > "u040")
     frame = frame[~alone & frame["coder"].isin(coders)]
@@ -171,7 +171,7 @@ def test_audit_agreement_equals_the_long_frame(store_path, tmp_path):
     db = tmp_path / "project.sqlite"
     shutil.copyfile(store_path, db)
     with Store(db) as store:
-        got = audit.agreement(store, ["h2", "auto"], n_resamples=100)
+        got = audit.audit_agreement(store, ["h2", "auto"], n_resamples=100)
         _, _, codings = store.frames()
         presence = audit.presence(codings, store.coverage(), audit.items_of(store.codebook(), "variable"),
                                   ["h2", "auto"], "variable")

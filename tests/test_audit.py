@@ -122,7 +122,7 @@ def test_auto_cannot_be_overwritten(project):
 def test_agreement_values_by_hand_and_missing_units(project):
     db = imported(project, "h1")
     with Store(db) as store:
-        table = audit.agreement(store, ["auto", "h1"], n_resamples=50).set_index("item")
+        table = audit.audit_agreement(store, ["auto", "h1"], n_resamples=50).set_index("item")
     # b:p0002 was seen by auto only: 4 shared units, not 5
     assert set(table["n_units"]) == {4, 12}
     eco = table.loc["economic"]
@@ -173,7 +173,7 @@ def test_each_pair_of_coders_keeps_its_own_agreement_files(project, tmp_path):
 def test_three_coders_use_fleiss(project):
     db = imported(project, "h1", "h2")
     with Store(db) as store:
-        table = audit.agreement(store, ["auto", "h1", "h2"], n_resamples=20).set_index("item")
+        table = audit.audit_agreement(store, ["auto", "h1", "h2"], n_resamples=20).set_index("item")
         diffs = audit.disagreements(store, ["auto", "h1", "h2"])
     # b:p0002 is seen by auto and h2: two coders, so it counts
     assert table.loc["economic", "n_units"] == 5

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 
-import numpy as np
 import pytest
 
 from coding.agreement.coefficients import krippendorff_alpha
@@ -16,7 +15,6 @@ from coding.coders.dictionary import DictionaryCoder
 from coding.coders.learn import (
     Features,
     LearnedCoder,
-    _alpha2,
     cross_validate,
     grouped_folds,
     load_model,
@@ -320,10 +318,3 @@ def test_context_pattern_alone_is_a_feature(codebook):
     assert alone.counts["ctx:defence"] == 1 and "code:defence" not in alone.counts
     beside = features.analyse("An envoy from Vantor attended the joint exercise.")
     assert "ctx:defence" not in beside.counts and beside.counts["var:strategic"] == 2
-
-
-def test_closed_form_alpha_matches_the_agreement_module():
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        y, pred = rng.integers(0, 2, 40), rng.integers(0, 2, 40)
-        assert _alpha2(y, pred) == pytest.approx(krippendorff_alpha([y.tolist(), pred.tolist()]))

@@ -32,7 +32,7 @@ import pytest
 from conftest import TINY_CODEBOOK, write_corpus
 
 from coding import exchange as refi
-from coding.agreement.audit import agreement
+from coding.agreement.audit import audit_agreement
 from coding.codebook import load_codebook
 from coding.coder_files import import_coder
 from coding.jobs.pipeline import run
@@ -213,7 +213,7 @@ def _seen(store, coder):
 
 
 def _agreement(store, coders):
-    return agreement(store, coders, "variable", n_resamples=200, seed=1)
+    return audit_agreement(store, coders, "variable", n_resamples=200, seed=1)
 
 
 @pytest.mark.parametrize(("version", "crlf"), [("3.8.2", False), ("3.8.2", True), ("3.9", False)])

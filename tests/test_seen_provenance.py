@@ -11,7 +11,7 @@ import pytest
 from conftest import coded_tiny
 
 from coding import exchange as refi
-from coding.agreement.audit import agreement, coverage_by_rule, presence_codes
+from coding.agreement.audit import audit_agreement, coverage_by_rule, presence_codes
 from coding.agreement.span_agreement import common_sections, spans_from_rows, unitized_agreement
 from coding.agreement.unitized import Span, unitized_table
 from coding.cli import main
@@ -41,8 +41,8 @@ def test_inferred_seen_sets_are_flagged_and_taken_by_rule(tmp_path, capsys):
     with Store(path) as store:
         _reviewer(store, "inferred-coded")
         assert store.seen_provenance() == {"reviewer": "inferred-coded"}
-        guessed = agreement(store, ["auto", "reviewer"], n_resamples=50)
-        own = agreement(store, ["auto", "reviewer"], n_resamples=50, seen_rule="coded-units")
+        guessed = audit_agreement(store, ["auto", "reviewer"], n_resamples=50)
+        own = audit_agreement(store, ["auto", "reviewer"], n_resamples=50, seen_rule="coded-units")
         assert _all_row(guessed)["n_units"] == 15 and _all_row(guessed)["krippendorff_alpha"] == 0.5397
         assert _all_row(own)["n_units"] == 6 and _all_row(own)["krippendorff_alpha"] == 1.0
         # the array path of the report takes the same units
@@ -50,7 +50,7 @@ def test_inferred_seen_sets_are_flagged_and_taken_by_rule(tmp_path, capsys):
         assert seen[coders.index("reviewer")].sum() == 2 and seen[coders.index("auto")].sum() == 5
         # a recorded seen set is kept whatever the rule
         _reviewer(store, "recorded")
-        assert _all_row(agreement(store, ["auto", "reviewer"], n_resamples=50, seen_rule="coded-units"))[
+        assert _all_row(audit_agreement(store, ["auto", "reviewer"], n_resamples=50, seen_rule="coded-units"))[
             "n_units"] == 15
         with pytest.raises(CodingError, match="unknown seen rule"):
             coverage_by_rule(store, store.coverage(), ["reviewer"], "everything")
@@ -111,7 +111,7 @@ def test_an_older_store_gains_the_column(tmp_path):
         assert store.seen_provenance() == {"reviewer": ""}  # not known: stored before it was kept
         assert store.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
             SCHEMA_VERSION)
-        assert _all_row(agreement(store, ["auto", "reviewer"], n_resamples=20, seen_rule="coded-units"))[
+        assert _all_row(audit_agreement(store, ["auto", "reviewer"], n_resamples=20, seen_rule="coded-units"))[
             "n_units"] == 15  # only an inferred set is narrowed
 
 
@@ -160,7 +160,7 @@ def test_the_report_flags_inferred_seen_sets_and_shows_unitized_agreement(tmp_pa
         _reviewer(store, "inferred-coded")
         build_report(store, tmp_path / "own", seen_rule="coded-units")
         build_report(store, tmp_path / "guessed")
-        with_auto = agreement(store, ["auto", "reviewer"], n_resamples=20).assign(coders="auto vs reviewer")
+        with_auto = audit_agreement(store, ["auto", "reviewer"], n_resamples=20).assign(coders="auto vs reviewer")
         table, notes = unitized_summary(store, with_auto, seen_rule="coded-units", n_resamples=50)
     assert notes == ["The units reviewer saw were inferred when its codings were imported (--seen coded), "
                      "not recorded; they are taken as --seen coded-units."]

@@ -198,7 +198,7 @@ def test_adjudicating_a_disagreement(project, browser):
 
 
 def test_two_people_at_once_and_agreement_from_their_decisions(project, browser):
-    from coding.agreement.audit import agreement
+    from coding.agreement.audit import audit_agreement
 
     root, url = project
     lee, max_ = new_page(browser), new_page(browser)
@@ -227,7 +227,7 @@ def test_two_people_at_once_and_agreement_from_their_decisions(project, browser)
     assert stored(root, "max") == {u: [["economic", "energy"]] if i % 2 == 0 else [["strategic", "defence"]]
                                    for i, u in enumerate(UNITS)}
     with Store(root / "out" / "project.sqlite") as store:
-        table = agreement(store, ["lee", "max"], n_resamples=50).set_index("item")
+        table = audit_agreement(store, ["lee", "max"], n_resamples=50).set_index("item")
     assert table.loc["economic", "n_units"] == 5 and table.loc["economic", "percent_agreement"] == pytest.approx(0.6)
 
 

@@ -116,11 +116,11 @@ def test_manifest_records_inputs_with_hashes(shipped):
 
 
 def test_agreement_on_the_development_set(shipped):
-    from coding.agreement.audit import agreement
+    from coding.agreement.audit import audit_agreement
 
     out, _ = shipped
     with Store(out / "project.sqlite") as store:
-        table = agreement(store, ["auto", "human-1", "human-2"], "variable", n_resamples=50)
+        table = audit_agreement(store, ["auto", "human-1", "human-2"], "variable", n_resamples=50)
     assert list(table["item"]) == ["economic", "regional_security", "strategic", "ALL"]
     assert (table["n_units"] == [120, 120, 120, 360]).all()
     assert table["krippendorff_alpha"].between(-1, 1).all()

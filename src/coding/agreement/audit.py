@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from coding.agreement.coefficients import agreement_table_from_values
+from coding.agreement.tables import agreement_table_from_values
 from coding.anchors import text_hash
 from coding.coder_files import ADJUDICATION_FIELDS
 from coding.errors import CodingError
@@ -204,6 +204,7 @@ def coverage_by_rule(store: Store, coverage: pd.DataFrame, coders: list[str],
 
 
 def check_coders(coverage: pd.DataFrame, coders: list[str], at_least: int = 2) -> None:
+    """A clear error unless ``coders`` are at least ``at_least`` distinct coders of ``coverage``."""
     known = set(coverage["coder"])
     if len(set(coders)) != len(coders):
         raise CodingError(f"a coder is named twice: {', '.join(coders)}")
@@ -222,8 +223,8 @@ def items_of(codebook: Codebook, level: str) -> list[str]:
     return codebook.variable_ids if level == "variable" else codebook.code_ids
 
 
-def agreement(store: Store, coders: list[str], level: str = "variable", *, n_resamples: int = 1000,
-              seed: int = 12345, seen_rule: str = "coded-documents") -> pd.DataFrame:
+def audit_agreement(store: Store, coders: list[str], level: str = "variable", *, n_resamples: int = 1000,
+                    seed: int = 12345, seen_rule: str = "coded-documents") -> pd.DataFrame:
     """The agreement table of ``coders`` at the variable or code level.
 
     One row per item (sorted by id) and a pooled ``ALL`` row; see
@@ -244,6 +245,7 @@ def agreement(store: Store, coders: list[str], level: str = "variable", *, n_res
 
 
 def joined(items: Iterable[str]) -> str:
+    """Items sorted and ``;``-joined, as the disagreement and error tables show them."""
     return ";".join(sorted(items))
 
 
@@ -339,12 +341,13 @@ def agreement_folder(out: StrPath, coders: list[str], level: str = "variable") -
 
 def write_agreement(store: Store, coders: list[str], out: StrPath, level: str = "variable", *, n_resamples: int = 1000,
                     seed: int = 12345, seen_rule: str = "coded-documents") -> tuple[pd.DataFrame, dict[str, Path]]:
-    """Agreement table plus ``agreement.csv``, ``disagreements.csv`` and
-    ``agreement_alpha.png`` in the comparison's own folder (see :func:`agreement_folder`)."""
+    """Agreement table plus ``agreement.csv`` and ``disagreements.csv`` in
+    the comparison's own folder (see :func:`agreement_folder`). The alpha
+    chart of the table is the report's to draw
+    (:func:`coding.reports.figures.alpha_figure`)."""
     from coding.coders.provenance import notes
-    from coding.reports.figures import alpha_figure
 
-    table = agreement(store, coders, level, n_resamples=n_resamples, seed=seed, seen_rule=seen_rule)
+    table = audit_agreement(store, coders, level, n_resamples=n_resamples, seed=seed, seen_rule=seen_rule)
     # in-sample figures say so in the file too (see coding.coders.provenance)
     table["provenance"] = " ".join(notes(store, coders))
     diffs = disagreements(store, coders, level, seen_rule)
@@ -352,8 +355,6 @@ def write_agreement(store: Store, coders: list[str], out: StrPath, level: str = 
     paths = {
         "agreement": write_frame(out / "agreement.csv", table),
         "disagreements": write_frame(out / "disagreements.csv", diffs),
-        "figure": alpha_figure(table, out / "agreement_alpha.png",
-                               f"{' vs '.join(coders)}: agreement per {level}"),
     }
     return table, paths
 

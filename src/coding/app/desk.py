@@ -32,6 +32,7 @@ from coding.errors import CodingError
 from coding.records import AUTOMATIC_CODERS, LEARNED, Coding, StrPath, content_hash
 
 if TYPE_CHECKING:
+    from coding.codebook import Code
     from coding.coders.learn import LearnedCoder
 
 MODES = ("blind", "review", "adjudicate")
@@ -76,9 +77,10 @@ class Workbench:
         self.desks: dict[str, Desk] = {}
         self._machine = None
         with Store.open_existing(self.path) as store:
-            self.version = store.current_codebook()
-            if self.version is None:
+            version = store.current_codebook()
+            if version is None:
                 raise CodingError("the store holds no coding yet; run 'coding run' first", self.path)
+            self.version: str = version
             self.codebook = store.codebook()
         check_choice(self.options.mode, MODES, "mode")
         check_choice(self.options.order, ORDERS, "order")
@@ -118,7 +120,7 @@ class Workbench:
         colours = variable_colours(cb.variable_ids, cb.settings.variable_colours)
         keys, variables = 0, []
         for var in cb.variables:
-            codes = cb.codes_of(var.id) or [None]  # a variable without codes is toggled itself
+            codes: list[Code | None] = [*cb.codes_of(var.id)] or [None]  # a variable without codes is toggled itself
             entries = []
             for code in codes:
                 keys += 1
@@ -439,9 +441,9 @@ def _pairs(rows) -> list[list[str]]:
 
 def agreement_rows(bench: Workbench, coders: list[str]) -> list[dict]:
     """The agreement table of ``coders`` (variable level) as the done page shows it."""
-    from coding.agreement.audit import agreement
+    from coding.agreement.audit import audit_agreement
 
-    table = agreement(bench.store(), coders, "variable", n_resamples=200)
+    table = audit_agreement(bench.store(), coders, "variable", n_resamples=200)
     rows = []
     for r in table.itertuples():
         rows.append({"item": r.item, "n_units": int(r.n_units), "percent_agreement": _number(r.percent_agreement),

@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from coding.agreement.coefficients import binary_pair_alpha
 from coding.codebook import Codebook
 from coding.coders.dictionary import matcher_version
 from coding.coders.learned import EVIDENCE_FEATURES as EVIDENCE_FEATURES
@@ -208,20 +209,6 @@ def _probabilities(X, fitted) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(X @ W + b)))
 
 
-def _alpha2(y: np.ndarray, pred: np.ndarray, weight: np.ndarray | None = None) -> float:
-    """Krippendorff's alpha (nominal) of two coders on 0/1 data,
-    1 - (n - 1) * disagreements / (n0 * n1) with n the pairable values (2
-    per unit): equals coding.agreement.krippendorff_alpha([y, pred]). With
-    ``weight`` each unit counts that many times."""
-    weight = np.ones(len(y)) if weight is None else weight
-    n = 2 * float(weight.sum())
-    ones = float(weight @ (y + pred))
-    zeros = n - ones
-    if ones <= 0 or zeros <= 0:
-        return float("nan")
-    return 1.0 - (n - 1) * float(weight @ (y != pred)) / (zeros * ones)
-
-
 def _f1(y: np.ndarray, pred: np.ndarray, weight: np.ndarray) -> float:
     both = float(weight @ (y + pred))
     return 2 * float(weight @ (y & pred)) / both if both else 0.0
@@ -236,7 +223,7 @@ def _best_threshold(p: np.ndarray, y: np.ndarray, weight: np.ndarray, metric: st
     best, best_score = 0.5, -math.inf
     for t in sorted(candidates, key=lambda c: (abs(c - 0.5), c)):
         pred = (p >= t).astype(int)
-        score = _f1(y, pred, weight) if metric == "f1" else _alpha2(y, pred, weight)
+        score = _f1(y, pred, weight) if metric == "f1" else binary_pair_alpha(y, pred, weight)
         score = -1.0 if math.isnan(score) else score
         if score > best_score + 1e-12:
             best, best_score = float(t), score

@@ -309,9 +309,9 @@ def best_scores(d: Design, units: np.ndarray, W: np.ndarray, b: np.ndarray) -> n
 
 def alpha2(y: np.ndarray, pred: np.ndarray) -> float:
     """Krippendorff's alpha (nominal) of two coders on 0/1 data."""
-    from coding.coders.learn import _alpha2
+    from coding.agreement.coefficients import binary_pair_alpha
 
-    return _alpha2(np.asarray(y, dtype=int), np.asarray(pred, dtype=int))
+    return binary_pair_alpha(np.asarray(y, dtype=int), np.asarray(pred, dtype=int))
 
 
 def platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:

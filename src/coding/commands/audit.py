@@ -97,6 +97,7 @@ def _cmd_coders_remove(args) -> int:
 def _cmd_agree(args) -> int:
     from coding.agreement.audit import write_agreement
     from coding.files import check_output
+    from coding.reports.figures import alpha_figure
 
     coders = coder_list(args.coders)
     with open_store(args.store, args.out) as store:
@@ -108,6 +109,8 @@ def _cmd_agree(args) -> int:
                                           seed=args.seed)
         table, paths = write_agreement(store, coders, args.out, args.level,
                                        n_resamples=args.resamples, seed=args.seed, seen_rule=args.seen)
+        paths["figure"] = alpha_figure(table, paths["agreement"].parent / "agreement_alpha.png",
+                                       f"{' vs '.join(coders)}: agreement per {args.level}")
         if args.unitized:
             from coding.files import write_frame
 

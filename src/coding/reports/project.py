@@ -47,7 +47,7 @@ def agreement_summary(store, n_resamples: int = RESAMPLES, seed: int = SEED, uni
     from itertools import combinations
 
     from coding.agreement.audit import check_coders, items_of, presence_codes
-    from coding.agreement.coefficients import agreement_table_from_codes
+    from coding.agreement.tables import agreement_table_from_codes
     from coding.coders.provenance import notes
 
     from .output import stage

@@ -46,7 +46,8 @@ def load_wordllama(dims: int):
     import wordllama
     from wordllama import WordLlama
 
-    # the package keeps weights/ and tokenizers/ beside its code: point its cache there
+    # WordLlama.load() alone looks for the tokenizer in a folder the wheel does not have and
+    # fetches it from the network; weights/ and tokenizers/ are beside the code: point the cache there
     return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True,
                           trunc_dim=None if dims == 256 else dims)
 

@@ -133,3 +133,14 @@ def tiny(tmp_path):
     codebook = tmp_path / "codebook.yaml"
     codebook.write_text(TINY_CODEBOOK, encoding="utf-8")
     return corpus, codebook, tmp_path / "out"
+
+
+@pytest.fixture(scope="session")
+def shipped_run(tmp_path_factory):
+    """``coding run`` of the shipped corpus and codebook (report included), made
+    once per test process: (outputs folder, RunSummary). Copy the folder
+    before changing anything in it."""
+    from coding import pipeline
+
+    out = tmp_path_factory.mktemp("shipped-run")
+    return out, pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out, progress=False)

@@ -1,11 +1,13 @@
 """The shipped corpus end to end: one `coding run`, then invariants of its
 tables against codings.csv, provenance, the agreement audit and REFI-QDA
-export. The run takes a few seconds and is shared by the module."""
+export. The run is made once per test process (conftest.shipped_run) and
+copied for the module."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from coding import pipeline, refi
+from coding import refi
 from coding.codebook import load_codebook
 from coding.store import Store
 
@@ -21,10 +23,10 @@ pytestmark = pytest.mark.shipped
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
+def shipped(shipped_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("shipped")
-    summary = pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out, progress=False)
-    return out, summary
+    shutil.copytree(shipped_run[0], out, dirs_exist_ok=True)
+    return out, shipped_run[1]
 
 
 def test_whole_corpus_is_coded(shipped):

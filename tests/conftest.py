@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -72,15 +73,57 @@ def write_corpus(root: Path, docs=DOCS) -> Path:
     return corpus
 
 
-def coded_tiny(root: Path) -> Path:
-    """Write the tiny corpus and codebook under ``root``, code them with
-    ``coding run`` and return the project store's path."""
+def run_tiny(root: Path) -> Path:
+    """Write the tiny corpus and codebook under ``root`` and run ``coding run``
+    on them now (for tests of what the run itself does); return the store's path."""
     from coding.jobs import pipeline
 
     corpus = write_corpus(root)
     (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")
     pipeline.run(corpus, root / "codebook.yaml", root / "out", progress=False)
     return root / "out" / "project.sqlite"
+
+
+def coded_tiny(root: Path) -> Path:
+    """Write the tiny corpus and codebook under ``root``, code them with
+    ``coding run`` (report included, in ``root/out``) and return the project
+    store's path. The run is made once per test process and copied: use
+    :func:`run_tiny` where the run itself is under test."""
+    prepared("coded-tiny", run_tiny, root)
+    return root / "out" / "project.sqlite"
+
+
+# -- prepared folders: an expensive result made once, each test gets its own copy
+
+_PREPARED: dict[str, Path] = {}
+_FACTORY: list[pytest.TempPathFactory] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prepared_folders_home(tmp_path_factory):
+    """Where :func:`prepared` keeps its folders (pytest's temporary base, cleaned as usual)."""
+    _FACTORY.append(tmp_path_factory)
+    yield
+    _FACTORY.remove(tmp_path_factory)
+    _PREPARED.clear()
+
+
+def prepared(name: str, build, dest: Path) -> Path:
+    """Copy into ``dest`` the folder that ``build(folder)`` fills, building it
+    once per test process under ``name`` (a copy keeps files' bytes, modes and
+    times, so a test may change its copy freely). ``build`` must not depend on
+    the calling test (its monkeypatches, its current folder). Outside pytest it
+    builds in ``dest`` directly."""
+    if not _FACTORY:
+        dest.mkdir(parents=True, exist_ok=True)
+        build(dest)
+        return dest
+    if name not in _PREPARED:
+        folder = _FACTORY[-1].mktemp(f"prepared-{name}", numbered=True)
+        build(folder)
+        _PREPARED[name] = folder
+    shutil.copytree(_PREPARED[name], dest, dirs_exist_ok=True)
+    return dest
 
 
 @pytest.fixture
@@ -90,3 +133,14 @@ def tiny(tmp_path):
     codebook = tmp_path / "codebook.yaml"
     codebook.write_text(TINY_CODEBOOK, encoding="utf-8")
     return corpus, codebook, tmp_path / "out"
+
+
+@pytest.fixture(scope="session")
+def shipped_run(tmp_path_factory):
+    """``coding run`` of the shipped corpus and codebook (report included), made
+    once per test process: (outputs folder, RunSummary). Copy the folder
+    before changing anything in it."""
+    from coding.jobs import pipeline
+
+    out = tmp_path_factory.mktemp("shipped-run")
+    return out, pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out, progress=False)

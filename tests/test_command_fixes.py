@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TINY_CODEBOOK, write_corpus
+from conftest import TINY_CODEBOOK, coded_tiny, write_corpus
 
 from coding.cli import main, skipped_codes
 from coding.errors import CodingError
@@ -75,9 +75,9 @@ class _Quiet:
         return []
 
 
-def test_a_run_with_another_coder_writes_its_own_report_folder(tiny):
-    corpus, codebook, out = tiny
-    pipeline.run(corpus, codebook, out, progress=False)
+def test_a_run_with_another_coder_writes_its_own_report_folder(tmp_path):
+    out = coded_tiny(tmp_path).parent
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
     main_report = (out / "report.html").read_bytes()
     summary = pipeline.run(corpus, codebook, out, progress=False, coder=_Quiet())
     assert summary.outputs["report"] == out / "reports" / "coder-quiet" / "report.html"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 from dataclasses import dataclass, field
 
 import pytest
@@ -26,10 +27,24 @@ class StudyBook:
     settings: StudySettings = field(default_factory=lambda: StudySettings(study_period=(2012, 2023)))
 
 
-def _report(tmp_path, data=None):
-    data = data or make_data()
+def _write(folder):
+    data = make_data()
     data = ReportData(data.documents, data.units, data.codings, StudyBook(), data.coder)
-    paths = write_report(data, tmp_path)
+    return write_report(data, folder)
+
+
+@pytest.fixture(scope="module")
+def study_report(tmp_path_factory):
+    """The report of the hand-made study, written once for the module: (folder, its paths)."""
+    folder = tmp_path_factory.mktemp("study_report")
+    return folder, _write(folder)
+
+
+def _report(tmp_path, study_report):
+    """A copy in ``tmp_path`` of the study's report: (paths, report.html's text)."""
+    folder, written = study_report
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    paths = {name: tmp_path / path.relative_to(folder) for name, path in written.items()}
     return paths, paths["report.html"].read_text(encoding="utf-8")
 
 
@@ -41,17 +56,17 @@ def _text(fragment: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
 
 
-def test_findings_come_first_one_part_per_variable_in_codebook_order(tmp_path):
-    _, html = _report(tmp_path)
+def test_findings_come_first_one_part_per_variable_in_codebook_order(tmp_path, study_report):
+    _, html = _report(tmp_path, study_report)
     assert html.index('id="findings"') < html.index('id="method"') < html.index('id="tables"')
     parts = re.findall(r'<section class="finding" id="finding-(\w+)">', html)
     assert parts == ["economic", "strategic"]
 
 
-def test_prevalence_and_leading_codes_are_the_tables_numbers(tmp_path):
+def test_prevalence_and_leading_codes_are_the_tables_numbers(tmp_path, study_report):
     import pandas as pd
 
-    paths, html = _report(tmp_path)
+    paths, html = _report(tmp_path, study_report)
     text = _text(_findings(html))
     # economic: u1..u5 of 6 units, in both documents (see test_reports.make_data)
     freq = pd.read_csv(paths["tables/frequencies"])
@@ -66,8 +81,8 @@ def test_prevalence_and_leading_codes_are_the_tables_numbers(tmp_path):
     assert "Its leading code is Defence cooperation (2 units, 33.3%)." in text
 
 
-def test_movement_over_referenced_and_document_years(tmp_path):
-    _, html = _report(tmp_path)
+def test_movement_over_referenced_and_document_years(tmp_path, study_report):
+    _, html = _report(tmp_path, study_report)
     text = _text(_findings(html))
     # economic units mention 2014 (u1, u2) and 2018 (u2, u5): each year 2 of 2 units
     assert ("Of the years 2012-2023, units coded Economic refer to 2; most often to 2014 "
@@ -111,10 +126,10 @@ def test_comparisons_say_higher_lower_or_no_clear_difference_as_the_interval_all
     assert s["ref"] == "#table-comparisons"
 
 
-def test_cooccurrence_is_tested_within_documents(tmp_path):
+def test_cooccurrence_is_tested_within_documents(tmp_path, study_report):
     import pandas as pd
 
-    paths, html = _report(tmp_path)
+    paths, html = _report(tmp_path, study_report)
     text = _text(_findings(html))
     pairs = pd.read_csv(paths["tables/cooccurrence_pairs"])
     r = pairs[(pairs["level"] == "variable") & (pairs["context"] == "unit")].iloc[0]
@@ -125,16 +140,16 @@ def test_cooccurrence_is_tested_within_documents(tmp_path):
     assert "chance would give" not in text
 
 
-def test_every_sentence_links_to_a_table_of_the_report(tmp_path):
-    _, html = _report(tmp_path)
+def test_every_sentence_links_to_a_table_of_the_report(tmp_path, study_report):
+    _, html = _report(tmp_path, study_report)
     refs = re.findall(r'<a class="ref" href="#([\w-]+)">', _findings(html))
     assert len(refs) >= 8
     for ref in set(refs):
         assert f'id="{ref}"' in html, ref
 
 
-def test_quotations_highlight_the_variables_evidence_with_a_clean_citation(tmp_path):
-    _, html = _report(tmp_path)
+def test_quotations_highlight_the_variables_evidence_with_a_clean_citation(tmp_path, study_report):
+    _, html = _report(tmp_path, study_report)
     part = _findings(html)
     part = part[part.index('id="finding-economic"'):part.index('id="finding-strategic"')]
     quotes = re.findall(r"<blockquote>(.*?)</blockquote>", part, flags=re.S)
@@ -161,8 +176,8 @@ def test_long_quotations_keep_their_sentences_with_evidence():
     assert shown == '[\u2026] The <mark class="ev">gas</mark> pipeline grew. [\u2026]'
 
 
-def test_two_more_figures(tmp_path):
-    paths, html = _report(tmp_path)
+def test_two_more_figures(tmp_path, study_report):
+    paths, html = _report(tmp_path, study_report)
     for name in ("code_by_document", "units_by_document_date", "findings_economic", "findings_strategic"):
         assert paths[f"figures/{name}"].stat().st_size > 1000
     assert 'id="figure-code_by_document"' in html and 'id="figure-units_by_document_date"' in html

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import DOCS, write_corpus
+from conftest import DOCS, TINY_CODEBOOK, prepared, write_corpus
 
 from coding.cli import main
 from coding.jobs import pipeline
@@ -16,19 +16,24 @@ pytestmark = pytest.mark.report
 COLOURS = "  variable_colours:\n    economic: '#123456'\n    strategic: '#abcdef'\n    regional_security: '#0f0f0f'\n"
 
 
-@pytest.fixture
-def project(tiny, monkeypatch):
-    """The tiny corpus with configured colours and a person who coded two units at the variable level."""
-    corpus, codebook, _ = tiny
-    codebook.write_text(codebook.read_text(encoding="utf-8").replace("settings:\n", "settings:\n" + COLOURS),
-                        encoding="utf-8")
+def _coloured(root):
+    corpus = write_corpus(root)
+    codebook = root / "codebook.yaml"
+    codebook.write_text(TINY_CODEBOOK.replace("settings:\n", "settings:\n" + COLOURS), encoding="utf-8")
     (corpus / "coders").mkdir()
     # a:p0001: economic, as auto; b:p0001: nothing, where auto codes economic (trade)
     (corpus / "coders" / "human-1.csv").write_text("unit_id,variable\na:p0001,economic\nb:p0001,\n",
                                                    encoding="utf-8")
-    monkeypatch.chdir(corpus.parent)
-    pipeline.run(corpus, codebook, corpus.parent / "outputs", progress=False)
-    return corpus.parent / "outputs"
+    pipeline.run(corpus, codebook, root / "outputs", progress=False)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """The tiny corpus with configured colours and a person who coded two units at the variable
+    level, run into ./outputs (a copy of one run per test process)."""
+    prepared("pages-coloured", _coloured, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "outputs"
 
 
 def _unit(html: str, unit_id: str) -> str:
@@ -91,16 +96,17 @@ INTERVIEW = ("Interviewer: What about gas?\n\nDr Ahmed: The gas pipeline matters
              "Interviewer: And terrorism?\n\nDr Ahmed: Militants crossed the border.\n")
 
 
+def _with_interview(root):
+    corpus = write_corpus(root, {**DOCS, "i": ("Interview I", "interview", "2022", INTERVIEW)})
+    (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")
+    pipeline.run(corpus, root / "codebook.yaml", root / "outputs", progress=False)
+
+
 @pytest.fixture
 def interview(tmp_path, monkeypatch):
-    from conftest import TINY_CODEBOOK
-
-    docs = {**DOCS, "i": ("Interview I", "interview", "2022", INTERVIEW)}
-    corpus = write_corpus(tmp_path, docs)
-    codebook = tmp_path / "codebook.yaml"
-    codebook.write_text(TINY_CODEBOOK, encoding="utf-8")
+    """The tiny corpus and an interview, run into ./outputs (a copy of one run per test process)."""
+    prepared("pages-interview", _with_interview, tmp_path)
     monkeypatch.chdir(tmp_path)
-    pipeline.run(corpus, codebook, tmp_path / "outputs", progress=False)
     return tmp_path / "outputs"
 
 

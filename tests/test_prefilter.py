@@ -187,7 +187,8 @@ def test_coding_paragraphs_never_imports_spacy(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from coding.jobs.pipeline import code_paths
-        code_paths([{str(tmp_path / 'a.txt')!r}], {str(tmp_path / 'out.csv')!r}, progress=False)
+        code_paths([{str(tmp_path / 'a.txt')!r}], {str(tmp_path / 'out.csv')!r}, codebook={str(CODEBOOK)!r},
+                   progress=False)
         print('spacy' in sys.modules)
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

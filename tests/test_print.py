@@ -24,7 +24,6 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 pytestmark = [pytest.mark.report, pytest.mark.shipped]
 
@@ -168,13 +167,11 @@ class Chromium:
 
 
 @pytest.fixture(scope="module")
-def printed(tmp_path_factory):
+def printed(tmp_path_factory, shipped_run):
     if CHROMIUM is None:
         pytest.skip("no chromium binary on PATH (Debian: apt-get install chromium)")
-    from coding.jobs import pipeline
-
     out = tmp_path_factory.mktemp("print")
-    pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out, progress=False)
+    shutil.copytree(shipped_run[0], out, dirs_exist_ok=True)
     browser = Chromium(CHROMIUM)
     yield out, browser
     browser.close()

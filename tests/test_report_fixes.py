@@ -9,6 +9,7 @@ import time
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import TINY_CODEBOOK, prepared, write_corpus
 
 from coding.cli import main
 from coding.jobs import pipeline
@@ -29,15 +30,20 @@ HUMAN_1 = "unit_id,variable\na:p0001,economic\nb:p0001,\n"
 HUMAN_2 = "unit_id,variable\na:p0001,economic\nb:p0001,economic\n"
 
 
-@pytest.fixture
-def project(tiny, monkeypatch):
-    """The tiny corpus run into ./outputs (the default place) with two human coders."""
-    corpus, codebook, _ = tiny
+def _two_people(root):
+    corpus = write_corpus(root)
+    (root / "codebook.yaml").write_text(TINY_CODEBOOK, encoding="utf-8")
     _coders(corpus, **{"human-1": HUMAN_1, "human-2": HUMAN_2})
-    root = corpus.parent
-    monkeypatch.chdir(root)
-    pipeline.run(corpus, codebook, root / "outputs", progress=False)
-    return root
+    pipeline.run(corpus, root / "codebook.yaml", root / "outputs", progress=False)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """The tiny corpus run into ./outputs (the default place) with two human coders
+    (a copy of one run per test process)."""
+    prepared("report-two-people", _two_people, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def _freq(folder):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import coded_tiny
 
 from coding.cli import main
 from coding.jobs import pipeline
@@ -45,9 +46,8 @@ def test_report_for_another_coder_and_filters(tiny, capsys):
     assert set(by_doc["document_id"]) == {"b"}
 
 
-def test_report_doc_type_list_may_have_spaces_after_commas(tiny):
-    corpus, codebook, out = tiny
-    pipeline.run(corpus, codebook, out, progress=False)
+def test_report_doc_type_list_may_have_spaces_after_commas(tmp_path):
+    out = coded_tiny(tmp_path).parent
     assert main(["report", "--out", str(out / "t"), "--store", str(out / "project.sqlite"),
                  "--doc-type", "thesis_chapter, official_statement"]) == 0
     by_doc = pd.read_csv(out / "t" / "tables" / "frequencies_by_document.csv")

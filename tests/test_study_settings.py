@@ -3,7 +3,7 @@ codebook, not from the library."""
 
 from __future__ import annotations
 
-from conftest import TINY_CODEBOOK
+from conftest import TINY_CODEBOOK, coded_tiny
 
 from coding import exchange as refi
 from coding.codebook import parse_codebook
@@ -33,7 +33,6 @@ def test_report_and_exports_use_the_codebook_settings(tiny, tmp_path):
     assert 'color="#112233"' in qdc.read_text(encoding="utf-8")
 
 
-def test_without_a_study_period_the_report_states_none(tiny):
-    corpus, codebook, out = tiny
-    pipeline.run(corpus, codebook, out, progress=False)
+def test_without_a_study_period_the_report_states_none(tmp_path):
+    out = coded_tiny(tmp_path).parent
     assert "The study period is" not in (out / "report.html").read_text(encoding="utf-8")

@@ -104,7 +104,7 @@ def test_stale_worker_folders_in_a_shard_output_are_removed(here, capsys):
 
 
 def test_report_spill_folders_of_dead_runs_are_removed(tmp_path, monkeypatch):
-    from conftest import coded_tiny
+    from conftest import run_tiny
 
     temp = tmp_path / "temp"
     temp.mkdir()
@@ -113,6 +113,6 @@ def test_report_spill_folders_of_dead_runs_are_removed(tmp_path, monkeypatch):
         temp / "coding-report-abc"
     for folder in (stale, live, foreign):
         folder.mkdir()
-    coded_tiny(tmp_path)
+    run_tiny(tmp_path)
     assert not stale.exists() and live.is_dir() and foreign.is_dir()
     assert sorted(p.name for p in temp.iterdir()) == sorted([live.name, foreign.name])  # its own is gone too

@@ -402,14 +402,10 @@ def _fleiss(table: np.ndarray, shares: np.ndarray | None = None) -> float:
 def gwet_ac1(data: RatingData, categories: Sequence | None = None) -> float:
     """Gwet's AC1 for two or more coders, with missing data.
 
-    Parameters
-    ----------
-    data : coders x units table
-        None/NaN = missing.
-    categories : sequence, optional
-        All possible categories; default the distinct observed values.  Pass
-        it (e.g. ``(0, 1)``) so that q does not shrink when a category is
-        never used.
+    ``data`` is a coders x units table (None/NaN = missing). ``categories``
+    are all possible categories, by default the distinct observed values:
+    pass them (e.g. ``(0, 1)``) so that q does not shrink when a category is
+    never used.
 
     Returns
     -------
@@ -425,10 +421,7 @@ def gwet_ac1(data: RatingData, categories: Sequence | None = None) -> float:
         whenever q >= 2 and some unit has two coders; perfect agreement on a
         single category gives 1.0.  NaN when no unit has two coders or q < 2.
 
-    Raises
-    ------
-    CodingError
-        Ragged data, or values outside ``categories``.
+    A CodingError is raised for ragged data or values outside ``categories``.
     """
     table, cats = _counts(_rows(data), categories)
     return _ac1(table, len(cats))

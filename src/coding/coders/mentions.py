@@ -9,14 +9,10 @@ model, and a code applies to the unit when its best candidate is accepted.
 A variable is coded exactly when one of its codes is, so the two levels never
 contradict each other.
 
-Features of a candidate (all binary, from :class:`Extractor`)
-    the lemmas and lemma bigrams of the sentence; the dictionary hits in it
-    (``hit:<code>``, ``term:<pattern>``, context patterns ``ctx:<code>``) and
-    in the neighbouring sentences (``near:<code>``); negation and modality
-    cues, alone and with each hit (``neg+hit:<code>``); the actors named
-    (Pakistan, Russia, both); its position and length (first, last, only,
-    short, heading); and the unit's words and hits (``u:`` prefix), which
-    say what the whole unit is about.
+Features of a candidate
+    binary features of the sentence, its neighbours and its unit (words,
+    dictionary hits, negation and modality, actors, position), listed in
+    :mod:`coding.coders.mention_features`, which makes them.
 
 Model
     per code a weight vector and intercept over one shared vocabulary, a

@@ -46,32 +46,36 @@ class AgreementQueries(StoreBase):
         code, variable), a coding covering its unit's characters [start, end);
         a coding of a variable without a code has code "". In document, unit,
         coder and code order. ``within`` (a coder): only the units it saw."""
-        version = codebook_version or self.current_codebook()
-        seg = segmentation or self.segmentation()
-        marks = ",".join("?" * len(coders))
-        bound = "" if within is None else \
-            "AND c.unit_id IN (SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?)"
+        marks, bound, params = self._coders_scope("c", coders, codebook_version, segmentation, within)
         return self.db.execute(
             f"""SELECT c.coder, u.document_id, u.start, u."end", c.code, c.variable
                 FROM codings c JOIN units u ON u.id=c.unit_id JOIN documents d ON d.id=u.document_id
                 WHERE c.codebook_version=? AND u.segmentation=? AND c.coder IN ({marks}) {bound}
                 ORDER BY d.position, u.document_id, u.ordinal, c.coder, c.variable, c.code""",
-            [version, seg, *coders, *(() if within is None else (within, version))]).fetchall()
+            params).fetchall()
 
     def seen_ranges(self, coders: list[str], codebook_version: str | None = None,
                     segmentation: str | None = None, within: str | None = None) -> list[tuple]:
         """(coder, unit_id, document_id, start, end) of every unit each of
         ``coders`` saw; ``within`` (a coder): only the units it saw."""
-        version = codebook_version or self.current_codebook()
-        seg = segmentation or self.segmentation()
-        marks = ",".join("?" * len(coders))
-        bound = "" if within is None else \
-            "AND cv.unit_id IN (SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?)"
+        marks, bound, params = self._coders_scope("cv", coders, codebook_version, segmentation, within)
         return self.db.execute(
             f"""SELECT cv.coder, u.id, u.document_id, u.start, u."end" FROM coverage cv JOIN units u ON u.id=cv.unit_id
                 WHERE cv.codebook_version=? AND u.segmentation=? AND cv.coder IN ({marks}) {bound}
                 ORDER BY u.document_id, u.start, cv.coder""",
-            [version, seg, *coders, *(() if within is None else (within, version))]).fetchall()
+            params).fetchall()
+
+    def _coders_scope(self, alias: str, coders: list[str], codebook_version: str | None,
+                      segmentation: str | None, within: str | None) -> tuple[str, str, list]:
+        """Placeholders for ``coders``, the clause keeping the rows of table ``alias`` to the
+        units ``within`` saw (empty without it), and the parameters: version, segmentation,
+        coders, then those of the clause."""
+        version = codebook_version or self.current_codebook()
+        seg = segmentation or self.segmentation()
+        bound = "" if within is None else \
+            f"AND {alias}.unit_id IN (SELECT unit_id FROM coverage WHERE coder=? AND codebook_version=?)"
+        params = [version, seg, *coders, *(() if within is None else (within, version))]
+        return ",".join("?" * len(coders)), bound, params
 
     def coverage(self, codebook_version: str | None = None, segmentation: str | None = None) -> pd.DataFrame:
         """DataFrame of (coder, unit_id): the units of the current (or given)

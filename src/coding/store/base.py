@@ -7,6 +7,7 @@ groups (the time a row is written, a query read into a DataFrame).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +28,9 @@ class StoreBase:
 
     db: sqlite3.Connection
     path: Path
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """A context manager: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
-        raise NotImplementedError  # the Store gives it (it knows how long to wait for another writer)
+    #: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error; the Store gives it (it knows how long to wait
+    #: for another writer)
+    transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]
 
     def current_codebook(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key='current_codebook'").fetchone()

@@ -359,6 +359,22 @@ def test_code_command_counts_units_not_in_english(model_file, tmp_path, capsys):
     assert "1 unit(s) not in English: not coded" in capsys.readouterr().out
 
 
+def test_units_not_in_english_are_counted_by_worker_processes_too(model_file, tmp_path):
+    from coding.coders.coder_choice import make_coder
+    from coding.jobs.code_paths import code_paths
+
+    corpus, cb, _ = _project(tmp_path, CODEBOOK)
+    for name in ("a", "b"):  # two files: with --jobs 2 each worker codes one, with its own copy of the coder
+        (corpus / "docs" / f"{name}.txt").write_text(
+            "A new gas pipeline will feed power plants across Quell.\n\n"
+            "Газопровод и поставки газа обсуждались на встрече министров.\n", encoding="utf-8")
+    for jobs in (1, 2):
+        coder, _ = make_coder("mentions", cb, model=model_file)
+        counts = code_paths([corpus / "docs"], tmp_path / f"o{jobs}.csv", codebook=cb, jobs=jobs, coder=coder,
+                            progress=False)
+        assert counts["not_english"] == 2, jobs
+
+
 def test_run_counts_units_not_in_english(model_file, tmp_path, capsys):
     from coding.cli import main
 

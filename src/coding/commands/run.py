@@ -64,20 +64,14 @@ def _cmd_code(args) -> int:
     except CodingError as exc:
         raise CodingError(advise(str(exc), "with --encoding")) from None
     print(f"{counts.get('units', 0)} units, {counts.get('codings', 0)} codings -> {args.out}")
-    _report_not_english(coder)
+    if counts.get("not_english"):
+        print(f"{counts['not_english']} unit(s) not in English: not coded (their rows have no code)")
     if errors:
         print(f"{len(errors)} file(s) could not be read:", file=sys.stderr)
         for err in errors:
             print(f"  {advise(err, 'with --encoding')}", file=sys.stderr)
         return 1
     return 0
-
-
-def _report_not_english(coder) -> None:
-    """Say how many units the coder could not read (not English), rather than leave them silent zeros."""
-    n = getattr(coder, "not_english", 0)
-    if n:
-        print(f"{n} unit(s) not in English: not coded (their rows have no code)")
 
 
 def _check_engine_options(args) -> None:

@@ -115,20 +115,28 @@ def _describe(item) -> str:
     return f"{rest[0]} (units {payload[0].id} to {payload[-1].id})"
 
 
-def _code_in_worker(item) -> tuple[str, int, int, int, int, str | None]:
+def _not_english(coder) -> int:
+    """How many units the coder has found not in English so far (0 for coders that do not look)."""
+    return int(getattr(coder, "not_english", 0))
+
+
+def _code_in_worker(item) -> tuple[str, int, int, int, int, str | None, int]:
     """Code one item; its rows go to this worker's own file, and only where
-    they lie comes back: the parent would otherwise unpickle and write every
-    byte of them, on the cores the workers need."""
+    they lie comes back (with how many of its units were not in English: the
+    worker's copy of the coder counts them, not the parent's): the parent
+    would otherwise unpickle and write every byte of them, on the cores the
+    workers need."""
     global _PART
     note_item(_PARTS_FOLDER, _describe(item))
     assert _WORKER is not None, "set by _init_worker when the pool starts"
+    before = _not_english(_WORKER.coder)
     text, n_units, n_codings, error = _code_item(_WORKER, item)
     if _PART is None:
         _PART = open(os.path.join(_PARTS_FOLDER, f"{os.getpid()}.csv"), "ab")
     offset = _PART.tell()
     _PART.write(text)
     _PART.flush()  # the parent reads it next
-    return _PART.name, offset, len(text), n_units, n_codings, error
+    return _PART.name, offset, len(text), n_units, n_codings, error, _not_english(_WORKER.coder) - before
 
 
 def _copy_range(dst, src, offset: int, length: int) -> None:
@@ -205,28 +213,9 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
         items = tables.tag(work_items(paths, batch_size))
         bar = tqdm(desc="coding", unit="unit", disable=disable, file=sys.stderr)
         if jobs > 1:
-            # workers read, segment and code whole files into files of their own, copied here in input order
-            ctx = get_context("fork" if sys.platform != "win32" else "spawn")
-            before = children()  # to tell this pool's workers from other children, to see one die
-            # the folder carries this process's id: a later run removes it if this one is killed
-            with tempfile.TemporaryDirectory(prefix=f"{PARTS_PREFIX}{os.getpid()}-", dir=Path(out).parent) as parts, \
-                    ctx.Pool(jobs, initializer=_init_worker, initargs=(job, parts)) as pool, ExitStack() as files:
-                sources: dict[str, Any] = {}
-                for name, offset, length, n_units, n_codings, error in watched(
-                        pool.imap(_code_in_worker, items, chunksize=1), before, parts):
-                    if name not in sources:
-                        sources[name] = files.enter_context(open(name, "rb"))
-                    table = tables.next(error)
-                    _copy_range(fh, sources[name], offset, length)
-                    _count(counts, bar, n_units, n_codings, error, errors)
-                    tables.done(table, error)
+            _code_in_pool(job, items, jobs, Path(out).parent, _Sink(fh, tables, counts, bar, errors))
         else:
-            for item in items:
-                text, n_units, n_codings, error = _code_item(job, item)
-                table = tables.next(error)
-                fh.write(text)
-                _count(counts, bar, n_units, n_codings, error, errors)
-                tables.done(table, error)
+            _code_here(job, items, _Sink(fh, tables, counts, bar, errors))
         bar.close()
         if errors and not counts["units"]:
             raise CodingError(errors[0])  # nothing could be read: no output at all
@@ -266,6 +255,52 @@ class _Tables:
             self.fh.seek(offset)
             self.fh.truncate()
             self.counts["units"], self.counts["codings"] = units, codings
+
+
+@dataclass
+class _Sink:
+    """Where coded items go: the output, its tables' bookkeeping, the counts, the bar and the errors."""
+
+    fh: IO[bytes]
+    tables: _Tables
+    counts: Counter[str]
+    bar: Any
+    errors: list[str] | None
+
+    def add(self, n_units: int, n_codings: int, error: str | None, not_english: int) -> None:
+        _count(self.counts, self.bar, n_units, n_codings, error, self.errors)
+        if not_english:
+            self.counts["not_english"] += not_english
+
+
+def _code_here(job: _CodeJob, items, sink: _Sink) -> None:
+    """Code the items in this process, in order."""
+    for item in items:
+        before = _not_english(job.coder)
+        text, n_units, n_codings, error = _code_item(job, item)
+        table = sink.tables.next(error)
+        sink.fh.write(text)
+        sink.add(n_units, n_codings, error, _not_english(job.coder) - before)
+        sink.tables.done(table, error)
+
+
+def _code_in_pool(job: _CodeJob, items, jobs: int, folder: Path, sink: _Sink) -> None:
+    """Code the items in ``jobs`` worker processes: they read, segment and code whole files
+    into files of their own, copied into the output in input order."""
+    ctx = get_context("fork" if sys.platform != "win32" else "spawn")
+    before = children()  # to tell this pool's workers from other children, to see one die
+    # the folder carries this process's id: a later run removes it if this one is killed
+    with tempfile.TemporaryDirectory(prefix=f"{PARTS_PREFIX}{os.getpid()}-", dir=folder) as parts, \
+            ctx.Pool(jobs, initializer=_init_worker, initargs=(job, parts)) as pool, ExitStack() as files:
+        sources: dict[str, Any] = {}
+        for name, offset, length, n_units, n_codings, error, not_english in watched(
+                pool.imap(_code_in_worker, items, chunksize=1), before, parts):
+            if name not in sources:
+                sources[name] = files.enter_context(open(name, "rb"))
+            table = sink.tables.next(error)
+            _copy_range(sink.fh, sources[name], offset, length)
+            sink.add(n_units, n_codings, error, not_english)
+            sink.tables.done(table, error)
 
 
 def _count(counts, bar, n_units: int, n_codings: int, error: str | None, errors: list | None) -> None:

@@ -54,8 +54,10 @@ def child(coder_name: str, folder: str, out: str) -> None:
     print(json.dumps({"seconds": seconds, "units": counts["units"], "peak": peak}))
 
 
-def measure(coder_name: str, folder: Path, out: Path) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", coder_name, str(folder), str(out)],
+def measure(coder_name: str, folder: Path, out: Path, script: str = __file__) -> dict:
+    """What ``script --child`` prints (its last line, JSON) after coding ``folder`` with ``coder_name``
+    in a fresh process, so that each figure, peak memory above all, is the coder's own."""
+    result = subprocess.run([sys.executable, script, "--child", coder_name, str(folder), str(out)],
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 

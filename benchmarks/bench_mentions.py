@@ -20,7 +20,6 @@ import argparse
 import json
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,12 +42,6 @@ def child(coder_name: str, folder: str, out: str) -> None:
     print(json.dumps({"cpu": cpu, "wall": wall, "units": counts["units"], "peak": peak}))
 
 
-def measure(coder_name: str, folder: Path, out: Path) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", coder_name, str(folder), str(out)],
-                            capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5,50", help="corpus sizes in MB (default: 5,50)")
@@ -59,7 +52,7 @@ def main() -> int:
         child(*args.child)
         return 0
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_learned import make_corpus
+    from bench_learned import make_corpus, measure
 
     print(f"{'MB':>5} {'coder':<9} {'words/CPU-s':>12} {'CPU-s per run':<20} {'peak MB':>8}  mentions/auto")
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,7 +62,7 @@ def main() -> int:
             runs: dict[str, list[dict]] = {name: [] for name in CODERS}
             for _ in range(args.repeat):
                 for name in runs:
-                    runs[name].append(measure(name, folder, Path(tmp) / f"{name}.csv"))
+                    runs[name].append(measure(name, folder, Path(tmp) / f"{name}.csv", script=__file__))
             rate = {n: words / statistics.median(r["cpu"] for r in rs) for n, rs in runs.items()}
             for name, rs in runs.items():
                 times = ", ".join(f"{r['cpu']:.1f}" for r in rs)

@@ -120,18 +120,27 @@ def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -
           f"{expected_calibration_error(p, y):.3f}")
 
 
+def real_training_set(real):
+    """The protocol's training set (codebook, units, design) from the real texts at ``real``, or None,
+    said on standard output, when they are not there (a clone without them)."""
+    real = Path(real)
+    if not (real / "units.jsonl").is_file():
+        print(f"skipped: no real texts at {real} (units.jsonl missing)")
+        return None
+    from coding.coders.mention_training import training_set
+
+    return training_set(REPO, real)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--real", default=str(REAL), help="folder of the real texts (units.jsonl, consensus.csv, ...)")
     p.add_argument("--resamples", type=int, default=1000)
     args = p.parse_args(argv)
-    real = Path(args.real)
-    if not (real / "units.jsonl").is_file():
-        print(f"skipped: no real texts at {real} (units.jsonl missing)")
+    data = real_training_set(args.real)
+    if data is None:
         return 0
-    from coding.coders.mention_training import training_set
-
-    cb, units, d = training_set(REPO, real)
+    cb, units, d = data
     counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
     print(f"units: {len(units)} ({', '.join(f'{c} {n}' for c, n in counts.items())}); "
           f"{len({u.group for u in units})} pages or documents; {d.X.shape[0]} sentences")

@@ -162,15 +162,12 @@ def main(argv=None) -> int:
     p.add_argument("--dims", type=int, default=256, choices=(64, 128, 256), help="embedding dimensions for vec")
     p.add_argument("--resamples", type=int, default=1000)
     args = p.parse_args(argv)
-    real = Path(args.real)
-    if not (real / "units.jsonl").is_file():
-        print(f"skipped: no real texts at {real} (units.jsonl missing)")
+    from evaluate_mentions import dictionary_codes, real_training_set
+
+    data = real_training_set(args.real)
+    if data is None:
         return 0
-    from evaluate_mentions import dictionary_codes
-
-    from coding.coders.mention_training import training_set
-
-    cb, units, d = training_set(REPO, real)
+    cb, units, d = data
     print(f"units: {len(units)}; {d.X.shape[0]} sentences; arms {args.arms}; vec at {args.dims} dimensions")
     wl = load_wordllama(args.dims) if set(args.arms.split(",")) - {"base"} else None
     arms, evidence = {}, {}

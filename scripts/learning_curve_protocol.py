@@ -161,13 +161,12 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--out", default=str(REPO / "docs" / "figures" / "learning_curve_protocol.png"))
     args = p.parse_args(argv)
-    real = Path(args.real)
-    if not (real / "units.jsonl").is_file():
-        print(f"skipped: no real texts at {real} (units.jsonl missing)")
-        return 0
-    from coding.coders.mention_training import training_set
+    from evaluate_mentions import real_training_set
 
-    cb, units, d = training_set(REPO, real)
+    data = real_training_set(args.real)
+    if data is None:
+        return 0
+    cb, units, d = data
     sizes = [s if s == "all" else int(s) for s in args.sizes.split(",")]
     preds = curve(units, d, cb, sizes, tuple(range(args.seeds)))
     table, dictionary = scores(units, d, cb, preds)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # beside evaluate_mentions.py
 
 
 def main(argv=None) -> int:
@@ -27,14 +28,15 @@ def main(argv=None) -> int:
     parser.add_argument("--real", default=str(REPO.parent / "shared" / "real-texts"))
     parser.add_argument("--out", default=str(REPO / "src" / "coding" / "models" / "mentions.npz"))
     args = parser.parse_args(argv)
-    real = Path(args.real)
-    if not (real / "units.jsonl").is_file():
-        print(f"skipped: no real texts at {real} (units.jsonl missing)")
-        return 0
-    from coding.coders.mention_training import fit, to_model, training_set
+    from evaluate_mentions import real_training_set
+
+    from coding.coders.mention_training import fit, to_model
     from coding.coders.mentions import save_model
 
-    cb, units, d = training_set(REPO, real)
+    data = real_training_set(args.real)
+    if data is None:
+        return 0
+    cb, units, d = data
     codes = [c.id for c in cb.codes]
     fitted = fit(d, units, np.arange(len(units)), codes, variable_of={c.id: c.variable for c in cb.codes})
     counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}

@@ -336,6 +336,44 @@ def test_malformed_input_raises_coding_error():
 # ---------------------------------------------------------------- bootstrap
 
 
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval", "ratio"])
+def test_alpha_equals_the_krippendorff_package_on_random_data(level):
+    # 2-5 coders, 1-30 units, 2-6 values, up to half the cells missing
+    import krippendorff
+
+    rng = np.random.default_rng(2011)
+    checked = 0
+    for _ in range(400):
+        coders, units, values = rng.integers(2, 6), rng.integers(1, 31), rng.integers(2, 7)
+        data = rng.choice([0, 1.5, 2, 3, 7, 10][:values], size=(coders, units))
+        data[rng.random((coders, units)) < rng.random() / 2] = np.nan
+        pairable = data[:, (~np.isnan(data)).sum(axis=0) >= 2]
+        if len(np.unique(pairable[~np.isnan(pairable)])) < 2:
+            assert math.isnan(krippendorff_alpha(data, level))
+            continue
+        expected = krippendorff.alpha(reliability_data=pairable, level_of_measurement=level)
+        assert krippendorff_alpha(data, level) == pytest.approx(expected, abs=1e-12)
+        checked += 1
+    assert checked > 300
+
+
+def test_bootstrap_alphas_in_one_batch_equal_alpha_of_each_resample():
+    # a resample is the count of each unit's draws: the batch is one matrix product
+    from coding.agreement.alpha import _alpha_matrix, _alphas, _pairable, _value_counts
+
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 4, size=(3, 25)).astype(float)
+    data[rng.random(data.shape) < 0.2] = np.nan
+    for level in ("nominal", "ordinal", "interval", "ratio"):
+        matrix, domain = _alpha_matrix(data, level)
+        pairable = _pairable(matrix)
+        draws = rng.integers(0, pairable.shape[1], size=(20, pairable.shape[1]))
+        weights = np.array([np.bincount(d, minlength=pairable.shape[1]) for d in draws], dtype=float)
+        batch = _alphas(_value_counts(pairable, domain), weights, domain, level)
+        one_by_one = [krippendorff_alpha(pairable[:, d], level) for d in draws]
+        assert batch == pytest.approx(one_by_one, abs=1e-12, nan_ok=True)
+
+
 def test_bootstrap_is_deterministic_and_contains_estimate():
     first = bootstrap_alpha(KRIPPENDORFF_2011, n_resamples=500, seed=99)
     second = bootstrap_alpha(KRIPPENDORFF_2011, n_resamples=500, seed=99)

@@ -62,6 +62,23 @@ def test_a_killed_worker_stops_code_with_csv_output(here, capsys, monkeypatch, n
     assert not [p for p in Path(".").iterdir() if p.name.startswith(".")]  # no folder of parts, no temporary
 
 
+def test_a_worker_that_dies_before_the_parent_watches_is_still_seen(here, capsys, monkeypatch, no_hang):
+    """The pool's workers are taken down when the pool is made: one that dies
+    before the parent first waits (and is replaced at once) is still seen."""
+    import time
+
+    real = code_paths.watched
+
+    def late(results, *args):
+        time.sleep(2)  # the worker coding t0.txt is dead and replaced by now
+        yield from real(results, *args)
+
+    monkeypatch.setattr(code_paths, "watched", late)
+    monkeypatch.setattr(code_paths, "_code_item", _dies_on("t0.txt", code_paths._code_item))
+    assert main(["code", "texts", "--out", "o.csv", "--jobs", "2"]) == 2
+    assert "texts/t0.txt: a worker process died (killed by signal 9)" in capsys.readouterr().err
+
+
 def test_a_killed_worker_stops_code_with_parquet_output(here, capsys, monkeypatch, no_hang):
     import pandas as pd
 

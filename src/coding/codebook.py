@@ -41,27 +41,31 @@ _COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 DEFAULT_REFERENCED_YEARS = (1900, 2100)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Meaning:
+    """What a variable or code means, as coders read it: its ``definition``
+    and what to ``include`` and ``exclude`` (given by keyword only)."""
+
+    definition: str = ""
+    include: str = ""
+    exclude: str = ""
+
+
 @dataclass(frozen=True)
-class Variable:
+class Variable(Meaning):
     """A variable of the analysis (economic, strategic...); codes belong to one."""
 
     id: str
     label: str
-    definition: str = ""
-    include: str = ""
-    exclude: str = ""
 
 
 @dataclass(frozen=True)
-class Code:
-    """A code: definition, usage notes, test texts and matching patterns."""
+class Code(Meaning):
+    """A code: its meaning, test texts and matching patterns."""
 
     id: str
     label: str
     variable: str
-    definition: str = ""
-    include: str = ""
-    exclude: str = ""
     examples: tuple[str, ...] = ()
     counterexamples: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
@@ -313,11 +317,14 @@ def _parse_variables(raw: dict, seen: dict, path) -> list[Variable]:
         variables.append(Variable(
             id=vid,
             label=_new_label(label, "variable", vid, labels, path, line),
-            definition=_text(rv.get("definition"), path, line, vid, "definition"),
-            include=_text(rv.get("include"), path, line, vid, "include"),
-            exclude=_text(rv.get("exclude"), path, line, vid, "exclude"),
+            **_meaning(rv, path, line, vid),
         ))
     return variables
+
+
+def _meaning(raw: dict, path, line, item: str) -> dict[str, str]:
+    """The :class:`Meaning` fields of a variable's or code's mapping, checked to be text."""
+    return {key: _text(raw.get(key), path, line, item, key) for key in ("definition", "include", "exclude")}
 
 
 def _code_variable(rc: dict, var_ids: set[str], path, line, cid: str) -> str:
@@ -354,9 +361,7 @@ def _parse_code(rc, var_ids: set[str], seen: dict, labels: dict, path) -> Code:
         id=cid,
         label=_new_label(label, "code", cid, labels, path, line),
         variable=var,
-        definition=_text(rc.get("definition"), path, line, cid, "definition"),
-        include=_text(rc.get("include"), path, line, cid, "include"),
-        exclude=_text(rc.get("exclude"), path, line, cid, "exclude"),
+        **_meaning(rc, path, line, cid),
         examples=_text_list(rc.get("examples"), path, line, cid, "examples"),
         counterexamples=_text_list(rc.get("counterexamples"), path, line, cid, "counterexamples"),
         patterns=patterns,

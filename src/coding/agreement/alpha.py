@@ -1,9 +1,11 @@
 """Krippendorff's alpha: the one implementation every other module calls.
 
 :func:`krippendorff_alpha` takes any number of coders, missing data and the
-four levels of measurement, and leaves the arithmetic to the
-``krippendorff`` package (coincidence matrices; its results reproduce
-Krippendorff's own worked examples). :func:`binary_pair_alpha` is the same
+four levels of measurement. It sums per-unit coincidence matrices, so a
+batch of bootstrap resamples (each unit counted as often as it was drawn) is
+one matrix product: :func:`_alphas` computes both (tests hold it to the
+``krippendorff`` package, whose results reproduce Krippendorff's worked
+examples, on random data of every level). :func:`binary_pair_alpha` is the same
 coefficient for the commonest case, two coders' complete 0/1 data, written
 out in closed form and with units that may count several times: fast enough
 to be evaluated at every candidate threshold of the learned coder, and equal
@@ -15,11 +17,9 @@ Its bootstrap interval is :mod:`coding.agreement.bootstrap`.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Literal, TypeAlias
 
-import krippendorff as _krippendorff
 import numpy as np
 
 from coding.agreement.ratings import NAN, RatingData, _categories, _is_missing, _rows
@@ -83,14 +83,73 @@ def _pairable(matrix: np.ndarray) -> np.ndarray:
 
 def _alpha(matrix: np.ndarray, domain: np.ndarray, level: str) -> float:
     """Alpha of a numeric matrix of :func:`_alpha_matrix`; NaN where undefined."""
-    pairable = _pairable(matrix)
-    values = pairable[~np.isnan(pairable)]
-    if pairable.shape[1] == 0 or np.unique(values).size < 2:
-        return NAN  # no pairable unit, or no variation: expected disagreement 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(_krippendorff.alpha(reliability_data=pairable, value_domain=domain,
-                                         level_of_measurement=_level(level)))
+    counts = _value_counts(_pairable(matrix), domain)
+    return float(_alphas(counts, np.ones((1, counts.shape[0])), domain, _level(level))[0])
+
+
+def _value_counts(matrix: np.ndarray, domain: np.ndarray) -> np.ndarray:
+    """Units x values: how many coders gave each value of ``domain`` to each unit (column) of ``matrix``."""
+    values = ~np.isnan(matrix)
+    units = np.broadcast_to(np.arange(matrix.shape[1]), matrix.shape)[values]
+    counts = np.zeros((matrix.shape[1], domain.size))
+    np.add.at(counts, (units, np.searchsorted(domain, matrix[values])), 1.0)
+    return counts
+
+
+def _distances(domain: np.ndarray, level: Level, marginals: np.ndarray) -> np.ndarray:
+    """Squared differences between the values of ``domain`` (batch x values x
+    values); the ordinal one depends on each batch row's marginal counts."""
+    if level == "ordinal":
+        i = np.arange(domain.size)
+        lo, hi = np.minimum.outer(i, i), np.maximum.outer(i, i)
+        # n_lo + ... + n_hi, less half of the two end values' counts
+        between = np.cumsum(marginals, axis=1)[:, hi] - np.cumsum(marginals, axis=1)[:, lo] + marginals[:, lo]
+        return (between - (marginals[:, lo] + marginals[:, hi]) / 2) ** 2
+    diff = np.subtract.outer(domain, domain)
+    if level == "nominal":
+        delta = (diff != 0).astype(float)
+    elif level == "interval":
+        delta = diff**2
+    else:  # ratio
+        total = np.add.outer(domain, domain)
+        delta = np.divide(diff, total, out=np.zeros_like(diff), where=total != 0) ** 2
+    return delta[None]
+
+
+def _coincidences(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Coincidence matrices (batch x values x values) of pairable units whose
+    value counts are ``counts``, unit *u* counted ``weights[r, u]`` times in row *r*.
+
+    Unit *u* with :math:`m_u` values adds :math:`(n_{uc} n_{uk} - [c = k] n_{uc}) / (m_u - 1)`
+    to cell (c, k): its ordered pairs of values from different coders.
+    """
+    n_values = counts.shape[1]
+    scaled = weights / (counts.sum(axis=1) - 1)
+    pairs = counts[:, :, None] * counts[:, None, :]
+    pairs[:, np.arange(n_values), np.arange(n_values)] -= counts
+    pairs = pairs.reshape(len(counts), n_values * n_values)
+    matrices = np.zeros((len(weights), n_values * n_values))
+    step = max(1, 2**20 // max(n_values * n_values, 1))  # units at a time: memory stays a few MB
+    for lo in range(0, len(counts), step):
+        matrices += scaled[:, lo:lo + step] @ pairs[lo:lo + step]
+    return matrices.reshape(len(weights), n_values, n_values)
+
+
+def _alphas(counts: np.ndarray, weights: np.ndarray, domain: np.ndarray, level: Level) -> np.ndarray:
+    """Alpha of each row of ``weights`` (a unit's row of ``counts`` counted that
+    many times), from the coincidence matrix :math:`o_{ck}` and its marginals
+    :math:`n_c`: :math:`1 - (n-1) \\sum o_{ck}\\delta^2_{ck} / \\sum n_c n_k \\delta^2_{ck}`.
+    NaN for a row with no pairable value or no variation."""
+    coincidences = _coincidences(counts, weights)
+    marginals = weights @ counts  # a unit's m_u values each count once
+    n = marginals.sum(axis=1)
+    delta = _distances(domain, level, marginals)
+    observed = (coincidences * delta).sum(axis=(1, 2))
+    expected = np.einsum("rc,rck,rk->r", marginals, delta, marginals)
+    defined = expected > 0
+    alphas = np.full(len(weights), NAN)
+    alphas[defined] = 1 - (n[defined] - 1) * observed[defined] / expected[defined]
+    return alphas
 
 
 def krippendorff_alpha(data: RatingData, level: str = "nominal") -> float:
@@ -113,8 +172,7 @@ def krippendorff_alpha(data: RatingData, level: str = "nominal") -> float:
 
         from the coincidence matrix :math:`o_{ck}` of the pairable values
         (units with two or more values), :math:`n_c` its marginals and *n*
-        the number of pairable values (Krippendorff 2011).  Computed by the
-        ``krippendorff`` package.  NaN when no unit has two values or when
+        the number of pairable values (Krippendorff 2011).  NaN when no unit has two values or when
         all pairable values are equal (no variation, :math:`D_e = 0`).
 
     Raises

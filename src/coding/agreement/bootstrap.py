@@ -4,9 +4,10 @@
 table; :func:`_unit_bootstrap` resamples units of an audit with all their
 items at once (the pooled row of :mod:`coding.agreement.tables`, whose items
 of one unit are not independent). Both draw from a seeded generator, so the
-same data give the same interval, compute alpha by
-:mod:`coding.agreement.alpha`, and read the interval off the resamples in
-one way (:func:`_percentile_interval`).
+same data give the same interval, compute the alphas of a block of
+resamples at once by :mod:`coding.agreement.alpha` (a resample is the count
+of each unit's draws), and read the interval off the resamples in one way
+(:func:`_percentile_interval`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from coding.agreement.alpha import _alpha, _alpha_matrix, _pairable, krippendorff_alpha
+from coding.agreement.alpha import _alpha, _alpha_matrix, _alphas, _level, _pairable, _value_counts
 from coding.agreement.ratings import NAN, RatingData
 from coding.errors import CodingError
 
@@ -90,16 +91,26 @@ def _bootstrap(matrix: np.ndarray, domain: np.ndarray, level: str, alpha: float,
     """The interval of :func:`bootstrap_alpha` from the numeric matrix and its alpha."""
     if math.isnan(alpha):
         return AlphaInterval(NAN, NAN, NAN)
-    pairable = _pairable(matrix)
-    m = pairable.shape[1]
+    counts = _value_counts(_pairable(matrix), domain)
+    alphas = _resampled_alphas(counts, np.arange(len(counts)), len(counts), domain, _level(level),
+                               n_resamples, seed)
+    return _percentile_interval(alphas, ci, max_dropped)
+
+
+def _resampled_alphas(counts: np.ndarray, unit_of: np.ndarray, n_units: int, domain: np.ndarray, level,
+                      n_resamples: int, seed: int) -> np.ndarray:
+    """Alphas of ``n_resamples`` draws of ``n_units`` units with replacement,
+    column *j* of ``counts`` belonging to unit ``unit_of[j]``."""
     rng = np.random.default_rng(seed)
-    # drawn a block of resamples at a time (the same numbers as one draw): memory stays ~32 MB at any count
-    block = max(1, 2**22 // max(m, 1))
+    # a block of resamples at a time (the same numbers as one draw): memory stays ~32 MB at any count
+    block = max(1, 2**22 // max(n_units, len(counts), 1))
     alphas = np.empty(int(n_resamples))
     for lo in range(0, int(n_resamples), block):
-        draws = rng.integers(0, m, size=(min(block, int(n_resamples) - lo), m))
-        alphas[lo:lo + len(draws)] = [_alpha(pairable[:, idx], domain, level) for idx in draws]
-    return _percentile_interval(alphas, ci, max_dropped)
+        rows = min(block, int(n_resamples) - lo)
+        draws = rng.integers(0, n_units, size=(rows, n_units))
+        drawn = np.bincount((draws + n_units * np.arange(rows)[:, None]).ravel(), minlength=rows * n_units)
+        alphas[lo:lo + rows] = _alphas(counts, drawn.reshape(rows, n_units)[:, unit_of].astype(float), domain, level)
+    return alphas
 
 
 def _unit_bootstrap(codes: np.ndarray, n_resamples: int, seed: int, ci: float,
@@ -112,11 +123,12 @@ def _unit_bootstrap(codes: np.ndarray, n_resamples: int, seed: int, ci: float,
     if len(units) < 2:
         return AlphaInterval(NAN, NAN, NAN)
     values = np.where(codes[:, :, units] >= 0, codes[:, :, units], np.nan).astype(float)
-    rng = np.random.default_rng(seed)
-    alphas = np.empty(int(n_resamples))
-    for k in range(int(n_resamples)):
-        draw = values[:, :, rng.integers(0, len(units), len(units))]
-        alphas[k] = krippendorff_alpha(draw.reshape(draw.shape[0], -1))
+    flat = values.reshape(values.shape[0], -1)  # columns item by item, each item's units in order
+    pairable = (~np.isnan(flat)).sum(axis=0) >= 2
+    domain = np.unique(flat[~np.isnan(flat)])
+    unit_of = np.tile(np.arange(len(units)), values.shape[1])[pairable]
+    alphas = _resampled_alphas(_value_counts(flat[:, pairable], domain), unit_of, len(units), domain, "nominal",
+                               n_resamples, seed)
     return _percentile_interval(alphas, ci, max_dropped)
 
 

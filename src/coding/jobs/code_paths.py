@@ -30,7 +30,7 @@ from coding.errors import CodingError
 from coding.files import check_output, remove_stale_folders, remove_stale_temporaries_of, write_with
 from coding.jobs.inputs import work_items
 from coding.jobs.shards import expand_paths
-from coding.jobs.workers import PARTS_PREFIX, children, note_item, watched
+from coding.jobs.workers import PARTS_PREFIX, children, note_item, started, watched
 from coding.records import Coder, evidence_json
 from coding.segment import UNIT_TYPES, Unit, segment
 
@@ -293,8 +293,9 @@ def _code_in_pool(job: _CodeJob, items, jobs: int, folder: Path, sink: _Sink) ->
     with tempfile.TemporaryDirectory(prefix=f"{PARTS_PREFIX}{os.getpid()}-", dir=folder) as parts, \
             ctx.Pool(jobs, initializer=_init_worker, initargs=(job, parts)) as pool, ExitStack() as files:
         sources: dict[str, Any] = {}
+        workers = started(before)
         for name, offset, length, n_units, n_codings, error, not_english in watched(
-                pool.imap(_code_in_worker, items, chunksize=1), before, parts):
+                pool.imap(_code_in_worker, items, chunksize=1), workers, parts):
             if name not in sources:
                 sources[name] = files.enter_context(open(name, "rb"))
             table = sink.tables.next(error)

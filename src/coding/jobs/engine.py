@@ -42,7 +42,7 @@ from coding.errors import CodingError, first_line
 from coding.files import check_output, remove_stale_folders, remove_stale_temporaries, write_text
 from coding.jobs.shard_job import FORMAT_VERSION, ShardResult, ShardTask, code_shard, coder_identity
 from coding.jobs.shards import expand_paths, shard_files
-from coding.jobs.workers import PARTS_PREFIX, children, note_item, watched
+from coding.jobs.workers import PARTS_PREFIX, children, note_item, started, watched
 from coding.records import Coder, StrPath
 
 MANIFEST = "_manifest.json"
@@ -218,8 +218,9 @@ def _run_local(tasks: list[ShardTask], coder: Coder, identity: dict[str, str], j
     out = Path(tasks[0].output).parent
     with tempfile.TemporaryDirectory(prefix=f"{PARTS_PREFIX}{os.getpid()}-", dir=out) as notes, \
             ctx.Pool(jobs, initializer=_init_local, initargs=(coder, identity, notes)) as pool:
+        workers = started(before)
         try:
-            for result in watched(pool.imap_unordered(_code_in_pool, tasks, chunksize=1), before, notes, "shard"):
+            for result in watched(pool.imap_unordered(_code_in_pool, tasks, chunksize=1), workers, notes, "shard"):
                 results.append(result)
                 done(result)
         finally:

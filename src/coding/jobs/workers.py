@@ -38,11 +38,19 @@ def children() -> set[int]:
     return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
 
 
-def watched(results, before: set[int], folder: str, what: str = "file") -> Iterator:
+def started(before: set[int]) -> list:
+    """The pool's worker processes: the children not in ``before``. Call it as
+    soon as the pool is made, before it is given work: ``active_children``
+    forgets a child once it has died, so a worker that died before this call
+    could not be told from its replacement, and the parent would wait for its
+    item without end."""
+    return [p for p in multiprocessing.active_children() if p.pid not in before]
+
+
+def watched(results, workers: list, folder: str, what: str = "file") -> Iterator:
     """The results of a pool's ``imap``/``imap_unordered`` iterator, as they
-    come; CodingError naming the item of a worker (started after
-    ``before``) that has died."""
-    workers = [p for p in multiprocessing.active_children() if p.pid not in before]
+    come; CodingError naming the item of one of ``workers`` (of
+    :func:`started`) that has died."""
     while True:
         try:
             result = results.next(timeout=POLL_SECONDS)

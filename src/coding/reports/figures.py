@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
@@ -43,6 +44,7 @@ RC: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold",
     "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8,
     "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": DPI,
+    "figure.constrained_layout.h_pad": 0.1, "figure.constrained_layout.w_pad": 0.1,  # inches around the edge
 }
 
 #: figure name -> caption used in the HTML report
@@ -74,8 +76,9 @@ def _wrap(text: str, width: int = 28) -> str:
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    # a tight bounding box guarantees that no label is clipped at the edge
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
+    # every figure is laid out by the constrained layout engine, which keeps each label
+    # inside the figure: a tight bounding box on top would draw the figure twice
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
 
@@ -490,7 +493,8 @@ def alpha_figure(table: pd.DataFrame, path, title: str | None = None, outputs=No
     """
     rows = table.reset_index(drop=True)
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.42 * max(n, 1)))
+    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.42 * max(n, 1)),
+                           layout=ConstrainedLayoutEngine(h_pad=0.1, w_pad=0.1))
     ys = list(range(n))[::-1]
     for y, r in zip(ys, rows.itertuples()):
         _alpha_bar(ax, y, r)
@@ -509,6 +513,6 @@ def alpha_figure(table: pd.DataFrame, path, title: str | None = None, outputs=No
     ax.set_title(title or f"Agreement per {level}", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
+    fig.savefig(buf, format="png", dpi=120, metadata={"Software": None})
     plt.close(fig)
     return (outputs if outputs is not None else Outputs()).write(path, buf.getvalue())

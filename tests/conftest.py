@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
 import shutil
+import struct
 import textwrap
+import zlib
 from pathlib import Path
 
 import pytest
@@ -120,7 +125,8 @@ def prepared(name: str, build, dest: Path) -> Path:
         return dest
     if name not in _PREPARED:
         folder = _FACTORY[-1].mktemp(f"prepared-{name}", numbered=True)
-        build(folder)
+        with _rendered_figures():  # the same folder whichever test asks first
+            build(folder)
         _PREPARED[name] = folder
     shutil.copytree(_PREPARED[name], dest, dirs_exist_ok=True)
     return dest
@@ -138,9 +144,79 @@ def tiny(tmp_path):
 @pytest.fixture(scope="session")
 def shipped_run(tmp_path_factory):
     """``coding run`` of the shipped corpus and codebook (report included), made
-    once per test process: (outputs folder, RunSummary). Copy the folder
-    before changing anything in it."""
+    once per test session, shared by pytest-xdist's workers: (outputs
+    folder, RunSummary). Copy the folder before changing anything in it."""
     from coding.jobs import pipeline
 
-    out = tmp_path_factory.mktemp("shipped-run")
-    return out, pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out, progress=False)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: each process makes its own
+        fcntl = None
+    if fcntl is None or not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp("shipped-run")
+        with _rendered_figures():
+            return out, pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out, progress=False)
+    # the workers' temporary folders share a parent: the first worker runs, the others wait for it
+    shared = tmp_path_factory.getbasetemp().parent
+    out, summary = shared / "shipped-run", shared / "shipped-run.pickle"
+    with open(shared / "shipped-run.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not summary.exists():
+            with _rendered_figures():
+                summary.write_bytes(pickle.dumps(pipeline.run(REPO / "corpus", REPO / "codebook.yaml", out,
+                                                              progress=False)))
+    return out, pickle.loads(summary.read_bytes())
+
+
+# -- figures rendered where a test looks at them
+
+def _png_of_one_pixel() -> bytes:
+    """A valid PNG of one white pixel."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)  # 1 x 1, 8-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff")) + \
+        chunk(b"IEND", b"")
+
+
+_ONE_PIXEL = _png_of_one_pixel()
+_RENDER: list = []  # the report's own renderer, taken before any test replaces it
+
+
+def _figures():
+    from coding.reports import figures  # imported when first needed: matplotlib takes seconds
+
+    if not _RENDER:
+        _RENDER.append(figures._png)
+    return figures
+
+
+def _unrendered(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return _ONE_PIXEL
+
+
+@contextlib.contextmanager
+def _rendered_figures():
+    """Within: report figures are rendered (see :func:`_figures_rendered_where_looked_at`)."""
+    figures = _figures()
+    stubbed, figures._png = figures._png, _RENDER[0]
+    try:
+        yield
+    finally:
+        figures._png = stubbed
+
+
+@pytest.fixture(autouse=True)
+def _figures_rendered_where_looked_at(request, monkeypatch):
+    """Rendering a report's figures to PNG (matplotlib's layout and
+    rasterizing) is about two-thirds of building a report on the tiny corpus.
+    Tests marked ``figures`` render them; elsewhere every figure is still
+    built from the tables by the report's own code, and only its rendering is
+    replaced by a PNG of one pixel."""
+    figures = _figures()
+    if request.node.get_closest_marker("figures") is None:
+        monkeypatch.setattr(figures, "_png", _unrendered)

@@ -176,6 +176,7 @@ def test_long_quotations_keep_their_sentences_with_evidence():
     assert shown == '[\u2026] The <mark class="ev">gas</mark> pipeline grew. [\u2026]'
 
 
+@pytest.mark.figures
 def test_two_more_figures(tmp_path, study_report):
     paths, html = _report(tmp_path, study_report)
     for name in ("code_by_document", "units_by_document_date", "findings_economic", "findings_strategic"):

@@ -107,7 +107,8 @@ def test_empty_manifest_or_mass_removal_stops_and_changes_nothing(tiny, capsys):
     with Store(db) as store:
         assert [d.id for d in store.documents()] == ["a", "b"]
     assert db.read_bytes() == before
-    assert main(["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out), "--prune"]) == 0
+    assert main(["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out), "--prune",
+                 "--no-report"]) == 0
     with Store(db) as store:
         assert [d.id for d in store.documents()] == ["c"]
 
@@ -124,7 +125,7 @@ def test_removing_a_document_with_people_codings_needs_prune_and_keeps_them(tiny
     full = manifest.read_text(encoding="utf-8")
     manifest.write_text("\n".join(line for line in full.splitlines() if not line.startswith("a,")) + "\n",
                         encoding="utf-8")
-    argv = ["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out)]
+    argv = ["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out), "--no-report"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "people's codings" in err and "a" in err and err.count("\n") == 1
@@ -222,7 +223,7 @@ def test_paths_outside_the_corpus_need_allow_outside(tiny, capsys):
     manifest = corpus / "manifest.csv"
     manifest.write_text(manifest.read_text(encoding="utf-8") + "c,C,news,2020,s,../elsewhere.txt\n",
                         encoding="utf-8")
-    argv = ["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out)]
+    argv = ["run", "--corpus", str(corpus), "--codebook", str(codebook), "--out", str(out), "--no-report"]
     assert main(argv) == 2
     assert "leaves the corpus folder" in capsys.readouterr().err
     assert not (out / "project.sqlite").exists()

@@ -53,10 +53,10 @@ def test_run_end_to_end(tiny, capsys):
 
 def test_rerun_with_unchanged_inputs_changes_nothing(tiny):
     corpus, codebook, out = tiny
-    pipeline.run(corpus, codebook, out, progress=False)
+    pipeline.run(corpus, codebook, out, progress=False, report=False)
     before = table_dump(out / "project.sqlite")
     csv_before = (out / "codings.csv").read_bytes()
-    summary = pipeline.run(corpus, codebook, out, progress=False)
+    summary = pipeline.run(corpus, codebook, out, progress=False, report=False)
     assert summary.coded_documents == 0 and summary.skipped_documents == 2
     assert table_dump(out / "project.sqlite") == before
     assert (out / "codings.csv").read_bytes() == csv_before
@@ -64,21 +64,21 @@ def test_rerun_with_unchanged_inputs_changes_nothing(tiny):
 
 def test_added_document_is_coded_without_recoding_others(tiny):
     corpus, codebook, out = tiny
-    pipeline.run(corpus, codebook, out, progress=False)
+    pipeline.run(corpus, codebook, out, progress=False, report=False)
     (corpus / "docs" / "c.txt").write_text("LNG imports rose.\n", encoding="utf-8")
     with open(corpus / "manifest.csv", "a", encoding="utf-8") as fh:
         fh.write("c,Doc C,media,2022,src c,docs/c.txt\n")
-    summary = pipeline.run(corpus, codebook, out, progress=False)
+    summary = pipeline.run(corpus, codebook, out, progress=False, report=False)
     assert (summary.coded_documents, summary.skipped_documents) == (1, 2)
     assert ("c:p0001", "energy") in {(r["unit_id"], r["code"]) for r in read_csv(out / "codings.csv")}
 
 
 def test_changed_codebook_recodes_and_keeps_old_version(tiny):
     corpus, codebook, out = tiny
-    first = pipeline.run(corpus, codebook, out, progress=False)
+    first = pipeline.run(corpus, codebook, out, progress=False, report=False)
     codebook.write_text(codebook.read_text(encoding="utf-8").replace(
         "patterns: [trade, investment, export]", "patterns: [investment, export]"), encoding="utf-8")
-    second = pipeline.run(corpus, codebook, out, progress=False)
+    second = pipeline.run(corpus, codebook, out, progress=False, report=False)
     assert first.codebook_version != second.codebook_version
     assert second.coded_documents == 2
     db = sqlite3.connect(out / "project.sqlite")
@@ -104,14 +104,14 @@ def test_interrupted_run_leaves_a_consistent_store(tiny, monkeypatch):
 
     monkeypatch.setattr(Store, "save_document", dying)
     with pytest.raises(KeyboardInterrupt):
-        pipeline.run(corpus, codebook, out, progress=False)
+        pipeline.run(corpus, codebook, out, progress=False, report=False)
     db = sqlite3.connect(out / "project.sqlite")
     assert db.execute("SELECT id FROM documents").fetchall() == [("a",)]
     assert db.execute("SELECT COUNT(*) FROM codings WHERE unit_id NOT IN (SELECT id FROM units)").fetchone()[0] == 0
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
     monkeypatch.setattr(Store, "save_document", real)
-    summary = pipeline.run(corpus, codebook, out, progress=False)
+    summary = pipeline.run(corpus, codebook, out, progress=False, report=False)
     assert (summary.coded_documents, summary.skipped_documents) == (1, 1)
 
 
@@ -248,7 +248,7 @@ def test_human_coder_file_is_imported(tiny):
     (corpus / "coders" / "human-1.csv").write_text(
         "unit_id,variable\na:p0001,economic\na:p0002,strategic\na:p0002,regional_security\nb:p0001,\n",
         encoding="utf-8")
-    summary = pipeline.run(corpus, codebook, out, progress=False)
+    summary = pipeline.run(corpus, codebook, out, progress=False, report=False)
     assert summary.coders_imported == ["human-1"]
     with Store(out / "project.sqlite") as store:
         assert ("human-1", 3, 3) in store.coders()
@@ -262,19 +262,19 @@ def test_human_coder_file_with_unknown_units_is_rejected(tiny):
     (corpus / "coders").mkdir()
     (corpus / "coders" / "h.csv").write_text("unit_id,variable\nzz:p0001,economic\n", encoding="utf-8")
     with pytest.raises(CodingError, match="unknown unit id"):
-        pipeline.run(corpus, codebook, out, progress=False)
+        pipeline.run(corpus, codebook, out, progress=False, report=False)
 
 
 def test_sentence_run_skips_paragraph_coder_files_and_switches_back(tiny):
     corpus, codebook, out = tiny
     (corpus / "coders").mkdir()
     (corpus / "coders" / "human-1.csv").write_text("unit_id,variable\na:p0001,economic\n", encoding="utf-8")
-    summary = pipeline.run(corpus, codebook, out, unit="sentence", progress=False)
+    summary = pipeline.run(corpus, codebook, out, unit="sentence", progress=False, report=False)
     assert summary.coders_skipped and summary.coders_imported == []
     segs = read_csv(out / "segments.csv")
     assert {s["unit_type"] for s in segs} == {"sentence"}
     assert "b:s0003" in {s["unit_id"] for s in segs}  # "Helicopters were sold." / "Terrorism fell."
-    summary = pipeline.run(corpus, codebook, out, progress=False)
+    summary = pipeline.run(corpus, codebook, out, progress=False, report=False)
     assert summary.coders_imported == ["human-1"]
     assert {s["unit_type"] for s in read_csv(out / "segments.csv")} == {"paragraph"}
 
@@ -298,10 +298,10 @@ def test_coder_file_with_a_multiline_field_reports_the_right_line(tiny):
     path = corpus / "coders" / "h.csv"
     path.write_text('unit_id,variable,note\na:p0001,economic,"two\nlines"\na:p0002,strategic\n', encoding="utf-8")
     with pytest.raises(CodingError) as err:
-        pipeline.run(corpus, codebook, out, progress=False)
+        pipeline.run(corpus, codebook, out, progress=False, report=False)
     assert str(err.value).startswith(f"{path}:4:") and "expected 3 fields" in str(err.value)
     path.write_text('unit_id,variable,note\na:p0001,economic,"two\nlines"\na:p0002,strategic,\n', encoding="utf-8")
-    assert pipeline.run(corpus, codebook, out, progress=False).coders_imported == ["h"]
+    assert pipeline.run(corpus, codebook, out, progress=False, report=False).coders_imported == ["h"]
 
 
 def test_code_jobs_must_be_positive(tmp_path, capsys):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.report, pytest.mark.shipped]
+pytestmark = [pytest.mark.report, pytest.mark.shipped, pytest.mark.figures]
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 MM = 96 / 25.4  # CSS pixels per millimetre

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import openpyxl
 import pandas as pd
+import pytest
 
 from coding.reports import tables as T
 from coding.reports import workbook, write_report
@@ -60,6 +61,7 @@ def test_an_unchanged_rerun_skips_the_report_and_a_change_rebuilds_it(tiny, monk
     assert built == [1, 1] and (out / "report.html").read_bytes() != before[out / "report.html"]
 
 
+@pytest.mark.figures
 def test_code_by_document_figure_sums_runs_of_documents_on_a_large_corpus(tmp_path, monkeypatch):
     import numpy as np
 

@@ -17,6 +17,7 @@ def files(root):
             if p.is_file() and p.suffix in (".csv", ".html", ".png")}
 
 
+@pytest.mark.figures
 def test_two_runs_give_byte_identical_outputs(tiny):
     corpus, codebook, out = tiny
     pipeline.run(corpus, codebook, out / "one", progress=False)
@@ -65,6 +66,7 @@ def test_control_characters_in_texts_do_not_break_the_workbook(tiny):
     assert "Gas trade.\x0cMore gas here.\x01" in set(segments["text"])  # the CSVs keep the exact text
 
 
+@pytest.mark.figures  # figures of nothing are the edge case of rendering
 def test_corpus_without_codings_gives_an_empty_report(tiny):
     corpus, codebook, out = tiny
     text = codebook.read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from coding import exchange as refi
 from coding.codebook import load_codebook
 from coding.store import Store
 
-pytestmark = pytest.mark.shipped
+pytestmark = [pytest.mark.shipped, pytest.mark.figures]
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ def _wrap(text: str, width: int = 28) -> str:
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     # every figure is laid out by the constrained layout engine, which keeps each label
-    # inside the figure: a tight bounding box on top would draw the figure twice
+    # inside the figure: a tight bounding box on top would draw it once more
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()

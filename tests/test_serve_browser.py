@@ -34,9 +34,12 @@ def start_server(root: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """``coding serve`` on root's store as a process of its own; (process, address with token)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     store = str(root / "out" / "project.sqlite")
-    proc = subprocess.Popen([sys.executable, "-m", "coding.cli", "serve", "--store", store,
-                             "--codebook", str(root / "codebook.yaml"), "--no-browser", *extra],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the server's standard error goes to a file: a pipe nobody reads could fill and stall it,
+    # and the file says what the server said when a test fails (see server_said)
+    with open(root / "serve-stderr.txt", "a", encoding="utf-8") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "coding.cli", "serve", "--store", store,
+                                 "--codebook", str(root / "codebook.yaml"), "--no-browser", *extra],
+                                cwd=root, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], 1)
@@ -47,7 +50,12 @@ def start_server(root: Path, *extra: str) -> tuple[subprocess.Popen, str]:
         if proc.poll() is not None:
             break
     proc.kill()
-    raise AssertionError(f"coding serve did not start: {proc.stderr.read()}")
+    raise AssertionError(f"coding serve did not start: {server_said(root)}")
+
+
+def server_said(root: Path) -> str:
+    """What the servers started on ``root`` wrote to standard error."""
+    return (root / "serve-stderr.txt").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +66,7 @@ def project(tmp_path_factory):
     yield root, url
     proc.terminate()
     proc.wait(timeout=10)
+    print(server_said(root))  # shown with a failing test's report only
 
 
 @pytest.fixture(scope="module")

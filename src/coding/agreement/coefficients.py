@@ -10,10 +10,10 @@ sequences instead (:mod:`coding.agreement.ratings` reads and checks both).
 Which software computes what
 ----------------------------
 * Krippendorff's alpha: :mod:`coding.agreement.alpha` (importable from here
-  too), by the ``krippendorff`` package (coincidence matrices, all four
-  levels of measurement); values that are not numbers are mapped to integer
-  codes for the nominal level.  Its results reproduce Krippendorff's own
-  worked examples.  Its bootstrap interval is
+  too), summed from per-unit coincidence matrices (all four levels of
+  measurement); values that are not numbers are mapped to integer codes for
+  the nominal level.  It reproduces Krippendorff's own worked examples, and
+  the tests hold it to the ``krippendorff`` package.  Its bootstrap interval is
   :func:`coding.agreement.bootstrap.bootstrap_alpha`.
 * Every other coefficient is a short closed formula written out here with
   NumPy.

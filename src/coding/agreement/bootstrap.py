@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from coding.agreement.alpha import _alpha, _alpha_matrix, _alphas, _level, _pairable, _value_counts
+from coding.agreement.alpha import Level, _alpha, _alpha_matrix, _alphas, _level, _pairable, _value_counts
 from coding.agreement.ratings import NAN, RatingData
 from coding.errors import CodingError
 
@@ -97,7 +97,7 @@ def _bootstrap(matrix: np.ndarray, domain: np.ndarray, level: str, alpha: float,
     return _percentile_interval(alphas, ci, max_dropped)
 
 
-def _resampled_alphas(counts: np.ndarray, unit_of: np.ndarray, n_units: int, domain: np.ndarray, level,
+def _resampled_alphas(counts: np.ndarray, unit_of: np.ndarray, n_units: int, domain: np.ndarray, level: Level,
                       n_resamples: int, seed: int) -> np.ndarray:
     """Alphas of ``n_resamples`` draws of ``n_units`` units with replacement,
     column *j* of ``counts`` belonging to unit ``unit_of[j]``."""

@@ -132,11 +132,16 @@ def real_training_set(real):
     return training_set(REPO, real)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def protocol_parser(description: str) -> argparse.ArgumentParser:
+    """The options every script of the protocol takes: where the real texts are, how many resamples."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--real", default=str(REAL), help="folder of the real texts (units.jsonl, consensus.csv, ...)")
     p.add_argument("--resamples", type=int, default=1000)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    args = protocol_parser(__doc__.splitlines()[0]).parse_args(argv)
     data = real_training_set(args.real)
     if data is None:
         return 0

@@ -27,7 +27,6 @@ install it to run this.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -37,8 +36,6 @@ from scipy import sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "real-texts"
 
 
 def load_wordllama(dims: int):
@@ -156,13 +153,12 @@ def print_comparison(units, arms: dict, dict_codes, codebook, resamples: int) ->
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--real", default=str(REAL), help="folder of the real texts (units.jsonl, consensus.csv, ...)")
+    from evaluate_mentions import dictionary_codes, protocol_parser, real_training_set
+
+    p = protocol_parser(__doc__.splitlines()[0])
     p.add_argument("--arms", default="base,sim,vec", help="comma-separated: base, sim, vec")
     p.add_argument("--dims", type=int, default=256, choices=(64, 128, 256), help="embedding dimensions for vec")
-    p.add_argument("--resamples", type=int, default=1000)
     args = p.parse_args(argv)
-    from evaluate_mentions import dictionary_codes, real_training_set
 
     data = real_training_set(args.real)
     if data is None:

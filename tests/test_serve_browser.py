@@ -155,6 +155,25 @@ def test_blind_coding_by_keyboard_only(project, browser):
         assert store.app_decision_counts("ann") == {"blind": 5}
 
 
+def test_what_is_typed_before_the_servers_defaults_arrive_is_kept(project, browser):
+    """A slow server (here: its defaults held back 1.5 s in the page): the
+    start form waits for them instead of overwriting what was typed meanwhile."""
+    _, url = project
+    page = new_page(browser)
+    page.set_default_timeout(10_000)
+    page.add_init_script("""(() => { const real = window.fetch;
+        window.fetch = (path, ...rest) => String(path).includes('/api/setup')
+          ? new Promise((done) => setTimeout(done, 1500)).then(() => real(path, ...rest)) : real(path, ...rest);
+    })();""")
+    page.goto(url)
+    page.fill("#person", "early")
+    page.select_option("#mode", "adjudicate")
+    page.wait_for_function("state.codebook !== null")
+    assert (page.input_value("#person"), page.input_value("#mode")) == ("early", "adjudicate")
+    assert page.locator("#coders").is_visible()
+    assert page.script_errors == []
+
+
 def test_review_shows_the_machine_and_keeps_its_proposal_apart(project, browser):
     root, url = project
     page = new_page(browser, viewport={"width": 1280, "height": 800})

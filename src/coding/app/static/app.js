@@ -312,6 +312,7 @@ async function init() {
   $("coders-row").hidden = setup.mode !== "adjudicate";
   if (setup.known.length) $("known").textContent = `Coders in the store: ${setup.known.join(", ")}`;
   renderCodebook();
+  $("start-fields").disabled = false;
   (setup.coder ? $("start-button") : $("person")).focus();
 }
 

@@ -266,6 +266,11 @@ _EVIDENCE_HEADS_MAX = 100_000
 def _evidence(text: str, hits: list[tuple[str, int, int]]) -> str:
     """The evidence JSON of ``hits`` in ``text``, exactly as
     :func:`coding.records.evidence_json` writes it."""
+    return "[" + evidence_items(text, hits) + "]"
+
+
+def evidence_items(text: str, hits: Iterable[tuple[str, int, int]]) -> str:
+    """The items of :func:`_evidence`, comma-separated, without the brackets."""
     heads = _EVIDENCE_HEADS
     items = []
     for pattern, s, e in hits:
@@ -276,7 +281,7 @@ def _evidence(text: str, hits: list[tuple[str, int, int]]) -> str:
             if len(heads) < _EVIDENCE_HEADS_MAX:
                 heads[(term, pattern)] = head
         items.append(f'{head}{s},"end":{e}}}')
-    return "[" + ",".join(items) + "]"
+    return ",".join(items)
 
 
 class DictionaryCoder:
@@ -351,19 +356,27 @@ class DictionaryCoder:
                 spans += self._spans(rx, text, pattern, None)
         return spans
 
-    def match(self, text: str) -> dict[int, list[tuple[str, int, int]]]:
+    def match(self, text: str, folded: str | None = None) -> dict[int, list[tuple[str, int, int]]]:
         """Hits per code index in ``text``: lists of (pattern, start, end),
-        after masks and exclusions, overlapping hits reduced to the longest."""
+        after masks and exclusions, overlapping hits reduced to the longest.
+        ``folded`` is :func:`coding.language.fold` of ``text`` when the caller has it."""
+        return self.match_with_context(text, folded)[0]
+
+    def match_with_context(self, text: str, folded: str | None = None) -> tuple[dict[int, list], dict[int, list]]:
+        """:meth:`match`, and the hits of the codes whose hits (after masks,
+        exclusions and overlaps) are all context patterns: what the coder
+        found but does not code with, from the same pass."""
         found: dict[int, list[tuple[str, int, int]]] = {}
         excluded: dict[int, list[tuple[int, int]]] = {}
-        folded = fold(text)  # for the terms and the literals of re: patterns
+        if folded is None:
+            folded = fold(text)  # for the terms and the literals of re: patterns
         if self._automaton is not None:
             _term_hits(self._automaton, text, folded, found, excluded)
         in_folded = literal_text(folded) if self._regexes or self._masks else folded
         if self._regexes:
             self._regex_hits(text, in_folded, found, excluded)
         if not found:
-            return {}
+            return {}, {}
         if self._masks:  # only where something fired
             masked = self._masked(text, in_folded, max(h[2] for hits in found.values() for h in hits))
         else:
@@ -385,21 +398,25 @@ class DictionaryCoder:
                         found.setdefault(idx, []).append((pattern, start, end))
 
     def _kept(self, found: dict[int, list[tuple[str, int, int]]], excluded: dict[int, list[tuple[int, int]]],
-              masked: list[tuple[int, int]]) -> dict[int, list[tuple[str, int, int]]]:
+              masked: list[tuple[int, int]]) -> tuple[dict[int, list], dict[int, list]]:
         """The hits of each code that code the unit: outside masks and the
         code's exclusions, overlaps reduced to the longest, and not context
-        patterns alone."""
-        result = {}
+        patterns alone; and apart, the codes whose hits are context patterns alone."""
+        result, context_only = {}, {}
         for idx, hits in found.items():
             bad = masked + excluded.get(idx, [])
             if bad:
                 hits = _outside(hits, bad)
             if len(hits) > 1:
                 hits = _longest_first(hits)
+            if not hits:
+                continue
             context = self._context[idx]
-            if hits and not (context and all(h[0] in context for h in hits)):
+            if context and all(h[0] in context for h in hits):
+                context_only[idx] = hits
+            else:
                 result[idx] = hits
-        return result
+        return result, context_only
 
     def code_text(self, text: str) -> list[str]:
         """The ids of the codes that ``text`` gets, in codebook order."""

@@ -58,8 +58,14 @@ def is_english_tokens(tokens: list[str]) -> bool:
     """:func:`is_english` of a text of ASCII only, from its tokens: the runs
     of letters and digits of the lower-cased text (a tokeniser has them
     already; the words are their runs of letters)."""
-    words = [t for t in tokens if t.isalpha()]
-    for t in tokens:
-        if not t.isalpha():
-            words += _ASCII_WORD.findall(t)
-    return _enough_stop_words(words)
+    n_words = sum(map(str.isalpha, tokens))
+    n_stop = sum(map(STOP_WORDS.__contains__, tokens))  # a stop word is a token of letters
+    if n_words + sum(map(str.isdigit, tokens)) < len(tokens):  # tokens of letters and digits: count their words
+        for t in tokens:
+            if not (t.isalpha() or t.isdigit()):
+                runs = _ASCII_WORD.findall(t)
+                n_words += len(runs)
+                n_stop += sum(map(STOP_WORDS.__contains__, runs))
+    if n_words < MIN_WORDS:
+        return True
+    return n_stop >= MIN_STOP_SHARE * n_words

@@ -49,7 +49,6 @@ from coding.coders.learned_features import _TOKEN, _matrix, _select, _vocabulary
 from coding.coders.learned_features import DICTIONARY_FEATURES as DICTIONARY_FEATURES
 from coding.coders.learned_features import Analysis as Analysis
 from coding.coders.learned_features import Features as Features
-from coding.coders.learned_features import _context_coders as _context_coders
 from coding.coders.learned_features import _lemmas as _lemmas
 from coding.coders.learned_features import dictionary_hits as dictionary_hits
 from coding.coders.learned_model import FORMAT as FORMAT

@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -37,20 +37,6 @@ _DICT_PREFIXES = ("code:", "var:", "ctx:")
 def _lemmas() -> dict[str, str]:
     """Lower-case word form -> lower-case lemma."""
     return {form.lower(): lemma.lower() for form, lemma in lemma_table().items()}
-
-
-def _context_coders(codebook: Codebook) -> tuple[DictionaryCoder, DictionaryCoder] | None:
-    """Dictionary coders whose patterns are the codebook's context patterns:
-    they find the hits that the dictionary coder keeps only beside a hit of
-    the code itself. The first ignores the codes' exclusions (a quick test:
-    exclusions only remove hits, and their regexes would scan every unit),
-    the second applies them."""
-    codes = tuple(replace(c, patterns=c.context_patterns, context_patterns=())
-                  for c in codebook.codes if c.context_patterns)
-    if not codes:
-        return None
-    quick = tuple(replace(c, exclude_patterns=()) for c in codes)
-    return DictionaryCoder(replace(codebook, codes=quick)), DictionaryCoder(replace(codebook, codes=codes))
 
 
 @dataclass
@@ -76,7 +62,6 @@ class Features:
             raise CodingError(f"ngram must be 1 or 2, got {ngram!r}")
         self.ngram = ngram
         self.coder = DictionaryCoder(codebook)
-        self._context = _context_coders(codebook)
         self._lemmas = _lemmas()
         self._codes = [c.id for c in self.coder.codes]
         self._variable = {c.id: c.variable for c in codebook.codes}
@@ -94,7 +79,7 @@ class Features:
         counts = Counter(lemmas)
         if self.ngram == 2 and len(lemmas) > 1:
             counts.update(map(" ".join, zip(lemmas, lemmas[1:])))
-        hits, context = dictionary_hits(self.coder, self._context, self._codes, text)
+        hits, context = dictionary_hits(self.coder, self._codes, text)
         for code, h in hits.items():
             counts["code:" + code] += len(h)
             counts["var:" + self._variable[code]] += len(h)
@@ -136,15 +121,10 @@ def _matrix(bags: Sequence[Counter], index: Mapping[str, int], idf: np.ndarray) 
                              shape=(len(bags), len(index)))
 
 
-def dictionary_hits(coder, context_coders, codes: list[str], text: str) -> tuple[dict[str, list], dict[str, list]]:
-    """The dictionary's hits in ``text`` per code id, and the context
-    patterns' hits (``context_coders``, see :func:`_context_coders`) of codes
-    the dictionary did not find."""
-    hits = {codes[i]: h for i, h in coder.match(text).items()}
-    context: dict[str, list] = {}
-    if context_coders is not None and context_coders[0].match(text):
-        ctx_codes = context_coders[1].codes
-        for i, h in context_coders[1].match(text).items():
-            if ctx_codes[i].id not in hits:
-                context[ctx_codes[i].id] = h
-    return hits, context
+def dictionary_hits(coder: DictionaryCoder, codes: list[str], text: str,
+                    folded: str | None = None) -> tuple[dict[str, list], dict[str, list]]:
+    """The dictionary's hits in ``text`` per code id, and the hits of the
+    codes whose hits are all context patterns (which do not code the unit
+    alone), both from one pass of the matcher."""
+    hits, context = coder.match_with_context(text, folded)
+    return {codes[i]: h for i, h in hits.items()}, {codes[i]: h for i, h in context.items()}

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
@@ -33,6 +33,7 @@ from scipy import sparse
 from coding.codebook import Codebook
 from coding.coders.dictionary import DictionaryCoder
 from coding.coders.language_id import is_english, is_english_tokens
+from coding.coders.learned_features import dictionary_hits
 from coding.language import fold
 
 #: A unit of at most this many words in one sentence is a heading or one-line text.
@@ -107,19 +108,17 @@ class Extractor:
     """Turns a unit's text into candidates, the same way in training and coding."""
 
     def __init__(self, codebook: Codebook):
-        from coding.coders.learn import _context_coders, _lemmas, dictionary_hits
+        from coding.coders.learn import _lemmas
 
-        self._dictionary_hits = dictionary_hits  # imported here: coding.coders.learn loads scikit-learn
         self.codebook = codebook
         self.coder = DictionaryCoder(codebook)
-        self._context = _context_coders(codebook)
         self.lemmas = _lemmas()
         self._codes = [c.id for c in self.coder.codes]
 
     def hits(self, text: str, starts: Sequence[int]) -> tuple[dict[str, list], dict[str, list]]:
         """Dictionary hits and context-pattern hits (of codes without hits)
         per code id, each (pattern, start, end, sentence index)."""
-        hits, context = self._dictionary_hits(self.coder, self._context, self._codes, text)
+        hits, context = dictionary_hits(self.coder, self._codes, text)
         return ({code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in hits.items()},
                 {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in context.items()})
 
@@ -234,18 +233,13 @@ class CompiledFeatures:
         self._ends_n = np.array([w.endswith("n") for w in lemmas] + [False])
 
     def _hit_columns(self, codebook: Codebook) -> None:
-        """Columns of the hit features per code and pattern, and the context
-        coders of the codes whose ``ctx:`` feature has a weight (only they
-        need their context patterns matched)."""
-        from coding.coders.learn import _context_coders
-
+        """Columns of the hit features per code and pattern, and the codes
+        whose ``ctx:`` feature has a weight (only their context hits are kept)."""
         self._codes = [c.id for c in self.extractor.coder.codes]
         self._term_columns = {f[5:]: j for f, j in self.column.items() if f.startswith("term:")}
         self._code_columns = {c: tuple(self.col(f + c) for f in ("hit:", "neg+hit:", "modal+hit:", "near:", "ctx:"))
                               for c in self._codes}
-        with_context = tuple(c for c in codebook.codes if c.context_patterns and self.col("ctx:" + c.id) >= 0)
-        self._context_codes = {c.id for c in with_context}
-        self._context = _context_coders(replace(codebook, codes=with_context)) if with_context else None
+        self._context_codes = frozenset(i for i, c in enumerate(self._codes) if self.col("ctx:" + c) >= 0)
 
     def col(self, feature: str) -> int:
         """Column of a feature, -1 when the vocabulary lacks it."""
@@ -269,7 +263,7 @@ class CompiledFeatures:
                 tokens += found
                 counts.append(len(found))
             english.append(is_english_tokens(tokens[first:]) if text.isascii() else is_english(text))
-            located, near = self.hits(text, starts)
+            located, near = self.hits(text, starts, folded)
             spans_of.append(spans)
             hits_of.append(located)
             near_of.append(near)
@@ -361,17 +355,14 @@ class CompiledFeatures:
                 cols += [of_code[code][4]] * len(ctx_rows)
         return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
 
-    def hits(self, text: str, starts: Sequence[int]) -> tuple[dict[str, list], dict[str, list]]:
-        """:meth:`Extractor.hits`, the context patterns matched only for
-        codes whose ``ctx:`` feature has a weight and that have no hit."""
-        hits = {self._codes[i]: h for i, h in self.extractor.coder.match(text).items()}
-        context: dict[str, list] = {}
-        if self._context is not None and not self._context_codes <= hits.keys() and self._context[0].match(text):
-            ctx_codes = self._context[1].codes
-            context = {ctx_codes[i].id: h for i, h in self._context[1].match(text).items()
-                       if ctx_codes[i].id not in hits}
-        return ({code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in hits.items()},
-                {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in context.items()})
+    def hits(self, text: str, starts: Sequence[int], folded: str) -> tuple[dict[str, list], dict[str, list]]:
+        """:meth:`Extractor.hits` (``folded`` is the folded text), the
+        context hits kept only for codes whose ``ctx:`` feature has a weight."""
+        found, context = self.extractor.coder.match_with_context(text, folded)
+        codes, kept = self._codes, self._context_codes
+        return ({codes[i]: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for i, h in found.items()},
+                {codes[i]: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for i, h in context.items()
+                 if i in kept})
 
     def _unit_features(self, words, unit_of_word, hits_of, short) -> tuple[np.ndarray, np.ndarray]:
         """(unit, column) of the unit's lemmas, hits and one-line flag."""

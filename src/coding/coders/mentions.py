@@ -41,19 +41,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from itertools import islice
+from json.encoder import encode_basestring as _json_str
 from pathlib import Path
 
 import numpy as np
 
 from coding.codebook import Codebook
-from coding.coders.dictionary import MATCHER_VERSION
+from coding.coders.dictionary import MATCHER_VERSION, evidence_items
 from coding.coders.mention_features import SHORT_WORDS, Batch, Candidates, CompiledFeatures, Extractor, sentences
 from coding.errors import CodingError
 
 # the candidates' names stay importable from here
 __all__ = ["SHORT_WORDS", "Candidates", "Extractor", "MentionCoder", "MentionModel", "load_model", "model_hash",
            "save_model", "sentences", "shipped_model_path", "unit_probability"]
-from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit, evidence_json
+from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit
 
 FORMAT = "coding-mention-model"
 FORMAT_VERSION = 1
@@ -236,36 +237,35 @@ class MentionCoder:
         top = np.maximum.reduceat(s, b.offsets[:-1], axis=0)
         return b, s, 1.0 / (1.0 + np.exp(-(self._a * top + self._c)))
 
-    def _decisions(self, texts: Sequence[str]) -> list[list[tuple[str, str, float, list[tuple]]]]:
-        """:meth:`decide` of each of ``texts``, scored as one batch."""
+    def _decisions(self, texts: Sequence[str]) -> list[list[Decision]]:
+        """The accepted codes of each of ``texts``, scored as one batch."""
         b, s, p = self._scored(texts)
-        out: list[list] = [[] for _ in texts]
+        out: list[list[Decision]] = [[] for _ in texts]
         self.not_english += int((~b.english).sum())
         accept = (p >= self._thr) & b.english[:, None]
         for u in map(int, np.flatnonzero(accept.any(axis=1))):
-            out[u] = self._evidence(texts[u], b, u, s[b.offsets[u]:b.offsets[u + 1]], p[u], accept[u])
+            out[u] = self._accepted(b, u, s[b.offsets[u]:b.offsets[u + 1]], p[u], accept[u])
         return out
 
-    def _evidence(self, text, b: Batch, u: int, s: np.ndarray, p: np.ndarray, accept: np.ndarray) -> list:
-        """(variable, code, probability, evidence) of the accepted codes of unit ``u``."""
+    def _accepted(self, b: Batch, u: int, s: np.ndarray, p: np.ndarray, accept: np.ndarray) -> list[Decision]:
+        """The :class:`Decision` of each accepted code of unit ``u``."""
         out = []
         hits = b.hits[u]
+        best = s.argmax(axis=0)
         for k in np.flatnonzero(accept):
             code = self.model.codes[int(k)]
-            own = hits.get(code, [])
+            own = hits.get(code, ())
             if b.short[u] and not own:
                 continue  # a heading or one-line text: only an explicit mention codes it
-            i = int(s[:, k].argmax())
-            start, end = b.spans[u][i]
-            ev: list[tuple] = [(text[start:end], "mention:" + code, start, end, round(float(p[k]), 4))]
-            ev += [(text[hs:he], pattern, hs, he) for pattern, hs, he, j in own if j == i]
-            out.append((self._variable[code], code, float(p[k]), ev))
+            i = int(best[k])
+            out.append(Decision(self._variable[code], code, float(p[k]), b.spans[u][i],
+                                [(pattern, hs, he) for pattern, hs, he, j in own if j == i]))
         return out
 
     def decide(self, text: str) -> list[tuple[str, str, float, list[tuple]]]:
         """(variable, code, probability, evidence) of one text, evidence
         (term, pattern, start, end[, weight]) in offsets of the text."""
-        return self._decisions([text])[0]
+        return [(d.variable, d.code, d.probability, d.evidence(text)) for d in self._decisions([text])[0]]
 
     def _batches(self, units: Iterable[Unit]) -> Iterator[list[Unit]]:
         it = iter(units)
@@ -287,8 +287,8 @@ class MentionCoder:
             for unit, decided in zip(batch, self._decisions([u.text for u in batch])):
                 if not decided:
                     rows.append([unit.id, "", "", "", ""])
-                for v, code, p, ev in decided:
-                    rows.append([unit.id, v, code, evidence_json(ev), f"{p:.4f}"])
+                for d in decided:
+                    rows.append([unit.id, d.variable, d.code, d.evidence_json(unit.text), f"{d.probability:.4f}"])
         return rows
 
     def code(self, units: Iterable[Unit]) -> list[Coding]:
@@ -296,12 +296,40 @@ class MentionCoder:
         out = []
         for batch in self._batches(units):
             for unit, decided in zip(batch, self._decisions([u.text for u in batch])):
-                for v, code, p, ev in decided:
+                for d in decided:
                     evidence = tuple(Evidence(t, pat, unit.start + s, unit.start + e, e5[0] if e5 else None)
-                                     for t, pat, s, e, *e5 in ev)
-                    out.append(Coding(unit.id, code, v, self.name, self.codebook.version, evidence,
-                                      float(f"{p:.6g}")))
+                                     for t, pat, s, e, *e5 in d.evidence(unit.text))
+                    out.append(Coding(unit.id, d.code, d.variable, self.name, self.codebook.version, evidence,
+                                      float(f"{d.probability:.6g}")))
         return out
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An accepted code of a unit: its probability, the sentence that
+    carried it (``mention``, offsets in the unit text) and the code's
+    dictionary hits in that sentence, (pattern, start, end)."""
+
+    variable: str
+    code: str
+    probability: float
+    mention: tuple[int, int]
+    hits: list[tuple[str, int, int]]
+
+    def evidence(self, text: str) -> list[tuple]:
+        """(term, pattern, start, end[, weight]): the mention, weighted by
+        its probability, then the hits in it."""
+        start, end = self.mention
+        return [(text[start:end], "mention:" + self.code, start, end, round(self.probability, 4)),
+                *((text[s:e], pattern, s, e) for pattern, s, e in self.hits)]
+
+    def evidence_json(self, text: str) -> str:
+        """:func:`coding.records.evidence_json` of :meth:`evidence`, written
+        straight from the hits (the terms' JSON is cached by the dictionary coder)."""
+        start, end = self.mention
+        mention = (f'{{"term":{_json_str(text[start:end])},"pattern":{_json_str("mention:" + self.code)},'
+                   f'"start":{start},"end":{end},"weight":{self.probability:.4f}}}')
+        return "[" + mention + ("," + evidence_items(text, self.hits) if self.hits else "") + "]"
 
 
 def unit_probability(score: float, scale: float, shift: float) -> float:

@@ -77,11 +77,15 @@ def test_features_outside_the_vocabulary_are_not_made(texts):
 
 def test_english_from_tokens_is_the_texts_own_test():
     from coding.coders.language_id import is_english, is_english_tokens
-    from coding.coders.mention_features import _ASCII_TOKEN
+    from coding.coders.mention_features import _TOKEN
     from coding.language import fold
 
     rng = random.Random(5)
-    vocab = ["the", "THE", "gas", "Ceci", "est", "une", "3rd", "2024", "x9y", "B52s", "rue", "de", "la", "pour", "dans"]
-    for _ in range(300):
+    # typographic quotes, dashes and apostrophes are no letters: such a text is judged from its tokens too
+    vocab = ["the", "THE", "gas", "Ceci", "est", "une", "3rd", "2024", "x9y", "B52s", "rue", "de", "la", "pour", "dans",
+             "don\u2019t", "\u2018gas\u2019", "\u201cgas\u201d", "\u2014", "c\u02bcest"]
+    for _ in range(400):
         text = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 30))) + rng.choice(["", ".", " 7"])
-        assert is_english_tokens(_ASCII_TOKEN.findall(fold(text))) == is_english(text), text
+        tokens = _TOKEN.findall(fold(text))
+        assert "".join(tokens).isascii()
+        assert is_english_tokens(tokens) == is_english(text), text

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from coding.language import fold
+
 _WORD = re.compile(r"[^\W\d_]+")
 # the same words in a text of ASCII only, found about twice as fast
 _ASCII_WORD = re.compile(r"[A-Za-z]+")
@@ -33,7 +35,9 @@ def _latin(word: str) -> bool:
 
 def is_english(text: str) -> bool:
     """True unless ``text`` is clearly in another language (see the module
-    docstring); a text too short to judge counts as English."""
+    docstring); a text too short to judge counts as English. The text is
+    read folded, as the coders read it (a typographic apostrophe is not a letter)."""
+    text = fold(text)
     words = (_ASCII_WORD if text.isascii() else _WORD).findall(text)
     if not words:
         return True
@@ -55,9 +59,9 @@ def _enough_stop_words(latin: list[str]) -> bool:
 
 
 def is_english_tokens(tokens: list[str]) -> bool:
-    """:func:`is_english` of a text of ASCII only, from its tokens: the runs
-    of letters and digits of the lower-cased text (a tokeniser has them
-    already; the words are their runs of letters)."""
+    """:func:`is_english` of a text whose folded form is ASCII, from its
+    tokens: the runs of letters and digits of the folded text (a tokeniser
+    has them already; the words are their runs of letters)."""
     n_words = sum(map(str.isalpha, tokens))
     n_stop = sum(map(STOP_WORDS.__contains__, tokens))  # a stop word is a token of letters
     if n_words + sum(map(str.isdigit, tokens)) < len(tokens):  # tokens of letters and digits: count their words

@@ -262,7 +262,9 @@ class CompiledFeatures:
                 found = find(folded, s, e)
                 tokens += found
                 counts.append(len(found))
-            english.append(is_english_tokens(tokens[first:]) if text.isascii() else is_english(text))
+            own = tokens[first:]  # tokens of ASCII only: no letter outside the Latin script
+            english.append(is_english_tokens(own) if folded.isascii() or "".join(own).isascii() else
+                           is_english(text))
             located, near = self.hits(text, starts, folded)
             spans_of.append(spans)
             hits_of.append(located)

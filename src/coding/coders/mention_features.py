@@ -33,7 +33,6 @@ from scipy import sparse
 from coding.codebook import Codebook
 from coding.coders.dictionary import DictionaryCoder
 from coding.coders.language_id import is_english, is_english_tokens
-from coding.coders.learned_features import dictionary_hits
 from coding.language import fold
 
 #: A unit of at most this many words in one sentence is a heading or one-line text.
@@ -85,9 +84,12 @@ def _negated(ws: Sequence[str]) -> bool:
     return any(w in _NEGATION for w in ws) or any(w == "t" and p.endswith("n") for p, w in zip(ws, ws[1:]))
 
 
-def _sentence_of(starts: Sequence[int], offset: int) -> int:
-    """Index of the sentence that holds ``offset``."""
-    return max(0, bisect_right(starts, offset) - 1)
+def _located(hits: dict[int, list[tuple[str, int, int]]], codes: Sequence[str], starts: Sequence[int],
+             keep: frozenset[int] | None = None) -> dict[str, list[tuple[str, int, int, int]]]:
+    """Hits per code index (of those in ``keep``, if given) as hits per code
+    id, each with the index of the sentence (from ``starts``) that holds it."""
+    return {codes[i]: [(p, s, e, max(0, bisect_right(starts, s) - 1)) for p, s, e in h]
+            for i, h in hits.items() if keep is None or i in keep}
 
 
 @dataclass
@@ -118,9 +120,8 @@ class Extractor:
     def hits(self, text: str, starts: Sequence[int]) -> tuple[dict[str, list], dict[str, list]]:
         """Dictionary hits and context-pattern hits (of codes without hits)
         per code id, each (pattern, start, end, sentence index)."""
-        hits, context = dictionary_hits(self.coder, self._codes, text)
-        return ({code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in hits.items()},
-                {code: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for code, h in context.items()})
+        hits, context = self.coder.match_with_context(text)
+        return _located(hits, self._codes, starts), _located(context, self._codes, starts)
 
     def words(self, text: str, starts: Sequence[int]) -> list[list[str]]:
         """The lemmas of each sentence (from ``starts``), in text order."""
@@ -339,16 +340,20 @@ class CompiledFeatures:
         rows: list[int] = []
         cols: list[int] = []
         term, of_code = self._term_columns.get, self._code_columns
-        neg, modal = cues["neg"], cues["modal"]
+        neg, modal = cues["neg"].tolist(), cues["modal"].tolist()  # lists: a Python int indexes them faster
         for u, (located, near) in enumerate(zip(hits_of, near_of)):
             base, n = int(offsets[u]), int(offsets[u + 1] - offsets[u])
             for code, h in located.items():
                 hit, neg_hit, modal_hit, near_col, _ = of_code[code]
                 for p, _, _, k in h:
+                    rows.append(base + k)
+                    cols.append(term(p, -1))
+                held = {k for _, _, _, k in h}  # the sentences with a hit of the code
+                for k in held:
                     s = base + k
-                    rows += (s, s, s, s)
-                    cols += (hit, term(p, -1), neg_hit if neg[s] else -1, modal_hit if modal[s] else -1)
-                near_rows = {base + k + d for _, _, _, k in h for d in (-1, 1) if 0 <= k + d < n}
+                    rows += (s, s, s)
+                    cols += (hit, neg_hit if neg[s] else -1, modal_hit if modal[s] else -1)
+                near_rows = {base + k + d for k in held for d in (-1, 1) if 0 <= k + d < n}
                 rows += near_rows
                 cols += [near_col] * len(near_rows)
             for code, h in near.items():
@@ -361,10 +366,7 @@ class CompiledFeatures:
         """:meth:`Extractor.hits` (``folded`` is the folded text), the
         context hits kept only for codes whose ``ctx:`` feature has a weight."""
         found, context = self.extractor.coder.match_with_context(text, folded)
-        codes, kept = self._codes, self._context_codes
-        return ({codes[i]: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for i, h in found.items()},
-                {codes[i]: [(p, s, e, _sentence_of(starts, s)) for p, s, e in h] for i, h in context.items()
-                 if i in kept})
+        return _located(found, self._codes, starts), _located(context, self._codes, starts, self._context_codes)
 
     def _unit_features(self, words, unit_of_word, hits_of, short) -> tuple[np.ndarray, np.ndarray]:
         """(unit, column) of the unit's lemmas, hits and one-line flag."""

@@ -43,6 +43,7 @@ from importlib import resources
 from itertools import islice
 from json.encoder import encode_basestring as _json_str
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -304,8 +305,7 @@ class MentionCoder:
         return out
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """An accepted code of a unit: its probability, the sentence that
     carried it (``mention``, offsets in the unit text) and the code's
     dictionary hits in that sentence, (pattern, start, end)."""

@@ -481,6 +481,7 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
     pick = {code: max(options, key=lambda o: (round(per[code, o][0], 9), -options.index(o))) for code in codes}
     if variable_of:
         pick = _by_variable(units, tested, codes, options, per, pick, variable_of)
+        pick = _dictionary_unless_better(units, tested, codes, per, pick, variable_of)
     chosen = {c: {"option": "dictionary" if pick[c] == "dictionary" else list(pick[c]),
                   "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
     W, b, mask = _fit_all(d, units, train, codes, pick, settings)
@@ -509,6 +510,38 @@ def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: 
                 fair = [o for o in options if per[code, o][0] >= top - CODE_SLACK]
                 pick[code] = max(fair, key=lambda o: (round(alpha2(y, (rest | per[code, o][4]).astype(int)), 9),
                                                       o == pick[code], -options.index(o)))
+    return pick
+
+
+#: Resamples of pages for the standard error in :func:`_dictionary_unless_better`.
+SE_RESAMPLES = 200
+
+
+def _dictionary_unless_better(units, tested, codes, per, pick, variable_of) -> dict:
+    """Each variable's codes keep their learnt options only where they beat
+    the dictionary on the variable by more than one standard error (the
+    inner out-of-fold alpha, pages resampled); otherwise they all take the
+    dictionary's decisions. The one-standard-error rule: of models about as
+    good, the simplest, because the choice itself is made on few units and a
+    lucky fold must not carry a worse model onto new text."""
+    from coding.agreement.coefficients import binary_pair_alpha
+
+    pick = dict(pick)
+    groups = np.unique([units[i].group for i in tested], return_inverse=True)[1]
+    rng = np.random.default_rng(0)
+    draws = [np.bincount(rng.integers(0, groups.max() + 1, groups.max() + 1), minlength=groups.max() + 1)[groups]
+             for _ in range(SE_RESAMPLES)]
+    for v in sorted(set(variable_of.values())):
+        mine = [c for c in codes if variable_of.get(c) == v]
+        if all(pick[c] == "dictionary" for c in mine):
+            continue
+        y = np.array([v in units[i].variables for i in tested], dtype=int)
+        learnt = np.any([per[c, pick[c]][4] for c in mine], axis=0).astype(int)
+        plain = np.any([per[c, "dictionary"][4] for c in mine], axis=0).astype(int)
+        gain = alpha2(y, learnt) - alpha2(y, plain)
+        diffs = np.array([binary_pair_alpha(y, learnt, w) - binary_pair_alpha(y, plain, w) for w in draws])
+        if not gain > np.nanstd(diffs):
+            pick.update(dict.fromkeys(mine, "dictionary"))
     return pick
 
 

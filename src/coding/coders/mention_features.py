@@ -345,9 +345,8 @@ class CompiledFeatures:
             base, n = int(offsets[u]), int(offsets[u + 1] - offsets[u])
             for code, h in located.items():
                 hit, neg_hit, modal_hit, near_col, _ = of_code[code]
-                for p, _, _, k in h:
-                    rows.append(base + k)
-                    cols.append(term(p, -1))
+                rows += [base + k for _, _, _, k in h]
+                cols += [term(p, -1) for p, _, _, _ in h]
                 held = {k for _, _, _, k in h}  # the sentences with a hit of the code
                 for k in held:
                     s = base + k

@@ -116,6 +116,11 @@ def test_sentences_split_at_ends_and_keep_offsets():
     spans = sentences(text)
     assert [text[s:e] for s, e in spans] == ["One sentence here.", '"Another one!"',
                                              "And a third? yes, lower case goes on."]
+    # every hit lies in a sentence: the first starts at 0, whatever the text begins with
+    from coding.coders.mention_features import _spans
+
+    for t in ("", "   ", "  Lead space. Then more.", ". A start", "\n\nTwo. Three.", "x"):
+        assert _spans(t)[0][0] == 0, t
 
 
 def test_candidates_carry_hits_cues_and_position(codebook):

@@ -67,7 +67,8 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
-    """The sentences of a unit, or the whole text as one when it has none."""
+    """The sentences of a unit, or the whole text as one when it has none;
+    the first starts at 0."""
     return sentences(text) or [(0, len(text))]
 
 
@@ -87,8 +88,9 @@ def _negated(ws: Sequence[str]) -> bool:
 def _located(hits: dict[int, list[tuple[str, int, int]]], codes: Sequence[str], starts: Sequence[int],
              keep: frozenset[int] | None = None) -> dict[str, list[tuple[str, int, int, int]]]:
     """Hits per code index (of those in ``keep``, if given) as hits per code
-    id, each with the index of the sentence (from ``starts``) that holds it."""
-    return {codes[i]: [(p, s, e, max(0, bisect_right(starts, s) - 1)) for p, s, e in h]
+    id, each with the index of the sentence (from ``starts``) that holds it.
+    The first sentence starts at 0 (see :func:`_spans`), so every hit is in one."""
+    return {codes[i]: [(p, s, e, bisect_right(starts, s) - 1) for p, s, e in h]
             for i, h in hits.items() if keep is None or i in keep}
 
 

@@ -92,6 +92,13 @@ def test_context_patterns_count_only_beside_a_pattern():
     assert c.code_text("The ambassador signed a defence agreement.") == ["defence"]
     hits = c.match("The ambassador signed a defence agreement.")[2]
     assert [h[0] for h in hits] == ["ambassador", "defence agreement"]
+    # the same pass says apart what it found but does not code with: context patterns alone
+    kept, context = c.match_with_context("The ambassador attended a film festival.")
+    assert kept == {} and [h[0] for hits in context.values() for h in hits] == ["ambassador"]
+    kept, context = c.match_with_context("The ambassador signed a defence agreement.")
+    assert context == {} and kept == c.match("The ambassador signed a defence agreement.")
+    # masks apply to context hits too: a citation names nobody
+    assert c.match_with_context("A film (the ambassador, 2019) was shown.") == ({}, {})
 
 
 def test_a_pattern_cannot_also_be_a_context_pattern():

@@ -121,10 +121,9 @@ def _matrix(bags: Sequence[Counter], index: Mapping[str, int], idf: np.ndarray) 
                              shape=(len(bags), len(index)))
 
 
-def dictionary_hits(coder: DictionaryCoder, codes: list[str], text: str,
-                    folded: str | None = None) -> tuple[dict[str, list], dict[str, list]]:
+def dictionary_hits(coder: DictionaryCoder, codes: list[str], text: str) -> tuple[dict[str, list], dict[str, list]]:
     """The dictionary's hits in ``text`` per code id, and the hits of the
     codes whose hits are all context patterns (which do not code the unit
     alone), both from one pass of the matcher."""
-    hits, context = coder.match_with_context(text, folded)
+    hits, context = coder.match_with_context(text)
     return {codes[i]: h for i, h in hits.items()}, {codes[i]: h for i, h in context.items()}

@@ -33,6 +33,7 @@ from scipy import sparse
 from coding.codebook import Codebook
 from coding.coders.dictionary import DictionaryCoder
 from coding.coders.language_id import is_english, is_english_tokens
+from coding.coders.learned_features import _lemmas
 from coding.language import fold
 
 #: A unit of at most this many words in one sentence is a heading or one-line text.
@@ -112,11 +113,9 @@ class Extractor:
     """Turns a unit's text into candidates, the same way in training and coding."""
 
     def __init__(self, codebook: Codebook):
-        from coding.coders.learn import _lemmas
-
         self.codebook = codebook
         self.coder = DictionaryCoder(codebook)
-        self.lemmas = _lemmas()
+        self.lemmas = _lemmas()  # the learned coder's table: both read words alike
         self._codes = [c.id for c in self.coder.codes]
 
     def hits(self, text: str, starts: Sequence[int]) -> tuple[dict[str, list], dict[str, list]]:
@@ -224,7 +223,7 @@ class CompiledFeatures:
         table = extractor.lemmas
         self._form_id = {form: lemma_id[lemma] for form, lemma in table.items() if lemma in lemma_id}
         self._form_id.update((w, i) for w, i in lemma_id.items() if w not in table)
-        self._hit_columns(extractor.codebook)
+        self._hit_columns()
 
     def _lemma_arrays(self, lemmas: list[str]) -> None:
         """Per lemma number: its word and unit columns, its cues; one more
@@ -235,7 +234,7 @@ class CompiledFeatures:
                        for name, words in (("neg", _NEGATION), ("modal", _MODAL), *_ACTORS.items())}
         self._ends_n = np.array([w.endswith("n") for w in lemmas] + [False])
 
-    def _hit_columns(self, codebook: Codebook) -> None:
+    def _hit_columns(self) -> None:
         """Columns of the hit features per code and pattern, and the codes
         whose ``ctx:`` feature has a weight (only their context hits are kept)."""
         self._codes = [c.id for c in self.extractor.coder.codes]

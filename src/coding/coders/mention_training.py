@@ -527,9 +527,10 @@ def _dictionary_unless_better(units, tested, codes, per, pick, variable_of) -> d
     from coding.agreement.coefficients import binary_pair_alpha
 
     pick = dict(pick)
-    groups = np.unique([units[i].group for i in tested], return_inverse=True)[1]
+    pages, page_of = np.unique([units[i].group for i in tested], return_inverse=True)
     rng = np.random.default_rng(0)
-    draws = [np.bincount(rng.integers(0, groups.max() + 1, groups.max() + 1), minlength=groups.max() + 1)[groups]
+    # a resample counts each unit as often as its page was drawn
+    draws = [np.bincount(rng.integers(0, len(pages), len(pages)), minlength=len(pages))[page_of]
              for _ in range(SE_RESAMPLES)]
     for v in sorted(set(variable_of.values())):
         mine = [c for c in codes if variable_of.get(c) == v]

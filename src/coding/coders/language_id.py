@@ -64,7 +64,8 @@ def is_english_tokens(tokens: list[str]) -> bool:
     has them already; the words are their runs of letters)."""
     n_words = sum(map(str.isalpha, tokens))
     n_stop = sum(map(STOP_WORDS.__contains__, tokens))  # a stop word is a token of letters
-    if n_words + sum(map(str.isdigit, tokens)) < len(tokens):  # tokens of letters and digits: count their words
+    mixed = n_words < len(tokens) and n_words + sum(map(str.isdigit, tokens)) < len(tokens)
+    if mixed:  # a token of letters and digits ("3rd"): its runs of letters are words
         for t in tokens:
             if not (t.isalpha() or t.isdigit()):
                 runs = _ASCII_WORD.findall(t)

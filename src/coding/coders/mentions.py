@@ -243,24 +243,18 @@ class MentionCoder:
         b, s, p = self._scored(texts)
         out: list[list[Decision]] = [[] for _ in texts]
         self.not_english += int((~b.english).sum())
-        accept = (p >= self._thr) & b.english[:, None]
-        for u in map(int, np.flatnonzero(accept.any(axis=1))):
-            out[u] = self._accepted(b, u, s[b.offsets[u]:b.offsets[u + 1]], p[u], accept[u])
-        return out
-
-    def _accepted(self, b: Batch, u: int, s: np.ndarray, p: np.ndarray, accept: np.ndarray) -> list[Decision]:
-        """The :class:`Decision` of each accepted code of unit ``u``."""
-        out = []
-        hits = b.hits[u]
-        best = s.argmax(axis=0)
-        for k in np.flatnonzero(accept):
-            code = self.model.codes[int(k)]
-            own = hits.get(code, ())
-            if b.short[u] and not own:
+        units, ks = np.nonzero((p >= self._thr) & b.english[:, None])
+        if not len(units):
+            return out
+        best = _best_sentences(s, b.offsets)[units, ks]
+        codes, short = self.model.codes, b.short.tolist()
+        for u, k, i, prob in zip(units.tolist(), ks.tolist(), best.tolist(), p[units, ks].tolist()):
+            code = codes[k]
+            own = b.hits[u].get(code, ())
+            if short[u] and not own:
                 continue  # a heading or one-line text: only an explicit mention codes it
-            i = int(best[k])
-            out.append(Decision(self._variable[code], code, float(p[k]), b.spans[u][i],
-                                [(pattern, hs, he) for pattern, hs, he, j in own if j == i]))
+            out[u].append(Decision(self._variable[code], code, prob, b.spans[u][i],
+                                   [(pattern, hs, he) for pattern, hs, he, j in own if j == i]))
         return out
 
     def decide(self, text: str) -> list[tuple[str, str, float, list[tuple]]]:
@@ -330,6 +324,16 @@ class Decision(NamedTuple):
         mention = (f'{{"term":{_json_str(text[start:end])},"pattern":{_json_str("mention:" + self.code)},'
                    f'"start":{start},"end":{end},"weight":{self.probability:.4f}}}')
         return "[" + mention + ("," + evidence_items(text, self.hits) if self.hits else "") + "]"
+
+
+def _best_sentences(s: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Units x codes: the index in its unit of the first sentence with the
+    unit's best score for the code (``s``: sentences x codes, ``offsets``:
+    each unit's first sentence row, and the total)."""
+    top = np.maximum.reduceat(s, offsets[:-1], axis=0)
+    per_sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    rows = np.where(s == top[per_sentence], np.arange(len(s))[:, None], len(s))
+    return np.minimum.reduceat(rows, offsets[:-1], axis=0) - offsets[:-1, None]
 
 
 def unit_probability(score: float, scale: float, shift: float) -> float:

@@ -41,7 +41,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from itertools import islice
-from json.encoder import encode_basestring as _json_str
 from pathlib import Path
 from typing import NamedTuple
 
@@ -55,7 +54,7 @@ from coding.errors import CodingError
 # the candidates' names stay importable from here
 __all__ = ["SHORT_WORDS", "Candidates", "Extractor", "MentionCoder", "MentionModel", "load_model", "model_hash",
            "save_model", "sentences", "shipped_model_path", "unit_probability"]
-from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit
+from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit, evidence_json
 
 FORMAT = "coding-mention-model"
 FORMAT_VERSION = 1
@@ -224,29 +223,32 @@ class MentionCoder:
         """(calibrated probability per code, best sentence per code) of one unit."""
         s = self.scores(cand)
         best = s.argmax(axis=0)
-        top = s[best, np.arange(s.shape[1])]
-        return 1.0 / (1.0 + np.exp(-(self._a * top + self._c))), best
+        return self._calibrated(s[best, np.arange(s.shape[1])]), best
+
+    def _calibrated(self, top: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of raw best-sentence scores (per code)."""
+        return 1.0 / (1.0 + np.exp(-(self._a * top + self._c)))
 
     def _scored(self, texts: Sequence[str]) -> tuple[Batch, np.ndarray, np.ndarray]:
-        """(features, sentences x codes raw scores, units x codes calibrated
-        probabilities of the best sentences) of a batch of texts."""
+        """(features, sentences x codes raw scores, units x codes raw scores
+        of the best sentences) of a batch of texts."""
         b = self._features.batch(texts)
         per_sentence = np.repeat(np.arange(len(texts)), np.diff(b.offsets))
         s = b.sentences @ self._W[:-1] + (b.units @ self._W[:-1] + self._b)[per_sentence]
         if not len(texts):
             return b, s, np.empty((0, len(self.model.codes)))
-        top = np.maximum.reduceat(s, b.offsets[:-1], axis=0)
-        return b, s, 1.0 / (1.0 + np.exp(-(self._a * top + self._c)))
+        return b, s, np.maximum.reduceat(s, b.offsets[:-1], axis=0)
 
     def _decisions(self, texts: Sequence[str]) -> list[list[Decision]]:
         """The accepted codes of each of ``texts``, scored as one batch."""
-        b, s, p = self._scored(texts)
+        b, s, top = self._scored(texts)
+        p = self._calibrated(top)
         out: list[list[Decision]] = [[] for _ in texts]
         self.not_english += int((~b.english).sum())
         units, ks = np.nonzero((p >= self._thr) & b.english[:, None])
         if not len(units):
             return out
-        best = _best_sentences(s, b.offsets)[units, ks]
+        best = _best_sentences(s, b.offsets, top)[units, ks]
         codes, short = self.model.codes, b.short.tolist()
         for u, k, i, prob in zip(units.tolist(), ks.tolist(), best.tolist(), p[units, ks].tolist()):
             code = codes[k]
@@ -269,7 +271,7 @@ class MentionCoder:
 
     def code_probabilities(self, units: Iterable[Unit]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(code ids, units x codes calibrated probabilities, thresholds)."""
-        rows = [self._scored([u.text for u in batch])[2] for batch in self._batches(units)]
+        rows = [self._calibrated(self._scored([u.text for u in batch])[2]) for batch in self._batches(units)]
         probs = np.vstack(rows) if rows else np.empty((0, len(self.model.codes)))
         return list(self.model.codes), probs, self._thr.copy()
 
@@ -318,19 +320,17 @@ class Decision(NamedTuple):
                 *((text[s:e], pattern, s, e) for pattern, s, e in self.hits)]
 
     def evidence_json(self, text: str) -> str:
-        """:func:`coding.records.evidence_json` of :meth:`evidence`, written
-        straight from the hits (the terms' JSON is cached by the dictionary coder)."""
+        """:func:`coding.records.evidence_json` of :meth:`evidence`, the hits
+        written as the dictionary coder writes them (their terms' JSON cached)."""
         start, end = self.mention
-        mention = (f'{{"term":{_json_str(text[start:end])},"pattern":{_json_str("mention:" + self.code)},'
-                   f'"start":{start},"end":{end},"weight":{self.probability:.4f}}}')
-        return "[" + mention + ("," + evidence_items(text, self.hits) if self.hits else "") + "]"
+        mention = evidence_json([(text[start:end], "mention:" + self.code, start, end, self.probability)])
+        return mention[:-1] + ("," + evidence_items(text, self.hits) if self.hits else "") + "]"
 
 
-def _best_sentences(s: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def _best_sentences(s: np.ndarray, offsets: np.ndarray, top: np.ndarray) -> np.ndarray:
     """Units x codes: the index in its unit of the first sentence with the
-    unit's best score for the code (``s``: sentences x codes, ``offsets``:
-    each unit's first sentence row, and the total)."""
-    top = np.maximum.reduceat(s, offsets[:-1], axis=0)
+    unit's best score ``top`` for the code (``s``: sentences x codes,
+    ``offsets``: each unit's first sentence row, and the total)."""
     per_sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     rows = np.where(s == top[per_sentence], np.arange(len(s))[:, None], len(s))
     return np.minimum.reduceat(rows, offsets[:-1], axis=0) - offsets[:-1, None]

@@ -442,6 +442,21 @@ def test_a_variable_keeps_its_learnt_codes_only_when_clearly_better_than_the_dic
         assert got == {"energy": (1.0, 1.0) if kept else "dictionary"}
 
 
+def test_best_sentences_of_a_batch_are_each_units_first_argmax():
+    """The whole batch's best sentences equal a unit-by-unit argmax, ties
+    going to the first sentence (scores drawn from few values, so ties are common)."""
+    from coding.coders.mentions import _best_sentences
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        sizes = rng.integers(1, 5, rng.integers(1, 8))
+        offsets = np.r_[0, np.cumsum(sizes)]
+        s = rng.integers(0, 3, (offsets[-1], 4)).astype(float)
+        top = np.maximum.reduceat(s, offsets[:-1], axis=0)
+        expected = np.array([s[a:b].argmax(axis=0) for a, b in zip(offsets, offsets[1:])])
+        assert (_best_sentences(s, offsets, top) == expected).all()
+
+
 def test_suggest_ranks_by_the_mention_coders_code_level_uncertainty(model_file, tmp_path):
     """The unit whose best code lies nearest its threshold comes first."""
     import csv

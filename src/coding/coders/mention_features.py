@@ -113,7 +113,6 @@ class Extractor:
     """Turns a unit's text into candidates, the same way in training and coding."""
 
     def __init__(self, codebook: Codebook):
-        self.codebook = codebook
         self.coder = DictionaryCoder(codebook)
         self.lemmas = _lemmas()  # the learned coder's table: both read words alike
         self._codes = [c.id for c in self.coder.codes]

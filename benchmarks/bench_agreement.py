@@ -58,10 +58,13 @@ def main() -> int:
     if args.child:
         child(args.child, args.repeat)
         return 0
+    from coding.codebook import load_codebook
+    from coding.coders.dictionary import DictionaryCoder
     from coding.jobs import pipeline
 
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline.run(ROOT / "corpus", ROOT / "codebook.yaml", Path(tmp), progress=False, report=False)
+        pipeline.run(ROOT / "corpus", ROOT / "codebook.yaml", Path(tmp), progress=False, report=False,
+                     coder=DictionaryCoder(load_codebook(ROOT / "codebook.yaml")))  # as when its figures were measured
         store = Path(tmp) / "project.sqlite"
         print(f"agreement section, CPU seconds (median of {args.repeat})")
         print(f"  this tree: {timed(store, args.repeat, None)}")

@@ -76,9 +76,13 @@ def make_corpus(folder: Path, size_mb: int) -> int:
 
 
 def task_coding(folder: str, codebook: str, jobs: int, out: Path) -> None:
+    from coding.codebook import load_codebook
+    from coding.coders.dictionary import DictionaryCoder
     from coding.jobs.pipeline import code_paths
 
-    code_paths([folder], out, codebook=codebook, jobs=jobs, progress=False)
+    # the dictionary coder by name: with the shipped codebook the default would be the mention coder
+    coder = DictionaryCoder(load_codebook(codebook))
+    code_paths([folder], out, codebook=codebook, jobs=jobs, progress=False, coder=coder)
 
 
 # -- the trie-shaped regular expression ---------------------------------------

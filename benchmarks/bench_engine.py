@@ -100,14 +100,17 @@ def make_shards(folder: Path, gb: float, shard_mb: int) -> dict:
 
 def child(args) -> None:
     """Code the shards once with one engine; print seconds and peaks as JSON."""
+    from coding.codebook import load_codebook
+    from coding.coders.dictionary import DictionaryCoder
     from coding.jobs.engine import code_shards
 
     engine, workers = TASKS[args.child]
+    coder = DictionaryCoder(load_codebook(args.codebook))  # the figures in docs/scaling.md are the dictionary coder's
     out = Path(args.out)
     t0 = time.perf_counter()
     run = code_shards([args.folder], out, codebook=args.codebook, engine=engine,
                       jobs=workers if engine == "local" else 1, workers=workers if engine == "dask" else None,
-                      progress=False)
+                      progress=False, coder=coder)
     seconds = time.perf_counter() - t0
     if run.failed:
         raise SystemExit(run.failed[0].error)

@@ -54,7 +54,8 @@ def make_corpus(folder: Path, size_mb: int) -> int:
     return copies * one
 
 
-def run_child(corpus: Path, out: Path, src: str | None, report: bool = True) -> tuple[float, float, int]:
+def run_child(corpus: Path, out: Path, src: str | None, report: bool = True,
+              coder: str = "auto") -> tuple[float, float, int]:
     """Run ``coding run`` in a fresh child; (wall seconds, peak RSS in MB, exit status).
     Without ``report`` it is ``coding run --no-report``: read, segment, code, store, and
     segments.csv and codings.csv."""
@@ -62,7 +63,8 @@ def run_child(corpus: Path, out: Path, src: str | None, report: bool = True) -> 
     if src:
         env["PYTHONPATH"] = src  # measure another tree (e.g. a copy of the code before a change)
     cmd = [sys.executable, "-c", "import sys; from coding.cli import main; sys.exit(main(sys.argv[1:]))",
-           "run", "--corpus", str(corpus), "--out", str(out), "--codebook", str(ROOT / "codebook.yaml")]
+           "run", "--corpus", str(corpus), "--out", str(out), "--codebook", str(ROOT / "codebook.yaml"),
+           "--coder", coder]
     if not report:
         cmd.append("--no-report")
     # GNU time gives each child's own peak; ru_maxrss of RUSAGE_CHILDREN is the largest child so far
@@ -89,8 +91,8 @@ def bench_size(size: int, args) -> None:
         out = Path(args.tmp) / f"out_{size}mb"
         if out.exists():
             shutil.rmtree(out)
-        firsts.append(run_child(folder, out, args.src, not args.no_report))
-        reruns.append(run_child(folder, out, args.src, not args.no_report))
+        firsts.append(run_child(folder, out, args.src, not args.no_report, args.coder))
+        reruns.append(run_child(folder, out, args.src, not args.no_report, args.coder))
     wall = statistics.median(f[0] for f in firsts)
     peak = max(f[1] for f in firsts)
     again = statistics.median(r[0] for r in reruns)
@@ -106,6 +108,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="runs per size (median time, largest peak)")
     p.add_argument("--tmp", default="/tmp/bench_report", help="where the corpora and outputs go")
     p.add_argument("--src", default=None, help="PYTHONPATH of the code to measure (default: the installed one)")
+    p.add_argument("--coder", default="auto", choices=["auto", "mentions", "learned"],
+                   help="the coder of the runs (default: auto, the dictionary coder the README's figures are for)")
     p.add_argument("--no-report", action="store_true",
                    help="measure the coding stage alone (coding run --no-report: no tables, figures or HTML)")
     args = p.parse_args(argv)

@@ -27,12 +27,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from coding.agreement.audit import audit_agreement
+    from coding.codebook import load_codebook
+    from coding.coders.dictionary import DictionaryCoder
     from coding.jobs.pipeline import run
     from coding.store import Store
 
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(args.out or scratch)
-        run(args.corpus, args.codebook, out, progress=False, report=False)
+        run(args.corpus, args.codebook, out, progress=False, report=False,
+            coder=DictionaryCoder(load_codebook(args.codebook)))  # the dictionary coder: its figures
         with Store(out / "project.sqlite") as store:
             table = audit_agreement(store, ["auto", args.coder], level="variable", n_resamples=200)
     print(f"auto vs {args.coder}, variable level")

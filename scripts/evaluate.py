@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         units, human = read_coder(folder / "coder-1.csv")
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "codings.csv"
-            code_paths([folder / "units.jsonl"], out, codebook=args.codebook, progress=False)
+            code_paths([folder / "units.jsonl"], out, codebook=args.codebook, progress=False, coder=coder)
             with open(out, newline="", encoding="utf-8") as fh:
                 auto = {(r["unit_id"], r["variable"]) for r in csv.DictReader(fh) if r["variable"]}
         with open(folder / "units.jsonl", encoding="utf-8") as fh:

@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from evaluate_mentions import real_training_set
 
-    from coding.coders.mention_training import fit, to_model
+    from coding.coders.mention_training import THESIS_CODER_FILES, fit, to_model
     from coding.coders.mentions import save_model
 
     data = real_training_set(args.real)
@@ -41,8 +41,9 @@ def main(argv=None) -> int:
     fitted = fit(d, units, np.arange(len(units)), codes, variable_of={c.id: c.variable for c in cb.codes})
     counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
     training = {"units": len(units), "collections": counts,
-                "sources": ["real-texts/units.jsonl (evaluation/real/sources.csv)", "corpus/coders/human-1.csv",
-                            "evaluation/heldout/holdout-1.csv"]}
+                "sources": ["real-texts/units.jsonl (evaluation/real/sources.csv)", *THESIS_CODER_FILES],
+                # the people whose codings it learned from: its agreement with them is in-sample
+                "coders": sorted(Path(name).stem for name in THESIS_CODER_FILES)}
     model = to_model(d, fitted, cb, training)
     digest = save_model(model, args.out)
     for code in codes:

@@ -71,17 +71,18 @@ def test_local_shards_match_the_csv_of_coding_code_and_keep_their_columns(tmp_pa
     run = code_shards([tmp_path / "in"], tmp_path / "out", codebook=CODEBOOK)
     assert [r.status for r in run.results] == ["coded"] * 3
     code_paths(shards, tmp_path / "all.csv", codebook=CODEBOOK, progress=False)
-    csv_lines = (tmp_path / "all.csv").read_text(encoding="utf-8").splitlines()[1:]
     import csv
 
-    expected = list(csv.reader(csv_lines))
+    header, *expected = list(csv.reader((tmp_path / "all.csv").read_text(encoding="utf-8").splitlines()))
+    # the default coder with the shipped codebook is the mention coder: its probability is a column too
+    assert header == ["unit_id", "variable", "code", "evidence", "probability"]
     got, metadata = [], []
     for p in shards:
         table = pq.read_table(tmp_path / "out" / p.name)
-        got += [list(r) for r in zip(*(table.column(c).to_pylist() for c in ("unit_id", "variable", "code",
-                                                                          "evidence")))]
+        assert table.column_names[:5] == header
+        got += [list(r) for r in zip(*(table.column(c).to_pylist() for c in header))]
         metadata.append(table.select(["outlet", "year", "date"]))
-    assert got == expected and len(got) > len(units)  # same rows, same order, same evidence
+    assert got == expected and len(got) > len(units)  # same rows, same order, same evidence and probability
     # passed-through columns keep their types and follow their unit
     source = pq.read_table(shards[1])
     assert metadata[1].schema == source.select(["outlet", "year", "date"]).schema
@@ -91,7 +92,20 @@ def test_local_shards_match_the_csv_of_coding_code_and_keep_their_columns(tmp_pa
     assert out1.column("date")[row] == source.column("date")[0]
     manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
     assert manifest["complete"] and (tmp_path / "out" / SUCCESS).exists()
-    assert manifest["totals"]["units"] == len(units) and manifest["coder"]["name"] == "auto"
+    assert manifest["totals"]["units"] == len(units) and manifest["coder"]["name"] == "mentions"
+
+
+def test_a_column_named_like_the_coders_own_output_is_refused(tmp_path):
+    """The mention coder writes a probability column: a shard passing one
+    through would give two, so that shard fails with a one-line error."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["Gas pipeline talks.", "Trade rose."],
+                             "probability": ["x", "y"]}), folder / "p.parquet")
+    run = code_shards([folder], tmp_path / "out", codebook=CODEBOOK)
+    (result,) = run.results
+    assert result.status == "failed" and "column 'probability' would clash" in result.error
+    assert "p.parquet" in result.error and not (tmp_path / "out" / "p.parquet").exists()
 
 
 def test_a_large_shard_is_read_in_batches(tmp_path, units):

@@ -138,7 +138,9 @@ def test_model_errors_are_one_line(project, capsys, tmp_path):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
         assert not (tmp_path / "o.csv").exists()
-    assert main(argv[:-2] + ["--model", str(bad)]) == 2  # a model with the dictionary coder
+    assert main(argv[:-2] + ["--model", str(bad)]) == 2  # a model and no coder named
+    assert "a model file needs its coder" in capsys.readouterr().err
+    assert main(argv[:-1] + ["auto", "--model", str(bad)]) == 2  # a model with the dictionary coder
     assert "for the learned coder only" in capsys.readouterr().err
 
 

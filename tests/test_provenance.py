@@ -68,3 +68,33 @@ def test_a_learned_coder_against_a_person_it_was_trained_on_is_in_sample():
     # a model that is not the shipped one: the report cannot tell, and says so
     (note,) = provenance.notes(_Store("0123456789ab+m1"), ["learned", trained])
     assert "not known" in note
+
+
+class _MentionStore(_Store):
+    """A store whose mention coder used the model of ``version``; h2 is a development coder."""
+
+    def coder_versions(self, coder):
+        return [self.version] if coder == "mentions" else []
+
+    def development_coders(self):
+        return ["h2"]
+
+
+def test_the_mention_coder_against_its_training_or_development_coders_is_in_sample():
+    from coding.coders.mentions import load_model as load_mentions
+    from coding.coders.mentions import shipped_model_path
+
+    model = load_mentions(shipped_model_path())
+    trained = model.training["coders"]
+    assert "human-1" in trained  # the thesis paragraphs human-1 coded are in its training
+    store = _MentionStore(model.sha256[:12] + "+m1")
+    (note,) = provenance.notes(store, ["mentions", trained[0], "h2"])
+    assert note.startswith(f"In-sample: mentions was trained on the codings of {trained[0]}")
+    assert "it decides by the codebook's patterns, tuned on the units h2 coded" in note
+    (note,) = provenance.notes(store, ["mentions", "h2"])
+    assert note.startswith("In-sample: mentions decides by the codebook's patterns")
+    assert provenance.notes(store, ["mentions", "someone-else"]) == []
+    (note,) = provenance.notes(_MentionStore("0123456789ab+m1"), ["mentions", trained[0]])
+    assert "not known" in note
+    # no mention coding in the store: nothing to say
+    assert provenance.notes(_Store("x"), ["mentions", trained[0]]) == []

@@ -39,18 +39,20 @@ def test_whole_corpus_is_coded(shipped):
     assert set(segments["document_id"]) == set(manifest["id"])
     codings = pd.read_csv(out / "codings.csv", keep_default_na=False)
     assert set(codings["unit_id"]) <= set(segments["unit_id"])
-    auto = codings[codings["coder"] == "auto"]
+    # the default coder with the shipped codebook: the mention coder (its model was made for it)
+    assert summary.coder == "mentions"
+    auto = codings[codings["coder"] == summary.coder]
     for var in ("economic", "strategic", "regional_security"):
         assert (auto["variable"] == var).sum() > 50, var
     assert all(json.loads(e) for e in auto["evidence"])  # every automatic coding has evidence
 
 
 def test_frequencies_equal_a_recount_of_codings_csv(shipped):
-    out, _ = shipped
+    out, summary = shipped
     codings = pd.read_csv(out / "codings.csv", keep_default_na=False)
     segments = pd.read_csv(out / "segments.csv")
     prose = set(segments.loc[segments["unit_type"] != "heading", "unit_id"])  # shares leave headings out
-    auto = codings[(codings["coder"] == "auto") & codings["unit_id"].isin(prose)]
+    auto = codings[(codings["coder"] == summary.coder) & codings["unit_id"].isin(prose)]
     n_units = len(prose)
     freq = pd.read_csv(out / "tables" / "frequencies.csv", keep_default_na=False)
     for row in freq.itertuples():
@@ -66,7 +68,7 @@ def test_frequencies_equal_a_recount_of_codings_csv(shipped):
 
 @pytest.mark.parametrize("name, key", [("cooc_variables_units", "variable"), ("cooc_codes_units", "code")])
 def test_cooccurrence_matrices(shipped, name, key):
-    out, _ = shipped
+    out, summary = shipped
     matrix = pd.read_csv(out / "tables" / f"{name}.csv", index_col=0)
     assert list(matrix.index) == list(matrix.columns)
     values = matrix.to_numpy()
@@ -74,7 +76,7 @@ def test_cooccurrence_matrices(shipped, name, key):
     codings = pd.read_csv(out / "codings.csv", keep_default_na=False)
     segments = pd.read_csv(out / "segments.csv")
     prose = set(segments.loc[segments["unit_type"] != "heading", "unit_id"])  # headings are counted apart
-    auto = codings[(codings["coder"] == "auto") & codings["unit_id"].isin(prose)]
+    auto = codings[(codings["coder"] == summary.coder) & codings["unit_id"].isin(prose)]
     sets = {item: set(auto.loc[auto[key] == item, "unit_id"]) for item in matrix.index}
     for a in matrix.index:
         for b in matrix.columns:
@@ -108,7 +110,7 @@ def test_manifest_records_inputs_with_hashes(shipped):
     record = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert record["codebook"]["version"] == summary.codebook_version == load_codebook(REPO / "codebook.yaml").version
     assert record["unit"] == "paragraph"
-    assert {c["name"] for c in record["coders"]} == {"auto", "human-1", "human-2"}
+    assert {c["name"] for c in record["coders"]} == {summary.coder, "human-1", "human-2"}
     assert record["software"]["libraries"]["spacy"]
     paths = {Path(i["path"]).name: i for i in record["inputs"]}
     assert "codebook.yaml" in paths and "manifest.csv" in paths and "human-1.csv" in paths
@@ -130,14 +132,24 @@ def _published_alphas() -> dict[tuple[str, ...], list[str]]:
     return rows
 
 
-def test_agreement_on_the_development_set_is_what_the_readme_publishes(shipped):
+def test_agreement_on_the_development_set_is_what_the_readme_publishes(shipped, tmp_path):
+    """The README's figures for the default coder (``mentions``, as the run
+    chose it) and for ``auto``, coded into a copy of the same store."""
     from coding.agreement.audit import audit_agreement
+    from coding.coders.dictionary import DictionaryCoder
+    from coding.jobs import pipeline
 
     out, _ = shipped
+    store_copy = tmp_path / "out"
+    shutil.copytree(out, store_copy)
+    cb = load_codebook(REPO / "codebook.yaml")
+    pipeline.run(REPO / "corpus", REPO / "codebook.yaml", store_copy, progress=False, report=False,
+                 coder=DictionaryCoder(cb))
     published = _published_alphas()
-    assert set(published) == {("auto", "human-1"), ("auto", "human-2"), ("human-1", "human-2"),
-                              ("auto", "human-1", "human-2")}
-    with Store(out / "project.sqlite") as store:
+    assert set(published) == {(c, "human-1") for c in ("mentions", "auto")} | \
+        {(c, "human-2") for c in ("mentions", "auto")} | {("human-1", "human-2")} | \
+        {(c, "human-1", "human-2") for c in ("mentions", "auto")}
+    with Store(store_copy / "project.sqlite") as store:
         for coders, values in published.items():
             # the point estimates do not depend on the number of resamples
             table = audit_agreement(store, list(coders), "variable", n_resamples=50).set_index("item")
@@ -152,7 +164,7 @@ def test_shipped_project_exports_valid_refi_files(shipped, tmp_path):
     qdc = refi.export_codebook(load_codebook(REPO / "codebook.yaml"), tmp_path / "codebook.qdc")
     refi.validate_schema(qdc)
     with Store(out / "project.sqlite") as store:
-        qdpx = refi.export_project(store, tmp_path / "project.qdpx", coders=["auto", "human-1"])
+        qdpx = refi.export_project(store, tmp_path / "project.qdpx", coders=["mentions", "human-1"])
     refi.validate_schema(qdpx)
 
 

@@ -51,8 +51,10 @@ def kwic(text: str, start: int, end: int, width: int = KWIC_WIDTH) -> str:
     return f"{pre}{left_s}{gap_l}[{_squash(match)}]{gap_r}{right_s}{post}"
 
 
-def validation(store: Store, truth: str, predicted: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Precision, recall and F1 of coder ``predicted`` against coder ``truth`` (a person).
+def validation(store: Store, truth: str, predicted: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Precision, recall and F1 of coder ``predicted`` (None: the store's
+    default coder, :func:`coding.coders.coder_choice.stored_default`) against
+    coder ``truth`` (a person).
 
     Over the units both saw.  Per variable, and per code as well when both
     coders coded codes (not only variables).  Each level ends with a pooled
@@ -71,6 +73,9 @@ def validation(store: Store, truth: str, predicted: str = "auto") -> tuple[pd.Da
       false negative (the unit text abridged to about 300 characters).
       Sorted by level, item, error, document order and position.
     """
+    from coding.coders.coder_choice import stored_default
+
+    predicted = predicted or stored_default(store)
     codebook = store.codebook()
     _, units, codings = store.frames()
     coverage = store.coverage()
@@ -160,11 +165,13 @@ def _false_positive(level: str, item: str, uid: str, unit, rows: pd.DataFrame) -
     return out
 
 
-def write_validation(store: Store, truth: str, out: StrPath, predicted: str = "auto") -> tuple[pd.DataFrame,
+def write_validation(store: Store, truth: str, out: StrPath, predicted: str | None = None) -> tuple[pd.DataFrame,
                      dict[str, Path]]:
     """Validation table plus ``validation.csv`` and ``validation_errors.csv`` in ``out``."""
+    from coding.coders.coder_choice import stored_default
     from coding.coders.provenance import notes
 
+    predicted = predicted or stored_default(store)
     table, errors = validation(store, truth, predicted)
     # in-sample figures say so in the file too (see coding.coders.provenance)
     table["provenance"] = " ".join(notes(store, [predicted, truth]))

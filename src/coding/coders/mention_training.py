@@ -144,9 +144,13 @@ def _clauses(path: Path) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+#: The people's coder files of thesis paragraphs the mention coder learns from (relative to the project).
+THESIS_CODER_FILES = ("corpus/coders/human-1.csv", "evaluation/heldout/holdout-1.csv")
+
+
 def thesis_units(root: Path, codebook: Codebook) -> list[Labelled]:
-    """Thesis paragraphs a person coded (``corpus/coders/human-1.csv`` and
-    ``evaluation/heldout/holdout-1.csv``), collection ``T``, grouped by document."""
+    """Thesis paragraphs a person coded (:data:`THESIS_CODER_FILES`; each
+    file's name is its coder's), collection ``T``, grouped by document."""
     from coding.coder_files import read_coder_file
     from coding.coders.training import labels_of
     from coding.corpus import iter_documents
@@ -154,7 +158,7 @@ def thesis_units(root: Path, codebook: Codebook) -> list[Labelled]:
 
     units = {u.id: u for d in iter_documents(root / "corpus") for u in segment(d)}
     out = []
-    for path in (root / "corpus" / "coders" / "human-1.csv", root / "evaluation" / "heldout" / "holdout-1.csv"):
+    for path in (root / name for name in THESIS_CODER_FILES):
         seen, codings = read_coder_file(path, codebook, set(units), path.stem)
         for uid, items in labels_of(seen, codings).items():
             variables = {i for i in items if i in codebook.variable_ids}

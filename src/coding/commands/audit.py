@@ -150,13 +150,15 @@ def _print_provenance(table: pd.DataFrame) -> None:
 
 def _cmd_validate(args) -> int:
     from coding.agreement.validation import write_validation
+    from coding.coders.coder_choice import stored_default
     from coding.files import check_output
 
     with open_store(args.store, args.out) as store:
         check_output(args.out, [store.path])
-        table, paths = write_validation(store, args.coder, args.out, predicted=args.predicted)
-    print(f"{args.predicted} against {args.coder} (precision: share of {args.predicted}'s codings "
-          f"the person shares; recall: share of the person's codings {args.predicted} finds)")
+        predicted = args.predicted or stored_default(store)
+        table, paths = write_validation(store, args.coder, args.out, predicted=predicted)
+    print(f"{predicted} against {args.coder} (precision: share of {predicted}'s codings "
+          f"the person shares; recall: share of the person's codings {predicted} finds)")
     print(format_validation(table))
     _print_provenance(table)
     for path in paths.values():
@@ -222,8 +224,8 @@ def add_commands(sub) -> None:
 
     va = sub.add_parser("validate", help="precision, recall and F1 of the automatic coding against a person")
     va.add_argument("--coder", required=True, help="the person's coder name (the gold standard)")
-    va.add_argument("--predicted", "--reference", dest="predicted", default="auto",
-                    help="the coder being checked (default: auto)")
+    va.add_argument("--predicted", "--reference", dest="predicted", default=None,
+                    help="the coder being checked (default: the default coder, as coding run chose it)")
     va.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     va.add_argument("--store", default=None, help=found_help)
     va.set_defaults(func=_cmd_validate)

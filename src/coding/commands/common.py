@@ -50,10 +50,11 @@ def chosen_coder(args, codebook_optional: bool = False):
 
 def add_coder_options(parser) -> None:
     """``--coder``, ``--model`` and ``--min-probability`` of a command that codes."""
-    parser.add_argument("--coder", default="auto", choices=["auto", "learned", "mentions"],
-                        help="auto: the codebook's patterns (default); learned: the model trained on people's "
-                             "coding, with its evidence; mentions: each mention read in its sentence, with "
-                             "a calibrated probability")
+    parser.add_argument("--coder", default=None, choices=["auto", "learned", "mentions"],
+                        help="mentions: each mention read in its sentence, with a calibrated probability "
+                             "(default when the shipped model was made for the codebook); auto: the codebook's "
+                             "patterns (default otherwise); learned: the model trained on people's coding, "
+                             "with its evidence")
     parser.add_argument("--model", default=None,
                         help="model file of the learned or mention coder (default: the one that ships with the "
                              "package)")

@@ -52,7 +52,8 @@ def _say_which_store(args) -> None:
 def add_commands(sub) -> None:
     """``report``."""
     rp = sub.add_parser("report", help="rebuild tables, figures and report.html from the store")
-    rp.add_argument("--coder", default="auto", help="whose codings to report (default: auto)")
+    rp.add_argument("--coder", default=None,
+                    help="whose codings to report (default: the default coder, as coding run chose it)")
     rp.add_argument("--doc-type", action="append", help="keep these doc types (repeat or comma-separate)")
     rp.add_argument("--from", dest="year_from", type=int, help="first document year to keep")
     rp.add_argument("--to", dest="year_to", type=int, help="last document year to keep")

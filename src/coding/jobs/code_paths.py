@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from coding.anchors import FINGERPRINT_COLUMNS, fingerprint
 from coding.codebook import load_codebook
-from coding.coders.dictionary import DictionaryCoder
+from coding.coders.coder_choice import default_coder
 from coding.corpus import document_from_file
 from coding.errors import CodingError
 from coding.files import check_output, remove_stale_folders, remove_stale_temporaries_of, write_with
@@ -170,8 +170,9 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
     own in a hidden folder beside ``out`` (removed at the end: the output's
     folder needs room for the rows twice meanwhile); the output is the
     same, in input order; ``jobs`` is capped at the number of CPUs.
-    ``coder`` is any :class:`coding.records.Coder` (default: the dictionary
-    coder of ``codebook``). ``encoding`` is that of plain-text files
+    ``coder`` is any :class:`coding.records.Coder` (default: the default
+    coder of ``codebook``, :func:`coding.coders.coder_choice.default_coder`).
+    ``encoding`` is that of plain-text files
     without a declared one; ``with_text`` adds the columns ``label`` (of the
     code, else the variable), ``text`` (of the unit) and the unit's
     fingerprint (``document_id``, ``start``, ``end``, ``text_hash``), by which
@@ -185,7 +186,7 @@ def code_paths(paths, out, codebook="codebook.yaml", unit: str = "paragraph", jo
         raise CodingError(f"the output is CSV; a '{Path(out).suffix}' name would mislead: give a .csv file", out)
     # a coder brings its own codebook (the learned coder may carry one in its model)
     cb = coder.codebook if coder is not None and hasattr(coder, "codebook") else load_codebook(codebook)
-    coder = coder or DictionaryCoder(cb)
+    coder = coder or default_coder(cb)
     jobs = max(1, min(int(jobs), os.cpu_count() or 1))
     if unit not in UNIT_TYPES:
         raise CodingError(f"unknown unit type '{unit}' (use one of: {', '.join(UNIT_TYPES)})")

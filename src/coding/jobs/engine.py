@@ -130,7 +130,8 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
     scheduler at ``scheduler`` (``tcp://host:port``) or, without one, to a
     local cluster of ``workers`` processes (default: one per CPU) on
     127.0.0.1. ``coder`` is any :class:`coding.records.Coder` that pickles
-    (default: the dictionary coder of ``codebook``). ``on_result`` is
+    (default: the default coder of ``codebook``, see
+    :func:`coding.coders.coder_choice.default_coder`). ``on_result`` is
     called with each shard's result as it finishes. Failed shards are in
     ``run.failed``; the rest are coded all the same.
     """
@@ -139,9 +140,9 @@ def code_shards(paths: list[StrPath], out: StrPath, codebook: StrPath = "codeboo
     # a coder brings its own codebook (the learned coder may carry one in its model)
     cb = coder.codebook if coder is not None and hasattr(coder, "codebook") else load_codebook(codebook)
     if coder is None:
-        from coding.coders.dictionary import DictionaryCoder
+        from coding.coders.coder_choice import default_coder
 
-        coder = DictionaryCoder(cb)
+        coder = default_coder(cb)
     tasks = plan(paths, out, batch_rows)
     if not tasks:
         raise CodingError("no input paths")

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from coding.codebook import Codebook, load_codebook
 from coding.coder_files import PersonFile, anchor_rows, check_person_name, read_person_file, store_person
-from coding.coders.dictionary import DictionaryCoder
+from coding.coders.coder_choice import default_coder, default_coder_name
 from coding.coders.provenance import read_development_coders
 from coding.corpus import iter_documents, load_manifest
 from coding.errors import CodingError
@@ -165,8 +165,10 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
         prune: bool = False, allow_outside: bool = False) -> RunSummary:
     """Read, segment, code and store the corpus, then write the outputs.
 
-    ``coder`` is any :class:`coding.records.Coder` (default: the dictionary
-    coder of ``codebook``). Unchanged documents already coded by this coder
+    ``coder`` is any :class:`coding.records.Coder` (default:
+    :func:`coding.coders.coder_choice.default_coder` of ``codebook``: the
+    mention coder when the shipped model was made for it, else the
+    dictionary coder). Unchanged documents already coded by this coder
     at its version are not recoded; a new codebook version recodes
     everything and keeps the old codings under the old version. Human coder
     files in ``<corpus>/coders/*.csv`` are imported under their file names.
@@ -183,7 +185,7 @@ def run(corpus="corpus", codebook="codebook.yaml", out="outputs", unit: str = "p
     corpus, out = Path(corpus), Path(out)
     check_output(out, [corpus, codebook])
     cb = load_codebook(codebook)  # read once: the store and manifest.json record this text
-    coder = coder or DictionaryCoder(cb)
+    coder = coder or default_coder(cb)
     coder_cb: Codebook = getattr(coder, "codebook", cb)
     if coder_cb.version != cb.version:
         raise CodingError(f"the coder works with codebook version {coder_cb.version}, not {cb.version}")
@@ -232,7 +234,7 @@ def _write_report(store: Store, out: Path, corpus: Path, codebook, unit: str, cb
     # the manifest's extra columns shape the report too, though the store does not hold them
     digest = project.run_digest(store, summary.coder) + (
         "" if attributes is None else ":" + hashlib.sha256(attributes.to_csv().encode()).hexdigest()[:16])
-    if summary.coder != AUTO:
+    if summary.coder != default_coder_name(cb):
         # another coder's report goes to a folder of its own: the main report stays the default coder's
         summary.outputs = export_tables(store, out)
         folder = out / "reports" / ("coder-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", summary.coder))

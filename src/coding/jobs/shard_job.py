@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coding.errors import CodingError
-from coding.jobs.shards import codings_table, file_sha256, footer_metadata, open_shard, output_schema, write_parquet
+from coding.jobs.shards import (
+    OUTPUT_COLUMNS,
+    codings_table,
+    file_sha256,
+    footer_metadata,
+    open_shard,
+    output_schema,
+    write_parquet,
+)
 from coding.records import Coder
 
 #: Changes when the layout of the output files changes, so that a rerun
@@ -69,7 +77,8 @@ def code_shard(task: ShardTask, coder: Coder, identity: dict[str, str]) -> Shard
     footer = {**identity, "coding.input_sha256": result.input_sha256}
     try:
         fields, batches = open_shard(task.source, task.batch_rows)
-        schema = output_schema(fields)
+        extra = tuple(getattr(coder, "output_columns", ()))
+        schema = output_schema(fields, extra, task.label)
 
         def tables() -> Iterator:
             for batch in batches:
@@ -77,7 +86,7 @@ def code_shard(task: ShardTask, coder: Coder, identity: dict[str, str]) -> Shard
                 result.units += len(batch.units)
                 result.rows += len(rows)
                 result.codings += sum(1 for r in rows if r[1])
-                yield codings_table(schema, rows, batch)
+                yield codings_table(schema, rows, batch, len(OUTPUT_COLUMNS) + len(extra))
             footer.update({"coding.units": str(result.units), "coding.rows": str(result.rows),
                            "coding.codings": str(result.codings)})
 

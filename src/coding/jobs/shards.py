@@ -125,8 +125,8 @@ def open_shard(path: StrPath, batch_rows: int = 5000) -> tuple[list, Iterator[Un
     return names, _table_batches(path, first, records, names, batch_rows)
 
 
-def _check_clash(path: Path, names: list[str]) -> None:
-    clash = [n for n in names if n in OUTPUT_COLUMNS]
+def _check_clash(path: Path, names: list[str], columns: tuple[str, ...] = OUTPUT_COLUMNS) -> None:
+    clash = [n for n in names if n in columns]
     if clash:
         raise CodingError(f"column '{clash[0]}' would clash with the output column of that name: rename it", path)
 
@@ -285,23 +285,28 @@ class _HashingFile:
         return False
 
 
-def output_schema(meta_fields: list):
+def output_schema(meta_fields: list, extra: tuple[str, ...] = (), path: StrPath | None = None):
     """The Parquet schema of a shard's codings: the output columns as
-    strings, then the passed-through columns (their own types for Parquet
-    input, text otherwise)."""
+    strings, the coder's own ``extra`` columns (the mention coder's
+    ``probability``), then the passed-through columns (their own types for
+    Parquet input, text otherwise). A passed-through column named like an
+    extra one is an error naming ``path``."""
     pa = need_pyarrow()
-    fields = [pa.field(c, pa.string()) for c in OUTPUT_COLUMNS]
+    names = [m if isinstance(m, str) else m.name for m in meta_fields]
+    _check_clash(Path(path or ""), names, extra)
+    fields = [pa.field(c, pa.string()) for c in (*OUTPUT_COLUMNS, *extra)]
     fields += [pa.field(m, pa.string()) if isinstance(m, str) else m for m in meta_fields]
     return pa.schema(fields)
 
 
-def codings_table(schema, rows: list[list[str]], batch: UnitBatch):
+def codings_table(schema, rows: list[list[str]], batch: UnitBatch, width: int = len(OUTPUT_COLUMNS)):
     """A pyarrow table of coding ``rows`` (unit_id, variable, code,
-    evidence) with each row's unit's passed-through values."""
+    evidence, and any columns of the coder's own: ``width`` in all) with
+    each row's unit's passed-through values."""
     pa = need_pyarrow()
     position = {u.id: i for i, u in enumerate(batch.units)}
     take = [position[r[0]] for r in rows]
-    columns = [pa.array([r[i] for r in rows], type=pa.string()) for i in range(len(OUTPUT_COLUMNS))]
+    columns = [pa.array([r[i] for r in rows], type=pa.string()) for i in range(width)]
     if isinstance(batch.meta, dict):
         columns += [pa.array([values[i] for i in take], type=pa.string()) for values in batch.meta.values()]
     else:

@@ -192,7 +192,7 @@ def _report_frames(store, coder: str):
     return documents, units, _joined(chunks, labels) if chunks else None
 
 
-def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year_to=None, speakers=None,
+def report_data(store, coder: str | None = None, doc_types=None, year_from=None, year_to=None, speakers=None,
                 skip_speakers=None):
     """The :class:`ReportData` of one coder: its codings over the units it
     saw, filtered by doc type, document year and speaker (see
@@ -200,14 +200,17 @@ def report_data(store, coder: str = "auto", doc_types=None, year_from=None, year
     :class:`EmptySelection`; an unknown coder is a CodingError. Unit texts
     and evidence stay in the store: the report reads them one document at a
     time (:class:`~coding.reports.source.StoreSource`)."""
+    from coding.coders.coder_choice import stored_default
+    from coding.records import AUTOMATIC_CODERS
     from coding.reports import ReportData, filter_data
 
     from .source import StoreSource
 
+    coder = coder or stored_default(store)  # None: the default coder, as coding run chose it
     codebook = store.codebook()
     coders = set(store.coder_names())
-    # "auto" is known even before it has seen a unit (no document readable yet)
-    if coder not in coders and coder != "auto":
+    # an automatic coder is known even before it has seen a unit (no document readable yet)
+    if coder not in coders and coder not in AUTOMATIC_CODERS:
         raise CodingError(f"unknown coder '{coder}' (known: {', '.join(sorted(coders)) or 'none'})", store.path)
     documents, units, codings = _report_frames(store, coder)
     units["speaker"] = speakers_of(store, units)
@@ -249,11 +252,12 @@ def manifest_attributes(corpus) -> pd.DataFrame | None:
     return frame[["id", *extra]].rename(columns={"id": "document_id"})
 
 
-def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None, year_to=None,
+def build_report(store, out, coder: str | None = None, doc_types=None, year_from=None, year_to=None,
                  exemplars: int = 3, min_pair_count: int = 1, coders: list[str] | None = None,
                  progress: bool | None = None, speakers=None, skip_speakers=None,
                  seen_rule: str = "coded-documents", attributes: pd.DataFrame | None = None) -> ReportFiles:
-    """Write tables, figures and ``report.html`` for one coder's codings.
+    """Write tables, figures and ``report.html`` for one coder's codings
+    (``coder`` None: :func:`coding.coders.coder_choice.stored_default`).
 
     Shares are over the units the coder saw. Filters keep documents of the
     given doc types and document years (inclusive) and apply to every
@@ -267,10 +271,12 @@ def build_report(store, out, coder: str = "auto", doc_types=None, year_from=None
     :func:`coding.agreement.audit.coverage_by_rule`) and flagged in the agreement
     section, which also shows the unitized agreement (:func:`unitized_summary`).
     """
+    from coding.coders.coder_choice import stored_default
     from coding.reports import write_report
 
     from .output import Outputs
 
+    coder = coder or stored_default(store)
     data = report_data(store, coder, doc_types, year_from, year_to, speakers, skip_speakers)
     data.attributes = attributes  # the manifest's extra columns, crossed with the codes
     units = set(data.units["unit_id"]) if data.filters else None

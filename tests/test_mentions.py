@@ -24,6 +24,7 @@ from coding.coders.mention_training import (
     platt,
     predict,
     to_model,
+    weak_code_labels,
 )
 from coding.coders.mentions import Extractor, MentionCoder, load_model, save_model, sentences
 from coding.errors import CodingError
@@ -133,6 +134,29 @@ def test_candidates_carry_hits_cues_and_position(codebook):
     assert cand.hits["energy"][0][3] == 0 and cand.hits["militancy"][0][3] == 1
     assert "u:cook" in cand.unit and "uhit:militancy" in cand.unit
     assert Extractor(codebook).analyse("Gas prices").short
+
+
+def test_a_coded_variable_without_code_labels_takes_its_codes_with_a_hit(codebook):
+    """A unit whose reader coded only variables: the coded variable's codes
+    with a hit become present, its other codes stay unknown, and a variable
+    with known code labels, or not coded, is left as it was."""
+    texts = ["A gas pipeline and a helicopter.", "Trade talks went on.", "A gas deal.", "Rain fell."]
+    units = [
+        Labelled("t1", "T", "p1", texts[0], frozenset({"economic"}), code_labels({"economic"}, None, codebook)),
+        Labelled("t2", "T", "p2", texts[1], frozenset({"economic", "strategic"}),
+                 code_labels({"economic", "strategic"}, None, codebook)),
+        Labelled("t3", "T", "p3", texts[2], frozenset({"economic"}), code_labels({"economic"}, {"trade"}, codebook)),
+        Labelled("t4", "T", "p4", texts[3], frozenset(), code_labels(set(), None, codebook)),
+    ]
+    before = [dict(u.codes) for u in units]
+    d = design(Extractor(codebook), texts)
+    assert weak_code_labels(d, units, codebook) == 2
+    # energy from its hit; trade unknown; defence has a hit but strategic was not coded: still absent
+    assert units[0].codes == {**before[0], "energy": 1} and "trade" not in units[0].codes
+    assert before[0]["defence"] == 0 == units[0].codes["defence"]
+    # strategic coded but none of its codes hit: nothing guessed for it
+    assert units[1].codes == {**before[1], "trade": 1} and "defence" not in units[1].codes
+    assert units[2].codes == before[2] and units[3].codes == before[3]  # codes known, or nothing coded
 
 
 def test_multiple_instance_training_finds_the_mention_not_the_word(codebook, trained):

@@ -591,13 +591,37 @@ def silence_convergence() -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)
 
 
+def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook) -> int:
+    """Code labels for units whose readers coded a variable but none of its
+    codes (the thesis's people code variables only): the variable's codes
+    with a dictionary hit in the unit count as present, the others stay
+    unknown. The multiple-instance reasoning one level up: a coded variable
+    has at least one code, and a hit names the likely one. Returns how many
+    labels were added (``units`` are changed in place)."""
+    added = 0
+    for i, u in enumerate(units):
+        hits = d.candidates[i].hits
+        for v in sorted(u.variables):
+            mine = [c.id for c in codebook.codes if c.variable == v]
+            if any(c in u.codes for c in mine):
+                continue
+            for c in mine:
+                if c in hits:
+                    u.codes[c] = 1
+                    added += 1
+    return added
+
+
 def training_set(repo: Path, real: Path):
     """What the protocol and the shipped model learn from: the project's
     codebook, the labelled units (the real texts in ``real``, then the
-    thesis's people's coding in ``repo``) and the design of their sentences."""
+    thesis's people's coding in ``repo``, with :func:`weak_code_labels`)
+    and the design of their sentences."""
     from coding.codebook import load_codebook
 
     silence_convergence()
     cb = load_codebook(Path(repo) / "codebook.yaml")
     units = load_real_texts(real, cb, Path(repo) / "evaluation" / "real" / "consensus.csv") + thesis_units(repo, cb)
-    return cb, units, design(Extractor(cb), [u.text for u in units])
+    d = design(Extractor(cb), [u.text for u in units])
+    weak_code_labels(d, units, cb)
+    return cb, units, d

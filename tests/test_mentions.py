@@ -499,7 +499,7 @@ def test_suggest_ranks_by_the_mention_coders_code_level_uncertainty(model_file, 
     assert list(rows[0])[:4] == ["unit_id", "economic", "strategic", "regional_security"]
 
 
-def test_the_default_coder_is_the_mention_coder_where_its_model_fits_and_auto_keeps_its_name(tmp_path):
+def test_the_default_coder_is_the_mention_coder_where_its_model_fits_and_auto_keeps_its_name(tmp_path, capsys):
     """Under leave-one-collection-out the mention coder is never below the
     dictionary on a variable and ahead on strategic: it is the default with
     the codebook its shipped model was made for. Any other codebook (a
@@ -520,6 +520,7 @@ def test_the_default_coder_is_the_mention_coder_where_its_model_fits_and_auto_ke
     corpus, cb, _ = _project(tmp_path, CODEBOOK)
     assert default_coder_name(load_codebook(cb)) == "auto"
     assert main(["code", str(corpus / "docs"), "--codebook", str(cb), "--out", str(tmp_path / "o.csv")]) == 0
+    assert " codings by auto -> " in capsys.readouterr().out  # which coder coded is said
     rows = list(csv.DictReader(open(tmp_path / "o.csv", encoding="utf-8")))
     assert list(rows[0]) == ["unit_id", "variable", "code", "evidence"]  # no probability column
     assert {r["code"] for r in rows if r["code"]} == {"energy", "militancy", "defence"}
@@ -530,6 +531,7 @@ def test_the_default_coder_is_the_mention_coder_where_its_model_fits_and_auto_ke
         out = tmp_path / f"{coder}.csv"
         chosen = ["--coder", coder] if coder else []
         assert main(["code", str(corpus / "docs"), "--codebook", str(shipped), "--out", str(out), *chosen]) == 0
+        assert f" codings by {coder or 'mentions'} -> " in capsys.readouterr().out
         assert list(csv.DictReader(open(out, encoding="utf-8")).fieldnames or []) == columns
 
 
@@ -548,3 +550,35 @@ def test_the_shipped_model_codes_with_the_shipped_codebook():
     got = {c.code: c for c in coder.code([unit])}
     assert "energy" in got and got["energy"].evidence[0].term.startswith("Officials of Pakistan and Russia")
     assert all(c.variable == cb.code(c.code).variable for c in got.values())
+
+
+def test_reports_and_checks_read_the_stores_default_coder():
+    """With no coder named, a report or validation reads the default coder of
+    the store's codebook when it coded there, else the automatic coder that
+    did (the dictionary first), else the default."""
+    from pathlib import Path
+
+    from coding.codebook import load_codebook
+    from coding.coders.coder_choice import stored_default
+
+    shipped = load_codebook(Path(__file__).resolve().parents[1] / "codebook.yaml")
+    other = parse_codebook(CODEBOOK, "invented.yaml")
+
+    class Store:
+        def __init__(self, codebook, coders):
+            self._codebook, self._coders = codebook, coders
+
+        def codebook(self):
+            if self._codebook is None:
+                raise CodingError("the store holds no coding yet")
+            return self._codebook
+
+        def coder_names(self):
+            return self._coders
+
+    assert stored_default(Store(shipped, ["auto", "human-1", "mentions"])) == "mentions"
+    assert stored_default(Store(shipped, ["auto", "human-1"])) == "auto"  # a run with --coder auto only
+    assert stored_default(Store(shipped, ["human-1", "learned"])) == "learned"
+    assert stored_default(Store(shipped, ["human-1"])) == "mentions"
+    assert stored_default(Store(other, ["auto", "mentions"])) == "auto"
+    assert stored_default(Store(None, [])) == "auto"

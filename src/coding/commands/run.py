@@ -18,7 +18,7 @@ def _cmd_run(args) -> int:
     # the coder is handed over, not kept here: run() lets it go before writing the report
     summary = run(args.corpus, args.codebook, args.out, unit=args.unit, prune=args.prune,
                   allow_outside=args.allow_outside, report=not args.no_report, coder=chosen_coder(args)[0])
-    print(f"codebook {summary.codebook_version}: {summary.documents} documents "
+    print(f"codebook {summary.codebook_version}, coder {summary.coder}: {summary.documents} documents "
           f"({summary.coded_documents} coded, {summary.skipped_documents} unchanged), {summary.units} units")
     for var, n in summary.units_per_variable.items():
         print(f"  {var}: {n} units, {summary.codings_per_variable[var]} codings")
@@ -63,7 +63,7 @@ def _cmd_code(args) -> int:
                             coder=coder, errors=errors, encoding=args.encoding, with_text=args.with_text)
     except CodingError as exc:
         raise CodingError(advise(str(exc), "with --encoding")) from None
-    print(f"{counts.get('units', 0)} units, {counts.get('codings', 0)} codings -> {args.out}")
+    print(f"{counts.get('units', 0)} units, {counts.get('codings', 0)} codings by {coder.name} -> {args.out}")
     if counts.get("not_english"):
         print(f"{counts['not_english']} unit(s) not in English: not coded (their rows have no code)")
     if errors:

@@ -582,3 +582,21 @@ def test_reports_and_checks_read_the_stores_default_coder():
     assert stored_default(Store(shipped, ["human-1"])) == "mentions"
     assert stored_default(Store(other, ["auto", "mentions"])) == "auto"
     assert stored_default(Store(None, [])) == "auto"
+
+
+def test_suggestions_come_from_the_default_coder_where_it_learns(tmp_path):
+    """Without --coder, suggest ranks by the mention coder where its shipped
+    model fits the codebook, else by the learned coder; a model file named
+    alone is the learned coder's, as it always was."""
+    from argparse import Namespace
+    from pathlib import Path
+
+    from coding.commands.learning import _suggesting_coder
+
+    shipped = Path(__file__).resolve().parents[1] / "codebook.yaml"
+    other = tmp_path / "invented.yaml"
+    other.write_text(CODEBOOK, encoding="utf-8")
+    assert _suggesting_coder(Namespace(model=None, codebook=str(shipped))) == "mentions"
+    assert _suggesting_coder(Namespace(model=None, codebook=str(other))) == "learned"
+    assert _suggesting_coder(Namespace(model="m.json", codebook=str(shipped))) == "learned"
+    assert _suggesting_coder(Namespace(model=None, codebook=str(tmp_path / "missing.yaml"))) == "learned"

@@ -73,12 +73,28 @@ def format_cv(cv: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _suggesting_coder(args) -> str:
+    """The coder whose uncertainty ranks the units when none is named: the
+    mention coder where its shipped model fits the codebook (the default
+    coder), else the learned coder (a model file named alone is the learned
+    coder's, as before the mention coder existed)."""
+    from pathlib import Path
+
+    from coding.codebook import load_codebook
+    from coding.coders.coder_choice import default_coder_name
+    from coding.records import LEARNED, MENTIONS
+
+    if args.model is None and Path(args.codebook).is_file() and \
+            default_coder_name(load_codebook(args.codebook)) == MENTIONS:
+        return MENTIONS
+    return LEARNED
+
+
 def _cmd_suggest(args) -> int:
     from coding.coders.suggest import suggest
     from coding.files import write_frame
 
-    if args.coder not in ("learned", "mentions"):
-        raise CodingError("suggestions come from the learned or mention coder (--coder learned or mentions)")
+    args.coder = args.coder or _suggesting_coder(args)
     with open_store(args.store) as store:
         check_sheet_output(args.out, store, args.model, args.codebook)
         coder, _ = chosen_coder(args)
@@ -105,8 +121,9 @@ def add_commands(sub) -> None:
     le.add_argument("--repeats", type=positive, default=3, help="cross-validation repeats (default: 3)")
     le.set_defaults(func=_cmd_learn)
     sg = sub.add_parser("suggest", help="the units people should code next (active learning)")
-    sg.add_argument("--coder", default="learned", choices=["learned", "mentions"],
-                    help="whose uncertainty ranks the units (mentions: at the level of codes)")
+    sg.add_argument("--coder", default=None, choices=["learned", "mentions"],
+                    help="whose uncertainty ranks the units (mentions, at the level of codes: the default where "
+                         "its shipped model fits the codebook; learned otherwise)")
     sg.add_argument("--model", default=None, help="model file (default: the shipped one)")
     sg.add_argument("--n", type=non_negative, default=50, help="least certain units (default: 50)")
     sg.add_argument("--random", type=non_negative, default=10, help="units drawn at random besides (default: 10)")

@@ -42,7 +42,8 @@ def test_run_end_to_end(tiny, capsys):
                    ("b:p0002", "terrorism")}
     texts = {d: (corpus / "docs" / f"{d}.txt").read_text(encoding="utf-8") for d in ("a", "b")}
     for c in codings:
-        assert list(c) == ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
+        assert list(c) == ["unit_id", "document_id", "variable", "code", "coder", "evidence", "probability"]
+        assert c["probability"] == ""  # the dictionary coder gives none
         for e in json.loads(c["evidence"]):
             assert texts[c["document_id"]][e["start"]:e["end"]] == e["term"]
     with Store(out / "project.sqlite") as store:

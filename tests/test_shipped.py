@@ -45,6 +45,10 @@ def test_whole_corpus_is_coded(shipped):
     for var in ("economic", "strategic", "regional_security"):
         assert (auto["variable"] == var).sum() > 50, var
     assert all(json.loads(e) for e in auto["evidence"])  # every automatic coding has evidence
+    # the mention coder's probabilities, as coding code writes them, on its rows only
+    probability = auto["probability"].astype(float)
+    assert ((probability > 0) & (probability <= 1)).all() and auto["probability"].str.fullmatch(r"[01]\.\d{4}").all()
+    assert (codings.loc[codings["coder"] != summary.coder, "probability"] == "").all()
 
 
 def test_frequencies_equal_a_recount_of_codings_csv(shipped):

@@ -29,7 +29,7 @@ from coding.segment import UNIT_TYPES, segment, unit_speakers
 from coding.store import Store, run_lock
 
 SEGMENT_COLUMNS = ["unit_id", "document_id", "ordinal", "unit_type", "start", "end", "words", "speaker", "text"]
-CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence"]
+CODING_COLUMNS = ["unit_id", "document_id", "variable", "code", "coder", "evidence", "probability"]
 
 
 @dataclass
@@ -133,15 +133,18 @@ def apply_coder_files(store: Store, plans: list[tuple[PersonFile, dict]], codebo
 
 
 def export_tables(store: Store, out) -> dict[str, Path]:
-    """Write ``segments.csv`` and ``codings.csv`` from the store.
+    """Write ``segments.csv`` and ``codings.csv`` from the store
+    (``probability``: as ``coding code`` writes it, empty for a coder that
+    gives none).
 
     Rows are streamed from SQLite to the files (the same rows, in the same
     order, as ``Store.frames``): memory stays flat however large the corpus.
     """
     out = Path(out)
     seg = write_csv(out / "segments.csv", SEGMENT_COLUMNS, _segment_rows(store))
-    # codings_frame columns: unit_id, document_id, code, variable, coder, codebook_version, evidence
-    rows = ((r[0], r[1], r[3], r[2], r[4], r[6]) for r in store.coding_rows())
+    # codings_frame columns: unit_id, document_id, code, variable, coder, codebook_version, evidence, probability
+    rows = ((r[0], r[1], r[3], r[2], r[4], r[6], "" if r[7] is None else f"{r[7]:.4f}")
+            for r in store.coding_rows(with_probability=True))
     cod = write_csv(out / "codings.csv", CODING_COLUMNS, rows)
     return {"segments": seg, "codings": cod}
 

@@ -102,9 +102,12 @@ class ReadQueries(StoreBase):
                ORDER BY d.position, u.ordinal""", (seg,))
 
     def coding_rows(self, coder: str | None = None, codebook_version: str | None = None,
-                    segmentation: str | None = None) -> Iterator[tuple]:
-        """The rows of :meth:`codings_frame` (same columns, same order), streamed."""
-        query, params = self._codings_query(coder, codebook_version, segmentation)
+                    segmentation: str | None = None, with_probability: bool = False) -> Iterator[tuple]:
+        """The rows of :meth:`codings_frame` (same columns, same order),
+        streamed; ``with_probability`` adds each coding's probability (None
+        for a coder that gives none) as a last column."""
+        query, params = self._codings_query(coder, codebook_version, segmentation,
+                                            "c.evidence, c.probability" if with_probability else "c.evidence")
         yield from self.db.execute(query, params)
 
     def document(self, document_id: str) -> Document | None:

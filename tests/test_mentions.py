@@ -600,3 +600,15 @@ def test_suggestions_come_from_the_default_coder_where_it_learns(tmp_path):
     assert _suggesting_coder(Namespace(model=None, codebook=str(other))) == "learned"
     assert _suggesting_coder(Namespace(model="m.json", codebook=str(shipped))) == "learned"
     assert _suggesting_coder(Namespace(model=None, codebook=str(tmp_path / "missing.yaml"))) == "learned"
+
+
+def test_a_models_codebook_version_is_read_from_its_metadata(tmp_path, trained):
+    """What decides the default coder: the model file's codebook version, read
+    without its weights; a file that is no model gives none."""
+    from coding.coders.mentions import model_codebook_version
+
+    *_, model = trained
+    save_model(model, tmp_path / "m.npz")
+    assert model_codebook_version(tmp_path / "m.npz") == model.codebook_version != ""
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    assert model_codebook_version(tmp_path / "bad.npz") == model_codebook_version(tmp_path / "none.npz") == ""

@@ -35,12 +35,9 @@ def shipped_model() -> Path:
 def shipped_mentions_codebook() -> str:
     """The codebook version the shipped mention model was made for ("" when
     it cannot be read)."""
-    from coding.coders.mentions import load_model, shipped_model_path
+    from coding.coders.mentions import model_codebook_version, shipped_model_path
 
-    try:
-        return load_model(shipped_model_path()).codebook_version
-    except CodingError:
-        return ""
+    return model_codebook_version(shipped_model_path())
 
 
 def default_coder_name(codebook) -> str:

@@ -53,7 +53,7 @@ from coding.errors import CodingError
 
 # the candidates' names stay importable from here
 __all__ = ["SHORT_WORDS", "Candidates", "Extractor", "MentionCoder", "MentionModel", "load_model", "model_hash",
-           "save_model", "sentences", "shipped_model_path", "unit_probability"]
+           "model_codebook_version", "save_model", "sentences", "shipped_model_path", "unit_probability"]
 from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit, evidence_json
 
 FORMAT = "coding-mention-model"
@@ -150,6 +150,18 @@ def load_model(path: StrPath) -> MentionModel:
     if model_hash(model) != meta.get("sha256"):
         raise CodingError("hash mismatch: the model file was altered or damaged", path)
     return replace(model, sha256=meta["sha256"])
+
+
+def model_codebook_version(path: StrPath) -> str:
+    """The codebook version a model file was made for, read from its
+    metadata alone (no weights, no hash check: :func:`load_model` does those
+    when the model codes); "" when the file cannot be read as a model."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+        return ""
+    return str(meta.get("codebook_version", "")) if isinstance(meta, dict) else ""
 
 
 def shipped_model_path() -> Path:

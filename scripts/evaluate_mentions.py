@@ -45,7 +45,9 @@ def pooled_protocol(units, d, codebook, settings=None, log=print):
         fitted = fit(d, units, train, codes, settings, {c.id: c.variable for c in codebook.codes})
         coder = MentionCoder(to_model(d, fitted, codebook, {}, settings), codebook)
         probs[test], accepted[test] = predict(coder, d, test)
-        log(f"  held out {c}: {len(test)} units, trained on {len(train)} ({time.process_time() - start:.0f} CPU-s)")
+        margins = ", ".join(f"{v} {m:.2f}" for v, m in sorted(fitted.margins.items()))
+        log(f"  held out {c}: {len(test)} units, trained on {len(train)} ({time.process_time() - start:.0f} CPU-s); "
+            f"learnt options' lead over the dictionary inside, in standard errors: {margins or 'none'}")
     return probs, accepted
 
 
@@ -96,7 +98,7 @@ def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -
           "| mentions - dictionary |")
     print("|---|---|---|---|---|---|")
     for j, v in enumerate(codebook.variable_ids):
-        for label, rows in (("", real), (" (thesis)", ~real)):
+        for label, rows in (("", real), (" (thesis)", ~real), (" (all six)", real | ~real)):
             if not rows.any():
                 continue
             m = clustered_alpha(truth_v[rows, j], mv[rows, j], groups[rows], resamples)
@@ -149,6 +151,9 @@ def main(argv=None) -> int:
     counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
     print(f"units: {len(units)} ({', '.join(f'{c} {n}' for c, n in counts.items())}); "
           f"{len({u.group for u in units})} pages or documents; {d.X.shape[0]} sentences")
+    weak = {c: sum(len(u.weak) for u in units if u.collection == c) for c in counts}
+    print(f"weak code labels (a coded variable's codes with a hit, where no code label was given): "
+          f"{sum(weak.values())} ({', '.join(f'{c} {n}' for c, n in weak.items() if n)})")
     start = time.process_time()
     probs, accepted = pooled_protocol(units, d, cb)
     print(f"protocol: {time.process_time() - start:.0f} CPU-s")

@@ -153,6 +153,7 @@ def test_a_coded_variable_without_code_labels_takes_its_codes_with_a_hit(codeboo
     assert weak_code_labels(d, units, codebook) == 2
     # energy from its hit; trade unknown; defence has a hit but strategic was not coded: still absent
     assert units[0].codes == {**before[0], "energy": 1} and "trade" not in units[0].codes
+    assert units[0].weak == ("energy",) and units[2].weak == ()
     assert before[0]["defence"] == 0 == units[0].codes["defence"]
     # strategic coded but none of its codes hit: nothing guessed for it
     assert units[1].codes == {**before[1], "trade": 1} and "defence" not in units[1].codes
@@ -462,8 +463,10 @@ def test_a_variable_keeps_its_learnt_codes_only_when_clearly_better_than_the_dic
         learnt = plain.copy()
         learnt[1:1 + 2 * fewer:2] = False
         per = {("energy", (1.0, 1.0)): (0.0, 1, 0, 0.5, learnt), ("energy", "dictionary"): (0.0, 1, 0, 0.5, plain)}
-        got = _dictionary_unless_better(units, np.arange(n), ["energy"], per, {"energy": (1.0, 1.0)}, variable_of)
+        got, margins = _dictionary_unless_better(units, np.arange(n), ["energy"], per, {"energy": (1.0, 1.0)},
+                                                 variable_of)
         assert got == {"energy": (1.0, 1.0) if kept else "dictionary"}, fewer
+        assert (margins["economic"] > 2) == kept and margins["economic"] > 0.9, fewer
 
 
 def test_best_sentences_of_a_batch_are_each_units_first_argmax():

@@ -48,7 +48,8 @@ class Labelled:
     """A unit to learn from: its text, collection (one letter or ``T`` for the
     thesis), group (the page or document: never on both sides of a split),
     variables coded, and the codes known to be present (1) or absent (0);
-    ``clauses``: code -> the exact words a reader marked as deciding it."""
+    ``clauses``: code -> the exact words a reader marked as deciding it;
+    ``weak``: the codes :func:`weak_code_labels` marked present."""
 
     id: str
     collection: str
@@ -57,6 +58,7 @@ class Labelled:
     variables: frozenset[str]
     codes: dict[str, int]
     clauses: dict[str, list[str]] = field(default_factory=dict)
+    weak: tuple[str, ...] = ()
 
 
 def code_labels(variables: set[str], codes: set[str] | None, codebook: Codebook) -> dict[str, int]:
@@ -384,7 +386,10 @@ def inner_folds(units: Sequence[Labelled], train: np.ndarray) -> list[tuple[np.n
 @dataclass
 class Fitted:
     """What :func:`fit` learnt: per code weights, intercept, calibration,
-    threshold and the settings chosen, over the design's columns."""
+    threshold and the settings chosen, over the design's columns;
+    ``margins``: per variable whose codes had learnt options, by how many
+    standard errors they beat the dictionary inside the training data
+    (:func:`_dictionary_unless_better`)."""
 
     codes: list[str]
     W: np.ndarray
@@ -394,6 +399,7 @@ class Fitted:
     thresholds: np.ndarray
     chosen: dict
     mask: np.ndarray
+    margins: dict[str, float] = field(default_factory=dict)
 
 
 #: Prefixes of the features that come from the dictionary's hits.
@@ -483,14 +489,15 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
             alpha, a, c, thr = _choose(oof[o][tested, k][known], y[known])
             per[code, o] = (alpha, a, c, thr, (a * oof[o][tested, k] + c) >= math.log(thr / (1 - thr)))
     pick = {code: max(options, key=lambda o: (round(per[code, o][0], 9), -options.index(o))) for code in codes}
+    margins: dict[str, float] = {}
     if variable_of:
         pick = _by_variable(units, tested, codes, options, per, pick, variable_of)
-        pick = _dictionary_unless_better(units, tested, codes, per, pick, variable_of)
+        pick, margins = _dictionary_unless_better(units, tested, codes, per, pick, variable_of)
     chosen = {c: {"option": "dictionary" if pick[c] == "dictionary" else list(pick[c]),
                   "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
     W, b, mask = _fit_all(d, units, train, codes, pick, settings)
     scale, shift, thresholds = (np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3))
-    return Fitted(list(codes), W, b, scale, shift, thresholds, chosen, mask)
+    return Fitted(list(codes), W, b, scale, shift, thresholds, chosen, mask, margins)
 
 
 def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: int = 2) -> dict:
@@ -526,16 +533,17 @@ SE_RESAMPLES = 200
 SE_MARGIN = 2.0
 
 
-def _dictionary_unless_better(units, tested, codes, per, pick, variable_of) -> dict:
+def _dictionary_unless_better(units, tested, codes, per, pick, variable_of) -> tuple[dict, dict[str, float]]:
     """Each variable's codes keep their learnt options only where they beat
     the dictionary on the variable by more than :data:`SE_MARGIN` standard
     errors (the inner out-of-fold alpha, pages resampled); otherwise they all
     take the dictionary's decisions. Of models about as good, the simplest,
     because the choice itself is made on few units and a lucky fold must not
-    carry a worse model onto new text."""
+    carry a worse model onto new text. Returns the picks and, per variable
+    whose codes had learnt options, the gain in standard errors."""
     from coding.agreement.coefficients import binary_pair_alpha
 
-    pick = dict(pick)
+    pick, margins = dict(pick), {}
     pages, page_of = np.unique([units[i].group for i in tested], return_inverse=True)
     rng = np.random.default_rng(0)
     # a resample counts each unit as often as its page was drawn
@@ -550,9 +558,11 @@ def _dictionary_unless_better(units, tested, codes, per, pick, variable_of) -> d
         plain = np.any([per[c, "dictionary"][4] for c in mine], axis=0).astype(int)
         gain = alpha2(y, learnt) - alpha2(y, plain)
         diffs = np.array([binary_pair_alpha(y, learnt, w) - binary_pair_alpha(y, plain, w) for w in draws])
-        if not gain > SE_MARGIN * np.nanstd(diffs):
+        se = float(np.nanstd(diffs))
+        margins[v] = gain / se if se > 0 else math.copysign(math.inf, gain) if gain else 0.0
+        if not gain > SE_MARGIN * se:
             pick.update(dict.fromkeys(mine, "dictionary"))
-    return pick
+    return pick, margins
 
 
 def to_model(d: Design, f: Fitted, codebook: Codebook, training: dict, settings: Mapping | None = None) -> MentionModel:
@@ -608,6 +618,7 @@ def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook) -
             for c in mine:
                 if c in hits:
                     u.codes[c] = 1
+                    u.weak += (c,)
                     added += 1
     return added
 

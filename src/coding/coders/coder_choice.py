@@ -84,10 +84,12 @@ def make_coder(name: str | None = None, codebook: StrPath | None = None, model: 
     """
     from coding.codebook import load_codebook
 
+    loaded = None  # the codebook, once read to choose the default coder
     if name is None:
         if model is not None:
             raise CodingError("a model file needs its coder: --coder learned or --coder mentions", model)
-        name = default_coder_name(load_codebook(codebook or DEFAULT_CODEBOOK))
+        loaded = load_codebook(codebook or DEFAULT_CODEBOOK)
+        name = default_coder_name(loaded)
     if name not in CODERS:
         raise CodingError(f"unknown coder '{name}' (use one of: {', '.join(CODERS)})")
     if model is not None and name not in MODEL_CODERS:
@@ -99,19 +101,17 @@ def make_coder(name: str | None = None, codebook: StrPath | None = None, model: 
     if name == AUTO:
         from coding.coders.dictionary import DictionaryCoder
 
-        cb = load_codebook(codebook or DEFAULT_CODEBOOK)
+        cb = loaded or load_codebook(codebook or DEFAULT_CODEBOOK)
         return DictionaryCoder(cb), cb
     if name == MENTIONS:
-        return _mentions(codebook, model, min_probability or 0.0)
+        return _mentions(loaded or load_codebook(codebook or DEFAULT_CODEBOOK), model, min_probability or 0.0)
     return _learned(codebook, model)
 
 
-def _mentions(codebook: StrPath | None, model: StrPath | None, min_probability: float) -> tuple[Coder, object]:
-    from coding.codebook import load_codebook
+def _mentions(cb, model: StrPath | None, min_probability: float) -> tuple[Coder, object]:
     from coding.coders.mentions import MentionCoder, load_model, shipped_model_path
 
     fitted = load_model(Path(model) if model is not None else shipped_model_path())
-    cb = load_codebook(codebook or DEFAULT_CODEBOOK)
     return MentionCoder(fitted, cb, min_probability=min_probability), cb
 
 

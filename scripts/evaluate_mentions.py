@@ -98,7 +98,7 @@ def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -
           "| mentions - dictionary |")
     print("|---|---|---|---|---|---|")
     for j, v in enumerate(codebook.variable_ids):
-        for label, rows in (("", real), (" (thesis)", ~real), (" (all six)", real | ~real)):
+        for label, rows in (("", real), (" (thesis)", ~real), (" (all six)", np.ones_like(real))):
             if not rows.any():
                 continue
             m = clustered_alpha(truth_v[rows, j], mv[rows, j], groups[rows], resamples)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -53,7 +52,7 @@ from coding.errors import CodingError
 
 # the candidates' names stay importable from here
 __all__ = ["SHORT_WORDS", "Candidates", "Extractor", "MentionCoder", "MentionModel", "load_model", "model_hash",
-           "model_codebook_version", "save_model", "sentences", "shipped_model_path", "unit_probability"]
+           "model_codebook_version", "save_model", "sentences", "shipped_model_path"]
 from coding.records import MENTIONS, Coding, Evidence, StrPath, Unit, evidence_json
 
 FORMAT = "coding-mention-model"
@@ -346,8 +345,3 @@ def _best_sentences(s: np.ndarray, offsets: np.ndarray, top: np.ndarray) -> np.n
     per_sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     rows = np.where(s == top[per_sentence], np.arange(len(s))[:, None], len(s))
     return np.minimum.reduceat(rows, offsets[:-1], axis=0) - offsets[:-1, None]
-
-
-def unit_probability(score: float, scale: float, shift: float) -> float:
-    """Calibrated probability of a raw best-sentence score."""
-    return 1.0 / (1.0 + math.exp(-(scale * score + shift)))

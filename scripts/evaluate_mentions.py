@@ -4,8 +4,9 @@ Leave-one-collection-out: the real published paragraphs beside the project
 (``../shared/real-texts``) come in five collections (the first letter of an
 id) and the thesis paragraphs a person coded are a sixth. Each collection is
 held out in turn; the mention coder is trained on the other five, every
-setting (C per code, calibration, threshold) chosen by leave-one-collection-out
-inside those five only, then codes the held-out collection. The out-of-fold
+setting (C per code, which sentences it reads, calibration, threshold, the
+margin by which learnt options must beat the dictionary) chosen by
+leave-one-collection-out inside those five only, then codes the held-out collection. The out-of-fold
 predictions are pooled over the five real collections and compared with the
 readers' labels: Krippendorff's alpha (nominal) per variable and per code
 (codes: the units with code labels from two of three readers, E, S, R, D),
@@ -45,7 +46,7 @@ def pooled_protocol(units, d, codebook, settings=None, log=print):
         fitted = fit(d, units, train, codes, settings, {c.id: c.variable for c in codebook.codes})
         coder = MentionCoder(to_model(d, fitted, codebook, {}, settings), codebook)
         probs[test], accepted[test] = predict(coder, d, test)
-        margins = ", ".join(f"{v} {m:.2f}" for v, m in sorted(fitted.margins.items()))
+        margins = ", ".join(f"{v} {m:.2f} (needed {fitted.se_margins[v]:g})" for v, m in sorted(fitted.margins.items()))
         log(f"  held out {c}: {len(test)} units, trained on {len(train)} ({time.process_time() - start:.0f} CPU-s); "
             f"learnt options' lead over the dictionary inside, in standard errors: {margins or 'none'}")
     return probs, accepted

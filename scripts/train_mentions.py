@@ -48,6 +48,10 @@ def main(argv=None) -> int:
     digest = save_model(model, args.out)
     for code in codes:
         print(f"  {code}: {fitted.chosen[code]}")
+    for v, m in sorted(fitted.se_margins.items()):
+        lead = fitted.margins.get(v)
+        print(f"  {v}: learnt options needed a lead of {m:g} standard errors over the dictionary; "
+              + ("its codes had none" if lead is None else f"they had {lead:.2f}"))
     print(f"wrote {args.out}: {len(model.vocabulary)} features x {len(codes)} codes (model {digest[:12]}, "
           f"codebook {cb.version})")
     return 0

@@ -469,6 +469,76 @@ def test_a_variable_keeps_its_learnt_codes_only_when_clearly_better_than_the_dic
         assert (margins["economic"] > 2) == kept and margins["economic"] > 0.9, fewer
 
 
+def test_an_option_reading_the_hits_only_learns_to_tell_its_hits_apart(codebook, trained):
+    """The hits-only option is trained on the sentences with the code's hit
+    and scores every other sentence far below any threshold; among the hits
+    it tells a gas deal from a gas stove. The options offered are both
+    readings and the dictionary."""
+    from coding.coders.mention_training import (
+        DEFAULTS,
+        HITS_ONLY_SHIFT,
+        _fit_all,
+        _hit_rows,
+        _options,
+        _seeds_among,
+    )
+
+    units, d, _, _ = trained
+    assert _options({**DEFAULTS, "C_grid": (1.0,)}) == [(1.0, 1.0), (1.0, 1.0, "hits"), "dictionary"]
+    assert _options({**DEFAULTS, "C_grid": (1.0,), "candidates": ("hits",)}) == [(1.0, 1.0, "hits"), "dictionary"]
+    W, b, _ = _fit_all(d, units, np.arange(len(units)), ["energy"], {"energy": (1.0, 1.0, "hits")}, DEFAULTS)
+    s = (d.X @ W + b)[:, 0]
+    hit = _hit_rows(d, "energy")
+    assert hit.any() and (~hit).any() and s[~hit].max() < -HITS_ONLY_SHIFT / 2
+    unit_of = np.repeat(np.arange(len(units)), np.diff(d.offsets))
+    deal = np.array([units[i].codes["energy"] == 1 for i in unit_of])
+    assert s[hit & deal].min() > s[hit & ~deal].max()  # kitchen gas below every gas deal
+    # seeds keep to the hits: a clause elsewhere gives way to the unit's hits; a unit without one drops out
+    with_hit = next(i for i in range(len(units)) if hit[d.offsets[i]:d.offsets[i + 1]].any()
+                    and not hit[d.offsets[i]:d.offsets[i + 1]].all())
+    without = next(i for i in range(len(units)) if not hit[d.offsets[i]:d.offsets[i + 1]].any())
+    elsewhere = [r for r in range(d.offsets[with_hit], d.offsets[with_hit + 1]) if not hit[r]]
+    got = _seeds_among({with_hit: (elsewhere, True), without: ([int(d.offsets[without])], False)}, hit, d,
+                       [with_hit, without])
+    assert got == {with_hit: ([r for r in range(d.offsets[with_hit], d.offsets[with_hit + 1]) if hit[r]], False)}
+
+
+def test_the_margin_over_the_dictionary_is_chosen_on_held_out_collections(codebook, trained, monkeypatch):
+    """Each margin's model is judged on the collection held out of its
+    training, pooled; the best wins per variable and ties go to the larger
+    margin. One candidate needs no folds."""
+    import coding.coders.mention_training as mt
+
+    units, d, _, _ = trained
+    codes = ["energy", "trade", "defence", "militancy"]
+    variable_of = {c.id: c.variable for c in codebook.codes}
+    settings = {**mt.DEFAULTS, "se_margins": (0.0, 1.0, 2.0)}
+    assert mt.choose_se_margins(d, units, np.arange(len(units)), codes, {**settings, "se_margins": (3.0,)},
+                                variable_of) == dict.fromkeys(["economic", "regional_security", "strategic"], 3.0)
+    monkeypatch.setattr(mt, "_inner_choices", lambda *a: (np.arange(3), {}, {}))
+    # the pick names the margin it was made under: its decisions say how that margin fares
+    monkeypatch.setattr(mt, "_dictionary_unless_better",
+                        lambda units, tested, codes, per, pick, variable_of, m: (dict.fromkeys(codes, m), {}))
+    seen = []
+
+    def decisions(d, units, train, test, codes, settings, per, pick):
+        seen.append((set(train) & set(test), pick["energy"]))
+        m = pick["energy"]
+        out = np.zeros((len(test), len(codes)), dtype=int)
+        for r, i in enumerate(test):
+            y = {v: int(v in units[i].variables) for v in ("economic", "strategic", "regional_security")}
+            # economic: right at margins 0 and 1; strategic: right at 0 only; security: the same at all
+            out[r, 0] = y["economic"] if m < 2 else 1 - y["economic"]
+            out[r, 2] = y["strategic"] if m == 0 else 1 - y["strategic"]
+            out[r, 3] = y["regional_security"]
+        return out
+
+    monkeypatch.setattr(mt, "_decisions", decisions)
+    got = mt.choose_se_margins(d, units, np.arange(len(units)), codes, settings, variable_of)
+    assert got == {"economic": 1.0, "strategic": 0.0, "regional_security": 2.0}
+    assert len(seen) == 3 * 3 and not any(shared for shared, _ in seen)  # three folds, three margins, disjoint
+
+
 def test_best_sentences_of_a_batch_are_each_units_first_argmax():
     """The whole batch's best sentences equal a unit-by-unit argmax, ties
     going to the first sentence (scores drawn from few values, so ties are common)."""

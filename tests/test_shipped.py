@@ -193,4 +193,5 @@ def test_report_reads_shares_over_prose_and_says_which_comparisons_are_empty(shi
     pairs = pairs[:pairs.index("</section>")]
     assert "every row is in tables/cooccurrence_pairs.csv and tables.xlsx" in pairs
     assert '<th scope="row">variable</th>' in pairs and '<th scope="row">code</th>' not in pairs
-    assert "50.4%" in html  # proportions as percentages with one decimal
+    share = pd.read_csv(out / "tables" / "frequencies.csv").query("level == 'variable'")["unit_share"].iloc[0]
+    assert f"{100 * share:.1f}%" in html and f"{share:.4f}" not in html  # percentages with one decimal

@@ -12,11 +12,15 @@ code (scikit-learn, liblinear, balanced class weights, L2).
 Every setting is chosen inside the training data only, by
 leave-one-collection-out there (each training collection held out in turn):
 each code's option (the regularisation C and the weight of the dictionary's
-features from a small grid, or the dictionary's own decision for that code),
-the Platt calibration of its unit score (the best sentence's) and its
-threshold on the calibrated probability, which maximises Krippendorff's
-alpha of the code on those out-of-fold predictions; options are then revised
-for the alpha of each code's variable.
+features from a small grid; whether the model reads every sentence or only
+the sentences with the code's dictionary hit; or the dictionary's own
+decision for that code), the Platt calibration of its unit score (the best
+sentence's) and its threshold on the calibrated probability, which
+maximises Krippendorff's alpha of the code on those out-of-fold
+predictions; options are then revised for the alpha of each code's
+variable, and a variable keeps learnt options only where they beat the
+dictionary by a margin of standard errors itself chosen by
+leave-one-collection-out (:func:`choose_se_margins`).
 """
 
 from __future__ import annotations
@@ -36,7 +40,11 @@ from coding.codebook import Codebook
 from coding.coders.mentions import Candidates, Extractor, MentionCoder, MentionModel
 
 #: Settings of the learner; the grid of C is searched per code inside the training data.
-DEFAULTS = {"C_grid": (0.03, 0.1, 0.3), "dictionary_scale_grid": (1.0,), "min_df": 2, "rounds": 2}
+DEFAULTS = {"C_grid": (0.03, 0.1, 0.3), "dictionary_scale_grid": (1.0,), "min_df": 2, "rounds": 2,
+            # which sentences a learnt option reads: all ("sentences") or those with the code's hit ("hits")
+            "candidates": ("sentences", "hits"),
+            # standard errors by which a variable's learnt options must beat the dictionary (one is chosen)
+            "se_margins": (0.0, 1.0, 2.0)}
 #: How far below its best alpha a code may go when its options are revised for its variable's alpha.
 CODE_SLACK = 0.05
 #: Thresholds tried on the calibrated probability.
@@ -256,28 +264,60 @@ def _seeds(d: Design, units: Sequence[Labelled], pos: list[int], code: str) -> d
 
 
 def fit_code(d: Design, units: Sequence[Labelled], train: np.ndarray, code: str, C: float,
-             mask: np.ndarray, rounds: int, Xm: sparse.csr_matrix | None = None) -> tuple[np.ndarray, float]:
+             mask: np.ndarray, rounds: int, Xm: sparse.csr_matrix | None = None,
+             hits_only: bool = False) -> tuple[np.ndarray, float]:
     """Weights (over all columns, zero outside ``mask``) and intercept of
     ``code`` learnt by multiple-instance rounds from the ``train`` units.
-    ``Xm``: the design's columns in ``mask``, when the caller has them."""
+    ``Xm``: the design's columns in ``mask``, when the caller has them.
+    ``hits_only``: the candidates are the sentences with the code's hit
+    only, so the model learns to tell its hits apart (a unit without one
+    teaches nothing)."""
     known = [i for i in train if code in units[i].codes]
     pos = [i for i in known if units[i].codes[code]]
     neg_rows = d.rows_of(np.array([i for i in known if not units[i].codes[code]], dtype=np.int64))
-    if not pos or not len(neg_rows):
-        prior = (len(pos) + 0.5) / (len(known) + 1.0)
+    seeds, allowed = _seeds(d, units, pos, code), None
+    if hits_only:
+        allowed = _hit_rows(d, code)
+        neg_rows = neg_rows[allowed[neg_rows]]
+        seeds = _seeds_among(seeds, allowed, d, pos)
+    if not seeds or not len(neg_rows):  # nothing to tell apart: the share of positives
+        n_neg = len(neg_rows) if hits_only else len(known) - len(pos)
+        prior = (len(seeds) + 0.5) / (len(seeds) + n_neg + 1.0)
         return np.zeros(d.X.shape[1]), math.log(prior / (1 - prior))
     if Xm is None:
         Xm = d.X[:, np.flatnonzero(mask)]
-    w, b = _rounds(d, Xm, _seeds(d, units, pos, code), neg_rows, C, rounds)
+    w, b = _rounds(d, Xm, seeds, neg_rows, C, rounds, allowed)
     full = np.zeros(d.X.shape[1])
     full[np.flatnonzero(mask)] = w
     return full, b
 
 
+def _hit_rows(d: Design, code: str) -> np.ndarray:
+    """Per sentence of the design: does it hold a hit of ``code``?"""
+    if "hit:" + code not in d.columns:
+        return np.zeros(d.X.shape[0], dtype=bool)
+    return d.X[:, d.columns.index("hit:" + code)].toarray().ravel() > 0
+
+
+def _seeds_among(seeds: dict[int, tuple[list[int], bool]], allowed: np.ndarray, d: Design,
+                 pos: list[int]) -> dict[int, tuple[list[int], bool]]:
+    """The seeds kept to ``allowed`` sentences: a reader's clause where it
+    lies in one, else the unit's allowed sentences; units without any drop out."""
+    out = {}
+    for i in pos:
+        rows, fixed = seeds[i]
+        kept = [r for r in rows if allowed[r]]
+        if not kept:
+            kept, fixed = [r for r in range(int(d.offsets[i]), int(d.offsets[i + 1])) if allowed[r]], False
+        if kept:
+            out[i] = (kept, fixed and len(kept) == len(rows))
+    return out
+
+
 def _rounds(d: Design, Xm: sparse.csr_matrix, seeds: dict[int, tuple[list[int], bool]], neg_rows: np.ndarray,
-            C: float, rounds: int) -> tuple[np.ndarray, float]:
+            C: float, rounds: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Weights and intercept after the multiple-instance rounds: the units
-    whose positives are not fixed take their best sentence after each."""
+    whose positives are not fixed take their best (``allowed``) sentence after each."""
     chosen = {i: rows for i, (rows, _) in seeds.items()}
     free = [i for i, (_, fixed) in seeds.items() if not fixed]
     w, b = np.zeros(Xm.shape[1]), 0.0
@@ -288,13 +328,17 @@ def _rounds(d: Design, Xm: sparse.csr_matrix, seeds: dict[int, tuple[list[int], 
         clf = _lr(C).fit(Xm[rows], y)
         w, b = clf.coef_[0], float(clf.intercept_[0])
         if r + 1 < rounds and free:
-            chosen.update(_best_rows(d, Xm, free, w))
+            chosen.update(_best_rows(d, Xm, free, w, allowed))
     return w, b
 
 
-def _best_rows(d: Design, Xm: sparse.csr_matrix, free: list[int], w: np.ndarray) -> dict[int, list[int]]:
-    """Each free unit's positive for the next round: its best-scoring sentence."""
-    s = Xm[d.rows_of(np.array(free, dtype=np.int64))] @ w
+def _best_rows(d: Design, Xm: sparse.csr_matrix, free: list[int], w: np.ndarray,
+               allowed: np.ndarray | None = None) -> dict[int, list[int]]:
+    """Each free unit's positive for the next round: its best-scoring (``allowed``) sentence."""
+    rows = d.rows_of(np.array(free, dtype=np.int64))
+    s = Xm[rows] @ w
+    if allowed is not None:
+        s = np.where(allowed[rows], s, -np.inf)
     bounds = np.cumsum([0] + [int(d.offsets[i + 1] - d.offsets[i]) for i in free])
     return {i: [int(d.offsets[i] + np.argmax(s[bounds[k]:bounds[k + 1]]))] for k, i in enumerate(free)}
 
@@ -389,7 +433,8 @@ class Fitted:
     threshold and the settings chosen, over the design's columns;
     ``margins``: per variable whose codes had learnt options, by how many
     standard errors they beat the dictionary inside the training data
-    (:func:`_dictionary_unless_better`)."""
+    (:func:`_dictionary_unless_better`); ``se_margins``: per variable, the
+    margin they had to beat it by (:func:`choose_se_margins`)."""
 
     codes: list[str]
     W: np.ndarray
@@ -400,6 +445,7 @@ class Fitted:
     chosen: dict
     mask: np.ndarray
     margins: dict[str, float] = field(default_factory=dict)
+    se_margins: dict[str, float] = field(default_factory=dict)
 
 
 #: Prefixes of the features that come from the dictionary's hits.
@@ -424,10 +470,16 @@ def _dictionary_weights(d: Design, code: str) -> tuple[np.ndarray, float]:
     return w, -DICTIONARY_SCORE
 
 
+#: Raw score taken off a sentence without the code's hit, for an option that
+#: reads the hits only: far below any threshold (learnt scores stay within
+#: about +-10), so only a sentence with a hit can carry the code.
+HITS_ONLY_SHIFT = 30.0
+
+
 def _fit_all(d, units, train, codes, options, settings):
     """Weights (dictionary scale folded in) and intercepts of every code at
-    its option (``options``: code -> (C, dictionary scale) or "dictionary")
-    on ``train``, and the columns known there."""
+    its option (``options``: code -> (C, dictionary scale), (C, scale,
+    "hits") or "dictionary") on ``train``, and the columns known there."""
     mask = _column_mask(d, train, settings["min_df"])
     cols = np.flatnonzero(mask)
     W, b = np.zeros((d.X.shape[1], len(codes))), np.zeros(len(codes))
@@ -436,12 +488,22 @@ def _fit_all(d, units, train, codes, options, settings):
         Xm = (d.X[:, cols] @ sparse.diags(scale[cols])).tocsr()
         for k, code in enumerate(codes):
             if options[code] != "dictionary" and options[code][1] == factor:
-                w, b[k] = fit_code(d, units, train, code, options[code][0], mask, settings["rounds"], Xm)
+                w, b[k] = fit_code(d, units, train, code, options[code][0], mask, settings["rounds"], Xm,
+                                   hits_only=options[code][2:] == ("hits",))
                 W[:, k] = w * scale
     for k, code in enumerate(codes):
         if options[code] == "dictionary":
             W[:, k], b[k] = _dictionary_weights(d, code)
+        elif options[code][2:] == ("hits",):
+            _hits_only(d, code, W[:, k], b, k)
     return W, b, mask
+
+
+def _hits_only(d: Design, code: str, w: np.ndarray, b: np.ndarray, k: int) -> None:
+    """Shift code ``k``'s weights ``w`` and intercept ``b[k]`` so that only sentences with its hit score as learnt."""
+    if "hit:" + code in d.columns:
+        w[d.columns.index("hit:" + code)] += HITS_ONLY_SHIFT
+    b[k] -= HITS_ONLY_SHIFT
 
 
 def _truth(units, idx, code) -> tuple[np.ndarray, np.ndarray]:
@@ -452,8 +514,13 @@ def _truth(units, idx, code) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _options(settings: Mapping) -> list:
-    """The options a code chooses among: (C, dictionary scale) pairs and the dictionary alone."""
-    return [(C, f) for C in settings["C_grid"] for f in settings["dictionary_scale_grid"]] + ["dictionary"]
+    """The options a code chooses among: (C, dictionary scale) pairs reading
+    every sentence, the same reading only the sentences with the code's hit
+    (a third item, "hits"), and the dictionary alone."""
+    grid = [(C, f) for C in settings["C_grid"] for f in settings["dictionary_scale_grid"]]
+    reads = settings["candidates"]
+    return ([o for o in grid if "sentences" in reads] + [(*o, "hits") for o in grid if "hits" in reads]
+            + ["dictionary"])
 
 
 def _choose(scores: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
@@ -468,20 +535,36 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
         settings: Mapping | None = None, variable_of: Mapping[str, str] | None = None) -> Fitted:
     """Train every code on the ``train`` units, its settings chosen by the
     inner folds (:func:`inner_folds`) only: per code the option (C and
-    dictionary scale, or the dictionary's own decision) with the highest
-    alpha on the inner out-of-fold predictions, their calibration and
-    threshold. With ``variable_of`` (code -> variable) the options are then
-    revised for the alpha of each variable (:func:`_by_variable`)."""
+    dictionary scale, every sentence or the hits only, or the dictionary's
+    own decision) with the highest alpha on the inner out-of-fold
+    predictions, their calibration and threshold. With ``variable_of``
+    (code -> variable) the options are then revised for the alpha of each
+    variable (:func:`_by_variable`), and a variable's codes fall back to the
+    dictionary unless their options beat it by the margin
+    :func:`choose_se_margins` chose."""
     settings = {**DEFAULTS, **(settings or {})}
+    tested, per, pick = _inner_choices(d, units, train, codes, settings, variable_of)
+    margins: dict[str, float] = {}
+    se: dict[str, float] = {}
+    if variable_of:
+        se = choose_se_margins(d, units, train, codes, settings, variable_of)
+        pick, margins = _dictionary_unless_better(units, tested, codes, per, pick, variable_of, se)
+    chosen = {c: {"option": "dictionary" if pick[c] == "dictionary" else list(pick[c]),
+                  "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
+    W, b, mask = _fit_all(d, units, train, codes, pick, settings)
+    scale, shift, thresholds = (np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3))
+    return Fitted(list(codes), W, b, scale, shift, thresholds, chosen, mask, margins, se)
+
+
+def _inner_choices(d, units, train, codes, settings, variable_of) -> tuple[np.ndarray, dict, dict]:
+    """(units tested, per (code, option): (alpha, scale, shift, threshold,
+    decisions), each code's pick) from the inner out-of-fold scores of every
+    option on ``train``; picks revised for the variables' alpha when
+    ``variable_of`` is given."""
     folds = inner_folds(units, train)
     options = _options(settings)
-    oof = {o: np.zeros((len(units), len(codes))) for o in options}
-    for o in options:
-        for tr, te in folds:
-            W, b, _ = _fit_all(d, units, tr, codes, dict.fromkeys(codes, o), settings)
-            oof[o][te] = best_scores(d, te, W, b)
+    oof = _out_of_fold(d, units, folds, codes, options, settings)
     tested = np.concatenate([te for _, te in folds])
-    # per code and option: (alpha, scale, shift, threshold) and the out-of-fold decisions
     per = {}
     for k, code in enumerate(codes):
         known, y = _truth(units, tested, code)
@@ -489,15 +572,60 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
             alpha, a, c, thr = _choose(oof[o][tested, k][known], y[known])
             per[code, o] = (alpha, a, c, thr, (a * oof[o][tested, k] + c) >= math.log(thr / (1 - thr)))
     pick = {code: max(options, key=lambda o: (round(per[code, o][0], 9), -options.index(o))) for code in codes}
-    margins: dict[str, float] = {}
     if variable_of:
         pick = _by_variable(units, tested, codes, options, per, pick, variable_of)
-        pick, margins = _dictionary_unless_better(units, tested, codes, per, pick, variable_of)
-    chosen = {c: {"option": "dictionary" if pick[c] == "dictionary" else list(pick[c]),
-                  "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
-    W, b, mask = _fit_all(d, units, train, codes, pick, settings)
-    scale, shift, thresholds = (np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3))
-    return Fitted(list(codes), W, b, scale, shift, thresholds, chosen, mask, margins)
+    return tested, per, pick
+
+
+def _out_of_fold(d, units, folds, codes, options, settings) -> dict:
+    """Option -> units x codes out-of-fold best-sentence scores over ``folds``."""
+    oof = {o: np.zeros((len(units), len(codes))) for o in options}
+    for o in options:
+        for tr, te in folds:
+            W, b, _ = _fit_all(d, units, tr, codes, dict.fromkeys(codes, o), settings)
+            oof[o][te] = best_scores(d, te, W, b)
+    return oof
+
+
+def choose_se_margins(d, units, train, codes, settings, variable_of) -> dict[str, float]:
+    """Per variable, the margin of ``settings["se_margins"]`` (standard
+    errors by which learnt options must beat the dictionary) under which
+    the model agrees best with held-out collections: each inner fold of
+    ``train`` is held out in turn, a model is chosen and fitted on the rest
+    at every margin, and its decisions on the held-out fold are pooled.
+    Ties go to the larger margin (the simpler model)."""
+    candidates = sorted(set(settings["se_margins"]), reverse=True)
+    variables = sorted(set(variable_of.values()))
+    if len(candidates) == 1:
+        return dict.fromkeys(variables, float(candidates[0]))
+    tested: list[np.ndarray] = []
+    decided: dict[float, list[np.ndarray]] = {m: [] for m in candidates}
+    for tr, te in inner_folds(units, train):
+        inner_tested, per, pick = _inner_choices(d, units, tr, codes, settings, variable_of)
+        made: dict[tuple, np.ndarray] = {}  # margins that give the same picks share one fit
+        for m in candidates:
+            p, _ = _dictionary_unless_better(units, inner_tested, codes, per, pick, variable_of, m)
+            key = tuple(p[c] for c in codes)
+            if key not in made:
+                made[key] = _decisions(d, units, tr, te, codes, settings, per, p)
+            decided[m].append(made[key])
+        tested.append(te)
+    te_all = np.concatenate(tested)
+    out = {}
+    for v in variables:
+        mine = [k for k, c in enumerate(codes) if variable_of.get(c) == v]
+        y = np.array([v in units[i].variables for i in te_all], dtype=int)
+        alpha = {m: alpha2(y, np.concatenate(decided[m])[:, mine].max(axis=1)) for m in candidates}
+        out[v] = float(max(candidates, key=lambda m: (round(alpha[m], 9), m)))
+    return out
+
+
+def _decisions(d, units, train, test, codes, settings, per, pick) -> np.ndarray:
+    """Units ``test`` x codes: 0/1 decisions of the model fitted on ``train`` at ``pick``."""
+    W, b, _ = _fit_all(d, units, train, codes, pick, settings)
+    s = best_scores(d, test, W, b)
+    a, c, thr = (np.array([per[code, pick[code]][j] for code in codes]) for j in (1, 2, 3))
+    return (a * s + c >= np.log(thr / (1 - thr))).astype(int)
 
 
 def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: int = 2) -> dict:
@@ -527,16 +655,16 @@ def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: 
 #: Resamples of pages for the standard error in :func:`_dictionary_unless_better`.
 SE_RESAMPLES = 200
 #: Standard errors by which learnt options must beat the dictionary on a
-#: variable: two, a gain the resampling puts at about 95% confidence
-#: (one standard error let economic codes through that then lost on the
-#: held-out collection).
+#: variable when no margin is given: two, a gain the resampling puts at
+#: about 95% confidence. :func:`fit` chooses among ``se_margins`` instead.
 SE_MARGIN = 2.0
 
 
-def _dictionary_unless_better(units, tested, codes, per, pick, variable_of) -> tuple[dict, dict[str, float]]:
+def _dictionary_unless_better(units, tested, codes, per, pick, variable_of,
+                              se_margin: float | Mapping[str, float] = SE_MARGIN) -> tuple[dict, dict[str, float]]:
     """Each variable's codes keep their learnt options only where they beat
-    the dictionary on the variable by more than :data:`SE_MARGIN` standard
-    errors (the inner out-of-fold alpha, pages resampled); otherwise they all
+    the dictionary on the variable by more than ``se_margin`` standard
+    errors (one figure, or one per variable) (the inner out-of-fold alpha, pages resampled); otherwise they all
     take the dictionary's decisions. Of models about as good, the simplest,
     because the choice itself is made on few units and a lucky fold must not
     carry a worse model onto new text. Returns the picks and, per variable
@@ -560,7 +688,8 @@ def _dictionary_unless_better(units, tested, codes, per, pick, variable_of) -> t
         diffs = np.array([binary_pair_alpha(y, learnt, w) - binary_pair_alpha(y, plain, w) for w in draws])
         se = float(np.nanstd(diffs))
         margins[v] = gain / se if se > 0 else math.copysign(math.inf, gain) if gain else 0.0
-        if not gain > SE_MARGIN * se:
+        need = se_margin[v] if isinstance(se_margin, Mapping) else se_margin
+        if not gain > need * se:
             pick.update(dict.fromkeys(mine, "dictionary"))
     return pick, margins
 
@@ -571,7 +700,8 @@ def to_model(d: Design, f: Fitted, codebook: Codebook, training: dict, settings:
     return MentionModel(codebook.version, tuple(f.codes), tuple(d.columns[j] for j in keep), f.W[keep], f.b,
                         f.scale, f.shift, f.thresholds,
                         settings={**{k: list(v) if isinstance(v, tuple) else v
-                                     for k, v in {**DEFAULTS, **(settings or {})}.items()}, "chosen": f.chosen},
+                                     for k, v in {**DEFAULTS, **(settings or {})}.items()}, "chosen": f.chosen,
+                                  "se_margin_chosen": f.se_margins},
                         training=training)
 
 

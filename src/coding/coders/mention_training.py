@@ -495,15 +495,16 @@ def _fit_all(d, units, train, codes, options, settings):
         if options[code] == "dictionary":
             W[:, k], b[k] = _dictionary_weights(d, code)
         elif options[code][2:] == ("hits",):
-            _hits_only(d, code, W[:, k], b, k)
+            W[:, k], b[k] = _hits_only(d, code, W[:, k], b[k])
     return W, b, mask
 
 
-def _hits_only(d: Design, code: str, w: np.ndarray, b: np.ndarray, k: int) -> None:
-    """Shift code ``k``'s weights ``w`` and intercept ``b[k]`` so that only sentences with its hit score as learnt."""
+def _hits_only(d: Design, code: str, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
+    """Weights and intercept of ``code`` shifted so that only sentences with its hit score as learnt."""
+    w = w.copy()
     if "hit:" + code in d.columns:
         w[d.columns.index("hit:" + code)] += HITS_ONLY_SHIFT
-    b[k] -= HITS_ONLY_SHIFT
+    return w, b - HITS_ONLY_SHIFT
 
 
 def _truth(units, idx, code) -> tuple[np.ndarray, np.ndarray]:
@@ -570,7 +571,7 @@ def _inner_choices(d, units, train, codes, settings, variable_of) -> tuple[np.nd
         known, y = _truth(units, tested, code)
         for o in options:
             alpha, a, c, thr = _choose(oof[o][tested, k][known], y[known])
-            per[code, o] = (alpha, a, c, thr, (a * oof[o][tested, k] + c) >= math.log(thr / (1 - thr)))
+            per[code, o] = (alpha, a, c, thr, _decide(oof[o][tested, k], a, c, thr))
     pick = {code: max(options, key=lambda o: (round(per[code, o][0], 9), -options.index(o))) for code in codes}
     if variable_of:
         pick = _by_variable(units, tested, codes, options, per, pick, variable_of)
@@ -625,7 +626,12 @@ def _decisions(d, units, train, test, codes, settings, per, pick) -> np.ndarray:
     W, b, _ = _fit_all(d, units, train, codes, pick, settings)
     s = best_scores(d, test, W, b)
     a, c, thr = (np.array([per[code, pick[code]][j] for code in codes]) for j in (1, 2, 3))
-    return (a * s + c >= np.log(thr / (1 - thr))).astype(int)
+    return _decide(s, a, c, thr).astype(int)
+
+
+def _decide(scores, a, c, threshold):
+    """Whether Platt-calibrated ``scores`` (scale ``a``, shift ``c``) reach the probability ``threshold``."""
+    return a * scores + c >= np.log(threshold / (1 - threshold))
 
 
 def _by_variable(units, tested, codes, options, per, pick, variable_of, passes: int = 2) -> dict:

@@ -623,6 +623,14 @@ def test_the_shipped_model_codes_with_the_shipped_codebook():
     got = {c.code: c for c in coder.code([unit])}
     assert "energy" in got and got["energy"].evidence[0].term.startswith("Officials of Pakistan and Russia")
     assert all(c.variable == cb.code(c.code).variable for c in got.values())
+    # every setting was chosen inside its training data, the margin over the dictionary too
+    from coding.coders.mention_training import DEFAULTS
+
+    settings = coder.model.settings
+    assert set(settings["se_margin_chosen"]) == set(cb.variable_ids)
+    assert set(settings["se_margin_chosen"].values()) <= set(DEFAULTS["se_margins"])
+    options = [v["option"] for v in settings["chosen"].values()]
+    assert all(o == "dictionary" or (o[0] in DEFAULTS["C_grid"] and o[2:] in ([], ["hits"])) for o in options)
 
 
 def test_reports_and_checks_read_the_stores_default_coder():

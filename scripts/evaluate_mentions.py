@@ -123,16 +123,17 @@ def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -
           f"{expected_calibration_error(p, y):.3f}")
 
 
-def real_training_set(real):
+def real_training_set(real, meaning: bool = True):
     """The protocol's training set (codebook, units, design) from the real texts at ``real``, or None,
-    said on standard output, when they are not there (a clone without them)."""
+    said on standard output, when they are not there (a clone without them); ``meaning``: with the
+    sentences' similarities to the codes, as the shipped coder reads them."""
     real = Path(real)
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
         return None
     from coding.coders.mention_training import training_set
 
-    return training_set(REPO, real)
+    return training_set(REPO, real, meaning)
 
 
 def protocol_parser(description: str) -> argparse.ArgumentParser:

@@ -3,10 +3,11 @@
 The protocol of ``scripts/evaluate_mentions.py`` (leave-one-collection-out
 over the five real collections and the thesis, every setting chosen inside
 the training collections, out-of-fold predictions pooled over the real
-collections), run in one go for the mention coder as it is and with extra
-features on each candidate sentence from ``wordllama`` (a static embedding
-model whose weights ship inside its wheel; it is loaded from the package's
-own files with downloads disabled):
+collections), run in one go for the mention coder on words and the
+dictionary's hits alone (``base``) and with extra features on each candidate
+sentence from ``wordllama`` (a static embedding model whose weights ship
+inside its wheel; it is loaded from the package's own files with downloads
+disabled). The coder that ships reads ``sim`` (:mod:`coding.coders.mention_meaning`):
 
 - ``sim``: the sentence's cosine similarity to each code's text in the
   codebook (label, definition, include), one column per code;
@@ -19,8 +20,7 @@ the per-code settings, calibration and thresholds are the protocol's own
 decisions are the calibrated best-sentence probability at the code's
 threshold, with the coder's rules for units not in English and one-line
 texts. Prints Krippendorff's alpha per variable and per code for each arm
-beside the dictionary. ``wordllama`` is not a dependency of the project:
-install it to run this.
+beside the dictionary. ``wordllama`` is a dependency of the project.
 
     python scripts/experiment_embeddings.py [--arms base,sim,vec] [--dims 256] [--resamples 1000]
 """
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
     p.add_argument("--dims", type=int, default=256, choices=(64, 128, 256), help="embedding dimensions for vec")
     args = p.parse_args(argv)
 
-    data = real_training_set(args.real)
+    data = real_training_set(args.real, meaning=False)
     if data is None:
         return 0
     cb, units, d = data

@@ -693,3 +693,43 @@ def test_a_models_codebook_version_is_read_from_its_metadata(tmp_path, trained):
     assert model_codebook_version(tmp_path / "m.npz") == model.codebook_version != ""
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     assert model_codebook_version(tmp_path / "bad.npz") == model_codebook_version(tmp_path / "none.npz") == ""
+
+
+def test_similarity_to_the_codes_is_read_alike_in_training_and_coding(codebook):
+    """A model trained with the sentences' similarity to each code's text
+    keeps their scale and the embedder's version; the coder's batches
+    score as the training's candidates do; a model made with another
+    version of the embedder, or scored without the similarities, is refused."""
+    from dataclasses import replace
+
+    from coding.coders.mention_meaning import Meaning, embedder_version
+
+    codes = [c.id for c in codebook.codes]
+    meaning = Meaning(codebook, codes)
+    raw = meaning.raw(["A gas pipeline will feed the power plants.", "Militants attacked a checkpoint."])
+    assert raw.shape == (2, len(codes))
+    assert raw[0, codes.index("energy")] > raw[0, codes.index("militancy")]
+    assert raw[1, codes.index("militancy")] > raw[1, codes.index("energy")]
+    with pytest.raises(CodingError, match="no scale"):
+        meaning.standardised(raw)
+
+    units = invented(90, 5, codebook)
+    d = design(Extractor(codebook), [u.text for u in units], meaning)
+    assert d.raw.shape == (d.X.shape[0], len(codes))
+    fitted = fit(d, units, np.arange(len(units)), codes, {"C_grid": (1.0,), "rounds": 1})
+    model = to_model(d, fitted, codebook, {})
+    kept = model.settings["meaning"]
+    assert kept["codes"] == codes and kept["embedder"] == f"wordllama {embedder_version()}"
+    assert np.allclose(kept["mean"], d.raw.mean(axis=0))
+    assert any(c.startswith("sim:") for c in model.vocabulary)  # the similarities carry weight
+    coder = MentionCoder(model, codebook)
+    test = invented(40, 11, codebook)
+    dt = design(Extractor(codebook), [u.text for u in test], meaning)
+    p, _ = predict(coder, dt, np.arange(len(test)))
+    _, batched, _ = coder.code_probabilities([Unit(u.id, "d", 0, "paragraph", 0, len(u.text), u.text) for u in test])
+    assert np.allclose(p, batched)
+    with pytest.raises(CodingError, match="similarities"):
+        coder.scores(dt.candidates[0])
+    other = replace(model, settings={**model.settings, "meaning": {**kept, "embedder": "wordllama 0.0"}})
+    with pytest.raises(CodingError, match="trained with wordllama 0.0"):
+        MentionCoder(other, codebook)

@@ -25,6 +25,7 @@ leave-one-collection-out (:func:`choose_se_margins`).
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -37,6 +38,7 @@ import numpy as np
 from scipy import sparse
 
 from coding.codebook import Codebook
+from coding.coders.mention_meaning import Meaning, fit_scale
 from coding.coders.mentions import Candidates, Extractor, MentionCoder, MentionModel
 
 #: Settings of the learner; the grid of C is searched per code inside the training data.
@@ -187,12 +189,16 @@ def thesis_units(root: Path, codebook: Codebook) -> list[Labelled]:
 class Design:
     """Candidates of a list of units as one sparse matrix: a row per sentence
     (its features and its unit's), ``offsets[i]:offsets[i + 1]`` the rows of
-    unit i, ``columns`` the feature of each column."""
+    unit i, ``columns`` the feature of each column; with ``meaning``, ``raw``
+    holds each sentence's similarity to each code (not yet standardised,
+    not in ``X``: :func:`fit` scales them on its training units)."""
 
     candidates: list[Candidates]
     X: sparse.csr_matrix
     offsets: np.ndarray
     columns: list[str]
+    meaning: Meaning | None = None
+    raw: np.ndarray | None = None
 
     def rows_of(self, units: np.ndarray) -> np.ndarray:
         """Row indexes of the given units."""
@@ -200,8 +206,9 @@ class Design:
             if len(units) else np.empty(0, dtype=np.int64)
 
 
-def design(extractor: Extractor, texts: Sequence[str]) -> Design:
-    """The design matrix of ``texts``."""
+def design(extractor: Extractor, texts: Sequence[str], meaning: Meaning | None = None) -> Design:
+    """The design matrix of ``texts`` (with ``meaning``: and the sentences'
+    similarities to the codes)."""
     candidates = [extractor.analyse(t) for t in texts]
     index: dict[str, int] = {}
     cols: list[int] = []
@@ -218,7 +225,22 @@ def design(extractor: Extractor, texts: Sequence[str]) -> Design:
     columns = [""] * len(index)
     for f, j in index.items():
         columns[j] = f
-    return Design(candidates, X, np.array(offsets), columns)
+    raw = None
+    if meaning is not None:
+        raw = meaning.raw([t[s:e] for t, cand in zip(texts, candidates) for s, e in cand.spans])
+    return Design(candidates, X, np.array(offsets), columns, meaning, raw)
+
+
+def _scaled(d: Design, train: np.ndarray) -> tuple[Design, Meaning | None]:
+    """The design with its similarity columns appended, standardised on the
+    ``train`` units' sentences, and the :class:`Meaning` with that scale;
+    the design itself when it has none."""
+    if d.meaning is None or d.raw is None:
+        return d, None
+    meaning = copy.copy(d.meaning)
+    meaning.mean, meaning.sd = fit_scale(d.raw[d.rows_of(train)])
+    X = sparse.hstack([d.X, sparse.csr_matrix(meaning.standardised(d.raw))], format="csr")
+    return Design(d.candidates, X, d.offsets, d.columns + meaning.columns), meaning
 
 
 def _column_mask(d: Design, units: np.ndarray, min_df: int) -> np.ndarray:
@@ -434,7 +456,9 @@ class Fitted:
     ``margins``: per variable whose codes had learnt options, by how many
     standard errors they beat the dictionary inside the training data
     (:func:`_dictionary_unless_better`); ``se_margins``: per variable, the
-    margin they had to beat it by (:func:`choose_se_margins`)."""
+    margin they had to beat it by (:func:`choose_se_margins`); ``columns``:
+    the feature of each row of ``W``; ``meaning``: the similarity features'
+    scale, when the design had them."""
 
     codes: list[str]
     W: np.ndarray
@@ -446,6 +470,8 @@ class Fitted:
     mask: np.ndarray
     margins: dict[str, float] = field(default_factory=dict)
     se_margins: dict[str, float] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+    meaning: Meaning | None = None
 
 
 #: Prefixes of the features that come from the dictionary's hits.
@@ -544,6 +570,7 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
     dictionary unless their options beat it by the margin
     :func:`choose_se_margins` chose."""
     settings = {**DEFAULTS, **(settings or {})}
+    d, meaning = _scaled(d, train)
     tested, per, pick = _inner_choices(d, units, train, codes, settings, variable_of)
     margins: dict[str, float] = {}
     se: dict[str, float] = {}
@@ -554,7 +581,7 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
                   "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
     W, b, mask = _fit_all(d, units, train, codes, pick, settings)
     scale, shift, thresholds = (np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3))
-    return Fitted(list(codes), W, b, scale, shift, thresholds, chosen, mask, margins, se)
+    return Fitted(list(codes), W, b, scale, shift, thresholds, chosen, mask, margins, se, d.columns, meaning)
 
 
 def _inner_choices(d, units, train, codes, settings, variable_of) -> tuple[np.ndarray, dict, dict]:
@@ -703,11 +730,14 @@ def _dictionary_unless_better(units, tested, codes, per, pick, variable_of,
 def to_model(d: Design, f: Fitted, codebook: Codebook, training: dict, settings: Mapping | None = None) -> MentionModel:
     """A :class:`MentionModel` of the columns with a weight."""
     keep = np.flatnonzero(np.abs(f.W).max(axis=1) > 1e-6)
-    return MentionModel(codebook.version, tuple(f.codes), tuple(d.columns[j] for j in keep), f.W[keep], f.b,
+    columns = f.columns or d.columns
+    made = {"chosen": f.chosen, "se_margin_chosen": f.se_margins}
+    if f.meaning is not None:
+        made["meaning"] = f.meaning.settings()
+    return MentionModel(codebook.version, tuple(f.codes), tuple(columns[j] for j in keep), f.W[keep], f.b,
                         f.scale, f.shift, f.thresholds,
                         settings={**{k: list(v) if isinstance(v, tuple) else v
-                                     for k, v in {**DEFAULTS, **(settings or {})}.items()}, "chosen": f.chosen,
-                                  "se_margin_chosen": f.se_margins},
+                                     for k, v in {**DEFAULTS, **(settings or {})}.items()}, **made},
                         training=training)
 
 
@@ -719,7 +749,7 @@ def predict(coder: MentionCoder, d: Design, units: np.ndarray) -> tuple[np.ndarr
     accepted = np.zeros((len(units), n), dtype=int)
     for k, i in enumerate(units):
         cand = d.candidates[i]
-        p, _ = coder.probabilities_of(cand)
+        p, _ = coder.probabilities_of(cand, None if d.raw is None else d.raw[d.offsets[i]:d.offsets[i + 1]])
         probs[k] = p
         if not cand.english:
             continue
@@ -759,16 +789,17 @@ def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook) -
     return added
 
 
-def training_set(repo: Path, real: Path):
+def training_set(repo: Path, real: Path, meaning: bool = True):
     """What the protocol and the shipped model learn from: the project's
     codebook, the labelled units (the real texts in ``real``, then the
     thesis's people's coding in ``repo``, with :func:`weak_code_labels`)
-    and the design of their sentences."""
+    and the design of their sentences, with their similarities to the codes
+    unless ``meaning`` is false."""
     from coding.codebook import load_codebook
 
     silence_convergence()
     cb = load_codebook(Path(repo) / "codebook.yaml")
     units = load_real_texts(real, cb, Path(repo) / "evaluation" / "real" / "consensus.csv") + thesis_units(repo, cb)
-    d = design(Extractor(cb), [u.text for u in units])
+    d = design(Extractor(cb), [u.text for u in units], Meaning(cb, [c.id for c in cb.codes]) if meaning else None)
     weak_code_labels(d, units, cb)
     return cb, units, d

@@ -12,7 +12,9 @@ contradict each other.
 Features of a candidate
     binary features of the sentence, its neighbours and its unit (words,
     dictionary hits, negation and modality, actors, position), listed in
-    :mod:`coding.coders.mention_features`, which makes them.
+    :mod:`coding.coders.mention_features`, which makes them; and, for a
+    model trained with them, the sentence's similarity to each code's text
+    (:mod:`coding.coders.mention_meaning`).
 
 Model
     per code a weight vector and intercept over one shared vocabulary, a
@@ -206,7 +208,31 @@ class MentionCoder:
         self._thr = np.maximum(np.asarray(model.thresholds, dtype=np.float64), float(min_probability))
         self._variable = {c.id: c.variable for c in codebook.codes}
         self._hash = model.sha256 or model_hash(model)
+        self._meaning, self._W_meaning = self._meaning_of(model, codebook)
         self.not_english = 0
+
+    def _meaning_of(self, model: MentionModel, codebook: Codebook):
+        """The similarity features of the model, if it has them: the
+        :class:`~coding.coders.mention_meaning.Meaning` and their weights
+        (one row per similarity column, zero for a column without a weight)."""
+        if "meaning" not in model.settings:
+            return None, None
+        from coding.coders.mention_meaning import Meaning
+
+        meaning = Meaning.from_settings(codebook, model.settings["meaning"])
+        rows = [self._index.get(c) for c in meaning.columns]
+        W = np.array([self._W[j] if j is not None else np.zeros(len(model.codes)) for j in rows])
+        return meaning, W
+
+    def _meaning_scores(self, raw: np.ndarray | None, sentences: Sequence[str] = ()) -> np.ndarray | float:
+        """Sentences x codes: what the similarity features add to each
+        sentence's score (``raw`` similarities, else computed from the
+        ``sentences``); 0 for a model without them."""
+        if self._meaning is None:
+            return 0.0
+        if raw is None:
+            raw = self._meaning.raw(sentences)
+        return self._meaning.standardised(raw) @ self._W_meaning
 
     #: Column written by ``coding code`` after the evidence.
     output_columns = ("probability",)
@@ -216,8 +242,9 @@ class MentionCoder:
         """The model's hash and the matcher's version: a new model recodes."""
         return f"{self._hash[:12]}+m{MATCHER_VERSION}"
 
-    def scores(self, cand: Candidates) -> np.ndarray:
-        """Sentences x codes raw scores (log-odds before calibration)."""
+    def scores(self, cand: Candidates, raw: np.ndarray | None = None) -> np.ndarray:
+        """Sentences x codes raw scores (log-odds before calibration);
+        ``raw``: the sentences' similarities to the codes, for a model that reads them."""
         get = self._index.get
         zero = self._zero  # a row of zeros opens every sentence, so that none is empty
         ids: list[int] = []
@@ -228,11 +255,14 @@ class MentionCoder:
             ids.extend(j for j in map(get, fs) if j is not None)
         unit = [j for j in map(get, cand.unit) if j is not None]
         base = self._b + self._W[unit].sum(axis=0)
-        return np.add.reduceat(self._W[ids], starts, axis=0) + base
+        if self._meaning is not None and raw is None:
+            raise CodingError("this mention model reads the sentences' similarities to the codes: give them")
+        return np.add.reduceat(self._W[ids], starts, axis=0) + base + self._meaning_scores(raw)
 
-    def probabilities_of(self, cand: Candidates) -> tuple[np.ndarray, np.ndarray]:
-        """(calibrated probability per code, best sentence per code) of one unit."""
-        s = self.scores(cand)
+    def probabilities_of(self, cand: Candidates, raw: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated probability per code, best sentence per code) of one unit
+        (``raw``: as for :meth:`scores`)."""
+        s = self.scores(cand, raw)
         best = s.argmax(axis=0)
         return self._calibrated(s[best, np.arange(s.shape[1])]), best
 
@@ -246,6 +276,8 @@ class MentionCoder:
         b = self._features.batch(texts)
         per_sentence = np.repeat(np.arange(len(texts)), np.diff(b.offsets))
         s = b.sentences @ self._W[:-1] + (b.units @ self._W[:-1] + self._b)[per_sentence]
+        if self._meaning is not None:
+            s += self._meaning_scores(None, [t[a:e] for t, spans in zip(texts, b.spans) for a, e in spans])
         if not len(texts):
             return b, s, np.empty((0, len(self.model.codes)))
         return b, s, np.maximum.reduceat(s, b.offsets[:-1], axis=0)

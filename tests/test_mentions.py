@@ -733,3 +733,29 @@ def test_similarity_to_the_codes_is_read_alike_in_training_and_coding(codebook):
     other = replace(model, settings={**model.settings, "meaning": {**kept, "embedder": "wordllama 0.0"}})
     with pytest.raises(CodingError, match="trained with wordllama 0.0"):
         MentionCoder(other, codebook)
+
+
+def test_the_shipped_coder_loads_its_embedder_without_the_network(tmp_path):
+    """The similarity features' embedder comes from its package's own files:
+    in a fresh process whose every connection fails, the shipped coder still codes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "offline.py"
+    script.write_text(
+        "import socket, sys\n"
+        "def refuse(*a, **k):\n"
+        "    raise OSError('no network here')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from coding.coders.coder_choice import make_coder\n"
+        "from coding.records import Unit\n"
+        "coder, _ = make_coder('mentions', sys.argv[1])\n"
+        "t = 'Pakistan and Russia signed a gas pipeline agreement in Moscow.'\n"
+        "print(sorted(c.code for c in coder.code([Unit('u', 'd', 0, 'paragraph', 0, len(t), t)])))\n")
+    codebook = Path(__file__).resolve().parents[1] / "codebook.yaml"
+    done = subprocess.run([sys.executable, str(script), str(codebook)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "energy" in done.stdout

@@ -39,33 +39,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def load_wordllama(dims: int):
-    """The wordllama model from the files inside its package, never a download."""
+    """The wordllama model from the files inside its package (never a
+    download), cut to ``dims`` dimensions for the ``vec`` arm."""
     import wordllama
     from wordllama import WordLlama
 
-    # WordLlama.load() alone looks for the tokenizer in a folder the wheel does not have and
-    # fetches it from the network; weights/ and tokenizers/ are beside the code: point the cache there
+    # as coding.coders.mention_meaning loads it, with the truncation this experiment varies
     return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True,
                           trunc_dim=None if dims == 256 else dims)
 
 
-def sentence_embeddings(wl, units, d) -> np.ndarray:
-    """Sentences x dims: the unit-normalised embedding of every candidate sentence, in design row order."""
-    texts = [units[i].text[s:e] for i, cand in enumerate(d.candidates) for s, e in cand.spans]
-    return np.asarray(wl.embed(texts, norm=True), dtype=np.float64)
-
-
-def code_texts(codebook) -> list[str]:
-    """Per code: its label, definition and include note, as the codebook words them."""
-    return [" ".join(x for x in (c.label, c.definition, c.include) if x) for c in codebook.codes]
-
-
 def extra_columns(wl, units, d, codebook, arm: str) -> tuple[np.ndarray, list[str]]:
-    """The arm's extra features of every sentence and their column names."""
-    E = sentence_embeddings(wl, units, d)
+    """The arm's extra features of every sentence and their column names:
+    ``sim`` as the coder reads them (:class:`coding.coders.mention_meaning.Meaning`),
+    ``vec`` the embedding itself."""
+    texts = [units[i].text[s:e] for i, cand in enumerate(d.candidates) for s, e in cand.spans]
     if arm == "sim":
-        defs = np.asarray(wl.embed(code_texts(codebook), norm=True), dtype=np.float64)
-        return E @ defs.T, [f"sim:{c.id}" for c in codebook.codes]
+        from coding.coders.mention_meaning import Meaning
+
+        meaning = Meaning(codebook, [c.id for c in codebook.codes])
+        return meaning.raw(texts), meaning.columns
+    E = np.asarray(wl.embed(texts, norm=True), dtype=np.float64)
     return E, [f"emb:{k}" for k in range(E.shape[1])]
 
 
@@ -165,7 +159,7 @@ def main(argv=None) -> int:
         return 0
     cb, units, d = data
     print(f"units: {len(units)}; {d.X.shape[0]} sentences; arms {args.arms}; vec at {args.dims} dimensions")
-    wl = load_wordllama(args.dims) if set(args.arms.split(",")) - {"base"} else None
+    wl = load_wordllama(args.dims) if "vec" in args.arms.split(",") else None
     arms, evidence = {}, {}
     for arm in args.arms.split(","):
         start = time.process_time()

@@ -38,17 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 
-def load_wordllama(dims: int):
-    """The wordllama model from the files inside its package (never a
-    download), cut to ``dims`` dimensions for the ``vec`` arm."""
-    import wordllama
-    from wordllama import WordLlama
-
-    # as coding.coders.mention_meaning loads it, with the truncation this experiment varies
-    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True,
-                          trunc_dim=None if dims == 256 else dims)
-
-
 def extra_columns(wl, units, d, codebook, arm: str) -> tuple[np.ndarray, list[str]]:
     """The arm's extra features of every sentence and their column names:
     ``sim`` as the coder reads them (:class:`coding.coders.mention_meaning.Meaning`),
@@ -159,7 +148,9 @@ def main(argv=None) -> int:
         return 0
     cb, units, d = data
     print(f"units: {len(units)}; {d.X.shape[0]} sentences; arms {args.arms}; vec at {args.dims} dimensions")
-    wl = load_wordllama(args.dims) if "vec" in args.arms.split(",") else None
+    from coding.coders.mention_meaning import embedder
+
+    wl = embedder(None if args.dims == 256 else args.dims) if "vec" in args.arms.split(",") else None
     arms, evidence = {}, {}
     for arm in args.arms.split(","):
         start = time.process_time()

@@ -28,15 +28,16 @@ PREFIX = "sim:"
 EMBEDDER = "wordllama"
 
 
-@lru_cache(maxsize=1)
-def _embedder():
-    """The wordllama model, from the files inside its package, never a download."""
+@lru_cache(maxsize=2)
+def embedder(dims: int | None = None):
+    """The wordllama model, from the files inside its package, never a
+    download (``dims``: its embeddings cut to that many dimensions)."""
     import wordllama
     from wordllama import WordLlama
 
     # load() alone looks for its tokenizer in a cache folder and would fetch it; the wheel has
     # weights/ and tokenizers/ beside its code: point the cache there
-    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True, trunc_dim=dims)
 
 
 def embedder_version() -> str:
@@ -59,7 +60,7 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     """Texts x dimensions: unit-length embeddings (float64)."""
     if not len(texts):
         return np.zeros((0, 0))
-    return np.asarray(_embedder().embed(list(texts), norm=True), dtype=np.float64)
+    return np.asarray(embedder().embed(list(texts), norm=True), dtype=np.float64)
 
 
 class Meaning:

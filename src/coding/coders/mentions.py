@@ -224,14 +224,13 @@ class MentionCoder:
         W = np.array([self._W[j] if j is not None else np.zeros(len(model.codes)) for j in rows])
         return meaning, W
 
-    def _meaning_scores(self, raw: np.ndarray | None, sentences: Sequence[str] = ()) -> np.ndarray | float:
-        """Sentences x codes: what the similarity features add to each
-        sentence's score (``raw`` similarities, else computed from the
-        ``sentences``); 0 for a model without them."""
+    def _meaning_scores(self, raw: np.ndarray | None) -> np.ndarray | float:
+        """Sentences x codes: what the sentences' ``raw`` similarities to the
+        codes add to their scores; 0 for a model without them."""
         if self._meaning is None:
             return 0.0
         if raw is None:
-            raw = self._meaning.raw(sentences)
+            raise CodingError("this mention model reads the sentences' similarities to the codes: give them")
         return self._meaning.standardised(raw) @ self._W_meaning
 
     #: Column written by ``coding code`` after the evidence.
@@ -255,8 +254,6 @@ class MentionCoder:
             ids.extend(j for j in map(get, fs) if j is not None)
         unit = [j for j in map(get, cand.unit) if j is not None]
         base = self._b + self._W[unit].sum(axis=0)
-        if self._meaning is not None and raw is None:
-            raise CodingError("this mention model reads the sentences' similarities to the codes: give them")
         return np.add.reduceat(self._W[ids], starts, axis=0) + base + self._meaning_scores(raw)
 
     def probabilities_of(self, cand: Candidates, raw: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -277,7 +274,7 @@ class MentionCoder:
         per_sentence = np.repeat(np.arange(len(texts)), np.diff(b.offsets))
         s = b.sentences @ self._W[:-1] + (b.units @ self._W[:-1] + self._b)[per_sentence]
         if self._meaning is not None:
-            s += self._meaning_scores(None, [t[a:e] for t, spans in zip(texts, b.spans) for a, e in spans])
+            s += self._meaning_scores(self._meaning.raw([t[a:e] for t, spans in zip(texts, b.spans) for a, e in spans]))
         if not len(texts):
             return b, s, np.empty((0, len(self.model.codes)))
         return b, s, np.maximum.reduceat(s, b.offsets[:-1], axis=0)

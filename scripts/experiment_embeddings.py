@@ -148,7 +148,7 @@ def main(argv=None) -> int:
         return 0
     cb, units, d = data
     print(f"units: {len(units)}; {d.X.shape[0]} sentences; arms {args.arms}; vec at {args.dims} dimensions")
-    from coding.coders.mention_meaning import embedder
+    from coding.coders.embedding import embedder
 
     wl = embedder(None if args.dims == 256 else args.dims) if "vec" in args.arms.split(",") else None
     arms, evidence = {}, {}

@@ -702,7 +702,8 @@ def test_similarity_to_the_codes_is_read_alike_in_training_and_coding(codebook):
     version of the embedder, or scored without the similarities, is refused."""
     from dataclasses import replace
 
-    from coding.coders.mention_meaning import Meaning, embedder_version
+    from coding.coders.embedding import embedder_version
+    from coding.coders.mention_meaning import Meaning
 
     codes = [c.id for c in codebook.codes]
     meaning = Meaning(codebook, codes)

@@ -14,37 +14,15 @@ may not list.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from coding.codebook import Codebook
+from coding.coders.embedding import EMBEDDER, embed, embedder_version, one_thread
 from coding.errors import CodingError
 
 #: Prefix of the similarity columns in a model's vocabulary.
 PREFIX = "sim:"
-#: The embedding model: its package, and the version whose weights a model was trained with.
-EMBEDDER = "wordllama"
-
-
-@lru_cache(maxsize=2)
-def embedder(dims: int | None = None):
-    """The wordllama model, from the files inside its package, never a
-    download (``dims``: its embeddings cut to that many dimensions)."""
-    import wordllama
-    from wordllama import WordLlama
-
-    # load() alone looks for its tokenizer in a cache folder and would fetch it; the wheel has
-    # weights/ and tokenizers/ beside its code: point the cache there
-    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True, trunc_dim=dims)
-
-
-def embedder_version() -> str:
-    """The installed version of the embedding package."""
-    from importlib.metadata import version
-
-    return version(EMBEDDER)
 
 
 def code_texts(codebook: Codebook, codes: Sequence[str]) -> list[str]:
@@ -54,13 +32,6 @@ def code_texts(codebook: Codebook, codes: Sequence[str]) -> list[str]:
         c = codebook.code(code)
         out.append(" ".join(x for x in (c.label, c.definition, c.include) if x))
     return out
-
-
-def embed(texts: Sequence[str]) -> np.ndarray:
-    """Texts x dimensions: unit-length embeddings (float64)."""
-    if not len(texts):
-        return np.zeros((0, 0))
-    return np.asarray(embedder().embed(list(texts), norm=True), dtype=np.float64)
 
 
 class Meaning:
@@ -82,7 +53,8 @@ class Meaning:
         """Sentences x codes: cosine similarity of each sentence to each code's text."""
         if not len(sentences):
             return np.zeros((0, len(self.codes)))
-        return embed(sentences) @ self._codes.T
+        with one_thread():
+            return embed(sentences) @ self._codes.T
 
     def standardised(self, raw: np.ndarray) -> np.ndarray:
         """``raw`` similarities on the training sentences' scale."""

@@ -49,6 +49,7 @@ import numpy as np
 
 from coding.codebook import Codebook
 from coding.coders.dictionary import MATCHER_VERSION, evidence_items
+from coding.coders.embedding import one_thread
 from coding.coders.mention_features import SHORT_WORDS, Batch, Candidates, CompiledFeatures, Extractor, sentences
 from coding.errors import CodingError
 
@@ -231,7 +232,8 @@ class MentionCoder:
             return 0.0
         if raw is None:
             raise CodingError("this mention model reads the sentences' similarities to the codes: give them")
-        return self._meaning.standardised(raw) @ self._W_meaning
+        with one_thread():
+            return self._meaning.standardised(raw) @ self._W_meaning
 
     #: Column written by ``coding code`` after the evidence.
     output_columns = ("probability",)

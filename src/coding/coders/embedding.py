@@ -1,0 +1,169 @@
+"""Static word embeddings for the mention coder, from ``wordllama``: its
+weights ship inside its wheel and are loaded from the package's files with
+downloads off, so nothing is fetched at run time.
+
+:func:`embed` gives the embedder's own sentence embeddings bit for bit, but
+reads each word's token ids from a cache (:class:`WordTokens`) instead of
+running the tokenizer over every sentence: most of the cost of the
+embeddings was the tokenizer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+#: The embedding model: its package, and the version whose weights a model was trained with.
+EMBEDDER = "wordllama"
+
+
+@lru_cache(maxsize=2)
+def embedder(dims: int | None = None):
+    """The wordllama model, from the files inside its package, never a
+    download (``dims``: its embeddings cut to that many dimensions)."""
+    import wordllama
+    from wordllama import WordLlama
+
+    # load() alone looks for its tokenizer in a cache folder and would fetch it; the wheel has
+    # weights/ and tokenizers/ beside its code: point the cache there
+    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True, trunc_dim=dims)
+
+
+def embedder_version() -> str:
+    """The installed version of the embedding package."""
+    from importlib.metadata import version
+
+    return version(EMBEDDER)
+
+
+def one_thread():
+    """A context in which matrix products run on one thread: for products
+    of a batch's few thousand rows, BLAS threads spend more CPU waiting for
+    work than they save (half the coder's CPU time on two cores)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
+
+
+class WordTokens:
+    """Texts' token ids from the embedder's tokenizer, read word by word
+    through a cache, so that a word met again costs one lookup.
+
+    The tokenizer writes each space as the word-start mark and runs its
+    merges over the whole text; no token holds that mark after another
+    character, so no merge crosses a word boundary and a text's ids are its
+    words' ids, each word tokenized alone. Texts where that reading could
+    differ (a space at either end or doubled, the mark itself, the
+    tokenizer's special tokens) are tokenized whole; a test checks both
+    readings against the tokenizer on many texts.
+    """
+
+    #: Words kept before the cache starts afresh (memory stays flat on any corpus).
+    LIMIT = 100_000
+    _SPECIAL = ("<s>", "</s>", "<unk>")
+
+    def __init__(self, tokenizer):
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_str(tokenizer.to_str())
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._lock = threading.Lock()
+        self._forget()
+
+    def _forget(self) -> None:
+        # word -> its number; per number, where its ids start in _tokens and how many
+        self._index: dict[str, int] = {}
+        self._starts = np.zeros(0, dtype=np.intp)
+        self._lens = np.zeros(0, dtype=np.intp)
+        self._tokens = np.zeros(0, dtype=np.intp)
+
+    @classmethod
+    def _whole(cls, text: str) -> bool:
+        # an empty word (a space at either end or doubled), a word ending in the mark, a special token
+        return (not text or text[0] == " " or text[-1] == " " or "  " in text or "\u2581" in text
+                or ("<" in text and any(s in text for s in cls._SPECIAL)))
+
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Per text, its token ids (no special tokens)."""
+        flat, counts = self.flat(texts)
+        return [row.tolist() for row in np.split(flat, np.cumsum(counts)[:-1])] if len(texts) else []
+
+    def flat(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The texts' token ids end to end, and how many each text has."""
+        whole = np.fromiter(map(self._whole, texts), bool, len(texts))
+        split = [t for t, w in zip(texts, whole) if not w]
+        ids, counts = self._split_ids(split)
+        if not whole.any():
+            return ids, counts
+        rest = self._encode([t for t, w in zip(texts, whole) if w])
+        all_counts = np.zeros(len(texts), dtype=np.intp)
+        all_counts[~whole] = counts
+        all_counts[whole] = [len(x) for x in rest]
+        out = np.empty(int(all_counts.sum()), dtype=np.intp)
+        in_split = np.repeat(~whole, all_counts)
+        out[in_split] = ids
+        out[~in_split] = [x for row in rest for x in row]
+        return out, all_counts
+
+    def _split_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        # texts with single spaces only: their words' ids, through the cache
+        if not texts:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+        words = " ".join(texts).split(" ")
+        per_text = np.fromiter((t.count(" ") + 1 for t in texts), np.intp, len(texts))
+        with self._lock:
+            self._learn(set(words).difference(self._index), words)
+            numbers = np.fromiter(map(self._index.__getitem__, words), np.intp, len(words))
+            starts, lens, tokens = self._starts[numbers], self._lens[numbers], self._tokens
+        # position of each word's k-th id in _tokens: its start plus k
+        before = np.cumsum(lens) - lens
+        ids = tokens[np.arange(int(lens.sum())) + np.repeat(starts - before, lens)]
+        return ids, np.add.reduceat(lens, np.cumsum(per_text) - per_text)
+
+    def _learn(self, new: set[str], words: list[str]) -> None:
+        if len(self._index) + len(new) > self.LIMIT:
+            self._forget()
+            new = set(words)
+        new_words = sorted(new)
+        encoded = self._encode(new_words)
+        self._index.update(zip(new_words, range(len(self._index), len(self._index) + len(new_words))))
+        lens = np.fromiter(map(len, encoded), np.intp, len(encoded))
+        self._starts = np.concatenate((self._starts, len(self._tokens) + np.cumsum(lens) - lens))
+        self._lens = np.concatenate((self._lens, lens))
+        self._tokens = np.concatenate((self._tokens, np.fromiter((x for row in encoded for x in row), np.intp,
+                                                                  int(lens.sum()))))
+
+    def _encode(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)] if texts else []
+
+
+@lru_cache(maxsize=1)
+def _word_tokens() -> WordTokens:
+    return WordTokens(embedder().tokenizer)
+
+
+def embed(texts: Sequence[str], chunk: int = 1024) -> np.ndarray:
+    """Texts x dimensions: unit-length embeddings (float64), as the
+    embedder's own ``embed(texts, norm=True)`` gives them to the bit: the
+    float32 mean of the tokens' vectors, summed in token order, then
+    divided by its norm (the tokens come through :class:`WordTokens`)."""
+    if not len(texts):
+        return np.zeros((0, 0))
+    vectors = embedder().embedding
+    out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+    for i in range(0, len(texts), chunk):
+        ids, counts = _word_tokens().flat(texts[i:i + chunk])
+        starts = np.cumsum(counts) - counts
+        # texts of equal length together: a sum along an axis of a 3-d array adds in token order
+        for n in np.unique(counts[counts > 0]).tolist():
+            group = np.flatnonzero(counts == n)
+            rows = vectors[ids[starts[group, None] + np.arange(n)]]
+            out[i + group] = np.sum(rows, axis=1, dtype=np.float32) / np.float32(n)
+    with np.errstate(invalid="ignore"):
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out.astype(np.float64)

@@ -1,0 +1,98 @@
+"""The mention coder's embeddings: read through the word cache, they are the
+embedder's own, bit for bit, whatever the text."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coding.coders.embedding import WordTokens, embed, embedder
+
+# pieces that stress the word reading: spaces (single, doubled, at the ends), the word-start
+# mark itself, other white space, the tokenizer's special tokens, bytes outside its vocabulary
+PIECES = ["a", "e", "the", "ing", "Pakistan", "'", "’", ".", ",", "-", "0", "12", "é", "Ру", "اردو", "😀",
+          " ", " ", " ", "  ", "\u2581", "\n", "\t", "\u00a0", "\u3000", "\r", "<", ">", "/", "s",
+          "<s>", "</s>", "<unk>", "unk"]
+TEXTS = st.lists(st.sampled_from(PIECES), max_size=25).map("".join)
+
+
+def _tokenizer_ids(texts):
+    """The ids the embedder's own tokenizer gives, padding dropped."""
+    return [[i for i, m in zip(e.ids, e.attention_mask) if m] for e in embedder().tokenize(list(texts))]
+
+
+def test_the_tokenizer_never_merges_across_a_word_start():
+    """What the word-by-word reading rests on: no token of the vocabulary
+    holds the word-start mark after another character."""
+    vocab = json.loads(embedder().tokenizer.to_str())["model"]["vocab"]
+    assert len(vocab) > 1000
+    assert not [t for t in vocab if re.search("[^\u2581]\u2581", t)]
+
+
+@pytest.fixture(scope="module")
+def word_tokens():
+    """One cache for many examples: words met before come from it."""
+    return WordTokens(embedder().tokenizer)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(TEXTS, min_size=1, max_size=8))
+def test_word_tokens_are_the_tokenizers_ids(word_tokens, texts):
+    """Read word by word through the cache, a text's token ids are the
+    ones the tokenizer gives it whole."""
+    assert word_tokens.ids(texts) == _tokenizer_ids(texts)
+
+
+def test_the_cache_starts_afresh_past_its_limit_and_stays_right():
+    """Past its limit the cache forgets its words and learns the batch's;
+    ids stay the tokenizer's, from one thread or many."""
+    words = [f"w{i}x" for i in range(400)]
+    texts = [" ".join(words[i:i + 7]) for i in range(0, 400, 3)]
+    tokens = WordTokens(embedder().tokenizer)
+    tokens.LIMIT = 50
+    want = _tokenizer_ids(texts)
+    assert [tokens.ids(texts[i:i + 4]) for i in range(0, len(texts), 4)] == \
+        [want[i:i + 4] for i in range(0, len(texts), 4)]
+    assert len(tokens._index) <= 50
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda i: tokens.ids(texts[i:i + 4]), range(0, len(texts), 4)))
+    assert [x for batch in got for x in batch] == want
+
+
+def test_embeddings_are_the_embedders_own_bit_for_bit():
+    """Sentences, paragraphs and odd texts: the same float32 numbers as
+    the embedder's ``embed(norm=True)``, within and across chunks."""
+    texts = ["Pakistan and Russia signed an agreement on the Pakistan Stream gas pipeline.",
+             "The two ministers met in Moscow  to discuss  regional security.",
+             " Leading space", "trailing space ", "tab\tand\nnewline", "A word\u2581mark here",
+             "<s> and </s> and <unk>", "Урду اردو 😀", "x" * 300, "a", "",
+             # long enough that an adding order other than the tokens' would show
+             " ".join(["Officials from both capitals described the talks on energy, defence and the",
+                       "stability of the region as frank, while traders in Karachi and Astrakhan waited",
+                       "to see whether the barter arrangement for wheat, cotton and refined oil would"] * 3)]
+    texts = texts + [" ".join(reversed(t.split(" "))) for t in texts[:8]] * 3
+    with np.errstate(all="ignore"):
+        want = np.asarray(embedder().embed(texts, norm=True), dtype=np.float64)
+        got = embed(texts, chunk=7)
+    assert got.dtype == np.float64 and got.shape == want.shape
+    assert np.array_equal(got, want, equal_nan=True)  # the empty text has no direction: nan in both
+    assert np.isnan(got[texts.index("")]).all() and not np.isnan(got[0]).any()
+
+
+def test_embedding_nothing_is_an_empty_array():
+    assert embed([]).shape == (0, 0)
+
+
+@pytest.mark.parametrize("text", ["a\u2581 b", "x  y", " z", "<unk>"])
+def test_texts_the_word_reading_could_get_wrong_are_tokenized_whole(text):
+    """Texts with an empty word, a word ending in the mark or a special
+    token go to the tokenizer whole, and get its ids."""
+    tokens = WordTokens(embedder().tokenizer)
+    assert tokens._whole(text)
+    assert tokens.ids([text, "plain words"]) == _tokenizer_ids([text, "plain words"])

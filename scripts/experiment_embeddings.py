@@ -11,6 +11,8 @@ disabled). The coder that ships reads ``sim`` (:mod:`coding.coders.mention_meani
 
 - ``sim``: the sentence's cosine similarity to each code's text in the
   codebook (label, definition, include), one column per code;
+- ``ex``: ``sim`` and, per code, the sentence's highest similarity to one
+  of the code's examples in the codebook and to one of its counterexamples;
 - ``vec``: the sentence's embedding itself (``--dims`` of its 256 dimensions).
 
 The extra columns are standardised with the mean and spread of the training
@@ -43,13 +45,32 @@ def extra_columns(wl, units, d, codebook, arm: str) -> tuple[np.ndarray, list[st
     ``sim`` as the coder reads them (:class:`coding.coders.mention_meaning.Meaning`),
     ``vec`` the embedding itself."""
     texts = [units[i].text[s:e] for i, cand in enumerate(d.candidates) for s, e in cand.spans]
-    if arm == "sim":
+    if arm in ("sim", "ex"):
         from coding.coders.mention_meaning import Meaning
 
         meaning = Meaning(codebook, [c.id for c in codebook.codes])
-        return meaning.raw(texts), meaning.columns
+        raw, names = meaning.raw(texts), meaning.columns
+        if arm == "ex":
+            raw, names = np.hstack([raw, example_similarities(texts, codebook)]), names + [
+                f"{kind}:{c.id}" for kind in ("ex", "cex") for c in codebook.codes]
+        return raw, names
     E = np.asarray(wl.embed(texts, norm=True), dtype=np.float64)
     return E, [f"emb:{k}" for k in range(E.shape[1])]
+
+
+def example_similarities(texts, codebook) -> np.ndarray:
+    """Sentences x (codes, codes): per code, the highest cosine similarity
+    to one of its examples, then to one of its counterexamples (0 for a
+    code without any)."""
+    from coding.coders.embedding import embed
+
+    E = embed(texts)
+    cols = []
+    for kind in ("examples", "counterexamples"):
+        for c in codebook.codes:
+            ex = list(getattr(c, kind))
+            cols.append((E @ embed(ex).T).max(axis=1) if ex else np.zeros(len(texts)))
+    return np.column_stack(cols)
 
 
 def with_columns(d, extra: np.ndarray, names: list[str], train: np.ndarray):
@@ -139,7 +160,7 @@ def main(argv=None) -> int:
     from evaluate_mentions import dictionary_codes, protocol_parser, real_training_set
 
     p = protocol_parser(__doc__.splitlines()[0])
-    p.add_argument("--arms", default="base,sim,vec", help="comma-separated: base, sim, vec")
+    p.add_argument("--arms", default="base,sim,vec", help="comma-separated: base, sim, ex, vec")
     p.add_argument("--dims", type=int, default=256, choices=(64, 128, 256), help="embedding dimensions for vec")
     args = p.parse_args(argv)
 

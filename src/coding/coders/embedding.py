@@ -84,7 +84,8 @@ class WordTokens:
 
     @classmethod
     def _whole(cls, text: str) -> bool:
-        # an empty word (a space at either end or doubled), a word ending in the mark, a special token
+        # an empty word (a space at either end or doubled), the mark itself (a word ending in it
+        # lets a merge cross into the next word), a special token (matched before the words)
         return (not text or text[0] == " " or text[-1] == " " or "  " in text or "\u2581" in text
                 or ("<" in text and any(s in text for s in cls._SPECIAL)))
 

@@ -17,7 +17,9 @@ grow with the corpus is what streaming promises.
 process on the shipped corpus's paragraphs repeated ``--copies`` times:
 CPU time (median of five) of the dictionary matcher alone, the batch's
 features (matcher included), scoring and deciding, the rows with their
-evidence and the CSV written from them, beside ``auto``'s rows.
+evidence and the CSV written from them, beside ``auto``'s rows; before
+them, the sentences embedded by the embedder's own ``embed`` and through
+the word cache the coder uses (the same numbers, checked there).
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def stages(copies: int) -> None:
 
     words = sum(len(t.split()) for t in texts)
     print(f"{len(units):,} paragraphs, {words:,} words; CPU-s, median of five")
+    if coder._meaning is not None:
+        embedding_stages(coder, batches, cpu)
     for label, work in (
             ("dictionary matcher alone", lambda: [dictionary.match(t) for t in texts]),
             ("features of the batches (matcher included)", lambda: [coder._features.batch(b) for b in batches]),
@@ -83,6 +87,24 @@ def stages(copies: int) -> None:
             ("CSV of those rows", lambda: csv.writer(io.StringIO()).writerows(rows)),
             ("auto: rows with evidence (code_rows)", lambda: dictionary.code_rows(units))):
         print(f"  {label:<45} {cpu(work):6.3f}", flush=True)
+
+
+def embedding_stages(coder, batches, cpu) -> None:
+    """CPU time of embedding the batches' sentences: by the embedder's own
+    ``embed`` (its tokenizer over every sentence), and through the word
+    cache of :mod:`coding.coders.embedding`, which gives the same numbers."""
+    import numpy as np
+
+    from coding.coders.embedding import embed, embedder, one_thread
+
+    sentences = [t[a:e] for b in batches for t, spans in zip(b, coder._features.batch(b).spans) for a, e in spans]
+    own = np.asarray(embedder().embed(sentences, norm=True), dtype=np.float64)
+    same = np.array_equal(own, embed(sentences), equal_nan=True)
+    print(f"  {len(sentences):,} sentences; the two embeddings are {'identical' if same else 'DIFFERENT'}")
+    with one_thread():
+        for label, work in (("sentences embedded by wordllama's own embed", lambda: embedder().embed(sentences)),
+                            ("sentences embedded through the word cache", lambda: embed(sentences))):
+            print(f"  {label:<45} {cpu(work):6.3f}", flush=True)
 
 
 def main() -> int:

@@ -96,3 +96,17 @@ def test_texts_the_word_reading_could_get_wrong_are_tokenized_whole(text):
     tokens = WordTokens(embedder().tokenizer)
     assert tokens._whole(text)
     assert tokens.ids([text, "plain words"]) == _tokenizer_ids([text, "plain words"])
+
+
+@pytest.mark.parametrize("block", [7, 40])
+def test_long_texts_are_summed_a_block_at_a_time_in_the_same_order(monkeypatch, block):
+    """With few token vectors gathered at a time (many texts of one length,
+    and texts longer than a block, summed block by block), the embeddings
+    are still the embedder's own."""
+    import coding.coders.embedding as embedding
+
+    texts = [" ".join(f"w{i % 97}ord{i % 13}" for i in range(n)) for n in (5, 40, 41, 300)] * 3
+    with np.errstate(all="ignore"):
+        want = np.asarray(embedder().embed(texts, norm=True), dtype=np.float64)
+    monkeypatch.setattr(embedding, "BLOCK", block)
+    assert np.array_equal(embed(texts), want)

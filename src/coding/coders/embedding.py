@@ -148,6 +148,11 @@ def _word_tokens() -> WordTokens:
     return WordTokens(embedder().tokenizer)
 
 
+#: Token vectors gathered at once (16 MB at 256 float32 dimensions): a batch of
+#: long sentences, or one very long text, never needs more memory than that.
+BLOCK = 1 << 14
+
+
 def embed(texts: Sequence[str], chunk: int = 1024) -> np.ndarray:
     """Texts x dimensions: unit-length embeddings (float64), as the
     embedder's own ``embed(texts, norm=True)`` gives them to the bit: the
@@ -162,9 +167,25 @@ def embed(texts: Sequence[str], chunk: int = 1024) -> np.ndarray:
         starts = np.cumsum(counts) - counts
         # texts of equal length together: a sum along an axis of a 3-d array adds in token order
         for n in np.unique(counts[counts > 0]).tolist():
-            group = np.flatnonzero(counts == n)
-            rows = vectors[ids[starts[group, None] + np.arange(n)]]
-            out[i + group] = np.sum(rows, axis=1, dtype=np.float32) / np.float32(n)
+            group = i + np.flatnonzero(counts == n)
+            if n > BLOCK:
+                for j in group:
+                    out[j] = _long_sum(vectors, ids[starts[j - i]:starts[j - i] + n]) / np.float32(n)
+                continue
+            step = BLOCK // n
+            for g in range(0, len(group), step):
+                rows = group[g:g + step]
+                out[rows] = np.sum(vectors[ids[starts[rows - i, None] + np.arange(n)]], axis=1,
+                                   dtype=np.float32) / np.float32(n)
     with np.errstate(invalid="ignore"):
         out /= np.linalg.norm(out, axis=1, keepdims=True)
     return out.astype(np.float64)
+
+
+def _long_sum(vectors: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The vectors of ``ids`` summed in order, :data:`BLOCK` at a time: each
+    block's sum starts from the sum so far, so the adding order is unchanged."""
+    total = np.sum(vectors[ids[:BLOCK]], axis=0, dtype=np.float32)
+    for a in range(BLOCK, len(ids), BLOCK):
+        total = np.sum(np.vstack([total[None], vectors[ids[a:a + BLOCK]]]), axis=0, dtype=np.float32)
+    return total

@@ -185,7 +185,7 @@ def embed(texts: Sequence[str], chunk: int = 1024) -> np.ndarray:
 def _long_sum(vectors: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """The vectors of ``ids`` summed in order, :data:`BLOCK` at a time: each
     block's sum starts from the sum so far, so the adding order is unchanged."""
-    total = np.sum(vectors[ids[:BLOCK]], axis=0, dtype=np.float32)
+    total = vectors[ids[:BLOCK]].sum(axis=0, dtype=np.float32)
     for a in range(BLOCK, len(ids), BLOCK):
-        total = np.sum(np.vstack([total[None], vectors[ids[a:a + BLOCK]]]), axis=0, dtype=np.float32)
+        total = np.vstack([total[None], vectors[ids[a:a + BLOCK]]]).sum(axis=0, dtype=np.float32)
     return total

@@ -13,6 +13,9 @@ disabled). The coder that ships reads ``sim`` (:mod:`coding.coders.mention_meani
   codebook (label, definition, include), one column per code;
 - ``ex``: ``sim`` and, per code, the sentence's highest similarity to one
   of the code's examples in the codebook and to one of its counterexamples;
+- ``nbr``: ``sim`` and, per code, the higher similarity of the sentences
+  just before and after it (its own in a unit of one sentence);
+- ``unit``: ``sim`` and, per code, the whole unit's similarity;
 - ``vec``: the sentence's embedding itself (``--dims`` of its 256 dimensions).
 
 The extra columns are standardised with the mean and spread of the training
@@ -45,14 +48,18 @@ def extra_columns(wl, units, d, codebook, arm: str) -> tuple[np.ndarray, list[st
     ``sim`` as the coder reads them (:class:`coding.coders.mention_meaning.Meaning`),
     ``vec`` the embedding itself."""
     texts = [units[i].text[s:e] for i, cand in enumerate(d.candidates) for s, e in cand.spans]
-    if arm in ("sim", "ex"):
+    if arm in ("sim", "ex", "nbr", "unit"):
         from coding.coders.mention_meaning import Meaning
 
         meaning = Meaning(codebook, [c.id for c in codebook.codes])
         raw, names = meaning.raw(texts), meaning.columns
-        if arm == "ex":
-            raw, names = np.hstack([raw, example_similarities(texts, codebook)]), names + [
-                f"{kind}:{c.id}" for kind in ("ex", "cex") for c in codebook.codes]
+        extra = {"ex": lambda: example_similarities(texts, codebook),
+                 "nbr": lambda: neighbour_similarities(raw, d),
+                 "unit": lambda: meaning.raw([u.text for u in units])[unit_of_sentence(d)]}
+        if arm in extra:
+            kinds = ("ex", "cex") if arm == "ex" else (arm,)
+            raw, names = np.hstack([raw, extra[arm]()]), names + [
+                f"{kind}:{c.id}" for kind in kinds for c in codebook.codes]
         return raw, names
     E = np.asarray(wl.embed(texts, norm=True), dtype=np.float64)
     return E, [f"emb:{k}" for k in range(E.shape[1])]
@@ -71,6 +78,24 @@ def example_similarities(texts, codebook) -> np.ndarray:
             ex = list(getattr(c, kind))
             cols.append((E @ embed(ex).T).max(axis=1) if ex else np.zeros(len(texts)))
     return np.column_stack(cols)
+
+
+def unit_of_sentence(d) -> np.ndarray:
+    """The unit of each sentence of the design."""
+    return np.repeat(np.arange(len(d.candidates)), np.diff(d.offsets))
+
+
+def neighbour_similarities(raw: np.ndarray, d) -> np.ndarray:
+    """Per sentence and code: the higher similarity of the sentences just
+    before and after it in its unit (its own for a unit of one sentence)."""
+    out = raw.copy()
+    for a, b in zip(d.offsets[:-1], d.offsets[1:]):
+        if b - a > 1:
+            block = raw[a:b]
+            before = np.vstack([np.full((1, raw.shape[1]), -np.inf), block[:-1]])
+            after = np.vstack([block[1:], np.full((1, raw.shape[1]), -np.inf)])
+            out[a:b] = np.maximum(before, after)
+    return out
 
 
 def with_columns(d, extra: np.ndarray, names: list[str], train: np.ndarray):
@@ -160,7 +185,7 @@ def main(argv=None) -> int:
     from evaluate_mentions import dictionary_codes, protocol_parser, real_training_set
 
     p = protocol_parser(__doc__.splitlines()[0])
-    p.add_argument("--arms", default="base,sim,vec", help="comma-separated: base, sim, ex, vec")
+    p.add_argument("--arms", default="base,sim,vec", help="comma-separated: base, sim, ex, nbr, unit, vec")
     p.add_argument("--dims", type=int, default=256, choices=(64, 128, 256), help="embedding dimensions for vec")
     args = p.parse_args(argv)
 

@@ -19,7 +19,9 @@ CPU time (median of five) of the dictionary matcher alone, the batch's
 features (matcher included), scoring and deciding, the rows with their
 evidence and the CSV written from them, beside ``auto``'s rows; before
 them, the sentences embedded by the embedder's own ``embed`` and through
-the word cache the coder uses (the same numbers, checked there).
+the word cache the coder uses (the same numbers, checked there); after
+them, the batches scored and decided with BLAS's own threads instead of
+the coder's one.
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ def stages(copies: int) -> None:
             ("CSV of those rows", lambda: csv.writer(io.StringIO()).writerows(rows)),
             ("auto: rows with evidence (code_rows)", lambda: dictionary.code_rows(units))):
         print(f"  {label:<45} {cpu(work):6.3f}", flush=True)
+    if coder._meaning is not None:
+        blas_stage(coder, batches, cpu)
 
 
 def embedding_stages(coder, batches, cpu) -> None:
@@ -95,16 +99,34 @@ def embedding_stages(coder, batches, cpu) -> None:
     cache of :mod:`coding.coders.embedding`, which gives the same numbers."""
     import numpy as np
 
-    from coding.coders.embedding import embed, embedder, one_thread
+    from coding.coders.embedding import embed, embedder
 
-    sentences = [t[a:e] for b in batches for t, spans in zip(b, coder._features.batch(b).spans) for a, e in spans]
+    per_batch = [[t[a:e] for t, spans in zip(b, coder._features.batch(b).spans) for a, e in spans] for b in batches]
+    sentences = [s for batch in per_batch for s in batch]
     own = np.asarray(embedder().embed(sentences, norm=True), dtype=np.float64)
     same = np.array_equal(own, embed(sentences), equal_nan=True)
     print(f"  {len(sentences):,} sentences; the two embeddings are {'identical' if same else 'DIFFERENT'}")
-    with one_thread():
-        for label, work in (("sentences embedded by wordllama's own embed", lambda: embedder().embed(sentences)),
-                            ("sentences embedded through the word cache", lambda: embed(sentences))):
-            print(f"  {label:<45} {cpu(work):6.3f}", flush=True)
+    for label, work in (("sentences embedded by wordllama's own embed", lambda: embedder().embed(sentences)),
+                        ("sentences embedded through the word cache", lambda: embed(sentences))):
+        print(f"  {label:<45} {cpu(work):6.3f}", flush=True)
+
+
+def blas_stage(coder, batches, cpu) -> None:
+    """CPU time of the batches scored and decided with the limit of one BLAS
+    thread lifted (``embedding.one_thread``): BLAS's own threads spin between
+    the coder's small products; the coder as it runs is in the table above."""
+    import contextlib
+
+    import coding.coders.mention_meaning as meaning_module
+    import coding.coders.mentions as mentions_module
+
+    limit = mentions_module.one_thread
+    try:
+        mentions_module.one_thread = meaning_module.one_thread = contextlib.nullcontext  # type: ignore[assignment]
+        took = cpu(lambda: [coder._decisions(b) for b in batches])
+    finally:
+        mentions_module.one_thread = meaning_module.one_thread = limit
+    print(f"  {'... scored, with the BLAS default threads':<45} {took:6.3f}", flush=True)
 
 
 def main() -> int:

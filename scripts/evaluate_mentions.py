@@ -15,7 +15,7 @@ paragraphs stay together), the dictionary coder beside it, and the expected
 calibration error of the code probabilities. The thesis, held out the same
 way, is reported on its own line.
 
-    python scripts/evaluate_mentions.py [--real ../shared/real-texts] [--resamples 1000]
+    python scripts/evaluate_mentions.py [--real ../shared/real-texts] [--resamples 1000] [--meaning-grid sim,unit]
 """
 
 from __future__ import annotations
@@ -144,8 +144,18 @@ def protocol_parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def protocol_settings(args) -> dict | None:
+    """The coder's settings the command line changes (None: its defaults)."""
+    if not args.meaning_grid:
+        return None
+    return {"meaning_grid": tuple(args.meaning_grid.split(","))}
+
+
 def main(argv=None) -> int:
-    args = protocol_parser(__doc__.splitlines()[0]).parse_args(argv)
+    p = protocol_parser(__doc__.splitlines()[0])
+    p.add_argument("--meaning-grid", help="comma-separated readings of the similarity columns each code "
+                                          "chooses among: sim, words, unit (default: the coder's own)")
+    args = p.parse_args(argv)
     data = real_training_set(args.real)
     if data is None:
         return 0
@@ -157,7 +167,7 @@ def main(argv=None) -> int:
     print(f"weak code labels (a coded variable's codes with a hit, where no code label was given): "
           f"{sum(weak.values())} ({', '.join(f'{c} {n}' for c, n in weak.items() if n)})")
     start = time.process_time()
-    probs, accepted = pooled_protocol(units, d, cb)
+    probs, accepted = pooled_protocol(units, d, cb, protocol_settings(args))
     print(f"protocol: {time.process_time() - start:.0f} CPU-s")
     print_tables(units, probs, accepted, dictionary_codes(d, cb), cb, args.resamples)
     return 0

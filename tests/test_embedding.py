@@ -110,3 +110,25 @@ def test_long_texts_are_summed_a_block_at_a_time_in_the_same_order(monkeypatch, 
         want = np.asarray(embedder().embed(texts, norm=True), dtype=np.float64)
     monkeypatch.setattr(embedding, "BLOCK", block)
     assert np.array_equal(embed(texts), want)
+
+
+def test_groups_are_embedded_from_their_texts_token_sums():
+    """A group's embedding is the unit-length sum of all its texts' token
+    vectors (in float64 here, the sum of the float32 means times their
+    counts there): close to embedding the texts joined by a space, which
+    tokenizes alike; groups that leave a text out or are empty are refused."""
+    from coding.coders.embedding import _word_tokens, embed, embed_with_groups, embedder
+
+    texts = ["Gas flows east.", "The pipeline was signed in Moscow.", "Militants attacked.", "Talks resume."]
+    sentence, group = embed_with_groups(texts, [0, 2, 3, 4])
+    assert np.array_equal(sentence, embed(texts))
+    vectors = embedder().embedding.astype(np.float64)
+    for g, (a, e) in enumerate([(0, 2), (2, 3), (3, 4)]):
+        ids, _ = _word_tokens().flat(texts[a:e])
+        want = vectors[ids].sum(axis=0)
+        assert np.allclose(group[g], want / np.linalg.norm(want), atol=1e-6)
+        assert np.allclose(group[g], embed([" ".join(texts[a:e])])[0], atol=1e-6)
+    with pytest.raises(ValueError, match="at least one text"):
+        embed_with_groups(texts, [0, 2, 2, 4])
+    with pytest.raises(ValueError, match="cover"):
+        embed_with_groups(texts, [0, 2, 3])

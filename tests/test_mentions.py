@@ -716,12 +716,13 @@ def test_similarity_to_the_codes_is_read_alike_in_training_and_coding(codebook):
 
     units = invented(90, 5, codebook)
     d = design(Extractor(codebook), [u.text for u in units], meaning)
-    assert d.raw.shape == (d.X.shape[0], len(codes))
+    assert d.raw.shape == (d.X.shape[0], 2 * len(codes))  # the sentences' similarities, then their units'
     fitted = fit(d, units, np.arange(len(units)), codes, {"C_grid": (1.0,), "rounds": 1})
     model = to_model(d, fitted, codebook, {})
     kept = model.settings["meaning"]
     assert kept["codes"] == codes and kept["embedder"] == f"wordllama {embedder_version()}"
-    assert np.allclose(kept["mean"], d.raw.mean(axis=0))
+    assert "unit" not in kept and not any(c.startswith("usim:") for c in model.vocabulary)
+    assert np.allclose(kept["mean"], d.raw[:, :len(codes)].mean(axis=0))
     assert any(c.startswith("sim:") for c in model.vocabulary)  # the similarities carry weight
     coder = MentionCoder(model, codebook)
     test = invented(40, 11, codebook)
@@ -734,6 +735,36 @@ def test_similarity_to_the_codes_is_read_alike_in_training_and_coding(codebook):
     other = replace(model, settings={**model.settings, "meaning": {**kept, "embedder": "wordllama 0.0"}})
     with pytest.raises(CodingError, match="trained with wordllama 0.0"):
         MentionCoder(other, codebook)
+
+
+def test_codes_may_choose_to_read_their_units_similarity(codebook):
+    """With ``meaning_grid`` a code's options read the sentences'
+    similarities, none, or their units' too; a model whose codes chose the
+    units' keeps that and its coder's batches score as the training's
+    candidates do; a reading the grid does not know is refused."""
+    from coding.coders.mention_meaning import Meaning
+    from coding.coders.mention_training import DEFAULTS, _options
+
+    codes = [c.id for c in codebook.codes]
+    assert _options({**DEFAULTS, "C_grid": (1.0,), "meaning_grid": ("words", "unit")}) == [
+        (1.0, 1.0, "words"), (1.0, 1.0, "hits", "words"), (1.0, 1.0, "unit"), (1.0, 1.0, "hits", "unit"), "dictionary"]
+    with pytest.raises(ValueError, match="meaning_grid: 'whole'"):
+        _options({**DEFAULTS, "meaning_grid": ("whole",)})
+    units = invented(90, 5, codebook)
+    d = design(Extractor(codebook), [u.text for u in units], Meaning(codebook, codes))
+    settings = {"C_grid": (1.0,), "rounds": 1, "meaning_grid": ("unit",)}
+    model = to_model(d, fit(d, units, np.arange(len(units)), codes, settings), codebook, {}, settings)
+    assert model.settings["meaning"]["unit"] is True and len(model.settings["meaning"]["mean"]) == 2 * len(codes)
+    assert any(c.startswith("usim:") for c in model.vocabulary)
+    coder = MentionCoder(model, codebook)
+    test = invented(40, 11, codebook)
+    dt = design(Extractor(codebook), [u.text for u in test], Meaning(codebook, codes))
+    p, _ = predict(coder, dt, np.arange(len(test)))
+    _, batched, _ = coder.code_probabilities([Unit(u.id, "d", 0, "paragraph", 0, len(u.text), u.text) for u in test])
+    assert np.allclose(p, batched)
+    words = to_model(d, fit(d, units, np.arange(len(units)), codes, {**settings, "meaning_grid": ("words",)}),
+                     codebook, {})
+    assert not any(c.startswith(("sim:", "usim:")) for c in words.vocabulary)
 
 
 def test_the_shipped_coder_loads_its_embedder_without_the_network(tmp_path):

@@ -160,10 +160,41 @@ def embed(texts: Sequence[str], chunk: int = 1024) -> np.ndarray:
     divided by its norm (the tokens come through :class:`WordTokens`)."""
     if not len(texts):
         return np.zeros((0, 0))
+    return _unit_length(_means(texts, chunk)[0])
+
+
+def embed_with_groups(texts: Sequence[str], offsets: Sequence[int],
+                      chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """(texts x dimensions, groups x dimensions): the texts' embeddings as
+    :func:`embed` gives them, and those of the groups of consecutive texts
+    ``offsets[g]:offsets[g + 1]`` (a unit's sentences): the unit-length sum
+    of all their tokens' vectors, made from the texts' own sums, so a
+    unit is not tokenized twice. Every group holds at least one text."""
+    bounds = np.asarray(offsets, dtype=np.intp)
+    if np.any(np.diff(bounds) < 1) or (len(bounds) and (bounds[0] != 0 or bounds[-1] != len(texts))):
+        raise ValueError("every group needs at least one text, and the groups must cover the texts")
+    if not len(texts):
+        return np.zeros((0, 0)), np.zeros((0, 0))
+    means, counts = _means(texts, chunk)
+    sums = np.add.reduceat(means * counts[:, None].astype(np.float32), bounds[:-1], axis=0)
+    return _unit_length(means), _unit_length(sums)
+
+
+def _unit_length(vectors: np.ndarray) -> np.ndarray:
+    """float32 rows divided by their norms, as float64 (a row of zeros, a text without tokens, gives NaN)."""
+    with np.errstate(invalid="ignore"):
+        vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float64)
+
+
+def _means(texts: Sequence[str], chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """(texts x dimensions float32 mean of the tokens' vectors, tokens per text)."""
     vectors = embedder().embedding
     out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+    all_counts = np.zeros(len(texts), dtype=np.intp)
     for i in range(0, len(texts), chunk):
         ids, counts = _word_tokens().flat(texts[i:i + chunk])
+        all_counts[i:i + len(counts)] = counts
         starts = np.cumsum(counts) - counts
         # texts of equal length together: a sum along an axis of a 3-d array adds in token order
         for n in np.unique(counts[counts > 0]).tolist():
@@ -177,9 +208,7 @@ def embed(texts: Sequence[str], chunk: int = 1024) -> np.ndarray:
                 rows = group[g:g + step]
                 out[rows] = np.sum(vectors[ids[starts[rows - i, None] + np.arange(n)]], axis=1,
                                    dtype=np.float32) / np.float32(n)
-    with np.errstate(invalid="ignore"):
-        out /= np.linalg.norm(out, axis=1, keepdims=True)
-    return out.astype(np.float64)
+    return out, all_counts
 
 
 def _long_sum(vectors: np.ndarray, ids: np.ndarray) -> np.ndarray:

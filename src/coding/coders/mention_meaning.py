@@ -9,6 +9,11 @@ at run time), and their cosine similarity is one feature per code
 sentences. The words of a sentence say which terms it uses; the similarity
 says how near it comes to what the code is about, in words the codebook
 may not list.
+
+A model may also read the whole unit's similarity to each code
+(``usim:<code>``, the same on each of its sentences): the unit's embedding
+is the sum of its sentences' token vectors, so it costs no second pass of
+the embedder.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from coding.codebook import Codebook
-from coding.coders.embedding import EMBEDDER, embed, embedder_version, one_thread
+from coding.coders.embedding import EMBEDDER, embed, embed_with_groups, embedder_version, one_thread
 from coding.errors import CodingError
 
 #: Prefix of the similarity columns in a model's vocabulary.
 PREFIX = "sim:"
+#: Prefix of the whole unit's similarity columns.
+UNIT_PREFIX = "usim:"
 
 
 def code_texts(codebook: Codebook, codes: Sequence[str]) -> list[str]:
@@ -35,26 +42,37 @@ def code_texts(codebook: Codebook, codes: Sequence[str]) -> list[str]:
 
 
 class Meaning:
-    """Similarity of sentences to the codes ``codes`` of ``codebook``;
-    with ``mean`` and ``sd`` (one per code) the similarities are standardised."""
+    """Similarity of sentences to the codes ``codes`` of ``codebook``, and
+    with ``unit`` their units' too; with ``mean`` and ``sd`` (one per column)
+    the similarities are standardised."""
 
-    def __init__(self, codebook: Codebook, codes: Sequence[str], mean=None, sd=None):
+    def __init__(self, codebook: Codebook, codes: Sequence[str], mean=None, sd=None, unit: bool = False):
         self.codes = tuple(codes)
+        self.unit = unit
         self._codes = embed(code_texts(codebook, codes))
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.sd = None if sd is None else np.asarray(sd, dtype=np.float64)
 
     @property
     def columns(self) -> list[str]:
-        """The names of the similarity columns."""
-        return [PREFIX + c for c in self.codes]
+        """The names of the similarity columns: the sentence's, then (with ``unit``) its unit's."""
+        return [PREFIX + c for c in self.codes] + ([UNIT_PREFIX + c for c in self.codes] if self.unit else [])
 
-    def raw(self, sentences: Sequence[str]) -> np.ndarray:
-        """Sentences x codes: cosine similarity of each sentence to each code's text."""
+    def raw(self, sentences: Sequence[str], offsets: Sequence[int] | None = None) -> np.ndarray:
+        """Sentences x columns: cosine similarity of each sentence to each
+        code's text, and with ``unit`` its unit's (``offsets[i]:offsets[i + 1]``
+        are the sentences of unit i)."""
         if not len(sentences):
-            return np.zeros((0, len(self.codes)))
+            return np.zeros((0, len(self.columns)))
+        if not self.unit:
+            with one_thread():
+                return embed(sentences) @ self._codes.T
+        if offsets is None:
+            raise CodingError("the unit similarities need the units' sentences: give their offsets")
+        sentence, unit = embed_with_groups(sentences, offsets)
         with one_thread():
-            return embed(sentences) @ self._codes.T
+            per_unit = (unit @ self._codes.T)[np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))]
+            return np.hstack([sentence @ self._codes.T, per_unit])
 
     def standardised(self, raw: np.ndarray) -> np.ndarray:
         """``raw`` similarities on the training sentences' scale."""
@@ -66,8 +84,11 @@ class Meaning:
         """What a model file keeps of this (JSON): the codes, the scale and the embedder's version."""
         if self.mean is None or self.sd is None:
             raise CodingError("the similarity features have no scale yet: fit it on training sentences")
-        return {"codes": list(self.codes), "mean": self.mean.tolist(), "sd": self.sd.tolist(),
-                "embedder": f"{EMBEDDER} {embedder_version()}"}
+        out = {"codes": list(self.codes), "mean": self.mean.tolist(), "sd": self.sd.tolist(),
+               "embedder": f"{EMBEDDER} {embedder_version()}"}
+        if self.unit:
+            out["unit"] = True
+        return out
 
     @classmethod
     def from_settings(cls, codebook: Codebook, settings: dict) -> Meaning:
@@ -78,7 +99,7 @@ class Meaning:
         if want != have:
             raise CodingError(f"the mention model was trained with {want or 'an unknown embedder'}, "
                               f"this installation has {have}: install that version or train the model again")
-        return cls(codebook, settings["codes"], settings["mean"], settings["sd"])
+        return cls(codebook, settings["codes"], settings["mean"], settings["sd"], bool(settings.get("unit")))
 
 
 def fit_scale(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

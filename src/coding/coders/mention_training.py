@@ -190,8 +190,9 @@ class Design:
     """Candidates of a list of units as one sparse matrix: a row per sentence
     (its features and its unit's), ``offsets[i]:offsets[i + 1]`` the rows of
     unit i, ``columns`` the feature of each column; with ``meaning``, ``raw``
-    holds each sentence's similarity to each code (not yet standardised,
-    not in ``X``: :func:`fit` scales them on its training units)."""
+    holds each sentence's similarity to each code, then its unit's (not yet
+    standardised, not in ``X``: :func:`fit` scales the ones it reads on its
+    training units)."""
 
     candidates: list[Candidates]
     X: sparse.csr_matrix
@@ -227,19 +228,23 @@ def design(extractor: Extractor, texts: Sequence[str], meaning: Meaning | None =
         columns[j] = f
     raw = None
     if meaning is not None:
-        raw = meaning.raw([t[s:e] for t, cand in zip(texts, candidates) for s, e in cand.spans])
+        both = copy.copy(meaning)
+        both.unit = True
+        raw = both.raw([t[s:e] for t, cand in zip(texts, candidates) for s, e in cand.spans], offsets)
     return Design(candidates, X, np.array(offsets), columns, meaning, raw)
 
 
-def _scaled(d: Design, train: np.ndarray) -> tuple[Design, Meaning | None]:
-    """The design with its similarity columns appended, standardised on the
-    ``train`` units' sentences, and the :class:`Meaning` with that scale;
-    the design itself when it has none."""
+def _scaled(d: Design, train: np.ndarray, unit: bool = False) -> tuple[Design, Meaning | None]:
+    """The design with its similarity columns appended (with ``unit``, the
+    units' too), standardised on the ``train`` units' sentences, and the
+    :class:`Meaning` with that scale; the design itself when it has none."""
     if d.meaning is None or d.raw is None:
         return d, None
     meaning = copy.copy(d.meaning)
-    meaning.mean, meaning.sd = fit_scale(d.raw[d.rows_of(train)])
-    X = sparse.hstack([d.X, sparse.csr_matrix(meaning.standardised(d.raw))], format="csr")
+    meaning.unit = unit
+    raw = d.raw[:, :len(meaning.columns)]
+    meaning.mean, meaning.sd = fit_scale(raw[d.rows_of(train)])
+    X = sparse.hstack([d.X, sparse.csr_matrix(meaning.standardised(raw))], format="csr")
     return Design(d.candidates, X, d.offsets, d.columns + meaning.columns), meaning
 
 
@@ -507,20 +512,22 @@ def _fit_all(d, units, train, codes, options, settings):
     its option (``options``: code -> (C, dictionary scale), (C, scale,
     "hits") or "dictionary") on ``train``, and the columns known there."""
     mask = _column_mask(d, train, settings["min_df"])
-    cols = np.flatnonzero(mask)
     W, b = np.zeros((d.X.shape[1], len(codes))), np.zeros(len(codes))
-    for factor in sorted({o[1] for o in options.values() if o != "dictionary"}):
+    for factor, reads in sorted({(o[1], _meaning_read(o)) for o in options.values() if o != "dictionary"}):
         scale = _column_scale(d, factor)
+        read = mask & _meaning_columns(d, reads)
+        cols = np.flatnonzero(read)
         Xm = (d.X[:, cols] @ sparse.diags(scale[cols])).tocsr()
         for k, code in enumerate(codes):
-            if options[code] != "dictionary" and options[code][1] == factor:
-                w, b[k] = fit_code(d, units, train, code, options[code][0], mask, settings["rounds"], Xm,
-                                   hits_only=options[code][2:] == ("hits",))
+            o = options[code]
+            if o != "dictionary" and o[1] == factor and _meaning_read(o) == reads:
+                w, b[k] = fit_code(d, units, train, code, o[0], read, settings["rounds"], Xm,
+                                   hits_only="hits" in o[2:])
                 W[:, k] = w * scale
     for k, code in enumerate(codes):
         if options[code] == "dictionary":
             W[:, k], b[k] = _dictionary_weights(d, code)
-        elif options[code][2:] == ("hits",):
+        elif "hits" in options[code][2:]:
             W[:, k], b[k] = _hits_only(d, code, W[:, k], b[k])
     return W, b, mask
 
@@ -540,14 +547,43 @@ def _truth(units, idx, code) -> tuple[np.ndarray, np.ndarray]:
     return known, y
 
 
+#: What an option reads of the similarity columns (``meaning_grid``), and
+#: the tag it carries in the option: the sentences' ("sim", the default, no
+#: tag), none ("words") or the sentences' and their units' ("unit").
+MEANING_TAGS = {"sim": (), "words": ("words",), "unit": ("unit",)}
+#: The similarity columns each reading leaves out.
+_MEANING_LEFT_OUT = {"sim": ("usim:",), "words": ("sim:", "usim:"), "unit": ()}
+
+
 def _options(settings: Mapping) -> list:
     """The options a code chooses among: (C, dictionary scale) pairs reading
     every sentence, the same reading only the sentences with the code's hit
-    (a third item, "hits"), and the dictionary alone."""
+    (a third item, "hits"), each with every reading of the similarity
+    columns in ``meaning_grid`` (a last item when not "sim"), and the
+    dictionary alone."""
     grid = [(C, f) for C in settings["C_grid"] for f in settings["dictionary_scale_grid"]]
     reads = settings["candidates"]
-    return ([o for o in grid if "sentences" in reads] + [(*o, "hits") for o in grid if "hits" in reads]
-            + ["dictionary"])
+    out: list = []
+    for meaning in settings.get("meaning_grid", ("sim",)):
+        if meaning not in MEANING_TAGS:
+            raise ValueError(f"meaning_grid: {meaning!r} is not one of {', '.join(MEANING_TAGS)}")
+        tag = MEANING_TAGS[meaning]
+        out += [(*o, *tag) for o in grid if "sentences" in reads]
+        out += [(*o, "hits", *tag) for o in grid if "hits" in reads]
+    return out + ["dictionary"]
+
+
+def _meaning_read(option: tuple) -> str:
+    """Which similarity columns a learnt option reads (see :data:`MEANING_TAGS`)."""
+    return next((m for m, tag in MEANING_TAGS.items() if tag and tag[0] in option[2:]), "sim")
+
+
+def _meaning_columns(d: Design, reads: str) -> np.ndarray:
+    """Per column of ``d``: may an option that reads ``reads`` use it?"""
+    left_out = _MEANING_LEFT_OUT[reads]
+    if not left_out:
+        return np.ones(len(d.columns), dtype=bool)
+    return np.array([not c.startswith(left_out) for c in d.columns], dtype=bool)
 
 
 def _choose(scores: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
@@ -570,7 +606,7 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
     dictionary unless their options beat it by the margin
     :func:`choose_se_margins` chose."""
     settings = {**DEFAULTS, **(settings or {})}
-    d, meaning = _scaled(d, train)
+    d, meaning = _scaled(d, train, "unit" in settings.get("meaning_grid", ()))
     tested, per, pick = _inner_choices(d, units, train, codes, settings, variable_of)
     margins: dict[str, float] = {}
     se: dict[str, float] = {}
@@ -749,7 +785,9 @@ def predict(coder: MentionCoder, d: Design, units: np.ndarray) -> tuple[np.ndarr
     accepted = np.zeros((len(units), n), dtype=int)
     for k, i in enumerate(units):
         cand = d.candidates[i]
-        p, _ = coder.probabilities_of(cand, None if d.raw is None else d.raw[d.offsets[i]:d.offsets[i + 1]])
+        raw = None if d.raw is None or coder._meaning is None else \
+            d.raw[d.offsets[i]:d.offsets[i + 1], :len(coder._meaning.columns)]
+        p, _ = coder.probabilities_of(cand, raw)
         probs[k] = p
         if not cand.english:
             continue

@@ -276,7 +276,8 @@ class MentionCoder:
         per_sentence = np.repeat(np.arange(len(texts)), np.diff(b.offsets))
         s = b.sentences @ self._W[:-1] + (b.units @ self._W[:-1] + self._b)[per_sentence]
         if self._meaning is not None:
-            s += self._meaning_scores(self._meaning.raw([t[a:e] for t, spans in zip(texts, b.spans) for a, e in spans]))
+            sentences = [t[a:e] for t, spans in zip(texts, b.spans) for a, e in spans]
+            s += self._meaning_scores(self._meaning.raw(sentences, b.offsets))
         if not len(texts):
             return b, s, np.empty((0, len(self.model.codes)))
         return b, s, np.maximum.reduceat(s, b.offsets[:-1], axis=0)

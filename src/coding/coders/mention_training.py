@@ -38,7 +38,7 @@ import numpy as np
 from scipy import sparse
 
 from coding.codebook import Codebook
-from coding.coders.mention_meaning import Meaning, fit_scale
+from coding.coders.mention_meaning import PREFIX, UNIT_PREFIX, Meaning, fit_scale
 from coding.coders.mentions import Candidates, Extractor, MentionCoder, MentionModel
 
 #: Settings of the learner; the grid of C is searched per code inside the training data.
@@ -510,7 +510,9 @@ HITS_ONLY_SHIFT = 30.0
 def _fit_all(d, units, train, codes, options, settings):
     """Weights (dictionary scale folded in) and intercepts of every code at
     its option (``options``: code -> (C, dictionary scale), (C, scale,
-    "hits") or "dictionary") on ``train``, and the columns known there."""
+    "hits"), either with what it reads of the similarity columns when not
+    the sentences' (see :func:`_options`), or "dictionary") on ``train``,
+    and the columns known there."""
     mask = _column_mask(d, train, settings["min_df"])
     W, b = np.zeros((d.X.shape[1], len(codes))), np.zeros(len(codes))
     for factor, reads in sorted({(o[1], _meaning_read(o)) for o in options.values() if o != "dictionary"}):
@@ -552,7 +554,7 @@ def _truth(units, idx, code) -> tuple[np.ndarray, np.ndarray]:
 #: tag), none ("words") or the sentences' and their units' ("unit").
 MEANING_TAGS = {"sim": (), "words": ("words",), "unit": ("unit",)}
 #: The similarity columns each reading leaves out.
-_MEANING_LEFT_OUT = {"sim": ("usim:",), "words": ("sim:", "usim:"), "unit": ()}
+_MEANING_LEFT_OUT = {"sim": (UNIT_PREFIX,), "words": (PREFIX, UNIT_PREFIX), "unit": ()}
 
 
 def _options(settings: Mapping) -> list:

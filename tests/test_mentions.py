@@ -631,6 +631,10 @@ def test_the_shipped_model_codes_with_the_shipped_codebook():
     assert set(settings["se_margin_chosen"].values()) <= set(DEFAULTS["se_margins"])
     options = [v["option"] for v in settings["chosen"].values()]
     assert all(o == "dictionary" or (o[0] in DEFAULTS["C_grid"] and o[2:] in ([], ["hits"])) for o in options)
+    # a unit without a token has no embedding: its similarities say nothing, its probabilities are numbers
+    empty = Unit("u2", "d", 0, "paragraph", 0, 0, "")
+    _, probs, _ = coder.code_probabilities([empty, unit])
+    assert np.isfinite(probs).all() and coder.code([empty]) == []
 
 
 def test_reports_and_checks_read_the_stores_default_coder():

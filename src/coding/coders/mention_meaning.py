@@ -75,10 +75,13 @@ class Meaning:
             return np.hstack([sentence @ self._codes.T, per_unit])
 
     def standardised(self, raw: np.ndarray) -> np.ndarray:
-        """``raw`` similarities on the training sentences' scale."""
+        """``raw`` similarities on the training sentences' scale. A text
+        without tokens (an empty unit) has no embedding and so no similarity
+        (NaN): it gets 0, the training sentences' mean, which says nothing
+        for or against a code."""
         if self.mean is None or self.sd is None:
             raise CodingError("the similarity features have no scale: the model was not trained with them")
-        return (raw - self.mean) / self.sd
+        return np.nan_to_num((raw - self.mean) / self.sd, nan=0.0)
 
     def settings(self) -> dict:
         """What a model file keeps of this (JSON): the codes, the scale and the embedder's version."""

@@ -343,6 +343,28 @@ def agreement_table(presence: pd.DataFrame, coders: Sequence[str] | None = None,
         Missing columns, values other than 0/1, conflicting duplicate rows,
         no coder, or a requested coder absent from ``presence``.
     """
+    frame = _checked_presence(presence)
+    present = _sort_values(set(frame["coder"]))
+    coders = present if coders is None else list(coders)
+    if not coders:
+        raise CodingError("no coder to compare")
+    absent = [c for c in coders if c not in set(present)]
+    if absent:
+        raise CodingError("coder not found in the presence table", item=str(absent[0]))
+    frame = frame[frame["coder"].isin(coders)]
+    items = _sort_values(set(frame["item"]))
+    units = _sort_values(set(frame["unit_id"]))
+    values = np.full((len(coders), len(items), len(units)), NAN)
+    values[pd.Index(coders).get_indexer(frame["coder"]), pd.Index(items).get_indexer(frame["item"]),
+           pd.Index(units).get_indexer(frame["unit_id"])] = frame["value"].to_numpy(dtype=float)
+    return agreement_table_from_values(values, coders, items, units, level_name, n_resamples=n_resamples,
+                                       seed=seed, ci=ci)
+
+
+def _checked_presence(presence: pd.DataFrame) -> pd.DataFrame:
+    """The presence table's four columns, values as 0/1 integers, identical
+    duplicate rows dropped; a CodingError for a missing column, another
+    value or conflicting duplicates."""
     need = ["unit_id", "coder", "item", "value"]
     missing = [c for c in need if c not in presence.columns]
     if missing:
@@ -360,18 +382,4 @@ def agreement_table(presence: pd.DataFrame, coders: Sequence[str] | None = None,
         row = frame[dupes].iloc[0]
         raise CodingError("conflicting values for the same unit, coder and item",
                           item=f"{row['item']} / {row['unit_id']} / {row['coder']}")
-    present = _sort_values(set(frame["coder"]))
-    coders = present if coders is None else list(coders)
-    if not coders:
-        raise CodingError("no coder to compare")
-    absent = [c for c in coders if c not in set(present)]
-    if absent:
-        raise CodingError("coder not found in the presence table", item=str(absent[0]))
-    frame = frame[frame["coder"].isin(coders)]
-    items = _sort_values(set(frame["item"]))
-    units = _sort_values(set(frame["unit_id"]))
-    values = np.full((len(coders), len(items), len(units)), NAN)
-    values[pd.Index(coders).get_indexer(frame["coder"]), pd.Index(items).get_indexer(frame["item"]),
-           pd.Index(units).get_indexer(frame["unit_id"])] = frame["value"].to_numpy(dtype=float)
-    return agreement_table_from_values(values, coders, items, units, level_name, n_resamples=n_resamples,
-                                       seed=seed, ci=ci)
+    return frame

@@ -54,12 +54,11 @@ def test_the_cache_starts_afresh_past_its_limit_and_stays_right():
     ids stay the tokenizer's, from one thread or many."""
     words = [f"w{i}x" for i in range(400)]
     texts = [" ".join(words[i:i + 7]) for i in range(0, 400, 3)]
-    tokens = WordTokens(embedder().tokenizer)
-    tokens.LIMIT = 50
+    tokens = WordTokens(embedder().tokenizer, limit=50)
     want = _tokenizer_ids(texts)
     assert [tokens.ids(texts[i:i + 4]) for i in range(0, len(texts), 4)] == \
         [want[i:i + 4] for i in range(0, len(texts), 4)]
-    assert len(tokens._index) <= 50
+    assert len(tokens._cache) <= 50
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda i: tokens.ids(texts[i:i + 4]), range(0, len(texts), 4)))
     assert [x for batch in got for x in batch] == want

@@ -10,12 +10,13 @@ embeddings was the tokenizer.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from coding.coders.word_cache import WordCache
 
 #: The embedding model: its package, and the version whose weights a model was trained with.
 EMBEDDER = "wordllama"
@@ -62,25 +63,16 @@ class WordTokens:
     readings against the tokenizer on many texts.
     """
 
-    #: Words kept before the cache starts afresh (memory stays flat on any corpus).
-    LIMIT = 100_000
     _SPECIAL = ("<s>", "</s>", "<unk>")
 
-    def __init__(self, tokenizer):
+    def __init__(self, tokenizer, limit: int = 100_000):
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_str(tokenizer.to_str())
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
-        self._lock = threading.Lock()
-        self._forget()
-
-    def _forget(self) -> None:
-        # word -> its number; per number, where its ids start in _tokens and how many
-        self._index: dict[str, int] = {}
-        self._starts = np.zeros(0, dtype=np.intp)
-        self._lens = np.zeros(0, dtype=np.intp)
-        self._tokens = np.zeros(0, dtype=np.intp)
+        # each word's ids, up to ``limit`` words (then the cache starts afresh: memory stays flat)
+        self._cache = WordCache(self._encode, width=1, limit=limit)
 
     @classmethod
     def _whole(cls, text: str) -> bool:
@@ -117,27 +109,8 @@ class WordTokens:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
         words = " ".join(texts).split(" ")
         per_text = np.fromiter((t.count(" ") + 1 for t in texts), np.intp, len(texts))
-        with self._lock:
-            self._learn(set(words).difference(self._index), words)
-            numbers = np.fromiter(map(self._index.__getitem__, words), np.intp, len(words))
-            starts, lens, tokens = self._starts[numbers], self._lens[numbers], self._tokens
-        # position of each word's k-th id in _tokens: its start plus k
-        before = np.cumsum(lens) - lens
-        ids = tokens[np.arange(int(lens.sum())) + np.repeat(starts - before, lens)]
-        return ids, np.add.reduceat(lens, np.cumsum(per_text) - per_text)
-
-    def _learn(self, new: set[str], words: list[str]) -> None:
-        if len(self._index) + len(new) > self.LIMIT:
-            self._forget()
-            new = set(words)
-        new_words = sorted(new)
-        encoded = self._encode(new_words)
-        self._index.update(zip(new_words, range(len(self._index), len(self._index) + len(new_words))))
-        lens = np.fromiter(map(len, encoded), np.intp, len(encoded))
-        self._starts = np.concatenate((self._starts, len(self._tokens) + np.cumsum(lens) - lens))
-        self._lens = np.concatenate((self._lens, lens))
-        self._tokens = np.concatenate((self._tokens, np.fromiter((x for row in encoded for x in row), np.intp,
-                                                                  int(lens.sum()))))
+        ids, lens = self._cache.rows(words)
+        return ids[:, 0].astype(np.intp), np.add.reduceat(lens, np.cumsum(per_text) - per_text)
 
     def _encode(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)] if texts else []

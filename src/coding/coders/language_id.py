@@ -53,24 +53,30 @@ def is_english(text: str) -> bool:
 
 
 def _enough_stop_words(latin: list[str]) -> bool:
-    if len(latin) < MIN_WORDS:
-        return True
-    return sum(map(STOP_WORDS.__contains__, map(str.lower, latin))) >= MIN_STOP_SHARE * len(latin)
+    return bool(english_from_counts(len(latin), sum(map(STOP_WORDS.__contains__, map(str.lower, latin)))))
+
+
+def english_from_counts(n_words, n_stop):
+    """The verdict on a text of Latin letters from its numbers of words and
+    stop words (numbers, or arrays of them): too short to judge, or enough
+    stop words."""
+    return (n_words < MIN_WORDS) | (n_stop >= MIN_STOP_SHARE * n_words)
+
+
+def token_counts(token: str) -> tuple[int, int]:
+    """(words, stop words) that an ASCII token of the folded text (a run of
+    letters and digits) adds to the test: a run of letters is one word, of
+    digits none; in a token of both, its runs of letters are its words."""
+    if token.isalpha():
+        return 1, int(token in STOP_WORDS)
+    if token.isdigit():
+        return 0, 0
+    runs = _ASCII_WORD.findall(token)
+    return len(runs), sum(map(STOP_WORDS.__contains__, runs))
 
 
 def is_english_tokens(tokens: list[str]) -> bool:
-    """:func:`is_english` of a text whose folded form is ASCII, from its
-    tokens: the runs of letters and digits of the folded text (a tokeniser
-    has them already; the words are their runs of letters)."""
-    n_words = sum(map(str.isalpha, tokens))
-    n_stop = sum(map(STOP_WORDS.__contains__, tokens))  # a stop word is a token of letters
-    mixed = n_words < len(tokens) and n_words + sum(map(str.isdigit, tokens)) < len(tokens)
-    if mixed:  # a token of letters and digits ("3rd"): its runs of letters are words
-        for t in tokens:
-            if not (t.isalpha() or t.isdigit()):
-                runs = _ASCII_WORD.findall(t)
-                n_words += len(runs)
-                n_stop += sum(map(STOP_WORDS.__contains__, runs))
-    if n_words < MIN_WORDS:
-        return True
-    return n_stop >= MIN_STOP_SHARE * n_words
+    """:func:`is_english` of a text whose tokens (the runs of letters and
+    digits of the folded text, as a tokeniser has them) are all ASCII."""
+    counts = [token_counts(t) for t in tokens]
+    return bool(english_from_counts(sum(w for w, _ in counts), sum(s for _, s in counts)))

@@ -25,15 +25,15 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 from scipy import sparse
 
 from coding.codebook import Codebook
 from coding.coders.dictionary import DictionaryCoder
-from coding.coders.language_id import is_english, is_english_tokens
+from coding.coders.language_id import english_from_counts, is_english, token_counts
 from coding.coders.learned_features import _lemmas
+from coding.coders.word_cache import WordCache
 from coding.language import fold
 
 #: A unit of at most this many words in one sentence is a heading or one-line text.
@@ -45,8 +45,6 @@ HEADING_WORDS = 15
 CLOSING = ".!?\"'\u201d)"
 
 _TOKEN = re.compile(r"[^\W_]+")
-# the same tokens in a text of ASCII only, found about twice as fast
-_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")
 # a sentence ends at . ! ? (and closing quotes or brackets) before white space and a capital, digit or quote
 _SENTENCE_END = re.compile(r"([.!?][\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
 _NEGATION = frozenset("not no never without nor neither cannot nothing none".split())
@@ -223,6 +221,7 @@ class CompiledFeatures:
         self._form_id = {form: lemma_id[lemma] for form, lemma in table.items() if lemma in lemma_id}
         self._form_id.update((w, i) for w, i in lemma_id.items() if w not in table)
         self._hit_columns()
+        self._words = WordCache(self._token_rows, width=5)
 
     def _lemma_arrays(self, lemmas: list[str]) -> None:
         """Per lemma number: its word and unit columns, its cues; one more
@@ -231,7 +230,6 @@ class CompiledFeatures:
         self._unit_column = np.array([self.col("u:" + w) for w in lemmas] + [-1], dtype=np.int64)
         self._flags = {name: np.array([w in words for w in lemmas] + [False])
                        for name, words in (("neg", _NEGATION), ("modal", _MODAL), *_ACTORS.items())}
-        self._ends_n = np.array([w.endswith("n") for w in lemmas] + [False])
 
     def _hit_columns(self) -> None:
         """Columns of the hit features per code and pattern, and the codes
@@ -240,65 +238,85 @@ class CompiledFeatures:
         self._term_columns = {f[5:]: j for f, j in self.column.items() if f.startswith("term:")}
         self._code_columns = {c: tuple(self.col(f + c) for f in ("hit:", "neg+hit:", "modal+hit:", "near:", "ctx:"))
                               for c in self._codes}
+        self._unit_hit_columns = {c: self.col("uhit:" + c) for c in self._codes}
         self._context_codes = frozenset(i for i, c in enumerate(self._codes) if self.col("ctx:" + c) >= 0)
 
     def col(self, feature: str) -> int:
         """Column of a feature, -1 when the vocabulary lacks it."""
         return self.column.get(feature, -1)
 
+    def _token_rows(self, words: list[str]) -> list[list[tuple[int, bool, int, int, bool]]]:
+        """Per folded word (white space apart), a row per token (a run of
+        letters and digits; none crosses white space): its form's number
+        (-1: a lemma the vocabulary never uses), whether its lemma ends in n
+        (for "n't"), the words and stop words it adds to the English test,
+        whether it is outside ASCII (then the text is tested whole)."""
+        form, lemmas = self._form_id.get, self.extractor.lemmas
+        out = []
+        for word in words:
+            rows = []
+            for t in _TOKEN.findall(word):
+                ascii_ = t.isascii()
+                rows.append((form(t, -1), lemmas.get(t, t).endswith("n"), *(token_counts(t) if ascii_ else (0, 0)),
+                             not ascii_))
+            out.append(rows)
+        return out
+
     def batch(self, texts: Sequence[str]) -> Batch:
         """The features of ``texts`` (see :class:`Batch`)."""
-        tokens: list[str] = []
-        counts: list[int] = []
+        words: list[str] = []
+        per_sentence: list[int] = []
         spans_of, hits_of, near_of = [], [], []
         headings_end: list[bool] = []
-        english: list[bool] = []
         for text in texts:
             spans = _spans(text)
             starts = [s for s, _ in spans]
             folded = fold(text)
-            find = (_ASCII_TOKEN if folded.isascii() else _TOKEN).findall
-            first = len(tokens)
             for s, e in zip(starts, [*starts[1:], len(text)]):
-                found = find(folded, s, e)
-                tokens += found
-                counts.append(len(found))
-            own = tokens[first:]  # tokens of ASCII only: no letter outside the Latin script
-            english.append(is_english_tokens(own) if folded.isascii() or "".join(own).isascii() else
-                           is_english(text))
+                found = folded[s:e].split()
+                words += found
+                per_sentence.append(len(found))
             located, near = self.hits(text, starts, folded)
             spans_of.append(spans)
             hits_of.append(located)
             near_of.append(near)
             headings_end.extend(e < 1 or text[e - 1] not in CLOSING for _, e in spans)
         offsets = np.r_[0, np.cumsum([len(s) for s in spans_of])].astype(np.int64)
-        words = np.fromiter(map(self._form_id.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
-        n_words = np.asarray(counts, dtype=np.int64)
-        sentence = np.repeat(np.arange(len(counts)), n_words)
+        rows, lens = self._words.rows(words)
+        sentence = np.repeat(np.repeat(np.arange(len(per_sentence)), per_sentence), lens)
+        n_words = np.bincount(sentence, minlength=len(per_sentence)).astype(np.int64)
         unit_of = np.repeat(np.arange(len(texts)), np.diff(offsets))
-        cues = self._cues(words, sentence, tokens, len(counts))
-        rows, cols = self._word_features(words, sentence)
+        tokens = rows[:, 0]
+        cues = self._cues(tokens, sentence, rows[:, 1].astype(bool), len(per_sentence))
+        r1, c1 = self._word_features(tokens, sentence)
         r2, c2 = self._structure(cues, n_words, np.asarray(headings_end, dtype=bool), offsets, unit_of)
         r3, c3 = self._hit_features(hits_of, near_of, offsets, cues)
         per_unit = np.add.reduceat(n_words, offsets[:-1]) if len(texts) else np.zeros(0, dtype=np.int64)
         short = (np.diff(offsets) == 1) & (per_unit <= SHORT_WORDS)
-        ur, uc = self._unit_features(words, unit_of[sentence], hits_of, short)
-        return Batch(_binary(np.concatenate([rows, r2, r3]), np.concatenate([cols, c2, c3]), len(counts),
+        ur, uc = self._unit_features(tokens, unit_of[sentence], hits_of, short)
+        return Batch(_binary(np.concatenate([r1, r2, r3]), np.concatenate([c1, c2, c3]), len(per_sentence),
                              self.n_columns),
                      _binary(ur, uc, len(texts), self.n_columns), offsets, spans_of, hits_of, short,
-                     np.array(english, dtype=bool))
+                     self._english(texts, rows, unit_of[sentence]))
 
-    def _cues(self, words, sentence, tokens, n_sentences) -> dict[str, np.ndarray]:
+    @staticmethod
+    def _english(texts, rows, unit_of_token) -> np.ndarray:
+        """Per text, :func:`is_english`: from its tokens' counts when all are
+        ASCII, else from the whole text."""
+        n = len(texts)
+        counts = [np.bincount(unit_of_token, weights=rows[:, k], minlength=n) for k in (2, 3, 4)]
+        english = english_from_counts(counts[0], counts[1])
+        for u in np.flatnonzero(counts[2] > 0):
+            english[u] = is_english(texts[u])
+        return np.asarray(english, dtype=bool)
+
+    def _cues(self, words, sentence, ends_n, n_sentences) -> dict[str, np.ndarray]:
         """Per sentence: a negation, a modal, each actor named."""
         out = {name: np.bincount(sentence[flag[words]], minlength=n_sentences) > 0
                for name, flag in self._flags.items()}
         # n't: a word "t" after a word whose lemma ends in n, in the same sentence
-        after = np.flatnonzero((words[1:] == self._t) & (sentence[1:] == sentence[:-1]))
-        lemmas = self.extractor.lemmas
-        for j in after:
-            prev = tokens[j]
-            if self._ends_n[words[j]] or (words[j] < 0 and lemmas.get(prev, prev).endswith("n")):
-                out["neg"][sentence[j]] = True
+        after = (words[1:] == self._t) & (sentence[1:] == sentence[:-1]) & ends_n[:-1]
+        out["neg"][sentence[1:][after]] = True
         return out
 
     def _word_features(self, words, sentence) -> tuple[np.ndarray, np.ndarray]:
@@ -372,8 +390,9 @@ class CompiledFeatures:
         cols = self._unit_column[words]
         keep = cols >= 0
         rows, out = [unit_of_word[keep]], [cols[keep]]
-        extra = [(u, self.col("uhit:" + code)) for u, located in enumerate(hits_of) for code in located]
-        extra += [(int(u), self.col("oneline")) for u in np.flatnonzero(short)]
+        unit_hit, oneline = self._unit_hit_columns, self.col("oneline")
+        extra = [(u, unit_hit[code]) for u, located in enumerate(hits_of) for code in located]
+        extra += [(int(u), oneline) for u in np.flatnonzero(short)]
         if extra:
             rows.append(np.array([u for u, _ in extra], dtype=np.int64))
             out.append(np.array([j for _, j in extra], dtype=np.int64))

@@ -38,3 +38,20 @@ def test_past_its_limit_the_cache_starts_afresh_and_stays_right():
         assert len(cache) <= 5
         assert lens.tolist() == [len(w) for w in words]
         assert np.array_equal(rows[:, 0], np.repeat(lens, lens))
+
+
+def test_a_pickled_cache_starts_empty_and_reads_alike():
+    """A copy sent to another process (Dask's workers) carries no words and no lock."""
+    import pickle
+
+    cache = WordCache(_encode_rows, width=2)
+    words = ["gas", "Moscow", "gas"]
+    rows, lens = cache.rows(words)
+    copy = pickle.loads(pickle.dumps(cache))
+    assert len(copy) == 0 and len(cache) == 2
+    got, got_lens = copy.rows(words)
+    assert np.array_equal(got, rows) and np.array_equal(got_lens, lens) and len(copy) == 2
+
+
+def _encode_rows(words):
+    return [_rows(w) for w in words]

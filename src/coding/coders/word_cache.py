@@ -21,7 +21,7 @@ class WordCache:
     """Per word, the rows ``encode`` gives it (any number, each ``width``
     integers; with ``width`` 1, plain integers), kept for up to ``limit`` words; past that the cache starts
     afresh with the batch's words, so memory stays flat on any corpus.
-    Safe to share between threads."""
+    Safe to share between threads; a pickled copy starts empty."""
 
     def __init__(self, encode: Callable[[list[str]], Sequence[Sequence[Any]]], width: int,
                  limit: int = 100_000):
@@ -37,6 +37,14 @@ class WordCache:
         self._starts = np.zeros(0, dtype=np.intp)
         self._lens = np.zeros(0, dtype=np.intp)
         self._rows = np.zeros((0, self.width), dtype=np.int64)
+
+    def __getstate__(self) -> dict:
+        # a copy sent to another process (Dask's workers) starts empty: a lock does not pickle,
+        # and the words are cheaper to learn there than to send
+        return {"encode": self._encode, "width": self.width, "limit": self.limit}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["encode"], state["width"], state["limit"])  # type: ignore[misc]
 
     def __len__(self) -> int:
         return len(self._index)

@@ -75,20 +75,20 @@ def test_features_outside_the_vocabulary_are_not_made(texts):
                         for u in cook)
 
 
-def test_english_from_tokens_is_the_texts_own_test():
-    from coding.coders.language_id import is_english, is_english_tokens
-    from coding.coders.mention_features import _TOKEN
-    from coding.language import fold
+def test_a_batchs_english_test_is_the_texts_own():
+    """The batch counts the English test's words over its cached tokens; a
+    text with a token outside ASCII is tested whole: either way the verdict
+    is :func:`is_english`'s."""
+    from coding.coders.language_id import is_english
 
     rng = random.Random(5)
     # typographic quotes, dashes and apostrophes are no letters: such a text is judged from its tokens too
     vocab = ["the", "THE", "gas", "Ceci", "est", "une", "3rd", "2024", "x9y", "B52s", "rue", "de", "la", "pour", "dans",
-             "don\u2019t", "\u2018gas\u2019", "\u201cgas\u201d", "\u2014", "c\u02bcest"]
-    seen = set()
-    for _ in range(400):
-        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 30))) + rng.choice(["", ".", " 7"])
-        tokens = _TOKEN.findall(fold(text))
-        assert "".join(tokens).isascii()
-        assert is_english_tokens(tokens) == is_english(text), text
-        seen.add(is_english(text))
-    assert seen == {True, False}  # the draws reach both verdicts
+             "don\u2019t", "\u2018gas\u2019", "\u201cgas\u201d", "\u2014", "c\u02bcest", "caf\u00e9",
+             "\u0433\u0430\u0437"]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 30))) + rng.choice(["", ".", " 7"])
+             for _ in range(400)]
+    features = CompiledFeatures(Extractor(parse_codebook(CODEBOOK, "invented.yaml")), ["gas"])
+    want = [is_english(t) for t in texts]
+    assert features.batch(texts).english.tolist() == want
+    assert set(want) == {True, False}  # the draws reach both verdicts

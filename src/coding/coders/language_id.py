@@ -73,10 +73,3 @@ def token_counts(token: str) -> tuple[int, int]:
         return 0, 0
     runs = _ASCII_WORD.findall(token)
     return len(runs), sum(map(STOP_WORDS.__contains__, runs))
-
-
-def is_english_tokens(tokens: list[str]) -> bool:
-    """:func:`is_english` of a text whose tokens (the runs of letters and
-    digits of the folded text, as a tokeniser has them) are all ASCII."""
-    counts = [token_counts(t) for t in tokens]
-    return bool(english_from_counts(sum(w for w, _ in counts), sum(s for _, s in counts)))

@@ -19,9 +19,10 @@ import numpy as np
 
 class WordCache:
     """Per word, the rows ``encode`` gives it (any number, each ``width``
-    integers; with ``width`` 1, plain integers), kept for up to ``limit`` words; past that the cache starts
-    afresh with the batch's words, so memory stays flat on any corpus.
-    Safe to share between threads; a pickled copy starts empty."""
+    integers; with ``width`` 1, plain integers), kept for up to ``limit``
+    words; past that the cache starts afresh with the batch's words, so
+    memory stays flat on any corpus. Safe to share between threads; a
+    pickled copy starts empty."""
 
     def __init__(self, encode: Callable[[list[str]], Sequence[Sequence[Any]]], width: int,
                  limit: int = 100_000):

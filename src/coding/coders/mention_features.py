@@ -236,8 +236,10 @@ class CompiledFeatures:
         whose ``ctx:`` feature has a weight (only their context hits are kept)."""
         self._codes = [c.id for c in self.extractor.coder.codes]
         self._term_columns = {f[5:]: j for f, j in self.column.items() if f.startswith("term:")}
-        self._code_columns = {c: tuple(self.col(f + c) for f in ("hit:", "neg+hit:", "modal+hit:", "near:", "ctx:"))
-                              for c in self._codes}
+        self._code_index = {c: i for i, c in enumerate(self._codes)}
+        # per code index: the columns of hit:, neg+hit:, modal+hit:, near:, ctx:
+        self._code_columns = np.array([[self.col(f + c) for f in ("hit:", "neg+hit:", "modal+hit:", "near:", "ctx:")]
+                                       for c in self._codes], dtype=np.int64).reshape(len(self._codes), 5)
         self._unit_hit_columns = {c: self.col("uhit:" + c) for c in self._codes}
         self._context_codes = frozenset(i for i, c in enumerate(self._codes) if self.col("ctx:" + c) >= 0)
 
@@ -290,7 +292,7 @@ class CompiledFeatures:
         cues = self._cues(tokens, sentence, rows[:, 1].astype(bool), len(per_sentence))
         r1, c1 = self._word_features(tokens, sentence)
         r2, c2 = self._structure(cues, n_words, np.asarray(headings_end, dtype=bool), offsets, unit_of)
-        r3, c3 = self._hit_features(hits_of, near_of, offsets, cues)
+        r3, c3 = self._hit_features(hits_of, near_of, offsets, unit_of, cues)
         per_unit = np.add.reduceat(n_words, offsets[:-1]) if len(texts) else np.zeros(0, dtype=np.int64)
         short = (np.diff(offsets) == 1) & (per_unit <= SHORT_WORDS)
         ur, uc = self._unit_features(tokens, unit_of[sentence], hits_of, short)
@@ -353,31 +355,41 @@ class CompiledFeatures:
                 cols.append(np.full(len(at), j, dtype=np.int64))
         return _joined(rows, cols)
 
-    def _hit_features(self, hits_of, near_of, offsets, cues) -> tuple[np.ndarray, np.ndarray]:
-        """(sentence, column) of the dictionary's and context patterns' hits."""
-        rows: list[int] = []
-        cols: list[int] = []
-        term, of_code = self._term_columns.get, self._code_columns
-        neg, modal = cues["neg"].tolist(), cues["modal"].tolist()  # lists: a Python int indexes them faster
-        for u, (located, near) in enumerate(zip(hits_of, near_of)):
-            base, n = int(offsets[u]), int(offsets[u + 1] - offsets[u])
-            for code, h in located.items():
-                hit, neg_hit, modal_hit, near_col, _ = of_code[code]
-                rows += [base + k for _, _, _, k in h]
-                cols += [term(p, -1) for p, _, _, _ in h]
-                held = {k for _, _, _, k in h}  # the sentences with a hit of the code
-                for k in held:
-                    s = base + k
-                    rows += (s, s, s)
-                    cols += (hit, neg_hit if neg[s] else -1, modal_hit if modal[s] else -1)
-                near_rows = {base + k + d for k in held for d in (-1, 1) if 0 <= k + d < n}
-                rows += near_rows
-                cols += [near_col] * len(near_rows)
-            for code, h in near.items():
-                ctx_rows = {base + k for _, _, _, k in h}
-                rows += ctx_rows
-                cols += [of_code[code][4]] * len(ctx_rows)
-        return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    def _hit_features(self, hits_of, near_of, offsets, unit_of, cues) -> tuple[np.ndarray, np.ndarray]:
+        """(sentence, column) of the dictionary's and context patterns' hits
+        (``unit_of``: each sentence's unit); a pair may come more than once."""
+        n_codes, index, term = len(self._codes), self._code_index, self._term_columns.get
+        sentence: list[int] = []
+        code: list[int] = []
+        terms: list[int] = []
+        context: list[int] = []  # sentence * n_codes + code of the context hits
+        for base, located, near in zip(offsets.tolist(), hits_of, near_of):
+            for c, h in located.items():
+                i = index[c]
+                for p, _, _, k in h:
+                    sentence.append(base + k)
+                    code.append(i)
+                    terms.append(term(p, -1))
+            for c, h in near.items():
+                context += [(base + k) * n_codes + index[c] for _, _, _, k in h]
+        at = np.asarray(sentence, dtype=np.int64)
+        # each sentence with a hit of a code once: its hit:, neg+hit: and modal+hit: features
+        held = np.unique(at * n_codes + np.asarray(code, dtype=np.int64))
+        hs, hc = held // n_codes, held % n_codes
+        cols = self._code_columns
+        rows = [at, hs, hs, hs]
+        out = [np.asarray(terms, dtype=np.int64), cols[hc, 0], np.where(cues["neg"][hs], cols[hc, 1], -1),
+               np.where(cues["modal"][hs], cols[hc, 2], -1)]
+        first, end = offsets[:-1][unit_of[hs]], offsets[1:][unit_of[hs]]
+        for step in (-1, 1):  # near: the sentences beside it in its unit
+            beside = hs + step
+            ok = (beside >= first) & (beside < end)
+            rows.append(beside[ok])
+            out.append(cols[hc[ok], 3])
+        ctx = np.unique(np.asarray(context, dtype=np.int64))
+        rows.append(ctx // n_codes)
+        out.append(cols[ctx % n_codes, 4])
+        return np.concatenate(rows), np.concatenate(out)
 
     def hits(self, text: str, starts: Sequence[int], folded: str) -> tuple[dict[str, list], dict[str, list]]:
         """:meth:`Extractor.hits` (``folded`` is the folded text), the

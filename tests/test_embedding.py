@@ -131,3 +131,24 @@ def test_groups_are_embedded_from_their_texts_token_sums():
         embed_with_groups(texts, [0, 2, 2, 4])
     with pytest.raises(ValueError, match="cover"):
         embed_with_groups(texts, [0, 2, 3])
+
+
+def test_one_thread_limits_blas_while_it_lasts_and_restores_it():
+    """The coder's matrix products run on one BLAS thread; after them BLAS
+    has its own number again, and the limit can be taken again and again
+    (the thread pools are found once)."""
+    from threadpoolctl import threadpool_info
+
+    from coding.coders.embedding import one_thread
+
+    np.ones((4, 4)) @ np.ones((4, 4))  # BLAS loaded
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before
+    for _ in range(3):
+        with one_thread():
+            assert blas_threads() == [1] * len(before)
+        assert blas_threads() == before

@@ -45,9 +45,16 @@ def one_thread():
     """A context in which matrix products run on one thread: for products
     of a batch's few thousand rows, BLAS threads spend more CPU waiting for
     work than they save (half the coder's CPU time on two cores)."""
-    from threadpoolctl import threadpool_limits
+    return _thread_pools().limit(limits=1, user_api="blas")
 
-    return threadpool_limits(1, user_api="blas")
+
+@lru_cache(maxsize=1)
+def _thread_pools():
+    # the libraries with thread pools, found once: finding them reads the process's memory map
+    # (about a millisecond, twice a batch: most of the cost of a batch of one short unit)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 class WordTokens:

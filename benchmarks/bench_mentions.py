@@ -21,7 +21,8 @@ evidence and the CSV written from them, beside ``auto``'s rows; before
 them, the sentences embedded by the embedder's own ``embed`` and through
 the word cache the coder uses (the same numbers, checked there); after
 them, the batches scored and decided with BLAS's own threads instead of
-the coder's one.
+the coder's one; last, the milliseconds of a batch of one paragraph (as
+``coding run`` codes a document of one paragraph), over the first 1,000.
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def stages(copies: int) -> None:
         print(f"  {label:<45} {cpu(work):6.3f}", flush=True)
     if coder._meaning is not None:
         blas_stage(coder, batches, cpu)
+    # coding run codes each document as its own batch: a batch's fixed cost counts where documents are short
+    one = units[:1000]
+    took = cpu(lambda: [coder.code_rows([u]) for u in one])
+    print(f"  {'a batch of one paragraph, milliseconds':<45} {took / len(one) * 1000:6.3f}", flush=True)
 
 
 def embedding_stages(coder, batches, cpu) -> None:

@@ -148,8 +148,9 @@ def embed_with_groups(texts: Sequence[str], offsets: Sequence[int],
     """(texts x dimensions, groups x dimensions): the texts' embeddings as
     :func:`embed` gives them, and those of the groups of consecutive texts
     ``offsets[g]:offsets[g + 1]`` (a unit's sentences): the unit-length sum
-    of all their tokens' vectors, made from the texts' own sums, so a
-    unit is not tokenized twice. Every group holds at least one text."""
+    of all their tokens' vectors, made from each text's float32 mean times
+    its number of tokens, so a unit is not tokenized twice. Every group
+    holds at least one text."""
     bounds = np.asarray(offsets, dtype=np.intp)
     if np.any(np.diff(bounds) < 1) or (len(bounds) and (bounds[0] != 0 or bounds[-1] != len(texts))):
         raise ValueError("every group needs at least one text, and the groups must cover the texts")

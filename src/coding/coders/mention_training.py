@@ -553,6 +553,9 @@ def _truth(units, idx, code) -> tuple[np.ndarray, np.ndarray]:
 #: the tag it carries in the option: the sentences' ("sim", the default, no
 #: tag), none ("words") or the sentences' and their units' ("unit").
 MEANING_TAGS = {"sim": (), "words": ("words",), "unit": ("unit",)}
+#: The readings a code chooses among when ``meaning_grid`` is not set (kept
+#: out of DEFAULTS, so that a model trained without the setting stays as it was).
+MEANING_GRID = ("sim",)
 #: The similarity columns each reading leaves out.
 _MEANING_LEFT_OUT = {"sim": (UNIT_PREFIX,), "words": (PREFIX, UNIT_PREFIX), "unit": ()}
 
@@ -566,7 +569,7 @@ def _options(settings: Mapping) -> list:
     grid = [(C, f) for C in settings["C_grid"] for f in settings["dictionary_scale_grid"]]
     reads = settings["candidates"]
     out: list = []
-    for meaning in settings.get("meaning_grid", ("sim",)):
+    for meaning in settings.get("meaning_grid", MEANING_GRID):
         if meaning not in MEANING_TAGS:
             raise ValueError(f"meaning_grid: {meaning!r} is not one of {', '.join(MEANING_TAGS)}")
         tag = MEANING_TAGS[meaning]
@@ -608,7 +611,7 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
     dictionary unless their options beat it by the margin
     :func:`choose_se_margins` chose."""
     settings = {**DEFAULTS, **(settings or {})}
-    d, meaning = _scaled(d, train, "unit" in settings.get("meaning_grid", ()))
+    d, meaning = _scaled(d, train, "unit" in settings.get("meaning_grid", MEANING_GRID))
     tested, per, pick = _inner_choices(d, units, train, codes, settings, variable_of)
     margins: dict[str, float] = {}
     se: dict[str, float] = {}

@@ -16,6 +16,11 @@ calibration error of the code probabilities. The thesis, held out the same
 way, is reported on its own line.
 
     python scripts/evaluate_mentions.py [--real ../shared/real-texts] [--resamples 1000] [--meaning-grid sim,unit]
+        [--predictions out.csv]
+
+``--predictions`` also writes every out-of-fold prediction (a row per unit
+and code: the probability, the decision, the dictionary's, and the readers'
+label where there is one), for reading where the coder and the readers part.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ REAL = REPO.parent / "shared" / "real-texts"
 def pooled_protocol(units, d, codebook, settings=None, log=print):
     """Out-of-fold (probabilities, accepted) of the mention coder for every
     unit, each collection held out in turn."""
-    from coding.coders.mention_training import collection_folds, fit, predict, to_model
+    from coding.coders.mention_protocol import collection_folds
+    from coding.coders.mention_training import fit, predict, to_model
     from coding.coders.mentions import MentionCoder
 
     codes = [c.id for c in codebook.codes]
@@ -68,7 +74,7 @@ def to_variables(codes01: np.ndarray, codebook) -> np.ndarray:
 def clustered_alpha(y, pred, groups, resamples: int, seed: int = 0) -> tuple[float, float, float]:
     """Alpha of pred against y and a 95% interval from resampling groups."""
     from coding.agreement.coefficients import binary_pair_alpha
-    from coding.coders.mention_training import alpha2
+    from coding.coders.mention_protocol import alpha2
 
     names, g = np.unique(np.asarray(groups), return_inverse=True)
     rng = np.random.default_rng(seed)
@@ -89,7 +95,7 @@ def _cell(a) -> str:
 
 def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -> None:
     """The variable, code and calibration tables."""
-    from coding.coders.mention_training import expected_calibration_error
+    from coding.coders.mention_protocol import expected_calibration_error
 
     real = np.array([u.collection != "T" for u in units])
     groups = np.array([u.group for u in units])
@@ -123,6 +129,18 @@ def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -
           f"{expected_calibration_error(p, y):.3f}")
 
 
+def write_predictions(path, units, probs, accepted, dict_codes, codebook) -> None:
+    """A CSV of the out-of-fold predictions: unit, collection, code, probability, accepted, the
+    dictionary's decision and the readers' label (empty where the code is unknown there)."""
+    from coding.files import write_csv
+
+    header = ["unit_id", "collection", "code", "probability", "accepted", "dictionary", "readers"]
+    rows = [[u.id, u.collection, c.id, f"{probs[i, j]:.4f}", int(accepted[i, j]), int(dict_codes[i, j]),
+             u.codes.get(c.id, "")]
+            for i, u in enumerate(units) for j, c in enumerate(codebook.codes)]
+    write_csv(path, header, rows)
+
+
 def real_training_set(real, meaning: bool = True):
     """The protocol's training set (codebook, units, design) from the real texts at ``real``, or None,
     said on standard output, when they are not there (a clone without them); ``meaning``: with the
@@ -153,6 +171,7 @@ def protocol_settings(args) -> dict | None:
 
 def main(argv=None) -> int:
     p = protocol_parser(__doc__.splitlines()[0])
+    p.add_argument("--predictions", help="also write the out-of-fold predictions to this CSV")
     p.add_argument("--meaning-grid", help="comma-separated readings of the similarity columns each code "
                                           "chooses among: sim, words, unit (default: the coder's own)")
     args = p.parse_args(argv)
@@ -170,6 +189,9 @@ def main(argv=None) -> int:
     probs, accepted = pooled_protocol(units, d, cb, protocol_settings(args))
     print(f"protocol: {time.process_time() - start:.0f} CPU-s")
     print_tables(units, probs, accepted, dictionary_codes(d, cb), cb, args.resamples)
+    if args.predictions:
+        write_predictions(args.predictions, units, probs, accepted, dictionary_codes(d, cb), cb)
+        print(f"out-of-fold predictions written to {args.predictions}")
     return 0
 
 

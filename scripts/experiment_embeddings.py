@@ -21,7 +21,7 @@ disabled). The coder that ships reads ``sim`` (:mod:`coding.coders.mention_meani
 The extra columns are standardised with the mean and spread of the training
 units' sentences of each fold. The splits, the multiple-instance training,
 the per-code settings, calibration and thresholds are the protocol's own
-(``collection_folds`` and ``fit`` of :mod:`coding.coders.mention_training`);
+(``collection_folds`` of :mod:`coding.coders.mention_protocol`, ``fit`` of :mod:`coding.coders.mention_training`);
 decisions are the calibrated best-sentence probability at the code's
 threshold, with the coder's rules for units not in English and one-line
 texts. Prints Krippendorff's alpha per variable and per code for each arm
@@ -100,7 +100,7 @@ def neighbour_similarities(raw: np.ndarray, d) -> np.ndarray:
 
 def with_columns(d, extra: np.ndarray, names: list[str], train: np.ndarray):
     """A copy of the design with ``extra`` appended, standardised on the ``train`` units' sentences."""
-    from coding.coders.mention_training import Design
+    from coding.coders.mention_design import Design
 
     rows = d.rows_of(train)
     mean, sd = extra[rows].mean(axis=0), extra[rows].std(axis=0) + 1e-9
@@ -129,7 +129,8 @@ def run_arm(units, d, codebook, extra, log=print) -> tuple[np.ndarray, np.ndarra
     """Out-of-fold (probabilities, accepted) of one arm, and for the arm
     without extra columns the number of decisions that differ from the
     shipped coder's own :func:`predict` (a check of :func:`decide`)."""
-    from coding.coders.mention_training import collection_folds, fit, predict, to_model
+    from coding.coders.mention_protocol import collection_folds
+    from coding.coders.mention_training import fit, predict, to_model
     from coding.coders.mentions import MentionCoder
 
     codes = [c.id for c in codebook.codes]

@@ -70,7 +70,7 @@ def learned_variables(units, cb, train, test) -> np.ndarray:
 
 def curve(units, d, cb, sizes, seeds, log=print) -> dict:
     """(coder, size) -> units x variables out-of-fold predictions per draw."""
-    from coding.coders.mention_training import collection_folds
+    from coding.coders.mention_protocol import collection_folds
 
     real = np.array([i for i, u in enumerate(units) if u.collection != "T"])
     out: dict = {}
@@ -95,7 +95,7 @@ def curve(units, d, cb, sizes, seeds, log=print) -> dict:
 
 def alphas(truth: np.ndarray, draws: list[np.ndarray]) -> np.ndarray:
     """Mean over draws of alpha per variable (NaN where a coder was not trained)."""
-    from coding.coders.mention_training import alpha2
+    from coding.coders.mention_protocol import alpha2
 
     per = [[alpha2(truth[:, j], p[:, j]) if not np.isnan(p[:, j]).any() else np.nan for j in range(truth.shape[1])]
            for p in draws]

@@ -4,7 +4,7 @@
 
 It learns from every labelled unit the protocol of ``scripts/evaluate_mentions.py``
 tests on: the real published paragraphs beside the project (read where they
-lie; labels from their readers, see :func:`coding.coders.mention_training.load_real_texts`)
+lie; labels from their readers, see :func:`coding.coders.mention_labels.load_real_texts`)
 and the thesis paragraphs a person coded. Every setting is chosen by
 leave-one-collection-out over those six collections, as inside each fold of
 the protocol. The model file holds the vocabulary of features and the
@@ -30,7 +30,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from evaluate_mentions import real_training_set
 
-    from coding.coders.mention_training import THESIS_CODER_FILES, fit, to_model
+    from coding.coders.mention_labels import THESIS_CODER_FILES
+    from coding.coders.mention_training import fit, to_model
     from coding.coders.mentions import save_model
 
     data = real_training_set(args.real)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from coding.codebook import parse_codebook
+from coding.coders.mention_design import design
 from coding.coders.mention_features import CompiledFeatures, Extractor
-from coding.coders.mention_training import design
 
 CODEBOOK = """
 name: invented

@@ -11,21 +11,16 @@ import pytest
 
 from coding.codebook import parse_codebook
 from coding.coders.language_id import is_english
-from coding.coders.mention_training import (
-    Labelled,
+from coding.coders.mention_design import design
+from coding.coders.mention_labels import Labelled, code_labels
+from coding.coders.mention_protocol import (
     best_threshold,
-    code_labels,
     collection_folds,
-    design,
     expected_calibration_error,
-    fit,
-    fit_code,
     inner_folds,
     platt,
-    predict,
-    to_model,
-    weak_code_labels,
 )
+from coding.coders.mention_training import fit, fit_code, predict, to_model, weak_code_labels
 from coding.coders.mentions import Extractor, MentionCoder, load_model, save_model, sentences
 from coding.errors import CodingError
 from coding.records import Coder, Unit

@@ -25,9 +25,6 @@ leave-one-collection-out (:func:`choose_se_margins`).
 
 from __future__ import annotations
 
-import copy
-import csv
-import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -38,8 +35,11 @@ import numpy as np
 from scipy import sparse
 
 from coding.codebook import Codebook
-from coding.coders.mention_meaning import PREFIX, UNIT_PREFIX, Meaning, fit_scale
-from coding.coders.mentions import Candidates, Extractor, MentionCoder, MentionModel
+from coding.coders.mention_design import Design, column_mask, design, scaled
+from coding.coders.mention_labels import Labelled, load_real_texts, thesis_units
+from coding.coders.mention_meaning import PREFIX, UNIT_PREFIX, Meaning
+from coding.coders.mention_protocol import alpha2, best_threshold, inner_folds, platt
+from coding.coders.mentions import Extractor, MentionCoder, MentionModel
 
 #: Settings of the learner; the grid of C is searched per code inside the training data.
 DEFAULTS = {"C_grid": (0.03, 0.1, 0.3), "dictionary_scale_grid": (1.0,), "min_df": 2, "rounds": 2,
@@ -49,213 +49,6 @@ DEFAULTS = {"C_grid": (0.03, 0.1, 0.3), "dictionary_scale_grid": (1.0,), "min_df
             "se_margins": (0.0, 1.0, 2.0)}
 #: How far below its best alpha a code may go when its options are revised for its variable's alpha.
 CODE_SLACK = 0.05
-#: Thresholds tried on the calibrated probability.
-THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(37))
-
-
-@dataclass
-class Labelled:
-    """A unit to learn from: its text, collection (one letter or ``T`` for the
-    thesis), group (the page or document: never on both sides of a split),
-    variables coded, and the codes known to be present (1) or absent (0);
-    ``clauses``: code -> the exact words a reader marked as deciding it;
-    ``weak``: the codes :func:`weak_code_labels` marked present."""
-
-    id: str
-    collection: str
-    group: str
-    text: str
-    variables: frozenset[str]
-    codes: dict[str, int]
-    clauses: dict[str, list[str]] = field(default_factory=dict)
-    weak: tuple[str, ...] = ()
-
-
-def code_labels(variables: set[str], codes: set[str] | None, codebook: Codebook) -> dict[str, int]:
-    """Known code labels: with ``codes`` given, every code is known; without,
-    only the codes of variables not coded (absent)."""
-    out = {}
-    for c in codebook.codes:
-        if codes is not None:
-            out[c.id] = int(c.id in codes)
-        elif c.variable not in variables:
-            out[c.id] = 0
-    return out
-
-
-def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def load_real_texts(folder: Path, codebook: Codebook, variable_labels: Path | None = None) -> list[Labelled]:
-    """The real published paragraphs with their labels: codes from
-    ``consensus.csv`` (two of three readers), for the units without (the Y
-    collection) variables from ``variable_labels`` (default: units where
-    ``reader-a.csv`` and ``reader-b.csv`` agree) and codes of coded variables
-    from a third reader's file ``reader-c.csv`` beside ``variable_labels``
-    when it names codes of exactly those variables."""
-    variables_ids = codebook.variable_ids
-    units = [json.loads(line) for line in (folder / "units.jsonl").read_text(encoding="utf-8").splitlines()
-             if line.strip()]
-    consensus = {r["unit_id"]: r for r in _read_csv(folder / "consensus.csv")}
-    var_rows = _variable_rows(folder, variable_labels)
-    extra_codes = _reader_c(variable_labels, codebook)
-    clauses = _clauses(folder / "evidence.jsonl")
-    out = []
-    for u in units:
-        uid = u["id"]
-        codes: set[str] | None
-        if uid in consensus:
-            codes = {c for c in consensus[uid]["codes"].split(";") if c}
-            variables = {v for v in variables_ids if consensus[uid].get(v) == "1"}
-        elif uid in var_rows:
-            variables = var_rows[uid]
-            codes = extra_codes.get(uid)
-            if codes is not None and {codebook.code(c).variable for c in codes} != variables:
-                codes = None
-        else:
-            continue  # readers disagree and nothing settles it
-        out.append(Labelled(uid, uid[0], u["url"], u["text"], frozenset(variables),
-                            code_labels(variables, codes, codebook), clauses.get(uid, {})))
-    return out
-
-
-def _variable_rows(folder: Path, given: Path | None) -> dict[str, set[str]]:
-    if given is not None and given.is_file():
-        rows = _read_csv(given)
-        return {r["unit_id"]: {k for k, v in r.items() if k != "unit_id" and v == "1"} for r in rows}
-    a = {r["unit_id"]: r for r in _read_csv(folder / "reader-a.csv")}
-    b = {r["unit_id"]: r for r in _read_csv(folder / "reader-b.csv")}
-    return {u: {k for k, v in r.items() if k != "unit_id" and v == "1"} for u, r in a.items()
-            if u in b and r == b[u]}
-
-
-def _reader_c(variable_labels: Path | None, codebook: Codebook) -> dict[str, set[str]]:
-    path = variable_labels.with_name("reader-c.csv") if variable_labels is not None else None
-    if path is None or not path.is_file():
-        return {}
-    known = {c.id for c in codebook.codes}
-    out: dict[str, set[str]] = {}
-    for r in _read_csv(path):
-        out.setdefault(r["unit_id"], set())
-        if r["code"] in known:
-            out[r["unit_id"]].add(r["code"])
-    return out
-
-
-def _clauses(path: Path) -> dict[str, dict[str, list[str]]]:
-    out: dict[str, dict[str, list[str]]] = {}
-    if not path.is_file():
-        return out
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            for code, clause in r["evidence"].items():
-                out.setdefault(r["id"], {}).setdefault(code, []).append(clause)
-    return out
-
-
-#: The people's coder files of thesis paragraphs the mention coder learns from (relative to the project).
-THESIS_CODER_FILES = ("corpus/coders/human-1.csv", "evaluation/heldout/holdout-1.csv")
-
-
-def thesis_units(root: Path, codebook: Codebook) -> list[Labelled]:
-    """Thesis paragraphs a person coded (:data:`THESIS_CODER_FILES`; each
-    file's name is its coder's), collection ``T``, grouped by document."""
-    from coding.coder_files import read_coder_file
-    from coding.coders.training import labels_of
-    from coding.corpus import iter_documents
-    from coding.segment import segment
-
-    units = {u.id: u for d in iter_documents(root / "corpus") for u in segment(d)}
-    out = []
-    for path in (root / name for name in THESIS_CODER_FILES):
-        seen, codings = read_coder_file(path, codebook, set(units), path.stem)
-        for uid, items in labels_of(seen, codings).items():
-            variables = {i for i in items if i in codebook.variable_ids}
-            codes = {i for i in items if i not in codebook.variable_ids} or None
-            u = units[uid]
-            out.append(Labelled(uid, "T", u.document_id, u.text, frozenset(variables),
-                                code_labels(variables, codes, codebook)))
-    return out
-
-
-# --------------------------------------------------------------------------
-# the design matrix
-
-
-@dataclass
-class Design:
-    """Candidates of a list of units as one sparse matrix: a row per sentence
-    (its features and its unit's), ``offsets[i]:offsets[i + 1]`` the rows of
-    unit i, ``columns`` the feature of each column; with ``meaning``, ``raw``
-    holds each sentence's similarity to each code, then its unit's (not yet
-    standardised, not in ``X``: :func:`fit` scales the ones it reads on its
-    training units)."""
-
-    candidates: list[Candidates]
-    X: sparse.csr_matrix
-    offsets: np.ndarray
-    columns: list[str]
-    meaning: Meaning | None = None
-    raw: np.ndarray | None = None
-
-    def rows_of(self, units: np.ndarray) -> np.ndarray:
-        """Row indexes of the given units."""
-        return np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in units]) \
-            if len(units) else np.empty(0, dtype=np.int64)
-
-
-def design(extractor: Extractor, texts: Sequence[str], meaning: Meaning | None = None) -> Design:
-    """The design matrix of ``texts`` (with ``meaning``: and the sentences'
-    similarities to the codes)."""
-    candidates = [extractor.analyse(t) for t in texts]
-    index: dict[str, int] = {}
-    cols: list[int] = []
-    indptr = [0]
-    offsets = [0]
-    for cand in candidates:
-        unit_cols = [index.setdefault(f, len(index)) for f in cand.unit]
-        for fs in cand.features:
-            cols.extend(sorted({index.setdefault(f, len(index)) for f in fs} | set(unit_cols)))
-            indptr.append(len(cols))
-        offsets.append(offsets[-1] + len(cand.features))
-    X = sparse.csr_matrix((np.ones(len(cols)), np.array(cols, dtype=np.int64), np.array(indptr)),
-                          shape=(len(indptr) - 1, len(index)))
-    columns = [""] * len(index)
-    for f, j in index.items():
-        columns[j] = f
-    raw = None
-    if meaning is not None:
-        both = copy.copy(meaning)
-        both.unit = True
-        raw = both.raw([t[s:e] for t, cand in zip(texts, candidates) for s, e in cand.spans], offsets)
-    return Design(candidates, X, np.array(offsets), columns, meaning, raw)
-
-
-def _scaled(d: Design, train: np.ndarray, unit: bool = False) -> tuple[Design, Meaning | None]:
-    """The design with its similarity columns appended (with ``unit``, the
-    units' too), standardised on the ``train`` units' sentences, and the
-    :class:`Meaning` with that scale; the design itself when it has none."""
-    if d.meaning is None or d.raw is None:
-        return d, None
-    meaning = copy.copy(d.meaning)
-    meaning.unit = unit
-    raw = d.raw[:, :len(meaning.columns)]
-    meaning.mean, meaning.sd = fit_scale(raw[d.rows_of(train)])
-    X = sparse.hstack([d.X, sparse.csr_matrix(meaning.standardised(raw))], format="csr")
-    return Design(d.candidates, X, d.offsets, d.columns + meaning.columns), meaning
-
-
-def _column_mask(d: Design, units: np.ndarray, min_df: int) -> np.ndarray:
-    """Columns present in at least ``min_df`` of the given units."""
-    rows = d.rows_of(units)
-    owner = np.repeat(np.arange(len(units)), np.diff(d.offsets)[units])
-    S = sparse.csr_matrix((np.ones(len(rows)), (owner, rows)), shape=(len(units), d.X.shape[0]))
-    df = np.asarray(((S @ d.X) > 0).sum(axis=0)).ravel()
-    return df >= min_df
-
 
 # --------------------------------------------------------------------------
 # multiple-instance training of one code
@@ -381,77 +174,8 @@ def best_scores(d: Design, units: np.ndarray, W: np.ndarray, b: np.ndarray) -> n
 
 
 # --------------------------------------------------------------------------
-# calibration, thresholds, settings
+# the settings, chosen inside the training data
 
-
-def alpha2(y: np.ndarray, pred: np.ndarray) -> float:
-    """Krippendorff's alpha (nominal) of two coders on 0/1 data."""
-    from coding.agreement.coefficients import binary_pair_alpha
-
-    return binary_pair_alpha(np.asarray(y, dtype=int), np.asarray(pred, dtype=int))
-
-
-def platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(scale, shift) of a logistic fit of ``y`` on ``scores``."""
-    if len(set(y.tolist())) < 2:
-        prior = (y.sum() + 0.5) / (len(y) + 1.0)
-        return 0.0, math.log(prior / (1 - prior))
-    from sklearn.linear_model import LogisticRegression
-
-    clf = LogisticRegression(C=100.0, solver="lbfgs", max_iter=1000).fit(scores.reshape(-1, 1), y)
-    return float(clf.coef_[0, 0]), float(clf.intercept_[0])
-
-
-def best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(threshold, alpha) maximising alpha of y against p >= threshold; ties
-    go to the threshold nearest .5."""
-    best = (-2.0, 0.5)
-    for t in sorted(THRESHOLDS, key=lambda t: abs(t - 0.5)):
-        a = alpha2(y, (p >= t).astype(int))
-        if not math.isnan(a) and a > best[0] + 1e-9:
-            best = (a, t)
-    return best[1], best[0]
-
-
-def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error: the weighted mean over equal-width bins of
-    |mean probability - share positive|."""
-    p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
-    if not len(p):
-        return float("nan")
-    which = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
-    for k in range(bins):
-        m = which == k
-        if m.any():
-            total += m.sum() * abs(p[m].mean() - y[m].mean())
-    return total / len(p)
-
-
-def _without_pages_of(units: Sequence[Labelled], train: np.ndarray, test: np.ndarray) -> np.ndarray:
-    """``train`` less the units on a page that ``test`` also has."""
-    pages = {units[i].group for i in test}
-    return np.array([i for i in train if units[i].group not in pages], dtype=np.int64)
-
-
-def collection_folds(units: Sequence[Labelled], idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) per collection of the units ``idx``: the collection is
-    the test side; a unit of another collection on one of its pages is left
-    out of training, so no page is on both sides."""
-    coll = np.array([units[i].collection for i in idx])
-    return [(_without_pages_of(units, idx[coll != c], idx[coll == c]), idx[coll == c]) for c in sorted(set(coll))]
-
-
-def inner_folds(units: Sequence[Labelled], train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Folds inside ``train``: one per collection held out when there are at
-    least three collections, else three folds by page; never a page on both
-    sides."""
-    if len({units[i].collection for i in train}) >= 3:
-        return collection_folds(units, train)
-    groups = sorted({units[i].group for i in train})
-    fold_of = {g: k % 3 for k, g in enumerate(groups)}
-    f = np.array([fold_of[units[i].group] for i in train])
-    return [(train[f != k], train[f == k]) for k in range(3) if (f == k).any() and (f != k).any()]
 
 
 @dataclass
@@ -513,7 +237,7 @@ def _fit_all(d, units, train, codes, options, settings):
     "hits"), either with what it reads of the similarity columns when not
     the sentences' (see :func:`_options`), or "dictionary") on ``train``,
     and the columns known there."""
-    mask = _column_mask(d, train, settings["min_df"])
+    mask = column_mask(d, train, settings["min_df"])
     W, b = np.zeros((d.X.shape[1], len(codes))), np.zeros(len(codes))
     for factor, reads in sorted({(o[1], _meaning_read(o)) for o in options.values() if o != "dictionary"}):
         scale = _column_scale(d, factor)
@@ -611,7 +335,7 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
     dictionary unless their options beat it by the margin
     :func:`choose_se_margins` chose."""
     settings = {**DEFAULTS, **(settings or {})}
-    d, meaning = _scaled(d, train, "unit" in settings.get("meaning_grid", MEANING_GRID))
+    d, meaning = scaled(d, train, "unit" in settings.get("meaning_grid", MEANING_GRID))
     tested, per, pick = _inner_choices(d, units, train, codes, settings, variable_of)
     margins: dict[str, float] = {}
     se: dict[str, float] = {}

@@ -13,10 +13,11 @@ readers' labels: Krippendorff's alpha (nominal) per variable and per code
 with 95% intervals from 1,000 bootstrap resamples of pages (a page's
 paragraphs stay together), the dictionary coder beside it, and the expected
 calibration error of the code probabilities. The thesis, held out the same
-way, is reported on its own line.
+way, is reported on its own line. Last, where the coder and the readers
+part: false positives and misses per variable and collection.
 
     python scripts/evaluate_mentions.py [--real ../shared/real-texts] [--resamples 1000] [--meaning-grid sim,unit]
-        [--predictions out.csv]
+        [--predictions out.csv] [--more-thesis-files evaluation/thesis-codes/readers.csv]
 
 ``--predictions`` also writes every out-of-fold prediction (a row per unit
 and code: the probability, the decision, the dictionary's, and the readers'
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +108,7 @@ def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -
     print("|---|---|---|---|---|---|")
     for j, v in enumerate(codebook.variable_ids):
         for label, rows in (("", real), (" (thesis)", ~real), (" (all six)", np.ones_like(real))):
-            if not rows.any():
+            if not rows.any() or (label == " (all six)" and real.all()):
                 continue
             m = clustered_alpha(truth_v[rows, j], mv[rows, j], groups[rows], resamples)
             dd = clustered_alpha(truth_v[rows, j], dv[rows, j], groups[rows], resamples)
@@ -129,6 +131,33 @@ def print_tables(units, probs, accepted, dict_codes, codebook, resamples: int) -
           f"{expected_calibration_error(p, y):.3f}")
 
 
+def print_errors(units, probs, accepted, dict_codes, codebook) -> None:
+    """Where the coder and the readers part on the real collections: per
+    variable and collection the false positives and misses, and what
+    carried the false positives (codes, dictionary hits, probabilities)."""
+    real = np.flatnonzero([u.collection != "T" for u in units])
+    colls = sorted({units[i].collection for i in real})
+    print("\n| variable | " + " | ".join(f"{c}: false +, missed" for c in colls) + " | all |")
+    print("|---|" + "---|" * (len(colls) + 1))
+    notes = []
+    for v in codebook.variable_ids:
+        ks = [k for k, c in enumerate(codebook.codes) if c.variable == v]
+        truth = np.array([v in units[i].variables for i in real])
+        pred = accepted[np.ix_(real, ks)].max(axis=1).astype(bool)
+        fp, fn = pred & ~truth, ~pred & truth
+        coll = np.array([units[i].collection for i in real])
+        cells = [f"{(fp & (coll == c)).sum()}, {(fn & (coll == c)).sum()}" for c in colls]
+        print(f"| {v} | " + " | ".join(cells) + f" | {fp.sum()}, {fn.sum()} |")
+        best = probs[np.ix_(real, ks)].max(axis=1)
+        carried = accepted[np.ix_(real[fp], ks)].sum(axis=0)
+        by = ", ".join(f"{codebook.codes[k].id} {n}" for n, k in sorted(zip(carried, ks), reverse=True) if n)
+        hit = dict_codes[np.ix_(real[fp], ks)].max(axis=1).sum() if fp.any() else 0
+        notes.append(f"{v}: false positives carried by {by or 'no code'}; {hit} of {fp.sum()} with a dictionary "
+                     f"hit of the variable; median best probability {np.median(best[fp]) if fp.any() else 0:.2f} "
+                     f"(false positives), {np.median(best[fn]) if fn.any() else 0:.2f} (misses)")
+    print("\n" + "\n".join(notes))
+
+
 def write_predictions(path, units, probs, accepted, dict_codes, codebook) -> None:
     """A CSV of the out-of-fold predictions: unit, collection, code, probability, accepted, the
     dictionary's decision and the readers' label (empty where the code is unknown there)."""
@@ -141,17 +170,19 @@ def write_predictions(path, units, probs, accepted, dict_codes, codebook) -> Non
     write_csv(path, header, rows)
 
 
-def real_training_set(real, meaning: bool = True):
+def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[str] = ()):
     """The protocol's training set (codebook, units, design) from the real texts at ``real``, or None,
     said on standard output, when they are not there (a clone without them); ``meaning``: with the
-    sentences' similarities to the codes, as the shipped coder reads them."""
+    sentences' similarities to the codes, as the shipped coder reads them; ``more_thesis_files``:
+    coder files of thesis paragraphs to learn from besides the coder's own."""
     real = Path(real)
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
         return None
+    from coding.coders.mention_labels import THESIS_CODER_FILES
     from coding.coders.mention_training import training_set
 
-    return training_set(REPO, real, meaning)
+    return training_set(REPO, real, meaning, (*THESIS_CODER_FILES, *more_thesis_files))
 
 
 def protocol_parser(description: str) -> argparse.ArgumentParser:
@@ -171,11 +202,14 @@ def protocol_settings(args) -> dict | None:
 
 def main(argv=None) -> int:
     p = protocol_parser(__doc__.splitlines()[0])
+    p.add_argument("--more-thesis-files", default="",
+                   help="comma-separated coder files of thesis paragraphs (relative to the project) to learn from "
+                        "besides the coder's own, e.g. evaluation/thesis-codes/readers.csv")
     p.add_argument("--predictions", help="also write the out-of-fold predictions to this CSV")
     p.add_argument("--meaning-grid", help="comma-separated readings of the similarity columns each code "
                                           "chooses among: sim, words, unit (default: the coder's own)")
     args = p.parse_args(argv)
-    data = real_training_set(args.real)
+    data = real_training_set(args.real, more_thesis_files=[f for f in args.more_thesis_files.split(",") if f])
     if data is None:
         return 0
     cb, units, d = data
@@ -189,6 +223,7 @@ def main(argv=None) -> int:
     probs, accepted = pooled_protocol(units, d, cb, protocol_settings(args))
     print(f"protocol: {time.process_time() - start:.0f} CPU-s")
     print_tables(units, probs, accepted, dictionary_codes(d, cb), cb, args.resamples)
+    print_errors(units, probs, accepted, dictionary_codes(d, cb), cb)
     if args.predictions:
         write_predictions(args.predictions, units, probs, accepted, dictionary_codes(d, cb), cb)
         print(f"out-of-fold predictions written to {args.predictions}")

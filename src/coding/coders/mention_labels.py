@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,9 +126,9 @@ def _clauses(path: Path) -> dict[str, dict[str, list[str]]]:
 THESIS_CODER_FILES = ("corpus/coders/human-1.csv", "evaluation/heldout/holdout-1.csv")
 
 
-def thesis_units(root: Path, codebook: Codebook) -> list[Labelled]:
-    """Thesis paragraphs a person coded (:data:`THESIS_CODER_FILES`; each
-    file's name is its coder's), collection ``T``, grouped by document."""
+def thesis_units(root: Path, codebook: Codebook, files: Sequence[str] = THESIS_CODER_FILES) -> list[Labelled]:
+    """Thesis paragraphs a person coded (``files``, relative to ``root``;
+    each file's name is its coder's), collection ``T``, grouped by document."""
     from coding.coder_files import read_coder_file
     from coding.coders.training import labels_of
     from coding.corpus import iter_documents
@@ -135,7 +136,7 @@ def thesis_units(root: Path, codebook: Codebook) -> list[Labelled]:
 
     units = {u.id: u for d in iter_documents(root / "corpus") for u in segment(d)}
     out = []
-    for path in (root / name for name in THESIS_CODER_FILES):
+    for path in (root / name for name in files):
         seen, codings = read_coder_file(path, codebook, set(units), path.stem)
         for uid, items in labels_of(seen, codings).items():
             variables = {i for i in items if i in codebook.variable_ids}

@@ -36,7 +36,7 @@ from scipy import sparse
 
 from coding.codebook import Codebook
 from coding.coders.mention_design import Design, column_mask, design, scaled
-from coding.coders.mention_labels import Labelled, load_real_texts, thesis_units
+from coding.coders.mention_labels import THESIS_CODER_FILES, Labelled, load_real_texts, thesis_units
 from coding.coders.mention_meaning import PREFIX, UNIT_PREFIX, Meaning
 from coding.coders.mention_protocol import alpha2, best_threshold, inner_folds, platt
 from coding.coders.mentions import Extractor, MentionCoder, MentionModel
@@ -556,17 +556,18 @@ def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook) -
     return added
 
 
-def training_set(repo: Path, real: Path, meaning: bool = True):
+def training_set(repo: Path, real: Path, meaning: bool = True, thesis_files: Sequence[str] = THESIS_CODER_FILES):
     """What the protocol and the shipped model learn from: the project's
     codebook, the labelled units (the real texts in ``real``, then the
-    thesis's people's coding in ``repo``, with :func:`weak_code_labels`)
-    and the design of their sentences, with their similarities to the codes
-    unless ``meaning`` is false."""
+    thesis's people's coding in ``repo``, ``thesis_files``, with
+    :func:`weak_code_labels`) and the design of their sentences, with their
+    similarities to the codes unless ``meaning`` is false."""
     from coding.codebook import load_codebook
 
     silence_convergence()
     cb = load_codebook(Path(repo) / "codebook.yaml")
-    units = load_real_texts(real, cb, Path(repo) / "evaluation" / "real" / "consensus.csv") + thesis_units(repo, cb)
+    units = (load_real_texts(real, cb, Path(repo) / "evaluation" / "real" / "consensus.csv")
+             + thesis_units(repo, cb, thesis_files))
     d = design(Extractor(cb), [u.text for u in units], Meaning(cb, [c.id for c in cb.codes]) if meaning else None)
     weak_code_labels(d, units, cb)
     return cb, units, d

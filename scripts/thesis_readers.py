@@ -1,0 +1,88 @@
+"""Code-level labels of the thesis paragraphs no person had coded, from three blind readers.
+
+``evaluation/thesis-codes/`` holds three readers' codes (``reader-a.csv``,
+``reader-b.csv``: every unit; ``reader-c.csv``: the units where a and b chose
+different codes), in the long coder-file format (``unit_id, code``; a unit
+without a code has one row with an empty code). This script checks them
+against the corpus and the codebook, writes the settled labels
+(``readers.csv``: where a and b chose the same codes, theirs; elsewhere a code
+applies when at least two of the three chose it) and prints the readers'
+agreement (Krippendorff's alpha, nominal, a against b) per variable and per
+code, and the prevalence in the settled labels.
+
+    python scripts/thesis_readers.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+FOLDER = REPO / "evaluation" / "thesis-codes"
+
+
+def read_codes(path: Path, codebook, unit_ids) -> dict[str, set[str]]:
+    """Unit id -> codes of one reader's file (checked by the project's coder-file reader)."""
+    from coding.coder_files import read_coder_file
+    from coding.coders.training import labels_of
+
+    seen, codings = read_coder_file(path, codebook, unit_ids, path.stem)
+    variables = set(codebook.variable_ids)
+    return {u: items - variables for u, items in labels_of(seen, codings).items()}
+
+
+def settle(a: dict[str, set[str]], b: dict[str, set[str]], c: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The settled codes: a and b where they agree; else each code two of the three chose."""
+    if set(a) != set(b):
+        raise SystemExit("reader-a and reader-b must code the same units")
+    out = {}
+    for u in a:
+        if a[u] == b[u]:
+            out[u] = set(a[u])
+            continue
+        if u not in c:
+            raise SystemExit(f"{u}: readers a and b differ and reader-c did not code it")
+        votes = [a[u], b[u], c[u]]
+        out[u] = {code for code in set().union(*votes) if sum(code in v for v in votes) >= 2}
+    return out
+
+
+def write_long(path: Path, labels: dict[str, set[str]]) -> None:
+    """A long coder file: a row per unit and code, one row with an empty code for a unit without."""
+    from coding.files import write_csv
+
+    write_csv(path, ["unit_id", "code"], [[u, code] for u in labels for code in (sorted(labels[u]) or [""])])
+
+
+def main() -> int:
+    from coding.agreement.coefficients import binary_pair_alpha
+    from coding.codebook import load_codebook
+    from coding.corpus import iter_documents
+    from coding.segment import segment
+
+    cb = load_codebook(REPO / "codebook.yaml")
+    ids = {u.id for d in iter_documents(REPO / "corpus") for u in segment(d)}
+    a, b, c = (read_codes(FOLDER / f"reader-{r}.csv", cb, ids) for r in "abc")
+    settled = settle(a, b, c)
+    write_long(FOLDER / "readers.csv", settled)
+    units = list(a)
+    print(f"{len(units)} units; readers a and b chose different codes on {sum(a[u] != b[u] for u in units)}, "
+          f"reader c coded {len(c)}")
+    print("\n| item | settled positives | alpha, a against b |\n|---|---|---|")
+    of = {x.id: x.variable for x in cb.codes}
+    items = [(v, {k for k, w in of.items() if w == v}) for v in cb.variable_ids] + [(k, {k}) for k in of]
+    for name, codes in items:
+        ya = np.array([bool(a[u] & codes) for u in units], dtype=int)
+        yb = np.array([bool(b[u] & codes) for u in units], dtype=int)
+        pos = sum(bool(settled[u] & codes) for u in units)
+        alpha = binary_pair_alpha(ya, yb)
+        print(f"| {name} | {pos} | {'n/a' if np.isnan(alpha) else f'{alpha:.3f}'.replace('0.', '.')} |")
+    print(f"\nwrote {FOLDER / 'readers.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

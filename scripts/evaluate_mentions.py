@@ -222,10 +222,11 @@ def main(argv=None) -> int:
     start = time.process_time()
     probs, accepted = pooled_protocol(units, d, cb, protocol_settings(args))
     print(f"protocol: {time.process_time() - start:.0f} CPU-s")
-    print_tables(units, probs, accepted, dictionary_codes(d, cb), cb, args.resamples)
-    print_errors(units, probs, accepted, dictionary_codes(d, cb), cb)
+    dict_codes = dictionary_codes(d, cb)
+    print_tables(units, probs, accepted, dict_codes, cb, args.resamples)
+    print_errors(units, probs, accepted, dict_codes, cb)
     if args.predictions:
-        write_predictions(args.predictions, units, probs, accepted, dictionary_codes(d, cb), cb)
+        write_predictions(args.predictions, units, probs, accepted, dict_codes, cb)
         print(f"out-of-fold predictions written to {args.predictions}")
     return 0
 

@@ -4,6 +4,9 @@ Evaluation sets live in ``evaluation/``:
 
 * ``heldout/holdout-1.csv``: 100 thesis paragraphs outside the development
   set (``corpus/coders/``), coded at the variable level by a reader;
+* ``thesis-codes/readers.csv``: the 236 thesis paragraphs no person had
+  coded before, coded at the level of codes by three blind readers (two,
+  and a third where they differed); reported per variable and per code;
 * every other folder with ``units.jsonl`` and ``coder-1.csv`` (``news/``,
   ``news2/``): short texts in the style of news reports and official
   statements, coded the same way by a reader.
@@ -46,24 +49,41 @@ def read_coder(path: Path) -> tuple[list[str], set[tuple[str, str]]]:
 
 
 def score(name: str, units: list[str], auto: set, human: set, variables: list[str],
-          coder: str = "auto") -> pd.DataFrame:
-    """Per-variable agreement of the coder's (unit, variable) pairs ``auto`` with the reader's over ``units``."""
+          coder: str = "auto", level: str = "variable") -> pd.DataFrame:
+    """Per-item agreement of the coder's (unit, item) pairs ``auto`` with the reader's over ``units``
+    (items: ``variables``, or codes with ``level`` "code")."""
     from coding.agreement import agreement_table, precision_recall_f1
 
     rows = [(u, coder, v, int((u, v) in pairs)) for coder, pairs in (("auto", auto), ("reader", human))
             for u in units for v in variables]
     table = agreement_table(pd.DataFrame(rows, columns=["unit_id", "coder", "item", "value"]),
-                            ["auto", "reader"], "variable", n_resamples=200)
-    print(f"\n{name}: {coder} vs reader, {len(units)} units, variable level")
-    print(f"{'variable':<18} {'agree':>6} {'kappa':>6} {'alpha':>6} {'prec':>6} {'recall':>6}  {'FP':>3} {'FN':>3}")
+                            ["auto", "reader"], level, n_resamples=200)
+    print(f"\n{name}: {coder} vs reader, {len(units)} units, {level} level")
+    print(f"{level:<22} {'agree':>6} {'kappa':>6} {'alpha':>6} {'prec':>6} {'recall':>6}  {'FP':>3} {'FN':>3}")
     for r in table.itertuples():
         items = variables if r.item == "ALL" else [r.item]
         pred = [int((u, v) in auto) for u in units for v in items]
         gold = [int((u, v) in human) for u in units for v in items]
         p, rec, _ = precision_recall_f1(gold, pred)
-        print(f"{r.item:<18} {r.percent_agreement:>6.3f} {r.cohen_kappa:>6.3f} {r.krippendorff_alpha:>6.3f} "
+        print(f"{r.item:<22} {r.percent_agreement:>6.3f} {r.cohen_kappa:>6.3f} {r.krippendorff_alpha:>6.3f} "
               f"{p:>6.3f} {rec:>6.3f}  {r.n10:>3} {r.n01:>3}")
     return table
+
+
+def thesis_codes(path: Path, cb, coder, corpus) -> None:
+    """Per variable and per code: the coder against the readers' settled codes of ``path``."""
+    from coding.coder_files import read_coder_file
+    from coding.corpus import iter_documents
+    from coding.segment import segment
+
+    units = {u.id: u for d in iter_documents(corpus) for u in segment(d)}
+    seen, codings = read_coder_file(path, cb, set(units), "readers")
+    human = {(c.unit_id, c.code) for c in codings if c.code}
+    auto = {(c.unit_id, c.code) for c in coder.code([units[u] for u in seen]) if c.code}
+    name = "thesis paragraphs coded at the level of codes"
+    score(name, seen, {(u, cb.code(c).variable) for u, c in auto}, {(u, cb.code(c).variable) for u, c in human},
+          cb.variable_ids, coder.name)
+    score(name, seen, auto, human, [c.id for c in cb.codes], coder.name, "code")
 
 
 def main(argv=None) -> int:
@@ -95,6 +115,8 @@ def main(argv=None) -> int:
         print(f"unknown unit ids in the held-out file: {sorted(wanted - found)[:5]}", file=sys.stderr)
         return 2
     score("held-out thesis paragraphs", units, auto, human, cb.variable_ids, coder.name)
+    if (evaluation / "thesis-codes" / "readers.csv").is_file():
+        thesis_codes(evaluation / "thesis-codes" / "readers.csv", cb, coder, args.corpus)
 
     for folder in sorted(p for p in evaluation.iterdir() if (p / "units.jsonl").is_file()):
         units, human = read_coder(folder / "coder-1.csv")

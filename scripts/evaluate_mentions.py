@@ -195,9 +195,12 @@ def protocol_parser(description: str) -> argparse.ArgumentParser:
 
 def protocol_settings(args) -> dict | None:
     """The coder's settings the command line changes (None: its defaults)."""
-    if not args.meaning_grid:
-        return None
-    return {"meaning_grid": tuple(args.meaning_grid.split(","))}
+    out = {}
+    if args.meaning_grid:
+        out["meaning_grid"] = tuple(args.meaning_grid.split(","))
+    if getattr(args, "fit_only", ""):
+        out["fit_only"] = tuple(args.fit_only.split(","))
+    return out or None
 
 
 def main(argv=None) -> int:
@@ -205,6 +208,8 @@ def main(argv=None) -> int:
     p.add_argument("--more-thesis-files", default="",
                    help="comma-separated coder files of thesis paragraphs (relative to the project) to learn from "
                         "besides the coder's own, e.g. evaluation/thesis-codes/readers.csv")
+    p.add_argument("--fit-only", default="", help="comma-separated collections (e.g. T) that the inner folds never "
+                                                  "hold out: they train, the others choose the settings")
     p.add_argument("--predictions", help="also write the out-of-fold predictions to this CSV")
     p.add_argument("--meaning-grid", help="comma-separated readings of the similarity columns each code "
                                           "chooses among: sim, words, unit (default: the coder's own)")

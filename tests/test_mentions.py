@@ -220,6 +220,20 @@ def test_settings_chosen_inside_the_training_data(codebook, trained):
     assert all(v["option"] == "dictionary" or v["option"][0] in (0.3, 1.0) for v in fitted.chosen.values())
 
 
+def test_a_collection_that_only_trains_is_never_held_out_inside(codebook):
+    """``fit_only`` collections stay on the training side of every inner
+    fold; with too few others to hold out, the folds go by page."""
+    units = invented(80, 0, codebook, "ABCD")
+    for u in units:
+        u.group = u.id  # a page per unit: no unit leaves training for sharing a page
+    idx = np.arange(len(units))
+    folds = inner_folds(units, idx, fit_only=("D",))
+    assert [units[te[0]].collection for _, te in folds] == ["A", "B", "C"]
+    assert all({units[i].collection for i in tr} == set("ABCD") - {units[te[0]].collection} for tr, te in folds)
+    by_page = inner_folds(units, idx, fit_only=("C", "D"))
+    assert len(by_page) == 3 and {units[i].collection for _, te in by_page for i in te} == set("ABCD")
+
+
 def test_protocol_splits_never_share_a_page(codebook):
     """Collections are the outer folds; a unit of another collection on a
     page of the held-out one is left out of training."""

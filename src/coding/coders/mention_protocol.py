@@ -74,12 +74,15 @@ def collection_folds(units: Sequence[Labelled], idx: np.ndarray) -> list[tuple[n
     return [(_without_pages_of(units, idx[coll != c], idx[coll == c]), idx[coll == c]) for c in sorted(set(coll))]
 
 
-def inner_folds(units: Sequence[Labelled], train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def inner_folds(units: Sequence[Labelled], train: np.ndarray,
+                fit_only: Sequence[str] = ()) -> list[tuple[np.ndarray, np.ndarray]]:
     """Folds inside ``train``: one per collection held out when there are at
-    least three collections, else three folds by page; never a page on both
-    sides."""
-    if len({units[i].collection for i in train}) >= 3:
-        return collection_folds(units, train)
+    least three collections that may be held out (not in ``fit_only``: those
+    are always on the training side), else three folds by page; never a page
+    on both sides."""
+    held = {units[i].collection for i in train} - set(fit_only)
+    if len(held) >= 3:
+        return [(tr, te) for tr, te in collection_folds(units, train) if units[te[0]].collection in held]
     groups = sorted({units[i].group for i in train})
     fold_of = {g: k % 3 for k, g in enumerate(groups)}
     f = np.array([fold_of[units[i].group] for i in train])

@@ -354,7 +354,7 @@ def _inner_choices(d, units, train, codes, settings, variable_of) -> tuple[np.nd
     decisions), each code's pick) from the inner out-of-fold scores of every
     option on ``train``; picks revised for the variables' alpha when
     ``variable_of`` is given."""
-    folds = inner_folds(units, train)
+    folds = inner_folds(units, train, settings.get("fit_only", ()))
     options = _options(settings)
     oof = _out_of_fold(d, units, folds, codes, options, settings)
     tested = np.concatenate([te for _, te in folds])
@@ -393,7 +393,7 @@ def choose_se_margins(d, units, train, codes, settings, variable_of) -> dict[str
         return dict.fromkeys(variables, float(candidates[0]))
     tested: list[np.ndarray] = []
     decided: dict[float, list[np.ndarray]] = {m: [] for m in candidates}
-    for tr, te in inner_folds(units, train):
+    for tr, te in inner_folds(units, train, settings.get("fit_only", ())):
         inner_tested, per, pick = _inner_choices(d, units, tr, codes, settings, variable_of)
         made: dict[tuple, np.ndarray] = {}  # margins that give the same picks share one fit
         for m in candidates:

@@ -17,7 +17,7 @@ way, is reported on its own line. Last, where the coder and the readers
 part: false positives and misses per variable and collection.
 
     python scripts/evaluate_mentions.py [--real ../shared/real-texts] [--resamples 1000] [--meaning-grid sim,unit]
-        [--predictions out.csv] [--more-thesis-files evaluation/thesis-codes/readers.csv]
+        [--predictions out.csv] [--more-thesis-files evaluation/thesis-codes/readers.csv] [--fit-only T]
 
 ``--predictions`` also writes every out-of-fold prediction (a row per unit
 and code: the probability, the decision, the dictionary's, and the readers'
@@ -198,7 +198,7 @@ def protocol_settings(args) -> dict | None:
     out = {}
     if args.meaning_grid:
         out["meaning_grid"] = tuple(args.meaning_grid.split(","))
-    if getattr(args, "fit_only", ""):
+    if args.fit_only:
         out["fit_only"] = tuple(args.fit_only.split(","))
     return out or None
 

@@ -512,6 +512,25 @@ def test_an_option_reading_the_hits_only_learns_to_tell_its_hits_apart(codebook,
     assert got == {with_hit: ([r for r in range(d.offsets[with_hit], d.offsets[with_hit + 1]) if hit[r]], False)}
 
 
+def test_an_option_may_learn_from_the_example_collections_too(codebook, trained):
+    """With ``example_collections`` every learnt option comes twice: tagged,
+    it also learns from those collections' units; untagged, it leaves them
+    out. Without the setting nothing is left out."""
+    from coding.coders.mention_training import DEFAULTS, EXAMPLES, _fit_all, _options, _without_examples
+
+    units, d, _, _ = trained
+    settings = {**DEFAULTS, "C_grid": (1.0,), "example_collections": ("C",)}
+    assert _options(settings) == [(1.0, 1.0), (1.0, 1.0, "hits"), (1.0, 1.0, EXAMPLES), (1.0, 1.0, "hits", EXAMPLES),
+                                  "dictionary"]
+    train = np.arange(len(units))
+    assert [units[i].collection for i in _without_examples(units, train, settings)].count("C") == 0
+    assert len(_without_examples(units, train, DEFAULTS)) == len(units)
+    every, _, _ = _fit_all(d, units, train, ["energy"], {"energy": (1.0, 1.0)}, DEFAULTS)
+    tagged, _, _ = _fit_all(d, units, train, ["energy"], {"energy": (1.0, 1.0, EXAMPLES)}, settings)
+    untagged, _, _ = _fit_all(d, units, train, ["energy"], {"energy": (1.0, 1.0)}, settings)
+    assert np.allclose(tagged, every) and not np.allclose(untagged, every)
+
+
 def test_the_margin_over_the_dictionary_is_chosen_on_held_out_collections(codebook, trained, monkeypatch):
     """Each margin's model is judged on the collection held out of its
     training, pooled; the best wins per variable and ties go to the larger

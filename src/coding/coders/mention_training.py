@@ -239,15 +239,17 @@ def _fit_all(d, units, train, codes, options, settings):
     and the columns known there."""
     mask = column_mask(d, train, settings["min_df"])
     W, b = np.zeros((d.X.shape[1], len(codes))), np.zeros(len(codes))
-    for factor, reads in sorted({(o[1], _meaning_read(o)) for o in options.values() if o != "dictionary"}):
+    groups = {(o[1], _meaning_read(o), EXAMPLES in o[2:]) for o in options.values() if o != "dictionary"}
+    for factor, reads, examples in sorted(groups):
         scale = _column_scale(d, factor)
         read = mask & _meaning_columns(d, reads)
         cols = np.flatnonzero(read)
         Xm = (d.X[:, cols] @ sparse.diags(scale[cols])).tocsr()
+        fit_on = train if examples else _without_examples(units, train, settings)
         for k, code in enumerate(codes):
             o = options[code]
-            if o != "dictionary" and o[1] == factor and _meaning_read(o) == reads:
-                w, b[k] = fit_code(d, units, train, code, o[0], read, settings["rounds"], Xm,
+            if o != "dictionary" and o[1] == factor and _meaning_read(o) == reads and (EXAMPLES in o[2:]) == examples:
+                w, b[k] = fit_code(d, units, fit_on, code, o[0], read, settings["rounds"], Xm,
                                    hits_only="hits" in o[2:])
                 W[:, k] = w * scale
     for k, code in enumerate(codes):
@@ -256,6 +258,18 @@ def _fit_all(d, units, train, codes, options, settings):
         elif "hits" in options[code][2:]:
             W[:, k], b[k] = _hits_only(d, code, W[:, k], b[k])
     return W, b, mask
+
+
+#: The tag of an option that also learns from the units of ``settings["example_collections"]``
+#: (the codebook's examples and counterexamples); options without it leave them out.
+EXAMPLES = "examples"
+
+
+def _without_examples(units: Sequence[Labelled], train: np.ndarray, settings: Mapping) -> np.ndarray:
+    """``train`` less the units of the example collections (none unless the setting names them)."""
+    left_out = set(settings.get("example_collections", ()))
+    return train if not left_out else np.array([i for i in train if units[i].collection not in left_out],
+                                                dtype=train.dtype)
 
 
 def _hits_only(d: Design, code: str, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
@@ -288,7 +302,9 @@ def _options(settings: Mapping) -> list:
     """The options a code chooses among: (C, dictionary scale) pairs reading
     every sentence, the same reading only the sentences with the code's hit
     (a third item, "hits"), each with every reading of the similarity
-    columns in ``meaning_grid`` (a last item when not "sim"), and the
+    columns in ``meaning_grid`` (a last item when not "sim"), with
+    ``example_collections`` each of those again learning from the units of
+    those collections too (a last item, :data:`EXAMPLES`), and the
     dictionary alone."""
     grid = [(C, f) for C in settings["C_grid"] for f in settings["dictionary_scale_grid"]]
     reads = settings["candidates"]
@@ -299,6 +315,8 @@ def _options(settings: Mapping) -> list:
         tag = MEANING_TAGS[meaning]
         out += [(*o, *tag) for o in grid if "sentences" in reads]
         out += [(*o, "hits", *tag) for o in grid if "hits" in reads]
+    if settings.get("example_collections"):
+        out += [(*o, EXAMPLES) for o in out]
     return out + ["dictionary"]
 
 

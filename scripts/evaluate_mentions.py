@@ -18,6 +18,7 @@ part: false positives and misses per variable and collection.
 
     python scripts/evaluate_mentions.py [--real ../shared/real-texts] [--resamples 1000] [--meaning-grid sim,unit]
         [--predictions out.csv] [--more-thesis-files evaluation/thesis-codes/readers.csv] [--fit-only T]
+        [--codebook-examples]
 
 ``--predictions`` also writes every out-of-fold prediction (a row per unit
 and code: the probability, the decision, the dictionary's, and the readers'
@@ -40,7 +41,9 @@ REAL = REPO.parent / "shared" / "real-texts"
 
 def pooled_protocol(units, d, codebook, settings=None, log=print):
     """Out-of-fold (probabilities, accepted) of the mention coder for every
-    unit, each collection held out in turn."""
+    unit, each collection held out in turn (the codebook's examples, when
+    there, are never held out: their rows stay zero)."""
+    from coding.coders.mention_labels import EXAMPLES_COLLECTION
     from coding.coders.mention_protocol import collection_folds
     from coding.coders.mention_training import fit, predict, to_model
     from coding.coders.mentions import MentionCoder
@@ -51,6 +54,8 @@ def pooled_protocol(units, d, codebook, settings=None, log=print):
     for train, test in collection_folds(units, np.arange(len(units))):
         start = time.process_time()
         c = units[test[0]].collection
+        if c == EXAMPLES_COLLECTION:
+            continue  # the codebook's own sentences only train
         fitted = fit(d, units, train, codes, settings, {c.id: c.variable for c in codebook.codes})
         coder = MentionCoder(to_model(d, fitted, codebook, {}, settings), codebook)
         probs[test], accepted[test] = predict(coder, d, test)
@@ -170,11 +175,12 @@ def write_predictions(path, units, probs, accepted, dict_codes, codebook) -> Non
     write_csv(path, header, rows)
 
 
-def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[str] = ()):
+def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[str] = (), examples: bool = False):
     """The protocol's training set (codebook, units, design) from the real texts at ``real``, or None,
     said on standard output, when they are not there (a clone without them); ``meaning``: with the
     sentences' similarities to the codes, as the shipped coder reads them; ``more_thesis_files``:
-    coder files of thesis paragraphs to learn from besides the coder's own."""
+    coder files of thesis paragraphs to learn from besides the coder's own; ``examples``: with the
+    codebook's examples and counterexamples as units too."""
     real = Path(real)
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
@@ -182,7 +188,7 @@ def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[st
     from coding.coders.mention_labels import THESIS_CODER_FILES
     from coding.coders.mention_training import training_set
 
-    return training_set(REPO, real, meaning, (*THESIS_CODER_FILES, *more_thesis_files))
+    return training_set(REPO, real, meaning, (*THESIS_CODER_FILES, *more_thesis_files), examples)
 
 
 def protocol_parser(description: str) -> argparse.ArgumentParser:
@@ -198,9 +204,34 @@ def protocol_settings(args) -> dict | None:
     out = {}
     if args.meaning_grid:
         out["meaning_grid"] = tuple(args.meaning_grid.split(","))
-    if args.fit_only:
-        out["fit_only"] = tuple(args.fit_only.split(","))
+    fit_only = [c for c in args.fit_only.split(",") if c]
+    if args.codebook_examples:
+        from coding.coders.mention_labels import EXAMPLES_COLLECTION
+
+        fit_only.append(EXAMPLES_COLLECTION)
+        out["example_collections"] = (EXAMPLES_COLLECTION,)
+    if fit_only:
+        out["fit_only"] = tuple(fit_only)
     return out or None
+
+
+def print_training_set(units, d) -> None:
+    """How many units, pages, sentences and weak code labels the protocol learns from."""
+    counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
+    print(f"units: {len(units)} ({', '.join(f'{c} {n}' for c, n in counts.items())}); "
+          f"{len({u.group for u in units})} pages or documents; {d.X.shape[0]} sentences")
+    weak = {c: sum(len(u.weak) for u in units if u.collection == c) for c in counts}
+    print(f"weak code labels (a coded variable's codes with a hit, where no code label was given): "
+          f"{sum(weak.values())} ({', '.join(f'{c} {n}' for c, n in weak.items() if n)})")
+
+
+def scored_only(units, *arrays):
+    """The units the protocol scores (not the codebook's examples, which only train) and the rows of
+    ``arrays`` that go with them."""
+    from coding.coders.mention_labels import EXAMPLES_COLLECTION
+
+    keep = np.flatnonzero([u.collection != EXAMPLES_COLLECTION for u in units])
+    return [units[i] for i in keep], *(a[keep] for a in arrays)
 
 
 def main(argv=None) -> int:
@@ -210,24 +241,23 @@ def main(argv=None) -> int:
                         "besides the coder's own, e.g. evaluation/thesis-codes/readers.csv")
     p.add_argument("--fit-only", default="", help="comma-separated collections (e.g. T) that the inner folds never "
                                                   "hold out: they train, the others choose the settings")
+    p.add_argument("--codebook-examples", action="store_true",
+                   help="also learn from the codebook's examples and counterexamples (a collection that only "
+                        "trains; each code chooses inside whether its options read them)")
     p.add_argument("--predictions", help="also write the out-of-fold predictions to this CSV")
     p.add_argument("--meaning-grid", help="comma-separated readings of the similarity columns each code "
                                           "chooses among: sim, words, unit (default: the coder's own)")
     args = p.parse_args(argv)
-    data = real_training_set(args.real, more_thesis_files=[f for f in args.more_thesis_files.split(",") if f])
+    data = real_training_set(args.real, more_thesis_files=[f for f in args.more_thesis_files.split(",") if f],
+                             examples=args.codebook_examples)
     if data is None:
         return 0
     cb, units, d = data
-    counts = {c: sum(u.collection == c for u in units) for c in sorted({u.collection for u in units})}
-    print(f"units: {len(units)} ({', '.join(f'{c} {n}' for c, n in counts.items())}); "
-          f"{len({u.group for u in units})} pages or documents; {d.X.shape[0]} sentences")
-    weak = {c: sum(len(u.weak) for u in units if u.collection == c) for c in counts}
-    print(f"weak code labels (a coded variable's codes with a hit, where no code label was given): "
-          f"{sum(weak.values())} ({', '.join(f'{c} {n}' for c, n in weak.items() if n)})")
+    print_training_set(units, d)
     start = time.process_time()
     probs, accepted = pooled_protocol(units, d, cb, protocol_settings(args))
     print(f"protocol: {time.process_time() - start:.0f} CPU-s")
-    dict_codes = dictionary_codes(d, cb)
+    units, probs, accepted, dict_codes = scored_only(units, probs, accepted, dictionary_codes(d, cb))
     print_tables(units, probs, accepted, dict_codes, cb, args.resamples)
     print_errors(units, probs, accepted, dict_codes, cb)
     if args.predictions:

@@ -515,7 +515,8 @@ def test_an_option_reading_the_hits_only_learns_to_tell_its_hits_apart(codebook,
 def test_an_option_may_learn_from_the_example_collections_too(codebook, trained):
     """With ``example_collections`` every learnt option comes twice: tagged,
     it also learns from those collections' units; untagged, it leaves them
-    out. Without the setting nothing is left out."""
+    out, as if they were not there (the columns come from the others either
+    way). Without the setting nothing is left out."""
     from coding.coders.mention_training import DEFAULTS, EXAMPLES, _fit_all, _options, _without_examples
 
     units, d, _, _ = trained
@@ -525,10 +526,27 @@ def test_an_option_may_learn_from_the_example_collections_too(codebook, trained)
     train = np.arange(len(units))
     assert [units[i].collection for i in _without_examples(units, train, settings)].count("C") == 0
     assert len(_without_examples(units, train, DEFAULTS)) == len(units)
-    every, _, _ = _fit_all(d, units, train, ["energy"], {"energy": (1.0, 1.0)}, DEFAULTS)
+    rest = np.array([i for i in train if units[i].collection != "C"])
+    without_c, _, _ = _fit_all(d, units, rest, ["energy"], {"energy": (1.0, 1.0)}, DEFAULTS)
     tagged, _, _ = _fit_all(d, units, train, ["energy"], {"energy": (1.0, 1.0, EXAMPLES)}, settings)
     untagged, _, _ = _fit_all(d, units, train, ["energy"], {"energy": (1.0, 1.0)}, settings)
-    assert np.allclose(tagged, every) and not np.allclose(untagged, every)
+    assert np.allclose(untagged, without_c) and not np.allclose(tagged, untagged)
+
+
+def test_the_codebooks_examples_become_units_that_name_one_code():
+    """An example says its code is there, a counterexample that it is not;
+    neither says anything of the other codes. Each is a page of its own."""
+    from coding.coders.mention_labels import EXAMPLES_COLLECTION, codebook_units
+
+    text = CODEBOOK.replace("    patterns: [gas, pipeline]\n", "    patterns: [gas, pipeline]\n"
+                            "    examples: [A gas pipeline was agreed.]\n"
+                            "    counterexamples: [The cook lit the gas., Gas prices were on the menu.]\n")
+    units = codebook_units(parse_codebook(text, "with-examples.yaml"))
+    assert [(u.text, u.codes, u.variables) for u in units] == [
+        ("A gas pipeline was agreed.", {"energy": 1}, frozenset({"economic"})),
+        ("The cook lit the gas.", {"energy": 0}, frozenset()),
+        ("Gas prices were on the menu.", {"energy": 0}, frozenset())]
+    assert {u.collection for u in units} == {EXAMPLES_COLLECTION} and len({u.group for u in units}) == 3
 
 
 def test_the_margin_over_the_dictionary_is_chosen_on_held_out_collections(codebook, trained, monkeypatch):

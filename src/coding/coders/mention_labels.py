@@ -122,6 +122,24 @@ def _clauses(path: Path) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+#: The collection of the codebook's own example sentences (:func:`codebook_units`).
+EXAMPLES_COLLECTION = "K"
+
+
+def codebook_units(codebook: Codebook) -> list[Labelled]:
+    """The codebook's examples (their code present) and counterexamples
+    (their code absent, the other codes unknown) as one-sentence units of
+    collection :data:`EXAMPLES_COLLECTION`, each on a page of its own."""
+    out = []
+    for c in codebook.codes:
+        for kind, texts, label in (("example", c.examples, 1), ("counterexample", c.counterexamples, 0)):
+            for i, text in enumerate(texts):
+                uid = f"{EXAMPLES_COLLECTION}:{c.id}:{kind}:{i}"
+                out.append(Labelled(uid, EXAMPLES_COLLECTION, uid, text,
+                                    frozenset({c.variable} if label else ()), {c.id: label}))
+    return out
+
+
 #: The people's coder files of thesis paragraphs the mention coder learns from (relative to the project).
 THESIS_CODER_FILES = ("corpus/coders/human-1.csv", "evaluation/heldout/holdout-1.csv")
 

@@ -36,7 +36,7 @@ from scipy import sparse
 
 from coding.codebook import Codebook
 from coding.coders.mention_design import Design, column_mask, design, scaled
-from coding.coders.mention_labels import THESIS_CODER_FILES, Labelled, load_real_texts, thesis_units
+from coding.coders.mention_labels import THESIS_CODER_FILES, Labelled, codebook_units, load_real_texts, thesis_units
 from coding.coders.mention_meaning import PREFIX, UNIT_PREFIX, Meaning
 from coding.coders.mention_protocol import alpha2, best_threshold, inner_folds, platt
 from coding.coders.mentions import Extractor, MentionCoder, MentionModel
@@ -237,7 +237,8 @@ def _fit_all(d, units, train, codes, options, settings):
     "hits"), either with what it reads of the similarity columns when not
     the sentences' (see :func:`_options`), or "dictionary") on ``train``,
     and the columns known there."""
-    mask = column_mask(d, train, settings["min_df"])
+    # the columns and (in fit) the similarities' scale come from the units to be coded, not the examples
+    mask = column_mask(d, _without_examples(units, train, settings), settings["min_df"])
     W, b = np.zeros((d.X.shape[1], len(codes))), np.zeros(len(codes))
     groups = {(o[1], _meaning_read(o), EXAMPLES in o[2:]) for o in options.values() if o != "dictionary"}
     for factor, reads, examples in sorted(groups):
@@ -353,7 +354,8 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
     dictionary unless their options beat it by the margin
     :func:`choose_se_margins` chose."""
     settings = {**DEFAULTS, **(settings or {})}
-    d, meaning = scaled(d, train, "unit" in settings.get("meaning_grid", MEANING_GRID))
+    d, meaning = scaled(d, _without_examples(units, train, settings),
+                        "unit" in settings.get("meaning_grid", MEANING_GRID))
     tested, per, pick = _inner_choices(d, units, train, codes, settings, variable_of)
     margins: dict[str, float] = {}
     se: dict[str, float] = {}
@@ -574,18 +576,21 @@ def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook) -
     return added
 
 
-def training_set(repo: Path, real: Path, meaning: bool = True, thesis_files: Sequence[str] = THESIS_CODER_FILES):
+def training_set(repo: Path, real: Path, meaning: bool = True, thesis_files: Sequence[str] = THESIS_CODER_FILES,
+                 examples: bool = False):
     """What the protocol and the shipped model learn from: the project's
     codebook, the labelled units (the real texts in ``real``, then the
     thesis's people's coding in ``repo``, ``thesis_files``, with
-    :func:`weak_code_labels`) and the design of their sentences, with their
-    similarities to the codes unless ``meaning`` is false."""
+    :func:`weak_code_labels`; with ``examples``, last, the codebook's
+    examples, :func:`~coding.coders.mention_labels.codebook_units`) and the
+    design of their sentences, with their similarities to the codes unless
+    ``meaning`` is false."""
     from coding.codebook import load_codebook
 
     silence_convergence()
     cb = load_codebook(Path(repo) / "codebook.yaml")
     units = (load_real_texts(real, cb, Path(repo) / "evaluation" / "real" / "consensus.csv")
-             + thesis_units(repo, cb, thesis_files))
+             + thesis_units(repo, cb, thesis_files) + (codebook_units(cb) if examples else []))
     d = design(Extractor(cb), [u.text for u in units], Meaning(cb, [c.id for c in cb.codes]) if meaning else None)
     weak_code_labels(d, units, cb)
     return cb, units, d

@@ -70,13 +70,11 @@ def score(name: str, units: list[str], auto: set, human: set, variables: list[st
     return table
 
 
-def thesis_codes(path: Path, cb, coder, corpus) -> None:
-    """Per variable and per code: the coder against the readers' settled codes of ``path``."""
+def thesis_codes(path: Path, cb, coder, units: dict) -> None:
+    """Per variable and per code: the coder against the readers' settled codes of ``path``
+    (``units``: the corpus's units by id)."""
     from coding.coder_files import read_coder_file
-    from coding.corpus import iter_documents
-    from coding.segment import segment
 
-    units = {u.id: u for d in iter_documents(corpus) for u in segment(d)}
     seen, codings = read_coder_file(path, cb, set(units), "readers")
     human = {(c.unit_id, c.code) for c in codings if c.code}
     auto = {(c.unit_id, c.code) for c in coder.code([units[u] for u in seen]) if c.code}
@@ -104,19 +102,16 @@ def main(argv=None) -> int:
     coder, _ = make_coder(args.coder, args.codebook)
     evaluation = Path(args.evaluation)
 
+    corpus = {u.id: u for d in iter_documents(args.corpus) for u in segment(d)}  # segmented once
     units, human = read_coder(evaluation / "heldout" / "holdout-1.csv")
-    wanted = set(units)
-    auto = set()
-    for doc in iter_documents(args.corpus):
-        for c in coder.code([u for u in segment(doc) if u.id in wanted]):
-            auto.add((c.unit_id, c.variable))
-    found = {u.id for d in iter_documents(args.corpus) for u in segment(d)} & wanted
-    if found != wanted:
-        print(f"unknown unit ids in the held-out file: {sorted(wanted - found)[:5]}", file=sys.stderr)
+    unknown = sorted(set(units) - set(corpus))
+    if unknown:
+        print(f"unknown unit ids in the held-out file: {unknown[:5]}", file=sys.stderr)
         return 2
+    auto = {(c.unit_id, c.variable) for c in coder.code([corpus[u] for u in units])}
     score("held-out thesis paragraphs", units, auto, human, cb.variable_ids, coder.name)
     if (evaluation / "thesis-codes" / "readers.csv").is_file():
-        thesis_codes(evaluation / "thesis-codes" / "readers.csv", cb, coder, args.corpus)
+        thesis_codes(evaluation / "thesis-codes" / "readers.csv", cb, coder, corpus)
 
     for folder in sorted(p for p in evaluation.iterdir() if (p / "units.jsonl").is_file()):
         units, human = read_coder(folder / "coder-1.csv")

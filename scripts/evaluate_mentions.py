@@ -175,12 +175,14 @@ def write_predictions(path, units, probs, accepted, dict_codes, codebook) -> Non
     write_csv(path, header, rows)
 
 
-def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[str] = (), examples: bool = False):
+def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[str] = (), examples: bool = False,
+                      weak: str = "hits"):
     """The protocol's training set (codebook, units, design) from the real texts at ``real``, or None,
     said on standard output, when they are not there (a clone without them); ``meaning``: with the
     sentences' similarities to the codes, as the shipped coder reads them; ``more_thesis_files``:
     coder files of thesis paragraphs to learn from besides the coder's own; ``examples``: with the
-    codebook's examples and counterexamples as units too."""
+    codebook's examples and counterexamples as units too; ``weak``: the rule of the thesis's weak
+    code labels (:func:`coding.coders.mention_training.weak_code_labels`)."""
     real = Path(real)
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
@@ -188,7 +190,7 @@ def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[st
     from coding.coders.mention_labels import THESIS_CODER_FILES
     from coding.coders.mention_training import training_set
 
-    return training_set(REPO, real, meaning, (*THESIS_CODER_FILES, *more_thesis_files), examples)
+    return training_set(REPO, real, meaning, (*THESIS_CODER_FILES, *more_thesis_files), examples, weak)
 
 
 def protocol_parser(description: str) -> argparse.ArgumentParser:
@@ -244,12 +246,15 @@ def main(argv=None) -> int:
     p.add_argument("--codebook-examples", action="store_true",
                    help="also learn from the codebook's examples and counterexamples (a collection that only "
                         "trains; each code chooses inside whether its options read them)")
+    p.add_argument("--weak-labels", default="hits", choices=("hits", "single", "none"),
+                   help="the thesis's code labels where people coded only the variable: every code with a "
+                        "dictionary hit (default), only a code that hits alone, or none")
     p.add_argument("--predictions", help="also write the out-of-fold predictions to this CSV")
     p.add_argument("--meaning-grid", help="comma-separated readings of the similarity columns each code "
                                           "chooses among: sim, words, unit (default: the coder's own)")
     args = p.parse_args(argv)
     data = real_training_set(args.real, more_thesis_files=[f for f in args.more_thesis_files.split(",") if f],
-                             examples=args.codebook_examples)
+                             examples=args.codebook_examples, weak=args.weak_labels)
     if data is None:
         return 0
     cb, units, d = data

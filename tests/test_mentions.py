@@ -155,6 +155,23 @@ def test_a_coded_variable_without_code_labels_takes_its_codes_with_a_hit(codeboo
     assert units[2].codes == before[2] and units[3].codes == before[3]  # codes known, or nothing coded
 
 
+@pytest.mark.parametrize("rule, expected", [("hits", [{"energy", "trade"}, {"energy"}]),
+                                            ("single", [set(), {"energy"}]),
+                                            ("none", [set(), set()])])
+def test_the_weak_label_rule_says_which_hits_name_a_code(codebook, rule, expected):
+    """"single" labels a code only when it is the one code of the coded
+    variable with a hit: two hits leave both unknown; "none" labels nothing."""
+    texts = ["Trade talks on a gas pipeline.", "A gas pipeline."]
+    units = [Labelled(f"t{i}", "T", f"p{i}", t, frozenset({"economic"}), code_labels({"economic"}, None, codebook))
+             for i, t in enumerate(texts)]
+    d = design(Extractor(codebook), texts)
+    assert weak_code_labels(d, units, codebook, rule) == sum(map(len, expected))
+    assert [set(u.weak) for u in units] == expected
+    assert [{c for c, y in u.codes.items() if y} for u in units] == expected
+    assert all("trade" not in u.codes for u, e in zip(units, expected) if "trade" not in e)
+    with pytest.raises(ValueError, match="weak label rule"):
+        weak_code_labels(d, units, codebook, "some")
+
 def test_multiple_instance_training_finds_the_mention_not_the_word(codebook, trained):
     """Trained on unit labels only, the coder tells a gas deal from a gas
     stove in units it has not seen, and names the sentence that carried it."""

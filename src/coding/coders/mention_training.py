@@ -554,13 +554,21 @@ def silence_convergence() -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)
 
 
-def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook) -> int:
+WEAK_RULES = ("hits", "single", "none")
+
+
+def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook, rule: str = "hits") -> int:
     """Code labels for units whose readers coded a variable but none of its
     codes (the thesis's people code variables only): the variable's codes
     with a dictionary hit in the unit count as present, the others stay
     unknown. The multiple-instance reasoning one level up: a coded variable
-    has at least one code, and a hit names the likely one. Returns how many
-    labels were added (``units`` are changed in place)."""
+    has at least one code, and a hit names the likely one. ``rule``:
+    ``"hits"`` every code with a hit; ``"single"`` only when exactly one of
+    the variable's codes has a hit (two hits leave both unknown); ``"none"``
+    no labels. Returns how many labels were added (``units`` are changed in
+    place)."""
+    if rule not in WEAK_RULES:
+        raise ValueError(f"weak label rule {rule!r}: expected one of {', '.join(WEAK_RULES)}")
     added = 0
     for i, u in enumerate(units):
         hits = d.candidates[i].hits
@@ -568,20 +576,22 @@ def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook) -
             mine = [c.id for c in codebook.codes if c.variable == v]
             if any(c in u.codes for c in mine):
                 continue
-            for c in mine:
-                if c in hits:
-                    u.codes[c] = 1
-                    u.weak += (c,)
-                    added += 1
+            hit = [c for c in mine if c in hits]
+            if rule == "none" or (rule == "single" and len(hit) != 1):
+                continue
+            for c in hit:
+                u.codes[c] = 1
+                u.weak += (c,)
+                added += 1
     return added
 
 
 def training_set(repo: Path, real: Path, meaning: bool = True, thesis_files: Sequence[str] = THESIS_CODER_FILES,
-                 examples: bool = False):
+                 examples: bool = False, weak: str = "hits"):
     """What the protocol and the shipped model learn from: the project's
     codebook, the labelled units (the real texts in ``real``, then the
     thesis's people's coding in ``repo``, ``thesis_files``, with
-    :func:`weak_code_labels`; with ``examples``, last, the codebook's
+    :func:`weak_code_labels` by its ``weak`` rule; with ``examples``, last, the codebook's
     examples, :func:`~coding.coders.mention_labels.codebook_units`) and the
     design of their sentences, with their similarities to the codes unless
     ``meaning`` is false."""
@@ -592,5 +602,5 @@ def training_set(repo: Path, real: Path, meaning: bool = True, thesis_files: Seq
     units = (load_real_texts(real, cb, Path(repo) / "evaluation" / "real" / "consensus.csv")
              + thesis_units(repo, cb, thesis_files) + (codebook_units(cb) if examples else []))
     d = design(Extractor(cb), [u.text for u in units], Meaning(cb, [c.id for c in cb.codes]) if meaning else None)
-    weak_code_labels(d, units, cb)
+    weak_code_labels(d, units, cb, weak)
     return cb, units, d

@@ -176,13 +176,14 @@ def write_predictions(path, units, probs, accepted, dict_codes, codebook) -> Non
 
 
 def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[str] = (), examples: bool = False,
-                      weak: str = "hits"):
+                      weak: str = "hits", code_names: str | None = None):
     """The protocol's training set (codebook, units, design) from the real texts at ``real``, or None,
     said on standard output, when they are not there (a clone without them); ``meaning``: with the
     sentences' similarities to the codes, as the shipped coder reads them; ``more_thesis_files``:
     coder files of thesis paragraphs to learn from besides the coder's own; ``examples``: with the
     codebook's examples and counterexamples as units too; ``weak``: the rule of the thesis's weak
-    code labels (:func:`coding.coders.mention_training.weak_code_labels`)."""
+    code labels (:func:`coding.coders.mention_training.weak_code_labels`); ``code_names``: a coder file
+    (relative to the project) of the codes readers named in the people's thesis units."""
     real = Path(real)
     if not (real / "units.jsonl").is_file():
         print(f"skipped: no real texts at {real} (units.jsonl missing)")
@@ -190,7 +191,8 @@ def real_training_set(real, meaning: bool = True, more_thesis_files: Sequence[st
     from coding.coders.mention_labels import THESIS_CODER_FILES
     from coding.coders.mention_training import training_set
 
-    return training_set(REPO, real, meaning, (*THESIS_CODER_FILES, *more_thesis_files), examples, weak)
+    return training_set(REPO, real, meaning, (*THESIS_CODER_FILES, *more_thesis_files), examples, weak,
+                        REPO / code_names if code_names else None)
 
 
 def protocol_parser(description: str) -> argparse.ArgumentParser:
@@ -249,12 +251,16 @@ def main(argv=None) -> int:
     p.add_argument("--weak-labels", default="hits", choices=("hits", "single", "none"),
                    help="the thesis's code labels where people coded only the variable: every code with a "
                         "dictionary hit (default), only a code that hits alone, or none")
+    p.add_argument("--thesis-code-names", help="a coder file (relative to the project) of the codes readers named "
+                                               "in the people's thesis units, e.g. "
+                                               "evaluation/thesis-code-names/readers.csv")
     p.add_argument("--predictions", help="also write the out-of-fold predictions to this CSV")
     p.add_argument("--meaning-grid", help="comma-separated readings of the similarity columns each code "
                                           "chooses among: sim, words, unit (default: the coder's own)")
     args = p.parse_args(argv)
     data = real_training_set(args.real, more_thesis_files=[f for f in args.more_thesis_files.split(",") if f],
-                             examples=args.codebook_examples, weak=args.weak_labels)
+                             examples=args.codebook_examples, weak=args.weak_labels,
+                             code_names=args.thesis_code_names)
     if data is None:
         return 0
     cb, units, d = data

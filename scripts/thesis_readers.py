@@ -1,6 +1,8 @@
-"""Code-level labels of the thesis paragraphs no person had coded, from three blind readers.
+"""Code-level labels of thesis paragraphs from three blind readers.
 
-``evaluation/thesis-codes/`` holds three readers' codes (``reader-a.csv``,
+``evaluation/thesis-codes/`` (the paragraphs no person had coded) and
+``evaluation/thesis-code-names/`` (those the people coded at the level of
+variables) each hold three readers' codes (``reader-a.csv``,
 ``reader-b.csv``: every unit; ``reader-c.csv``: the units where a and b chose
 different codes), in the long coder-file format (``unit_id, code``; a unit
 without a code has one row with an empty code). This script checks them
@@ -10,11 +12,12 @@ applies when at least two of the three chose it) and prints the readers'
 agreement (Krippendorff's alpha, nominal, a against b) per variable and per
 code, and the prevalence in the settled labels.
 
-    python scripts/thesis_readers.py
+    python scripts/thesis_readers.py [evaluation/thesis-code-names]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,16 +25,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "evaluation" / "thesis-codes"
-
-
-def read_codes(path: Path, codebook, unit_ids) -> dict[str, set[str]]:
-    """Unit id -> codes of one reader's file (checked by the project's coder-file reader)."""
-    from coding.coder_files import read_coder_file
-    from coding.coders.training import labels_of
-
-    seen, codings = read_coder_file(path, codebook, unit_ids, path.stem)
-    variables = set(codebook.variable_ids)
-    return {u: items - variables for u, items in labels_of(seen, codings).items()}
 
 
 def settle(a: dict[str, set[str]], b: dict[str, set[str]], c: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -57,17 +50,21 @@ def write_long(path: Path, labels: dict[str, set[str]]) -> None:
     write_csv(path, ["unit_id", "code"], [[u, code] for u in labels for code in (sorted(labels[u]) or [""])])
 
 
-def main() -> int:
+def main(argv=None) -> int:
     from coding.agreement.coefficients import binary_pair_alpha
     from coding.codebook import load_codebook
+    from coding.coders.mention_labels import named_codes
     from coding.corpus import iter_documents
     from coding.segment import segment
 
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("folder", nargs="?", default=str(FOLDER), help="the readers' folder (default: %(default)s)")
+    folder = Path(p.parse_args(argv).folder)
     cb = load_codebook(REPO / "codebook.yaml")
     ids = {u.id for d in iter_documents(REPO / "corpus") for u in segment(d)}
-    a, b, c = (read_codes(FOLDER / f"reader-{r}.csv", cb, ids) for r in "abc")
+    a, b, c = (named_codes(folder / f"reader-{r}.csv", cb, ids) for r in "abc")
     settled = settle(a, b, c)
-    write_long(FOLDER / "readers.csv", settled)
+    write_long(folder / "readers.csv", settled)
     units = list(a)
     print(f"{len(units)} units; readers a and b chose different codes on {sum(a[u] != b[u] for u in units)}, "
           f"reader c coded {len(c)}")
@@ -80,7 +77,7 @@ def main() -> int:
         pos = sum(bool(settled[u] & codes) for u in units)
         alpha = binary_pair_alpha(ya, yb)
         print(f"| {name} | {pos} | {'n/a' if np.isnan(alpha) else f'{alpha:.3f}'.replace('0.', '.')} |")
-    print(f"\nwrote {FOLDER / 'readers.csv'}")
+    print(f"\nwrote {folder / 'readers.csv'}")
     return 0
 
 

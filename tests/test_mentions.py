@@ -12,7 +12,7 @@ import pytest
 from coding.codebook import parse_codebook
 from coding.coders.language_id import is_english
 from coding.coders.mention_design import design
-from coding.coders.mention_labels import Labelled, code_labels
+from coding.coders.mention_labels import Labelled, code_labels, name_codes
 from coding.coders.mention_protocol import (
     best_threshold,
     collection_folds,
@@ -171,6 +171,24 @@ def test_the_weak_label_rule_says_which_hits_name_a_code(codebook, rule, expecte
     assert all("trade" not in u.codes for u, e in zip(units, expected) if "trade" not in e)
     with pytest.raises(ValueError, match="weak label rule"):
         weak_code_labels(d, units, codebook, "some")
+
+def test_codes_readers_named_settle_a_coded_variable_only(codebook):
+    """Named codes of a variable the people coded become its labels (the
+    others absent); a named code of a variable they did not code, a variable
+    with code labels already, and a variable of which nothing was named stay
+    as they were."""
+    units = [Labelled("t1", "T", "p1", "x", frozenset({"economic", "strategic"}),
+                      code_labels({"economic", "strategic"}, None, codebook)),
+             Labelled("t2", "T", "p2", "x", frozenset({"economic"}), code_labels({"economic"}, {"trade"}, codebook)),
+             Labelled("t3", "T", "p3", "x", frozenset({"economic"}), code_labels({"economic"}, None, codebook))]
+    before = [dict(u.codes) for u in units]
+    named = {"t1": {"energy", "militancy"}, "t2": {"energy"}, "t9": {"trade"}}
+    assert name_codes(units, named, codebook) == 1
+    economic = [c.id for c in codebook.codes if c.variable == "economic"]
+    assert {c: units[0].codes[c] for c in economic} == {c: int(c == "energy") for c in economic}
+    assert units[0].codes["militancy"] == 0  # regional security was not coded: absent still
+    assert not any(c.id in units[0].codes for c in codebook.codes if c.variable == "strategic")
+    assert units[1].codes == before[1] and units[2].codes == before[2]
 
 def test_multiple_instance_training_finds_the_mention_not_the_word(codebook, trained):
     """Trained on unit labels only, the coder tells a gas deal from a gas

@@ -164,3 +164,37 @@ def thesis_units(root: Path, codebook: Codebook, files: Sequence[str] = THESIS_C
                                 code_labels(variables, codes, codebook)))
     return out
 
+
+def named_codes(path: Path, codebook: Codebook, unit_ids: set[str]) -> dict[str, set[str]]:
+    """Unit id -> the codes a coder file names for it (checked by the
+    project's coder-file reader against ``unit_ids`` and the codebook; a
+    unit the file lists without a code maps to an empty set)."""
+    from coding.coder_files import read_coder_file
+    from coding.coders.training import labels_of
+
+    seen, codings = read_coder_file(path, codebook, unit_ids, path.stem)
+    variables = set(codebook.variable_ids)
+    return {u: items - variables for u, items in labels_of(seen, codings).items()}
+
+
+def name_codes(units: Sequence[Labelled], named: dict[str, set[str]], codebook: Codebook) -> int:
+    """Code labels from readers who named the codes of units whose people
+    coded variables only (``named``: unit id -> codes). Per unit and coded
+    variable without code labels, the named codes of that variable are
+    present and its other codes absent; a variable of which nothing was
+    named stays as it was (the people's variable labels always stand, so a
+    named code of a variable they did not code is not taken). Returns how
+    many units changed (``units`` are changed in place)."""
+    changed = 0
+    for u in units:
+        codes = named.get(u.id)
+        if codes is None:
+            continue
+        before = dict(u.codes)
+        for v in sorted(u.variables):
+            mine = [c.id for c in codebook.codes if c.variable == v]
+            if any(c in u.codes for c in mine) or not codes.intersection(mine):
+                continue
+            u.codes.update((c, int(c in codes)) for c in mine)
+        changed += u.codes != before
+    return changed

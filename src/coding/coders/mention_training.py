@@ -36,7 +36,15 @@ from scipy import sparse
 
 from coding.codebook import Codebook
 from coding.coders.mention_design import Design, column_mask, design, scaled
-from coding.coders.mention_labels import THESIS_CODER_FILES, Labelled, codebook_units, load_real_texts, thesis_units
+from coding.coders.mention_labels import (
+    THESIS_CODER_FILES,
+    Labelled,
+    codebook_units,
+    load_real_texts,
+    name_codes,
+    named_codes,
+    thesis_units,
+)
 from coding.coders.mention_meaning import PREFIX, UNIT_PREFIX, Meaning
 from coding.coders.mention_protocol import alpha2, best_threshold, inner_folds, platt
 from coding.coders.mentions import Extractor, MentionCoder, MentionModel
@@ -587,10 +595,12 @@ def weak_code_labels(d: Design, units: Sequence[Labelled], codebook: Codebook, r
 
 
 def training_set(repo: Path, real: Path, meaning: bool = True, thesis_files: Sequence[str] = THESIS_CODER_FILES,
-                 examples: bool = False, weak: str = "hits"):
+                 examples: bool = False, weak: str = "hits", code_names: Path | None = None):
     """What the protocol and the shipped model learn from: the project's
     codebook, the labelled units (the real texts in ``real``, then the
-    thesis's people's coding in ``repo``, ``thesis_files``, with
+    thesis's people's coding in ``repo``, ``thesis_files``, with the codes
+    readers named in the coder file ``code_names``, if given
+    (:func:`~coding.coders.mention_labels.name_codes`), then
     :func:`weak_code_labels` by its ``weak`` rule; with ``examples``, last, the codebook's
     examples, :func:`~coding.coders.mention_labels.codebook_units`) and the
     design of their sentences, with their similarities to the codes unless
@@ -601,6 +611,8 @@ def training_set(repo: Path, real: Path, meaning: bool = True, thesis_files: Seq
     cb = load_codebook(Path(repo) / "codebook.yaml")
     units = (load_real_texts(real, cb, Path(repo) / "evaluation" / "real" / "consensus.csv")
              + thesis_units(repo, cb, thesis_files) + (codebook_units(cb) if examples else []))
+    if code_names is not None:
+        name_codes(units, named_codes(Path(code_names), cb, {u.id for u in units}), cb)
     d = design(Extractor(cb), [u.text for u in units], Meaning(cb, [c.id for c in cb.codes]) if meaning else None)
     weak_code_labels(d, units, cb, weak)
     return cb, units, d

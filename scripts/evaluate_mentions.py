@@ -208,6 +208,8 @@ def protocol_settings(args) -> dict | None:
     out = {}
     if args.meaning_grid:
         out["meaning_grid"] = tuple(args.meaning_grid.split(","))
+    if args.mean_option:
+        out["mean_option"] = True
     fit_only = [c for c in args.fit_only.split(",") if c]
     if args.codebook_examples:
         from coding.coders.mention_labels import EXAMPLES_COLLECTION
@@ -254,6 +256,8 @@ def main(argv=None) -> int:
     p.add_argument("--thesis-code-names", help="a coder file (relative to the project) of the codes readers named "
                                                "in the people's thesis units, e.g. "
                                                "evaluation/thesis-code-names/readers.csv")
+    p.add_argument("--mean-option", action="store_true",
+                   help="each code may also choose the mean of its learnt options (the training setting mean_option)")
     p.add_argument("--predictions", help="also write the out-of-fold predictions to this CSV")
     p.add_argument("--meaning-grid", help="comma-separated readings of the similarity columns each code "
                                           "chooses among: sim, words, unit (default: the coder's own)")

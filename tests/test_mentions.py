@@ -20,7 +20,7 @@ from coding.coders.mention_protocol import (
     inner_folds,
     platt,
 )
-from coding.coders.mention_training import fit, fit_code, predict, to_model, weak_code_labels
+from coding.coders.mention_training import best_scores, fit, fit_code, predict, to_model, weak_code_labels
 from coding.coders.mentions import Extractor, MentionCoder, load_model, save_model, sentences
 from coding.errors import CodingError
 from coding.records import Coder, Unit
@@ -567,6 +567,30 @@ def test_an_option_may_learn_from_the_example_collections_too(codebook, trained)
     untagged, _, _ = _fit_all(d, units, train, ["energy"], {"energy": (1.0, 1.0)}, settings)
     assert np.allclose(untagged, without_c) and not np.allclose(tagged, untagged)
 
+
+def test_the_mean_option_averages_the_learnt_options_and_is_chosen_like_one(codebook, trained):
+    """With ``mean_option`` a code may also take the mean of its learnt
+    options: their weights and intercepts averaged (the hits-only shift
+    included), in training and in the inner out-of-fold scores alike."""
+    from coding.coders.mention_training import DEFAULTS, MEAN, _fit_all, _options, _out_of_fold
+
+    units, d, _, _ = trained
+    settings = {**DEFAULTS, "C_grid": (0.3, 1.0), "mean_option": True}
+    options = _options(settings)
+    assert options == [(0.3, 1.0), (1.0, 1.0), (0.3, 1.0, "hits"), (1.0, 1.0, "hits"), MEAN, "dictionary"]
+    assert MEAN not in _options({**settings, "mean_option": False})
+    train = np.arange(len(units))
+    codes = ["energy", "defence"]
+    fits = [_fit_all(d, units, train, codes, dict.fromkeys(codes, o), settings) for o in options[:4]]
+    W, b, _ = _fit_all(d, units, train, codes, dict.fromkeys(codes, MEAN), settings)
+    assert np.allclose(W, np.mean([f[0] for f in fits], axis=0))
+    assert np.allclose(b, np.mean([f[1] for f in fits], axis=0))
+    assert not np.allclose(W, fits[0][0])
+    half = train[train % 2 == 0], train[train % 2 == 1]
+    oof = _out_of_fold(d, units, [half, half[::-1]], codes, options, settings)
+    for tr, te in (half, half[::-1]):
+        Wf, bf, _ = _fit_all(d, units, tr, codes, dict.fromkeys(codes, MEAN), settings)
+        assert np.allclose(oof[MEAN][te], best_scores(d, te, Wf, bf))
 
 def test_the_codebooks_examples_become_units_that_name_one_code():
     """An example says its code is there, a counterexample that it is not;

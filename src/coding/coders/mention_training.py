@@ -243,12 +243,15 @@ def _fit_all(d, units, train, codes, options, settings):
     """Weights (dictionary scale folded in) and intercepts of every code at
     its option (``options``: code -> (C, dictionary scale), (C, scale,
     "hits"), either with what it reads of the similarity columns when not
-    the sentences' (see :func:`_options`), or "dictionary") on ``train``,
-    and the columns known there."""
+    the sentences' (see :func:`_options`), "dictionary", or :data:`MEAN`)
+    on ``train``, and the columns known there."""
     # the columns and (in fit) the similarities' scale come from the units to be coded, not the examples
     mask = column_mask(d, _without_examples(units, train, settings), settings["min_df"])
     W, b = np.zeros((d.X.shape[1], len(codes))), np.zeros(len(codes))
-    groups = {(o[1], _meaning_read(o), EXAMPLES in o[2:]) for o in options.values() if o != "dictionary"}
+    averaged = [k for k, code in enumerate(codes) if options[code] == MEAN]
+    if averaged:
+        W[:, averaged], b[averaged] = _mean_of_options(d, units, train, [codes[k] for k in averaged], settings)
+    groups = {(o[1], _meaning_read(o), EXAMPLES in o[2:]) for o in options.values() if o not in _NAMED}
     for factor, reads, examples in sorted(groups):
         scale = _column_scale(d, factor)
         read = mask & _meaning_columns(d, reads)
@@ -257,16 +260,34 @@ def _fit_all(d, units, train, codes, options, settings):
         fit_on = train if examples else _without_examples(units, train, settings)
         for k, code in enumerate(codes):
             o = options[code]
-            if o != "dictionary" and o[1] == factor and _meaning_read(o) == reads and (EXAMPLES in o[2:]) == examples:
+            if o not in _NAMED and o[1] == factor and _meaning_read(o) == reads and (EXAMPLES in o[2:]) == examples:
                 w, b[k] = fit_code(d, units, fit_on, code, o[0], read, settings["rounds"], Xm,
                                    hits_only="hits" in o[2:])
                 W[:, k] = w * scale
     for k, code in enumerate(codes):
         if options[code] == "dictionary":
             W[:, k], b[k] = _dictionary_weights(d, code)
-        elif "hits" in options[code][2:]:
+        elif options[code] != MEAN and "hits" in options[code][2:]:
             W[:, k], b[k] = _hits_only(d, code, W[:, k], b[k])
     return W, b, mask
+
+
+#: The option that averages a code's learnt options (``settings["mean_option"]``).
+MEAN = "mean"
+_NAMED = ("dictionary", MEAN)
+
+
+def _learnt(options: Sequence) -> list:
+    """The learnt options of an option list (not "dictionary", not :data:`MEAN`)."""
+    return [o for o in options if o not in _NAMED]
+
+
+def _mean_of_options(d, units, train, codes, settings) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and intercepts of ``codes``, each the mean of its learnt
+    options' (:func:`_options`): the mean of their sentence scores."""
+    fits = [_fit_all(d, units, train, codes, dict.fromkeys(codes, o), settings)[:2]
+            for o in _learnt(_options(settings))]
+    return np.mean([W for W, _ in fits], axis=0), np.mean([b for _, b in fits], axis=0)
 
 
 #: The tag of an option that also learns from the units of ``settings["example_collections"]``
@@ -326,7 +347,7 @@ def _options(settings: Mapping) -> list:
         out += [(*o, "hits", *tag) for o in grid if "hits" in reads]
     if settings.get("example_collections"):
         out += [(*o, EXAMPLES) for o in out]
-    return out + ["dictionary"]
+    return out + ([MEAN] if settings.get("mean_option") else []) + ["dictionary"]
 
 
 def _meaning_read(option: tuple) -> str:
@@ -370,7 +391,7 @@ def fit(d: Design, units: Sequence[Labelled], train: np.ndarray, codes: Sequence
     if variable_of:
         se = choose_se_margins(d, units, train, codes, settings, variable_of)
         pick, margins = _dictionary_unless_better(units, tested, codes, per, pick, variable_of, se)
-    chosen = {c: {"option": "dictionary" if pick[c] == "dictionary" else list(pick[c]),
+    chosen = {c: {"option": pick[c] if pick[c] in _NAMED else list(pick[c]),
                   "threshold": per[c, pick[c]][3], "inner_alpha": round(per[c, pick[c]][0], 4)} for c in codes}
     W, b, mask = _fit_all(d, units, train, codes, pick, settings)
     scale, shift, thresholds = (np.array([per[c, pick[c]][j] for c in codes]) for j in (1, 2, 3))
@@ -401,9 +422,15 @@ def _inner_choices(d, units, train, codes, settings, variable_of) -> tuple[np.nd
 def _out_of_fold(d, units, folds, codes, options, settings) -> dict:
     """Option -> units x codes out-of-fold best-sentence scores over ``folds``."""
     oof = {o: np.zeros((len(units), len(codes))) for o in options}
-    for o in options:
-        for tr, te in folds:
-            W, b, _ = _fit_all(d, units, tr, codes, dict.fromkeys(codes, o), settings)
+    for tr, te in folds:
+        fits = {}
+        for o in options:
+            if o == MEAN:  # the learnt options' fits of this fold, averaged (they come first)
+                learnt = _learnt(options)
+                W, b = (np.mean([fits[x][j] for x in learnt], axis=0) for j in (0, 1))
+            else:
+                W, b, _ = _fit_all(d, units, tr, codes, dict.fromkeys(codes, o), settings)
+                fits[o] = (W, b)
             oof[o][te] = best_scores(d, te, W, b)
     return oof
 
@@ -562,6 +589,7 @@ def silence_convergence() -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)
 
 
+#: The rules :func:`weak_code_labels` knows, the default first.
 WEAK_RULES = ("hits", "single", "none")
 
 

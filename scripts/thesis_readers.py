@@ -76,9 +76,33 @@ def main(argv=None) -> int:
         yb = np.array([bool(b[u] & codes) for u in units], dtype=int)
         pos = sum(bool(settled[u] & codes) for u in units)
         alpha = binary_pair_alpha(ya, yb)
-        print(f"| {name} | {pos} | {'n/a' if np.isnan(alpha) else f'{alpha:.3f}'.replace('0.', '.')} |")
+        print(f"| {name} | {pos} | {_figure(alpha)} |")
+    print_against_people(settled, cb, of)
     print(f"\nwrote {folder / 'readers.csv'}")
     return 0
+
+
+def _figure(x: float) -> str:
+    return "n/a" if np.isnan(x) else f"{x:.3f}".replace("0.", ".")
+
+
+def print_against_people(settled: dict[str, set[str]], cb, of: dict[str, str]) -> None:
+    """For the settled units that people coded at the level of variables
+    (the mention coder's thesis coder files), the settled codes taken to
+    their variables against the people's variables: positives and alpha."""
+    from coding.agreement.coefficients import binary_pair_alpha
+    from coding.coders.mention_labels import THESIS_CODER_FILES, thesis_units
+
+    people = {u.id: u.variables for u in thesis_units(REPO, cb, THESIS_CODER_FILES) if u.id in settled}
+    if not people:
+        return
+    print(f"\n{len(people)} of these units were coded by people at the level of variables:")
+    print("\n| variable | people's positives | readers' positives | alpha, people against readers |\n|---|---|---|---|")
+    units = sorted(people)
+    for v in cb.variable_ids:
+        y = np.array([v in people[u] for u in units], dtype=int)
+        r = np.array([any(of[c] == v for c in settled[u]) for u in units], dtype=int)
+        print(f"| {v} | {y.sum()} | {r.sum()} | {_figure(binary_pair_alpha(y, r))} |")
 
 
 if __name__ == "__main__":

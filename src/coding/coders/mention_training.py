@@ -423,7 +423,7 @@ def _out_of_fold(d, units, folds, codes, options, settings) -> dict:
     """Option -> units x codes out-of-fold best-sentence scores over ``folds``."""
     oof = {o: np.zeros((len(units), len(codes))) for o in options}
     for tr, te in folds:
-        fits = {}
+        fits: dict = {}
         for o in options:
             if o == MEAN:  # the learnt options' fits of this fold, averaged (they come first)
                 learnt = _learnt(options)

@@ -241,6 +241,8 @@ def scored_only(units, *arrays):
 
 
 def main(argv=None) -> int:
+    from coding.coders.mention_training import WEAK_RULES
+
     p = protocol_parser(__doc__.splitlines()[0])
     p.add_argument("--more-thesis-files", default="",
                    help="comma-separated coder files of thesis paragraphs (relative to the project) to learn from "
@@ -250,7 +252,7 @@ def main(argv=None) -> int:
     p.add_argument("--codebook-examples", action="store_true",
                    help="also learn from the codebook's examples and counterexamples (a collection that only "
                         "trains; each code chooses inside whether its options read them)")
-    p.add_argument("--weak-labels", default="hits", choices=("hits", "single", "none"),
+    p.add_argument("--weak-labels", default=WEAK_RULES[0], choices=WEAK_RULES,
                    help="the thesis's code labels where people coded only the variable: every code with a "
                         "dictionary hit (default), only a code that hits alone, or none")
     p.add_argument("--thesis-code-names", help="a coder file (relative to the project) of the codes readers named "

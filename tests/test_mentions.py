@@ -172,6 +172,7 @@ def test_the_weak_label_rule_says_which_hits_name_a_code(codebook, rule, expecte
     with pytest.raises(ValueError, match="weak label rule"):
         weak_code_labels(d, units, codebook, "some")
 
+
 def test_codes_readers_named_settle_a_coded_variable_only(codebook):
     """Named codes of a variable the people coded become its labels (the
     others absent); a named code of a variable they did not code, a variable
@@ -189,6 +190,7 @@ def test_codes_readers_named_settle_a_coded_variable_only(codebook):
     assert units[0].codes["militancy"] == 0  # regional security was not coded: absent still
     assert not any(c.id in units[0].codes for c in codebook.codes if c.variable == "strategic")
     assert units[1].codes == before[1] and units[2].codes == before[2]
+
 
 def test_multiple_instance_training_finds_the_mention_not_the_word(codebook, trained):
     """Trained on unit labels only, the coder tells a gas deal from a gas
@@ -568,7 +570,7 @@ def test_an_option_may_learn_from_the_example_collections_too(codebook, trained)
     assert np.allclose(untagged, without_c) and not np.allclose(tagged, untagged)
 
 
-def test_the_mean_option_averages_the_learnt_options_and_is_chosen_like_one(codebook, trained):
+def test_the_mean_option_averages_the_learnt_options(codebook, trained):
     """With ``mean_option`` a code may also take the mean of its learnt
     options: their weights and intercepts averaged (the hits-only shift
     included), in training and in the inner out-of-fold scores alike."""
@@ -591,6 +593,7 @@ def test_the_mean_option_averages_the_learnt_options_and_is_chosen_like_one(code
     for tr, te in (half, half[::-1]):
         Wf, bf, _ = _fit_all(d, units, tr, codes, dict.fromkeys(codes, MEAN), settings)
         assert np.allclose(oof[MEAN][te], best_scores(d, te, Wf, bf))
+
 
 def test_the_codebooks_examples_become_units_that_name_one_code():
     """An example says its code is there, a counterexample that it is not;
